@@ -1,0 +1,189 @@
+"""The TMM document: default values, the SECMP0028 sort key, and validation errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from rig.dsp.tmm import (
+    KNOWN_SRVS,
+    Mode,
+    TmmError,
+    TrafficManagementDocument,
+    default_tmm,
+    load_tmm,
+)
+
+VALID = """\
+version = "test-1"
+default_level = 4
+mode_order = ["on_demand", "future_dated", "scheduled"]
+priority_band_1 = ["2.2"]
+
+[levels]
+"2.2" = 1
+"7.2" = 3
+
+[provenance]
+mode_order = "[ASSUMED] test"
+
+[provenance.levels]
+"7.2" = "[ASSUMED] test"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tmm.toml"
+    path.write_text(text)
+    return path
+
+
+# -- the packaged default --------------------------------------------------------------------
+
+
+def test_default_levels_and_band() -> None:
+    tmm = default_tmm()
+    assert tmm.level_of("2.2") == 1
+    assert tmm.level_of("7.4") == 1
+    assert tmm.priority_band_1 == {"2.2", "7.4"}
+    assert all(tmm.level_of(srv) == 4 for srv in KNOWN_SRVS - {"2.2", "7.4"})
+    assert tmm.mode_order == (Mode.ON_DEMAND, Mode.FUTURE_DATED, Mode.SCHEDULED)
+
+
+def test_default_every_value_has_a_labelled_source() -> None:
+    tmm = default_tmm()
+    expected = {"version", "default_level", "mode_order", "priority_band_1"}
+    expected |= {f'levels."{srv}"' for srv in tmm.levels}
+    assert set(tmm.provenance) == expected
+    for note in tmm.provenance.values():
+        assert "[SEED 00" in note or "[ASSUMED]" in note
+    assert "future_dated" in tmm.provenance["mode_order"]
+    assert "[ASSUMED]" in tmm.provenance["mode_order"]
+
+
+def test_default_is_shared_and_immutable() -> None:
+    tmm = default_tmm()
+    assert default_tmm() is tmm
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tmm.default_level = 1  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        tmm.levels["4.1.1"] = 1  # type: ignore[index]
+
+
+# -- the sort key (SECMP0028) ----------------------------------------------------------------
+
+
+def test_rank_band_then_mode_then_level() -> None:
+    tmm = TrafficManagementDocument(
+        version="t", levels={"2.2": 1, "7.4": 1, "7.2": 2}, priority_band_1=frozenset({"2.2"})
+    )
+    ordered = [
+        ("2.2", Mode.ON_DEMAND),  # Priority Band 1 On Demand
+        ("7.4", Mode.ON_DEMAND),  # On Demand, level 1
+        ("7.2", Mode.ON_DEMAND),  # On Demand, level 2
+        ("4.1.1", Mode.ON_DEMAND),  # On Demand, default level 4
+        ("7.4", Mode.FUTURE_DATED),
+        ("4.1.1", Mode.FUTURE_DATED),
+        ("7.4", Mode.SCHEDULED),  # level 1, but Scheduled: behind every On Demand
+        ("4.6.1", Mode.SCHEDULED),
+    ]
+    ranks = [tmm.rank(srv, mode) for srv, mode in ordered]
+    assert ranks == sorted(ranks)
+    assert len(set(ranks)) == len(ranks)
+
+
+def test_band_1_applies_to_on_demand_only() -> None:
+    tmm = TrafficManagementDocument(version="t", levels={}, priority_band_1=frozenset({"2.2"}))
+    assert tmm.rank("2.2", Mode.SCHEDULED) == tmm.rank("4.6.1", Mode.SCHEDULED)
+
+
+def test_mode_order_is_configurable() -> None:
+    tmm = TrafficManagementDocument(
+        version="t",
+        levels={},
+        mode_order=(Mode.FUTURE_DATED, Mode.ON_DEMAND, Mode.SCHEDULED),
+    )
+    assert tmm.rank("4.1.1", Mode.FUTURE_DATED) < tmm.rank("4.1.1", Mode.ON_DEMAND)
+
+
+# -- loading and validation ------------------------------------------------------------------
+
+
+def test_load_valid(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    tmm = load_tmm(path)
+    assert tmm.version == "test-1"
+    assert tmm.levels == {"2.2": 1, "7.2": 3}
+    assert tmm.priority_band_1 == {"2.2"}
+    assert tmm.source == str(path)
+    assert tmm.provenance == {"mode_order": "[ASSUMED] test", 'levels."7.2"': "[ASSUMED] test"}
+
+
+BAD = [
+    # (name, replace this, with this, field path in the message, bad value in the message)
+    ("unknown SRV level", '"7.2" = 3\n', '"7.2" = 3\n"9.99" = 3\n', 'levels."9.99"', "'9.99'"),
+    ("unknown SRV band", 'priority_band_1 = ["2.2"]', 'priority_band_1 = ["2.2", "2.22"]',
+     "priority_band_1", "'2.22'"),
+    ("level 0", '"7.2" = 3\n', '"7.2" = 0\n', 'levels."7.2"', "0"),
+    ("level 5", '"7.2" = 3\n', '"7.2" = 5\n', 'levels."7.2"', "5"),
+    ("default level 5", "default_level = 4", "default_level = 5", "default_level", "5"),
+    ("level not int", '"7.2" = 3\n', '"7.2" = "3"\n', 'levels."7.2"', "'3'"),
+    ("level bool", '"7.2" = 3\n', '"7.2" = true\n', 'levels."7.2"', "True"),
+    ("bad mode", '"future_dated"', '"future"', "mode_order[1]", "'future'"),
+    ("mode twice", '"future_dated"', '"on_demand"', "mode_order",
+     "['on_demand', 'on_demand', 'scheduled']"),
+    ("mode missing", '"future_dated", ', "", "mode_order", "['on_demand', 'scheduled']"),
+    ("missing version", 'version = "test-1"\n', "", "version", "None"),
+    ("missing levels", '[levels]\n"2.2" = 1\n"7.2" = 3\n', "", "levels", "None"),
+    ("version not string", 'version = "test-1"', "version = 1", "version", "1"),
+    ("empty version", 'version = "test-1"', 'version = ""', "version", "''"),
+    ("band not array", 'priority_band_1 = ["2.2"]', 'priority_band_1 = "2.2"',
+     "priority_band_1", "'2.2'"),
+    ("band item not string", 'priority_band_1 = ["2.2"]', "priority_band_1 = [2.2]",
+     "priority_band_1[0]", "2.2"),
+    ("modes not array", 'mode_order = ["on_demand", "future_dated", "scheduled"]',
+     'mode_order = "on_demand"', "mode_order", "'on_demand'"),
+    ("unknown field", "default_level = 4", "default_level = 4\nprority = 1", "prority", "1"),
+    ("provenance for no level", '"7.2" = "[ASSUMED] test"', '"7.1" = "[ASSUMED] test"',
+     'provenance.levels."7.1"', "'[ASSUMED] test'"),
+    ("provenance not string", 'mode_order = "[ASSUMED] test"', "mode_order = 3",
+     "provenance.mode_order", "3"),
+    ("provenance unknown field", 'mode_order = "[ASSUMED] test"', 'modes = "x"',
+     "provenance.modes", "'x'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "value"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
+)
+def test_load_errors_name_file_field_and_value(
+    tmp_path: Path, old: str, new: str, path: str, value: str
+) -> None:
+    assert old in VALID
+    file = write(tmp_path, VALID.replace(old, new, 1))
+    with pytest.raises(TmmError) as info:
+        load_tmm(file)
+    assert str(info.value).startswith(f"{file}: {path} = {value}: ")
+    assert (info.value.source, info.value.path) == (str(file), path)
+
+
+def test_tmm_error_is_a_value_error() -> None:
+    assert issubclass(TmmError, ValueError)
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    file = write(tmp_path, "version = \n")
+    with pytest.raises(TmmError, match=f"^{file}: <document> = None: not valid TOML"):
+        load_tmm(file)
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(TmmError, match="cannot read"):
+        load_tmm(tmp_path / "absent.toml")
+
+
+def test_constructing_in_code_validates_too() -> None:
+    with pytest.raises(TmmError, match=r'^<in memory>: levels."2.2" = 0: level must be 1..4'):
+        TrafficManagementDocument(version="t", levels={"2.2": 0})
