@@ -1,0 +1,44 @@
+"""The one device API: emulated and physical devices differ only in where the bytes go.
+
+The orchestrator sends GBCS frames and is told of frames received and of a link lost; it never
+knows whether a process on a pty, a meter on a USB adapter or a bridge on the network answers
+(reference/architecture.md, "Device API").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from rig.gbcs.eui import Eui64
+
+
+class Receiver(Protocol):
+    """Who hears from a device: called on the event loop's thread."""
+
+    def frame_received(self, device: Device, frame: bytes, at: float) -> None: ...
+
+    def link_lost(self, device: Device, reason: str) -> None: ...
+
+
+class Device(Protocol):
+    """A GBCS endpoint on the bench."""
+
+    name: str
+    eui: Eui64
+
+    async def open(self, loop: asyncio.AbstractEventLoop, receiver: Receiver) -> None:
+        """Connect (starting the emulator first, for an emulated device)."""
+        ...
+
+    def send(self, frame: bytes) -> float:
+        """Write one GBCS frame; return the loop time at which it was on the wire."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect and release everything; safe to call twice."""
+        ...
+
+
+class LinkDown(ConnectionError):
+    """Raised by ``send`` when the device's link is not up; names the device and why."""

@@ -1,0 +1,44 @@
+"""The emulated ESME process: the pure firmware stub served behind a pty pair.
+
+Run by the rig as ``python -m devices.emulated.esme --eui EUI --keys DIR [--keys DIR …]``; it
+prints one JSON "ready" line naming its ``/dev/pts`` port, then answers GBCS frames on it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from devices.emulated.host import serve
+from firmware_stubs.esme import Esme, EsmeSettings
+from rig.gbcs.eui import Eui64
+from rig.keys.keystore import KeyStore
+
+
+@click.command()
+@click.option("--eui", required=True, help="The meter's EUI-64.")
+@click.option("--keys", "key_dirs", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Key folders, searched in order; must hold this meter's private keys.")
+@click.option("--processing-time", type=float, default=EsmeSettings.processing_time,
+              show_default=True, help="Seconds the meter takes to answer.")
+@click.option("--credit", type=int, default=0, show_default=True, help="Initial credit, pence.")
+def main(eui: str, key_dirs: tuple[Path, ...], processing_time: float, credit: int) -> None:
+    """Serve an emulated ESME on a new pty."""
+    device = Eui64.parse(eui)
+    keys = KeyStore(key_dirs)
+    esme = Esme(
+        device,
+        ka_private=keys.ka_private(device),
+        ds_private=keys.ds_private(device),
+        keys=keys,
+        settings=EsmeSettings(processing_time=processing_time),
+        wall_clock_offset=time.time() - time.monotonic(),
+    )
+    esme.state.credit_pence = credit
+    serve(esme)
+
+
+if __name__ == "__main__":
+    main()

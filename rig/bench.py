@@ -1,0 +1,192 @@
+"""Bench files: where things are, and which devices are emulated (the labgrid "resource" idea).
+
+A bench file is TOML (stdlib ``tomllib``). It is loaded and validated once; any error names the
+file, the dotted key and what was expected. See docs/bench-files.md.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rig.gbcs.eui import Eui64
+
+#: The RTDS remote-party test keys shipped with the rig (rig/keys/rtds/README.md).
+RTDS_KEYS = Path(__file__).parent / "keys" / "rtds"
+#: The embedded emulated bench, used by ``rig demo`` and by default.
+DEFAULT_BENCH = Path(__file__).parent / "benches" / "emulated.toml"
+
+DEVICE_KINDS = ("esme",)
+
+
+class BenchError(ValueError):
+    """A bench file that cannot be used; the message names file, key and expectation."""
+
+
+@dataclass(frozen=True)
+class UserConfig:
+    name: str
+    eui: Eui64
+    counter_start: int
+
+
+@dataclass(frozen=True)
+class DspConfig:
+    tmm: Path | None
+    servers: int
+    service_time_s: float
+    northbound_rate: float | None
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    name: str
+    kind: str
+    eui: Eui64
+    emulated: bool
+    port: str | None
+    response_timeout_s: float
+    processing_time_s: float
+
+
+@dataclass(frozen=True)
+class Bench:
+    path: Path
+    name: str
+    key_dirs: tuple[Path, ...]
+    user: UserConfig
+    dsp: DspConfig
+    devices: dict[str, DeviceConfig]
+
+    def device(self, name: str) -> DeviceConfig:
+        try:
+            return self.devices[name]
+        except KeyError:
+            known = ", ".join(self.devices) or "none"
+            raise BenchError(f"{self.path}: no device named {name!r} (known: {known})") from None
+
+
+class _Table:
+    """A TOML table read with typed accessors whose errors name file and dotted key."""
+
+    def __init__(self, path: Path, data: dict[str, Any], prefix: str) -> None:
+        self.path, self.data, self.prefix = path, data, prefix
+        self.used: set[str] = set()
+
+    def _error(self, key: str, expected: str, value: object = None) -> BenchError:
+        where = f"{self.prefix}{key}"
+        got = "" if value is None else f", got {value!r}"
+        return BenchError(f"{self.path}: {where}: expected {expected}{got}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], expected: str, default: Any = ...) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is ...:
+                raise self._error(key, expected + " (missing)")
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+            raise self._error(key, expected, value)
+        return value
+
+    def number(self, key: str, default: Any = ..., *, minimum: float = 0.0) -> Any:
+        value = self.get(key, (int, float), f"a number >= {minimum}", default)
+        if value is not None and value < minimum:
+            raise self._error(key, f"a number >= {minimum}", value)
+        return value
+
+    def eui(self, key: str) -> Eui64:
+        text = self.get(key, str, 'an EUI-64 such as "90-B3-D5-1F-30-01-00-00"')
+        try:
+            return Eui64.parse(text)
+        except ValueError:
+            raise self._error(key, 'an EUI-64 such as "90-B3-D5-1F-30-01-00-00"', text) from None
+
+    def table(self, key: str) -> _Table:
+        value = self.get(key, dict, "a table", {})
+        return _Table(self.path, value, f"{self.prefix}{key}.")
+
+    def check_unknown(self) -> None:
+        for key in self.data:
+            if key not in self.used:
+                raise BenchError(
+                    f"{self.path}: {self.prefix}{key}: unknown key "
+                    f"(known: {', '.join(sorted(self.used))})"
+                )
+
+
+def _resolve(path: Path, text: str) -> Path:
+    if text == "@rtds":
+        return RTDS_KEYS
+    candidate = Path(text).expanduser()
+    return candidate if candidate.is_absolute() else (path.parent / candidate).resolve()
+
+
+def load_bench(path: Path) -> Bench:
+    """Read and validate a bench file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchError(f"{path}: bench file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"{path}: not valid TOML: {exc}") from None
+    root = _Table(path, raw, "")
+    bench = root.table("bench")
+    keys = root.table("keys")
+    key_dirs = tuple(_resolve(path, d) for d in keys.get("dirs", list, "a list of folders", []))
+    for directory in key_dirs:
+        if not directory.is_dir():
+            raise BenchError(f"{path}: keys.dirs: folder {str(directory)!r} does not exist")
+    user = root.table("user")
+    dsp = root.table("dsp")
+    tmm = dsp.get("tmm", str, "a path to a TMM document, or 'default'", "default")
+    devices: dict[str, DeviceConfig] = {}
+    device_list = root.get("device", list, "an array of [[device]] tables")
+    for index, entry in enumerate(device_list):
+        if not isinstance(entry, dict):
+            raise BenchError(f"{path}: device[{index}]: expected a table")
+        table = _Table(path, entry, f"device[{index}].")
+        name = table.get("name", str, "a device name")
+        kind = table.get("kind", str, f"one of {', '.join(DEVICE_KINDS)}")
+        if kind not in DEVICE_KINDS:
+            raise table._error("kind", f"one of {', '.join(DEVICE_KINDS)}", kind)
+        emulated = table.get("emulated", bool, "true or false", False)
+        port = table.get("port", str, "a serial port path or URL", None)
+        if not emulated and port is None:
+            raise table._error("port", "a serial port path or URL for a physical device")
+        if name in devices:
+            raise table._error("name", "a name not used by another device", name)
+        devices[name] = DeviceConfig(
+            name=name,
+            kind=kind,
+            eui=table.eui("eui"),
+            emulated=emulated,
+            port=port,
+            response_timeout_s=table.number("response_timeout_s", 5.0, minimum=0.001),
+            processing_time_s=table.number("processing_time_s", 0.002),
+        )
+        table.check_unknown()
+    result = Bench(
+        path=path,
+        name=bench.get("name", str, "a bench name", path.stem),
+        key_dirs=key_dirs,
+        user=UserConfig(
+            name=user.get("name", str, "a User name", "supplier"),
+            eui=user.eui("eui"),
+            counter_start=user.get("counter_start", int, "a positive integer", 1 << 32),
+        ),
+        dsp=DspConfig(
+            tmm=None if tmm == "default" else _resolve(path, tmm),
+            servers=dsp.get("servers", int, "a positive integer", 1),
+            service_time_s=dsp.number("service_time_s", 0.001),
+            northbound_rate=dsp.number("northbound_rate", None, minimum=1e-9),
+        ),
+        devices=devices,
+    )
+    for table in (root, bench, keys, user, dsp):
+        table.check_unknown()
+    if result.dsp.servers < 1:
+        raise BenchError(f"{path}: dsp.servers: expected a positive integer, got {result.dsp.servers}")
+    return result

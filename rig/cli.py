@@ -1,0 +1,123 @@
+"""The ``rig`` command."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import pytest
+from rich.console import Console
+
+from rig.bench import DEFAULT_BENCH
+from rig.gbcs.eui import Eui64
+from rig.keys.pki import generate_pki
+from rig.results.jsonl import RESULTS_FILE, ResultsError, read_jsonl
+from rig.results.report import render, summarise
+
+#: The default test plan, beside the installed packages in a checkout.
+DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "test_plans" / "test_backbone.py"
+
+
+class _EuiType(click.ParamType):
+    name = "EUI-64"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Eui64:
+        if isinstance(value, Eui64):
+            return value
+        try:
+            return Eui64.parse(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+EUI = _EuiType()
+
+
+@click.group()
+def main() -> None:
+    """Hardware-in-the-loop test rig for GB smart metering (DCC DSP model, GBCS, devices)."""
+
+
+@main.command()
+@click.option("--bench", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=DEFAULT_BENCH, show_default="the embedded emulated bench",
+              help="Bench file to run the plan on.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results folder (default: runs/<UTC time>).")
+def demo(bench: Path, out: Path | None) -> None:
+    """Run the default test plan on a bench and print the latency report.
+
+    \b
+    Example:
+      rig demo                     # emulated ESME in its own process behind a pty
+      rig demo --bench my.toml     # the same plan on a physical bench
+    """
+    if not DEFAULT_PLAN.exists():
+        raise click.ClickException(f"default test plan not found at {DEFAULT_PLAN}")
+    run_dir = out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    code = pytest.main(
+        [str(DEFAULT_PLAN), "-q", "-p", "no:cacheprovider", "--bench", str(bench),
+         "--rig-results", str(run_dir), "--rootdir", str(DEFAULT_PLAN.parent)]
+    )
+    click.echo(f"results: {run_dir / RESULTS_FILE}")
+    raise SystemExit(int(code))
+
+
+@main.command()
+@click.argument("results", type=click.Path(exists=True, path_type=Path))
+def report(results: Path) -> None:
+    """Print the latency report of a run (its folder or its results.jsonl).
+
+    \b
+    Example:
+      rig report runs/20261123T120000Z
+    """
+    path = results / RESULTS_FILE if results.is_dir() else results
+    try:
+        records = [r for r in read_jsonl(path) if r.get("kind") == "request"]
+    except (OSError, ResultsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    render(summarise(records), Console(), title=f"Latency report: {path}")
+
+
+@main.group()
+def keys() -> None:
+    """Test key material (never real keys)."""
+
+
+@keys.command("generate")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the keys into (keystore naming convention).")
+@click.option("--party", "parties", multiple=True, type=EUI,
+              help="Remote party EUI (supplier, network operator, ACB...); repeatable.")
+@click.option("--prepayment", "prepayment", multiple=True, type=EUI,
+              help="Remote party that also needs a prepayment KA key (UTRNs); repeatable.")
+@click.option("--device", "devices", multiple=True, type=EUI,
+              help="Device EUI (ESME, GSME, CHF...); repeatable.")
+@click.option("--overwrite", is_flag=True, help="Replace existing key files.")
+def generate(
+    out: Path,
+    parties: tuple[Eui64, ...],
+    prepayment: tuple[Eui64, ...],
+    devices: tuple[Eui64, ...],
+    overwrite: bool,
+) -> None:
+    """Generate a complete test PKI: P-256 KA and DS keys and certificates per party and device.
+
+    \b
+    Example:
+      rig keys generate --out bench-keys --party 90-B3-D5-1F-30-01-00-00 \\
+          --prepayment 90-B3-D5-1F-30-01-00-00 --device 00-DB-12-34-56-78-91-01
+    """
+    if not (parties or prepayment or devices):
+        raise click.UsageError("name at least one --party, --prepayment or --device")
+    try:
+        written = generate_pki(
+            out, remote_parties=parties, devices=devices,
+            prepayment_parties=prepayment, overwrite=overwrite,
+        )
+    except FileExistsError as exc:
+        raise click.ClickException(f"{exc} (use --overwrite to replace)") from exc
+    for path in written:
+        click.echo(path)

@@ -1,0 +1,43 @@
+"""Assemble a running :class:`~rig.orchestrator.Rig` from a bench file.
+
+Emulated devices get freshly generated KA and DS key pairs in the run folder, layered in front
+of the bench's key folders (so the bench uses the RTDS remote-party keys plus generated device
+keys); physical devices use the keys the bench names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from devices.api import Device
+from devices.serial_device import SerialDevice, emulated_esme
+from rig.bench import Bench
+from rig.keys.keystore import KeyStore
+from rig.keys.pki import generate_pki
+from rig.orchestrator import Rig
+from rig.results.jsonl import RESULTS_FILE, JsonlWriter
+
+
+def launch(bench: Bench, run_dir: Path) -> Rig:
+    """Start every device of the bench and return the running rig; results go to ``run_dir``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    emulated = [d for d in bench.devices.values() if d.emulated]
+    key_dirs = list(bench.key_dirs)
+    if emulated:
+        generated = run_dir / "keys"
+        generate_pki(generated, remote_parties=(), devices=[d.eui for d in emulated])
+        key_dirs.insert(0, generated)
+    devices: dict[str, Device] = {}
+    for config in bench.devices.values():
+        if config.emulated:
+            devices[config.name] = emulated_esme(
+                config.name, config.eui, key_dirs, processing_time_s=config.processing_time_s
+            )
+        else:
+            devices[config.name] = SerialDevice(config.name, config.eui, config.port)
+    rig = Rig(bench, devices, KeyStore(key_dirs), JsonlWriter(run_dir / RESULTS_FILE))
+    try:
+        return rig.start()
+    except BaseException:
+        rig.close()
+        raise
