@@ -1,0 +1,225 @@
+"""Key-bound frame building and checking for both ends of GBCS (reference/gbcs.md §1.3, §1.4).
+
+:class:`RemotePartyCodec` is the DCC side (supplier, network operator, the ACB that MACs every
+command); :class:`DeviceCodec` is a smart meter or other device. Keys are bound once; callers pass
+EUIs, counters and payloads and get bytes, or bytes and get a verified :class:`Message`.
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from rig.gbcs.crypto import (
+    CRA_ENCRYPTION,
+    MAC_LENGTH,
+    decrypt_part,
+    encrypt_part,
+    kdf,
+    sign,
+    verify_signature,
+)
+from rig.gbcs.errors import DecodeError, VerifyError
+from rig.gbcs.eui import Eui64
+from rig.gbcs.frame import (
+    Cra,
+    GeneralSigning,
+    Message,
+    decode,
+    encode_mac_frame,
+    encode_signed,
+    verify_mac,
+)
+from rig.keys.keystore import KeyStore
+
+#: The DCC Access Control Broker in RTDS and DCC Boxed (§1.5).
+DEFAULT_ACB = Eui64.parse("90-B3-D5-1F-30-00-00-02")
+#: Offsets inside a General-Signing APDU: CRA flag, recipient system title (§1.2).
+_CRA_OFFSET = 2
+_RECIPIENT_OFFSET = 21
+
+
+def _mac_key(
+    private_ka: ec.EllipticCurvePrivateKey, peer_ka: ec.EllipticCurvePublicKey, s: GeneralSigning
+) -> bytes:
+    return kdf(private_ka, peer_ka, s.originator, s.cra, s.counter, s.recipient)
+
+
+def encryption_party(signing: GeneralSigning) -> Eui64:
+    """The remote party whose KA key encrypts payload parts: the supplementary one if present."""
+    return signing.supplementary_remote_party_id or signing.recipient
+
+
+def _encryption_key(
+    private_ka: ec.EllipticCurvePrivateKey, peer_ka: ec.EllipticCurvePublicKey, s: GeneralSigning
+) -> bytes:
+    """KDF mode 04: supplementary originator counter and remote party if present (§1.4)."""
+    counter = s.supplementary_originator_counter
+    return kdf(
+        private_ka,
+        peer_ka,
+        s.originator,
+        CRA_ENCRYPTION,
+        s.counter if counter is None else counter,
+        encryption_party(s),
+    )
+
+
+def _apdu_offset(frame: bytes, message: Message) -> int:
+    return 0 if message.mac is None else len(frame) - MAC_LENGTH - len(message.signing.encode())
+
+
+class RemotePartyCodec:
+    """The remote-party (DCC) end: commands out, responses and alerts in."""
+
+    def __init__(self, keys: KeyStore, acb: Eui64 = DEFAULT_ACB) -> None:
+        self.keys = keys
+        self.acb = acb
+
+    def seal_command(self, signing: GeneralSigning) -> bytes:
+        """Wrap a command APDU in the MAC Header with the ACB's MAC (ACB KA x device KA)."""
+        key = _mac_key(
+            self.keys.ka_private(self.acb), self.keys.ka_public(signing.recipient), signing
+        )
+        return encode_mac_frame(signing, key)
+
+    def build_command(
+        self, originator: Eui64, target: Eui64, counter: int, message_code: int, payload: bytes
+    ) -> bytes:
+        """A non-critical command (``SME.C.NC``): null signature, MAC'd by the ACB."""
+        return self.seal_command(
+            GeneralSigning(Cra.COMMAND, counter, originator, target, message_code, payload)
+        )
+
+    def build_critical_command(
+        self, originator: Eui64, target: Eui64, counter: int, message_code: int, payload: bytes
+    ) -> bytes:
+        """A critical command (``SME.C.C``): signed by the originator's DS key, then MAC'd."""
+        precommand = GeneralSigning(Cra.COMMAND, counter, originator, target, message_code, payload)
+        signature = sign(self.keys.ds_private(originator), precommand.signed_data())
+        return self.seal_command(precommand.with_signature(signature))
+
+    def open_response(self, frame: bytes) -> Message:
+        """Decode a response or alert and verify its MAC and/or device signature."""
+        message = decode(frame)
+        s = message.signing
+        if s.cra is Cra.COMMAND:
+            raise VerifyError(f"expected a response or alert, got a command from {s.originator}")
+        if message.mac is None and s.signature is None:
+            raise VerifyError(
+                f"{s.cra.name.lower()} from {s.originator} has no MAC and no signature"
+            )
+        if message.mac is not None:
+            key = _mac_key(self.keys.ka_private(s.recipient), self.keys.ka_public(s.originator), s)
+            verify_mac(message, key)
+        if s.signature is not None:
+            verify_signature(self.keys.ds_public(s.originator), s.signed_data(), s.signature)
+        return message
+
+    def decrypt_part(self, message: Message, block: bytes) -> bytes:
+        """Decrypt an encrypted payload part (``31 00000000 …``) of a device's response."""
+        s = message.signing
+        private = self.keys.ka_private(encryption_party(s))
+        key = _encryption_key(private, self.keys.ka_public(s.originator), s)
+        return decrypt_part(key, s.originator, block)
+
+
+class DeviceCodec:
+    """The device end: commands in, responses and alerts out.
+
+    ``keys`` supplies public keys only (the ACB's and the remote parties' KA, their DS for
+    critical commands). ``ds_private`` may be None for a device whose DS key is unknown (the RTDS
+    ESME); it then cannot sign critical responses or alerts.
+    """
+
+    def __init__(
+        self,
+        eui: Eui64,
+        *,
+        ka_private: ec.EllipticCurvePrivateKey,
+        ds_private: ec.EllipticCurvePrivateKey | None,
+        keys: KeyStore,
+        acb: Eui64 = DEFAULT_ACB,
+    ) -> None:
+        self.eui = eui
+        self.keys = keys
+        self.acb = acb
+        self._ka_private = ka_private
+        self._ds_private = ds_private
+
+    def peek_originator(self, frame: bytes) -> Eui64:
+        """Who a frame claims to come from, without checking anything but its structure."""
+        return decode(frame).signing.originator
+
+    def open_command(self, frame: bytes) -> Message:
+        """Decode a command for this device and verify the ACB's MAC and any supplier signature.
+
+        A frame that is not a command addressed to this device raises :class:`DecodeError` (a
+        device discards it); a failed MAC or signature, or a missing MAC, raises
+        :class:`VerifyError`.
+        """
+        message = decode(frame)
+        s = message.signing
+        apdu = _apdu_offset(frame, message)
+        if s.cra is not Cra.COMMAND:
+            raise DecodeError(apdu + _CRA_OFFSET, f"CRA {s.cra.name}, expected COMMAND")
+        if s.recipient != self.eui:
+            raise DecodeError(
+                apdu + _RECIPIENT_OFFSET, f"addressed to {s.recipient}, not {self.eui}"
+            )
+        if message.mac is None:
+            raise VerifyError(f"command from {s.originator} has no MAC header")
+        verify_mac(message, _mac_key(self._ka_private, self.keys.ka_public(self.acb), s))
+        if s.signature is not None:
+            verify_signature(self.keys.ds_public(s.originator), s.signed_data(), s.signature)
+        return message
+
+    def build_response(
+        self, command: Message, payload: bytes, date_time: bytes | None = None
+    ) -> bytes:
+        """Answer ``command``: same counter, titles swapped; signed if it was signed, else MAC'd."""
+        c = command.signing
+        signing = GeneralSigning(
+            Cra.RESPONSE,
+            c.counter,
+            self.eui,
+            c.originator,
+            c.message_code,
+            payload,
+            date_time,
+            supplementary_remote_party_id=c.supplementary_remote_party_id,
+            supplementary_remote_party_counter=c.supplementary_remote_party_counter,
+            supplementary_originator_counter=c.supplementary_originator_counter,
+        )
+        return self._seal(signing, critical=c.signature is not None)
+
+    def build_alert(
+        self,
+        recipient: Eui64,
+        counter: int,
+        message_code: int,
+        payload: bytes,
+        critical: bool,
+        date_time: bytes | None = None,
+    ) -> bytes:
+        """An alert with the device's own counter: critical ones signed, others MAC'd."""
+        signing = GeneralSigning(
+            Cra.ALERT, counter, self.eui, recipient, message_code, payload, date_time
+        )
+        return self._seal(signing, critical=critical)
+
+    def encrypt_part(self, signing: GeneralSigning, plaintext: bytes) -> bytes:
+        """Encrypt a sensitive payload part for the remote party of ``signing`` (KDF mode 04)."""
+        key = _encryption_key(
+            self._ka_private, self.keys.ka_public(encryption_party(signing)), signing
+        )
+        return encrypt_part(key, signing.originator, plaintext)
+
+    def _seal(self, signing: GeneralSigning, *, critical: bool) -> bytes:
+        if critical:
+            if self._ds_private is None:
+                raise ValueError(f"device {self.eui} has no DS private key to sign with")
+            return encode_signed(
+                signing.with_signature(sign(self._ds_private, signing.signed_data()))
+            )
+        key = _mac_key(self._ka_private, self.keys.ka_public(signing.recipient), signing)
+        return encode_mac_frame(signing, key)

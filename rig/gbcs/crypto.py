@@ -1,0 +1,161 @@
+"""GBCS cryptography: ECDH, the KDF, GMAC, ECDSA and payload encryption (reference/gbcs.md §1.4).
+
+Keys are pyca/cryptography P-256 key objects. ECDH is the expensive step, so shared secrets are
+kept in a small LRU cache keyed on the two public points.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections import OrderedDict
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from rig.gbcs.errors import DecodeError, VerifyError
+from rig.gbcs.eui import Eui64
+
+#: KDF AlgorithmID: BER of OID 2.16.756.5.8.3.0, DLMS aes-gcm-128 (§1.4).
+_ALGORITHM_ID = bytes.fromhex("60857406080300")
+#: Security control byte for authentication only, suite 1, plus the five zero bytes (§1.4).
+MAC_AAD_PREFIX = bytes.fromhex("110000000000")
+#: Security header of an encrypted payload part: SC 0x31 and a zero invocation counter (§1.4).
+ENCRYPTED_PART_HEADER = bytes.fromhex("3100000000")
+#: KDF CRA value that derives a payload-encryption key rather than a MAC key (§1.4).
+CRA_ENCRYPTION = 4
+MAC_LENGTH = 12
+SIGNATURE_LENGTH = 64
+
+_CACHE_SIZE = 256
+_secrets: OrderedDict[tuple[bytes, bytes], bytes] = OrderedDict()
+_secrets_lock = threading.Lock()
+
+
+def _point(key: ec.EllipticCurvePublicKey) -> bytes:
+    if not isinstance(key.curve, ec.SECP256R1):
+        raise ValueError(f"GBCS keys are P-256, got {key.curve.name}")
+    return key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+
+
+def shared_secret(
+    private_key: ec.EllipticCurvePrivateKey, peer_public: ec.EllipticCurvePublicKey
+) -> bytes:
+    """ECDH shared secret Z (32 bytes), cached per key pair."""
+    cache_key = (_point(private_key.public_key()), _point(peer_public))
+    with _secrets_lock:
+        if (z := _secrets.get(cache_key)) is not None:
+            _secrets.move_to_end(cache_key)
+            return z
+    z = private_key.exchange(ec.ECDH(), peer_public)
+    with _secrets_lock:
+        _secrets[cache_key] = z
+        if len(_secrets) > _CACHE_SIZE:
+            _secrets.popitem(last=False)
+    return z
+
+
+def kdf_from_secret(z: bytes, originator: Eui64, cra: int, counter: int, recipient: Eui64) -> bytes:
+    """NIST SP 800-56A single-step KDF, SHA-256, one block, truncated to an AES-128 key."""
+    other_info = (
+        _ALGORITHM_ID
+        + originator.raw
+        + bytes([9, cra])
+        + counter.to_bytes(8, "big")
+        + recipient.raw
+    )
+    return hashlib.sha256(b"\x00\x00\x00\x01" + z + other_info).digest()[:16]
+
+
+def kdf(
+    private_key: ec.EllipticCurvePrivateKey,
+    peer_public: ec.EllipticCurvePublicKey,
+    originator: Eui64,
+    cra: int,
+    counter: int,
+    recipient: Eui64,
+) -> bytes:
+    """The 16-byte AES key for one transaction: CRA 1-3 for MACs, 4 for payload encryption."""
+    if not 1 <= cra <= CRA_ENCRYPTION:
+        raise ValueError(f"KDF CRA must be 1..4, got {cra}")
+    if not 0 <= counter < 1 << 64:
+        raise ValueError(f"originator counter {counter} does not fit in 64 bits")
+    return kdf_from_secret(
+        shared_secret(private_key, peer_public), originator, cra, counter, recipient
+    )
+
+
+def _iv(originator: Eui64) -> bytes:
+    return originator.raw + b"\x00\x00\x00\x00"
+
+
+def gmac_tag(key: bytes, originator: Eui64, aad: bytes) -> bytes:
+    """The full 16-byte AES-GCM tag over ``aad`` with an empty plaintext (GMAC)."""
+    encryptor = Cipher(algorithms.AES(key), modes.GCM(_iv(originator))).encryptor()
+    encryptor.authenticate_additional_data(aad)
+    encryptor.finalize()
+    return encryptor.tag
+
+
+def gmac(key: bytes, originator: Eui64, apdu: bytes) -> bytes:
+    """The 12-byte GBCS MAC of a General-Signing APDU (AAD = ``11 00 00 00 00 00`` || APDU)."""
+    return gmac_tag(key, originator, MAC_AAD_PREFIX + apdu)[:MAC_LENGTH]
+
+
+def check_mac(key: bytes, originator: Eui64, apdu: bytes, mac: bytes) -> None:
+    """Raise :class:`VerifyError` unless ``mac`` is the GBCS MAC of ``apdu``."""
+    if not hmac.compare_digest(gmac(key, originator, apdu), mac):
+        raise VerifyError(f"MAC does not verify (originator {originator})")
+
+
+def sign(private_ds: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+    """ECDSA P-256/SHA-256 signature as raw ``r || s`` (64 bytes)."""
+    r, s = decode_dss_signature(private_ds.sign(data, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def verify_signature(public_ds: ec.EllipticCurvePublicKey, data: bytes, signature: bytes) -> None:
+    """Raise :class:`VerifyError` unless ``signature`` (raw ``r || s``) signs ``data``."""
+    if len(signature) != SIGNATURE_LENGTH:
+        raise VerifyError(f"signature is {len(signature)} bytes, expected {SIGNATURE_LENGTH}")
+    der = encode_dss_signature(
+        int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    )
+    try:
+        public_ds.verify(der, data, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise VerifyError("ECDSA signature does not verify") from None
+
+
+def encrypt_part(key: bytes, originator: Eui64, plaintext: bytes) -> bytes:
+    """Encrypt a sensitive payload part: ``31 00000000`` || ciphertext || 12-byte tag (AAD 31)."""
+    encryptor = Cipher(algorithms.AES(key), modes.GCM(_iv(originator))).encryptor()
+    encryptor.authenticate_additional_data(ENCRYPTED_PART_HEADER[:1])
+    ciphertext = encryptor.update(plaintext) + encryptor.finalize()
+    return ENCRYPTED_PART_HEADER + ciphertext + encryptor.tag[:MAC_LENGTH]
+
+
+def decrypt_part(key: bytes, originator: Eui64, block: bytes) -> bytes:
+    """Inverse of :func:`encrypt_part`; DecodeError if malformed, VerifyError if the tag fails."""
+    if len(block) < len(ENCRYPTED_PART_HEADER) + MAC_LENGTH:
+        raise DecodeError(0, f"encrypted part is {len(block)} bytes, too short")
+    if block[: len(ENCRYPTED_PART_HEADER)] != ENCRYPTED_PART_HEADER:
+        header = block[: len(ENCRYPTED_PART_HEADER)].hex()
+        raise DecodeError(0, f"encrypted part header {header}, expected 3100000000")
+    body, tag = block[len(ENCRYPTED_PART_HEADER) : -MAC_LENGTH], block[-MAC_LENGTH:]
+    decryptor = Cipher(
+        algorithms.AES(key), modes.GCM(_iv(originator), tag, min_tag_length=MAC_LENGTH)
+    ).decryptor()
+    decryptor.authenticate_additional_data(ENCRYPTED_PART_HEADER[:1])
+    try:
+        return decryptor.update(body) + decryptor.finalize()
+    except InvalidTag:
+        raise VerifyError("encrypted payload part: GCM tag does not verify") from None
