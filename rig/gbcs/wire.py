@@ -71,8 +71,12 @@ class Reader:
         if got != value:
             raise self.fail(f"{what} 0x{got:02X}, expected 0x{value:02X}", at)
 
-    def length(self, what: str) -> int:
-        """A minimal BER / A-XDR length that fits in the rest of the region."""
+    def length(self, what: str, per_byte: int = 1) -> int:
+        """A minimal BER / A-XDR length of at most ``per_byte`` items per remaining byte.
+
+        For byte strings and element counts (every element takes a byte or more) ``per_byte`` is
+        1; for bit-strings it is 8.
+        """
         at = self.pos
         first = self.byte(what)
         if first < 0x80:
@@ -84,7 +88,7 @@ class Reader:
             n = self.uint(size, what)
             if n < 0x80 or n < 1 << (8 * (size - 1)):
                 raise self.fail(f"{what} {n} not minimally encoded", at)
-        if n > self.remaining:
+        if n > self.remaining * per_byte:
             raise self.fail(f"{what} {n}, only {self.remaining} bytes left", at)
         return n
 

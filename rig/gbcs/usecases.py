@@ -1,0 +1,389 @@
+"""Typed GBCS use-case payloads, pure payload <-> object functions (reference/gbcs.md §1.6-1.7).
+
+Every payload class has ``encode(invoke_counter) -> bytes``; the counter's low 24 bits become the
+DLMS invoke-id (§1.2), and a response uses its command's counter. :func:`decode_payload` maps a
+message code, payload and CRA to the typed object, or :class:`RawPayload` for anything not yet
+modelled. A modelled use case whose payload has the wrong shape raises
+:class:`~rig.gbcs.errors.DecodeError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import ClassVar, Protocol
+
+from rig.gbcs.dlms import (
+    AccessKind,
+    AccessRequest,
+    AccessResponse,
+    AccessResult,
+    AccessSpec,
+    Data,
+    DataNotification,
+    Tag,
+    decode_apdu,
+    invoke_id,
+)
+from rig.gbcs.errors import DecodeError
+from rig.gbcs.frame import Cra
+from rig.gbcs.wire import Reader
+
+GENERIC_CRITICAL_ALERT = 0x1000
+GENERIC_NON_CRITICAL_ALERT = 0x1001
+
+
+@dataclass(frozen=True)
+class UseCase:
+    """One row of the message-code table (GBCS use case, code, criticality of its command)."""
+
+    name: str
+    code: int
+    critical: bool
+    description: str
+
+
+#: Message codes of the use cases in the RTDS subset and §1.6; names are GBCS use-case ids.
+USE_CASES: tuple[UseCase, ...] = (
+    UseCase("CCS01", 0x0001, False, "Add Device to CHF device log"),
+    UseCase("CCS02", 0x0002, False, "Remove Device from CHF device log"),
+    UseCase("CS01a", 0x0007, False, "Top Up ESME (UTRN)"),
+    UseCase("CS06", 0x0012, True, "Activate Firmware"),
+    UseCase("ECS01a", 0x0019, True, "Update Tariff ESME"),
+    UseCase("ECS17b", 0x0027, False, "Read ESME Energy Registers (Import Energy)"),
+    UseCase("ECS19", 0x002D, False, "Read ESME Prepayment Registers"),
+    UseCase("ECS42", 0x004F, True, "Remotely close the load switch (enable supply)"),
+    UseCase("ECS43", 0x0050, True, "Remotely open the load switch (disable supply)"),
+    UseCase("ECS44", 0x0051, True, "Arm the load switch"),
+    UseCase("ECS45", 0x0052, False, "Read Status of Load Switch in the ESME"),
+    UseCase("ECS68", 0x0061, True, "ESME critical sensitive alert (billing data log)"),
+    UseCase("ECS70", 0x0062, True, "Set Clock ESME"),
+    UseCase("ECS80", 0x0067, True, "Supply outage restored alert"),
+    UseCase("ECS82", 0x0069, False, "Read ESME meter balance"),
+    UseCase("GCS01a", 0x006B, True, "Update Tariff GSME"),
+    UseCase("GCS13a", 0x0074, False, "Read GSME Consumption Register"),
+    UseCase("GCS14", 0x0075, False, "Read GSME Prepayment Registers"),
+    UseCase("GCS24", 0x007D, True, "Set Uncontrolled Gas Flow Rate and Supply Tamper State"),
+    UseCase("GCS28", 0x007F, True, "Set Clock GSME"),
+    UseCase("GCS32", 0x0081, True, "Remotely close the valve (disable supply)"),
+    UseCase("GCS33", 0x0082, False, "Read GSME Valve Status"),
+    UseCase("GCS39", 0x0085, True, "Arm the valve"),
+    UseCase("GCS60", 0x008D, False, "Read GSME meter balance"),
+    UseCase("CS01b", 0x0097, False, "Top Up GSME (UTRN)"),
+    UseCase("FD-DLMS", 0x00CC, True, "Future-dated execution alert (DLMS)"),
+    UseCase("FD-GBZ", 0x00CD, True, "Future-dated execution alert (GBZ)"),
+    UseCase("GCS24a", 0x00FC, True, "Set Uncontrolled Gas Flow Rate"),
+    UseCase("GCA", GENERIC_CRITICAL_ALERT, True, "Generic Critical Alert"),
+    UseCase("GNCA", GENERIC_NON_CRITICAL_ALERT, False, "Generic Non-Critical Alert"),
+)
+MESSAGE_CODES: dict[str, int] = {u.name: u.code for u in USE_CASES}
+MESSAGE_NAMES: dict[int, str] = {u.code: u.name for u in USE_CASES}
+CRITICAL_CODES: frozenset[int] = frozenset(u.code for u in USE_CASES if u.critical)
+
+#: Alert codes (§1.6). 8F0A, 8F35 and 8F66 are described from their RTDS context, not quoted.
+ALERT_CODES: dict[int, str] = {
+    0x810E: "Credit Added Locally",
+    0x81C4: "UTRN lock-out (81C4)",
+    0x81C5: "UTRN lock-out (81C5)",
+    0x8F0A: "Billing data log updated (ECS68)",
+    0x8F30: "Source Does not have Authority for Command",
+    0x8F35: "Supply Outage Restored",
+    0x8F36: "Supply Outage Restored - Outage >= 3 minutes",
+    0x8F51: "Duplicate UTRN entered",
+    0x8F5B: "UTRN exceeds Maximum Credit Threshold",
+    0x8F63: "UTRN not Authentic",
+    0x8F64: "UTRN not for this Device",
+    0x8F66: "Future-dated instruction executed",
+}
+
+#: Token Gateway (class 115) 0-0:19.40.0.255, method 1 "enter" (§1.6).
+TOKEN_GATEWAY_ENTER = AccessSpec(AccessKind.ACTION, 115, bytes.fromhex("0000132800FF"), 1)
+#: Disconnect control (class 70) 0-0:96.3.10.255, attribute 3 control_state (§1.6).
+DISCONNECT_CONTROL_STATE = AccessSpec(AccessKind.GET, 70, bytes.fromhex("000060030AFF"), 3)
+#: Script table (class 9) 0-0:10.0.106.255, method 1 execute (§1.6).
+SCRIPT_TABLE_EXECUTE = AccessSpec(AccessKind.ACTION, 9, bytes.fromhex("00000A006AFF"), 1)
+_UTRN_LENGTH = 20
+
+
+class SupplyState(IntEnum):
+    """DLMS disconnect-control ``control_state``."""
+
+    DISCONNECTED = 0
+    CONNECTED = 1
+    ARMED = 2  # "ready_for_reconnection"
+
+
+#: ECS42/43/44: (message code, script id) per target state (§1.6).
+_SUPPLY_SCRIPTS = {
+    SupplyState.CONNECTED: (0x004F, 51),
+    SupplyState.DISCONNECTED: (0x0050, 52),
+    SupplyState.ARMED: (0x0051, 54),
+}
+
+
+class Payload(Protocol):
+    """What :func:`encode_payload` accepts."""
+
+    def encode(self, invoke_counter: int) -> bytes: ...
+
+
+def _request(payload: bytes, spec: AccessSpec, what: str) -> Data:
+    """The single data item of an ACCESS-Request for exactly ``spec``."""
+    apdu = decode_apdu(payload)
+    if not isinstance(apdu, AccessRequest) or apdu.specs != (spec,) or len(apdu.data) != 1:
+        raise DecodeError(0, f"{what}: expected an ACCESS-Request for {spec}")
+    return apdu.data[0]
+
+
+def _response(payload: bytes, kind: AccessKind, what: str) -> tuple[Data, int]:
+    """The single data item and result of an ACCESS-Response."""
+    apdu = decode_apdu(payload)
+    if (
+        not isinstance(apdu, AccessResponse)
+        or len(apdu.data) != 1
+        or len(apdu.results) != 1
+        or apdu.results[0].kind is not kind
+    ):
+        raise DecodeError(0, f"{what}: expected an ACCESS-Response with one {kind.name} result")
+    return apdu.data[0], apdu.results[0].result
+
+
+def _respond(counter: int, data: Data, kind: AccessKind, result: int) -> bytes:
+    return AccessResponse(invoke_id(counter), (data,), (AccessResult(kind, result),)).encode()
+
+
+@dataclass(frozen=True)
+class TopUpEsme:
+    """CS01a Top Up ESME: the 20-digit UTRN entered into the token gateway."""
+
+    MESSAGE_CODE: ClassVar[int] = 0x0007
+    utrn: str
+
+    def encode(self, invoke_counter: int) -> bytes:
+        """ACCESS-Request ACTION token gateway ``enter`` with the UTRN as ASCII."""
+        data = (Data.octet_string(self.utrn.encode("ascii")),)
+        return AccessRequest(invoke_id(invoke_counter), (TOKEN_GATEWAY_ENTER,), data).encode()
+
+    @classmethod
+    def decode(cls, payload: bytes) -> TopUpEsme:
+        """Inverse of :meth:`encode`; the UTRN itself is checked by ``rig.gbcs.utrn``."""
+        data = _request(payload, TOKEN_GATEWAY_ENTER, "CS01a")
+        if data.tag is not Tag.OCTET_STRING or not isinstance(data.value, bytes):
+            raise DecodeError(0, "CS01a: the UTRN is not an octet-string")
+        if not data.value.isascii():
+            raise DecodeError(0, "CS01a: the UTRN is not ASCII")
+        return cls(data.value.decode("ascii"))
+
+
+@dataclass(frozen=True)
+class ActionResponse:
+    """Response to a DLMS ACTION use case: the action-result (0 success, §1.6)."""
+
+    result: int = 0
+
+    def encode(self, invoke_counter: int) -> bytes:
+        """ACCESS-Response: null data, one ACTION result."""
+        return _respond(invoke_counter, Data.null(), AccessKind.ACTION, self.result)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> ActionResponse:
+        """Inverse of :meth:`encode`."""
+        return cls(_response(payload, AccessKind.ACTION, cls.__name__)[1])
+
+
+@dataclass(frozen=True)
+class TopUpEsmeResponse(ActionResponse):
+    """CS01a response (RTDS: result 00 success, 01 on error)."""
+
+
+@dataclass(frozen=True)
+class ChangeSupplyEsme:
+    """ECS42 / ECS43 / ECS44 enable / disable / arm supply: execute script 51 / 52 / 54."""
+
+    target: SupplyState
+
+    @property
+    def message_code(self) -> int:
+        """0x004F, 0x0050 or 0x0051, by target state."""
+        return _SUPPLY_SCRIPTS[self.target][0]
+
+    def encode(self, invoke_counter: int) -> bytes:
+        """ACCESS-Request ACTION script table ``execute`` with the script id."""
+        data = (Data.long_unsigned(_SUPPLY_SCRIPTS[self.target][1]),)
+        return AccessRequest(invoke_id(invoke_counter), (SCRIPT_TABLE_EXECUTE,), data).encode()
+
+    @classmethod
+    def decoder(cls, target: SupplyState) -> Callable[[bytes], ChangeSupplyEsme]:
+        """A decoder for the message code of ``target``, checking its script id."""
+
+        def decode(payload: bytes) -> ChangeSupplyEsme:
+            data = _request(payload, SCRIPT_TABLE_EXECUTE, "supply control")
+            script = _SUPPLY_SCRIPTS[target][1]
+            if data != Data.long_unsigned(script):
+                raise DecodeError(0, f"supply control: expected script {script}, got {data}")
+            return cls(target)
+
+        return decode
+
+
+@dataclass(frozen=True)
+class ChangeSupplyEsmeResponse(ActionResponse):
+    """ECS42 / ECS43 / ECS44 response."""
+
+
+@dataclass(frozen=True)
+class ReadSupplyStatusEsme:
+    """ECS45 Read Supply Status: GET disconnect-control control_state."""
+
+    MESSAGE_CODE: ClassVar[int] = 0x0052
+
+    def encode(self, invoke_counter: int) -> bytes:
+        """ACCESS-Request GET with null data."""
+        spec = (DISCONNECT_CONTROL_STATE,)
+        return AccessRequest(invoke_id(invoke_counter), spec, (Data.null(),)).encode()
+
+    @classmethod
+    def decode(cls, payload: bytes) -> ReadSupplyStatusEsme:
+        """Inverse of :meth:`encode`."""
+        if _request(payload, DISCONNECT_CONTROL_STATE, "ECS45") != Data.null():
+            raise DecodeError(0, "ECS45: request data is not null-data")
+        return cls()
+
+
+@dataclass(frozen=True)
+class ReadSupplyStatusEsmeResponse:
+    """ECS45 response: the control_state enum (RTDS ``16 01``), or None with a failed result."""
+
+    control_state: int | None = None
+    result: int = 0
+
+    def encode(self, invoke_counter: int) -> bytes:
+        """ACCESS-Response: enum or null data, one GET result."""
+        state = self.control_state
+        data = Data.null() if state is None else Data.enum(int(state))
+        return _respond(invoke_counter, data, AccessKind.GET, self.result)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> ReadSupplyStatusEsmeResponse:
+        """Inverse of :meth:`encode`; a known state decodes to :class:`SupplyState`."""
+        data, result = _response(payload, AccessKind.GET, "ECS45 response")
+        if data.tag is Tag.NULL:
+            return cls(None, result)
+        if data.tag is not Tag.ENUM or not isinstance(data.value, int):
+            raise DecodeError(0, f"ECS45 response: control_state is {data.tag.name}, not ENUM")
+        state = data.value
+        return cls(SupplyState(state) if state in SupplyState._value2member_map_ else state, result)
+
+
+@dataclass(frozen=True)
+class DlmsAlert:
+    """A DLMS alert: Data-Notification of ``{alert code, date-time, extra...}`` (§1.6, §1.10.8)."""
+
+    alert_code: int
+    date_time: bytes
+    extra: tuple[Data, ...] = ()
+
+    def encode(self, invoke_counter: int) -> bytes:
+        """``0F`` invoke-id ``00`` structure(long-unsigned code, octet-string date-time, ...)."""
+        body = Data.structure(
+            Data.long_unsigned(self.alert_code), Data.octet_string(self.date_time), *self.extra
+        )
+        return DataNotification(invoke_id(invoke_counter), body).encode()
+
+    @classmethod
+    def decode(cls, payload: bytes) -> DlmsAlert:
+        """Inverse of :meth:`encode`."""
+        apdu = decode_apdu(payload)
+        items = apdu.body.value if isinstance(apdu, DataNotification) else None
+        if (
+            not isinstance(items, tuple)
+            or apdu.body.tag is not Tag.STRUCTURE
+            or len(items) < 2
+            or items[0].tag is not Tag.LONG_UNSIGNED
+            or items[1].tag is not Tag.OCTET_STRING
+            or not isinstance(items[0].value, int)
+            or not isinstance(items[1].value, bytes)
+        ):
+            raise DecodeError(0, "DLMS alert: expected a Data-Notification {code, date-time, ...}")
+        return cls(items[0].value, items[1].value, items[2:])
+
+
+@dataclass(frozen=True)
+class GbzAlert:
+    """A GBZ (ZigBee) alert: ``01 09 <components> <code> <UTC seconds since 2000>`` (§1.6)."""
+
+    alert_code: int
+    timestamp: int
+    component_count: int = 0
+    components: bytes = field(default=b"")
+
+    def encode(self, invoke_counter: int) -> bytes:
+        """GBZ alert bytes (no invoke-id: ``invoke_counter`` is unused)."""
+        return (
+            b"\x01\x09"
+            + bytes([self.component_count])
+            + self.alert_code.to_bytes(2, "big")
+            + self.timestamp.to_bytes(4, "big")
+            + self.components
+        )
+
+    @classmethod
+    def decode(cls, payload: bytes) -> GbzAlert:
+        """Inverse of :meth:`encode`; components are kept as raw bytes."""
+        reader = Reader(payload)
+        reader.expect(0x01, "GBZ profile id (high)")
+        reader.expect(0x09, "GBZ profile id (low)")
+        count = reader.byte("GBZ component count")
+        code = reader.uint(2, "alert code")
+        timestamp = reader.uint(4, "alert timestamp")
+        return cls(code, timestamp, count, reader.take(reader.remaining, "components"))
+
+
+@dataclass(frozen=True)
+class RawPayload:
+    """A payload of a use case not modelled yet."""
+
+    message_code: int
+    payload: bytes
+
+    def encode(self, invoke_counter: int) -> bytes:
+        """The payload unchanged."""
+        return self.payload
+
+
+def _alert(payload: bytes) -> DlmsAlert | GbzAlert:
+    return GbzAlert.decode(payload) if payload[:1] == b"\x01" else DlmsAlert.decode(payload)
+
+
+_DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
+    (TopUpEsme.MESSAGE_CODE, Cra.COMMAND): TopUpEsme.decode,
+    (TopUpEsme.MESSAGE_CODE, Cra.RESPONSE): TopUpEsmeResponse.decode,
+    (ReadSupplyStatusEsme.MESSAGE_CODE, Cra.COMMAND): ReadSupplyStatusEsme.decode,
+    (ReadSupplyStatusEsme.MESSAGE_CODE, Cra.RESPONSE): ReadSupplyStatusEsmeResponse.decode,
+    **{
+        (code, Cra.COMMAND): ChangeSupplyEsme.decoder(s) for s, (code, _) in _SUPPLY_SCRIPTS.items()
+    },
+    **{
+        (code, Cra.RESPONSE): ChangeSupplyEsmeResponse.decode
+        for code, _ in _SUPPLY_SCRIPTS.values()
+    },
+    **{
+        (code, Cra.ALERT): _alert
+        for code in (GENERIC_CRITICAL_ALERT, GENERIC_NON_CRITICAL_ALERT, 0x0061, 0x0067, 0x00CC)
+    },
+    (0x00CD, Cra.ALERT): GbzAlert.decode,
+}
+
+
+def encode_payload(obj: Payload, invoke_counter: int) -> bytes:
+    """Payload bytes of a typed use-case object."""
+    return obj.encode(invoke_counter)
+
+
+def decode_payload(message_code: int, payload: bytes, cra: Cra | int) -> Payload:
+    """The typed object for a payload, or :class:`RawPayload`; DecodeError if malformed."""
+    decoder = _DECODERS.get((message_code, Cra(cra)))
+    if decoder is None:
+        return RawPayload(message_code, payload)
+    return decoder(payload)
