@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from rig.clock import Clock, TimerHandle
 from rig.dsp.tmm import Mode, Rank, TrafficManagementDocument
@@ -45,9 +45,11 @@ class DspRequest:
     dispatched_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Ack:
-    """The synchronous acknowledgement of a submitted request (domain.md §7.1)."""
+class Ack(NamedTuple):
+    """The synchronous acknowledgement of a submitted request (domain.md §7.1).
+
+    A named tuple: immutable and the cheapest record to build once per request.
+    """
 
     code: str
     at: float

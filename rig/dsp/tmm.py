@@ -29,6 +29,10 @@ class Mode(Enum):
     FUTURE_DATED = "future_dated"
     SCHEDULED = "scheduled"
 
+    # Members are singletons compared by identity; an identity hash (C-level) instead of
+    # Enum's hash-of-name keeps the scheduler's rank look-up cheap.
+    __hash__ = object.__hash__
+
 
 DEFAULT_MODE_ORDER: tuple[Mode, ...] = (Mode.ON_DEMAND, Mode.FUTURE_DATED, Mode.SCHEDULED)
 """On Demand ahead of Scheduled: [SEED 000] §6 "Mode of Operation Priority Levels".
