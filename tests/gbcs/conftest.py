@@ -1,0 +1,62 @@
+"""Fixtures for the GBCS codec tests: the shared RTDS data (reference/gbcs.md §1.9) and bench keys.
+
+The RTDS subset is looked up in ``$RIG_SHARED_DIR/gbcs-rtds`` (default ``<repo>/../shared``).
+Tests that need it skip when it is missing, unless ``RIG_REQUIRE_SHARED=1``: then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rig.gbcs.eui import Eui64
+from rig.keys.keystore import KeyStore
+from rig.keys.pki import generate_pki
+
+REPO = Path(__file__).resolve().parents[2]
+RTDS = Path(os.environ.get("RIG_SHARED_DIR") or REPO.parent / "shared") / "gbcs-rtds"
+VECTORS = sorted((RTDS / "vectors").glob("*/*.HEX"))
+
+SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
+ACB = Eui64.parse("90-B3-D5-1F-30-00-00-02")
+ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``rtds_vector`` with every RTDS ``.HEX`` file (one placeholder if absent)."""
+    if "rtds_vector" in metafunc.fixturenames:
+        params = [pytest.param(path, id=path.stem) for path in VECTORS]
+        metafunc.parametrize("rtds_vector", params or [pytest.param(None, id="rtds-missing")])
+
+
+@pytest.fixture(scope="session")
+def rtds() -> Path:
+    """The RTDS directory, or skip (fail under RIG_REQUIRE_SHARED=1) when it is missing."""
+    if not VECTORS:
+        reason = f"RTDS vectors not found under {RTDS} (set RIG_SHARED_DIR)"
+        if os.environ.get("RIG_REQUIRE_SHARED") == "1":
+            pytest.fail(f"{reason}; RIG_REQUIRE_SHARED=1 requires them")
+        pytest.skip(reason)
+    return RTDS
+
+
+@pytest.fixture(scope="session")
+def rtds_keys(rtds: Path) -> KeyStore:
+    """The RTDS test key store."""
+    return KeyStore([rtds / "keystore"])
+
+
+@pytest.fixture
+def vector_bytes(rtds: Path, rtds_vector: Path) -> bytes:
+    """The bytes of one RTDS vector."""
+    return bytes.fromhex(rtds_vector.read_text().strip())
+
+
+@pytest.fixture(scope="session")
+def bench_keys(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
+    """Freshly generated keys for the supplier (with prepayment), the ACB and the ESME."""
+    out = tmp_path_factory.mktemp("pki")
+    generate_pki(out, [SUPPLIER, ACB], [ESME], [SUPPLIER])
+    return KeyStore([out])
