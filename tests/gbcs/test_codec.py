@@ -1,0 +1,134 @@
+"""Both ends of the key-bound codec with generated bench keys (reference/gbcs.md §1.3, §1.4)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from conftest import ACB, ESME, SUPPLIER
+
+from rig.gbcs.codec import DeviceCodec, RemotePartyCodec
+from rig.gbcs.errors import DecodeError, VerifyError
+from rig.gbcs.eui import Eui64
+from rig.gbcs.frame import Cra, decode, encode_signed
+from rig.gbcs.usecases import (
+    GENERIC_CRITICAL_ALERT,
+    GENERIC_NON_CRITICAL_ALERT,
+    ChangeSupplyEsme,
+    DlmsAlert,
+    ReadSupplyStatusEsme,
+    ReadSupplyStatusEsmeResponse,
+    SupplyState,
+    encode_payload,
+)
+from rig.keys.keystore import KeyStore
+
+DATE_TIME = bytes.fromhex("07E8060D0C000000008000FF")
+
+
+@pytest.fixture
+def dcc(bench_keys: KeyStore) -> RemotePartyCodec:
+    return RemotePartyCodec(bench_keys, acb=ACB)
+
+
+@pytest.fixture
+def esme(bench_keys: KeyStore) -> DeviceCodec:
+    return DeviceCodec(
+        ESME,
+        ka_private=bench_keys.ka_private(ESME),
+        ds_private=bench_keys.ds_private(ESME),
+        keys=bench_keys,
+        acb=ACB,
+    )
+
+
+def read_status(dcc: RemotePartyCodec, counter: int = 1000) -> bytes:
+    payload = encode_payload(ReadSupplyStatusEsme(), counter)
+    return dcc.build_command(SUPPLIER, ESME, counter, 0x0052, payload)
+
+
+def test_non_critical_exchange(dcc: RemotePartyCodec, esme: DeviceCodec) -> None:
+    command = esme.open_command(read_status(dcc))
+    payload = encode_payload(ReadSupplyStatusEsmeResponse(SupplyState.ARMED), 1000)
+    frame = esme.build_response(command, payload, date_time=DATE_TIME)
+    response = dcc.open_response(frame)
+    s = response.signing
+    assert (s.cra, s.counter, s.originator, s.recipient) == (Cra.RESPONSE, 1000, ESME, SUPPLIER)
+    assert response.mac is not None and s.signature is None and s.date_time == DATE_TIME
+
+
+def test_critical_exchange(dcc: RemotePartyCodec, esme: DeviceCodec) -> None:
+    payload = encode_payload(ChangeSupplyEsme(SupplyState.DISCONNECTED), 1001)
+    frame = dcc.build_critical_command(SUPPLIER, ESME, 1001, 0x0050, payload)
+    command = esme.open_command(frame)
+    assert command.signing.signature is not None and command.mac is not None
+    response = esme.build_response(command, b"\xda")
+    assert response[0] == 0xDF  # signed, no MAC header
+    assert dcc.open_response(response).signing.signature is not None
+
+
+def test_command_tamper_and_forgery_rejected(
+    dcc: RemotePartyCodec, esme: DeviceCodec, bench_keys: KeyStore
+) -> None:
+    frame = bytearray(read_status(dcc))
+    frame[30] ^= 0x01  # inside the originator title
+    with pytest.raises(VerifyError):
+        esme.open_command(bytes(frame))
+    message = decode(read_status(dcc))
+    with pytest.raises(VerifyError, match="no MAC"):
+        esme.open_command(encode_signed(message.signing))
+    # A critical command whose signature is not the supplier's.
+    forged = message.signing.with_signature(bytes(32) + b"\x01" * 32)
+    with pytest.raises(VerifyError, match="ECDSA"):
+        esme.open_command(dcc.seal_command(forged))
+
+
+def test_command_for_someone_else_is_a_decode_error(
+    dcc: RemotePartyCodec, esme: DeviceCodec
+) -> None:
+    other = Eui64.parse("00DB1234567890A1")
+    message = decode(read_status(dcc))
+    readdressed = dataclasses.replace(message.signing, recipient=other)
+    with pytest.raises(DecodeError, match="addressed to 00-DB-12-34-56-78-90-A1") as caught:
+        esme.open_command(encode_signed(readdressed))
+    assert caught.value.offset == 21
+    alert = esme.build_alert(SUPPLIER, 1, GENERIC_NON_CRITICAL_ALERT, b"", critical=False)
+    with pytest.raises(DecodeError, match="expected COMMAND") as caught:
+        esme.open_command(alert)
+    assert caught.value.offset == 13 + 2
+
+
+@pytest.mark.parametrize("critical", [True, False])
+def test_alerts(dcc: RemotePartyCodec, esme: DeviceCodec, critical: bool) -> None:
+    code = GENERIC_CRITICAL_ALERT if critical else GENERIC_NON_CRITICAL_ALERT
+    payload = encode_payload(DlmsAlert(0x8F30, DATE_TIME), 2000)
+    frame = esme.build_alert(SUPPLIER, 2000, code, payload, critical=critical)
+    message = dcc.open_response(frame)
+    assert (message.mac is None) == critical == (message.signing.signature is not None)
+    assert esme.peek_originator(frame) == ESME
+
+
+def test_response_without_mac_or_signature_rejected(
+    dcc: RemotePartyCodec, esme: DeviceCodec
+) -> None:
+    frame = esme.build_alert(SUPPLIER, 1, GENERIC_NON_CRITICAL_ALERT, b"", critical=False)
+    with pytest.raises(VerifyError, match="no MAC and no signature"):
+        dcc.open_response(encode_signed(decode(frame).signing))
+    with pytest.raises(VerifyError, match="got a command"):
+        dcc.open_response(read_status(dcc))
+
+
+def test_device_without_ds_key_cannot_sign(bench_keys: KeyStore) -> None:
+    device = DeviceCodec(
+        ESME, ka_private=bench_keys.ka_private(ESME), ds_private=None, keys=bench_keys
+    )
+    with pytest.raises(ValueError, match="no DS private key"):
+        device.build_alert(SUPPLIER, 1, GENERIC_CRITICAL_ALERT, b"", critical=True)
+
+
+def test_encrypted_part_round_trip(dcc: RemotePartyCodec, esme: DeviceCodec) -> None:
+    command = esme.open_command(read_status(dcc, 77))
+    response = dcc.open_response(esme.build_response(command, b"\xda"))
+    block = esme.encrypt_part(response.signing, b"secret register values")
+    assert block[:5] == bytes.fromhex("3100000000")
+    assert dcc.decrypt_part(response, block) == b"secret register values"
