@@ -124,7 +124,10 @@ class Data:
             size, signed = _INTEGERS[tag]
             if not isinstance(value, int):
                 raise ValueError(f"{tag.name} needs an int")
-            return head + value.to_bytes(size, "big", signed=signed)
+            try:
+                return head + value.to_bytes(size, "big", signed=signed)
+            except OverflowError:
+                raise ValueError(f"{value} does not fit in {tag.name}") from None
         if tag in _FIXED_BYTES:
             if not isinstance(value, bytes) or len(value) != _FIXED_BYTES[tag]:
                 raise ValueError(f"{tag.name} needs {_FIXED_BYTES[tag]} bytes")

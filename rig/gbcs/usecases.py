@@ -10,7 +10,7 @@ modelled. A modelled use case whose payload has the wrong shape raises
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Protocol
 
@@ -316,7 +316,7 @@ class GbzAlert:
     alert_code: int
     timestamp: int
     component_count: int = 0
-    components: bytes = field(default=b"")
+    components: bytes = b""
 
     def encode(self, invoke_counter: int) -> bytes:
         """GBZ alert bytes (no invoke-id: ``invoke_counter`` is unused)."""

@@ -1,0 +1,1 @@
+"""Key material: the layered ``keystore`` and bench key generation (``pki``)."""

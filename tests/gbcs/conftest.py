@@ -10,18 +10,10 @@ import os
 from pathlib import Path
 
 import pytest
+from gbcs_testdata import ACB, ESME, RTDS, SUPPLIER, VECTORS
 
-from rig.gbcs.eui import Eui64
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
-
-REPO = Path(__file__).resolve().parents[2]
-RTDS = Path(os.environ.get("RIG_SHARED_DIR") or REPO.parent / "shared") / "gbcs-rtds"
-VECTORS = sorted((RTDS / "vectors").glob("*/*.HEX"))
-
-SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
-ACB = Eui64.parse("90-B3-D5-1F-30-00-00-02")
-ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

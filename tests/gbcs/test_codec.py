@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import ACB, ESME, SUPPLIER
+from gbcs_testdata import ACB, ESME, SUPPLIER
 
 from rig.gbcs.codec import DeviceCodec, RemotePartyCodec
 from rig.gbcs.errors import DecodeError, VerifyError

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ACB, ESME, SUPPLIER
 from cryptography.hazmat.primitives.asymmetric import ec
+from gbcs_testdata import ACB, ESME, SUPPLIER
 
 from rig.gbcs import crypto
 from rig.gbcs.codec import DeviceCodec, RemotePartyCodec

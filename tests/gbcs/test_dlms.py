@@ -6,9 +6,9 @@ import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from gbcs_strategies import data_values
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import data_values
 
 from rig.gbcs.dlms import (
     AccessKind,
@@ -86,7 +86,9 @@ def test_unknown_type_and_trailing_bytes() -> None:
         decode_apdu(DataNotification(1, Data.null()).encode() + b"\x00")
 
 
-@pytest.mark.parametrize("bad", [Data(Tag.NULL, 1), Data(Tag.ENUM, b"x"), Data(Tag.DATE, b"")])
+@pytest.mark.parametrize(
+    "bad", [Data(Tag.NULL, 1), Data(Tag.ENUM, b"x"), Data(Tag.ENUM, 256), Data(Tag.DATE, b"")]
+)
 def test_invalid_data_cannot_be_encoded(bad: Data) -> None:
     with pytest.raises(ValueError):
         bad.encode()

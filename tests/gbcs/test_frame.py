@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from gbcs_strategies import general_signings
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import general_signings
 
 from rig.gbcs.errors import DecodeError, VerifyError
 from rig.gbcs.eui import Eui64

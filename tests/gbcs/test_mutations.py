@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from conftest import VECTORS
+from gbcs_testdata import VECTORS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ESME, SUPPLIER
+from gbcs_testdata import ESME, SUPPLIER
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -1,0 +1,19 @@
+"""Where the shared RTDS data lives and the EUIs the GBCS tests use (reference/gbcs.md §1.5, §1.9).
+
+A plain module (not conftest) so test modules can import it unambiguously.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rig.gbcs.eui import Eui64
+
+REPO = Path(__file__).resolve().parents[2]
+RTDS = Path(os.environ.get("RIG_SHARED_DIR") or REPO.parent / "shared") / "gbcs-rtds"
+VECTORS = sorted((RTDS / "vectors").glob("*/*.HEX"))
+
+SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
+ACB = Eui64.parse("90-B3-D5-1F-30-00-00-02")
+ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
