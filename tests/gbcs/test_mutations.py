@@ -93,7 +93,7 @@ def mutants(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(mutants())
-def test_structured_mutations(data: bytes) -> None:
+def test_structured_mutations(rtds: Path, data: bytes) -> None:
     survive(data)
 
 
