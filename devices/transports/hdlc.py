@@ -1,0 +1,221 @@
+"""HDLC-style framing for the rig's serial links: a pure (sans-I/O) codec.
+
+Wire format (``docs/serial-framing.md``)::
+
+    7E | kind | payload ... | FCS lo | FCS hi | 7E
+
+The FCS is CRC-16/X.25 (RFC 1662) over kind + payload, sent low byte first. Between the
+flags, 0x7E and 0x7D are sent as 0x7D followed by the byte XOR 0x20. Every flag ends the frame
+in progress, so a decoder joining mid-stream, or hit by line noise, loses only the damaged
+frame and is back in sync at the next flag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+from typing import Self
+
+FLAG = 0x7E
+ESCAPE = 0x7D
+ESCAPE_XOR = 0x20
+DEFAULT_MAX_PAYLOAD = 4096
+
+_FLAG_BYTES = bytes([FLAG])
+_OVERHEAD = 3  # kind byte + two FCS bytes
+
+
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc16_x25(data: bytes) -> int:
+    """CRC-16/X.25 (reflected poly 0x1021, init and xorout 0xFFFF): the HDLC/PPP FCS-16."""
+    crc = 0xFFFF
+    for byte in data:
+        crc = (crc >> 8) ^ _CRC_TABLE[(crc ^ byte) & 0xFF]
+    return crc ^ 0xFFFF
+
+
+class FrameKind(IntEnum):
+    """The address/type byte that follows the opening flag."""
+
+    GBCS = 0x01
+    LINK = 0x02
+
+
+class LinkOp(IntEnum):
+    """First payload byte of a ``FrameKind.LINK`` frame; the rest of the payload is a token."""
+
+    PING = 0x01  # answer with PONG carrying the same token
+    PONG = 0x02
+    RESET = 0x03  # drop output scheduled but not yet sent, then PONG with the same token
+
+
+@dataclass(frozen=True, slots=True)
+class LinkControl:
+    """A link-control message: an operation and an opaque token echoed in the reply."""
+
+    op: LinkOp
+    token: bytes = b""
+
+    def encode(self) -> bytes:
+        return bytes([self.op]) + self.token
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Self:
+        """Parse a LINK frame's payload; raise ValueError for an unknown operation."""
+        if not payload:
+            raise ValueError("empty link-control payload")
+        return cls(LinkOp(payload[0]), payload[1:])
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A frame that passed every check."""
+
+    kind: FrameKind
+    payload: bytes
+
+
+class FrameErrorReason(Enum):
+    TOO_SHORT = "too short"  # fewer than 3 bytes (kind + FCS) between flags
+    OVERSIZE = "oversize"  # payload longer than the decoder's max_payload
+    ABORTED = "aborted"  # escape byte followed directly by a flag
+    BAD_FCS = "bad FCS"
+    UNKNOWN_KIND = "unknown kind"
+    EMPTY = "empty"  # well-formed but no payload
+
+
+@dataclass(frozen=True, slots=True)
+class FrameError:
+    """A rejected frame: why, where its first byte after the opening flag sits in the stream,
+    and how many (stuffed) bytes lay between its flags."""
+
+    reason: FrameErrorReason
+    offset: int
+    length: int
+
+    def __str__(self) -> str:
+        return f"{self.reason.value} frame at stream byte {self.offset} ({self.length} bytes)"
+
+
+def encode_frame(kind: FrameKind, payload: bytes) -> bytes:
+    """Build one frame, flags included."""
+    if not payload:
+        raise ValueError("a frame needs a non-empty payload")
+    body = bytes([kind]) + payload
+    body += crc16_x25(body).to_bytes(2, "little")
+    stuffed = body.replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
+    return _FLAG_BYTES + stuffed + _FLAG_BYTES
+
+
+def _unstuff(raw: bytes) -> bytes | None:
+    """Undo byte stuffing; None when the frame ends in a lone escape (an abort).
+
+    Any byte after an escape is XORed (as RFC 1662 receivers do), so a peer that also escapes
+    control characters still decodes.
+    """
+    out = bytearray()
+    start = 0
+    while (esc := raw.find(ESCAPE, start)) >= 0:
+        if esc + 1 == len(raw):
+            return None
+        out += raw[start:esc]
+        out.append(raw[esc + 1] ^ ESCAPE_XOR)
+        start = esc + 2
+    out += raw[start:]
+    return bytes(out)
+
+
+class FrameDecoder:
+    """Incremental decoder: feed it bytes in any chunking, get frames and errors in order.
+
+    Memory stays bounded by ``max_payload``: an overlong frame is skipped, not buffered.
+    Consecutive flags (an empty gap) are inter-frame fill and are ignored.
+    """
+
+    def __init__(self, max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
+        if max_payload < 1:
+            raise ValueError("max_payload must be at least 1")
+        self.max_payload = max_payload
+        self.frames_good = 0
+        self.frames_bad = 0
+        self._raw_limit = 2 * (max_payload + _OVERHEAD)  # stuffing at most doubles the size
+        self._raw = bytearray()
+        self._overflow = False
+        self._offset = 0  # stream offset of the next byte fed
+        self._start = 0  # stream offset of the current frame's first byte
+
+    @property
+    def offset(self) -> int:
+        """Total bytes fed so far."""
+        return self._offset
+
+    def feed(self, data: bytes) -> list[Frame | FrameError]:
+        out: list[Frame | FrameError] = []
+        pos = 0
+        while pos < len(data):
+            flag = data.find(FLAG, pos)
+            end = len(data) if flag < 0 else flag
+            self._accumulate(data[pos:end])
+            if flag < 0:
+                break
+            item = self._finish(self._offset + flag)
+            if item is not None:
+                out.append(item)
+            pos = flag + 1
+        self._offset += len(data)
+        return out
+
+    def _accumulate(self, chunk: bytes) -> None:
+        if self._overflow:
+            return
+        if len(self._raw) + len(chunk) > self._raw_limit:
+            self._overflow = True
+            self._raw.clear()
+        else:
+            self._raw += chunk
+
+    def _finish(self, flag_offset: int) -> Frame | FrameError | None:
+        start, self._start = self._start, flag_offset + 1
+        length = flag_offset - start
+        raw, self._raw = bytes(self._raw), bytearray()
+        overflow, self._overflow = self._overflow, False
+        if length == 0:
+            return None
+        result = self._validate(raw, overflow)
+        if isinstance(result, Frame):
+            self.frames_good += 1
+            return result
+        self.frames_bad += 1
+        return FrameError(result, start, length)
+
+    def _validate(self, raw: bytes, overflow: bool) -> Frame | FrameErrorReason:
+        if overflow:
+            return FrameErrorReason.OVERSIZE
+        body = _unstuff(raw)
+        if body is None:
+            return FrameErrorReason.ABORTED
+        if len(body) < _OVERHEAD:
+            return FrameErrorReason.TOO_SHORT
+        if len(body) - _OVERHEAD > self.max_payload:
+            return FrameErrorReason.OVERSIZE
+        if crc16_x25(body[:-2]) != int.from_bytes(body[-2:], "little"):
+            return FrameErrorReason.BAD_FCS
+        try:
+            kind = FrameKind(body[0])
+        except ValueError:
+            return FrameErrorReason.UNKNOWN_KIND
+        if len(body) == _OVERHEAD:
+            return FrameErrorReason.EMPTY
+        return Frame(kind, body[1:-2])
