@@ -301,6 +301,10 @@ class EmulatorProcess:
         """The last few KiB the emulator wrote to stderr (its log)."""
         return self._final_stderr if self._final_stderr is not None else _tail(self._stderr)
 
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the emulator to exit; raise ``subprocess.TimeoutExpired`` after ``timeout``."""
+        return self._process.wait(timeout)
+
     def stop(self, grace: float = 2.0) -> int:
         """SIGTERM, then SIGKILL after ``grace`` seconds; return the exit status. Idempotent."""
         if self._process.poll() is None:
