@@ -256,6 +256,8 @@ def serve(
     :func:`announce_ready`. ``now`` handed to the firmware is ``loop.time()``, i.e.
     ``time.monotonic()``. An exception from the firmware stops the host and propagates.
     """
+    if tick_interval <= 0:
+        raise ValueError("tick_interval must be positive")
     if not logging.getLogger().handlers:
         logging.basicConfig(
             stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s"

@@ -152,14 +152,14 @@ def test_max_payload_is_inclusive() -> None:
     ]
 
 
-def test_leading_noise_and_idle_flags() -> None:
-    """Bytes before the first flag are one rejected frame; runs of flags are idle fill."""
+def test_leading_noise_idle_flags_and_shared_flags() -> None:
+    """Bytes before the first flag are one rejected frame; runs of flags are idle fill; two
+    frames may share one flag."""
     frame = encode_frame(FrameKind.LINK, b"\x01")
-    out = FrameDecoder().feed(b"boot banner" + b"\x7e" * 5 + frame + b"\x7e" * 3 + frame)
-    assert out == [
+    stream = b"boot banner" + b"\x7e" * 5 + frame + b"\x7e" * 3 + frame + frame[1:]
+    assert FrameDecoder().feed(stream) == [
         FrameError(FrameErrorReason.BAD_FCS, offset=0, length=11),
-        Frame(FrameKind.LINK, b"\x01"),
-        Frame(FrameKind.LINK, b"\x01"),
+        *[Frame(FrameKind.LINK, b"\x01")] * 3,
     ]
 
 
