@@ -109,6 +109,7 @@ class SerialLink:
             ),
         )
         self._loop, self._port = loop, port
+        self.decoder = FrameDecoder(self.decoder.max_payload)  # no half frame from a past session
         self._fd = _fileno(port)
         if self._fd is not None:
             loop.add_reader(self._fd, self._read_ready)
