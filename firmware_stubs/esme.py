@@ -20,6 +20,7 @@ Command checks, in the order a meter applies them (reference/gbcs.md §1.3, §1.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,8 @@ ALERT_UTRN_OVER_MAX_CREDIT = 0x8F5B
 
 #: DLMS action-result for a rejected top-up, as in the RTDS CS01a ERROR response.
 RESULT_FAILED = 0x01
+
+_log = logging.getLogger(__name__)
 
 _UTRN_ALERTS = {
     UtrnRejection.NOT_AUTHENTIC: ALERT_UTRN_NOT_AUTHENTIC,
@@ -105,6 +108,10 @@ class Esme:
         #: Why recent frames were discarded or rejected, newest last (for the host's log).
         self.events: deque[str] = deque(maxlen=256)
 
+    def _note(self, event: str) -> None:
+        self.events.append(event)
+        _log.info("%s: %s", self.eui, event)
+
     # -- the firmware protocol ------------------------------------------------------------
 
     def handle(self, frame: bytes, now: float) -> Output:
@@ -112,7 +119,7 @@ class Esme:
         try:
             command = self._codec.open_command(frame)
         except DecodeError as exc:
-            self.events.append(f"discarded malformed frame: {exc}")
+            self._note(f"discarded malformed frame: {exc}")
             return []
         except VerifyError as exc:
             return self._refuse(frame, now, f"MAC check failed: {exc}")
@@ -120,7 +127,7 @@ class Esme:
             return self._refuse(frame, now, f"unknown originator: {exc}")
         signing = command.signing
         if signing.cra is not Cra.COMMAND or signing.recipient != self.eui:
-            self.events.append(f"discarded frame for {signing.recipient} (cra {signing.cra})")
+            self._note(f"discarded frame for {signing.recipient} (cra {signing.cra})")
             return []
         last = self.state.last_command_counter.get(signing.originator, 0)
         if signing.counter <= last:
@@ -133,14 +140,16 @@ class Esme:
             return self._top_up(command, body, now)
         if isinstance(body, usecases.ReadSupplyStatusEsme):
             reply = usecases.ReadSupplyStatusEsmeResponse(control_state=self.state.supply)
-            return [self._respond(command, reply, now)]
-        self.events.append(f"message code 0x{signing.message_code:04X} not supported by this stub")
+            return [self._respond(command, reply)]
+        self._note(f"message code 0x{signing.message_code:04X} not supported by this stub")
         return []
 
     # -- use cases ------------------------------------------------------------------------
 
     def _top_up(self, command: Message, body: usecases.TopUpEsme, now: float) -> Output:
         signing = command.signing
+        if body.utrn in self.state.accepted_utrns:
+            return self._reject_top_up(command, now, ALERT_UTRN_DUPLICATE, "UTRN already used")
         try:
             utrn = verify_utrn(
                 body.utrn,
@@ -153,8 +162,6 @@ class Esme:
         except VerifyError as exc:
             rejection = getattr(exc, "rejection", UtrnRejection.NOT_AUTHENTIC)
             return self._reject_top_up(command, now, _UTRN_ALERTS[rejection], str(exc))
-        if body.utrn in self.state.accepted_utrns:
-            return self._reject_top_up(command, now, ALERT_UTRN_DUPLICATE, "UTRN already used")
         if signing.counter <= self.state.last_utrn_counter.get(signing.originator, 0):
             return self._reject_top_up(
                 command, now, ALERT_UTRN_DUPLICATE, "UTRN counter not above the last accepted"
@@ -172,14 +179,14 @@ class Esme:
         return [self._respond(command, usecases.TopUpEsmeResponse(result=0), now)]
 
     def _reject_top_up(self, command: Message, now: float, code: int, why: str) -> Output:
-        self.events.append(f"top-up rejected (alert 0x{code:04X}): {why}")
+        self._note(f"top-up rejected (alert 0x{code:04X}): {why}")
         response = self._respond(command, usecases.TopUpEsmeResponse(result=RESULT_FAILED), now)
         alert = self._alert(command.signing.originator, code, now, critical=False)
-        return [response, alert]
+        return [alert, response]  # the alert first, so the User has it when the response lands
 
     def _refuse(self, frame: bytes, now: float, why: str) -> Output:
         """Discard a command that failed authentication; tell its claimed originator."""
-        self.events.append(f"command discarded: {why}")
+        self._note(f"command discarded: {why}")
         try:
             originator = self._codec.peek_originator(frame)
             self._keys.ka_public(originator)
@@ -193,12 +200,19 @@ class Esme:
         moment = datetime.fromtimestamp(0, UTC) + timedelta(seconds=now + self._wall_clock_offset)
         return cosem_datetime(moment)
 
-    def _respond(self, command: Message, reply: object, now: float) -> tuple[float, bytes]:
+    def _respond(
+        self, command: Message, reply: object, now: float | None = None
+    ) -> tuple[float, bytes]:
+        """A response to ``command``; stamped with the device time when ``now`` is given
+        (RTDS: CS01a responses carry a date-time, ECS45 responses none)."""
         payload = usecases.encode_payload(reply, command.signing.counter)
-        frame = self._codec.build_response(command, payload, date_time=self._device_time(now))
+        stamp = None if now is None else self._device_time(now)
+        frame = self._codec.build_response(command, payload, date_time=stamp)
         return self.settings.processing_time, frame
 
-    def _alert(self, recipient: Eui64, code: int, now: float, *, critical: bool) -> tuple[float, bytes]:
+    def _alert(
+        self, recipient: Eui64, code: int, now: float, *, critical: bool
+    ) -> tuple[float, bytes]:
         self.state.alert_counter += 1
         counter = self.state.alert_counter
         alert = usecases.DlmsAlert(alert_code=code, date_time=self._device_time(now))
@@ -206,5 +220,7 @@ class Esme:
             usecases.GENERIC_CRITICAL_ALERT if critical else usecases.GENERIC_NON_CRITICAL_ALERT
         )
         payload = usecases.encode_payload(alert, counter)
-        frame = self._codec.build_alert(recipient, counter, message_code, payload, critical=critical)
+        frame = self._codec.build_alert(
+            recipient, counter, message_code, payload, critical=critical
+        )
         return self.settings.processing_time, frame

@@ -80,14 +80,16 @@ class _Table:
         got = "" if value is None else f", got {value!r}"
         return BenchError(f"{self.path}: {where}: expected {expected}{got}")
 
-    def get(self, key: str, kind: type | tuple[type, ...], expected: str, default: Any = ...) -> Any:
+    def get(
+        self, key: str, kind: type | tuple[type, ...], expected: str, default: Any = ...
+    ) -> Any:
         self.used.add(key)
         if key not in self.data:
             if default is ...:
                 raise self._error(key, expected + " (missing)")
             return default
         value = self.data[key]
-        if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
             raise self._error(key, expected, value)
         return value
 
@@ -188,5 +190,7 @@ def load_bench(path: Path) -> Bench:
     for table in (root, bench, keys, user, dsp):
         table.check_unknown()
     if result.dsp.servers < 1:
-        raise BenchError(f"{path}: dsp.servers: expected a positive integer, got {result.dsp.servers}")
+        raise BenchError(
+            f"{path}: dsp.servers: expected a positive integer, got {result.dsp.servers}"
+        )
     return result

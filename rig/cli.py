@@ -22,7 +22,9 @@ DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "test_plans" / "test_bac
 class _EuiType(click.ParamType):
     name = "EUI-64"
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Eui64:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Eui64:
         if isinstance(value, Eui64):
             return value
         try:
@@ -40,11 +42,19 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--bench", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=DEFAULT_BENCH, show_default="the embedded emulated bench",
-              help="Bench file to run the plan on.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Results folder (default: runs/<UTC time>).")
+@click.option(
+    "--bench",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEFAULT_BENCH,
+    show_default="the embedded emulated bench",
+    help="Bench file to run the plan on.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Results folder (default: runs/<UTC time>).",
+)
 def demo(bench: Path, out: Path | None) -> None:
     """Run the default test plan on a bench and print the latency report.
 
@@ -57,8 +67,18 @@ def demo(bench: Path, out: Path | None) -> None:
         raise click.ClickException(f"default test plan not found at {DEFAULT_PLAN}")
     run_dir = out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     code = pytest.main(
-        [str(DEFAULT_PLAN), "-q", "-p", "no:cacheprovider", "--bench", str(bench),
-         "--rig-results", str(run_dir), "--rootdir", str(DEFAULT_PLAN.parent)]
+        [
+            str(DEFAULT_PLAN),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--bench",
+            str(bench),
+            "--rig-results",
+            str(run_dir),
+            "--rootdir",
+            str(DEFAULT_PLAN.parent),
+        ]
     )
     click.echo(f"results: {run_dir / RESULTS_FILE}")
     raise SystemExit(int(code))
@@ -87,14 +107,33 @@ def keys() -> None:
 
 
 @keys.command("generate")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the keys into (keystore naming convention).")
-@click.option("--party", "parties", multiple=True, type=EUI,
-              help="Remote party EUI (supplier, network operator, ACB...); repeatable.")
-@click.option("--prepayment", "prepayment", multiple=True, type=EUI,
-              help="Remote party that also needs a prepayment KA key (UTRNs); repeatable.")
-@click.option("--device", "devices", multiple=True, type=EUI,
-              help="Device EUI (ESME, GSME, CHF...); repeatable.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the keys into (keystore naming convention).",
+)
+@click.option(
+    "--party",
+    "parties",
+    multiple=True,
+    type=EUI,
+    help="Remote party EUI (supplier, network operator, ACB...); repeatable.",
+)
+@click.option(
+    "--prepayment",
+    "prepayment",
+    multiple=True,
+    type=EUI,
+    help="Remote party that also needs a prepayment KA key (UTRNs); repeatable.",
+)
+@click.option(
+    "--device",
+    "devices",
+    multiple=True,
+    type=EUI,
+    help="Device EUI (ESME, GSME, CHF...); repeatable.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing key files.")
 def generate(
     out: Path,
@@ -114,8 +153,11 @@ def generate(
         raise click.UsageError("name at least one --party, --prepayment or --device")
     try:
         written = generate_pki(
-            out, remote_parties=parties, devices=devices,
-            prepayment_parties=prepayment, overwrite=overwrite,
+            out,
+            remote_parties=parties,
+            devices=devices,
+            prepayment_parties=prepayment,
+            overwrite=overwrite,
         )
     except FileExistsError as exc:
         raise click.ClickException(f"{exc} (use --overwrite to replace)") from exc

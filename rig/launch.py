@@ -19,7 +19,10 @@ from rig.results.jsonl import RESULTS_FILE, JsonlWriter
 
 
 def launch(bench: Bench, run_dir: Path) -> Rig:
-    """Start every device of the bench and return the running rig; results go to ``run_dir``."""
+    """The rig for a bench, ready to start (``with launch(bench, run_dir) as rig: ...``).
+
+    Results go to ``run_dir``; starting it starts every device of the bench.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     emulated = [d for d in bench.devices.values() if d.emulated]
     key_dirs = list(bench.key_dirs)
@@ -35,9 +38,4 @@ def launch(bench: Bench, run_dir: Path) -> Rig:
             )
         else:
             devices[config.name] = SerialDevice(config.name, config.eui, config.port)
-    rig = Rig(bench, devices, KeyStore(key_dirs), JsonlWriter(run_dir / RESULTS_FILE))
-    try:
-        return rig.start()
-    except BaseException:
-        rig.close()
-        raise
+    return Rig(bench, devices, KeyStore(key_dirs), JsonlWriter(run_dir / RESULTS_FILE))

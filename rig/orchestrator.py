@@ -33,7 +33,7 @@ from rig.gbcs.errors import GbcsError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, Message
 from rig.gbcs.utrn import ValueClass, make_utrn
-from rig.keys.keystore import KeyStore
+from rig.keys.keystore import KeyNotFound, KeyStore
 from rig.results.jsonl import JsonlWriter
 from rig.results.record import RequestRecord
 
@@ -94,8 +94,13 @@ class Rig:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> Rig:
+        """Start the loop thread and every device; on failure, undo what was started."""
         self._thread.start()
-        self._call(self._open())
+        try:
+            self._call(self._open())
+        except BaseException:
+            self.close()
+            raise
         return self
 
     async def _open(self) -> None:
@@ -166,7 +171,9 @@ class Rig:
         timeout: float | None = None,
     ) -> RequestRecord:
         """SRV 7.4 Read Supply Status; ``counter`` forces a RequestID counter (replay tests)."""
-        return self.submit_read_supply_status(device, counter=counter, mangle=mangle).result(timeout)
+        return self.submit_read_supply_status(device, counter=counter, mangle=mangle).result(
+            timeout
+        )
 
     def submit_top_up(
         self,
@@ -310,10 +317,15 @@ class Rig:
     def frame_received(self, device: Device, frame: bytes, at: float) -> None:
         try:
             message = self._codec.open_response(frame)
-        except GbcsError as exc:
+        except (GbcsError, KeyNotFound) as exc:
             self.results.write(
-                {"kind": "error", "device": device.name, "at": at, "error": str(exc),
-                 "frame": frame.hex()}
+                {
+                    "kind": "error",
+                    "device": device.name,
+                    "at": at,
+                    "error": str(exc),
+                    "frame": frame.hex(),
+                }
             )
             return
         signing = message.signing
@@ -333,21 +345,33 @@ class Rig:
     def _deliver(self, item: object) -> None:
         assert isinstance(item, _Northbound)
         signing = item.message.signing
-        body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
+        try:
+            body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
+        except GbcsError as exc:
+            body, undecodable = None, f"response payload undecodable: {exc}"
+        else:
+            undecodable = None
         if signing.cra is Cra.ALERT:
             self._on_alert(item, body)
             return
         entry = self._in_flight.get((signing.originator, signing.counter))
         if entry is None:
             self.results.write(
-                {"kind": "late_response", "device": item.device.name, "counter": signing.counter,
-                 "at": item.received_at, "response": _describe(body)}
+                {
+                    "kind": "late_response",
+                    "device": item.device.name,
+                    "counter": signing.counter,
+                    "at": item.received_at,
+                    "response": _describe(body),
+                }
             )
             return
         entry.record.response = _describe(body)
         entry.record.stamp("delivered", self._loop.time())
         result = getattr(body, "result", 0)
-        if result:
+        if undecodable:
+            self._finish(entry, undecodable)
+        elif result:
             alerts = ", ".join(f"0x{a['code']:04X} {a['name']}" for a in entry.record.alerts)
             why = f"device rejected the command (result {result})"
             self._finish(entry, f"{why}; alert {alerts}" if alerts else why)
@@ -364,7 +388,8 @@ class Rig:
         }
         self.results.write({"kind": "alert", **alert})
         waiting = [
-            e for e in self._in_flight.values()
+            e
+            for e in self._in_flight.values()
             if e.device is item.device and "on_wire" in e.record.stamps
         ]
         if not waiting:
@@ -393,8 +418,10 @@ class Rig:
         entry.future.set_result(entry.record)
 
 
-def _describe(body: object) -> dict[str, Any]:
-    """A JSON-ready view of a decoded payload."""
+def _describe(body: object) -> dict[str, Any] | None:
+    """A JSON-ready view of a decoded payload (None for one that did not decode)."""
+    if body is None:
+        return None
     fields = getattr(body, "__dict__", None) or {
         name: getattr(body, name) for name in getattr(body, "__slots__", ())
     }

@@ -30,11 +30,15 @@ _RUN_DIR = pytest.StashKey[Path]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("rig", "GB smart-meter HIL rig")
     group.addoption(
-        "--bench", default=None, type=Path,
+        "--bench",
+        default=None,
+        type=Path,
         help="bench file (TOML); default: the embedded emulated bench",
     )
     group.addoption(
-        "--rig-results", default=None, type=Path,
+        "--rig-results",
+        default=None,
+        type=Path,
         help="folder for this run's results; default: runs/<UTC time>",
     )
 
@@ -65,7 +69,9 @@ def rig(bench: Bench, rig_run_dir: Path) -> Iterator[Rig]:
         yield running
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     run_dir = config.stash.get(_RUN_DIR, None)
     if run_dir is None or not (run_dir / RESULTS_FILE).exists():
         return

@@ -19,10 +19,21 @@ from rig.keys.keystore import KeyStore
 
 @click.command()
 @click.option("--eui", required=True, help="The meter's EUI-64.")
-@click.option("--keys", "key_dirs", multiple=True, required=True, type=click.Path(path_type=Path),
-              help="Key folders, searched in order; must hold this meter's private keys.")
-@click.option("--processing-time", type=float, default=EsmeSettings.processing_time,
-              show_default=True, help="Seconds the meter takes to answer.")
+@click.option(
+    "--keys",
+    "key_dirs",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Key folders, searched in order; must hold this meter's private keys.",
+)
+@click.option(
+    "--processing-time",
+    type=float,
+    default=EsmeSettings.processing_time,
+    show_default=True,
+    help="Seconds the meter takes to answer.",
+)
 @click.option("--credit", type=int, default=0, show_default=True, help="Initial credit, pence.")
 def main(eui: str, key_dirs: tuple[Path, ...], processing_time: float, credit: int) -> None:
     """Serve an emulated ESME on a new pty."""

@@ -41,13 +41,25 @@ def test_a_valid_physical_bench_loads(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('servers = 2', 'servres = 2', r"dsp\.servres: unknown key"),
-        ('servers = 2', 'servers = "two"', r"dsp\.servers: expected a positive integer, got 'two'"),
-        ('eui = "00-DB-12-34-56-78-91-01"', 'eui = "00-DB"', r"device\[0\]\.eui: expected an EUI-64"),
+        ("servers = 2", "servres = 2", r"dsp\.servres: unknown key"),
+        ("servers = 2", 'servers = "two"', r"dsp\.servers: expected a positive integer, got 'two'"),
+        (
+            'eui = "00-DB-12-34-56-78-91-01"',
+            'eui = "00-DB"',
+            r"device\[0\]\.eui: expected an EUI-64",
+        ),
         ('kind = "esme"', 'kind = "toaster"', r"device\[0\]\.kind: expected one of esme"),
-        ('port = "/dev/ttyUSB0"', '', r"device\[0\]\.port: expected a serial port"),
-        ('dirs = ["@rtds"]', 'dirs = ["nowhere"]', r"keys\.dirs: folder .*nowhere.* does not exist"),
-        ('[user]\neui = "90-B3-D5-1F-30-01-00-00"', '[user]', r"user\.eui: expected .* \(missing\)"),
+        ('port = "/dev/ttyUSB0"', "", r"device\[0\]\.port: expected a serial port"),
+        (
+            'dirs = ["@rtds"]',
+            'dirs = ["nowhere"]',
+            r"keys\.dirs: folder .*nowhere.* does not exist",
+        ),
+        (
+            '[user]\neui = "90-B3-D5-1F-30-01-00-00"',
+            "[user]",
+            r"user\.eui: expected .* \(missing\)",
+        ),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path, old, new, message):

@@ -24,9 +24,7 @@ def test_a_torn_last_line_is_skipped_but_a_torn_middle_line_is_an_error(tmp_path
         list(read_jsonl(path))
 
 
-@pytest.mark.parametrize(
-    ("percent", "expected"), [(50, 5), (95, 10), (100, 10), (10, 1), (11, 2)]
-)
+@pytest.mark.parametrize(("percent", "expected"), [(50, 5), (95, 10), (100, 10), (10, 1), (11, 2)])
 def test_nearest_rank(percent, expected):
     assert nearest_rank(list(range(1, 11)), percent) == expected
 
@@ -42,8 +40,12 @@ def test_summary_groups_by_srv_and_counts_failures():
             r.fail("device silent")
         return json.loads(json.dumps(r.to_json()))
 
-    records = [record("7.4", 0.002), record("2.2", 0.004), record("2.2", 0.001),
-               record("2.2", 9.0, ok=False)]
+    records = [
+        record("7.4", 0.002),
+        record("2.2", 0.004),
+        record("2.2", 0.001),
+        record("2.2", 9.0, ok=False),
+    ]
     by_srv = {s.srv: s for s in summarise(records)}
     assert list(by_srv) == ["2.2", "7.4"]
     assert (by_srv["2.2"].ok, by_srv["2.2"].failed) == (2, 1)

@@ -1,0 +1,182 @@
+"""The ESME firmware stub as a pure state machine: frames and times in, frames out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from firmware_stubs.esme import (
+    ALERT_NO_AUTHORITY,
+    ALERT_UTRN_DUPLICATE,
+    ALERT_UTRN_NOT_FOR_DEVICE,
+    ALERT_UTRN_OVER_MAX_CREDIT,
+    Esme,
+    EsmeSettings,
+)
+from rig.bench import RTDS_KEYS
+from rig.gbcs import usecases
+from rig.gbcs.codec import RemotePartyCodec
+from rig.gbcs.eui import Eui64
+from rig.gbcs.frame import Cra, decode
+from rig.gbcs.utrn import ValueClass, make_utrn
+from rig.keys.keystore import KeyStore
+from rig.keys.pki import generate_pki
+
+SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
+METER = Eui64.parse("00-DB-12-34-56-78-91-01")
+OTHER = Eui64.parse("00-DB-12-34-56-78-91-02")
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
+    folder: Path = tmp_path_factory.mktemp("keys")
+    generate_pki(folder, remote_parties=(), devices=[METER, OTHER])
+    return KeyStore([folder, RTDS_KEYS])
+
+
+class Supplier:
+    """The User's side, building commands as the rig does."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self.keys = keys
+        self.codec = RemotePartyCodec(keys)
+
+    def read(self, counter: int) -> bytes:
+        payload = usecases.encode_payload(usecases.ReadSupplyStatusEsme(), counter)
+        return self.codec.build_command(SUPPLIER, METER, counter, 0x0052, payload)
+
+    def top_up(self, counter: int, pence: int, *, utrn_for: Eui64 = METER) -> bytes:
+        utrn = make_utrn(
+            self.keys.ka_private(SUPPLIER, prepayment=True),
+            self.keys.ka_public(utrn_for),
+            SUPPLIER,
+            utrn_for,
+            counter,
+            pence,
+            ValueClass.PENNIES,
+        )
+        payload = usecases.encode_payload(usecases.TopUpEsme(utrn), counter)
+        return self.codec.build_command(SUPPLIER, METER, counter, 0x0007, payload)
+
+    def open(self, frame: bytes) -> tuple[Cra, object]:
+        signing = self.codec.open_response(frame).signing
+        return signing.cra, usecases.decode_payload(
+            signing.message_code, signing.payload, signing.cra
+        )
+
+
+def meter(keys: KeyStore, **settings: float) -> Esme:
+    return Esme(
+        METER,
+        ka_private=keys.ka_private(METER),
+        ds_private=keys.ds_private(METER),
+        keys=keys,
+        settings=EsmeSettings(**settings),  # type: ignore[arg-type]
+    )
+
+
+def replies(esme: Esme, supplier: Supplier, frame: bytes) -> list[tuple[Cra, object]]:
+    return [supplier.open(out) for _, out in esme.handle(frame, now=100.0)]
+
+
+def test_read_supply_status_answers_the_state(keys: KeyStore) -> None:
+    esme, supplier = meter(keys), Supplier(keys)
+    [(cra, body)] = replies(esme, supplier, supplier.read(1))
+    assert cra is Cra.RESPONSE
+    assert body == usecases.ReadSupplyStatusEsmeResponse(
+        control_state=usecases.SupplyState.CONNECTED
+    )
+
+
+def test_the_processing_time_is_the_reply_delay(keys: KeyStore) -> None:
+    esme, supplier = meter(keys, processing_time=0.25), Supplier(keys)
+    [(delay, _)] = esme.handle(supplier.read(1), now=0.0)
+    assert delay == 0.25
+
+
+def test_a_top_up_on_a_disconnected_meter_arms_it(keys: KeyStore) -> None:
+    esme, supplier = meter(keys), Supplier(keys)
+    esme.state.supply = usecases.SupplyState.DISCONNECTED
+    [(_, body)] = replies(esme, supplier, supplier.top_up(2**32, 500))
+    assert body == usecases.TopUpEsmeResponse(result=0)
+    assert esme.state.credit_pence == 500
+    assert esme.state.supply is usecases.SupplyState.ARMED
+
+
+@pytest.mark.parametrize(
+    ("frames", "alert"),
+    [
+        (lambda s: [s.top_up(2**32, 100, utrn_for=OTHER)], ALERT_UTRN_NOT_FOR_DEVICE),
+        (lambda s: [s.top_up(2**32, 8000)], ALERT_UTRN_OVER_MAX_CREDIT),
+    ],
+)
+def test_utrn_rejections_answer_with_an_alert_then_a_failed_result(keys, frames, alert) -> None:
+    esme, supplier = meter(keys, max_credit_pence=5000), Supplier(keys)
+    out = replies(esme, supplier, frames(supplier)[0])
+    assert [cra for cra, _ in out] == [Cra.ALERT, Cra.RESPONSE]
+    assert out[0][1].alert_code == alert
+    assert out[1][1].result != 0
+    assert esme.state.credit_pence == 0
+
+
+def test_a_used_utrn_is_a_duplicate(keys: KeyStore) -> None:
+    esme, supplier = meter(keys), Supplier(keys)
+    first = supplier.top_up(2**32, 100)
+    assert replies(esme, supplier, first)[0][1] == usecases.TopUpEsmeResponse(result=0)
+    # The same UTRN in a fresh command (new counter): the UTRN itself is refused.
+    utrn = usecases.decode_payload(0x0007, decode(first).signing.payload, Cra.COMMAND).utrn
+    payload = usecases.encode_payload(usecases.TopUpEsme(utrn), 2 * 2**32)
+    again = supplier.codec.build_command(SUPPLIER, METER, 2 * 2**32, 0x0007, payload)
+    out = replies(esme, supplier, again)
+    assert out[0][1].alert_code == ALERT_UTRN_DUPLICATE
+    assert esme.state.credit_pence == 100
+
+
+def test_a_frame_for_another_meter_is_discarded_silently(keys: KeyStore) -> None:
+    esme, supplier = meter(keys), Supplier(keys)
+    payload = usecases.encode_payload(usecases.ReadSupplyStatusEsme(), 1)
+    frame = supplier.codec.build_command(SUPPLIER, OTHER, 1, 0x0052, payload)
+    assert esme.handle(frame, now=0.0) == []
+    assert "discarded" in esme.events[-1]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["read", "top_up", "tamper", "replay", "garbage"]), st.integers(1, 300)
+        ),
+        max_size=12,
+    )
+)
+def test_any_sequence_keeps_the_books(keys: KeyStore, steps: list[tuple[str, int]]) -> None:
+    """Credit is the sum of accepted top-ups; only authentic, fresh commands change state;
+    every refused command is answered by one critical 8F30 alert and nothing else."""
+    esme, supplier = meter(keys), Supplier(keys)
+    counter, expected_credit, sent = 2**32, 0, [supplier.read(1)]
+    assert replies(esme, supplier, sent[0])[0][0] is Cra.RESPONSE
+    for action, value in steps:
+        counter += 2**32
+        if action == "read":
+            sent.append(supplier.read(counter))
+            out = replies(esme, supplier, sent[-1])
+            assert [c for c, _ in out] == [Cra.RESPONSE]
+        elif action == "top_up":
+            sent.append(supplier.top_up(counter, value))
+            out = replies(esme, supplier, sent[-1])
+            assert out[-1][1] == usecases.TopUpEsmeResponse(result=0)
+            expected_credit += value
+        elif action in ("tamper", "replay"):
+            if action == "tamper":
+                frame = supplier.read(counter)
+                frame = frame[:-1] + bytes([frame[-1] ^ 0x80])
+            else:
+                frame = sent[value % len(sent)]
+            out = replies(esme, supplier, frame)
+            assert [(c, b.alert_code) for c, b in out] == [(Cra.ALERT, ALERT_NO_AUTHORITY)]
+        else:
+            assert esme.handle(bytes([value % 256]) * 3, now=0.0) == []
+        assert esme.state.credit_pence == expected_credit
