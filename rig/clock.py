@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import itertools
+import math
 from collections.abc import Callable
 from typing import Protocol
 
@@ -29,15 +29,20 @@ class Clock(Protocol):
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle: ...
 
 
-class _VirtualTimer:
-    __slots__ = ("callback", "cancelled")
+def _cancelled() -> None:
+    """What a cancelled timer's entry calls instead: nothing (it is skipped, never run)."""
 
-    def __init__(self, callback: Callable[[], None]) -> None:
-        self.callback = callback
-        self.cancelled = False
+
+class _VirtualTimer(list):
+    """A scheduled callback; the list ``[when, seq, callback]`` is itself the heap entry.
+
+    One object per event (the entry and its handle at once), compared by ``(when, seq)`` in C.
+    """
+
+    __slots__ = ()
 
     def cancel(self) -> None:
-        self.cancelled = True
+        self[2] = _cancelled
 
 
 class VirtualClock:
@@ -49,15 +54,18 @@ class VirtualClock:
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = start
-        self._queue: list[tuple[float, int, _VirtualTimer]] = []
-        self._seq = itertools.count()
+        self._queue: list[_VirtualTimer] = []
+        self._seq = 0
 
     def now(self) -> float:
         return self._now
 
     def call_at(self, when: float, callback: Callable[[], None]) -> _VirtualTimer:
-        timer = _VirtualTimer(callback)
-        heapq.heappush(self._queue, (max(when, self._now), next(self._seq), timer))
+        if when < self._now:
+            when = self._now
+        timer = _VirtualTimer((when, self._seq, callback))
+        self._seq += 1
+        heapq.heappush(self._queue, timer)
         return timer
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> _VirtualTimer:
@@ -65,28 +73,38 @@ class VirtualClock:
 
     def step(self) -> bool:
         """Run the next due event; return False when nothing is scheduled."""
-        while self._queue:
-            when, _, timer = heapq.heappop(self._queue)
-            if timer.cancelled:
+        queue = self._queue
+        while queue:
+            when, _, callback = heapq.heappop(queue)
+            if callback is _cancelled:
                 continue
             self._now = when
-            timer.callback()
+            callback()
             return True
         return False
 
     def run(self, until: float | None = None) -> None:
         """Run events in time order until the queue is empty or the next one is after ``until``."""
-        while self._queue:
-            when = self._queue[0][0]
-            if until is not None and when > until:
+        queue = self._queue
+        pop = heapq.heappop
+        limit = math.inf if until is None else until
+        while queue:
+            entry = queue[0]
+            when = entry[0]
+            if when > limit:
                 break
-            self.step()
+            pop(queue)
+            callback = entry[2]
+            if callback is _cancelled:
+                continue
+            self._now = when
+            callback()
         if until is not None and until > self._now:
             self._now = until
 
     @property
     def pending(self) -> int:
-        return sum(1 for _, _, t in self._queue if not t.cancelled)
+        return sum(1 for entry in self._queue if entry[2] is not _cancelled)
 
 
 class AsyncioClock:

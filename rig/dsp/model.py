@@ -1,52 +1,96 @@
-"""The DSP queue model: a pure, clock-injected scheduler (domain.md §1, §6; architecture.md).
+"""The DSP queue model: a pure, clock-injected scheduler (domain.md §1-§6; architecture.md).
 
-Southbound, requests are acknowledged synchronously (``I99``), queued in TMM priority order
-(SECMP0028) and served non-preemptively by ``servers`` parallel servers; each completed service
-is handed to ``on_dispatch``. Northbound, responses and alerts are paced to ``on_deliver``.
-All time comes from the injected :class:`~rig.clock.Clock`: no I/O, no wall clock, no threads.
+Southbound, a request is counted against SECMP0067 throttling (when the TMM document enables
+it), acknowledged synchronously (``I99``, or the rig's own rejection code), queued in TMM
+priority order (SECMP0028) and served non-preemptively by ``servers`` parallel servers; each
+completed service is handed to ``on_dispatch``. Northbound, responses and alerts queue towards
+each User's adapter and are delivered to ``on_deliver`` at the adapter's rate; alerts pass
+SECMP0062 storm protection first; during an outage everything northbound is held, then released
+by the TMM's DP100 policy. All time comes from the injected :class:`~rig.clock.Clock`: no I/O,
+no wall clock, no threads, so one code base runs in virtual time (``rig simulate``) and live.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
+import logging
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import NamedTuple, Protocol
+from pathlib import Path
+from typing import NamedTuple
 
 from rig.clock import Clock, TimerHandle
-from rig.dsp.tmm import Mode, Rank, TrafficManagementDocument
+from rig.dsp.alerts import AlertStormFilter, DeviceAlert
+from rig.dsp.distributions import Distribution, Exponential, Fixed
+from rig.dsp.throttle import ADMIT, HOLD, Throttle
+from rig.dsp.tmm import (
+    NUM_CLASSES,
+    Mode,
+    ReleasePolicy,
+    TmmError,
+    TrafficManagementDocument,
+    load_tmm,
+)
+
+__all__ = [
+    "ACK_CODE",
+    "Ack",
+    "Dsp",
+    "DspCounters",
+    "DspRequest",
+    "Exponential",
+    "Fixed",
+    "ServiceTime",
+    "UserCounters",
+]
+
+log = logging.getLogger(__name__)
 
 ACK_CODE = "I99"
 """DUIS synchronous acknowledgement: accepted for sending to the Device (domain.md §6, §7.4)."""
+
+ServiceTime = Distribution
+"""How long a server holds one request, drawn from the DSP's seeded generator."""
+
+_OPAQUE_RANK = NUM_CLASSES
+_ALERT_RANK = NUM_CLASSES + 1
+"""Release order after an outage (DP100): responses by their request's southbound rank, then
+items the DSP cannot rank (no request given), then alerts "placed at the back" ([SEED 004])."""
 
 
 @dataclass(slots=True, eq=False)
 class DspRequest:
     """A Service Request as the DSP queue sees it; ``payload`` is opaque (the orchestrator's).
 
-    ``target`` is the device EUI-64 string. The DSP fills ``submitted_at``/``acked_at`` on
-    :meth:`Dsp.submit`, ``dequeued_at`` when a server takes it and ``dispatched_at`` when its
-    service ends. Identity, not value, distinguishes two requests.
+    ``target`` is the Comms Hub or device: the EUI-64 string on the bench, any hashable (an
+    integer) in simulation. The DSP fills ``submitted_at``/``acked_at`` on :meth:`Dsp.submit`,
+    ``admitted_at`` when it enters the queue (later than submission if throttling held it),
+    ``dequeued_at`` when a server takes it, ``dispatched_at`` when its service ends and
+    ``responded_at`` when its response comes back through :meth:`Dsp.respond`. ``seq`` is its
+    place in queue-arrival order. Identity, not value, distinguishes two requests.
     """
 
     request_id: str
     srv: str
     mode: Mode
     user: str
-    target: str
+    target: Hashable
     payload: object
     submitted_at: float = 0.0
     acked_at: float | None = None
+    admitted_at: float | None = None
     dequeued_at: float | None = None
     dispatched_at: float | None = None
+    responded_at: float | None = None
+    seq: int = 0
 
 
 class Ack(NamedTuple):
-    """The synchronous acknowledgement of a submitted request (domain.md §7.1).
+    """The synchronous answer to a submitted request (domain.md §7.1): ``I99`` when accepted
+    (queued, or held by throttling), else the TMM's rig-specific throttling code.
 
     A named tuple: immutable and the cheapest record to build once per request.
     """
@@ -57,74 +101,86 @@ class Ack(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class DspCounters:
-    """A snapshot of the DSP's running totals."""
+    """A snapshot of the DSP's running totals.
+
+    ``submitted`` = ``admitted`` + ``rejected`` + held now; ``throttled`` counts requests the
+    throttle caught (held or rejected). ``alerts`` counts alerts received, ``alerts_discarded``
+    those storm protection dropped.
+    """
 
     submitted: int
     dispatched: int
     delivered: int
-
-
-class ServiceTime(Protocol):
-    """How long a server holds one request, drawn from the DSP's seeded generator."""
-
-    def sample(self, rng: random.Random) -> float: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Fixed:
-    """A constant service time in seconds."""
-
-    seconds: float
-
-    def __post_init__(self) -> None:
-        if self.seconds < 0:
-            raise ValueError(f"Fixed.seconds = {self.seconds!r}: must be >= 0")
-
-    def sample(self, rng: random.Random) -> float:
-        return self.seconds
+    admitted: int = 0
+    throttled: int = 0
+    rejected: int = 0
+    alerts: int = 0
+    alerts_discarded: int = 0
 
 
 @dataclass(frozen=True, slots=True)
-class Exponential:
-    """Exponentially distributed service time with the given mean in seconds (M/M/c)."""
+class UserCounters:
+    """One User's SECMP0067 totals: admitted to the queue, throttled (held or rejected),
+    rejected."""
 
-    mean: float
+    admitted: int
+    throttled: int
+    rejected: int
 
-    def __post_init__(self) -> None:
-        if self.mean <= 0:
-            raise ValueError(f"Exponential.mean = {self.mean!r}: must be > 0")
 
-    def sample(self, rng: random.Random) -> float:
-        return rng.expovariate(1.0 / self.mean)
+class _Adapter:
+    """One User's northbound queue and adapter: FIFO at ``interval`` seconds per item."""
+
+    __slots__ = ("fifo", "held", "interval", "next_free", "release", "timer")
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.fifo: deque[object] = deque()
+        self.release: list[tuple[int, int, object]] = []  # DP100 release heap
+        self.held: list[tuple[int, object]] = []  # outage hold, arrival order
+        self.next_free = float("-inf")
+        self.timer: TimerHandle | None = None
 
 
 class Dsp:
     """The DSP southbound queue and northbound delivery, driven only by ``clock.call_at``.
 
-    Southbound order is ``tmm.rank(srv, mode)`` then arrival (SECMP0028, domain.md §1); service
-    is non-preemptive. ``northbound_rate`` is responses per second delivered to Users (``None``:
-    delivered at once, in :meth:`respond`); the northbound queue is FIFO.
+    Southbound order is ``tmm.rank(srv, mode)`` then queue arrival (SECMP0028, domain.md §1);
+    service is non-preemptive. ``northbound_rate`` is the items/s each User's adapter accepts
+    (``None``: unlimited), ``northbound_rates`` overrides it per User. ``portfolios`` (User ->
+    portfolio size) sizes the SECMP0067 allocations when the TMM enables throttling.
     """
 
     __slots__ = (
+        "_adapters",
+        "_admitted",
+        "_alerts",
         "_busy",
+        "_call_at",
+        "_classes",
         "_clock",
         "_delivered",
         "_dispatched",
-        "_heap",
+        "_mask",
         "_nb_interval",
-        "_nb_next_free",
-        "_nb_queue",
-        "_nb_timer",
+        "_nb_intervals",
+        "_next_seq",
         "_on_deliver",
         "_on_dispatch",
-        "_ranks",
+        "_outage",
+        "_portfolios",
+        "_queued",
+        "_queues",
+        "_rejected",
         "_rng",
-        "_seq",
+        "_sample",
         "_servers",
-        "_service_time",
+        "_storms",
         "_submitted",
+        "_throttle",
+        "_throttled",
         "_tmm",
+        "_users",
     )
 
     def __init__(
@@ -137,71 +193,102 @@ class Dsp:
         on_dispatch: Callable[[DspRequest], None],
         on_deliver: Callable[[object], None],
         northbound_rate: float | None = None,
+        northbound_rates: Mapping[str, float] | None = None,
+        portfolios: Mapping[str, float] | None = None,
         seed: int = 0,
     ) -> None:
         if servers < 1:
             raise ValueError(f"servers = {servers!r}: must be >= 1")
-        if northbound_rate is not None and northbound_rate <= 0:
-            raise ValueError(f"northbound_rate = {northbound_rate!r}: must be > 0 or None")
+        self._nb_intervals: dict[str | None, float] = {}
+        for user, rate in {None: northbound_rate, **(northbound_rates or {})}.items():
+            if rate is not None and not rate > 0:
+                name = "northbound_rate" if user is None else f"northbound_rates[{user!r}]"
+                raise ValueError(f"{name} = {rate!r}: must be > 0 or None")
+            self._nb_intervals[user] = 0.0 if rate is None else 1.0 / rate
+        self._nb_interval = self._nb_intervals.pop(None)
         self._clock = clock
-        self._tmm = tmm
+        self._call_at = clock.call_at
         self._servers = servers
-        self._service_time = service_time
+        self._sample = service_time.sample
         self._on_dispatch = on_dispatch
         self._on_deliver = on_deliver
         self._rng = random.Random(seed)
-        self._heap: list[tuple[Rank, int, DspRequest]] = []
-        self._seq = itertools.count()
-        self._ranks: dict[tuple[str, Mode], Rank] = {}
+        self._portfolios = dict(portfolios or {})
+        # Southbound: one FIFO per rank class; bit c of _mask set <=> _queues[c] non-empty.
+        self._queues: list[deque[DspRequest]] = [deque() for _ in range(NUM_CLASSES)]
+        self._mask = 0
+        self._queued = 0
+        self._next_seq = 0
+        self._classes: dict[tuple[str, Mode], int] = {}
         self._busy = 0
-        self._submitted = 0
-        self._dispatched = 0
-        self._delivered = 0
-        self._nb_interval = None if northbound_rate is None else 1.0 / northbound_rate
-        self._nb_queue: deque[object] = deque()
-        self._nb_next_free = float("-inf")
-        self._nb_timer: TimerHandle | None = None
+        self._submitted = self._admitted = self._throttled = self._rejected = 0
+        self._dispatched = self._delivered = self._alerts = 0
+        self._users: dict[str, list[int]] = {}  # user -> [admitted, throttled, rejected]
+        self._adapters: dict[str | None, _Adapter] = {}
+        self._outage = False
+        self._tmm = tmm
+        self._throttle: Throttle | None = None
+        self._storms: AlertStormFilter | None = None
+        self._apply_sections(tmm)
 
     # -- southbound ---------------------------------------------------------------------------
 
     def submit(self, request: DspRequest) -> Ack:
-        """Acknowledge (``I99``), stamp and enqueue ``request``; start it if a server is free."""
+        """Count, acknowledge and stamp ``request``; queue it, hold it or reject it (SECMP0067).
+
+        Accepted (queued or held): ``Ack("I99", now)``. Rejected by throttling: the TMM's
+        ``throttling.response_code``, and the request goes no further.
+        """
         now = self._clock.now()
         request.submitted_at = now
         request.acked_at = now
         self._submitted += 1
-        heapq.heappush(self._heap, (self._rank(request), next(self._seq), request))
-        if self._busy < self._servers:
-            self._start_service()
+        counts = self._users.get(request.user)
+        if counts is None:
+            counts = self._users[request.user] = [0, 0, 0]
+        throttle = self._throttle
+        if throttle is not None:
+            outcome = throttle.offer(request, request.user, now)
+            if outcome != ADMIT:
+                counts[1] += 1
+                self._throttled += 1
+                if outcome == HOLD:
+                    return Ack(ACK_CODE, now)
+                counts[2] += 1
+                self._rejected += 1
+                return Ack(throttle.policy.response_code, now)
+        counts[0] += 1
+        self._admit(request, now)
         return Ack(ACK_CODE, now)
 
-    def reload(self, tmm: TrafficManagementDocument) -> None:
-        """Hot-reload the TMM document (domain.md §1: "without a system outage").
+    def _release_held(self, request: object) -> None:
+        """A request the throttle held is admitted now."""
+        assert isinstance(request, DspRequest)
+        self._users[request.user][0] += 1
+        self._admit(request, self._clock.now())
 
-        Queued requests are re-ranked under ``tmm`` for every later dequeue, keeping their
-        arrival order for ties; requests in service are not touched (non-preemptive).
-        """
-        self._tmm = tmm
-        self._ranks.clear()
-        self._heap = [(self._rank(r), seq, r) for _, seq, r in self._heap]
-        heapq.heapify(self._heap)
-
-    def _rank(self, request: DspRequest) -> Rank:
+    def _admit(self, request: DspRequest, now: float) -> None:
+        request.admitted_at = now
+        request.seq = self._next_seq
+        self._next_seq += 1
+        self._admitted += 1
+        if self._busy < self._servers and not self._mask:
+            self._serve(request, now)
+            return
         key = (request.srv, request.mode)
-        rank = self._ranks.get(key)
-        if rank is None:
-            rank = self._ranks[key] = self._tmm.rank(request.srv, request.mode)
-        return rank
+        c = self._classes.get(key)
+        if c is None:
+            c = self._classes[key] = self._tmm.class_of(request.srv, request.mode)
+        queue = self._queues[c]
+        if not queue:
+            self._mask |= 1 << c
+        queue.append(request)
+        self._queued += 1
 
-    def _start_service(self) -> None:
-        """Give the best-ranked queued request to a free server."""
-        request = heapq.heappop(self._heap)[2]
-        now = self._clock.now()
+    def _serve(self, request: DspRequest, now: float) -> None:
         request.dequeued_at = now
         self._busy += 1
-        self._clock.call_at(
-            now + self._service_time.sample(self._rng), partial(self._finish_service, request)
-        )
+        self._call_at(now + self._sample(self._rng), partial(self._finish_service, request))
 
     def _finish_service(self, request: DspRequest) -> None:
         request.dispatched_at = self._clock.now()
@@ -211,36 +298,192 @@ class Dsp:
             self._on_dispatch(request)
         finally:
             # on_dispatch may have submitted work, which may already have taken this server.
-            if self._heap and self._busy < self._servers:
-                self._start_service()
+            if self._mask and self._busy < self._servers:
+                self._serve(self._dequeue(), self._clock.now())
+
+    def _dequeue(self) -> DspRequest:
+        """The best-ranked queued request: lowest non-empty class, FIFO within it."""
+        mask = self._mask
+        c = (mask & -mask).bit_length() - 1
+        queue = self._queues[c]
+        request = queue.popleft()
+        if not queue:
+            self._mask = mask ^ (1 << c)
+        self._queued -= 1
+        return request
+
+    # -- the TMM document ---------------------------------------------------------------------
+
+    def reload(self, tmm: TrafficManagementDocument) -> None:
+        """Hot-reload the TMM document (domain.md §1: "without a system outage").
+
+        Queued requests are re-ranked under ``tmm`` for every later dequeue, keeping their
+        queue-arrival order within a rank; requests in service are not touched
+        (non-preemptive); held requests stay held (or are admitted if throttling is now off);
+        storm and throttling state carry over under the new parameters.
+        """
+        queued = sorted(
+            (r for q in self._queues for r in q),
+            key=lambda r: r.seq,
+        )
+        self._tmm = tmm
+        self._classes.clear()
+        for q in self._queues:
+            q.clear()
+        self._mask = 0
+        for request in queued:
+            c = self._classes.get((request.srv, request.mode))
+            if c is None:
+                c = self._classes[request.srv, request.mode] = tmm.class_of(
+                    request.srv, request.mode
+                )
+            self._queues[c].append(request)
+            self._mask |= 1 << c
+        self._apply_sections(tmm)
+
+    def reload_file(self, path: Path) -> TmmError | None:
+        """Load ``path`` and reload it; if it is invalid, keep the document in force, log why
+        and return the error (issue 3: "a reload with an invalid document keeps the old one")."""
+        try:
+            tmm = load_tmm(path)
+        except TmmError as exc:
+            log.warning("TMM reload refused, keeping version %r: %s", self._tmm.version, exc)
+            return exc
+        self.reload(tmm)
+        return None
+
+    def _apply_sections(self, tmm: TrafficManagementDocument) -> None:
+        policy = tmm.throttling
+        if policy is None:
+            if self._throttle is not None:
+                throttle, self._throttle = self._throttle, None
+                throttle.release_all()
+        elif self._throttle is None:
+            self._throttle = Throttle(self._clock, policy, self._portfolios, self._release_held)
+        else:
+            self._throttle.policy = policy
+        storm = tmm.alert_storm
+        if storm is None:
+            self._storms = None
+        elif self._storms is None:
+            self._storms = AlertStormFilter(self._clock, storm, self._forward_alert)
+        else:
+            self._storms.policy = storm
 
     # -- northbound ---------------------------------------------------------------------------
 
-    def respond(self, item: object) -> None:
-        """Queue a device response or alert for its User, delivered FIFO at the northbound rate."""
-        if self._nb_interval is None:
+    def respond(
+        self, item: object, *, request: DspRequest | None = None, user: str | None = None
+    ) -> None:
+        """Queue a response (or any northbound item) for its User's adapter.
+
+        ``request``, when given, is the request ``item`` answers: it is stamped
+        ``responded_at``, names the User (unless ``user`` does) and ranks the item in a DP100
+        release. Without either, the item goes to a shared default adapter.
+        """
+        now = self._clock.now()
+        if request is not None:
+            request.responded_at = now
+            if user is None:
+                user = request.user
+            self._northbound(user, item, request, now)
+        else:
+            self._northbound(user, item, None, now)
+
+    def alert(self, alert: DeviceAlert) -> None:
+        """A device alert for ``alert.user``: storm protection (SECMP0062), then northbound."""
+        alert.received_at = self._clock.now()
+        self._alerts += 1
+        storms = self._storms
+        if storms is None:
+            self._northbound(alert.user, alert, alert, alert.received_at)
+        else:
+            storms.offer(alert)
+
+    def _forward_alert(self, alert: DeviceAlert) -> None:
+        now = self._clock.now()
+        if alert.received_at is None:  # a storm summary, created now
+            alert.received_at = now
+        self._northbound(alert.user, alert, alert, now)
+
+    def _northbound(self, user: str | None, item: object, source: object, now: float) -> None:
+        adapter = self._adapters.get(user)
+        if adapter is None:
+            adapter = self._adapters[user] = _Adapter(
+                self._nb_intervals.get(user, self._nb_interval)  # type: ignore[arg-type]
+            )
+        if self._outage:
+            adapter.held.append((self._release_rank(source), item))
+        elif adapter.release:
+            heapq.heappush(adapter.release, (self._release_rank(source), self._next_seq, item))
+            self._next_seq += 1
+        elif adapter.timer is None and not adapter.fifo and now >= adapter.next_free:
+            adapter.next_free = now + adapter.interval
             self._delivered += 1
             self._on_deliver(item)
-            return
-        self._nb_queue.append(item)
-        if self._nb_timer is None:
-            self._schedule_delivery()
+        else:
+            adapter.fifo.append(item)
+            if adapter.timer is None:
+                adapter.timer = self._call_at(adapter.next_free, partial(self._deliver, adapter))
 
-    def _schedule_delivery(self) -> None:
-        when = max(self._clock.now(), self._nb_next_free)
-        self._nb_timer = self._clock.call_at(when, self._deliver_next)
+    def _release_rank(self, source: object) -> int:
+        if isinstance(source, DspRequest):
+            return self._tmm.class_of(source.srv, source.mode)
+        return _ALERT_RANK if isinstance(source, DeviceAlert) else _OPAQUE_RANK
 
-    def _deliver_next(self) -> None:
-        assert self._nb_interval is not None
-        self._nb_timer = None
-        self._nb_next_free = self._clock.now() + self._nb_interval
+    def _deliver(self, adapter: _Adapter) -> None:
+        adapter.timer = None
+        if self._outage:
+            return  # resumed by end_outage()
+        now = self._clock.now()
+        if adapter.fifo:
+            item = adapter.fifo.popleft()
+            adapter.next_free = now + adapter.interval
+        else:
+            item = heapq.heappop(adapter.release)[2]
+            rate = self._tmm.outage_release.release_rate
+            adapter.next_free = now + max(adapter.interval, 1.0 / rate if rate else 0.0)
         self._delivered += 1
         try:
-            self._on_deliver(self._nb_queue.popleft())
+            self._on_deliver(item)
         finally:
             # on_deliver may have called respond(), which then scheduled the next delivery.
-            if self._nb_queue and self._nb_timer is None:
-                self._schedule_delivery()
+            if (adapter.fifo or adapter.release) and adapter.timer is None and not self._outage:
+                adapter.timer = self._call_at(adapter.next_free, partial(self._deliver, adapter))
+
+    # -- outages (DP100) ----------------------------------------------------------------------
+
+    def begin_outage(self) -> None:
+        """DCC systems restricted: northbound delivery stops and new items are held."""
+        self._outage = True
+
+    def end_outage(self) -> None:
+        """Restored: release what was held under the TMM's ``outage_release`` policy (DP100).
+
+        ALL_AT_ONCE (today's behaviour): everything goes to the adapters at once, in arrival
+        order, behind anything already queued there. PRIORITISED: held items, and any that
+        arrive while they drain, are released in rank order (time-critical responses first,
+        alerts last), paced at ``release_rate`` per User.
+        """
+        if not self._outage:
+            return
+        self._outage = False
+        prioritised = self._tmm.outage_release.policy is ReleasePolicy.PRIORITISED
+        for adapter in self._adapters.values():
+            held, adapter.held = adapter.held, []
+            if prioritised:
+                for rank, item in held:
+                    heapq.heappush(adapter.release, (rank, self._next_seq, item))
+                    self._next_seq += 1
+            else:
+                adapter.fifo.extend(item for _, item in held)
+            if (adapter.fifo or adapter.release) and adapter.timer is None:
+                when = max(self._clock.now(), adapter.next_free)
+                adapter.timer = self._call_at(when, partial(self._deliver, adapter))
+
+    @property
+    def in_outage(self) -> bool:
+        return self._outage
 
     # -- observation --------------------------------------------------------------------------
 
@@ -252,7 +495,7 @@ class Dsp:
     @property
     def queue_depth(self) -> int:
         """Southbound requests waiting for a server."""
-        return len(self._heap)
+        return self._queued
 
     @property
     def in_service(self) -> int:
@@ -260,11 +503,45 @@ class Dsp:
         return self._busy
 
     @property
+    def held(self) -> int:
+        """Southbound requests held by throttling now."""
+        return 0 if self._throttle is None else self._throttle.held
+
+    @property
+    def throttling_active(self) -> bool:
+        """Whether the SECMP0067 mechanism is active now."""
+        return self._throttle is not None and self._throttle.active
+
+    @property
     def northbound_depth(self) -> int:
-        """Responses and alerts waiting for northbound delivery."""
-        return len(self._nb_queue)
+        """Responses and alerts waiting for northbound delivery (queued or held)."""
+        return sum(len(a.fifo) + len(a.release) + len(a.held) for a in self._adapters.values())
+
+    @property
+    def storm_filter(self) -> AlertStormFilter | None:
+        """The SECMP0062 filter, when the TMM enables storm protection."""
+        return self._storms
 
     @property
     def counters(self) -> DspCounters:
-        """Totals so far: requests submitted and dispatched, northbound items delivered."""
-        return DspCounters(self._submitted, self._dispatched, self._delivered)
+        """Totals so far (see :class:`DspCounters`)."""
+        storms = None if self._storms is None else self._storms.counters
+        return DspCounters(
+            self._submitted,
+            self._dispatched,
+            self._delivered,
+            self._admitted,
+            self._throttled,
+            self._rejected,
+            self._alerts,
+            0 if storms is None else storms.discarded,
+        )
+
+    def user_counters(self, user: str) -> UserCounters:
+        """``user``'s admitted, throttled and rejected totals (SECMP0067)."""
+        return UserCounters(*self._users.get(user, (0, 0, 0)))
+
+    @property
+    def users(self) -> list[str]:
+        """Users that have submitted requests, in order of first submission."""
+        return list(self._users)

@@ -1,15 +1,20 @@
-"""The Traffic Management Mechanism (TMM) document: southbound priority configuration.
+"""The Traffic Management Mechanism (TMM) document: the DSP's traffic-management configuration.
 
 Priority levels "live in the TMM document and change by re-configuration without a system
-outage" (domain.md §1, SECMP0028, [SEED 000] §5). This module holds that document as an
-immutable value, loads and validates it from TOML, and turns it into a sort key.
+outage" (domain.md §1, SECMP0028, [SEED 000] §5); the same document holds the SECMP0067
+throttling parameters, the SECMP0062 alert-storm parameters and exclusion list (domain.md §2,
+§3), and the rig's outage-release policy (DP100, domain.md §4). This module holds the document as
+an immutable value, loads and validates it from TOML, and turns it into a sort key.
 
 Every value that the seeds do not fix is configuration with its provenance: the document's
-``provenance`` maps each field (a TOML dotted path) to a note of where its value comes from.
+``provenance`` maps each field (a TOML dotted path) to a note of where its value comes from. A
+document loaded from a file must give a provenance note for every field of the ``throttling``,
+``alert_storm`` and ``outage_release`` sections, whose values are all [ASSUMED] or sourced.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -42,6 +47,9 @@ MIN_LEVEL = 1
 MAX_LEVEL = 4
 """Priority levels 1 (continuity of supply) to 4 (none of the criteria): [SEED 001] §7."""
 
+NUM_CLASSES = 2 * len(Mode) * MAX_LEVEL
+"""Distinct southbound ranks: Priority Band 1 or not, x mode of operation, x level."""
+
 # fmt: off
 KNOWN_SRVS: frozenset[str] = frozenset((
     # domain.md §7.3, SRV matrix table.
@@ -62,6 +70,7 @@ Rank = tuple[int, int, int]
 _T = TypeVar("_T")
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_DUIS_LIKE_CODE = re.compile(r"[EIWN]\d+")
 
 
 def field_path(*parts: str) -> str:
@@ -80,15 +89,152 @@ class TmmError(ValueError):
         self.reason = reason
 
 
+# -- the sections ---------------------------------------------------------------------------
+
+
+class CapRule(Enum):
+    """What an over-allocation User is held to while throttling is active (SECMP0067).
+
+    The 2019 text says "either their stated allocation or the operating threshold (whichever is
+    greater)", which is ambiguous (domain.md §2), hence a setting.
+    """
+
+    ALLOCATION = "allocation"
+    GREATER_OF_ALLOCATION_AND_THRESHOLD_SHARE = "greater_of_allocation_and_threshold_share"
+
+
+class ThrottleAction(Enum):
+    """What a throttled request gets ([ASSUMED], domain.md §2): refused, or held and admitted
+    later at the User's cap rate."""
+
+    REJECT = "reject"
+    HOLD = "hold"
+
+
+class ReleasePolicy(Enum):
+    """How northbound traffic held during an outage is released (DP100, domain.md §4)."""
+
+    ALL_AT_ONCE = "all_at_once"
+    """Today's behaviour ([SEED 004]): everything at once, in arrival order."""
+    PRIORITISED = "prioritised"
+    """DP100's proposal: time-critical responses first, alerts at the back, paced."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ThrottlingPolicy:
+    """SECMP0067 Service Request Traffic Management ([SEED 003], domain.md §2).
+
+    ``capacity`` is the maximum system capacity in requests/s. The mechanism activates when the
+    offered rate, measured over successive ``window_s`` windows, reaches ``activate_at`` x
+    capacity (the operating threshold) and deactivates below ``deactivate_at`` x capacity
+    (hysteresis). Each User's allocation is ``allocation_pool`` x capacity x its portfolio
+    share; its threshold share is ``activate_at`` x capacity x its share; ``cap_rule`` picks
+    what it is held to while active, through a token bucket ``burst_s`` seconds deep.
+    ``action`` says what a request over the cap gets; a held request beyond ``hold_limit``
+    per User is rejected. ``response_code`` is the rig's own code for a rejection: it must
+    start with ``RIG-`` so that it is never mistaken for a DUIS code.
+    """
+
+    capacity: float
+    activate_at: float
+    deactivate_at: float
+    window_s: float
+    allocation_pool: float
+    cap_rule: CapRule
+    action: ThrottleAction
+    hold_limit: int
+    burst_s: float
+    response_code: str
+
+    def validate(self, src: str) -> None:
+        sec = "throttling"
+        _positive(src, f"{sec}.capacity", self.capacity)
+        _fraction(src, f"{sec}.activate_at", self.activate_at)
+        _fraction(src, f"{sec}.deactivate_at", self.deactivate_at)
+        if self.deactivate_at >= self.activate_at:
+            raise TmmError(
+                src, f"{sec}.deactivate_at", self.deactivate_at,
+                f"must be below activate_at ({self.activate_at}) for hysteresis",
+            )  # fmt: skip
+        _positive(src, f"{sec}.window_s", self.window_s)
+        _fraction(src, f"{sec}.allocation_pool", self.allocation_pool)
+        _expect_type(src, f"{sec}.cap_rule", self.cap_rule, CapRule)
+        _expect_type(src, f"{sec}.action", self.action, ThrottleAction)
+        if _expect_type(src, f"{sec}.hold_limit", self.hold_limit, int) < 0:
+            raise TmmError(src, f"{sec}.hold_limit", self.hold_limit, "must be >= 0")
+        _positive(src, f"{sec}.burst_s", self.burst_s)
+        code = _expect_type(src, f"{sec}.response_code", self.response_code, str)
+        if not code.startswith("RIG-") or _DUIS_LIKE_CODE.fullmatch(code):
+            raise TmmError(
+                src, f"{sec}.response_code", code,
+                "must start with 'RIG-': a rig-specific code, never one that looks like DUIS",
+            )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AlertStormPolicy:
+    """SECMP0062 alert storm protection ([SEED 004], domain.md §3); also DP119 at the CH.
+
+    More than ``threshold`` identical alerts (same device, same code) within ``window_s`` of the
+    first start a storm: the excess is discarded and one copy is forwarded per
+    ``forward_period_s`` carrying ``ThrottledAlertSequenceId`` and ``ThrottledAlertCount``.
+    Codes in ``excluded_codes`` are never throttled.
+    """
+
+    window_s: float
+    threshold: int
+    forward_period_s: float
+    excluded_codes: frozenset[int] = frozenset()
+
+    def validate(self, src: str, sec: str = "alert_storm") -> None:
+        _positive(src, f"{sec}.window_s", self.window_s)
+        if _expect_type(src, f"{sec}.threshold", self.threshold, int) < 1:
+            raise TmmError(src, f"{sec}.threshold", self.threshold, "must be >= 1")
+        _positive(src, f"{sec}.forward_period_s", self.forward_period_s)
+        for code in sorted(self.excluded_codes, key=repr):
+            if not 0 <= _expect_type(src, f"{sec}.excluded_codes", code, int) <= 0xFFFF:
+                raise TmmError(src, f"{sec}.excluded_codes", code, "alert code must be 0..0xFFFF")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutageReleasePolicy:
+    """How held northbound traffic is released after an outage (DP100, domain.md §4).
+
+    ``release_rate`` (items/s per User) paces a PRIORITISED release; ALL_AT_ONCE ignores it.
+    """
+
+    policy: ReleasePolicy
+    release_rate: float | None = None
+
+    def validate(self, src: str) -> None:
+        _expect_type(src, "outage_release.policy", self.policy, ReleasePolicy)
+        if self.release_rate is not None:
+            _positive(src, "outage_release.release_rate", self.release_rate)
+        elif self.policy is ReleasePolicy.PRIORITISED:
+            raise TmmError(
+                src, "outage_release.release_rate", None, "required by the prioritised policy"
+            )
+
+
+ALL_AT_ONCE = OutageReleasePolicy(policy=ReleasePolicy.ALL_AT_ONCE)
+"""Without an ``[outage_release]`` section: today's behaviour, "all sent at once" ([SEED 004])."""
+
+
+# -- the document ---------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrafficManagementDocument:
-    """One version of the TMM document (domain.md §1, SECMP0028; [SEED 000], [SEED 001]).
+    """One version of the TMM document (domain.md §1-§4; [SEED 000], [SEED 001], [SEED 003],
+    [SEED 004]).
 
     ``levels`` maps SRV -> priority level 1..4; SRVs not listed get ``default_level``.
     ``priority_band_1`` holds SRVs processed ahead of other On Demand SRVs. ``mode_order`` ranks
-    the modes of operation, each exactly once. ``provenance`` maps a field's dotted path
-    (``mode_order``, ``levels."2.2"``) to its source. ``source`` names where the document came
-    from, for error messages. Constructing one validates it (raises :class:`TmmError`).
+    the modes of operation, each exactly once. ``throttling`` (None: the mechanism is off),
+    ``alert_storm`` (None: no storm protection) and ``outage_release`` are the other sections.
+    ``provenance`` maps a field's dotted path (``mode_order``, ``levels."2.2"``,
+    ``throttling.capacity``) to its source. ``source`` names where the document came from, for
+    error messages. Constructing one validates it (raises :class:`TmmError`).
     """
 
     version: str
@@ -96,6 +242,9 @@ class TrafficManagementDocument:
     priority_band_1: frozenset[str] = frozenset()
     default_level: int = MAX_LEVEL
     mode_order: tuple[Mode, ...] = DEFAULT_MODE_ORDER
+    throttling: ThrottlingPolicy | None = None
+    alert_storm: AlertStormPolicy | None = None
+    outage_release: OutageReleasePolicy = ALL_AT_ONCE
     provenance: Mapping[str, str] = field(default_factory=dict)
     source: str = "<in memory>"
     _mode_index: Mapping[Mode, int] = field(init=False, repr=False, compare=False)
@@ -120,6 +269,9 @@ class TrafficManagementDocument:
                 [m.value for m in self.mode_order],
                 f"must list each of {[m.value for m in Mode]} exactly once",
             )
+        for section in (self.throttling, self.alert_storm, self.outage_release):
+            if section is not None:
+                section.validate(src)
         for key, note in self.provenance.items():
             _expect_type(src, field_path("provenance", key), note, str)
         object.__setattr__(self, "levels", MappingProxyType(dict(self.levels)))
@@ -149,6 +301,13 @@ class TrafficManagementDocument:
         band = 0 if mode is Mode.ON_DEMAND and srv in self.priority_band_1 else 1
         return (band, self._mode_index[mode], self.levels.get(srv, self.default_level))
 
+    def class_of(self, srv: str, mode: Mode) -> int:
+        """:meth:`rank` as a small integer in ``range(NUM_CLASSES)``, in the same order."""
+        band, mode_pos, level = self.rank(srv, mode)
+        return (band * len(Mode) + mode_pos) * MAX_LEVEL + level - MIN_LEVEL
+
+
+# -- validation helpers ---------------------------------------------------------------------
 
 _TOML_TYPE_NAMES = {str: "string", int: "integer", list: "array", dict: "table"}
 
@@ -159,6 +318,23 @@ def _expect_type(source: str, path: str, value: object, kind: type[_T]) -> _T:
         name = _TOML_TYPE_NAMES.get(kind, kind.__name__)
         raise TmmError(source, path, value, f"wrong type: expected {name}")
     return value
+
+
+def expect_number(source: str, path: str, value: object, error: type[TmmError] = TmmError) -> float:
+    """``value`` as a finite float (TOML integer or float, not a boolean), or ``error``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise error(source, path, value, "wrong type: expected a finite number")
+    return float(value)
+
+
+def _positive(source: str, path: str, value: object) -> None:
+    if expect_number(source, path, value) <= 0:
+        raise TmmError(source, path, value, "must be > 0")
+
+
+def _fraction(source: str, path: str, value: object) -> None:
+    if not 0 < expect_number(source, path, value) <= 1:
+        raise TmmError(source, path, value, "must be a fraction in (0, 1]")
 
 
 def _check_level(source: str, path: str, level: object) -> None:
@@ -172,17 +348,36 @@ def _check_srv(source: str, path: str, srv: object) -> None:
         raise TmmError(source, path, srv, "unknown SRV (not in domain.md §7.3)")
 
 
+# -- loading --------------------------------------------------------------------------------
+
 _REQUIRED = ("version", "default_level", "mode_order", "priority_band_1", "levels")
-_OPTIONAL = ("provenance",)
+_SECTIONS = ("throttling", "alert_storm", "outage_release")
+_OPTIONAL = (*_SECTIONS, "provenance")
+_SECTION_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # section: (required fields, optional fields)
+    "throttling": (
+        ("capacity", "activate_at", "deactivate_at", "window_s", "allocation_pool", "cap_rule",
+         "action", "hold_limit", "burst_s", "response_code"),
+        (),
+    ),
+    "alert_storm": (("window_s", "threshold", "forward_period_s", "excluded_codes"), ()),
+    "outage_release": (("policy",), ("release_rate",)),
+}  # fmt: skip
 
 
-def load_tmm(path: Path) -> TrafficManagementDocument:
+def load_tmm(
+    path: Path, overrides: Mapping[str, object] | None = None
+) -> TrafficManagementDocument:
     """Load and validate a TMM document from TOML; any problem raises :class:`TmmError`.
 
     Keys: ``version`` (string), ``default_level`` (1..4), ``mode_order`` (array of
     ``on_demand``/``future_dated``/``scheduled``), ``priority_band_1`` (array of SRVs),
-    ``[levels]`` (SRV = level), all required; optional ``[provenance]`` (field = note) with a
-    ``[provenance.levels]`` sub-table (SRV = note).
+    ``[levels]`` (SRV = level), all required; optional ``[throttling]``, ``[alert_storm]`` and
+    ``[outage_release]`` sections (docs/dsp-model.md), each of whose fields needs a note in
+    ``[provenance.<section>]``; optional ``[provenance]`` (field = note) with a
+    ``[provenance.levels]`` sub-table (SRV = note). ``overrides`` replaces values by dotted
+    path (``{"outage_release.policy": "prioritised"}``) before validation, as a scenario variant
+    does; their provenance comes from the ``provenance`` key of ``overrides`` if any.
     """
     src = str(path)
     try:
@@ -192,20 +387,28 @@ def load_tmm(path: Path) -> TrafficManagementDocument:
         raise TmmError(src, "<document>", None, f"not valid TOML: {exc}") from exc
     except OSError as exc:
         raise TmmError(src, "<document>", None, f"cannot read: {exc}") from exc
+    if overrides:
+        src = f"{src} (with overrides {sorted(overrides)})"
+        raw = _apply_overrides(src, raw, overrides)
     _check_keys(src, "", raw, _REQUIRED, _OPTIONAL)
     levels = _expect_type(src, "levels", raw["levels"], dict)
     modes = _expect_type(src, "mode_order", raw["mode_order"], list)
     band = _expect_type(src, "priority_band_1", raw["priority_band_1"], list)
+    provenance = _flat_provenance(src, raw.get("provenance", {}), raw)
+    sections = {
+        name: _section(src, name, raw[name], provenance) for name in _SECTIONS if name in raw
+    }
     return TrafficManagementDocument(
         version=raw["version"],
         default_level=raw["default_level"],
-        mode_order=tuple(_mode(src, f"mode_order[{i}]", v) for i, v in enumerate(modes)),
+        mode_order=tuple(_enum(src, f"mode_order[{i}]", v, Mode) for i, v in enumerate(modes)),
         priority_band_1=frozenset(
             _expect_type(src, f"priority_band_1[{i}]", v, str) for i, v in enumerate(band)
         ),
         levels=levels,
-        provenance=_flat_provenance(src, raw.get("provenance", {}), levels),
+        provenance=provenance,
         source=src,
+        **sections,
     )
 
 
@@ -214,10 +417,96 @@ def default_tmm() -> TrafficManagementDocument:
     """The rig's default TMM document, packaged as ``rig/dsp/default_tmm.toml``.
 
     SRV 2.2 and 7.4 at level 1 and in Priority Band 1, every other SRV at level 4, On Demand
-    ahead of Scheduled; the file annotates each value with its source.
+    ahead of Scheduled; alert storm protection on; throttling off; outages released all at
+    once. The file annotates each value with its source.
     """
-    with resources.as_file(resources.files(__package__) / "default_tmm.toml") as path:
-        return load_tmm(path)
+    return load_tmm(default_tmm_path())
+
+
+def default_tmm_path() -> Path:
+    """Where the packaged default TMM document lives."""
+    return Path(str(resources.files(__package__) / "default_tmm.toml"))
+
+
+def _apply_overrides(src: str, raw: dict[str, Any], overrides: Mapping[str, object]) -> dict:
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    notes: dict[str, str] = {}
+    for dotted, value in overrides.items():
+        if dotted == "provenance":
+            continue
+        parts = dotted.split(".")
+        if len(parts) > 2 or not all(parts):
+            raise TmmError(src, dotted, value, "override path must be FIELD or SECTION.FIELD")
+        if len(parts) == 1:
+            raw[dotted] = value
+        else:
+            section = raw.get(parts[0])
+            if not isinstance(section, dict):
+                raise TmmError(src, dotted, value, f"no [{parts[0]}] section to override")
+            section[parts[1]] = value
+        note = overrides.get("provenance")
+        if isinstance(note, str):
+            notes[dotted] = note
+    if notes:
+        prov = raw.setdefault("provenance", {})
+        if isinstance(prov, dict):
+            prov = raw["provenance"] = {
+                k: dict(v) if isinstance(v, dict) else v for k, v in prov.items()
+            }
+            for dotted, note in notes.items():
+                head, _, tail = dotted.partition(".")
+                if tail:
+                    prov.setdefault(head, {})[tail] = note
+                else:
+                    prov[head] = note
+    return raw
+
+
+def _section(src: str, name: str, raw: object, provenance: Mapping[str, str]) -> Any:
+    table = _expect_type(src, name, raw, dict)
+    required, optional = _SECTION_FIELDS[name]
+    _check_keys(src, f"{name}.", table, required, optional)
+    for key in table:
+        if f"{name}.{key}" not in provenance:
+            raise TmmError(
+                src, f"provenance.{name}.{key}", None,
+                "missing: every traffic-management parameter must say where its value comes from",
+            )  # fmt: skip
+    if name == "throttling":
+        return ThrottlingPolicy(
+            **{k: v for k, v in table.items() if k not in ("cap_rule", "action")},
+            cap_rule=_enum(src, "throttling.cap_rule", table["cap_rule"], CapRule),
+            action=_enum(src, "throttling.action", table["action"], ThrottleAction),
+        )
+    if name == "alert_storm":
+        return alert_storm_policy(src, name, table, TmmError)
+    return OutageReleasePolicy(
+        policy=_enum(src, "outage_release.policy", table["policy"], ReleasePolicy),
+        release_rate=table.get("release_rate"),
+    )
+
+
+def alert_storm_policy(
+    src: str, sec: str, table: Mapping[str, Any], error: type[TmmError] = TmmError
+) -> AlertStormPolicy:
+    """An :class:`AlertStormPolicy` from a TOML table (TMM ``[alert_storm]`` or a scenario's
+    DP119 consolidation table); errors are raised as ``error`` naming ``sec.<field>``."""
+    codes = table.get("excluded_codes", [])
+    if not isinstance(codes, list):
+        raise error(src, f"{sec}.excluded_codes", codes, "wrong type: expected array")
+    try:
+        policy = AlertStormPolicy(
+            window_s=table["window_s"],
+            threshold=table["threshold"],
+            forward_period_s=table["forward_period_s"],
+            excluded_codes=frozenset(codes),
+        )
+        policy.validate(src, sec)
+    except TmmError as exc:
+        raise error(exc.source, exc.path, exc.value, exc.reason) from None
+    except KeyError as exc:
+        raise error(src, f"{sec}.{exc.args[0]}", None, "missing required field") from None
+    return policy
 
 
 def _check_keys(
@@ -238,24 +527,32 @@ def _check_keys(
             )
 
 
-def _mode(src: str, path: str, value: object) -> Mode:
+_E = TypeVar("_E", bound=Enum)
+
+
+def _enum(src: str, path: str, value: object, kind: type[_E]) -> _E:
     try:
-        return Mode(value)
+        return kind(value)
     except ValueError:
         raise TmmError(
-            src, path, value, f"unknown mode; expected one of {[m.value for m in Mode]}"
+            src, path, value, f"unknown value; expected one of {[m.value for m in kind]}"
         ) from None
 
 
-def _flat_provenance(src: str, raw: object, levels: Mapping[str, Any]) -> dict[str, str]:
+def _flat_provenance(src: str, raw: object, doc: Mapping[str, Any]) -> dict[str, str]:
     """``[provenance]`` flattened to dotted paths; each must name a field the document has."""
     table = _expect_type(src, "provenance", raw, dict)
-    _check_keys(src, "provenance.", table, (), _REQUIRED)
-    flat = {k: v for k, v in table.items() if k != "levels"}
-    for srv, note in _expect_type(src, "provenance.levels", table.get("levels", {}), dict).items():
-        if srv not in levels:
-            raise TmmError(
-                src, field_path("provenance", "levels", srv), note, "no such entry in [levels]"
-            )
-        flat[field_path("levels", srv)] = note
+    _check_keys(src, "provenance.", table, (), _REQUIRED + _SECTIONS)
+    flat: dict[str, str] = {}
+    for key, note in table.items():
+        if key == "levels" or key in _SECTIONS:
+            sub = _expect_type(src, f"provenance.{key}", note, dict)
+            have = doc.get(key)
+            for name, sub_note in sub.items():
+                path = field_path("provenance", key, name)
+                if not isinstance(have, dict) or name not in have:
+                    raise TmmError(src, path, sub_note, f"no such entry in [{key}]")
+                flat[field_path(key, name)] = _expect_type(src, path, sub_note, str)
+        else:
+            flat[key] = note
     return flat

@@ -202,7 +202,9 @@ def test_northbound_rate_paces_fifo() -> None:
     rig = Rig(northbound_rate=2.0)
     for i in range(5):
         rig.dsp.respond(i)
-    assert rig.dsp.northbound_depth == 5
+    # The idle adapter takes the first item at once; the rest wait their turn.
+    assert rig.delivered == [(0.0, 0)]
+    assert rig.dsp.northbound_depth == 4
     rig.run()
     assert rig.delivered == [(0.0, 0), (0.5, 1), (1.0, 2), (1.5, 3), (2.0, 4)]
     # After an idle gap longer than the interval the next item goes at once; the one after
