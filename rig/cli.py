@@ -41,20 +41,35 @@ def main() -> None:
     """Hardware-in-the-loop test rig for GB smart metering (DCC DSP model, GBCS, devices)."""
 
 
-@main.command()
-@click.option(
+BENCH_OPTION = click.option(
     "--bench",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=DEFAULT_BENCH,
     show_default="the embedded emulated bench",
-    help="Bench file to run the plan on.",
+    help="Bench file (TOML).",
 )
-@click.option(
+OUT_OPTION = click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Results folder (default: runs/<UTC time>).",
 )
+
+
+def _run_dir(out: Path | None) -> Path:
+    return out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _pytest(plan: Path, bench: Path, run_dir: Path, extra: list[str]) -> None:
+    args = [str(plan), "-p", "no:cacheprovider", "--bench", str(bench)]
+    code = pytest.main([*args, "--rig-results", str(run_dir), *extra])
+    click.echo(f"results: {run_dir}")
+    raise SystemExit(int(code))
+
+
+@main.command()
+@BENCH_OPTION
+@OUT_OPTION
 def demo(bench: Path, out: Path | None) -> None:
     """Run the default test plan on a bench and print the latency report.
 
@@ -65,23 +80,57 @@ def demo(bench: Path, out: Path | None) -> None:
     """
     if not DEFAULT_PLAN.exists():
         raise click.ClickException(f"default test plan not found at {DEFAULT_PLAN}")
-    run_dir = out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    code = pytest.main(
-        [
-            str(DEFAULT_PLAN),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--bench",
-            str(bench),
-            "--rig-results",
-            str(run_dir),
-            "--rootdir",
-            str(DEFAULT_PLAN.parent),
-        ]
-    )
-    click.echo(f"results: {run_dir / RESULTS_FILE}")
-    raise SystemExit(int(code))
+    _pytest(DEFAULT_PLAN, bench, _run_dir(out), ["-q", "--rootdir", str(DEFAULT_PLAN.parent)])
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("plan", type=click.Path(exists=True, path_type=Path))
+@BENCH_OPTION
+@OUT_OPTION
+@click.option("-n", "workers", default=None, help="pytest-xdist workers, one bench each.")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def run(
+    plan: Path, bench: Path, out: Path | None, workers: str | None, pytest_args: tuple[str, ...]
+) -> None:
+    """Run a test plan (a pytest file or folder) on a bench; other arguments go to pytest.
+
+    \b
+    Example:
+      rig run test_plans/ --bench lab.toml -n 2 -k top_up
+    """
+    extra = [*pytest_args, *(["-n", workers] if workers else [])]
+    _pytest(plan, bench, _run_dir(out), extra)
+
+
+@main.command()
+@BENCH_OPTION
+@OUT_OPTION
+def check(bench: Path, out: Path | None) -> None:
+    """Check that every device of a bench answers (SRV 7.4) before a long run.
+
+    \b
+    Example:
+      rig check --bench lab.toml
+    """
+    from rig.bench import BenchError, load_bench
+    from rig.launch import launch
+
+    try:
+        loaded = load_bench(bench)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console = Console()
+    failed = 0
+    with launch(loaded, _run_dir(out)) as rig:
+        for name in loaded.devices:
+            record = rig.read_supply_status(name)
+            if record.ok:
+                total_ms = record.latencies()["total"] * 1e3
+                console.print(f"[green]ok[/]     {name}: answered in {total_ms:.1f} ms")
+            else:
+                failed += 1
+                console.print(f"[red]FAILED[/] {name}: {record.reason}")
+    raise SystemExit(1 if failed else 0)
 
 
 @main.command()

@@ -11,6 +11,7 @@ A test plan asks for the ``rig`` fixture and calls the SRVs on named devices::
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its import cheap
 from rig.results.jsonl import RESULTS_FILE
 
 _RUN_DIR = pytest.StashKey[Path]()
+_RUN_DIR_ENV = "RIG_RUN_DIR"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,13 +53,28 @@ def bench(pytestconfig: pytest.Config) -> Bench:
     return load_bench(pytestconfig.getoption("--bench") or DEFAULT_BENCH)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Fix the run folder once. Under pytest-xdist the controller picks it and each worker
+    writes to its own sub-folder (its own emulators, keys and results), merged in the report."""
+    worker = getattr(config, "workerinput", None)
+    if worker is None:
+        chosen = config.getoption("--rig-results")
+        run_dir = chosen or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        os.environ[_RUN_DIR_ENV] = str(run_dir)  # inherited by xdist workers
+        config.stash[_RUN_DIR] = run_dir
+    else:
+        config.stash[_RUN_DIR] = Path(os.environ[_RUN_DIR_ENV]) / worker["workerid"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is None:
+        os.environ.pop(_RUN_DIR_ENV, None)
+
+
 @pytest.fixture(scope="session")
 def rig_run_dir(pytestconfig: pytest.Config) -> Path:
-    """Where this run's results, keys and captures are written."""
-    chosen = pytestconfig.getoption("--rig-results")
-    run_dir = chosen or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    pytestconfig.stash[_RUN_DIR] = run_dir
-    return run_dir
+    """Where this run's (or this xdist worker's) results, keys and captures are written."""
+    return pytestconfig.stash[_RUN_DIR]
 
 
 @pytest.fixture(scope="session")
@@ -72,16 +89,19 @@ def rig(bench: Bench, rig_run_dir: Path) -> Iterator[Rig]:
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
+    """The latency report of every request this run (all xdist workers) measured."""
+    if getattr(config, "workerinput", None) is not None:
+        return
     run_dir = config.stash.get(_RUN_DIR, None)
-    if run_dir is None or not (run_dir / RESULTS_FILE).exists():
+    files = sorted(run_dir.glob(f"**/{RESULTS_FILE}")) if run_dir and run_dir.is_dir() else []
+    if not files:
         return
     from rich.console import Console
 
     from rig.results.jsonl import read_jsonl
     from rig.results.report import render, summarise
 
-    results = run_dir / RESULTS_FILE
-    records = [r for r in read_jsonl(results) if r.get("kind") == "request"]
+    records = [r for f in files for r in read_jsonl(f) if r.get("kind") == "request"]
     buffer = io.StringIO()
-    render(summarise(records), Console(file=buffer, width=110), title=f"Latency report: {results}")
+    render(summarise(records), Console(file=buffer, width=110), title=f"Latency report: {run_dir}")
     terminalreporter.write(buffer.getvalue())

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from rig.cli import main
+from rig.gbcs.eui import Eui64
+from rig.keys.keystore import KeyStore
+from rig.results.jsonl import RESULTS_FILE
+
+DEVICE = "00-DB-12-34-56-78-91-01"
+PARTY = "90-B3-D5-1F-30-01-00-00"
+
+
+def test_keys_generate_writes_a_keystore_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    args = [
+        "keys",
+        "generate",
+        "--out",
+        str(tmp_path),
+        "--party",
+        PARTY,
+        "--prepayment",
+        PARTY,
+        "--device",
+        DEVICE,
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    store = KeyStore([tmp_path])
+    assert store.ka_private(Eui64.parse(PARTY), prepayment=True)
+    assert store.ds_public(Eui64.parse(DEVICE))
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 1
+    assert "--overwrite" in again.output
+
+
+def test_keys_generate_rejects_a_bad_eui(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["keys", "generate", "--out", str(tmp_path), "--device", "xyz"]
+    )
+    assert result.exit_code == 2
+    assert "xyz" in result.output
+
+
+def test_check_reports_each_device_and_report_reads_the_run(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["check", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "ok     esme: answered in" in result.output
+    shown = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert shown.exit_code == 0, shown.output
+    assert "7.4" in shown.output and "total" in shown.output
+
+
+def test_report_names_a_broken_results_file(tmp_path: Path) -> None:
+    (tmp_path / RESULTS_FILE).write_text('{"kind":\n{"kind": "request"}\n')
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{RESULTS_FILE}:1" in result.output
