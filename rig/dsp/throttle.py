@@ -28,6 +28,9 @@ from rig.dsp.tmm import CapRule, ThrottleAction, ThrottlingPolicy
 ADMIT, HOLD, REJECT = 0, 1, 2
 """Outcomes of :meth:`Throttle.offer`."""
 
+_ONE_TOKEN = 1.0 - 1e-9
+"""A whole token, allowing for rounding in the refill (else a wake-up could find 0.99999...)."""
+
 
 class _Bucket:
     __slots__ = ("cap", "depth", "held", "last", "timer", "tokens")
@@ -97,7 +100,7 @@ class Throttle:
 
     def _cap_and_depth(self, user: str) -> tuple[float, float]:
         cap = self.cap(user)
-        return cap, max(1.0, cap * self._policy.burst_s)
+        return cap, max(1.0, cap * self._policy.burst_s) if cap > 0 else 0.0
 
     def _bucket(self, user: str) -> _Bucket:
         bucket = self._buckets[user] = _Bucket(*self._cap_and_depth(user))
@@ -117,7 +120,7 @@ class Throttle:
         if bucket is None:
             bucket = self._bucket(user)
         bucket.refill(now)
-        if bucket.tokens >= 1.0:
+        if bucket.tokens >= _ONE_TOKEN:
             bucket.tokens -= 1.0
             return ADMIT
         return self._throttle(bucket, request)
@@ -152,7 +155,7 @@ class Throttle:
                 self._release(held.popleft())
             return
         bucket.refill(now)
-        while held and bucket.tokens >= 1.0:
+        while held and bucket.tokens >= _ONE_TOKEN:
             bucket.tokens -= 1.0
             self._release(held.popleft())
         if held and bucket.timer is None:

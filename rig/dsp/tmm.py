@@ -394,6 +394,11 @@ def load_tmm(
     levels = _expect_type(src, "levels", raw["levels"], dict)
     modes = _expect_type(src, "mode_order", raw["mode_order"], list)
     band = _expect_type(src, "priority_band_1", raw["priority_band_1"], list)
+    for name in _SECTIONS:
+        if name in raw:
+            _check_keys(
+                src, f"{name}.", _expect_type(src, name, raw[name], dict), *_SECTION_FIELDS[name]
+            )
     provenance = _flat_provenance(src, raw.get("provenance", {}), raw)
     sections = {
         name: _section(src, name, raw[name], provenance) for name in _SECTIONS if name in raw
@@ -464,8 +469,6 @@ def _apply_overrides(src: str, raw: dict[str, Any], overrides: Mapping[str, obje
 
 def _section(src: str, name: str, raw: object, provenance: Mapping[str, str]) -> Any:
     table = _expect_type(src, name, raw, dict)
-    required, optional = _SECTION_FIELDS[name]
-    _check_keys(src, f"{name}.", table, required, optional)
     for key in table:
         if f"{name}.{key}" not in provenance:
             raise TmmError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 from hypothesis import given, settings
@@ -10,7 +11,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from rig.clock import VirtualClock
 from rig.dsp.model import Dsp, DspRequest, Exponential, Fixed
-from rig.dsp.tmm import Mode, TrafficManagementDocument
+from rig.dsp.tmm import (
+    CapRule,
+    Mode,
+    OutageReleasePolicy,
+    ReleasePolicy,
+    ThrottleAction,
+    ThrottlingPolicy,
+    TrafficManagementDocument,
+)
 
 SRVS = ("2.2", "7.4", "7.2", "4.1.1", "4.6.1")
 
@@ -22,6 +31,39 @@ tmms = st.builds(
     st.dictionaries(st.sampled_from(SRVS), st.integers(1, 4)),
     st.sets(st.sampled_from(SRVS)),
     st.permutations(list(Mode)).map(tuple),
+)
+throttlings = st.one_of(
+    st.none(),
+    st.builds(
+        lambda capacity, action: ThrottlingPolicy(
+            capacity=capacity,
+            activate_at=0.9,
+            deactivate_at=0.5,
+            window_s=1.0,
+            allocation_pool=0.8,
+            cap_rule=CapRule.ALLOCATION,
+            action=action,
+            hold_limit=5,
+            burst_s=1.0,
+            response_code="RIG-THROTTLED",
+        ),
+        st.floats(0.5, 20.0),
+        st.sampled_from(list(ThrottleAction)),
+    ),
+)
+releases = st.one_of(
+    st.just(OutageReleasePolicy(policy=ReleasePolicy.ALL_AT_ONCE)),
+    st.floats(0.5, 10.0).map(
+        lambda r: OutageReleasePolicy(policy=ReleasePolicy.PRIORITISED, release_rate=r)
+    ),
+)
+full_tmms = st.builds(
+    lambda doc, throttling, release: dataclasses.replace(
+        doc, throttling=throttling, outage_release=release
+    ),
+    tmms,
+    throttlings,
+    releases,
 )
 
 
@@ -62,7 +104,8 @@ def test_each_dequeue_takes_the_best_under_the_tmm_in_force(
 
 
 class DspUnderReload(RuleBasedStateMachine):
-    """Random submissions, reloads, responses and time steps on a multi-server DSP."""
+    """Random submissions, reloads (throttling, release policy), outages, responses and time
+    steps on a multi-server DSP: nothing queued, held or responded is lost or duplicated."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,6 +113,7 @@ class DspUnderReload(RuleBasedStateMachine):
         self.dispatched: list[str] = []
         self.delivered: list[object] = []
         self.responded: list[object] = []
+        self.rejected: list[str] = []
         self.servers = 3
         self.dsp = Dsp(
             self.clock,
@@ -79,26 +123,37 @@ class DspUnderReload(RuleBasedStateMachine):
             on_dispatch=lambda r: self.dispatched.append(r.request_id),
             on_deliver=self.delivered.append,
             northbound_rate=2.0,
+            portfolios={"u": 3, "v": 1},
             seed=1,
         )
         self.submitted: list[str] = []
 
-    @rule(srv_mode=srv_modes)
-    def submit(self, srv_mode: tuple[str, Mode]) -> None:
+    @rule(srv_mode=srv_modes, user=st.sampled_from(["u", "v", "w"]))
+    def submit(self, srv_mode: tuple[str, Mode], user: str) -> None:
         rid = f"r{len(self.submitted)}"
         self.submitted.append(rid)
-        ack = self.dsp.submit(DspRequest(rid, *srv_mode, "u", "t", None))
-        assert (ack.code, ack.at) == ("I99", self.clock.now())
+        ack = self.dsp.submit(DspRequest(rid, *srv_mode, user, "t", None))
+        assert ack.at == self.clock.now()
+        assert ack.code in ("I99", "RIG-THROTTLED")
+        if ack.code != "I99":
+            self.rejected.append(rid)
 
-    @rule(tmm=tmms)
+    @rule(tmm=full_tmms)
     def reload(self, tmm: TrafficManagementDocument) -> None:
         self.dsp.reload(tmm)
 
-    @rule()
-    def respond(self) -> None:
+    @rule(user=st.sampled_from(["u", "v", None]))
+    def respond(self, user: str | None) -> None:
         item = object()
         self.responded.append(item)
-        self.dsp.respond(item)
+        self.dsp.respond(item, user=user)
+
+    @rule()
+    def outage(self) -> None:
+        if self.dsp.in_outage:
+            self.dsp.end_outage()
+        else:
+            self.dsp.begin_outage()
 
     @precondition(lambda self: self.submitted or self.responded)
     @rule(dt=st.floats(0.0, 3.0))
@@ -109,16 +164,22 @@ class DspUnderReload(RuleBasedStateMachine):
     def accounting_balances(self) -> None:
         c = self.dsp.counters
         assert c.submitted == len(self.submitted)
-        assert c.submitted == c.dispatched + self.dsp.queue_depth + self.dsp.in_service
-        assert self.dsp.in_service == min(self.servers, c.submitted - c.dispatched)
+        assert c.rejected == len(self.rejected)
+        assert c.submitted == c.admitted + c.rejected + self.dsp.held
+        assert c.admitted == c.dispatched + self.dsp.queue_depth + self.dsp.in_service
+        assert self.dsp.in_service == min(self.servers, c.admitted - c.dispatched)
         assert c.delivered + self.dsp.northbound_depth == len(self.responded)
+        users = [self.dsp.user_counters(u) for u in self.dsp.users]
+        assert sum(u.admitted for u in users) == c.admitted
+        assert sum(u.rejected for u in users) == c.rejected
 
     def teardown(self) -> None:
+        self.dsp.end_outage()
         self.clock.run()
         duplicates = [rid for rid, n in Counter(self.dispatched).items() if n > 1]
         assert not duplicates
-        assert sorted(self.dispatched) == sorted(self.submitted)
-        assert self.delivered == self.responded
+        assert sorted(self.dispatched) == sorted(set(self.submitted) - set(self.rejected))
+        assert sorted(map(id, self.delivered)) == sorted(map(id, self.responded))
 
 
 TestDspUnderReload = DspUnderReload.TestCase

@@ -9,7 +9,11 @@ import pytest
 
 from rig.dsp.tmm import (
     KNOWN_SRVS,
+    NUM_CLASSES,
+    CapRule,
     Mode,
+    ReleasePolicy,
+    ThrottleAction,
     TmmError,
     TrafficManagementDocument,
     default_tmm,
@@ -189,3 +193,135 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
 def test_constructing_in_code_validates_too() -> None:
     with pytest.raises(TmmError, match=r'^<in memory>: levels."2.2" = 0: level must be 1..4'):
         TrafficManagementDocument(version="t", levels={"2.2": 0})
+
+
+# -- the traffic-management sections (SECMP0067, SECMP0062, DP100) ---------------------------
+
+SECTIONS = """
+[throttling]
+capacity = 2000
+activate_at = 0.9
+deactivate_at = 0.8
+window_s = 10.0
+allocation_pool = 0.8
+cap_rule = "allocation"
+action = "hold"
+hold_limit = 100
+burst_s = 1.0
+response_code = "RIG-THROTTLED"
+
+[alert_storm]
+window_s = 60.0
+threshold = 5
+forward_period_s = 300.0
+excluded_codes = [0x8F75]
+
+[outage_release]
+policy = "prioritised"
+release_rate = 50.0
+
+[provenance.throttling]
+capacity = "[ASSUMED] a"
+activate_at = "[ASSUMED] b"
+deactivate_at = "[ASSUMED] c"
+window_s = "[ASSUMED] d"
+allocation_pool = "[ASSUMED] e"
+cap_rule = "[ASSUMED] f"
+action = "[ASSUMED] g"
+hold_limit = "[ASSUMED] h"
+burst_s = "[ASSUMED] i"
+response_code = "[ASSUMED] j"
+
+[provenance.alert_storm]
+window_s = "[ASSUMED] k"
+threshold = "[ASSUMED] l"
+forward_period_s = "[ASSUMED] m"
+excluded_codes = "[CONFIRMED] n"
+
+[provenance.outage_release]
+policy = "[SEED 004] o"
+release_rate = "[ASSUMED] p"
+"""
+FULL = VALID + SECTIONS
+
+
+def test_load_sections(tmp_path: Path) -> None:
+    tmm = load_tmm(write(tmp_path, FULL))
+    assert tmm.throttling is not None and tmm.throttling.capacity == 2000
+    assert tmm.throttling.cap_rule is CapRule.ALLOCATION
+    assert tmm.throttling.action is ThrottleAction.HOLD
+    assert tmm.alert_storm is not None and tmm.alert_storm.excluded_codes == {0x8F75}
+    assert tmm.outage_release.policy is ReleasePolicy.PRIORITISED
+    assert tmm.provenance["throttling.capacity"] == "[ASSUMED] a"
+    assert tmm.provenance["outage_release.policy"] == "[SEED 004] o"
+
+
+def test_sections_are_optional_and_default_to_off(tmp_path: Path) -> None:
+    tmm = load_tmm(write(tmp_path, VALID))
+    assert tmm.throttling is None and tmm.alert_storm is None
+    assert tmm.outage_release.policy is ReleasePolicy.ALL_AT_ONCE
+
+
+def test_overrides_replace_values_and_record_provenance(tmp_path: Path) -> None:
+    path = write(tmp_path, FULL)
+    tmm = load_tmm(path, {"outage_release.policy": "all_at_once", "provenance": "variant 'today'"})
+    assert tmm.outage_release.policy is ReleasePolicy.ALL_AT_ONCE
+    assert tmm.provenance["outage_release.policy"] == "variant 'today'"
+    with pytest.raises(TmmError, match=r"outage_release\.policy = 'sometimes'"):
+        load_tmm(path, {"outage_release.policy": "sometimes"})
+    with pytest.raises(TmmError, match="no \\[nosuch\\] section"):
+        load_tmm(path, {"nosuch.x": 1})
+
+
+SECTION_BAD = [
+    ("negative capacity", "capacity = 2000", "capacity = -5", "throttling.capacity", "-5"),
+    ("capacity string", "capacity = 2000", 'capacity = "lots"', "throttling.capacity",
+     "'lots'"),
+    ("hysteresis inverted", "deactivate_at = 0.8", "deactivate_at = 0.95",
+     "throttling.deactivate_at", "0.95"),
+    ("cap rule", 'cap_rule = "allocation"', 'cap_rule = "whatever"', "throttling.cap_rule",
+     "'whatever'"),
+    ("action", 'action = "hold"', 'action = "drop"', "throttling.action", "'drop'"),
+    ("DUIS-like code", '"RIG-THROTTLED"', '"E65"', "throttling.response_code", "'E65'"),
+    ("missing field", "burst_s = 1.0\n", "", "throttling.burst_s", "None"),
+    ("unknown field", "burst_s = 1.0\n", "burst_s = 1.0\nburst = 2\n", "throttling.burst",
+     "2"),
+    ("missing provenance", 'burst_s = "[ASSUMED] i"\n', "", "provenance.throttling.burst_s",
+     "None"),
+    ("threshold 0", "threshold = 5", "threshold = 0", "alert_storm.threshold", "0"),
+    ("negative window", "window_s = 60.0", "window_s = -60.0", "alert_storm.window_s",
+     "-60.0"),
+    ("code out of range", "[0x8F75]", "[0x18F75]", "alert_storm.excluded_codes", "102261"),
+    ("release policy", 'policy = "prioritised"', 'policy = "later"', "outage_release.policy",
+     "'later'"),
+    ("release rate 0", "release_rate = 50.0", "release_rate = 0.0",
+     "outage_release.release_rate", "0.0"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "value"), [b[1:] for b in SECTION_BAD], ids=[b[0] for b in SECTION_BAD]
+)
+def test_section_errors_name_file_field_and_value(
+    tmp_path: Path, old: str, new: str, path: str, value: str
+) -> None:
+    assert old in SECTIONS
+    file = write(tmp_path, VALID + SECTIONS.replace(old, new, 1))
+    with pytest.raises(TmmError) as info:
+        load_tmm(file)
+    assert str(info.value).startswith(f"{file}: {path} = {value}: "), str(info.value)
+
+
+def test_class_of_orders_like_rank() -> None:
+    tmm = load_tmm_default_like()
+    pairs = [(srv, mode) for srv in ("2.2", "7.4", "7.2", "4.1.1") for mode in Mode]
+    by_rank = sorted(pairs, key=lambda p: tmm.rank(*p))
+    by_class = sorted(pairs, key=lambda p: tmm.class_of(*p))
+    assert [tmm.rank(*p) for p in by_rank] == [tmm.rank(*p) for p in by_class]
+    assert all(0 <= tmm.class_of(*p) < NUM_CLASSES for p in pairs)
+
+
+def load_tmm_default_like() -> TrafficManagementDocument:
+    return TrafficManagementDocument(
+        version="t", levels={"7.4": 1, "7.2": 2}, priority_band_1=frozenset({"2.2"})
+    )
