@@ -10,6 +10,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from devices.api import LinkDown, Receiver
 from devices.emulated.host import EmulatorProcess, spawn_emulator
@@ -58,31 +59,66 @@ class SerialDevice:
             self._link = None
 
 
-class EmulatedSerialDevice(SerialDevice):
-    """A device whose firmware stub runs in its own process behind a real pty pair."""
+#: How the rig reaches an emulator: its pty directly, or a loopback TCP port (raw or RFC 2217)
+#: served by a ``devices.bridges.serial_server`` process in front of the pty.
+Transport = Literal["pty", "tcp", "rfc2217"]
+TRANSPORTS: tuple[Transport, ...] = ("pty", "tcp", "rfc2217")
 
-    def __init__(self, name: str, eui: Eui64, module: str, args: Sequence[str]) -> None:
+
+def serial_server_argv(device: str, *, rfc2217: bool) -> list[str]:
+    """The command line of a serial-server bridge process in front of ``device``."""
+    mode = "--rfc2217" if rfc2217 else "--raw"
+    return [sys.executable, "-m", "devices.bridges.serial_server", "--port", device, mode]
+
+
+class EmulatedSerialDevice(SerialDevice):
+    """A device whose firmware stub runs in its own process behind a real pty pair; with
+    ``transport`` "tcp" or "rfc2217" the rig reaches that pty through a bridge process."""
+
+    def __init__(
+        self,
+        name: str,
+        eui: Eui64,
+        module: str,
+        args: Sequence[str],
+        *,
+        transport: Transport = "pty",
+    ) -> None:
         super().__init__(name, eui, None)
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+        self.transport = transport
         self._argv = [sys.executable, "-m", module, *args]
         self.process: EmulatorProcess | None = None
+        self.bridge: EmulatorProcess | None = None
 
     async def _port(self) -> str:
         self.process = await asyncio.to_thread(spawn_emulator, self._argv)
         self.port = self.process.port
+        if self.transport != "pty":
+            argv = serial_server_argv(self.port, rfc2217=self.transport == "rfc2217")
+            self.bridge = await asyncio.to_thread(spawn_emulator, argv)
+            self.port = self.bridge.port
         return self.port
 
     async def close(self) -> None:
         await super().close()
-        if self.process is not None:
-            await asyncio.to_thread(self.process.stop)
-            self.process = None
+        for process in (self.bridge, self.process):
+            if process is not None:
+                await asyncio.to_thread(process.stop)
+        self.bridge = self.process = None
 
 
 def emulated_esme(
-    name: str, eui: Eui64, key_dirs: Sequence[Path], *, processing_time_s: float
+    name: str,
+    eui: Eui64,
+    key_dirs: Sequence[Path],
+    *,
+    processing_time_s: float,
+    transport: Transport = "pty",
 ) -> EmulatedSerialDevice:
     """An ESME emulator process (``python -m devices.emulated.esme``)."""
     args = ["--eui", str(eui), "--processing-time", repr(processing_time_s)]
     for directory in key_dirs:
         args += ["--keys", str(directory)]
-    return EmulatedSerialDevice(name, eui, "devices.emulated.esme", args)
+    return EmulatedSerialDevice(name, eui, "devices.emulated.esme", args, transport=transport)

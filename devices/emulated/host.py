@@ -126,7 +126,8 @@ class EmulatorCore:
             self._schedule(now, [(0.0, pong)], FrameKind.LINK)
 
 
-def _stdin_is_parent_pipe() -> bool:
+def stdin_is_parent_pipe() -> bool:
+    """True when stdin is a pipe or socket: a parent holds the other end."""
     try:
         mode = os.fstat(sys.stdin.fileno()).st_mode
     except (OSError, ValueError, AttributeError):  # stdin closed or replaced
@@ -163,7 +164,7 @@ class _Host:
         loop.add_reader(self._fd, self._guarded, self._on_master_readable)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop, None)
-        watch_stdin = _stdin_is_parent_pipe()
+        watch_stdin = stdin_is_parent_pipe()
         if watch_stdin:
             loop.add_reader(sys.stdin.fileno(), self._guarded, self._on_stdin_readable)
         if isinstance(self._core.firmware, TickingFirmware):

@@ -13,16 +13,26 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import serial
 
 from devices.transports.hdlc import (
     DEFAULT_MAX_PAYLOAD,
-    Frame,
     FrameDecoder,
     FrameError,
     FrameKind,
     encode_frame,
+)
+from devices.transports.link import (
+    ClosedCallback,
+    ErrorCallback,
+    FrameCallback,
+    LinkClosedError,
+    LinkEvents,
+    LinkFactory,
+    log_closed,
+    log_error,
 )
 
 _log = logging.getLogger(__name__)
@@ -30,22 +40,6 @@ _log = logging.getLogger(__name__)
 READ_CHUNK = 4096
 THREAD_POLL_INTERVAL = 0.05  # how long a reader thread blocks per read, so close() can stop it
 LINK_LOST = "link lost (peer gone or device removed)"  # starts every on_closed reason but "closed"
-
-FrameCallback = Callable[[Frame, float], None]
-ErrorCallback = Callable[[FrameError | Exception], None]
-ClosedCallback = Callable[[str], None]
-
-
-class LinkClosedError(ConnectionError):
-    """The link is not open (never opened, closed, or dropped)."""
-
-
-def _log_error(error: FrameError | Exception) -> None:
-    _log.warning("serial link error: %s", error)
-
-
-def _log_closed(reason: str) -> None:
-    _log.info("serial link closed: %s", reason)
 
 
 def _fileno(port: serial.SerialBase) -> int | None:
@@ -69,8 +63,8 @@ class SerialLink:
         url: str,
         *,
         on_frame: FrameCallback,
-        on_error: ErrorCallback = _log_error,
-        on_closed: ClosedCallback = _log_closed,
+        on_error: ErrorCallback = log_error,
+        on_closed: ClosedCallback = log_closed,
         baudrate: int = 115200,
         write_timeout: float = 2.0,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
@@ -88,6 +82,22 @@ class SerialLink:
         self._thread: threading.Thread | None = None
         self._stop_thread = threading.Event()
 
+    @classmethod
+    def factory(cls, url: str, **options: Any) -> LinkFactory:
+        """A :data:`~devices.transports.link.LinkFactory` for this URL (options as for
+        ``__init__``), for the wrappers that stack on a link."""
+
+        def make(events: LinkEvents) -> SerialLink:
+            return cls(
+                url,
+                on_frame=events.on_frame,
+                on_error=events.on_error,
+                on_closed=events.on_closed,
+                **options,
+            )
+
+        return make
+
     @property
     def is_open(self) -> bool:
         return self._port is not None
@@ -98,15 +108,11 @@ class SerialLink:
         if self._port is not None:
             raise RuntimeError(f"{self.url} is already open")
         loop = loop or asyncio.get_running_loop()
+        options: dict[str, Any] = {"baudrate": self.baudrate, "timeout": 0}
+        if not self.url.startswith("rfc2217://"):  # pyserial 3.5's RFC 2217 client has none
+            options["write_timeout"] = self.write_timeout
         port = await loop.run_in_executor(
-            None,
-            functools.partial(
-                serial.serial_for_url,
-                self.url,
-                baudrate=self.baudrate,
-                timeout=0,
-                write_timeout=self.write_timeout,
-            ),
+            None, functools.partial(serial.serial_for_url, self.url, **options)
         )
         self._loop, self._port = loop, port
         self.decoder = FrameDecoder(self.decoder.max_payload)  # no half frame from a past session
@@ -127,7 +133,8 @@ class SerialLink:
         That is when the whole frame was handed to the OS: on a pty the peer can read it; on a
         UART the last byte leaves the wire up to (bytes still queued) x 10 / baud later.
         Raises LinkClosedError if the link is not open, ``serial.SerialTimeoutException`` if
-        the peer stops reading for ``write_timeout``.
+        the peer stops reading for ``write_timeout`` (not on ``rfc2217://``, which pyserial 3.5
+        gives no write timeout: there a write blocks while the socket buffer is full).
         """
         if self._port is None or self._loop is None:
             raise LinkClosedError(f"{self.url} is not open")
