@@ -7,26 +7,49 @@ its emulator first. Everything after that (framing, timestamps, link loss) is sh
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
-from devices.api import LinkDown, Receiver
+from devices.api import Device, LinkDown, Receiver
 from devices.emulated.host import EmulatorProcess, spawn_emulator
 from devices.transports.hdlc import Frame, FrameKind
+from devices.transports.link import Link, LinkEvents, LinkFactory
+from devices.transports.reconnect import Backoff, ReconnectingLink
 from devices.transports.serial_link import SerialLink
 from rig.gbcs.eui import Eui64
 
 
-class SerialDevice:
-    """A device reached through a serial port (``/dev/ttyUSB0``, ``rfc2217://…``, a pty)."""
+@runtime_checkable
+class RestoringReceiver(Receiver, Protocol):
+    """A receiver that also wants to hear that a lost link came back (see ``reconnect``)."""
 
-    def __init__(self, name: str, eui: Eui64, port: str | None) -> None:
+    def link_restored(self, device: Device) -> None: ...
+
+
+class SerialDevice:
+    """A device reached through a serial port (``/dev/ttyUSB0``, ``rfc2217://…``, a pty).
+
+    With ``reconnect``, a dropped link is reopened with that backoff: the receiver hears
+    ``link_lost`` when it drops (and again if reconnecting gives up), and ``link_restored`` when
+    it is back, if it has that method (:class:`RestoringReceiver`).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        eui: Eui64,
+        port: str | None,
+        *,
+        reconnect: Backoff | None = None,
+    ) -> None:
         self.name = name
         self.eui = eui
         self.port = port
-        self._link: SerialLink | None = None
+        self.reconnect = reconnect
+        self._link: Link | None = None
 
     async def _port(self) -> str:
         if self.port is None:
@@ -40,13 +63,22 @@ class SerialDevice:
             if frame.kind is FrameKind.GBCS:
                 receiver.frame_received(self, frame.payload, at)
 
-        self._link = SerialLink(
-            port,
-            on_frame=on_frame,
-            on_error=lambda error: None,
-            on_closed=lambda reason: receiver.link_lost(self, reason),
+        def on_reopened() -> None:
+            if isinstance(receiver, RestoringReceiver):
+                receiver.link_restored(self)
+
+        make: LinkFactory = SerialLink.factory(port)
+        if self.reconnect is not None:
+            make = functools.partial(ReconnectingLink, make, backoff=self.reconnect)
+        self._link = make(
+            LinkEvents(
+                on_frame=on_frame,
+                on_error=lambda error: None,
+                on_closed=lambda reason: receiver.link_lost(self, reason),
+                on_reopened=on_reopened,
+            )
         )
-        await self._link.open(loop)
+        await self._link.open()
 
     def send(self, frame: bytes) -> float:
         if self._link is None:
@@ -83,8 +115,9 @@ class EmulatedSerialDevice(SerialDevice):
         args: Sequence[str],
         *,
         transport: Transport = "pty",
+        reconnect: Backoff | None = None,
     ) -> None:
-        super().__init__(name, eui, None)
+        super().__init__(name, eui, None, reconnect=reconnect)
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
         self.transport = transport
@@ -116,9 +149,12 @@ def emulated_esme(
     *,
     processing_time_s: float,
     transport: Transport = "pty",
+    reconnect: Backoff | None = None,
 ) -> EmulatedSerialDevice:
     """An ESME emulator process (``python -m devices.emulated.esme``)."""
     args = ["--eui", str(eui), "--processing-time", repr(processing_time_s)]
     for directory in key_dirs:
         args += ["--keys", str(directory)]
-    return EmulatedSerialDevice(name, eui, "devices.emulated.esme", args, transport=transport)
+    return EmulatedSerialDevice(
+        name, eui, "devices.emulated.esme", args, transport=transport, reconnect=reconnect
+    )
