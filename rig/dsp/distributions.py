@@ -74,7 +74,7 @@ class LogNormal:
         return self.median * math.exp(self.sigma**2 / 2)
 
     def sample(self, rng: random.Random) -> float:
-        return rng.lognormvariate(math.log(self.median), self.sigma)
+        return self.median * math.exp(self.sigma * rng.gauss())
 
 
 @dataclass(frozen=True, slots=True)

@@ -513,6 +513,11 @@ class Dsp:
         return self._throttle is not None and self._throttle.active
 
     @property
+    def throttling_activations(self) -> int:
+        """How many times the SECMP0067 mechanism has activated (under the current policy)."""
+        return 0 if self._throttle is None else self._throttle.activations
+
+    @property
     def northbound_depth(self) -> int:
         """Responses and alerts waiting for northbound delivery (queued or held)."""
         return sum(len(a.fifo) + len(a.release) + len(a.held) for a in self._adapters.values())

@@ -1,0 +1,247 @@
+"""``rig bench dsp``: throughput of the DSP model, one simulated day, and SimPy side by side.
+
+Figures (issue 3, performance): simulated messages per CPU-second on the national scenario
+(messages = requests submitted + responses and alerts received by the DSP), the CPU time of
+one simulated day, peak RSS, and the same priority model written with SimPy (a dev-only
+dependency) on the same slice of the same scenario, with the ratio. Every run is a child
+process (``python -m rig.sim.bench``) so that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import math
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rig.sim.scenario import Scenario, load_scenario
+
+NATIONAL_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "national-day-2024.toml"
+DAY_S = 86400.0
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def run_rig(scenario: Scenario) -> dict[str, Any]:
+    """The rig's model (rig.sim.runner) on ``scenario``: messages, CPU seconds, peak RSS."""
+    from rig.sim.runner import Run
+
+    run = Run(scenario)
+    wall = time.perf_counter()
+    run.run()
+    return {
+        "model": "rig",
+        "simulated_s": scenario.duration_s,
+        "messages": run.messages,
+        "requests": run.dsp.counters.submitted,
+        "cpu_s": run.cpu_s,
+        "wall_s": time.perf_counter() - wall,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def run_simpy(scenario: Scenario) -> dict[str, Any]:
+    """The same priority model written with SimPy, on the same scenario and statistics.
+
+    Same arrivals (Poisson profiles, SRV mixes, alerts), SECMP0028 order as a non-preemptive
+    ``PriorityResource`` (priority = TMM class, FIFO within it), ``servers`` servers, the same
+    service and WAN distributions, one command in flight per Comms Hub, per-User adapters at
+    their rate, and the same per-hop histograms. Not modelled here (they never act in the
+    national scenario): throttling, storm protection, outages.
+    """
+    import simpy
+
+    from rig.dsp.tmm import Mode
+    from rig.sim.stats import Cell, LogHistogram
+
+    env = simpy.Environment()
+    tmm = scenario.tmm()
+    dsp = simpy.PriorityResource(env, capacity=scenario.servers)
+    service_rng, wan_rng = random.Random(scenario.seed), random.Random(scenario.seed + 1)
+    hubs: dict[int, simpy.Resource] = {}
+    users = {u.name: u for u in scenario.users}
+    adapters = {
+        name: (simpy.Resource(env, capacity=1), 1.0 / (u.adapter_rate or scenario.adapter_rate))
+        for name, u in users.items()
+    }
+    cells: dict[tuple[str, str, Mode], Cell] = {}
+    alert_latency = LogHistogram()
+    counts = {"messages": 0, "requests": 0}
+
+    def deliver(user: str) -> Any:
+        """Wait for the User's adapter; it is then busy for one interval (its rate)."""
+        adapter, interval = adapters[user]
+        slot = adapter.request()
+        yield slot
+        env.process(release_after(adapter, slot, interval))
+        return env.now
+
+    def release_after(adapter: simpy.Resource, slot: Any, interval: float) -> Any:
+        yield env.timeout(interval)
+        adapter.release(slot)
+
+    def request(cell: Cell, target: int) -> Any:
+        times = [env.now] * 2  # submitted, admitted
+        with dsp.request(priority=tmm.class_of(cell.srv, cell.mode)) as server:
+            yield server
+            times.append(env.now)
+            yield env.timeout(scenario.service_time.sample(service_rng))
+            times.append(env.now)
+        hub = hubs.get(target) or hubs.setdefault(target, simpy.Resource(env, capacity=1))
+        with hub.request() as slot:
+            yield slot
+            yield env.timeout(scenario.latency.sample(wan_rng))
+        if not hub.count and not hub.queue:
+            hubs.pop(target, None)
+        times.append(env.now)
+        counts["messages"] += 1
+        delivered = yield env.process(deliver(cell.user))
+        values = [b - a for a, b in itertools.pairwise(times)] + [delivered - times[-1]]
+        for h, value in zip(cell.hist, [*values, delivered - times[0]], strict=True):
+            h.record(value)
+        cell.delivered += 1
+        cell.trt_met += delivered - times[0] <= cell.trt_s
+
+    def alert(user: str) -> Any:
+        raised = env.now
+        counts["messages"] += 1
+        delivered = yield env.process(deliver(user))
+        alert_latency.record(delivered - raised)
+
+    def source(spec: Any, rng: random.Random, fire: Callable[[], None]) -> Any:
+        steps = [*spec.profile, (spec.end_s, 0.0)]
+        for (start, rate), (end, _) in itertools.pairwise(steps):
+            if env.now < start:
+                yield env.timeout(start - env.now)
+            while rate > 0:
+                gap = rng.expovariate(rate)
+                if env.now + gap >= min(end, spec.end_s):
+                    break
+                yield env.timeout(gap)
+                fire()
+
+    for i, spec in enumerate(scenario.arrivals):
+        rng = random.Random(f"{scenario.seed}/{i}")
+        user = users[spec.user]
+        if spec.kind == "burst":
+            raise ValueError(f"{scenario.source}: arrivals[{i}]: burst not in the SimPy model")
+        if spec.kind == "alerts":
+            fire = (lambda name: lambda: env.process(alert(name)))(user.name)
+        else:
+            mix = [
+                cells.setdefault(
+                    (user.name, srv, spec.mode),
+                    Cell(
+                        user.name, srv, spec.mode, tmm.level_of(srv), scenario.trt(srv, spec.mode)
+                    ),
+                )
+                for srv, _ in spec.mix
+            ]
+            cumulative = list(itertools.accumulate(w for _, w in spec.mix))
+            cumulative = [c / cumulative[-1] for c in cumulative[:-1]] + [math.inf]
+
+            def fire(mix=mix, cumulative=cumulative, rng=rng, user=user) -> None:
+                cell = mix[bisect.bisect(cumulative, rng.random())]
+                counts["messages"] += 1
+                counts["requests"] += 1
+                cell.submitted += 1
+                env.process(request(cell, user.first_ch + int(rng.random() * user.portfolio)))
+
+        env.process(source(spec, rng, fire))
+    wall, cpu = time.perf_counter(), time.process_time()
+    env.run()
+    return {
+        "model": "simpy",
+        "simulated_s": scenario.duration_s,
+        "messages": counts["messages"],
+        "requests": counts["requests"],
+        "cpu_s": time.process_time() - cpu,
+        "wall_s": time.perf_counter() - wall,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _child(model: str, scenario: Path, hours: float) -> dict[str, Any]:
+    """Run one model in a fresh interpreter; its figures come back as JSON on stdout."""
+    cmd = [sys.executable, "-m", "rig.sim.bench", model, str(scenario), str(hours)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def run_all(
+    scenario: Path, *, hours: float, compare_hours: float, echo: Callable[[str], None]
+) -> dict[str, Any]:
+    """The three runs: rig and SimPy on ``compare_hours``, then rig on ``hours``."""
+    echo(f"rig model, {compare_hours:g} h of {scenario.name} ...")
+    rig_slice = _child("rig", scenario, compare_hours)
+    echo(f"SimPy model, {compare_hours:g} h ...")
+    simpy_slice = _child("simpy", scenario, compare_hours)
+    echo(f"rig model, {hours:g} h (peak RSS of a long run) ...")
+    rig_long = _child("rig", scenario, hours)
+    rate = rig_long["messages"] / rig_long["cpu_s"]
+    return {
+        "scenario": str(scenario),
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(),
+            "load_average": os.getloadavg(),
+        },
+        "rig": rig_long,
+        "messages_per_cpu_s": rate,
+        "cpu_s_per_simulated_day": rig_long["cpu_s"] * DAY_S / rig_long["simulated_s"],
+        "compare": {
+            "rig": rig_slice,
+            "simpy": simpy_slice,
+            "rig_messages_per_cpu_s": rig_slice["messages"] / rig_slice["cpu_s"],
+            "simpy_messages_per_cpu_s": simpy_slice["messages"] / simpy_slice["cpu_s"],
+            "ratio": (rig_slice["messages"] / rig_slice["cpu_s"])
+            / (simpy_slice["messages"] / simpy_slice["cpu_s"]),
+        },
+    }
+
+
+def render(f: dict[str, Any]) -> str:
+    """The figures as text."""
+    rig, cmp_ = f["rig"], f["compare"]
+    hours = rig["simulated_s"] / 3600
+    return "\n".join(
+        [
+            f"scenario: {f['scenario']}",
+            f"machine: Python {f['machine']['python']}, load average "
+            + ", ".join(f"{x:.2f}" for x in f["machine"]["load_average"]),
+            f"rig model, {hours:g} simulated h: {rig['messages']:,} messages "
+            f"({rig['requests']:,} requests) in {rig['cpu_s']:.1f} CPU-s "
+            f"({rig['wall_s']:.1f} s wall): {f['messages_per_cpu_s']:,.0f} messages/CPU-s",
+            f"one simulated day: {f['cpu_s_per_simulated_day']:.0f} CPU-s "
+            f"({f['cpu_s_per_simulated_day'] / 60:.1f} min); peak RSS {rig['peak_rss_mb']:.0f} MB",
+            f"side by side, {cmp_['rig']['simulated_s'] / 3600:g} simulated h: "
+            f"rig {cmp_['rig_messages_per_cpu_s']:,.0f} messages/CPU-s "
+            f"(peak RSS {cmp_['rig']['peak_rss_mb']:.0f} MB), "
+            f"SimPy {cmp_['simpy_messages_per_cpu_s']:,.0f} messages/CPU-s "
+            f"(peak RSS {cmp_['simpy']['peak_rss_mb']:.0f} MB): ratio {cmp_['ratio']:.1f}x",
+        ]
+    )
+
+
+def main(argv: list[str]) -> None:
+    """Child entry point: ``python -m rig.sim.bench rig|simpy SCENARIO HOURS``."""
+    model, path, hours = argv
+    scenario = load_scenario(Path(path)).with_duration(float(hours) * 3600)
+    figures = run_rig(scenario) if model == "rig" else run_simpy(scenario)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,174 @@
+"""The ``rig simulate`` and ``rig bench dsp`` commands (registered by rig/cli.py).
+
+This module exposes exactly two click objects: :data:`simulate` and :data:`bench_dsp`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rig.sim.scenario import ScenarioError, load_scenario
+
+
+def _fmt(value: float | None, unit: float = 1.0) -> str:
+    if value is None:
+        return "-"
+    value *= unit
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def _table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
+    head = (
+        f"{title:<22}{'submitted':>10}{'admitted':>10}{'throttled':>10}{'rejected':>9}"
+        f"{'delivered':>10} | end-to-end s: {'mean':>6}{'p50':>7}{'p95':>7}{'p99':>7}{'max':>7}"
+        f" | {'queue p95':>9} | TRT met"
+    )
+    lines = [head, "-" * len(head)]
+    for name, r in rows.items():
+        e2e, queue = r["latency_s"]["end_to_end"], r["latency_s"]["dsp_queue"]
+        compliance = r["trt"]["compliance"]
+        lines.append(
+            f"{name:<22}{r['submitted']:>10}{r['admitted']:>10}{r['throttled']:>10}"
+            f"{r['rejected']:>9}{r['delivered']:>10} |               "
+            + "".join(f"{_fmt(e2e[k]):>7}" for k in ("mean", "p50", "p95", "p99", "max"))[1:]
+            + f" | {_fmt(queue['p95']):>9} | "
+            + ("-" if compliance is None else f"{100 * compliance:.2f} %")
+        )
+    return lines
+
+
+def summary_text(report: dict[str, Any]) -> str:
+    """A human-readable summary of one run's report (the JSON has everything)."""
+    run, dsp = report["run"], report["dsp"]
+    title = report["scenario"] + (f" [variant {report['variant']}]" if report["variant"] else "")
+    lines = [
+        f"== {title}: TMM {report['tmm']['version']}, seed {report['seed']}",
+        f"   arrivals until {run['arrivals_until_s']:g} s, drained at {run['drained_at_s']:g} s; "
+        f"{run['messages']} messages in {run['cpu_s']:.1f} CPU-s; "
+        f"throttling activations: {dsp['throttling_activations']}",
+        "",
+        *_table("priority level", {f"level {k}": v for k, v in report["by_level"].items()}),
+        "",
+        *_table("SRV", report["by_srv"]),
+        "",
+        *_table("User", report["by_user"]),
+    ]
+    alerts = report["alerts"]
+    if alerts["by_user"]:
+        lines += ["", "alerts: raised, delivered, storm summaries, latency s (p50 / p95 / max)"]
+        for user, a in alerts["by_user"].items():
+            lat = a["latency_s"]
+            lines.append(
+                f"  {user:<20}{a['raised']:>10}{a['delivered']:>10}"
+                f"{a['storm_summaries_delivered']:>8}   "
+                f"{_fmt(lat['p50'])} / {_fmt(lat['p95'])} / {_fmt(lat['max'])}"
+            )
+        for name in ("dsp_storm_protection", "ch_consolidation"):
+            if alerts[name]:
+                lines.append(f"  {name}: {alerts[name]}")
+    return "\n".join(lines)
+
+
+@click.command("simulate")
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the full report (counts, per-hop latency, TRT, time series) as JSON here.",
+)  # fmt: skip
+@click.option(
+    "--plot", "plot_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Write PNG plots (queue depth, latency per level) into this directory "
+    "(needs matplotlib: pip install 'gb-smart-rig[plot]').",
+)  # fmt: skip
+@click.option(
+    "--duration", type=click.FloatRange(min=0, min_open=True),
+    help="Stop arrivals after this many simulated seconds (a shorter run of the scenario).",
+)  # fmt: skip
+@click.option("--variant", multiple=True, help="Run only this variant (repeatable).")
+def simulate(
+    scenario: Path,
+    json_out: Path | None,
+    plot_dir: Path | None,
+    duration: float | None,
+    variant: tuple[str, ...],
+) -> None:
+    """Simulate SCENARIO (a TOML file) on a virtual clock with the rig's own DSP model.
+
+    Prints counts and end-to-end latency per priority level, SRV and User; variants (TMM
+    overrides in the scenario, e.g. two outage-release policies) run side by side.
+    """
+    from rig.sim.runner import Run
+
+    if plot_dir is not None:
+        from rig.sim.plots import require_matplotlib
+
+        require_matplotlib()
+    try:
+        spec = load_scenario(scenario)
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from None
+    if duration is not None:
+        spec = spec.with_duration(duration)
+    unknown = [v for v in variant if v not in spec.variants]
+    if unknown:
+        raise click.BadParameter(
+            f"{unknown}: scenario variants are {list(spec.variants)}", param_hint="--variant"
+        )
+    names: list[str | None] = list(variant or spec.variants) or [None]
+    reports = {}
+    for name in names:
+        report = Run(spec, name).run()
+        reports[name] = report
+        click.echo(summary_text(report))
+        click.echo()
+    document: dict[str, Any] = (
+        reports[None] if names == [None] else {"variants": {str(k): v for k, v in reports.items()}}
+    )
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(document, indent=1, allow_nan=False))
+        click.echo(f"report written to {json_out}")
+    if plot_dir is not None:
+        from rig.sim.plots import write_plots
+
+        for path in write_plots(list(reports.values()), plot_dir):
+            click.echo(f"plot written to {path}")
+
+
+@click.command("dsp")
+@click.option(
+    "--hours", type=click.FloatRange(min=0, min_open=True), default=24.0, show_default=True,
+    help="Simulated hours of the national scenario for the throughput and RSS run.",
+)  # fmt: skip
+@click.option(
+    "--compare-hours", type=click.FloatRange(min=0, min_open=True), default=0.5,
+    show_default=True, help="Simulated hours for the side-by-side run against SimPy.",
+)  # fmt: skip
+@click.option(
+    "--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Scenario to run (default: scenarios/national-day-2024.toml).",
+)  # fmt: skip
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the figures as JSON here.")  # fmt: skip
+def bench_dsp(
+    hours: float, compare_hours: float, scenario: Path | None, json_out: Path | None
+) -> None:
+    """Benchmark the DSP model: simulated messages per CPU-second, one day, SimPy ratio.
+
+    Each run is a separate process, so its peak RSS is its own.
+    """
+    from rig.sim import bench
+
+    figures = bench.run_all(
+        scenario or bench.NATIONAL_SCENARIO, hours=hours, compare_hours=compare_hours,
+        echo=lambda line: click.echo(line, err=True),
+    )  # fmt: skip
+    click.echo(bench.render(figures))
+    if json_out is not None:
+        json_out.write_text(json.dumps(figures, indent=1))
+    sys.stdout.flush()

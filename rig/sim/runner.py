@@ -1,0 +1,379 @@
+"""Run a scenario on a VirtualClock: the same :class:`~rig.dsp.model.Dsp` the bench uses.
+
+Arrival generators submit requests and raise alerts; the DSP serves them (SECMP0028 order,
+SECMP0067 throttling, SECMP0062 storms); the :class:`~rig.dsp.csp.Csp` returns each response
+after the WAN round trip; the DSP delivers it north to the User's adapter, where the runner
+records every hop. Everything is seeded: a scenario and a seed give one result.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from rig.clock import VirtualClock
+from rig.dsp.alerts import AlertStormFilter, DeviceAlert, ch_summary
+from rig.dsp.csp import Csp
+from rig.dsp.model import ACK_CODE, Dsp, DspRequest
+from rig.dsp.tmm import Mode, TrafficManagementDocument
+from rig.sim.scenario import Arrivals, Scenario, User
+from rig.sim.stats import (
+    HOPS,
+    OFFSET,
+    SUB_BITS,
+    TINY,
+    Cell,
+    LogHistogram,
+    Series,
+    Totals,
+    bucket,
+)
+
+ALERTS_GROUP = "alerts"
+SCALE = 2 << SUB_BITS
+ZERO = bucket(0.0)
+frexp = math.frexp
+
+
+class _Poisson:
+    """Poisson arrivals at a piecewise-constant rate (memoryless: a step restarts the draw)."""
+
+    def __init__(self, clock: VirtualClock, spec: Arrivals, rng: random.Random,
+                 fire: Callable[[], None]) -> None:  # fmt: skip
+        self._clock = clock
+        self._expo = rng.expovariate
+        self._steps = [*spec.profile, (spec.end_s, 0.0)]
+        self._end = spec.end_s
+        self._fire = fire
+        self._step = 0
+        self._cb = self._arrive
+        self._start(self._steps[0][0])
+
+    def _start(self, t: float) -> None:
+        """From time ``t``, in the current step, schedule the next arrival (or the next step)."""
+        while True:
+            step_start, rate = self._steps[self._step]
+            step_end = self._steps[self._step + 1][0]
+            t = max(t, step_start)
+            if rate > 0:
+                nxt = t + self._expo(rate)
+                if nxt < step_end:
+                    self._step_end = step_end
+                    self._rate = rate
+                    self._clock.call_at(nxt, self._cb)
+                    return
+            self._step += 1
+            if self._step + 1 >= len(self._steps) or step_end >= self._end:
+                return
+            t = step_end
+
+    def _arrive(self) -> None:
+        self._fire()
+        nxt = self._clock.now() + self._expo(self._rate)
+        if nxt < self._step_end:
+            self._clock.call_at(nxt, self._cb)
+        else:
+            self._step += 1
+            if self._step + 1 < len(self._steps) and self._step_end < self._end:
+                self._start(self._step_end)
+
+
+class _Burst:
+    """``count`` arrivals evenly spread over ``spread_s`` (all at once if it is 0)."""
+
+    def __init__(self, clock: VirtualClock, spec: Arrivals, fire: Callable[[], None]) -> None:
+        self._clock = clock
+        self._fire = fire
+        self._left = spec.count
+        self._gap = spec.spread_s / spec.count
+        self._end = spec.end_s
+        start = spec.profile[0][0]
+        if start < self._end:
+            clock.call_at(start, self._arrive)
+
+    def _arrive(self) -> None:
+        while self._left:
+            self._left -= 1
+            self._fire()
+            if self._gap:
+                nxt = self._clock.now() + self._gap
+                if self._left and nxt < self._end:
+                    self._clock.call_at(nxt, self._arrive)
+                return
+
+
+class Run:
+    """One scenario (one variant) wired up and ready to :meth:`run`."""
+
+    def __init__(self, scenario: Scenario, variant: str | None = None) -> None:
+        self.scenario = scenario
+        self.variant = variant
+        self.clock = clock = VirtualClock()
+        self._now = clock.now
+        self.tmm: TrafficManagementDocument = scenario.tmm(variant)
+        users = {u.name: u for u in scenario.users}
+        self.dsp = Dsp(
+            clock,
+            self.tmm,
+            servers=scenario.servers,
+            service_time=scenario.service_time,
+            on_dispatch=self._dispatch,
+            on_deliver=self._deliver,
+            northbound_rate=scenario.adapter_rate,
+            northbound_rates={u.name: u.adapter_rate for u in scenario.users if u.adapter_rate},
+            portfolios={u.name: u.portfolio for u in scenario.users},
+            seed=scenario.seed,
+        )
+        respond = self.dsp.respond
+        self.csp = Csp(
+            clock,
+            latency=scenario.latency,
+            on_response=lambda r: respond(r, request=r),
+            ch_in_flight_limit=scenario.ch_in_flight_limit,
+            seed=scenario.seed + 1,
+        )
+        self.ch: AlertStormFilter | None = None
+        if scenario.ch_consolidation is not None:
+            self.ch = AlertStormFilter(
+                clock, scenario.ch_consolidation, self.dsp.alert, summarise=ch_summary
+            )
+        self.cells: dict[tuple[str, str, Mode], Cell] = {}
+        self.alerts_raised: dict[str, int] = defaultdict(int)
+        self.alert_latency: dict[str, LogHistogram] = defaultdict(LogHistogram)
+        self.alert_summaries: dict[str, int] = defaultdict(int)
+        groups = [f"level {n}" for n in (1, 2, 3, 4)] + [ALERTS_GROUP]
+        self.series = Series(
+            ("queue_depth", "in_service", "held", "csp_in_flight", "northbound_depth"), groups
+        )
+        for i, spec in enumerate(scenario.arrivals):
+            rng = random.Random(f"{scenario.seed}/{i}")
+            fire = self._alert_source(spec, users[spec.user], rng) if spec.kind == "alerts" else (
+                self._request_source(spec, users[spec.user], rng)
+            )  # fmt: skip
+            if spec.kind == "burst":
+                _Burst(clock, spec, fire)
+            else:
+                _Poisson(clock, spec, rng, fire)
+        for outage in scenario.outages:
+            clock.call_at(outage.start_s, self.dsp.begin_outage)
+            clock.call_at(outage.start_s + outage.duration_s, self.dsp.end_outage)
+        self._bin = scenario.series_bin_s
+        clock.call_at(self._bin, self._tick)
+        self.cpu_s = 0.0
+
+    # -- sources --------------------------------------------------------------------------------
+
+    def _cell(self, user: str, srv: str, mode: Mode) -> Cell:
+        key = (user, srv, mode)
+        cell = self.cells.get(key)
+        if cell is None:
+            level = self.tmm.level_of(srv)
+            cell = self.cells[key] = Cell(user, srv, mode, level, self.scenario.trt(srv, mode))
+            cell.series = self.series.current[f"level {level}"]
+        return cell
+
+    def _request_source(self, spec: Arrivals, user: User, rng: random.Random) -> Callable[[], None]:
+        cells = [self._cell(user.name, srv, spec.mode) for srv, _ in spec.mix]
+        total = sum(w for _, w in spec.mix)
+        cumulative = [c / total for c in itertools.accumulate(w for _, w in spec.mix)]
+        cumulative[-1] = math.inf  # rounding must never pick past the last SRV
+        uniform = rng.random
+        submit = self.dsp.submit
+        name, first, size = user.name, user.first_ch, user.portfolio
+        single = cells[0] if len(cells) == 1 else None
+
+        def fire() -> None:
+            cell = single or cells[bisect.bisect(cumulative, uniform())]
+            request = DspRequest(
+                "sim", cell.srv, cell.mode, name, first + int(uniform() * size), cell
+            )
+            code = submit(request).code
+            cell.submitted += 1
+            if code != ACK_CODE:
+                cell.throttled += 1
+                cell.rejected += 1
+            elif request.admitted_at is None:
+                cell.throttled += 1
+
+        return fire
+
+    def _alert_source(self, spec: Arrivals, user: User, rng: random.Random) -> Callable[[], None]:
+        uniform = rng.random
+        clock = self.clock
+        entry = self.ch.offer if self.ch is not None else self.dsp.alert
+        codes = spec.codes
+        name, first, devices = user.name, user.first_ch, spec.devices
+        raised = self.alerts_raised
+
+        def fire() -> None:
+            code = codes[int(uniform() * len(codes))]
+            raised[name] += 1
+            entry(DeviceAlert(name, first + int(uniform() * devices), code, clock.now()))
+
+        return fire
+
+    # -- the pipeline ---------------------------------------------------------------------------
+
+    def _dispatch(self, request: DspRequest) -> None:
+        self.csp.send(request)
+
+    def _deliver(self, item: object) -> None:
+        now = self._now()
+        if type(item) is DspRequest:
+            cell: Cell = item.payload  # type: ignore[assignment]
+            sub = item.submitted_at
+            adm: float = item.admitted_at  # type: ignore[assignment]
+            deq: float = item.dequeued_at  # type: ignore[assignment]
+            dis: float = item.dispatched_at  # type: ignore[assignment]
+            res: float = item.responded_at  # type: ignore[assignment]
+            for h, value in zip(
+                cell.hist, (adm - sub, deq - adm, dis - deq, res - dis, now - res, now - sub),
+                strict=True,
+            ):  # fmt: skip
+                if value <= 0.0:  # LogHistogram.record, inlined: the hot path
+                    h.counts[ZERO] += 1
+                    continue
+                m, e = frexp(value + TINY)
+                h.counts[(e << SUB_BITS) + int(m * SCALE) + OFFSET] += 1
+                h.total += value
+                if value > h.max:
+                    h.max = value
+            e2e = now - sub
+            cell.delivered += 1
+            if e2e <= cell.trt_s:
+                cell.trt_met += 1
+            acc = cell.series
+        else:
+            assert isinstance(item, DeviceAlert)
+            e2e = now - item.raised_at
+            self.alert_latency[item.user].record(e2e)
+            if item.throttled_count is not None:
+                self.alert_summaries[item.user] += 1
+            acc = self.series.current[ALERTS_GROUP]
+        acc[0] += e2e
+        acc[1] += 1
+        if e2e > acc[2]:
+            acc[2] = e2e
+
+    def _tick(self) -> None:
+        dsp, now = self.dsp, self.clock.now()
+        self.series.close_bin(
+            now,
+            {
+                "queue_depth": dsp.queue_depth,
+                "in_service": dsp.in_service,
+                "held": dsp.held,
+                "csp_in_flight": self.csp.in_flight + self.csp.waiting,
+                "northbound_depth": dsp.northbound_depth,
+            },
+        )
+        if now < self.scenario.duration_s or self.clock.pending:
+            self.clock.call_at(now + self._bin, self._tick)
+
+    # -- running and reporting ------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        """Run to the end (arrivals stop at ``duration_s``; the system then drains)."""
+        start = time.process_time()
+        self.clock.run()
+        self.cpu_s = time.process_time() - start
+        return self.report()
+
+    @property
+    def messages(self) -> int:
+        """Messages the DSP handled: requests submitted plus responses and alerts received."""
+        c = self.dsp.counters
+        return c.submitted + self.csp.completed + c.alerts
+
+    def report(self) -> dict[str, Any]:
+        cells = list(self.cells.values())
+        c = self.dsp.counters
+        users = [u.name for u in self.scenario.users]
+        storms = self.dsp.storm_filter
+        return {
+            "scenario": self.scenario.name,
+            "file": self.scenario.source,
+            "variant": self.variant,
+            "seed": self.scenario.seed,
+            "tmm": {
+                "version": self.tmm.version,
+                "source": self.tmm.source,
+                "provenance": dict(self.tmm.provenance),
+            },
+            "scenario_provenance": dict(self.scenario.provenance),
+            "run": {
+                "arrivals_until_s": self.scenario.duration_s,
+                "drained_at_s": self.clock.now(),
+                "messages": self.messages,
+                "cpu_s": self.cpu_s,
+                "messages_per_cpu_s": self.messages / self.cpu_s if self.cpu_s else None,
+            },
+            "dsp": {
+                "submitted": c.submitted,
+                "admitted": c.admitted,
+                "throttled": c.throttled,
+                "rejected": c.rejected,
+                "dispatched": c.dispatched,
+                "delivered": c.delivered,
+                "throttling_activations": self.dsp.throttling_activations,
+            },
+            "by_srv": _grouped(cells, lambda cell: cell.srv),
+            "by_level": _grouped(cells, lambda cell: str(cell.level)),
+            "by_mode": _grouped(cells, lambda cell: cell.mode.value),
+            "by_user": {
+                user: {
+                    **Totals(x for x in cells if x.user == user).report(),
+                    "dsp_counters": vars_of(self.dsp.user_counters(user)),
+                }
+                for user in users
+            },
+            "alerts": {
+                "by_user": {
+                    user: {
+                        "raised": self.alerts_raised.get(user, 0),
+                        "delivered": self.alert_latency[user].count,
+                        "storm_summaries_delivered": self.alert_summaries.get(user, 0),
+                        "latency_s": self.alert_latency[user].summary(),
+                    }
+                    for user in users
+                    if user in self.alerts_raised
+                },
+                "dsp_storm_protection": None if storms is None else vars_of(storms.counters),
+                "ch_consolidation": None if self.ch is None else vars_of(self.ch.counters),
+            },
+            "series": self.series.report(self._bin),
+        }
+
+
+def vars_of(obj: object) -> dict[str, Any]:
+    """A slotted dataclass as a dict."""
+    return {name: getattr(obj, name) for name in obj.__slots__}  # type: ignore[attr-defined]
+
+
+def _grouped(cells: list[Cell], key: Callable[[Cell], str]) -> dict[str, dict[str, object]]:
+    groups: dict[str, list[Cell]] = defaultdict(list)
+    for cell in cells:
+        groups[key(cell)].append(cell)
+    return {
+        k: Totals(v).report() for k, v in sorted(groups.items(), key=lambda kv: _sort_key(kv[0]))
+    }
+
+
+def _sort_key(label: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in label.split("."))
+
+
+def simulate(scenario: Scenario) -> dict[str, Any]:
+    """Run ``scenario`` (every variant, if it has any) and return the JSON-ready report."""
+    if not scenario.variants:
+        return Run(scenario).run()
+    return {"variants": {name: Run(scenario, name).run() for name in scenario.variants}}
+
+
+__all__ = ["HOPS", "Run", "simulate"]
