@@ -15,6 +15,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from devices.api import Device, LinkDown, Receiver
 from devices.emulated.host import EmulatorProcess, spawn_emulator
+from devices.transports.faults import FaultInjector, FaultyLink
 from devices.transports.hdlc import Frame, FrameKind
 from devices.transports.link import Link, LinkEvents, LinkFactory
 from devices.transports.reconnect import Backoff, ReconnectingLink
@@ -34,7 +35,9 @@ class SerialDevice:
 
     With ``reconnect``, a dropped link is reopened with that backoff: the receiver hears
     ``link_lost`` when it drops (and again if reconnecting gives up), and ``link_restored`` when
-    it is back, if it has that method (:class:`RestoringReceiver`).
+    it is back, if it has that method (:class:`RestoringReceiver`). With ``faults``, every GBCS
+    frame passes that :class:`~devices.transports.faults.FaultInjector`, outermost, so an
+    injected outage (``device.link.take_down()``) reaches the receiver like a real one.
     """
 
     def __init__(
@@ -44,11 +47,13 @@ class SerialDevice:
         port: str | None,
         *,
         reconnect: Backoff | None = None,
+        faults: FaultInjector | None = None,
     ) -> None:
         self.name = name
         self.eui = eui
         self.port = port
         self.reconnect = reconnect
+        self.faults = faults
         self._link: Link | None = None
 
     async def _port(self) -> str:
@@ -70,6 +75,8 @@ class SerialDevice:
         make: LinkFactory = SerialLink.factory(port)
         if self.reconnect is not None:
             make = functools.partial(ReconnectingLink, make, backoff=self.reconnect)
+        if self.faults is not None:
+            make = functools.partial(FaultyLink, make, injector=self.faults)
         self._link = make(
             LinkEvents(
                 on_frame=on_frame,
@@ -79,6 +86,12 @@ class SerialDevice:
             )
         )
         await self._link.open()
+
+    @property
+    def link(self) -> Link | None:
+        """The open link: a ``FaultyLink`` when ``faults`` is set, a ``ReconnectingLink`` when
+        only ``reconnect`` is, else a ``SerialLink``."""
+        return self._link
 
     def send(self, frame: bytes) -> float:
         if self._link is None:
@@ -116,8 +129,9 @@ class EmulatedSerialDevice(SerialDevice):
         *,
         transport: Transport = "pty",
         reconnect: Backoff | None = None,
+        faults: FaultInjector | None = None,
     ) -> None:
-        super().__init__(name, eui, None, reconnect=reconnect)
+        super().__init__(name, eui, None, reconnect=reconnect, faults=faults)
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
         self.transport = transport
