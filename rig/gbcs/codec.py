@@ -64,6 +64,42 @@ def _encryption_key(
     )
 
 
+def sign_precommand(precommand: bytes, ds_private: ec.EllipticCurvePrivateKey) -> bytes:
+    """The supplier's step of the DUIS critical flow: sign a CommandVariant 4 pre-command.
+
+    Accepts the RTDS form (no signature field) and the DUIS form (null signature) and returns
+    the bare ``DF … 40 <r||s>`` signed pre-command to send back with CommandVariant 5.
+    """
+    message = decode(precommand)
+    s = message.signing
+    if message.mac is not None or s.cra is not Cra.COMMAND or s.signature is not None:
+        raise VerifyError("expected an unsigned pre-command (bare DF command)")
+    return encode_signed(s.with_signature(sign(ds_private, s.signed_data())))
+
+
+class ReplayError(VerifyError):
+    """A command whose counter does not exceed the last one accepted from its remote party."""
+
+
+class AntiReplay:
+    """Device-side anti-replay: per remote party, each accepted counter must be strictly
+    greater than the last (reference/gbcs.md §1.2, domain.md §7.1)."""
+
+    def __init__(self) -> None:
+        self._last: dict[Eui64, int] = {}
+
+    def last(self, party: Eui64) -> int | None:
+        """The last counter accepted from ``party``."""
+        return self._last.get(party)
+
+    def accept(self, party: Eui64, counter: int) -> None:
+        """Record ``counter``; :class:`ReplayError` if it is not fresh."""
+        last = self._last.get(party)
+        if last is not None and counter <= last:
+            raise ReplayError(f"counter {counter} from {party} not above the last, {last}")
+        self._last[party] = counter
+
+
 def _apdu_offset(frame: bytes, message: Message) -> int:
     return 0 if message.mac is None else len(frame) - MAC_LENGTH - len(message.signing.encode())
 
@@ -89,6 +125,33 @@ class RemotePartyCodec:
         return self.seal_command(
             GeneralSigning(Cra.COMMAND, counter, originator, target, message_code, payload)
         )
+
+    def transform(
+        self,
+        originator: Eui64,
+        target: Eui64,
+        counter: int,
+        message_code: int,
+        payload: bytes,
+        *,
+        null_signature: bool = True,
+    ) -> bytes:
+        """DUIS CommandVariant 4: the pre-command of a critical command, for the supplier to sign.
+
+        ``null_signature`` False gives the RTDS 4.5.0 form without a signature byte (§1.3).
+        """
+        precommand = GeneralSigning(Cra.COMMAND, counter, originator, target, message_code, payload)
+        return encode_signed(precommand if null_signature else precommand.without_signature_field())
+
+    def send_signed_precommand(self, signed: bytes, *, verify: bool = True) -> bytes:
+        """DUIS CommandVariant 5: check the supplier's signature, then add the ACB's MAC."""
+        message = decode(signed)
+        s = message.signing
+        if message.mac is not None or s.cra is not Cra.COMMAND or s.signature is None:
+            raise VerifyError("expected a signed pre-command (bare DF command with a signature)")
+        if verify:
+            verify_signature(self.keys.ds_public(s.originator), s.signed_data(), s.signature)
+        return self.seal_command(s)
 
     def build_critical_command(
         self, originator: Eui64, target: Eui64, counter: int, message_code: int, payload: bytes
@@ -139,8 +202,10 @@ class DeviceCodec:
         ds_private: ec.EllipticCurvePrivateKey | None,
         keys: KeyStore,
         acb: Eui64 = DEFAULT_ACB,
+        replay: AntiReplay | None = None,
     ) -> None:
         self.eui = eui
+        self.replay = replay
         self.keys = keys
         self.acb = acb
         self._ka_private = ka_private
@@ -155,7 +220,8 @@ class DeviceCodec:
 
         A frame that is not a command addressed to this device raises :class:`DecodeError` (a
         device discards it); a failed MAC or signature, or a missing MAC, raises
-        :class:`VerifyError`.
+        :class:`VerifyError`; with an :class:`AntiReplay`, a stale counter raises
+        :class:`ReplayError` (a VerifyError) after the MAC and signature pass.
         """
         message = decode(frame)
         s = message.signing
@@ -171,6 +237,8 @@ class DeviceCodec:
         verify_mac(message, _mac_key(self._ka_private, self.keys.ka_public(self.acb), s))
         if s.signature is not None:
             verify_signature(self.keys.ds_public(s.originator), s.signed_data(), s.signature)
+        if self.replay is not None:
+            self.replay.accept(s.originator, s.counter)
         return message
 
     def build_response(

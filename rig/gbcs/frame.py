@@ -142,6 +142,10 @@ class GeneralSigning:
         """A copy carrying ``signature`` (and a signature field)."""
         return dataclasses.replace(self, signature=signature, has_signature_field=True)
 
+    def without_signature_field(self) -> GeneralSigning:
+        """A copy without any signature field (the RTDS 4.5.0 pre-command form, §1.3)."""
+        return dataclasses.replace(self, signature=None, has_signature_field=False)
+
 
 @dataclass(frozen=True)
 class Message:
@@ -195,11 +199,11 @@ def decode(data: bytes) -> Message:
     if tag == GENERAL_SIGNING:
         return Message(_decode_signing(reader), None)
     if tag == GENERAL_BLOCK_TRANSFER:
-        raise DecodeError(0, "GBT not supported yet")
+        raise DecodeError(0, "a bare GBT APDU; blocks travel behind a routing header (DD 09)")
     if tag != GENERAL_CIPHERING:
         raise DecodeError(0, f"frame tag 0x{tag:02X}, expected DD or DF")
     if data[1:2] == bytes([_TRANSACTION_ID_LENGTH]):
-        raise DecodeError(1, "GBT not supported yet")
+        raise DecodeError(1, "a GBT block, not a frame: decode it with rig.gbcs.gbt.decode_block")
     for what in (
         "MAC header transaction-id length",
         "MAC header originator-system-title length",

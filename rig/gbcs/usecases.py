@@ -26,8 +26,34 @@ from rig.gbcs.dlms import (
     decode_apdu,
     invoke_id,
 )
+from rig.gbcs.dlms_usecases import (
+    AccessResults,
+    AddHanDevice,
+    MeterBalanceResponse,
+    ProtectedReadResponse,
+    ProtectionParameters,
+    ReadImportRegistersEsme,
+    ReadMeterBalanceEsme,
+    ReadPrepaymentRegistersEsme,
+    RemoveHanDevice,
+    UpdateTariffEsme,
+)
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.frame import Cra
+from rig.gbcs.gbz_usecases import (
+    ChangeSupplyGsme,
+    GasSupplyState,
+    GbzResponse,
+    ReadGsmeBalance,
+    ReadGsmeConsumption,
+    ReadGsmePrepaymentRegisters,
+    ReadSupplyStatusGsme,
+    SetUncontrolledGasFlow,
+    SupplyStatusResponse,
+    TopUpGsme,
+    TopUpGsmeResponse,
+    UpdateTariffGsme,
+)
 from rig.gbcs.wire import Reader
 
 GENERIC_CRITICAL_ALERT = 0x1000
@@ -310,6 +336,73 @@ class DlmsAlert:
 
 
 @dataclass(frozen=True)
+class SupplyRestoredAlert(DlmsAlert):
+    """ECS80 (0x0067): supply outage restored (8F35 / 8F36) with the outage's start and end
+    COSEM date-times after the alert's own (RTDS)."""
+
+    @classmethod
+    def build(
+        cls, alert_code: int, date_time: bytes, outage_start: bytes, outage_end: bytes
+    ) -> SupplyRestoredAlert:
+        """The alert with its two outage date-times."""
+        extra = (Data.octet_string(outage_start), Data.octet_string(outage_end))
+        return cls(alert_code, date_time, extra)
+
+    @property
+    def outage_start(self) -> bytes:
+        """COSEM date-time the outage began."""
+        return self.extra[0].value  # type: ignore[return-value]
+
+    @property
+    def outage_end(self) -> bytes:
+        """COSEM date-time supply was restored."""
+        return self.extra[1].value  # type: ignore[return-value]
+
+    @classmethod
+    def decode(cls, payload: bytes) -> DlmsAlert:
+        """A DLMS alert whose extra items are two 12-byte octet-strings."""
+        alert = DlmsAlert.decode(payload)
+        if len(alert.extra) != 2 or any(
+            e.tag is not Tag.OCTET_STRING or not isinstance(e.value, bytes) or len(e.value) != 12
+            for e in alert.extra
+        ):
+            raise DecodeError(0, "ECS80: expected outage start and end date-times")
+        return cls(alert.alert_code, alert.date_time, alert.extra)
+
+
+@dataclass(frozen=True)
+class BillingDataLogAlert(DlmsAlert):
+    """ECS68 (0x0061): critical sensitive alert; the billing data log travels as an encrypted
+    part after its protection parameters (§1.4)."""
+
+    @classmethod
+    def build(
+        cls, alert_code: int, date_time: bytes, protection: ProtectionParameters, encrypted: bytes
+    ) -> BillingDataLogAlert:
+        """The alert with its protection parameters and ``31 00000000 …`` block."""
+        return cls(alert_code, date_time, (protection.to_data(), Data.octet_string(encrypted)))
+
+    @property
+    def protection(self) -> ProtectionParameters:
+        """Counter and titles of the encrypted part."""
+        return ProtectionParameters.from_data(self.extra[0])
+
+    @property
+    def encrypted(self) -> bytes:
+        """The encrypted block (decrypt with ``RemotePartyCodec.decrypt_part``)."""
+        return self.extra[1].value  # type: ignore[return-value]
+
+    @classmethod
+    def decode(cls, payload: bytes) -> DlmsAlert:
+        """A DLMS alert with protection parameters and an octet-string."""
+        alert = DlmsAlert.decode(payload)
+        if len(alert.extra) != 2 or alert.extra[1].tag is not Tag.OCTET_STRING:
+            raise DecodeError(0, "ECS68: expected protection parameters and an encrypted part")
+        ProtectionParameters.from_data(alert.extra[0])
+        return cls(alert.alert_code, alert.date_time, alert.extra)
+
+
+@dataclass(frozen=True)
 class GbzAlert:
     """A GBZ (ZigBee) alert: ``01 09 <components> <code> <UTC seconds since 2000>`` (§1.6)."""
 
@@ -356,9 +449,26 @@ def _alert(payload: bytes) -> DlmsAlert | GbzAlert:
     return GbzAlert.decode(payload) if payload[:1] == b"\x01" else DlmsAlert.decode(payload)
 
 
+def _change_supply_gsme_response(payload: bytes) -> SupplyStatusResponse | GbzResponse:
+    """Supply Status Response on success, else the Default Response as a :class:`GbzResponse`."""
+    response = GbzResponse.decode(payload)
+    (component,) = response.gbz.components[:1]
+    if component.frame.cluster_specific and len(response.gbz.components) == 1:
+        return SupplyStatusResponse.decode(payload)
+    return response
+
+
+_GBZ_READS = (
+    ReadSupplyStatusGsme,
+    ReadGsmeConsumption,
+    ReadGsmePrepaymentRegisters,
+    ReadGsmeBalance,
+)
 _DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
     (TopUpEsme.MESSAGE_CODE, Cra.COMMAND): TopUpEsme.decode,
     (TopUpEsme.MESSAGE_CODE, Cra.RESPONSE): TopUpEsmeResponse.decode,
+    (TopUpGsme.MESSAGE_CODE, Cra.COMMAND): TopUpGsme.decode,
+    (TopUpGsme.MESSAGE_CODE, Cra.RESPONSE): TopUpGsmeResponse.decode,
     (ReadSupplyStatusEsme.MESSAGE_CODE, Cra.COMMAND): ReadSupplyStatusEsme.decode,
     (ReadSupplyStatusEsme.MESSAGE_CODE, Cra.RESPONSE): ReadSupplyStatusEsmeResponse.decode,
     **{
@@ -369,9 +479,46 @@ _DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
         for code, _ in _SUPPLY_SCRIPTS.values()
     },
     **{
-        (code, Cra.ALERT): _alert
-        for code in (GENERIC_CRITICAL_ALERT, GENERIC_NON_CRITICAL_ALERT, 0x0061, 0x0067, 0x00CC)
+        (ChangeSupplyGsme(state, 0).message_code, Cra.COMMAND): ChangeSupplyGsme.decoder(state)
+        for state in GasSupplyState
     },
+    **{
+        (ChangeSupplyGsme(state, 0).message_code, Cra.RESPONSE): _change_supply_gsme_response
+        for state in GasSupplyState
+    },
+    **{(read.MESSAGE_CODE, Cra.COMMAND): read.decode for read in _GBZ_READS},
+    **{(read.MESSAGE_CODE, Cra.RESPONSE): GbzResponse.decode for read in _GBZ_READS},
+    **{
+        (read.MESSAGE_CODE, Cra.COMMAND): read.decode
+        for read in (ReadImportRegistersEsme, ReadPrepaymentRegistersEsme)
+    },
+    **{
+        (read.MESSAGE_CODE, Cra.RESPONSE): ProtectedReadResponse.decode
+        for read in (ReadImportRegistersEsme, ReadPrepaymentRegistersEsme)
+    },
+    (ReadMeterBalanceEsme.MESSAGE_CODE, Cra.COMMAND): ReadMeterBalanceEsme.decode,
+    (ReadMeterBalanceEsme.MESSAGE_CODE, Cra.RESPONSE): MeterBalanceResponse.decode,
+    (UpdateTariffEsme.MESSAGE_CODE, Cra.COMMAND): UpdateTariffEsme.decode,
+    (UpdateTariffEsme.MESSAGE_CODE, Cra.RESPONSE): AccessResults.decode,
+    (UpdateTariffGsme.MESSAGE_CODE, Cra.COMMAND): UpdateTariffGsme.decode,
+    (UpdateTariffGsme.MESSAGE_CODE, Cra.RESPONSE): GbzResponse.decode,
+    **{
+        (SetUncontrolledGasFlow(0, 0, 0, 0, decimal).message_code, Cra.COMMAND): (
+            SetUncontrolledGasFlow.decoder(decimal)
+        )
+        for decimal in (False, True)
+    },
+    **{(code, Cra.RESPONSE): GbzResponse.decode for code in (0x007D, 0x00FC)},
+    (AddHanDevice.MESSAGE_CODE, Cra.COMMAND): AddHanDevice.decode,
+    (AddHanDevice.MESSAGE_CODE, Cra.RESPONSE): AccessResults.decode,
+    (RemoveHanDevice.MESSAGE_CODE, Cra.COMMAND): RemoveHanDevice.decode,
+    (RemoveHanDevice.MESSAGE_CODE, Cra.RESPONSE): ChangeSupplyEsmeResponse.decode,
+    **{
+        (code, Cra.ALERT): _alert
+        for code in (GENERIC_CRITICAL_ALERT, GENERIC_NON_CRITICAL_ALERT, 0x00CC)
+    },
+    (0x0061, Cra.ALERT): BillingDataLogAlert.decode,
+    (0x0067, Cra.ALERT): SupplyRestoredAlert.decode,
     (0x00CD, Cra.ALERT): GbzAlert.decode,
 }
 

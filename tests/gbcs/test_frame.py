@@ -69,8 +69,14 @@ def _edit(offset: int, value: int, frame: bytes = ECS45) -> bytes:
         (_edit(42, 5), "offset 42: date-time length 5, expected 0 or 12"),
         (_edit(43, 3), "offset 43: other-information length 3, expected 2, 10, 18, 26+"),
         (_edit(8, 0x10), "offset 8: security control byte 0x10, expected 0x11"),
-        (_edit(1, 9), "offset 1: GBT not supported yet"),
-        (b"\xe0\x80\x00\x01\x00\x00", "offset 0: GBT not supported yet"),
+        (
+            _edit(1, 9),
+            "offset 1: a GBT block, not a frame: decode it with rig.gbcs.gbt.decode_block",
+        ),
+        (
+            b"\xe0\x80\x00\x01\x00\x00",
+            "offset 0: a bare GBT APDU; blocks travel behind a routing header (DD 09)",
+        ),
         (_edit(0, 0x42), "offset 0: frame tag 0x42, expected DD or DF"),
         (_edit(7, 0x48), "offset 7: ciphered-content length 72, only 71 bytes left"),
         (ECS45[:-1], "offset 7: ciphered-content length 71, only 70 bytes left"),

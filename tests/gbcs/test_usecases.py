@@ -82,7 +82,7 @@ def test_read_supply_status_response_variants() -> None:
 
 
 def test_unmodelled_code_is_raw() -> None:
-    assert decode_payload(0x0027, b"\xd9junk", Cra.COMMAND) == RawPayload(0x0027, b"\xd9junk")
+    assert decode_payload(0x0059, b"\xd9junk", Cra.COMMAND) == RawPayload(0x0059, b"\xd9junk")
     assert encode_payload(RawPayload(0x0027, b"abc"), 5) == b"abc"
 
 
