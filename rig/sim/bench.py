@@ -121,7 +121,7 @@ def run_simpy(scenario: Scenario) -> dict[str, Any]:
         alert_latency.record(delivered - raised)
 
     def source(spec: Any, rng: random.Random, fire: Callable[[], None]) -> Any:
-        steps = [*spec.profile, (spec.end_s, 0.0)]
+        steps = [(t, r) for t, r in spec.profile if t < spec.end_s] + [(spec.end_s, 0.0)]
         for (start, rate), (end, _) in itertools.pairwise(steps):
             if env.now < start:
                 yield env.timeout(start - env.now)

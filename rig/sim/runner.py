@@ -48,8 +48,7 @@ class _Poisson:
                  fire: Callable[[], None]) -> None:  # fmt: skip
         self._clock = clock
         self._expo = rng.expovariate
-        self._steps = [*spec.profile, (spec.end_s, 0.0)]
-        self._end = spec.end_s
+        self._steps = [(t, r) for t, r in spec.profile if t < spec.end_s] + [(spec.end_s, 0.0)]
         self._fire = fire
         self._step = 0
         self._cb = self._arrive
@@ -57,9 +56,10 @@ class _Poisson:
 
     def _start(self, t: float) -> None:
         """From time ``t``, in the current step, schedule the next arrival (or the next step)."""
-        while True:
-            step_start, rate = self._steps[self._step]
-            step_end = self._steps[self._step + 1][0]
+        steps = self._steps
+        while self._step + 1 < len(steps):
+            step_start, rate = steps[self._step]
+            step_end = steps[self._step + 1][0]
             t = max(t, step_start)
             if rate > 0:
                 nxt = t + self._expo(rate)
@@ -69,8 +69,6 @@ class _Poisson:
                     self._clock.call_at(nxt, self._cb)
                     return
             self._step += 1
-            if self._step + 1 >= len(self._steps) or step_end >= self._end:
-                return
             t = step_end
 
     def _arrive(self) -> None:
@@ -80,8 +78,7 @@ class _Poisson:
             self._clock.call_at(nxt, self._cb)
         else:
             self._step += 1
-            if self._step + 1 < len(self._steps) and self._step_end < self._end:
-                self._start(self._step_end)
+            self._start(self._step_end)
 
 
 class _Burst:

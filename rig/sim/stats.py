@@ -10,6 +10,7 @@ User for the report.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable
 
 SUB_BITS = 5
@@ -47,7 +48,7 @@ class LogHistogram:
     __slots__ = ("counts", "max", "total")
 
     def __init__(self) -> None:
-        self.counts = [0] * _BUCKETS
+        self.counts = array("q", bytes(8 * _BUCKETS))
         self.total = 0.0
         self.max = 0.0
 
@@ -62,7 +63,7 @@ class LogHistogram:
         return sum(self.counts)
 
     def merge(self, other: LogHistogram) -> None:
-        self.counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
+        self.counts = array("q", map(int.__add__, self.counts, other.counts))
         self.total += other.total
         self.max = max(self.max, other.max)
 
