@@ -337,10 +337,21 @@ class Rig:
         self._dsp.respond(_Northbound(device, message, at))
 
     def link_lost(self, device: Device, reason: str) -> None:
+        """Fail what is on the wire to the device; refuse new sends until it is restored."""
         self._down[device.name] = f"link lost: {reason}"
+        self.results.write(
+            {"kind": "link", "device": device.name, "at": self._loop.time(), "event": reason}
+        )
         for entry in list(self._in_flight.values()):
             if entry.device is device and "on_wire" in entry.record.stamps:
                 self._finish(entry, f"link to {device.name} lost: {reason}")
+
+    def link_restored(self, device: Device) -> None:
+        """A reconnecting link is back: requests to the device are sent again."""
+        self._down.pop(device.name, None)
+        self.results.write(
+            {"kind": "link", "device": device.name, "at": self._loop.time(), "event": "restored"}
+        )
 
     def _deliver(self, item: object) -> None:
         assert isinstance(item, _Northbound)

@@ -130,7 +130,7 @@ def test_a_silent_device_times_out_and_its_late_answer_is_kept(tmp_path: Path) -
         deadline = time.monotonic() + 10
         while "late_response" not in kinds(tmp_path) and time.monotonic() < deadline:
             time.sleep(0.01)
-    assert kinds(tmp_path) == ["request", "late_response"]
+    assert [k for k in kinds(tmp_path) if k != "link"] == ["request", "late_response"]
 
 
 def kinds(run_dir: Path) -> list[str]:
