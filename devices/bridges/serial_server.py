@@ -119,6 +119,7 @@ class SerialServer:
         self._listener.settimeout(POLL_INTERVAL)
         self._stop = threading.Event()
         self._client: socket.socket | None = None
+        self._in_session = threading.Event()
         self._thread = threading.Thread(target=self._accept_loop, name=f"serve {device}")
 
     @property
@@ -129,6 +130,10 @@ class SerialServer:
     def start(self) -> Self:
         self._thread.start()
         return self
+
+    def wait_for_session(self, timeout: float) -> bool:
+        """Block until a client is connected and the port is open; False on timeout."""
+        return self._in_session.wait(timeout)
 
     def drop_client(self) -> bool:
         """Cut the current connection, as a terminal server restarting would; True if there
@@ -186,6 +191,7 @@ class SerialServer:
             _log.warning("cannot open %s: %s", self.device, exc)
             return
         self.sessions += 1
+        self._in_session.set()
         connection = _Connection(client)
         manager = serial.rfc2217.PortManager(port, connection) if self.rfc2217 else None
         done = threading.Event()
@@ -208,6 +214,7 @@ class SerialServer:
         except (serial.SerialException, OSError) as exc:
             _log.warning("%s: %s", self.device, exc)
         finally:
+            self._in_session.clear()
             done.set()
             upstream.join(timeout=2.0)
             port.close()

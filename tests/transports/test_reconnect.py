@@ -73,7 +73,8 @@ def test_drop_then_reopen_then_close() -> None:
             rec = Events()
             link = ReconnectingLink(SerialLink.factory(server.url), rec.events(), FAST)
             await link.open()
-            server.drop_client()
+            assert server.wait_for_session(TIMEOUT)
+            assert server.drop_client()
             log = await rec.wait_for(1)
             assert log[0].startswith(f"closed: {LINK_LOST}")
             assert link.reconnecting
@@ -170,7 +171,7 @@ def test_in_flight_requests_fail_with_the_reason_and_later_ones_succeed() -> Non
                 await device.open(asyncio.get_running_loop(), tracker)
                 assert await asyncio.wait_for(tracker.request(device, b"before"), TIMEOUT) == "ok"
                 in_flight = tracker.request(device, b"in flight")
-                server.drop_client()
+                assert server.drop_client()
                 outcome = await asyncio.wait_for(in_flight, TIMEOUT)
                 assert outcome.startswith(f"failed: {LINK_LOST}")
                 await asyncio.wait_for(tracker.restored.wait(), TIMEOUT)
