@@ -38,6 +38,9 @@ SIGNATURE_LENGTH = 64
 _CACHE_SIZE = 256
 _secrets: OrderedDict[tuple[bytes, bytes], bytes] = OrderedDict()
 _secrets_lock = threading.Lock()
+#: Fast path keyed on the key objects' identities; the entry holds the objects, so an id is
+#: never reused while its entry lives.
+_by_identity: dict[tuple[int, int], tuple[object, object, bytes]] = {}
 
 
 def _point(key: ec.EllipticCurvePublicKey) -> bytes:
@@ -50,6 +53,20 @@ def shared_secret(
     private_key: ec.EllipticCurvePrivateKey, peer_public: ec.EllipticCurvePublicKey
 ) -> bytes:
     """ECDH shared secret Z (32 bytes), cached per key pair."""
+    hit = _by_identity.get((id(private_key), id(peer_public)))
+    if hit is not None and hit[0] is private_key and hit[1] is peer_public:
+        return hit[2]
+    z = _shared_secret_by_points(private_key, peer_public)
+    with _secrets_lock:
+        if len(_by_identity) >= _CACHE_SIZE:
+            _by_identity.clear()
+        _by_identity[(id(private_key), id(peer_public))] = (private_key, peer_public, z)
+    return z
+
+
+def _shared_secret_by_points(
+    private_key: ec.EllipticCurvePrivateKey, peer_public: ec.EllipticCurvePublicKey
+) -> bytes:
     cache_key = (_point(private_key.public_key()), _point(peer_public))
     with _secrets_lock:
         if (z := _secrets.get(cache_key)) is not None:
