@@ -1,0 +1,169 @@
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from rig.results.record import RequestRecord
+from rig.results.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    STORE_FILE,
+    ResultsStore,
+    StoreError,
+    StoreWriter,
+    Tee,
+    config_hash,
+    open_run_writer,
+)
+
+
+def request(n: int, srv: str = "2.2", ok: bool = True, **extra) -> dict:
+    record = RequestRecord(f"r{n}", srv, "00-DB", "supplier")
+    for i, stamp in enumerate(("submitted", "acknowledged", "dequeued", "on_wire")):
+        record.stamp(stamp, n + i * 0.001)
+    if ok:
+        record.stamp("device_response", n + 0.005)
+        record.stamp("delivered", n + 0.006)
+        record.outcome = "ok"
+        record.response = {"type": "TopUpEsmeResponse", "result": 0}
+    else:
+        record.fail("no response")
+    return {"kind": "request", **record.to_json(), **extra}
+
+
+def test_records_read_back_in_the_shape_they_were_written(tmp_path):
+    with open_run_writer(tmp_path / "run1") as writer:
+        written = [
+            request(1),
+            request(2, "7.4", ok=False, priority=2, ack_code="I99"),
+            {"kind": "alert", "code": 0x8F30, "name": "refused", "at": 3.0, "device": "esme"},
+            {"kind": "error", "device": "esme", "at": 4.0, "error": "bad MAC", "frame": "00"},
+            {"kind": "late_response", "device": "esme", "counter": 7, "at": 5.0},
+            {"kind": "test", "nodeid": "t.py::a", "outcome": "passed", "duration_s": 0.1},
+        ]
+        for record in written:
+            writer.write(record)
+        run_id = writer.run_id
+    with ResultsStore(tmp_path / "run1" / STORE_FILE) as store:
+        assert store.requests(run_id) == written[:2]
+        assert store.alerts(run_id) == [written[2]]
+        assert store.errors(run_id) == [written[3]]
+        assert store.events(run_id) == [written[4]]
+        (test,) = store.tests(run_id)
+        assert test["outcome"] == "passed" and test["requirements"] == []
+        assert len(store.records(run_id)) == len(written)
+
+
+def test_each_record_is_committed_before_write_returns(tmp_path):
+    writer = open_run_writer(tmp_path / "run")
+    writer.write(request(1))
+    # another connection (another process, a crash survivor) sees it while the writer is open
+    reader = sqlite3.connect(tmp_path / "run" / STORE_FILE)
+    assert reader.execute("SELECT count(*) FROM requests").fetchone()[0] == 1
+    reader.close()
+    writer.close()
+    with pytest.raises(StoreError, match="closed"):
+        writer.write(request(2))
+
+
+def test_one_store_holds_many_runs_identified_by_folder(tmp_path):
+    store_file = tmp_path / "history.sqlite"
+    for folder in ("a/night1", "a/night2", "b/night1", "a/night1"):
+        with open_run_writer(tmp_path / folder, store_file, bench="b.toml") as w:
+            w.write(request(1))
+    with ResultsStore(store_file) as store:
+        runs = store.runs()
+        assert [r.id for r in runs] == ["night1", "night2", "night1-2"]
+        assert runs[0].bench == "b.toml" and runs[0].host
+        assert store.run().id == "night1-2"  # the latest
+        assert len(store.requests("night1")) == 2  # the same folder is the same run
+        with pytest.raises(StoreError, match="no run 'x'; runs: night1, night2"):
+            store.run("x")
+
+
+def test_a_newer_schema_is_refused_and_migrations_are_recorded(tmp_path):
+    path = tmp_path / "s.sqlite"
+    ResultsStore(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer than this rig"):
+        ResultsStore(path)
+
+
+def test_a_file_that_is_not_a_store_is_named(tmp_path):
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(StoreError, match=r"junk\.sqlite"):
+        ResultsStore(path)
+
+
+def test_tee_writes_and_closes_every_sink(tmp_path):
+    class Sink:
+        def __init__(self):
+            self.records, self.closed = [], False
+
+        def write(self, record):
+            self.records.append(record)
+
+        def close(self):
+            self.closed = True
+
+    a, b = Sink(), Sink()
+    tee = Tee(a, b)
+    tee.write({"n": 1})
+    tee.close()
+    assert a.records == b.records == [{"n": 1}] and a.closed and b.closed
+
+
+def test_config_hash_changes_with_the_bench_file(tmp_path):
+    bench = tmp_path / "bench.toml"
+    bench.write_text("a = 1\n")
+    first = config_hash(bench)
+    bench.write_text("a = 2\n")
+    assert config_hash(bench) != first and len(first) == 64
+
+
+WORKERS, PER_WORKER = 4, 60
+
+
+def _worker(folder: str, store: str, worker: int) -> None:
+    import os
+    from pathlib import Path
+
+    os.environ["PYTEST_XDIST_WORKER"] = f"gw{worker}"
+    with open_run_writer(Path(folder), Path(store)) as writer:
+        for n in range(PER_WORKER):
+            writer.write(request(worker * 1000 + n))
+
+
+def test_several_processes_write_one_run_at_once(tmp_path):
+    store_file = tmp_path / "shared.sqlite"
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_worker, args=(str(tmp_path / "run"), str(store_file), n))
+        for n in range(WORKERS)
+    ]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(60)
+    assert [p.exitcode for p in processes] == [0] * WORKERS
+    with ResultsStore(store_file) as store:
+        (run,) = store.runs()
+        assert len(store.requests(run.id)) == WORKERS * PER_WORKER
+    db = sqlite3.connect(store_file)
+    per_worker = dict(db.execute("SELECT worker, count(*) FROM requests GROUP BY worker"))
+    assert per_worker == {f"gw{n}": PER_WORKER for n in range(WORKERS)}
+
+
+def test_a_writer_for_an_unknown_run_is_refused(tmp_path):
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(StoreError, match="no runs"):
+            store.writer("nope")
+        store.open_run(tmp_path / "r")
+        writer = store.writer("r")
+        assert isinstance(writer, StoreWriter)
+        writer.close()
