@@ -211,9 +211,9 @@ class _Reader:
         for srv, weight in table.items():
             if srv not in KNOWN_SRVS:
                 raise self.fail(
-                    field_path(*path.split("."), srv), srv, "unknown SRV (not in domain.md §7.3)"
+                    f"{path}.{field_path(srv)}", srv, "unknown SRV (not in domain.md §7.3)"
                 )
-            self.number(weight, field_path(*path.split("."), srv), strict=True)
+            self.number(weight, f"{path}.{field_path(srv)}", strict=True)
         return tuple((srv, float(w)) for srv, w in table.items())
 
     def mode(self, raw: object, path: str) -> Mode:
