@@ -1,0 +1,190 @@
+"""pytest side of measurements with limits: the ``measure`` fixture and the ``requirement`` marker.
+
+Loaded by the rig's plugin (``pytest_plugins = ["rig.measure_plugin"]``). For every test it
+writes a ``test`` record (outcome, duration, requirement references), and for every measurement
+a ``measurement`` record, to the run's results (``results.jsonl`` and the SQLite store); each
+measurement also becomes a JUnit property (``record_property``). A measurement outside its
+limits fails a test that would otherwise pass::
+
+    @pytest.mark.requirement("SECMP0028 §3")
+    def test_top_up_latency(rig, measure):
+        record = rig.top_up("esme", pounds=5)
+        measure.record("total", record.latencies()["total"] * 1e3, limit=Limit(high=500))
+
+Under pytest-xdist every worker writes its own ``results.jsonl`` (in its sub-folder of the run
+folder) and all of them write the same run of the one store: the store is the merged record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rig.measure import Measurement, Measurements, format_measurement
+from rig.results.jsonl import RESULTS_FILE, JsonlWriter
+from rig.results.store import STORE_FILE, StoreWriter, Tee, open_run_writer
+
+_MEASURE = pytest.StashKey[Measurements]()
+_RECORDER = pytest.StashKey["_Recorder"]()
+
+#: Longest failure text kept in a test record.
+MESSAGE_LIMIT = 20_000
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("rig").addoption(
+        "--rig-store",
+        default=None,
+        type=Path,
+        help="SQLite results store holding many runs (history); default: results.sqlite in "
+        "the run folder",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requirement(*refs): requirement references this test covers (e.g. 'SECMP0028 §3'); "
+        "they feed the requirement coverage matrix",
+    )
+    config.stash[_RECORDER] = _Recorder(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    recorder = config.stash.get(_RECORDER, None)
+    if recorder is not None:
+        recorder.close()
+
+
+def run_folder(config: pytest.Config) -> Path:
+    """The run's folder: the same in every xdist worker (each writes in a sub-folder of it)."""
+    from rig.pytest_plugin import _RUN_DIR
+
+    run_dir = config.stash[_RUN_DIR]
+    return run_dir.parent if hasattr(config, "workerinput") else run_dir
+
+
+def store_path(config: pytest.Config) -> Path:
+    """The run's results store: ``--rig-store`` if given, else the run folder's own."""
+    return config.getoption("--rig-store") or run_folder(config) / STORE_FILE
+
+
+def open_store_writer(config: pytest.Config) -> StoreWriter:
+    """A writer into this run of the results store (every xdist worker shares the run)."""
+    return open_run_writer(
+        run_folder(config),
+        store_path(config),
+        bench=str(config.getoption("--bench") or "embedded emulated bench"),
+        plan=" ".join(config.invocation_params.args),
+    )
+
+
+def requirements_of(item: pytest.Item) -> list[str]:
+    """The requirement references of a test, from all its ``requirement`` markers, in order."""
+    refs = (str(ref) for marker in item.iter_markers("requirement") for ref in marker.args)
+    return list(dict.fromkeys(refs))
+
+
+class _Recorder:
+    """This process's sink for test and measurement records.
+
+    It opens once the run has a folder: named on the command line (``--rig-results``,
+    ``--rig-store``), or made by the rig or the ``measure`` fixture. Until then records are
+    held, so a plain ``pytest`` run of unit tests leaves nothing behind.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+        self._sink: Tee | None = None
+        self._pending: list[dict[str, Any]] = []
+
+    def _ready(self) -> bool:
+        from rig.pytest_plugin import _RUN_DIR
+
+        config = self._config
+        named = config.getoption("--rig-results") or config.getoption("--rig-store")
+        return bool(named) or config.stash[_RUN_DIR].is_dir()
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._sink is None:
+            if not self._ready():
+                self._pending.append(record)
+                return
+            from rig.pytest_plugin import _RUN_DIR
+
+            jsonl = JsonlWriter(self._config.stash[_RUN_DIR] / RESULTS_FILE)
+            self._sink = Tee(jsonl, open_store_writer(self._config))
+            for held in self._pending:
+                self._sink.write(held)
+            self._pending.clear()
+        self._sink.write(record)
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+
+@pytest.fixture
+def measure(
+    request: pytest.FixtureRequest, record_property: Any, rig_run_dir: Path
+) -> Iterator[Measurements]:
+    """Take measurements with limits in a test: ``measure.record(name, value, units, limit)``."""
+    rig_run_dir.mkdir(parents=True, exist_ok=True)
+    item = request.node
+
+    def to_junit(m: Measurement) -> None:
+        record_property(m.name, format_measurement(m.to_json()))
+
+    measurements = Measurements(
+        request.config.stash[_RECORDER],
+        nodeid=item.nodeid,
+        requirements=requirements_of(item),
+        on_record=to_junit,
+    )
+    item.stash[_MEASURE] = measurements
+    yield measurements
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    measurements = item.stash.get(_MEASURE, None)
+    if report.when == "call" and report.passed and measurements and measurements.failures:
+        report.outcome = "failed"
+        report.longrepr = "measurements outside their limits:\n" + "\n".join(
+            f"  {m.name}: {format_measurement(m.to_json())}" for m in measurements.failures
+        )
+    outcome = _outcome(report)
+    if outcome is not None:
+        if report.when == "call":
+            for ref in requirements_of(item):
+                item.user_properties.append(("requirement", ref))
+        item.config.stash[_RECORDER].write(
+            {
+                "kind": "test",
+                "nodeid": item.nodeid,
+                "outcome": outcome,
+                "duration_s": report.duration,
+                "requirements": requirements_of(item),
+                "message": report.longreprtext[:MESSAGE_LIMIT] or None,
+                "at": report.start,
+            }
+        )
+    return report
+
+
+def _outcome(report: pytest.TestReport) -> str | None:
+    """The test outcome a report settles, if any: the call's, or a setup/teardown problem."""
+    if report.when == "call":
+        return report.outcome
+    if report.skipped:
+        return "skipped"
+    if report.failed:
+        return "error"
+    return None

@@ -1,0 +1,109 @@
+"""The measure fixture and requirement marker in real pytest runs (pytester)."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from rig.results.jsonl import read_jsonl
+from rig.results.store import STORE_FILE, ResultsStore
+
+pytest_plugins = ["pytester"]
+
+PLAN = """
+import pytest
+from rig.measure import Limit
+
+LATENCY = Limit(high=500, marginal_high=300, units="ms")
+
+@pytest.mark.requirement("SECMP0028 §3")
+def test_fast(measure):
+    assert measure.record("total", 120, limit=LATENCY) == "pass"
+
+@pytest.mark.requirement("SECMP0028 §3", "TRT 1")
+def test_marginal(measure):
+    measure.record("total", 350, limit=LATENCY)
+
+@pytest.mark.requirement("TRT 1")
+def test_too_slow(measure):
+    measure.record("total", 900, limit=LATENCY)
+    measure.record("queue", 10, limit=LATENCY)
+
+@pytest.mark.requirement("TRT 2")
+def test_no_measurements():
+    pass
+
+@pytest.mark.requirement("TRT 3")
+@pytest.mark.skip(reason="no GSME on this bench")
+def test_skipped():
+    pass
+"""
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    pytester.makepyfile(test_plan=PLAN)
+    runner = pytester.runpytest_subprocess if "-n" in args else pytester.runpytest_inprocess
+    return runner(
+        "-p", "rig.measure_plugin", "--rig-results", "run", "--junitxml", "junit.xml", *args
+    )
+
+
+def test_measurements_and_outcomes_reach_the_store_jsonl_and_junit(pytester):
+    result = run(pytester)
+    result.assert_outcomes(passed=3, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*measurements outside their limits:*", "*total: 900 ms fail*"])
+
+    run_dir = pytester.path / "run"
+    with ResultsStore(run_dir / STORE_FILE) as store:
+        run_id = store.run().id
+        measurements = store.measurements(run_id)
+        tests = {t["nodeid"].split("::")[1]: t for t in store.tests(run_id)}
+    assert [(m["name"], m["value"], m["verdict"]) for m in measurements] == [
+        ("total", 120, "pass"),
+        ("total", 350, "marginal"),
+        ("total", 900, "fail"),
+        ("queue", 10, "pass"),
+    ]
+    assert measurements[1]["requirements"] == ["SECMP0028 §3", "TRT 1"]
+    assert {name: t["outcome"] for name, t in tests.items()} == {
+        "test_fast": "passed",
+        "test_marginal": "passed",
+        "test_too_slow": "failed",
+        "test_no_measurements": "passed",
+        "test_skipped": "skipped",
+    }
+    assert tests["test_skipped"]["requirements"] == ["TRT 3"]
+    assert "outside their limits" in tests["test_too_slow"]["message"]
+
+    kinds = [r["kind"] for r in read_jsonl(run_dir / "results.jsonl")]
+    assert kinds.count("measurement") == 4 and kinds.count("test") == 5
+
+    cases = {c.get("name"): c for c in ET.parse(pytester.path / "junit.xml").iter("testcase")}
+    properties = {(p.get("name"), p.get("value")) for p in cases["test_marginal"].iter("property")}
+    assert properties == {
+        ("total", "350 ms marginal (<= 500 (marginal > 300))"),
+        ("requirement", "SECMP0028 §3"),
+        ("requirement", "TRT 1"),
+    }
+
+
+def test_the_requirement_marker_is_registered_under_strict_markers(pytester):
+    pytester.makepyfile("import pytest\n@pytest.mark.requirement('R')\ndef test_a():\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "rig.measure_plugin", "--strict-markers")
+    result.assert_outcomes(passed=1)
+
+
+def test_without_a_run_folder_nothing_is_written(pytester):
+    pytester.makepyfile("def test_a():\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "rig.measure_plugin")
+    result.assert_outcomes(passed=1)
+    assert not list(pytester.path.rglob(STORE_FILE))
+
+
+@pytest.mark.slow
+def test_xdist_workers_merge_into_one_run_of_a_shared_store(pytester):
+    result = run(pytester, "-n", "2", "--rig-store", "history.sqlite")
+    result.assert_outcomes(passed=3, failed=1, skipped=1)
+    with ResultsStore(pytester.path / "history.sqlite") as store:
+        (run_info,) = store.runs()
+        assert len(store.tests(run_info.id)) == 5
+        assert len(store.measurements(run_info.id)) == 4
