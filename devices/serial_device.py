@@ -164,11 +164,17 @@ def emulated_esme(
     processing_time_s: float,
     transport: Transport = "pty",
     reconnect: Backoff | None = None,
+    report_supply_to: tuple[str, int] | None = None,
 ) -> EmulatedSerialDevice:
-    """An ESME emulator process (``python -m devices.emulated.esme``)."""
+    """An ESME emulator process (``python -m devices.emulated.esme``); with
+    ``report_supply_to`` it reports its supply state to that loopback UDP address (an
+    :class:`~devices.benchio.emulator.EmulatedBenchIO`'s ``supply_address``)."""
     args = ["--eui", str(eui), "--processing-time", repr(processing_time_s)]
     for directory in key_dirs:
         args += ["--keys", str(directory)]
+    if report_supply_to is not None:
+        host, port = report_supply_to
+        args += ["--report-supply", f"{host}:{port}"]
     return EmulatedSerialDevice(
         name, eui, "devices.emulated.esme", args, transport=transport, reconnect=reconnect
     )

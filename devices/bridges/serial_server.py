@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import ipaddress
 import logging
 import os
 import signal
@@ -28,6 +27,7 @@ import serial
 import serial.rfc2217
 
 from devices.emulated.host import announce_ready, stdin_is_parent_pipe
+from devices.transports.loopback import check_loopback, parse_loopback
 
 _log = logging.getLogger(__name__)
 
@@ -78,12 +78,6 @@ class LenientSerial(serial.Serial):
 
     def _update_break_state(self) -> None:
         self._ignoring_missing_lines("_update_break_state")
-
-
-def check_loopback(host: str) -> None:
-    """Refuse anything but a loopback address: the rig never listens on a network."""
-    if not ipaddress.ip_address(host).is_loopback:
-        raise ValueError(f"{host} is not a loopback address")
 
 
 class _Connection:
@@ -243,15 +237,6 @@ class SerialServer:
                 connection.sock.shutdown(socket.SHUT_RDWR)
 
 
-def _parse_listen(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    try:
-        check_loopback(host)
-        return host, int(port)
-    except ValueError as exc:
-        raise click.BadParameter(f"expected LOOPBACK_HOST:PORT ({exc})") from None
-
-
 @click.command()
 @click.option("--port", "device", required=True, help="The serial port (tty or pty path).")
 @click.option("--listen", default="127.0.0.1:0", show_default=True, help="Loopback HOST:PORT.")
@@ -262,7 +247,10 @@ def main(device: str, listen: str, rfc2217: bool) -> None:
     Runs until SIGTERM, SIGINT or, when stdin is a pipe, its end of file (the parent died).
     """
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(name)s: %(message)s")
-    host, port = _parse_listen(listen)
+    try:
+        host, port = parse_loopback(listen)
+    except ValueError as exc:
+        raise click.BadParameter(f"--listen: {exc}") from None
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
     with SerialServer(device, host=host, port=port, rfc2217=rfc2217) as server:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from devices.emulated.host import serve
+from devices.transports.loopback import parse_loopback
 from firmware_stubs.esme import Esme, EsmeSettings
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import KeyStore
@@ -35,7 +36,20 @@ from rig.keys.keystore import KeyStore
     help="Seconds the meter takes to answer.",
 )
 @click.option("--credit", type=int, default=0, show_default=True, help="Initial credit, pence.")
-def main(eui: str, key_dirs: tuple[Path, ...], processing_time: float, credit: int) -> None:
+@click.option(
+    "--report-supply",
+    metavar="HOST:PORT",
+    default=None,
+    help="Send supply-state changes to this loopback UDP address (the bench I/O emulator's "
+    "contactor sense; docs/bench-io.md).",
+)
+def main(
+    eui: str,
+    key_dirs: tuple[Path, ...],
+    processing_time: float,
+    credit: int,
+    report_supply: str | None,
+) -> None:
     """Serve an emulated ESME on a new pty."""
     device = Eui64.parse(eui)
     keys = KeyStore(key_dirs)
@@ -48,7 +62,18 @@ def main(eui: str, key_dirs: tuple[Path, ...], processing_time: float, credit: i
         wall_clock_offset=time.time() - time.monotonic(),
     )
     esme.state.credit_pence = credit
-    serve(esme)
+    if report_supply is None:
+        serve(esme)
+        return
+    try:
+        address = parse_loopback(report_supply)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--report-supply") from None
+    serve(
+        esme,
+        observe=lambda: {"device": str(device), "supply": esme.state.supply.name.lower()},
+        report_to=address,
+    )
 
 
 if __name__ == "__main__":

@@ -19,12 +19,13 @@ import logging
 import os
 import selectors
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import IO, Protocol, Self, runtime_checkable
 
@@ -37,6 +38,7 @@ from devices.transports.hdlc import (
     LinkOp,
     encode_frame,
 )
+from devices.transports.loopback import check_loopback
 from devices.transports.pty_pair import PtyPair, open_pty_pair
 
 _log = logging.getLogger(__name__)
@@ -142,11 +144,53 @@ def announce_ready(port: str) -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
 
+#: What an emulator makes observable on the bench, e.g. ``{"supply": "connected"}``.
+Observation = Mapping[str, object]
+
+
+class StateReporter:
+    """Tells a bench instrument what the emulated device's hardware is doing (its supply
+    contactor, say): one JSON datagram to a loopback UDP address whenever ``observe()``
+    changes, and once at start. Fire and forget: the device never waits for the bench.
+
+    Datagram: ``{"event": "state", "pid": …, "at": <time.monotonic()>, **observe()}``.
+    """
+
+    def __init__(self, observe: Callable[[], Observation], address: tuple[str, int]) -> None:
+        self._observe = observe
+        self._address = address
+        self._last: dict[str, object] | None = None
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sent = 0
+
+    def poll(self, now: float) -> None:
+        state = dict(self._observe())
+        if state == self._last:
+            return
+        self._last = state
+        datagram = json.dumps({"event": "state", "pid": os.getpid(), "at": now, **state})
+        try:
+            self._socket.sendto(datagram.encode(), self._address)
+            self.sent += 1
+        except OSError as exc:  # nobody listening is not the device's problem
+            _log.warning("state report to %s:%d failed: %s", *self._address, exc)
+
+    def close(self) -> None:
+        self._socket.close()
+
+
 class _Host:
     """The I/O shell around an :class:`EmulatorCore` on a pty master, on an asyncio loop."""
 
-    def __init__(self, core: EmulatorCore, pty: PtyPair, tick_interval: float) -> None:
+    def __init__(
+        self,
+        core: EmulatorCore,
+        pty: PtyPair,
+        tick_interval: float,
+        reporter: StateReporter | None = None,
+    ) -> None:
         self._core = core
+        self._reporter = reporter
         self._fd = pty.master_fd
         self._tick_interval = tick_interval
         self._loop = asyncio.get_running_loop()
@@ -169,6 +213,7 @@ class _Host:
             loop.add_reader(sys.stdin.fileno(), self._guarded, self._on_stdin_readable)
         if isinstance(self._core.firmware, TickingFirmware):
             self._tick_timer = loop.call_later(self._tick_interval, self._guarded, self._tick)
+        self._report()
         try:
             failure = await self._done
         finally:
@@ -203,6 +248,7 @@ class _Host:
             return
         for error in self._core.receive(data, self._loop.time()):
             _log.warning("rejected %s", error)
+        self._report()
         self._send_due()
 
     def _on_stdin_readable(self) -> None:
@@ -210,8 +256,13 @@ class _Host:
             _log.info("stdin closed: the parent is gone, exiting")
             self._stop(None)
 
+    def _report(self) -> None:
+        if self._reporter is not None:
+            self._reporter.poll(self._loop.time())
+
     def _tick(self) -> None:
         self._core.tick(self._loop.time())
+        self._report()
         self._send_due()
         self._tick_timer = self._loop.call_later(self._tick_interval, self._guarded, self._tick)
 
@@ -250,12 +301,16 @@ def serve(
     ready: Callable[[str], None] | None = None,
     tick_interval: float = 1.0,
     max_payload: int = DEFAULT_MAX_PAYLOAD,
+    observe: Callable[[], Observation] | None = None,
+    report_to: tuple[str, int] | None = None,
 ) -> None:
     """Serve ``firmware`` on a new pty until SIGTERM/SIGINT or stdin (a pipe) closes.
 
     ``ready`` is called with the slave path once the port is up; by default
     :func:`announce_ready`. ``now`` handed to the firmware is ``loop.time()``, i.e.
     ``time.monotonic()``. An exception from the firmware stops the host and propagates.
+    With ``observe`` and ``report_to`` (a loopback UDP address), a :class:`StateReporter`
+    sends ``observe()`` there at start and whenever it changes after a frame or a tick.
     """
     if tick_interval <= 0:
         raise ValueError("tick_interval must be positive")
@@ -263,15 +318,25 @@ def serve(
         logging.basicConfig(
             stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s"
         )
+    if (observe is None) != (report_to is None):
+        raise ValueError("observe and report_to go together")
     core = EmulatorCore(firmware, max_payload=max_payload)
+    reporter = None
+    if observe is not None and report_to is not None:
+        check_loopback(report_to[0])
+        reporter = StateReporter(observe, report_to)
 
     async def main() -> None:
-        host = _Host(core, pty, tick_interval)
+        host = _Host(core, pty, tick_interval, reporter)
         (ready or announce_ready)(pty.slave_path)
         await host.run()
 
-    with open_pty_pair() as pty:
-        asyncio.run(main())
+    try:
+        with open_pty_pair() as pty:
+            asyncio.run(main())
+    finally:
+        if reporter is not None:
+            reporter.close()
 
 
 class EmulatorError(RuntimeError):

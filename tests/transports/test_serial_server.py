@@ -12,10 +12,11 @@ import pytest
 from link_helpers import Recorder
 from test_serial_link import read_frames
 
-from devices.bridges.serial_server import SerialServer, check_loopback
+from devices.bridges.serial_server import SerialServer
 from devices.emulated.host import spawn_emulator
 from devices.serial_device import serial_server_argv
 from devices.transports.hdlc import Frame, FrameKind, encode_frame
+from devices.transports.loopback import check_loopback, parse_loopback
 from devices.transports.pty_pair import open_pty_pair
 from devices.transports.serial_link import LINK_LOST
 
@@ -80,6 +81,16 @@ def test_only_loopback(host: str) -> None:
         check_loopback(host)
     with pytest.raises(ValueError, match="not a loopback"):
         SerialServer("/dev/null", host=host)
+    with pytest.raises(ValueError, match="not a loopback"):
+        parse_loopback(f"{host}:1")
+
+
+def test_parse_loopback() -> None:
+    assert parse_loopback("127.0.0.1:0") == ("127.0.0.1", 0)
+    assert parse_loopback("::1:5020") == ("::1", 5020)
+    for bad in ("127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000"):
+        with pytest.raises(ValueError):
+            parse_loopback(bad)
 
 
 @pytest.mark.parametrize("rfc2217", [False, True], ids=["raw", "rfc2217"])
