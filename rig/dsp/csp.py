@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 
 from rig.clock import Clock
-from rig.dsp.distributions import Distribution
+from rig.dsp.distributions import Distribution, sampler
 from rig.dsp.model import DspRequest
 
 
@@ -49,7 +49,7 @@ class Csp:
         self._clock = clock
         self._call_at = clock.call_at
         self._rng = random.Random(seed)
-        self._sample = latency.sample
+        self._sample = sampler(latency, self._rng)
         self._on_response = on_response
         self._limit = ch_in_flight_limit
         self._in_flight: dict[object, int] = {}
@@ -72,7 +72,7 @@ class Csp:
             self._in_flight[target] = n + 1
         self.sent += 1
         now = self._clock.now()
-        self._call_at(now + self._sample(self._rng), partial(self._back, request))
+        self._call_at(now + self._sample(), partial(self._back, request))
 
     def _back(self, request: DspRequest) -> None:
         self.completed += 1
@@ -85,7 +85,7 @@ class Csp:
                     del self._waiting[target]
                 self.sent += 1
                 now = self._clock.now()
-                self._call_at(now + self._sample(self._rng), partial(self._back, nxt))
+                self._call_at(now + self._sample(), partial(self._back, nxt))
             else:
                 n = self._in_flight[target] - 1
                 if n:

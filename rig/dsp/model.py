@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from rig.clock import Clock, TimerHandle
 from rig.dsp.alerts import AlertStormFilter, DeviceAlert
-from rig.dsp.distributions import Distribution, Exponential, Fixed
+from rig.dsp.distributions import Distribution, Exponential, Fixed, sampler
 from rig.dsp.throttle import ADMIT, HOLD, Throttle
 from rig.dsp.tmm import (
     NUM_CLASSES,
@@ -209,10 +209,10 @@ class Dsp:
         self._clock = clock
         self._call_at = clock.call_at
         self._servers = servers
-        self._sample = service_time.sample
+        self._rng = random.Random(seed)
+        self._sample = sampler(service_time, self._rng)
         self._on_dispatch = on_dispatch
         self._on_deliver = on_deliver
-        self._rng = random.Random(seed)
         self._portfolios = dict(portfolios or {})
         # Southbound: one FIFO per rank class; bit c of _mask set <=> _queues[c] non-empty.
         self._queues: list[deque[DspRequest]] = [deque() for _ in range(NUM_CLASSES)]
@@ -288,7 +288,7 @@ class Dsp:
     def _serve(self, request: DspRequest, now: float) -> None:
         request.dequeued_at = now
         self._busy += 1
-        self._call_at(now + self._sample(self._rng), partial(self._finish_service, request))
+        self._call_at(now + self._sample(), partial(self._finish_service, request))
 
     def _finish_service(self, request: DspRequest) -> None:
         request.dispatched_at = self._clock.now()

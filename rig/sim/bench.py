@@ -63,13 +63,15 @@ def run_simpy(scenario: Scenario) -> dict[str, Any]:
     """
     import simpy
 
+    from rig.dsp.distributions import sampler
     from rig.dsp.tmm import Mode
     from rig.sim.stats import Cell, LogHistogram
 
     env = simpy.Environment()
     tmm = scenario.tmm()
     dsp = simpy.PriorityResource(env, capacity=scenario.servers)
-    service_rng, wan_rng = random.Random(scenario.seed), random.Random(scenario.seed + 1)
+    service = sampler(scenario.service_time, random.Random(scenario.seed))
+    wan = sampler(scenario.latency, random.Random(scenario.seed + 1))
     hubs: dict[int, simpy.Resource] = {}
     users = {u.name: u for u in scenario.users}
     adapters = {
@@ -97,12 +99,12 @@ def run_simpy(scenario: Scenario) -> dict[str, Any]:
         with dsp.request(priority=tmm.class_of(cell.srv, cell.mode)) as server:
             yield server
             times.append(env.now)
-            yield env.timeout(scenario.service_time.sample(service_rng))
+            yield env.timeout(service())
             times.append(env.now)
         hub = hubs.get(target) or hubs.setdefault(target, simpy.Resource(env, capacity=1))
         with hub.request() as slot:
             yield slot
-            yield env.timeout(scenario.latency.sample(wan_rng))
+            yield env.timeout(wan())
         if not hub.count and not hub.queue:
             hubs.pop(target, None)
         times.append(env.now)

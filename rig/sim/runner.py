@@ -115,25 +115,24 @@ class Run:
         self._now = clock.now
         self.tmm: TrafficManagementDocument = scenario.tmm(variant)
         users = {u.name: u for u in scenario.users}
+        self.csp = Csp(
+            clock,
+            latency=scenario.latency,
+            on_response=lambda r: self.dsp.respond(r, request=r),
+            ch_in_flight_limit=scenario.ch_in_flight_limit,
+            seed=scenario.seed + 1,
+        )
         self.dsp = Dsp(
             clock,
             self.tmm,
             servers=scenario.servers,
             service_time=scenario.service_time,
-            on_dispatch=self._dispatch,
+            on_dispatch=self.csp.send,
             on_deliver=self._deliver,
             northbound_rate=scenario.adapter_rate,
             northbound_rates={u.name: u.adapter_rate for u in scenario.users if u.adapter_rate},
             portfolios={u.name: u.portfolio for u in scenario.users},
             seed=scenario.seed,
-        )
-        respond = self.dsp.respond
-        self.csp = Csp(
-            clock,
-            latency=scenario.latency,
-            on_response=lambda r: respond(r, request=r),
-            ch_in_flight_limit=scenario.ch_in_flight_limit,
-            seed=scenario.seed + 1,
         )
         self.ch: AlertStormFilter | None = None
         if scenario.ch_consolidation is not None:
@@ -216,9 +215,6 @@ class Run:
         return fire
 
     # -- the pipeline ---------------------------------------------------------------------------
-
-    def _dispatch(self, request: DspRequest) -> None:
-        self.csp.send(request)
 
     def _deliver(self, item: object) -> None:
         now = self._now()
