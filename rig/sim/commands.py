@@ -15,27 +15,29 @@ import click
 from rig.sim.scenario import ScenarioError, load_scenario
 
 
-def _fmt(value: float | None, unit: float = 1.0) -> str:
+def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
-    value *= unit
     return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+
+
+_STATS = ("mean", "p50", "p95", "p99", "max")
 
 
 def _table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
     head = (
-        f"{title:<22}{'submitted':>10}{'admitted':>10}{'throttled':>10}{'rejected':>9}"
-        f"{'delivered':>10} | end-to-end s: {'mean':>6}{'p50':>7}{'p95':>7}{'p99':>7}{'max':>7}"
-        f" | {'queue p95':>9} | TRT met"
-    )
+        f"{title:<16}{'submitted':>10}{'admitted':>10}{'throttled':>10}{'rejected':>9}"
+        f"{'delivered':>10} | end-to-end s" + "".join(f"{k:>7}" for k in _STATS)
+        + " | queue p95 | TRT met"
+    )  # fmt: skip
     lines = [head, "-" * len(head)]
     for name, r in rows.items():
         e2e, queue = r["latency_s"]["end_to_end"], r["latency_s"]["dsp_queue"]
         compliance = r["trt"]["compliance"]
         lines.append(
-            f"{name:<22}{r['submitted']:>10}{r['admitted']:>10}{r['throttled']:>10}"
-            f"{r['rejected']:>9}{r['delivered']:>10} |               "
-            + "".join(f"{_fmt(e2e[k]):>7}" for k in ("mean", "p50", "p95", "p99", "max"))[1:]
+            f"{name:<16}{r['submitted']:>10}{r['admitted']:>10}{r['throttled']:>10}"
+            f"{r['rejected']:>9}{r['delivered']:>10} | {'':12}"
+            + "".join(f"{_fmt(e2e[k]):>7}" for k in _STATS)
             + f" | {_fmt(queue['p95']):>9} | "
             + ("-" if compliance is None else f"{100 * compliance:.2f} %")
         )
