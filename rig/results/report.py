@@ -1,4 +1,4 @@
-"""The latency report: per SRV, the count and p50 / p95 / max of every hop.
+"""The latency report: per SRV, the count and p50 / p95 / p99 / max of every hop.
 
 Percentiles use the nearest-rank method (the smallest value with at least p% of the sample at
 or below it), so every figure printed is a latency that was actually measured.
@@ -33,11 +33,13 @@ class HopStats:
     p50: float
     p95: float
     max: float
+    p99: float
 
     @classmethod
     def of(cls, values: Iterable[float]) -> HopStats:
         ordered = sorted(values)
-        return cls(len(ordered), nearest_rank(ordered, 50), nearest_rank(ordered, 95), ordered[-1])
+        p50, p95, p99 = (nearest_rank(ordered, p) for p in (50, 95, 99))
+        return cls(len(ordered), p50, p95, ordered[-1], p99)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def render(summaries: Sequence[SrvSummary], console: Console, *, title: str) -> 
     table.add_column("ok", justify="right")
     table.add_column("failed", justify="right")
     table.add_column("hop")
-    for column in ("p50 ms", "p95 ms", "max ms"):
+    for column in ("p50 ms", "p95 ms", "p99 ms", "max ms"):
         table.add_column(column, justify="right")
     for summary in summaries:
         first = True
@@ -90,12 +92,13 @@ def render(summaries: Sequence[SrvSummary], console: Console, *, title: str) -> 
                 hop,
                 f"{stats.p50 * 1e3:.3f}",
                 f"{stats.p95 * 1e3:.3f}",
+                f"{stats.p99 * 1e3:.3f}",
                 f"{stats.max * 1e3:.3f}",
                 end_section=hop == "total",
             )
             first = False
         if first:
-            table.add_row(summary.srv, str(summary.ok), str(summary.failed), "-", "", "", "")
+            table.add_row(summary.srv, str(summary.ok), str(summary.failed), "-", "", "", "", "")
     console.print(table)
     for summary in summaries:
         for reason, count in summary.reasons.items():

@@ -1,0 +1,134 @@
+"""``rig report``: the latency table of a run, its HTML and JUnit reports, or two runs compared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from rig.report.compare import compare, render_comparison
+from rig.report.run import RUN_ID_SEPARATOR, RunData, RunNotFound, load_run
+from rig.results.report import render, summarise
+from rig.results.store import ResultsStore, StoreError
+
+#: Console width when the output is not a terminal (CI logs, pipes).
+LOG_WIDTH = 110
+
+
+def _load(spec: str) -> RunData:
+    try:
+        return load_run(spec)
+    except RunNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _store_runs(path: str) -> list[str]:
+    try:
+        with ResultsStore(Path(path)) as store:
+            return [r.id for r in store.runs()]
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _is_store(spec: str) -> bool:
+    return Path(spec).is_file() and not spec.endswith(".jsonl")
+
+
+@click.command("report")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN [RUN_ID]")
+@click.option("--compare", "comparing", is_flag=True, help="Compare two runs: RUN_A RUN_B.")
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=("Write the run's HTML report (one self-contained file) here."),
+)
+@click.option(
+    "--junit",
+    "junit_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=("Write the run's JUnit XML here."),
+)
+@click.option(
+    "--threshold",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="With --compare: a percentile regresses when B is this many percent slower than A...",
+)
+@click.option(
+    "--floor-ms",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="...and slower by more than this many milliseconds.",
+)
+@click.option("--list", "listing", is_flag=True, help="List the runs of a store file.")
+def report(
+    runs: tuple[str, ...],
+    comparing: bool,
+    html_out: Path | None,
+    junit_out: Path | None,
+    threshold: float,
+    floor_ms: float,
+    listing: bool,
+) -> None:
+    """Print the latency report of a run, write its HTML or JUnit report, or compare two runs.
+
+    A RUN is a run folder (its results.sqlite, or its results.jsonl files), a results.jsonl
+    file, or a store file with a run id (STORE RUN_ID, or STORE#RUN_ID; its latest run if none).
+
+    With --compare, the exit status is 1 if run B regressed against run A; given a single store
+    file, --compare compares its last two runs.
+
+    \b
+    Examples:
+      rig report runs/20261123T120000Z
+      rig report runs/20261123T120000Z --html report.html --junit junit.xml
+      rig report history.sqlite 20261123T120000Z
+      rig report --compare runs/nightly-41 runs/nightly-42
+      rig report --compare history.sqlite
+    """
+    console = Console()
+    if not console.is_terminal:  # logs and pipes: wide enough for the tables, not 80 columns
+        console = Console(width=max(console.width, LOG_WIDTH))
+    if listing:
+        for spec in runs:
+            for run_id in _store_runs(spec):
+                click.echo(run_id)
+        return
+    if comparing:
+        _compare(runs, threshold / 100, floor_ms / 1e3, console)
+        return
+    if len(runs) == 2 and _is_store(runs[0]):
+        runs = (f"{runs[0]}{RUN_ID_SEPARATOR}{runs[1]}",)
+    if len(runs) != 1:
+        raise click.UsageError("name one RUN (or STORE RUN_ID); use --compare for two runs")
+    run = _load(runs[0])
+    render(summarise(run.requests), console, title=f"Latency report: {run.label}")
+    if html_out is not None:
+        from rig.report.html import write_html
+
+        write_html(run, html_out)
+        click.echo(f"HTML report: {html_out}")
+    if junit_out is not None:
+        from rig.report.junit import write_junit
+
+        write_junit(run, junit_out)
+        click.echo(f"JUnit XML: {junit_out}")
+
+
+def _compare(specs: tuple[str, ...], threshold: float, floor_s: float, console: Console) -> None:
+    if len(specs) == 1 and _is_store(specs[0]):
+        ids = _store_runs(specs[0])
+        if len(ids) < 2:
+            raise click.ClickException(f"{specs[0]}: needs two runs to compare, has {len(ids)}")
+        specs = tuple(f"{specs[0]}{RUN_ID_SEPARATOR}{run_id}" for run_id in ids[-2:])
+    if len(specs) != 2:
+        raise click.UsageError("--compare takes RUN_A RUN_B (or one store file)")
+    a, b = (_load(spec) for spec in specs)
+    comparison = compare(a, b, threshold=threshold, floor_s=floor_s)
+    render_comparison(comparison, console)
+    if comparison.regressed:
+        raise SystemExit(1)

@@ -1,0 +1,91 @@
+"""One run's records, loaded from a results store or a run folder.
+
+A run is named by a *spec*: a run folder (``runs/20261123T120000Z``: its ``results.sqlite``, or
+its ``results.jsonl`` files, one per xdist worker), a store file (its latest run), a store file
+and a run id (``history.sqlite#20261123T120000Z``), or one ``results.jsonl`` file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rig.results.jsonl import RESULTS_FILE, ResultsError, read_jsonl
+from rig.results.store import STORE_FILE, ResultsStore, RunInfo, StoreError
+
+#: Separates a store file from a run id in a run spec.
+RUN_ID_SEPARATOR = "#"
+
+_KINDS = ("request", "alert", "error", "measurement", "test")
+
+
+class RunNotFound(ValueError):
+    """A run spec that names no readable run."""
+
+
+@dataclass
+class RunData:
+    """Everything recorded in one run, by kind; ``events`` holds the other kinds."""
+
+    label: str
+    info: RunInfo | None = None
+    folder: Path | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of_records(cls, label: str, records: list[dict[str, Any]], **kw: Any) -> RunData:
+        run = cls(label, **kw)
+        for record in records:
+            kind = record.get("kind")
+            bucket = getattr(run, f"{kind}s") if kind in _KINDS else run.events
+            bucket.append(record)
+        return run
+
+
+def load_run(spec: str | Path) -> RunData:
+    """The run a spec names (see the module docstring); :class:`RunNotFound` if none."""
+    path, run_id = Path(spec), None
+    if not path.exists() and RUN_ID_SEPARATOR in str(spec):
+        head, run_id = str(spec).rsplit(RUN_ID_SEPARATOR, 1)
+        path = Path(head)
+    if not path.exists():
+        raise RunNotFound(f"{spec}: no such run folder or results file")
+    try:
+        if path.is_dir():
+            return _from_folder(path, run_id)
+        if path.suffix == ".jsonl":
+            return RunData.of_records(str(path), list(read_jsonl(path)), folder=path.parent)
+        return _from_store(path, run_id, folder=None)
+    except (OSError, ResultsError, StoreError) as exc:
+        raise RunNotFound(str(exc)) from exc
+
+
+def _from_folder(folder: Path, run_id: str | None) -> RunData:
+    store_file = folder / STORE_FILE
+    jsonl = sorted(folder.glob(f"**/{RESULTS_FILE}"))
+    if store_file.exists():
+        run = _from_store(store_file, run_id, folder=folder)
+        if run.requests or not jsonl:
+            return run
+    if not jsonl:
+        raise RunNotFound(f"{folder}: neither {STORE_FILE} nor {RESULTS_FILE} in it")
+    records = [record for path in jsonl for record in read_jsonl(path)]
+    return RunData.of_records(folder.name, records, folder=folder)
+
+
+def _from_store(path: Path, run_id: str | None, *, folder: Path | None) -> RunData:
+    with ResultsStore(path) as store:
+        if run_id is None and folder is not None:
+            mine = [r for r in store.runs() if r.folder == str(folder.resolve())]
+            run_id = mine[-1].id if mine else None
+        info = store.run(run_id)
+        records = store.records(info.id)
+    recorded = Path(info.folder)
+    where = folder or (recorded if recorded.is_dir() else None)
+    return RunData.of_records(info.id, records, info=info, folder=where)

@@ -1,0 +1,41 @@
+"""Synthetic runs for the report tests: request records with chosen latencies, written to a
+run folder's JSONL file or store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rig.results.jsonl import RESULTS_FILE, JsonlWriter
+from rig.results.record import RequestRecord
+from rig.results.store import open_run_writer
+
+
+def request(
+    n: int, srv: str = "2.2", *, total_s: float = 0.1, at: float = 0.0, ok: bool = True, **extra
+) -> dict[str, Any]:
+    """Request ``n`` submitted at ``at``: a fifth of ``total_s`` per hop after the ack."""
+    record = RequestRecord(f"r{n}", srv, "00-DB-12-34-56-78-91-01", extra.pop("user", "supplier"))
+    step = total_s / 5
+    for i, stamp in enumerate(("submitted", "acknowledged", "dequeued", "on_wire")):
+        record.stamp(stamp, at + i * step)
+    if ok:
+        record.stamp("device_response", at + 4 * step)
+        record.stamp("delivered", at + total_s)
+        record.outcome = "ok"
+    else:
+        record.fail("no response from esme within 5 s")
+    return {"kind": "request", **record.to_json(), **extra}
+
+
+def requests(srv: str, totals: list[float], **extra) -> list[dict[str, Any]]:
+    return [request(n, srv, total_s=t, at=n * 0.01, **extra) for n, t in enumerate(totals)]
+
+
+def write_run(folder: Path, records: list[dict[str, Any]], *, store: Path | None = None) -> str:
+    """Write ``records`` to the folder's store (or ``store``) and JSONL; the run id."""
+    with open_run_writer(folder, store) as writer, JsonlWriter(folder / RESULTS_FILE) as jsonl:
+        for record in records:
+            writer.write(record)
+            jsonl.write(record)
+        return writer.run_id

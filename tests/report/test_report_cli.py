@@ -1,0 +1,88 @@
+import pytest
+from click.testing import CliRunner
+from report_data import requests, write_run
+
+from rig.report.commands import report
+from rig.results.jsonl import RESULTS_FILE, JsonlWriter
+
+
+def invoke(*args):
+    return CliRunner().invoke(report, [str(a) for a in args], terminal_width=120)
+
+
+@pytest.fixture
+def history(tmp_path):
+    """A store with two nightly runs; the second is slower."""
+    store = tmp_path / "history.sqlite"
+    write_run(tmp_path / "nightly-41", requests("2.2", [0.100] * 20), store=store)
+    write_run(tmp_path / "nightly-42", requests("2.2", [0.300] * 20), store=store)
+    return store
+
+
+def test_a_run_folder_prints_the_latency_table(tmp_path):
+    write_run(tmp_path / "run", requests("2.2", [0.1] * 3) + requests("7.4", [0.05] * 2))
+    result = invoke(tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert "Latency report: run" in result.output
+    assert "p99 ms" in result.output and "100.000" in result.output and "7.4" in result.output
+
+
+def test_a_folder_with_jsonl_files_only_is_read_across_worker_subfolders(tmp_path):
+    for worker, srv in (("gw0", "2.2"), ("gw1", "7.4")):
+        with JsonlWriter(tmp_path / "run" / worker / RESULTS_FILE) as writer:
+            for record in requests(srv, [0.1]):
+                writer.write(record)
+    result = invoke(tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert "2.2" in result.output and "7.4" in result.output
+
+
+def test_a_store_and_run_id_in_either_form(history):
+    for args in ((history, "nightly-41"), (f"{history}#nightly-41",)):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert "Latency report: nightly-41" in result.output and "100.000" in result.output
+    latest = invoke(history)
+    assert "nightly-42" in latest.output and "300.000" in latest.output
+
+
+def test_compare_two_runs_exits_1_on_a_regression(tmp_path, history):
+    result = invoke("--compare", tmp_path / "nightly-41", tmp_path / "nightly-42")
+    assert result.exit_code == 1
+    assert "regressed" in result.output and "+200%" in result.output
+    back = invoke("--compare", f"{history}#nightly-42", f"{history}#nightly-41")
+    assert back.exit_code == 0 and "improved" in back.output
+
+
+def test_compare_one_store_compares_its_last_two_runs(history):
+    result = invoke("--compare", history, "--threshold", "250")
+    assert result.exit_code == 0, result.output
+    assert "A = nightly-41, B = nightly-42" in result.output
+
+
+def test_list_the_runs_of_a_store(history):
+    assert invoke("--list", history).output.split() == ["nightly-41", "nightly-42"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("nowhere",), "no such run folder"),
+        (("a", "b", "c"), "name one RUN"),
+        (("--compare", "a"), "--compare takes RUN_A RUN_B"),
+    ],
+)
+def test_bad_arguments_are_explained(tmp_path, args, message):
+    result = invoke(*args)
+    assert result.exit_code != 0 and message in result.output
+
+
+def test_an_unknown_run_id_lists_the_known_ones(history):
+    result = invoke(history, "nightly-1")
+    assert result.exit_code == 1 and "runs: nightly-41, nightly-42" in result.output
+
+
+def test_an_empty_folder_is_explained(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = invoke(tmp_path / "empty")
+    assert result.exit_code == 1 and "neither results.sqlite nor results.jsonl" in result.output
