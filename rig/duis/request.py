@@ -8,7 +8,9 @@ counter (reference/gbcs.md §2 "How the pieces fit").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
+from datetime import datetime
+from decimal import Decimal
+from enum import IntEnum, StrEnum
 
 from rig.gbcs.eui import Eui64
 
@@ -70,7 +72,152 @@ class ReadSupplyStatus:
     srv = "7.4"
 
 
-Body = TopUpDevice | ReadSupplyStatus
+@dataclass(frozen=True)
+class EnableSupply:
+    """SRV 7.1 body: ``<sr:EnableSupply/>`` (critical, CV 4)."""
+
+    srv = "7.1"
+
+
+@dataclass(frozen=True)
+class DisableSupply:
+    """SRV 7.2 body: ``<sr:DisableSupply/>`` (critical, CV 4)."""
+
+    srv = "7.2"
+
+
+@dataclass(frozen=True)
+class ArmSupply:
+    """SRV 7.3 body: ``<sr:ArmSupply/>`` (critical, CV 4)."""
+
+    srv = "7.3"
+
+
+@dataclass(frozen=True)
+class ReadInstantaneousImportRegisters:
+    """SRV 4.1.1 body; ``execution_date_time`` makes it DSP future-dated (domain.md §7.3)."""
+
+    execution_date_time: datetime | None = None
+
+    srv = "4.1.1"
+
+
+@dataclass(frozen=True)
+class ReadInstantaneousPrepayValues:
+    """SRV 4.3 body (``ReadDataOnDemandOrFutureDated``)."""
+
+    execution_date_time: datetime | None = None
+
+    srv = "4.3"
+
+
+@dataclass(frozen=True)
+class ReadMeterBalance:
+    """SRV 4.18 body (``ReadDataOnDemandOrFutureDated``)."""
+
+    execution_date_time: datetime | None = None
+
+    srv = "4.18"
+
+
+@dataclass(frozen=True)
+class UpdateImportTariff:
+    """SRV 1.1.1 body ``UpdateImportTariffPrimaryElement`` (critical; device future-dated).
+
+    ``elements`` is the exclusive-C14N XML of the children after ExecutionDateTime (the
+    ElecTariffElements or GasTariffElements and the PriceElements), kept verbatim: the rig
+    validates it against the DUIS schema but does not model the tariff field by field.
+    """
+
+    elements: bytes
+    execution_date_time: datetime | None = None
+
+    srv = "1.1.1"
+
+
+class SupplyStateChange(StrEnum):
+    """SupplyDepletionState / SupplyTamperState values of SRV 6.7."""
+
+    UNCHANGED = "Unchanged"
+    LOCKED = "Locked"
+
+
+@dataclass(frozen=True)
+class UpdateDeviceConfigurationGasFlow:
+    """SRV 6.7 body: exactly one of ``rate`` (UncontrolledGasFlowRate, unsigned short) and
+    ``rate_decimal`` (UncontrolledGasFlowRateDecimal, 0..6.5535, the SMETS2 scaling; seed 002).
+    """
+
+    depletion_state: SupplyStateChange
+    tamper_state: SupplyStateChange
+    stabilisation_period: int
+    measurement_period: int
+    rate: int | None = None
+    rate_decimal: Decimal | None = None
+
+    srv = "6.7"
+
+    def __post_init__(self) -> None:
+        if (self.rate is None) == (self.rate_decimal is None):
+            raise ValueError("SRV 6.7 needs exactly one of rate and rate_decimal")
+
+
+class HanLogRequestType(StrEnum):
+    """``RequestType`` of SRV 8.11."""
+
+    ADD = "Add"
+    REMOVE = "Remove"
+
+
+@dataclass(frozen=True)
+class AddDeviceToChfWhitelist:
+    """SRV 8.11 ``AddDeviceToCHFWhitelist``: the install code is 6..16 bytes in the schema."""
+
+    join_time_period: int
+    install_code: bytes
+    import_mpxn: str | None = None
+    secondary_import_mpan: str | None = None
+    export_mpan: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateHanDeviceLog:
+    """SRV 8.11 body ``UpdateHANDeviceLog``; ``add`` accompanies RequestType Add."""
+
+    device_id: Eui64
+    request_type: HanLogRequestType
+    add: AddDeviceToChfWhitelist | None = None
+    execution_date_time: datetime | None = None
+
+    srv = "8.11"
+
+
+@dataclass(frozen=True)
+class SignedPreCommand:
+    """CV 5/6/7 body: the User-signed pre-command for a critical SRV (domain.md §7.1-7.2).
+
+    Unlike the other bodies its SRV is per instance: the header's ServiceReferenceVariant.
+    """
+
+    srv: str
+    gbcs_payload: bytes
+    execution_date_time: datetime | None = None
+
+
+Body = (
+    TopUpDevice
+    | ReadSupplyStatus
+    | EnableSupply
+    | DisableSupply
+    | ArmSupply
+    | ReadInstantaneousImportRegisters
+    | ReadInstantaneousPrepayValues
+    | ReadMeterBalance
+    | UpdateImportTariff
+    | UpdateDeviceConfigurationGasFlow
+    | UpdateHanDeviceLog
+    | SignedPreCommand
+)
 
 
 @dataclass(frozen=True)
@@ -84,3 +231,18 @@ class ServiceRequest:
     @property
     def srv(self) -> str:
         return self.body.srv
+
+    @property
+    def service_reference(self) -> str:
+        """The header's ServiceReference: the SRV without a third component (4.1.1 -> 4.1)."""
+        return service_reference(self.srv)
+
+    @property
+    def execution_date_time(self) -> datetime | None:
+        """The body's ExecutionDateTime, None when immediate or not future-datable."""
+        return getattr(self.body, "execution_date_time", None)
+
+
+def service_reference(srv: str) -> str:
+    """ServiceReference of a ServiceReferenceVariant (templates: 1.1.1 -> 1.1, 7.4 -> 7.4)."""
+    return ".".join(srv.split(".")[:2])

@@ -1,0 +1,30 @@
+"""The DUIS 5.4 XML schema shipped with the rig (rig/duis/schema/README.md: provenance)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from lxml import etree
+
+from rig.duis.codes import DuisError, RigCode
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
+DUIS_XSD = SCHEMA_DIR / "DUIS_Schema_V5.4.xsd"
+
+
+@cache
+def duis_schema() -> etree.XMLSchema:
+    """The compiled DUIS 5.4 schema (with MMC and XML-DSig imports), loaded once."""
+    return etree.XMLSchema(etree.parse(str(DUIS_XSD)))
+
+
+def validate(document: etree._Element | etree._ElementTree) -> None:
+    """Raise :class:`DuisError` ``RIG-SCHEMA-VIOLATION`` naming the first failing element."""
+    schema = duis_schema()
+    if schema.validate(document):
+        return
+    error = schema.error_log[0]
+    raise DuisError(
+        RigCode.SCHEMA_VIOLATION, f"line {error.line}: {error.message}", error.path or None
+    )
