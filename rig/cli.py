@@ -10,30 +10,14 @@ import pytest
 from rich.console import Console
 
 from rig.bench import DEFAULT_BENCH
+from rig.gbcs.commands import EUI, bench_codec, decode, frame
 from rig.gbcs.eui import Eui64
 from rig.keys.pki import generate_pki
-from rig.results.jsonl import RESULTS_FILE, ResultsError, read_jsonl
-from rig.results.report import render, summarise
+from rig.report.commands import report
+from rig.sim.commands import bench_dsp, simulate
 
 #: The default test plan, beside the installed packages in a checkout.
 DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "test_plans" / "test_backbone.py"
-
-
-class _EuiType(click.ParamType):
-    name = "EUI-64"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> Eui64:
-        if isinstance(value, Eui64):
-            return value
-        try:
-            return Eui64.parse(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-EUI = _EuiType()
 
 
 @click.group()
@@ -133,21 +117,17 @@ def check(bench: Path, out: Path | None) -> None:
     raise SystemExit(1 if failed else 0)
 
 
-@main.command()
-@click.argument("results", type=click.Path(exists=True, path_type=Path))
-def report(results: Path) -> None:
-    """Print the latency report of a run (its folder or its results.jsonl).
+@main.group()
+def bench() -> None:
+    """Benchmarks: each prints its figure (and a ratio against its named alternative)."""
 
-    \b
-    Example:
-      rig report runs/20261123T120000Z
-    """
-    path = results / RESULTS_FILE if results.is_dir() else results
-    try:
-        records = [r for r in read_jsonl(path) if r.get("kind") == "request"]
-    except (OSError, ResultsError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    render(summarise(records), Console(), title=f"Latency report: {path}")
+
+main.add_command(report)
+main.add_command(simulate)
+main.add_command(decode)
+main.add_command(frame)
+bench.add_command(bench_dsp)
+bench.add_command(bench_codec)
 
 
 @main.group()
