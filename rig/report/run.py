@@ -7,6 +7,7 @@ and a run id (``history.sqlite#20261123T120000Z``), or one ``results.jsonl`` fil
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,16 +68,20 @@ def load_run(spec: str | Path) -> RunData:
 
 
 def _from_folder(folder: Path, run_id: str | None) -> RunData:
+    """The folder's store run; its JSONL files instead if the store has no requests (the
+    store holding only test and measurement records), keeping the store's run information."""
     store_file = folder / STORE_FILE
     jsonl = sorted(folder.glob(f"**/{RESULTS_FILE}"))
-    if store_file.exists():
-        run = _from_store(store_file, run_id, folder=folder)
-        if run.requests or not jsonl:
-            return run
+    stored = _from_store(store_file, run_id, folder=folder) if store_file.exists() else None
+    if stored is not None and (stored.requests or not jsonl):
+        return stored
     if not jsonl:
         raise RunNotFound(f"{folder}: neither {STORE_FILE} nor {RESULTS_FILE} in it")
     records = [record for path in jsonl for record in read_jsonl(path)]
-    return RunData.of_records(folder.name, records, folder=folder)
+    info = stored.info if stored is not None else None
+    return RunData.of_records(
+        stored.label if stored else folder.name, records, info=info, folder=folder
+    )
 
 
 def _from_store(path: Path, run_id: str | None, *, folder: Path | None) -> RunData:
@@ -89,3 +94,20 @@ def _from_store(path: Path, run_id: str | None, *, folder: Path | None) -> RunDa
     recorded = Path(info.folder)
     where = folder or (recorded if recorded.is_dir() else None)
     return RunData.of_records(info.id, records, info=info, folder=where)
+
+
+#: Per-test artefacts (protocol traces, logs) live in ``<run folder>/captures/<test>/``.
+CAPTURES_DIR = "captures"
+
+
+def capture_dir(run_dir: Path, nodeid: str) -> Path:
+    """Where a test's captures go: one folder per test, named from its node id."""
+    return run_dir / CAPTURES_DIR / re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")
+
+
+def captures_of(run: RunData, nodeid: str) -> list[Path]:
+    """The captures of a test in the run folder (and its xdist worker sub-folders)."""
+    if run.folder is None:
+        return []
+    name = capture_dir(Path(), nodeid).name
+    return sorted(p for p in run.folder.glob(f"**/{CAPTURES_DIR}/{name}/*") if p.is_file())

@@ -86,3 +86,16 @@ def test_an_empty_folder_is_explained(tmp_path):
     (tmp_path / "empty").mkdir()
     result = invoke(tmp_path / "empty")
     assert result.exit_code == 1 and "neither results.sqlite nor results.jsonl" in result.output
+
+
+def test_html_and_junit_reports_are_written(tmp_path):
+    records = [
+        *requests("2.2", [0.1] * 3),
+        {"kind": "test", "nodeid": "p.py::test_a", "outcome": "passed", "requirements": ["R"]},
+    ]
+    write_run(tmp_path / "run", records)
+    html, junit = tmp_path / "out" / "r.html", tmp_path / "out" / "j.xml"
+    result = invoke(tmp_path / "run", "--html", html, "--junit", junit)
+    assert result.exit_code == 0, result.output
+    assert f"HTML report: {html}" in result.output and f"JUnit XML: {junit}" in result.output
+    assert "<svg" in html.read_text() and 'name="test_a"' in junit.read_text()

@@ -1,0 +1,99 @@
+"""JUnit XML of a run, from its records: one testcase per test, its measurements and requirement
+references as properties, its captures as ``[[ATTACHMENT|path]]`` lines in ``system-out``
+(the convention GitLab and Jenkins read)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rig.measure import format_measurement
+from rig.report.run import RunData, captures_of
+
+#: Outcome severity when a test has several records (a teardown error after a pass).
+_RANK = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
+
+
+def _merged_tests(run: RunData) -> dict[str, dict[str, Any]]:
+    """One entry per node id: the worst outcome, total duration, every message."""
+    tests: dict[str, dict[str, Any]] = {}
+    for t in run.tests:
+        entry = tests.setdefault(
+            t["nodeid"],
+            {"outcome": t["outcome"], "duration_s": 0.0, "messages": [], "requirements": []},
+        )
+        if _RANK.get(t["outcome"], 3) > _RANK.get(entry["outcome"], 3):
+            entry["outcome"] = t["outcome"]
+        entry["duration_s"] += t.get("duration_s") or 0.0
+        if t.get("message"):
+            entry["messages"].append(t["message"])
+        entry["requirements"] += [
+            r for r in t.get("requirements") or () if r not in entry["requirements"]
+        ]
+    return tests
+
+
+def _names(nodeid: str) -> tuple[str, str]:
+    """pytest's JUnit naming: ``dir/test_x.py::Cls::test_a`` -> (``dir.test_x.Cls``, test_a)."""
+    path, *rest = nodeid.split("::")
+    module = path.removesuffix(".py").replace("/", ".")
+    return ".".join([module, *rest[:-1]]), rest[-1] if rest else path
+
+
+def junit_tree(run: RunData) -> ET.ElementTree:
+    """The run as a JUnit ``testsuites`` document."""
+    tests = _merged_tests(run)
+    measured: dict[str, list[Mapping[str, Any]]] = {}
+    for m in run.measurements:
+        measured.setdefault(m["nodeid"], []).append(m)
+    counts = {k: sum(t["outcome"] == k for t in tests.values()) for k in _RANK}
+    totals = {
+        "tests": str(len(tests)),
+        "failures": str(counts["failed"]),
+        "errors": str(counts["error"]),
+        "skipped": str(counts["skipped"]),
+        "time": f"{sum(t['duration_s'] for t in tests.values()):.3f}",
+    }
+    root = ET.Element("testsuites", {"name": "rig", **totals})
+    suite = ET.SubElement(root, "testsuite", {"name": run.label, **totals})
+    if run.info is not None:
+        suite.set("timestamp", run.info.started)
+        if run.info.host:
+            suite.set("hostname", run.info.host)
+        props = ET.SubElement(suite, "properties")
+        for key in ("bench", "plan", "rig_version", "config_hash"):
+            value = getattr(run.info, key)
+            if value:
+                ET.SubElement(props, "property", {"name": key, "value": value})
+    for nodeid, t in tests.items():
+        classname, name = _names(nodeid)
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": classname, "name": name, "time": f"{t['duration_s']:.3f}"},
+        )
+        properties = [("requirement", ref) for ref in t["requirements"]]
+        properties += [(m["name"], format_measurement(m)) for m in measured.get(nodeid, ())]
+        if properties:
+            props = ET.SubElement(case, "properties")
+            for key, value in properties:
+                ET.SubElement(props, "property", {"name": key, "value": value})
+        text = "\n".join(t["messages"])
+        if t["outcome"] in ("failed", "error", "skipped"):
+            tag = "failure" if t["outcome"] == "failed" else t["outcome"]
+            element = ET.SubElement(case, tag, {"message": (text.splitlines() or [""])[0]})
+            element.text = text
+        attachments = captures_of(run, nodeid)
+        if attachments:
+            out = ET.SubElement(case, "system-out")
+            out.text = "\n".join(f"[[ATTACHMENT|{p.resolve()}]]" for p in attachments)
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write_junit(run: RunData, path: Path) -> None:
+    """Write the run's JUnit XML to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    junit_tree(run).write(path, encoding="utf-8", xml_declaration=True)
