@@ -208,22 +208,30 @@ METER_BALANCE = AccessSpec(AccessKind.GET, 112, bytes.fromhex("0000130A00FF"), 2
 
 
 @dataclass(frozen=True)
-class ReadMeterBalanceEsme:
-    """ECS82 Read Meter Balance: GET account attribute 2."""
+class GetAttribute:
+    """Base of the single-attribute reads: ACCESS-Request GET of ``SPEC`` with null data."""
 
-    MESSAGE_CODE: ClassVar[int] = 0x0069
+    MESSAGE_CODE: ClassVar[int]
+    SPEC: ClassVar[AccessSpec]
 
     def encode(self, invoke_counter: int) -> bytes:
         """ACCESS-Request GET with null data."""
-        spec = (METER_BALANCE,)
-        return AccessRequest(invoke_id(invoke_counter), spec, (Data.null(),)).encode()
+        return AccessRequest(invoke_id(invoke_counter), (self.SPEC,), (Data.null(),)).encode()
 
     @classmethod
-    def decode(cls, payload: bytes) -> ReadMeterBalanceEsme:
+    def decode(cls, payload: bytes) -> Self:
         """Inverse of :meth:`encode`."""
         obj = cls()
-        _canonical(obj, payload, _request_of(payload, "ECS82").invoke_id)
+        _canonical(obj, payload, _request_of(payload, cls.__name__).invoke_id)
         return obj
+
+
+@dataclass(frozen=True)
+class ReadMeterBalanceEsme(GetAttribute):
+    """ECS82 Read Meter Balance: GET account attribute 2."""
+
+    MESSAGE_CODE: ClassVar[int] = 0x0069
+    SPEC: ClassVar[AccessSpec] = METER_BALANCE
 
 
 @dataclass(frozen=True)

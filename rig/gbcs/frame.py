@@ -8,7 +8,7 @@ checked over the re-encoded APDU.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from rig.gbcs.crypto import MAC_LENGTH, SIGNATURE_LENGTH, check_mac, gmac
@@ -59,22 +59,41 @@ class GeneralSigning:
     supplementary_remote_party_ka_certificate: bytes | None = None
     signature: bytes | None = None
     has_signature_field: bool = True
+    #: The decoded bytes (DF through the signature field), kept by :func:`decode` so a MAC or
+    #: signature check need not re-encode; decoding is canonical, so they equal :meth:`encode`.
+    _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cra", Cra(self.cra))
+        if type(self.cra) is not Cra:
+            object.__setattr__(self, "cra", Cra(self.cra))
         if not 0 <= self.counter < _UINT64:
             raise ValueError(f"originator counter {self.counter} does not fit in 64 bits")
         if not 0 <= self.message_code <= 0xFFFF:
             raise ValueError(f"message code {self.message_code} does not fit in 16 bits")
         if self.date_time is not None and len(self.date_time) != _DATE_TIME_LENGTH:
             raise ValueError(f"date-time must be {_DATE_TIME_LENGTH} bytes")
+        if self.supplementary_remote_party_id is not None:
+            self._check_supplementary()
+        elif (
+            self.supplementary_remote_party_counter is not None
+            or self.supplementary_originator_counter is not None
+            or self.supplementary_remote_party_ka_certificate is not None
+        ):
+            raise ValueError("each supplementary field needs all the ones before it")
+        if self.signature is not None:
+            if len(self.signature) != SIGNATURE_LENGTH:
+                raise ValueError(f"signature must be {SIGNATURE_LENGTH} bytes")
+            if not self.has_signature_field:
+                raise ValueError("a signature needs the signature field")
+
+    def _check_supplementary(self) -> None:
         chain = (
             self.supplementary_remote_party_id,
             self.supplementary_remote_party_counter,
             self.supplementary_originator_counter,
             self.supplementary_remote_party_ka_certificate,
         )
-        present = [field is not None for field in chain]
+        present = [item is not None for item in chain]
         if present != sorted(present, reverse=True):
             raise ValueError("each supplementary field needs all the ones before it")
         for counter in chain[1:3]:
@@ -82,11 +101,6 @@ class GeneralSigning:
                 raise ValueError(f"supplementary counter {counter} does not fit in 64 bits")
         if self.supplementary_remote_party_ka_certificate == b"":
             raise ValueError("an empty KA certificate cannot be told from none")
-        if self.signature is not None:
-            if len(self.signature) != SIGNATURE_LENGTH:
-                raise ValueError(f"signature must be {SIGNATURE_LENGTH} bytes")
-            if not self.has_signature_field:
-                raise ValueError("a signature needs the signature field")
 
     @property
     def transaction_id(self) -> bytes:
@@ -110,6 +124,9 @@ class GeneralSigning:
 
     def signed_data(self) -> bytes:
         """The ECDSA input: from the transaction-id length through the payload (§1.4)."""
+        if self._raw is not None:
+            tail = 0 if not self.has_signature_field else 1 + len(self.signature or b"")
+            return self._raw[1 : len(self._raw) - tail]
         other = self.other_information()
         date_time = b"\x00" if self.date_time is None else b"\x0c" + self.date_time
         return b"".join(
@@ -130,6 +147,8 @@ class GeneralSigning:
 
     def encode(self) -> bytes:
         """The APDU from ``DF`` through the signature field."""
+        if self._raw is not None:
+            return self._raw
         if not self.has_signature_field:
             signature = b""
         elif self.signature is None:
@@ -194,6 +213,11 @@ def decode(data: bytes) -> Message:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise DecodeError(0, f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
+    return _decode_common(data) or _decode_general(data)
+
+
+def _decode_general(data: bytes) -> Message:
+    """Any frame, byte by byte through a :class:`Reader`; DecodeError with the offset."""
     reader = Reader(data)
     tag = reader.byte("frame tag")
     if tag == GENERAL_SIGNING:
@@ -234,6 +258,7 @@ def decode(data: bytes) -> Message:
 
 def _decode_signing(reader: Reader) -> GeneralSigning:
     """The General-Signing APDU after its ``DF`` tag, up to the end of ``reader``'s region."""
+    start = reader.pos - 1
     at = reader.offset
     tid_length = reader.byte("transaction-id length")
     if tid_length != _TRANSACTION_ID_LENGTH:
@@ -285,7 +310,7 @@ def _decode_signing(reader: Reader) -> GeneralSigning:
         elif sig_length != 0:
             raise DecodeError(at, f"signature length {sig_length}, expected 0 or 64")
     reader.expect_end("the signature")
-    return GeneralSigning(
+    signing = GeneralSigning(
         cra=Cra(cra),
         counter=counter,
         originator=originator,
@@ -300,6 +325,58 @@ def _decode_signing(reader: Reader) -> GeneralSigning:
         signature=signature,
         has_signature_field=has_signature_field,
     )
+    object.__setattr__(signing, "_raw", reader.since(start))
+    return signing
+
+
+_MAC_PREFIX = bytes([GENERAL_CIPHERING, 0, 0, 0, 0, 0, 0])
+_SIGNING_PREFIX = bytes([GENERAL_SIGNING, _TRANSACTION_ID_LENGTH])
+#: DF, transaction id, two system titles, date-time, message code, payload and signature lengths.
+_SHORTEST_APDU = 35
+
+
+def _decode_common(data: bytes) -> Message | None:
+    """The common shape, read by slicing: a MAC Header with a short length (or a bare ``DF``),
+    no supplementary fields, a short payload length and a null or 64-byte signature. None for
+    anything else, which the general decoder then handles (and reports)."""
+    if len(data) < _SHORTEST_APDU:
+        return None
+    if data[:7] == _MAC_PREFIX:
+        end = len(data) - MAC_LENGTH
+        if data[7] != len(data) - 8 or data[8:13] != _SECURITY_HEADER:
+            return None
+        start = 13
+    elif data[:1] == bytes([GENERAL_SIGNING]):
+        start, end = 0, len(data)
+    else:
+        return None
+    if end - start < _SHORTEST_APDU or data[start : start + 2] != _SIGNING_PREFIX:
+        return None
+    at = start + 11
+    if not 1 <= data[start + 2] <= 3 or data[at] != 8 or data[at + 9] != 8:
+        return None
+    dt_length = data[at + 18]
+    if dt_length not in (0, _DATE_TIME_LENGTH):
+        return None
+    at += 19 + dt_length
+    if data[at : at + 1] != b"\x02" or at + 4 > end or data[at + 3] >= 0x80:
+        return None
+    payload_end = at + 4 + data[at + 3]
+    tail = data[payload_end:end]
+    if not (tail == b"\x00" or (len(tail) == 65 and tail[0] == SIGNATURE_LENGTH)):
+        return None
+    signing = GeneralSigning(
+        Cra(data[start + 2]),
+        int.from_bytes(data[start + 3 : start + 11], "big"),
+        Eui64(data[start + 12 : start + 20]),
+        Eui64(data[start + 21 : start + 29]),
+        int.from_bytes(data[at + 1 : at + 3], "big"),
+        data[at + 4 : payload_end],
+        data[start + 30 : start + 42] if dt_length else None,
+        signature=tail[1:] if len(tail) == 65 else None,
+    )
+    object.__setattr__(signing, "_raw", data[start:end])
+    return Message(signing, data[end:] if start else None)
 
 
 def _system_title(reader: Reader, what: str) -> Eui64:

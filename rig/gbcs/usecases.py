@@ -29,6 +29,7 @@ from rig.gbcs.dlms import (
 from rig.gbcs.dlms_usecases import (
     AccessResults,
     AddHanDevice,
+    GetAttribute,
     MeterBalanceResponse,
     ProtectedReadResponse,
     ProtectionParameters,
@@ -259,22 +260,11 @@ class ChangeSupplyEsmeResponse(ActionResponse):
 
 
 @dataclass(frozen=True)
-class ReadSupplyStatusEsme:
+class ReadSupplyStatusEsme(GetAttribute):
     """ECS45 Read Supply Status: GET disconnect-control control_state."""
 
     MESSAGE_CODE: ClassVar[int] = 0x0052
-
-    def encode(self, invoke_counter: int) -> bytes:
-        """ACCESS-Request GET with null data."""
-        spec = (DISCONNECT_CONTROL_STATE,)
-        return AccessRequest(invoke_id(invoke_counter), spec, (Data.null(),)).encode()
-
-    @classmethod
-    def decode(cls, payload: bytes) -> ReadSupplyStatusEsme:
-        """Inverse of :meth:`encode`."""
-        if _request(payload, DISCONNECT_CONTROL_STATE, "ECS45") != Data.null():
-            raise DecodeError(0, "ECS45: request data is not null-data")
-        return cls()
+    SPEC: ClassVar[AccessSpec] = DISCONNECT_CONTROL_STATE
 
 
 @dataclass(frozen=True)

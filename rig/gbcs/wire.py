@@ -92,6 +92,10 @@ class Reader:
             raise self.fail(f"{what} {n}, only {self.remaining} bytes left", at)
         return n
 
+    def since(self, start: int) -> bytes:
+        """The bytes from index ``start`` up to the current position."""
+        return self._data[start : self.pos]
+
     def expect_end(self, what: str) -> None:
         """Nothing may follow."""
         if self.remaining:
