@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
@@ -38,6 +38,8 @@ class SerialDevice:
     it is back, if it has that method (:class:`RestoringReceiver`). With ``faults``, every GBCS
     frame passes that :class:`~devices.transports.faults.FaultInjector`, outermost, so an
     injected outage (``device.link.take_down()``) reaches the receiver like a real one.
+    ``framing`` builds the innermost link for the port: HDLC (``SerialLink.factory``, the
+    default) or a ZigBee bridge (``ZigbeeLink.factory``).
     """
 
     def __init__(
@@ -48,12 +50,14 @@ class SerialDevice:
         *,
         reconnect: Backoff | None = None,
         faults: FaultInjector | None = None,
+        framing: Callable[[str], LinkFactory] = SerialLink.factory,
     ) -> None:
         self.name = name
         self.eui = eui
         self.port = port
         self.reconnect = reconnect
         self.faults = faults
+        self.framing = framing
         self._link: Link | None = None
 
     async def _port(self) -> str:
@@ -72,7 +76,7 @@ class SerialDevice:
             if isinstance(receiver, RestoringReceiver):
                 receiver.link_restored(self)
 
-        make: LinkFactory = SerialLink.factory(port)
+        make = self.framing(port)
         if self.reconnect is not None:
             make = functools.partial(ReconnectingLink, make, backoff=self.reconnect)
         if self.faults is not None:
@@ -130,8 +134,9 @@ class EmulatedSerialDevice(SerialDevice):
         transport: Transport = "pty",
         reconnect: Backoff | None = None,
         faults: FaultInjector | None = None,
+        framing: Callable[[str], LinkFactory] = SerialLink.factory,
     ) -> None:
-        super().__init__(name, eui, None, reconnect=reconnect, faults=faults)
+        super().__init__(name, eui, None, reconnect=reconnect, faults=faults, framing=framing)
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
         self.transport = transport

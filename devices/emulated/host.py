@@ -80,9 +80,9 @@ class EmulatorCore:
         self._queue: list[tuple[float, int, bytes]] = []
         self._seq = itertools.count()
 
-    def receive(self, data: bytes, now: float) -> list[FrameError]:
+    def receive(self, data: bytes, now: float) -> list[FrameError | Exception]:
         """Decode ``data``, run the firmware on each GBCS frame; return the rejected frames."""
-        errors: list[FrameError] = []
+        errors: list[FrameError | Exception] = []
         for item in self.decoder.feed(data):
             if isinstance(item, FrameError):
                 errors.append(item)
@@ -112,8 +112,12 @@ class EmulatorCore:
                 raise ValueError(f"firmware asked for a negative delay: {delay}")
             if len(payload) > self.decoder.max_payload:
                 raise ValueError(f"firmware output of {len(payload)} bytes exceeds max_payload")
-            wire = encode_frame(kind, payload)
+            wire = self._encode(kind, payload)
             heapq.heappush(self._queue, (now + delay, next(self._seq), wire))
+
+    def _encode(self, kind: FrameKind, payload: bytes) -> bytes:
+        """The wire bytes of one output frame (a core with another framing overrides this)."""
+        return encode_frame(kind, payload)
 
     def _link_control(self, payload: bytes, now: float) -> None:
         try:
@@ -303,6 +307,7 @@ def serve(
     max_payload: int = DEFAULT_MAX_PAYLOAD,
     observe: Callable[[], Observation] | None = None,
     report_to: tuple[str, int] | None = None,
+    make_core: Callable[[Firmware], EmulatorCore] | None = None,
 ) -> None:
     """Serve ``firmware`` on a new pty until SIGTERM/SIGINT or stdin (a pipe) closes.
 
@@ -311,6 +316,7 @@ def serve(
     ``time.monotonic()``. An exception from the firmware stops the host and propagates.
     With ``observe`` and ``report_to`` (a loopback UDP address), a :class:`StateReporter`
     sends ``observe()`` there at start and whenever it changes after a frame or a tick.
+    ``make_core`` replaces the HDLC framing with another wire (e.g. a ZigBee bridge's).
     """
     if tick_interval <= 0:
         raise ValueError("tick_interval must be positive")
@@ -320,7 +326,7 @@ def serve(
         )
     if (observe is None) != (report_to is None):
         raise ValueError("observe and report_to go together")
-    core = EmulatorCore(firmware, max_payload=max_payload)
+    core = make_core(firmware) if make_core else EmulatorCore(firmware, max_payload=max_payload)
     reporter = None
     if observe is not None and report_to is not None:
         check_loopback(report_to[0])

@@ -115,7 +115,7 @@ class SerialLink:
             None, functools.partial(serial.serial_for_url, self.url, **options)
         )
         self._loop, self._port = loop, port
-        self.decoder = FrameDecoder(self.decoder.max_payload)  # no half frame from a past session
+        self._new_session()
         self._fd = _fileno(port)
         if self._fd is not None:
             loop.add_reader(self._fd, self._read_ready)
@@ -136,15 +136,22 @@ class SerialLink:
         the peer stops reading for ``write_timeout`` (not on ``rfc2217://``, which pyserial 3.5
         gives no write timeout: there a write blocks while the socket buffer is full).
         """
-        if self._port is None or self._loop is None:
-            raise LinkClosedError(f"{self.url} is not open")
         if len(payload) > self.decoder.max_payload:
             raise ValueError(
                 f"payload of {len(payload)} bytes exceeds max_payload {self.decoder.max_payload}"
             )
-        frame = encode_frame(kind, payload)
+        return self._write(encode_frame(kind, payload))
+
+    def _new_session(self) -> None:
+        """Reset the decoding state on open: no half frame from a past session."""
+        self.decoder = FrameDecoder(self.decoder.max_payload)
+
+    def _write(self, data: bytes) -> float:
+        """Write bytes already framed; the timing and failure rules of :meth:`send`."""
+        if self._port is None or self._loop is None:
+            raise LinkClosedError(f"{self.url} is not open")
         try:
-            self._port.write(frame)
+            self._port.write(data)
         except serial.SerialTimeoutException:
             raise
         except (serial.SerialException, OSError) as exc:
@@ -212,6 +219,8 @@ class SerialLink:
             self._shutdown(reason)
 
     def _deliver(self, data: bytes, received_at: float) -> None:
+        """Decode bytes read at ``received_at`` and hand on frames and errors (subclasses with
+        another framing override this and :meth:`_new_session`)."""
         for item in self.decoder.feed(data):
             if self._port is None:  # closed by a callback, or before a thread's hand-over ran
                 return

@@ -1,0 +1,47 @@
+"""802.15.4 captures of a ZigBee link (pcap, LINKTYPE_IEEE802_15_4_WITHFCS = 195), readable
+by Wireshark and tshark."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from scapy.utils import PcapWriter
+
+DLT_IEEE802_15_4_WITHFCS = 195
+
+
+class PcapCapture:
+    """Write PSDUs (FCS included) to ``path``; a ``ZigbeeLink``'s ``capture`` callback.
+
+    Loop times (``time.monotonic()``) are turned into wall-clock packet times with the offset
+    taken when the capture opens.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.packets = 0
+        self._offset = time.time() - time.monotonic()
+        self._writer = PcapWriter(str(path), linktype=DLT_IEEE802_15_4_WITHFCS, sync=True)
+        self._writer.write_header(None)  # an empty capture is still a valid file
+
+    def __call__(self, psdu: bytes, at: float) -> None:
+        seconds, fraction = divmod(at + self._offset, 1.0)
+        self._writer.write_packet(psdu, sec=int(seconds), usec=int(fraction * 1e6))
+        self.packets += 1
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
