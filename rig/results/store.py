@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,7 +128,11 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
 
 
 def _connect(path: Path, *, durable: bool) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    # A writer is made on one thread and used on another (the rig's loop thread); its lock
+    # keeps the use serial.
+    db = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
     db.row_factory = sqlite3.Row
     db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     db.execute("PRAGMA journal_mode = WAL")
@@ -436,22 +441,28 @@ def _request_row(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class StoreWriter:
-    """Writes records of one run; each is committed before :meth:`write` returns."""
+    """Writes records of one run; each is committed before :meth:`write` returns.
+
+    Thread-safe: it may be made on one thread and written from others.
+    """
 
     def __init__(self, path: Path, run_id: str, *, durable: bool = False) -> None:
         self.path = path
         self.run_id = run_id
+        self._lock = threading.Lock()
         self._store: ResultsStore | None = ResultsStore(path, durable=durable)
 
     def write(self, record: dict[str, Any]) -> None:
-        if self._store is None:
-            raise StoreError(f"{self.path}: writer is closed")
-        self._store._insert(self.run_id, record)
+        with self._lock:
+            if self._store is None:
+                raise StoreError(f"{self.path}: writer is closed")
+            self._store._insert(self.run_id, record)
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
     def __enter__(self) -> StoreWriter:
         return self

@@ -167,3 +167,20 @@ def test_a_writer_for_an_unknown_run_is_refused(tmp_path):
         writer = store.writer("r")
         assert isinstance(writer, StoreWriter)
         writer.close()
+
+
+def test_a_writer_made_on_one_thread_writes_from_others(tmp_path):
+    import threading
+
+    writer = open_run_writer(tmp_path / "run")
+    threads = [
+        threading.Thread(target=lambda n=n: [writer.write(request(n * 100 + i)) for i in range(20)])
+        for n in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    writer.close()
+    with ResultsStore(tmp_path / "run" / STORE_FILE) as store:
+        assert len(store.requests(store.run().id)) == 80
