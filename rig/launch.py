@@ -16,12 +16,14 @@ from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
 from rig.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter
+from rig.results.store import Sink, StoreWriter, Tee
 
 
-def launch(bench: Bench, run_dir: Path) -> Rig:
+def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> Rig:
     """The rig for a bench, ready to start (``with launch(bench, run_dir) as rig: ...``).
 
-    Results go to ``run_dir``; starting it starts every device of the bench.
+    Results go to ``run_dir`` (and to ``store``, a SQLite results store, when given); starting
+    it starts every device of the bench.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     emulated = [d for d in bench.devices.values() if d.emulated]
@@ -38,4 +40,7 @@ def launch(bench: Bench, run_dir: Path) -> Rig:
             )
         else:
             devices[config.name] = SerialDevice(config.name, config.eui, config.port)
-    return Rig(bench, devices, KeyStore(key_dirs), JsonlWriter(run_dir / RESULTS_FILE))
+    results: Sink = JsonlWriter(run_dir / RESULTS_FILE)
+    if store is not None:
+        results = Tee(results, store)
+    return Rig(bench, devices, KeyStore(key_dirs), results)

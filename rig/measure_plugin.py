@@ -61,9 +61,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def run_folder(config: pytest.Config) -> Path:
     """The run's folder: the same in every xdist worker (each writes in a sub-folder of it)."""
-    from rig.pytest_plugin import _RUN_DIR
+    from rig.pytest_plugin import RUN_DIR
 
-    run_dir = config.stash[_RUN_DIR]
+    run_dir = config.stash[RUN_DIR]
     return run_dir.parent if hasattr(config, "workerinput") else run_dir
 
 
@@ -102,20 +102,20 @@ class _Recorder:
         self._pending: list[dict[str, Any]] = []
 
     def _ready(self) -> bool:
-        from rig.pytest_plugin import _RUN_DIR
+        from rig.pytest_plugin import RUN_DIR
 
         config = self._config
         named = config.getoption("--rig-results") or config.getoption("--rig-store")
-        return bool(named) or config.stash[_RUN_DIR].is_dir()
+        return bool(named) or config.stash[RUN_DIR].is_dir()
 
     def write(self, record: dict[str, Any]) -> None:
         if self._sink is None:
             if not self._ready():
                 self._pending.append(record)
                 return
-            from rig.pytest_plugin import _RUN_DIR
+            from rig.pytest_plugin import RUN_DIR
 
-            jsonl = JsonlWriter(self._config.stash[_RUN_DIR] / RESULTS_FILE)
+            jsonl = JsonlWriter(self._config.stash[RUN_DIR] / RESULTS_FILE)
             self._sink = Tee(jsonl, open_store_writer(self._config))
             for held in self._pending:
                 self._sink.write(held)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from devices.api import Device, LinkDown
 from rig.bench import Bench
 from rig.clock import AsyncioClock
-from rig.dsp.model import Dsp, DspRequest, Fixed
+from rig.dsp.model import ACK_CODE, Dsp, DspRequest, Fixed
 from rig.dsp.tmm import Mode, TrafficManagementDocument, default_tmm, load_tmm
 from rig.duis.counter import OriginatorCounter
 from rig.duis.request import ReadSupplyStatus, RequestId, ServiceRequest, TopUpDevice
@@ -34,8 +34,8 @@ from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, Message
 from rig.gbcs.utrn import ValueClass, make_utrn
 from rig.keys.keystore import KeyNotFound, KeyStore
-from rig.results.jsonl import JsonlWriter
 from rig.results.record import RequestRecord
+from rig.results.store import Sink
 
 T = TypeVar("T")
 
@@ -72,7 +72,7 @@ class Rig:
         bench: Bench,
         devices: dict[str, Device],
         keys: KeyStore,
-        results: JsonlWriter,
+        results: Sink,
         *,
         tmm: TrafficManagementDocument | None = None,
     ) -> None:
@@ -274,7 +274,14 @@ class Rig:
             target=record.target,
             payload=key,
         )
+        record.priority = self._tmm.level_of(request.srv)
         ack = self._dsp.submit(dsp_request)
+        record.ack_code = ack.code
+        if ack.code != ACK_CODE:  # refused at the door (e.g. SECMP0067 throttling)
+            del self._in_flight[key]
+            record.fail(f"DSP refused the request: {ack.code}")
+            self._write(entry)
+            return
         record.stamp("acknowledged", ack.at)
 
     # -- southbound: DSP dispatch → codec → wire ------------------------------------------

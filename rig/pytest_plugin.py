@@ -25,7 +25,10 @@ if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its import cheap
 
 from rig.results.jsonl import RESULTS_FILE
 
-_RUN_DIR = pytest.StashKey[Path]()
+pytest_plugins = ["rig.measure_plugin"]
+
+#: The run folder (this worker's sub-folder under pytest-xdist), in ``config.stash``.
+RUN_DIR = pytest.StashKey[Path]()
 _RUN_DIR_ENV = "RIG_RUN_DIR"
 
 
@@ -61,9 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
         chosen = config.getoption("--rig-results")
         run_dir = chosen or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         os.environ[_RUN_DIR_ENV] = str(run_dir)  # inherited by xdist workers
-        config.stash[_RUN_DIR] = run_dir
+        config.stash[RUN_DIR] = run_dir
     else:
-        config.stash[_RUN_DIR] = Path(os.environ[_RUN_DIR_ENV]) / worker["workerid"]
+        config.stash[RUN_DIR] = Path(os.environ[_RUN_DIR_ENV]) / worker["workerid"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -74,15 +77,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def rig_run_dir(pytestconfig: pytest.Config) -> Path:
     """Where this run's (or this xdist worker's) results, keys and captures are written."""
-    return pytestconfig.stash[_RUN_DIR]
+    return pytestconfig.stash[RUN_DIR]
 
 
 @pytest.fixture(scope="session")
-def rig(bench: Bench, rig_run_dir: Path) -> Iterator[Rig]:
-    """The running bench: devices started, DSP model live, results streaming to disk."""
+def rig(pytestconfig: pytest.Config, bench: Bench, rig_run_dir: Path) -> Iterator[Rig]:
+    """The running bench: devices started, DSP model live, results streaming to disk (JSON
+    Lines in the run folder and the SQLite results store)."""
     from rig.launch import launch
+    from rig.measure_plugin import open_store_writer
 
-    with launch(bench, rig_run_dir) as running:
+    with launch(bench, rig_run_dir, store=open_store_writer(pytestconfig)) as running:
         yield running
 
 
@@ -92,7 +97,7 @@ def pytest_terminal_summary(
     """The latency report of every request this run (all xdist workers) measured."""
     if getattr(config, "workerinput", None) is not None:
         return
-    run_dir = config.stash.get(_RUN_DIR, None)
+    run_dir = config.stash.get(RUN_DIR, None)
     files = sorted(run_dir.glob(f"**/{RESULTS_FILE}")) if run_dir and run_dir.is_dir() else []
     if not files:
         return
@@ -102,6 +107,8 @@ def pytest_terminal_summary(
     from rig.results.report import render, summarise
 
     records = [r for f in files for r in read_jsonl(f) if r.get("kind") == "request"]
+    if not records:
+        return
     buffer = io.StringIO()
     render(summarise(records), Console(file=buffer, width=110), title=f"Latency report: {run_dir}")
     terminalreporter.write(buffer.getvalue())

@@ -33,6 +33,8 @@ class RequestRecord:
     target: str
     user: str
     stamps: dict[str, float] = field(default_factory=dict)
+    priority: int | None = None
+    ack_code: str | None = None
     outcome: str = "pending"
     reason: str | None = None
     response: dict[str, Any] | None = None
@@ -65,6 +67,8 @@ class RequestRecord:
             "srv": self.srv,
             "target": self.target,
             "user": self.user,
+            "priority": self.priority,
+            "ack_code": self.ack_code,
             "outcome": self.outcome,
             "reason": self.reason,
             "response": self.response,
