@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from rig.gbcs.commands import BUILDERS, bench_codec, decode, frame
 from rig.gbcs.frame import decode as decode_frame
-from rig.gbcs.gbt import reassemble
+from rig.gbcs.gbt import reassemble, segment
 from rig.gbcs.usecases import decode_payload
 
 ECS45 = (
@@ -107,3 +107,9 @@ def test_bench_codec_reports_ratios() -> None:
     rows = json.loads(out)
     assert code == 0 and rows[0]["name"] == "decode+verify (non-critical)"
     assert all(r["ratio"] > 0 for r in rows)
+
+
+def test_decode_gbt_block() -> None:
+    block = segment(bytes.fromhex(ECS45), 40)[0].hex()
+    code, out = run(decode, block, "--keys", str(Path(__file__).parent))
+    assert code == 0 and "GBT block" in out and "block number: 1" in out
