@@ -303,8 +303,6 @@ class ResultsStore:
         out = []
         for row in self._rows("requests", run_id):
             record: dict[str, Any] = {"kind": "request", **_pick(row, *_REQUEST_FIELDS)}
-            if record["priority"] is None:
-                del record["priority"]
             record["response"] = _loads(row["response"])
             record["alerts"] = _loads(row["alerts"]) or []
             record["stamps"] = {s: row[s] for s in STAMPS if row[s] is not None}

@@ -70,8 +70,8 @@ def test_every_hop_is_stamped_in_journey_order(rig: Rig) -> None:
     assert stamps == sorted(stamps)
     latencies = record.latencies()
     assert set(latencies) == {"ack", "queue", "dispatch", "device", "northbound", "total"}
-    # The device hop includes the meter's configured processing time.
-    assert latencies["device"] >= 0.001
+    assert all(latency >= 0 for latency in latencies.values())
+    assert latencies["device"] > 0 and latencies["total"] > 0
     assert record.response == {
         "type": "ReadSupplyStatusEsmeResponse",
         "control_state": 1,
