@@ -17,9 +17,13 @@ from rig.keys.pki import generate_pki
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize ``rtds_vector`` with every RTDS ``.HEX`` file (one placeholder if absent)."""
+    """Parametrize ``rtds_vector`` with every RTDS ``.HEX`` file (one placeholder if absent);
+    with the ``authenticated_vectors`` marker, only those that carry a MAC or a signature."""
     if "rtds_vector" in metafunc.fixturenames:
-        params = [pytest.param(path, id=path.stem) for path in VECTORS]
+        vectors = VECTORS
+        if metafunc.definition.get_closest_marker("authenticated_vectors"):
+            vectors = [path for path in VECTORS if "PRECOMMAND" not in path.name]
+        params = [pytest.param(path, id=path.stem) for path in vectors]
         metafunc.parametrize("rtds_vector", params or [pytest.param(None, id="rtds-missing")])
 
 
