@@ -19,6 +19,8 @@ RTDS_KEYS = Path(__file__).parent / "keys" / "rtds"
 DEFAULT_BENCH = Path(__file__).parent / "benches" / "emulated.toml"
 
 DEVICE_KINDS = ("esme",)
+#: How the rig reaches an emulated device: its pty, or a loopback TCP / RFC 2217 bridge to it.
+TRANSPORTS = ("pty", "tcp", "rfc2217")
 
 
 class BenchError(ValueError):
@@ -49,6 +51,8 @@ class DeviceConfig:
     port: str | None
     response_timeout_s: float
     processing_time_s: float
+    transport: str
+    reconnect: bool
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,13 @@ def load_bench(path: Path) -> Bench:
         port = table.get("port", str, "a serial port path or URL", None)
         if not emulated and port is None:
             raise table._error("port", "a serial port path or URL for a physical device")
+        transport = table.get("transport", str, f"one of {', '.join(TRANSPORTS)}", "pty")
+        if transport not in TRANSPORTS:
+            raise table._error("transport", f"one of {', '.join(TRANSPORTS)}", transport)
+        if transport != "pty" and not emulated:
+            raise table._error(
+                "transport", "set only for an emulated device (give port)", transport
+            )
         if name in devices:
             raise table._error("name", "a name not used by another device", name)
         devices[name] = DeviceConfig(
@@ -168,6 +179,8 @@ def load_bench(path: Path) -> Bench:
             port=port,
             response_timeout_s=table.number("response_timeout_s", 5.0, minimum=0.001),
             processing_time_s=table.number("processing_time_s", 0.002),
+            transport=transport,
+            reconnect=table.get("reconnect", bool, "true or false", False),
         )
         table.check_unknown()
     result = Bench(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from devices.api import Device
 from devices.serial_device import SerialDevice, emulated_esme
+from devices.transports.reconnect import Backoff
 from rig.bench import Bench
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
@@ -30,16 +31,26 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
     key_dirs = list(bench.key_dirs)
     if emulated:
         generated = run_dir / "keys"
-        generate_pki(generated, remote_parties=(), devices=[d.eui for d in emulated])
+        generate_pki(
+            generated, remote_parties=(), devices=[d.eui for d in emulated], overwrite=True
+        )
         key_dirs.insert(0, generated)
     devices: dict[str, Device] = {}
     for config in bench.devices.values():
+        reconnect = Backoff() if config.reconnect else None
         if config.emulated:
             devices[config.name] = emulated_esme(
-                config.name, config.eui, key_dirs, processing_time_s=config.processing_time_s
+                config.name,
+                config.eui,
+                key_dirs,
+                processing_time_s=config.processing_time_s,
+                transport=config.transport,  # type: ignore[arg-type]
+                reconnect=reconnect,
             )
         else:
-            devices[config.name] = SerialDevice(config.name, config.eui, config.port)
+            devices[config.name] = SerialDevice(
+                config.name, config.eui, config.port, reconnect=reconnect
+            )
     results: Sink = JsonlWriter(run_dir / RESULTS_FILE)
     if store is not None:
         results = Tee(results, store)

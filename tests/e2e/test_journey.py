@@ -37,14 +37,17 @@ eui = "00-DB-12-34-56-78-91-01"
 emulated = true
 response_timeout_s = {timeout}
 processing_time_s = {processing}
+transport = "{transport}"
 """
 
 
-def make_bench(folder: Path, *, timeout: float = 5.0, processing: float = 0.001) -> Bench:
+def make_bench(
+    folder: Path, *, timeout: float = 5.0, processing: float = 0.001, transport: str = "pty"
+) -> Bench:
     """A one-ESME emulated bench; another device's keys exist so a UTRN can be made for it."""
     generate_pki(folder / "other-keys", remote_parties=(), devices=[OTHER_DEVICE])
     path = folder / "bench.toml"
-    path.write_text(BENCH.format(timeout=timeout, processing=processing))
+    path.write_text(BENCH.format(timeout=timeout, processing=processing, transport=transport))
     return load_bench(path)
 
 
@@ -152,3 +155,17 @@ def test_a_healthy_meter_reads_connected(rig: Rig) -> None:
     record = rig.read_supply_status("esme", timeout=10)
     assert record.response is not None
     assert record.response["control_state"] == SupplyState.CONNECTED
+
+
+@pytest.mark.parametrize("transport", ["tcp", "rfc2217"])
+def test_the_journey_runs_unchanged_over_network_serial_bridges(
+    tmp_path: Path, transport: str
+) -> None:
+    with launch(make_bench(tmp_path, transport=transport), tmp_path) as rig:
+        assert rig.devices["esme"].port.startswith(  # type: ignore[attr-defined]
+            "socket://" if transport == "tcp" else "rfc2217://"
+        )
+        top_up = rig.top_up("esme", pounds=2, timeout=10)
+        assert top_up.ok, top_up.reason
+        status = rig.read_supply_status("esme", timeout=10)
+        assert status.ok, status.reason
