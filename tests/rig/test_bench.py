@@ -49,6 +49,16 @@ def test_a_valid_physical_bench_loads(tmp_path):
             r"device\[0\]\.eui: expected an EUI-64",
         ),
         ('kind = "esme"', 'kind = "toaster"', r"device\[0\]\.kind: expected one of esme"),
+        (
+            'port = "/dev/ttyUSB0"',
+            'port = "/dev/ttyUSB0"\ntransport = "tcp"',
+            r"device\[0\]\.transport: expected set only for an emulated device",
+        ),
+        (
+            'port = "/dev/ttyUSB0"',
+            'emulated = true\ntransport = "zigbee"',
+            r"device\[0\]\.transport: expected one of pty, tcp, rfc2217, got 'zigbee'",
+        ),
         ('port = "/dev/ttyUSB0"', "", r"device\[0\]\.port: expected a serial port"),
         (
             'dirs = ["@rtds"]',
