@@ -27,7 +27,7 @@ from rig.duis import request as rq
 from rig.duis.codes import DuisError, ResponseCode, RigCode
 from rig.duis.dsig import CertificateStore, signer_eui, verify
 from rig.duis.messages import SR, parse_request, parse_xml, tariff_elements
-from rig.duis.srv_matrix import DEVICE_USE_CASES, SRV_MATRIX, DeviceType, Role
+from rig.duis.srv_matrix import DEVICE_USE_CASES, SRV_MATRIX, DeviceType, Role, use_case
 from rig.gbcs.eui import Eui64
 
 #: seed 002 / DUIS 4.0 release note §4.1: SMETS2 install codes are 16 bytes.
@@ -135,12 +135,7 @@ class AccessControl:
         device = self.devices.get(target)
         if device is None:
             raise DuisError(ResponseCode.DEVICE_UNKNOWN, f"no device {target}", "sr:RequestID")
-        if device.type not in DEVICE_USE_CASES.get(request.srv, {}):
-            raise DuisError(
-                ResponseCode.INVALID_SRV_DEVICE_TYPE,
-                f"SRV {request.srv} does not apply to a {device.type}",
-                "sr:RequestID",
-            )
+        use_case(request, device.type)
         if not any(device.responsible.get(role) == request.request_id.originator for role in roles):
             raise DuisError(
                 ResponseCode.INVALID_USER_FOR_DEVICE,

@@ -32,7 +32,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from rig.duis.codes import DuisError, RigCode
-from rig.duis.messages import DS, parse_xml, serialize
+from rig.duis.messages import DS, canonical, parse_xml, serialize
 from rig.gbcs.eui import Eui64
 
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -109,12 +109,11 @@ def _digest(root: etree._Element, exclusive: bool) -> bytes:
     copy = etree.fromstring(etree.tostring(root))
     for signature in copy.findall(_SIGNATURE):
         copy.remove(signature)
-    c14n = etree.tostring(copy, method="c14n", exclusive=exclusive, with_comments=False)
-    return hashlib.sha256(c14n).digest()
+    return hashlib.sha256(canonical(copy, exclusive=exclusive)).digest()
 
 
 def _signed_info_bytes(signed_info: etree._Element) -> bytes:
-    return etree.tostring(signed_info, method="c14n", exclusive=True, with_comments=False)
+    return canonical(signed_info, exclusive=True)
 
 
 def sign(document: bytes, signer: Signer) -> bytes:

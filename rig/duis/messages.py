@@ -59,6 +59,15 @@ def parse_xml(data: bytes) -> etree._Element:
     return root
 
 
+def canonical(node: etree._Element, *, exclusive: bool) -> bytes:
+    """C14N 1.0 (inclusive or exclusive) without comments; libxml2 refuses relative namespace
+    URIs there, which gives ``RIG-MALFORMED-XML``."""
+    try:
+        return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=False)
+    except etree.C14NError as exc:
+        raise DuisError(RigCode.MALFORMED_XML, f"cannot canonicalise: {exc}") from exc
+
+
 def serialize(root: etree._Element) -> bytes:
     """Compact UTF-8 XML with a declaration."""
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
@@ -148,7 +157,7 @@ def _build_top_up(body: rq.TopUpDevice, element: etree._Element) -> None:
 def _parse_tariff(element: etree._Element) -> rq.UpdateImportTariff:
     rest = [child for child in element if child.tag != _q("ExecutionDateTime")]
     return rq.UpdateImportTariff(
-        b"".join(etree.tostring(child, method="c14n", exclusive=True) for child in rest),
+        b"".join(canonical(child, exclusive=True) for child in rest),
         _execution(element),
     )
 

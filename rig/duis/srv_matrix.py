@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rig.duis import request as rq
+from rig.duis.codes import DuisError, ResponseCode
 from rig.duis.request import CommandVariant
 
 
@@ -145,3 +147,20 @@ DEVICE_USE_CASES: dict[str, dict[DeviceType, tuple[str, ...]]] = {
     "7.4": {_E: ("ECS45",), _G: ("GCS33",)},
     "8.11": {_C: ("CCS01", "CCS02")},
 }
+
+
+def use_case(request: rq.ServiceRequest, device_type: DeviceType) -> str:
+    """The GBCS use case for ``request`` to a ``device_type``; E11 if the type does not fit."""
+    names = DEVICE_USE_CASES.get(request.srv, {}).get(device_type)
+    if not names:
+        raise DuisError(
+            ResponseCode.INVALID_SRV_DEVICE_TYPE,
+            f"SRV {request.srv} does not apply to a {device_type}",
+            "sr:RequestID",
+        )
+    body = request.body
+    if isinstance(body, rq.UpdateDeviceConfigurationGasFlow):
+        return names[body.rate is None]  # GCS24 integer rate, GCS24a decimal (RTDS 6.7)
+    if isinstance(body, rq.UpdateHanDeviceLog):
+        return names[body.request_type is rq.HanLogRequestType.REMOVE]  # CCS01 add, CCS02 remove
+    return names[0]
