@@ -1,0 +1,85 @@
+"""Device-side commands for the ``rig`` CLI (the lead registers them): ``rig bench devices``."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import click
+
+from devices.serial_device import TRANSPORTS
+from devices.zigbee.frames import Encoder
+from devices.zigbee.link import RIG_TUNNEL, emulated_zigbee_echo
+from rig.gbcs.eui import Eui64
+
+_BENCH_EUI = Eui64.parse("00-DB-12-34-56-78-91-01")
+
+
+@dataclass(frozen=True)
+class Throughput:
+    messages: int
+    psdus: int
+    seconds: float
+
+    @property
+    def messages_per_second(self) -> float:
+        return self.messages / self.seconds
+
+    @property
+    def psdus_per_second(self) -> float:
+        return self.psdus / self.seconds
+
+
+async def measure_zigbee(messages: int, size: int, window: int, transport: str) -> Throughput:
+    """Echo ``messages`` GBCS messages of ``size`` bytes through the emulated bridge, at most
+    ``window`` in flight; time from the first send to the last echo."""
+    loop = asyncio.get_running_loop()
+    received: asyncio.Queue[bytes] = asyncio.Queue()
+
+    class Counter:
+        def frame_received(self, device: object, frame: bytes, at: float) -> None:
+            received.put_nowait(frame)
+
+        def link_lost(self, device: object, reason: str) -> None:
+            received.put_nowait(b"")
+
+    device = emulated_zigbee_echo("bench", _BENCH_EUI, transport=transport)  # type: ignore[arg-type]
+    await device.open(loop, Counter())
+    payload = bytes(i % 251 for i in range(size))
+    try:
+        start = loop.time()
+        sent = done = 0
+        while done < messages:
+            while sent < messages and sent - done < window:
+                device.send(payload)
+                sent += 1
+            if not await asyncio.wait_for(received.get(), 30.0):
+                raise click.ClickException("link lost during the measurement")
+            done += 1
+        elapsed = loop.time() - start
+    finally:
+        await device.close()
+    per_message = len(Encoder(RIG_TUNNEL).encode(payload))
+    return Throughput(messages, 2 * messages * per_message, elapsed)
+
+
+@click.command("devices")
+@click.option("--messages", default=500, show_default=True, help="GBCS messages to echo.")
+@click.option("--size", default=40, show_default=True, help="GBCS message size, bytes.")
+@click.option("--window", default=8, show_default=True, help="Messages in flight at once.")
+@click.option("--transport", type=click.Choice(TRANSPORTS), default="pty", show_default=True)
+def bench_devices(messages: int, size: int, window: int, transport: str) -> None:
+    """Sustained frames per second through the emulated ZigBee bridge (echo node).
+
+    \b
+    Example:
+      rig bench devices --messages 1000 --size 40 --window 8 --transport tcp
+    """
+    if messages < 1 or size < 1 or window < 1:
+        raise click.BadParameter("--messages, --size and --window must be positive")
+    result = asyncio.run(measure_zigbee(messages, size, window, transport))
+    click.echo(
+        f"zigbee bridge ({transport}): {result.messages} x {size}-byte GBCS messages echoed in"
+        f" {result.seconds:.3f} s: {result.messages_per_second:.0f} messages/s each way,"
+        f" {result.psdus_per_second:.0f} 802.15.4 frames/s in total (window {window})"
+    )
