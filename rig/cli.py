@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from rig.bench import DEFAULT_BENCH
+from rig.duis.commands import duis
 from rig.gbcs.commands import EUI, bench_codec, decode, frame
 from rig.gbcs.eui import Eui64
 from rig.keys.pki import generate_pki
@@ -123,6 +124,7 @@ def bench() -> None:
 
 
 main.add_command(report)
+main.add_command(duis)
 main.add_command(simulate)
 main.add_command(decode)
 main.add_command(frame)
