@@ -9,6 +9,7 @@ import click
 import pytest
 from rich.console import Console
 
+from devices.commands import bench_devices
 from rig.bench import DEFAULT_BENCH
 from rig.duis.commands import duis
 from rig.gbcs.commands import EUI, bench_codec, decode, frame
@@ -130,6 +131,7 @@ main.add_command(decode)
 main.add_command(frame)
 bench.add_command(bench_dsp)
 bench.add_command(bench_codec)
+bench.add_command(bench_devices)
 
 
 @main.group()

@@ -25,13 +25,25 @@ from rig.bench import Bench
 from rig.clock import AsyncioClock
 from rig.dsp.model import ACK_CODE, Dsp, DspRequest, Fixed
 from rig.dsp.tmm import Mode, TrafficManagementDocument, default_tmm, load_tmm
+from rig.duis.access import Device as InventoryDevice
+from rig.duis.codes import DuisError
 from rig.duis.counter import OriginatorCounter
-from rig.duis.request import ReadSupplyStatus, RequestId, ServiceRequest, TopUpDevice
+from rig.duis.request import (
+    Body,
+    ReadSupplyStatus,
+    RequestId,
+    ServiceRequest,
+    SignedPreCommand,
+    TopUpDevice,
+)
+from rig.duis.srv_matrix import DeviceType
+from rig.duis.transform import DCC_ORIGINATED, command_signing, to_gbcs
 from rig.gbcs import usecases
 from rig.gbcs.codec import RemotePartyCodec
+from rig.gbcs.crypto import sign
 from rig.gbcs.errors import GbcsError
 from rig.gbcs.eui import Eui64
-from rig.gbcs.frame import Cra, Message
+from rig.gbcs.frame import Cra, GeneralSigning, Message
 from rig.gbcs.utrn import ValueClass, make_utrn
 from rig.keys.keystore import KeyNotFound, KeyStore
 from rig.results.record import RequestRecord
@@ -49,10 +61,17 @@ Mangle = Callable[[bytes], bytes]
 class _InFlight:
     record: RequestRecord
     request: ServiceRequest
+    signing: GeneralSigning
+    critical: bool
     device: Device
     future: concurrent.futures.Future[RequestRecord]
     mangle: Mangle | None
     timer: asyncio.TimerHandle | None = None
+
+    @property
+    def key(self) -> tuple[Eui64, int]:
+        """How the device's response is matched: its originator and the command's counter."""
+        return self.signing.recipient, self.signing.counter
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,13 @@ class Rig:
         self._counter = OriginatorCounter(bench.user.counter_start)
         self._in_flight: dict[tuple[Eui64, int], _InFlight] = {}
         self._by_eui = {device.eui: device for device in devices.values()}
+        #: The DSP's Smart Metering Inventory: the bench's devices by EUI.
+        self._inventory = {
+            config.eui: InventoryDevice(config.eui, DeviceType(config.kind.upper()))
+            for config in bench.devices.values()
+        }
+        #: The DCC's own originator counter, for the use cases it originates (CCS01/02).
+        self._dcc_counter = OriginatorCounter(1)
         self._down: dict[str, str] = {}
         self._seq = itertools.count(1)
         self._loop = asyncio.new_event_loop()
@@ -215,70 +241,95 @@ class Rig:
             device, lambda _: ReadSupplyStatus(), utrn=False, counter=counter, mangle=mangle
         )
 
+    def submit(
+        self, request: ServiceRequest, *, mangle: Mangle | None = None
+    ) -> concurrent.futures.Future[RequestRecord]:
+        """Any DUIS-level request, with its own RequestID (a replayed User's, for example);
+        the target must be a device of the bench. Returns a future of the completed record."""
+        future: concurrent.futures.Future[RequestRecord] = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(self._on_loop, future, lambda: request, mangle)
+        return future
+
     def _submit(
         self,
         device_name: str,
-        build: Callable[[int], TopUpDevice | ReadSupplyStatus],
+        build: Callable[[int], Body],
         *,
         utrn: bool,
         counter: int | None,
         mangle: Mangle | None,
     ) -> concurrent.futures.Future[RequestRecord]:
-        config = self.bench.device(device_name)
+        """A request from the bench's User: its counter is allocated on the loop, in order."""
+        target = self.bench.device(device_name).eui
+
+        def make() -> ServiceRequest:
+            if counter is not None:
+                chosen = counter
+            else:
+                chosen = self._counter.next_for_utrn() if utrn else self._counter.next()
+            return ServiceRequest(RequestId(self.bench.user.eui, target, chosen), build(chosen))
+
         future: concurrent.futures.Future[RequestRecord] = concurrent.futures.Future()
-
-        def on_loop() -> None:
-            try:
-                if counter is not None:
-                    chosen = counter
-                else:
-                    chosen = self._counter.next_for_utrn() if utrn else self._counter.next()
-                request = ServiceRequest(
-                    RequestId(self.bench.user.eui, config.eui, chosen), build(chosen)
-                )
-                self._enqueue(request, self.devices[device_name], future, mangle)
-            except Exception as exc:  # surfaced to the caller, never lost in the loop
-                future.set_exception(exc)
-
-        self._loop.call_soon_threadsafe(on_loop)
+        self._loop.call_soon_threadsafe(self._on_loop, future, make, mangle)
         return future
+
+    def _on_loop(
+        self,
+        future: concurrent.futures.Future[RequestRecord],
+        make: Callable[[], ServiceRequest],
+        mangle: Mangle | None,
+    ) -> None:
+        try:
+            self._enqueue(make(), future, mangle)
+        except Exception as exc:  # surfaced to the caller, never lost in the loop
+            future.set_exception(exc)
 
     def _enqueue(
         self,
         request: ServiceRequest,
-        device: Device,
         future: concurrent.futures.Future[RequestRecord],
         mangle: Mangle | None,
     ) -> None:
+        """Validate and transform (DUIS → GBCS, domain.md §7), then queue in the DSP."""
         assert self._dsp is not None
-        key = (request.request_id.target, request.request_id.counter)
+        rid = request.request_id
         record = RequestRecord(
-            request_id=str(request.request_id),
-            srv=request.srv,
-            target=str(request.request_id.target),
-            user=self.bench.user.name,
+            request_id=str(rid), srv=request.srv, target=str(rid.target), user=self.bench.user.name
         )
         now = self._loop.time()
         record.stamp("submitted", now)
-        entry = _InFlight(record, request, device, future, mangle)
-        if key in self._in_flight:
-            record.fail(f"RequestID counter {key[1]} already in flight to {key[0]}")
+        device = self._by_eui.get(rid.target)
+        try:
+            command = to_gbcs(request, self._inventory)
+            dcc_counter = (
+                self._dcc_counter.next() if command.message_code in DCC_ORIGINATED else None
+            )
+            signing = command_signing(request, command, dcc_counter=dcc_counter)
+        except DuisError as exc:
+            record.fail(f"{exc.code}: {exc}")
+            future.set_result(record)
+            self.results.write({"kind": "request", **record.to_json()})
+            return
+        assert device is not None  # to_gbcs answers E19 for a target not in the inventory
+        entry = _InFlight(record, request, signing, command.critical, device, future, mangle)
+        if entry.key in self._in_flight:
+            record.fail(f"GBCS counter {entry.key[1]} already in flight to {entry.key[0]}")
             self._write(entry)
             return
-        self._in_flight[key] = entry
+        self._in_flight[entry.key] = entry
         dsp_request = DspRequest(
             request_id=record.request_id,
             srv=request.srv,
-            mode=Mode.ON_DEMAND,
+            mode=Mode.FUTURE_DATED if request.execution_date_time else Mode.ON_DEMAND,
             user=self.bench.user.name,
             target=record.target,
-            payload=key,
+            payload=entry.key,
         )
         record.priority = self._tmm.level_of(request.srv)
         ack = self._dsp.submit(dsp_request)
         record.ack_code = ack.code
         if ack.code != ACK_CODE:  # refused at the door (e.g. SECMP0067 throttling)
-            del self._in_flight[key]
+            del self._in_flight[entry.key]
             record.fail(f"DSP refused the request: {ack.code}")
             self._write(entry)
             return
@@ -292,16 +343,7 @@ class Rig:
             return
         assert dsp_request.dequeued_at is not None
         entry.record.stamp("dequeued", dsp_request.dequeued_at)
-        request = entry.request
-        body = request.body
-        rid = request.request_id
-        if isinstance(body, TopUpDevice):
-            payload = usecases.encode_payload(usecases.TopUpEsme(body.utrn), rid.counter)
-            code = usecases.MESSAGE_CODES["CS01a"]
-        else:
-            payload = usecases.encode_payload(usecases.ReadSupplyStatusEsme(), rid.counter)
-            code = usecases.MESSAGE_CODES["ECS45"]
-        frame = self._codec.build_command(rid.originator, rid.target, rid.counter, code, payload)
+        frame = self._frame(entry)
         if entry.mangle is not None:
             frame = entry.mangle(frame)
         device = entry.device
@@ -318,6 +360,19 @@ class Rig:
             on_wire + timeout,
             lambda: self._finish(entry, f"no response from {device.name} within {timeout:g} s"),
         )
+
+    def _frame(self, entry: _InFlight) -> bytes:
+        """The bytes on the wire: MAC'd by the ACB; a critical command signed by its originator
+        first (the rig plays the User's signing step of CV 4 → 5), or as the User signed it."""
+        body = entry.request.body
+        if isinstance(body, SignedPreCommand):
+            return self._codec.send_signed_precommand(body.gbcs_payload)
+        if entry.critical:
+            signature = sign(
+                self._keys.ds_private(entry.signing.originator), entry.signing.signed_data()
+            )
+            return self._codec.seal_command(entry.signing.with_signature(signature))
+        return self._codec.seal_command(entry.signing)
 
     # -- northbound: wire → codec → DSP → User --------------------------------------------
 
@@ -419,10 +474,9 @@ class Rig:
 
     def _finish(self, entry: _InFlight, failure: str | None) -> None:
         """Complete a request exactly once: write it and resolve the caller's future."""
-        key = (entry.request.request_id.target, entry.request.request_id.counter)
-        if self._in_flight.get(key) is not entry:
+        if self._in_flight.get(entry.key) is not entry:
             return
-        del self._in_flight[key]
+        del self._in_flight[entry.key]
         if entry.timer is not None:
             entry.timer.cancel()
         if failure is None:
