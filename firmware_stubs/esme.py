@@ -85,7 +85,8 @@ Output = list[tuple[float, bytes]]
 
 
 class Esme:
-    """An ESME answering CS01a (SRV 2.2 top-up) and ECS45 (SRV 7.4 read supply status)."""
+    """An ESME answering CS01a (SRV 2.2 top-up), ECS42/43/44 (SRV 7.1/7.2/7.3 enable, disable,
+    arm) and ECS45 (SRV 7.4 read supply status)."""
 
     def __init__(
         self,
@@ -141,6 +142,11 @@ class Esme:
         if isinstance(body, usecases.ReadSupplyStatusEsme):
             reply = usecases.ReadSupplyStatusEsmeResponse(control_state=self.state.supply)
             return [self._respond(command, reply)]
+        if isinstance(body, usecases.ChangeSupplyEsme):
+            # ECS42/43/44 (SRV 7.1/7.2/7.3) are critical: open_command verified the supplier's
+            # signature, and the response is signed by the meter (reference/gbcs.md §1.3).
+            self.state.supply = body.target
+            return [self._respond(command, usecases.ChangeSupplyEsmeResponse(result=0))]
         self._note(f"message code 0x{signing.message_code:04X} not supported by this stub")
         return []
 

@@ -30,13 +30,14 @@ from rig.duis.codes import DuisError
 from rig.duis.counter import OriginatorCounter
 from rig.duis.request import (
     Body,
+    CommandVariant,
     ReadSupplyStatus,
     RequestId,
     ServiceRequest,
     SignedPreCommand,
     TopUpDevice,
 )
-from rig.duis.srv_matrix import DeviceType
+from rig.duis.srv_matrix import SRV_MATRIX, DeviceType
 from rig.duis.transform import DCC_ORIGINATED, command_signing, to_gbcs
 from rig.gbcs import usecases
 from rig.gbcs.codec import RemotePartyCodec
@@ -241,6 +242,27 @@ class Rig:
             device, lambda _: ReadSupplyStatus(), utrn=False, counter=counter, mangle=mangle
         )
 
+    def request(
+        self,
+        device: str,
+        body: Body,
+        *,
+        mangle: Mangle | None = None,
+        timeout: float | None = None,
+    ) -> RequestRecord:
+        """Any SRV the transform supports, from the bench's User; blocks until it completes.
+
+        ``rig.request("esme", DisableSupply())`` runs SRV 7.2 (critical: signed by the User's
+        DS key, then MAC'd by the ACB).
+        """
+        return self.submit_srv(device, body, mangle=mangle).result(timeout)
+
+    def submit_srv(
+        self, device: str, body: Body, *, mangle: Mangle | None = None
+    ) -> concurrent.futures.Future[RequestRecord]:
+        """Non-blocking :meth:`request`: returns a future of the completed record."""
+        return self._submit(device, lambda _: body, utrn=False, counter=None, mangle=mangle)
+
     def submit(
         self, request: ServiceRequest, *, mangle: Mangle | None = None
     ) -> concurrent.futures.Future[RequestRecord]:
@@ -267,7 +289,13 @@ class Rig:
                 chosen = counter
             else:
                 chosen = self._counter.next_for_utrn() if utrn else self._counter.next()
-            return ServiceRequest(RequestId(self.bench.user.eui, target, chosen), build(chosen))
+            body = build(chosen)
+            variant = (
+                CommandVariant.CRITICAL_TRANSFORM
+                if SRV_MATRIX[body.srv].critical
+                else CommandVariant.NON_CRITICAL_WAN
+            )
+            return ServiceRequest(RequestId(self.bench.user.eui, target, chosen), body, variant)
 
         future: concurrent.futures.Future[RequestRecord] = concurrent.futures.Future()
         self._loop.call_soon_threadsafe(self._on_loop, future, make, mangle)

@@ -11,6 +11,14 @@ from pathlib import Path
 import pytest
 
 from rig.bench import Bench, load_bench
+from rig.duis.request import (
+    ArmSupply,
+    DisableSupply,
+    EnableSupply,
+    ReadSupplyStatus,
+    RequestId,
+    ServiceRequest,
+)
 from rig.gbcs.eui import Eui64
 from rig.gbcs.usecases import SupplyState
 from rig.keys.pki import generate_pki
@@ -169,3 +177,27 @@ def test_the_journey_runs_unchanged_over_network_serial_bridges(
         assert top_up.ok, top_up.reason
         status = rig.read_supply_status("esme", timeout=10)
         assert status.ok, status.reason
+
+
+def test_critical_supply_commands_change_what_7_4_reads(rig: Rig) -> None:
+    """SRV 7.2 / 7.3 / 7.1 (critical: the User's signature, then the ACB's MAC) through the DSP;
+    the meter verifies, switches, answers signed; SRV 7.4 reads the new state each time."""
+    for body, state in [
+        (DisableSupply(), SupplyState.DISCONNECTED),
+        (ArmSupply(), SupplyState.ARMED),
+        (EnableSupply(), SupplyState.CONNECTED),
+    ]:
+        record = rig.request("esme", body, timeout=10)
+        assert record.ok, record.reason
+        assert record.response == {"type": "ChangeSupplyEsmeResponse", "result": 0}
+        status = rig.read_supply_status("esme", timeout=10)
+        assert status.response is not None and status.response["control_state"] == state
+
+
+def test_a_request_for_an_unknown_device_fails_at_submission_with_e19(rig: Rig) -> None:
+    supplier = Eui64.parse("90-B3-D5-1F-30-01-00-00")
+    request = ServiceRequest(RequestId(supplier, OTHER_DEVICE, 5), ReadSupplyStatus())
+    record = rig.submit(request).result(timeout=10)
+    assert not record.ok
+    assert record.reason is not None and record.reason.startswith("E19")
+    assert "on_wire" not in record.stamps
