@@ -16,6 +16,7 @@ from rig.gbcs.commands import EUI, bench_codec, decode, frame
 from rig.gbcs.eui import Eui64
 from rig.keys.pki import generate_pki
 from rig.report.commands import report
+from rig.results.report import render, summarise
 from rig.sim.commands import bench_dsp, simulate
 
 #: The default test plan, beside the installed packages in a checkout.
@@ -117,6 +118,51 @@ def check(bench: Path, out: Path | None) -> None:
                 failed += 1
                 console.print(f"[red]FAILED[/] {name}: {record.reason}")
     raise SystemExit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("log", type=click.Path(exists=True, path_type=Path))
+@BENCH_OPTION
+@OUT_OPTION
+@click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Time scale: 2 replays twice as fast; inf as fast as possible.",
+)
+def replay(log: Path, bench: Path, out: Path | None, speed: float) -> None:
+    """Replay a DUIS log (a file, a folder of XML files, or a JSONL capture) onto a bench.
+
+    Send times come from a leading <!-- sent: ISO8601 --> comment, the JSONL "sent" field, or
+    the file's modification time. Requests keep their RequestIDs; refused ones are listed with
+    their DUIS or rig code and the replay goes on.
+
+    \b
+    Example:
+      rig replay adapter-log/ --bench lab.toml --speed 10
+    """
+    from rig.bench import BenchError, load_bench
+    from rig.duis.log import LogError, read_log
+    from rig.launch import launch
+    from rig.replay import replay as run_replay
+
+    try:
+        loaded, entries = load_bench(bench), read_log(log)
+    except (BenchError, LogError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    run_dir = _run_dir(out)
+    with launch(loaded, run_dir) as rig:
+        result = run_replay(rig, entries, speed=speed)
+    console = Console()
+    records = [r.to_json() for r in result.records]
+    render(summarise(records), console, title=f"Replay of {log}: {run_dir}")
+    for refusal in result.refused:
+        console.print(f"  refused: {refusal.source}: {refusal.reason}")
+    console.print(
+        f"{len(entries)} entries: {len(records)} sent, {len(result.refused)} refused; "
+        f"worst submission lag {result.late_s * 1e3:.1f} ms"
+    )
 
 
 @main.group()

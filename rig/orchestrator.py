@@ -272,6 +272,10 @@ class Rig:
         self._loop.call_soon_threadsafe(self._on_loop, future, lambda: request, mangle)
         return future
 
+    def note(self, record: dict[str, Any]) -> None:
+        """Add a record of the caller's to the results (written on the loop, the one writer)."""
+        self._loop.call_soon_threadsafe(self.results.write, record)
+
     def _submit(
         self,
         device_name: str,
@@ -334,7 +338,7 @@ class Rig:
             )
             signing = command_signing(request, command, dcc_counter=dcc_counter)
         except DuisError as exc:
-            record.fail(f"{exc.code}: {exc}")
+            record.fail(str(exc))
             future.set_result(record)
             self.results.write({"kind": "request", **record.to_json()})
             return

@@ -1,0 +1,93 @@
+"""`rig replay`: real DUIS templates replayed through the DSP model onto an emulated ESME."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rig.cli import main
+from rig.results.jsonl import RESULTS_FILE, read_jsonl
+
+BENCH = """
+[bench]
+name = "replay"
+[keys]
+dirs = ["@rtds"]
+[user]
+eui = "90-B3-D5-1F-30-01-00-00"
+[[device]]
+name = "esme"
+kind = "esme"
+eui = "00-DB-12-34-56-78-90-A0"   # the RTDS ESME the templates address (keys generated)
+emulated = true
+response_timeout_s = 2.0
+"""
+
+#: (template, new RequestID counter) in the order sent: disable, read, arm, read, enable, read,
+#: and a gas read for a meter the bench does not have.
+SEQUENCE = [
+    ("ECS43_7.2_SUCCESS_REQUEST_DUIS.XML", 2001),
+    ("ECS45_7.4_SUCCESS_REQUEST_DUIS.XML", 2002),
+    ("ECS44_7.3_SUCCESS_REQUEST_DUIS.XML", 2003),
+    ("ECS45_7.4_SUCCESS_REQUEST_DUIS.XML", 2004),
+    ("ECS42_7.1_SUCCESS_REQUEST_DUIS.XML", 2005),
+    ("ECS45_7.4_SUCCESS_REQUEST_DUIS.XML", 2006),
+    ("GCS33_7.4_SUCCESS_REQUEST_DUIS.XML", 2007),
+]
+
+
+@pytest.fixture
+def log(shared_dir: Path, tmp_path: Path) -> Path:
+    templates = shared_dir / "duis" / "templates"
+    lines = []
+    for second, (name, counter) in enumerate(SEQUENCE):
+        xml = (templates / name).read_text(encoding="utf-8")
+        xml = re.sub(r"(<sr:RequestID>[^<]*:)\d+(</sr:RequestID>)", rf"\g<1>{counter}\2", xml)
+        lines.append({"sent": f"2026-11-23T10:00:{second:02d}Z", "xml": xml})
+    lines.append({"sent": "2026-11-23T10:00:30Z", "xml": "<sr:Request>not closed"})
+    path = tmp_path / "adapter.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+def test_replayed_traffic_reaches_the_meter_and_bad_entries_are_reported(
+    log: Path, tmp_path: Path
+) -> None:
+    """At 10x (100 ms apart) each request completes before the next: played all at once, the
+    level-1 reads would overtake the level-4 supply commands in the DSP (SECMP0028) and the
+    meter would refuse the late, lower counters as replays (8F30), as the next test shows."""
+    bench = tmp_path / "bench.toml"
+    bench.write_text(BENCH)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main, ["replay", str(log), "--bench", str(bench), "--out", str(out), "--speed", "10"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "8 entries: 7 sent, 1 refused" in result.output
+    requests = [r for r in read_jsonl(out / RESULTS_FILE) if r.get("kind") == "request"]
+    by_counter = {int(r["request_id"].rsplit(":", 1)[1]): r for r in requests}
+    assert [by_counter[c]["outcome"] for c in range(2001, 2007)] == ["ok"] * 6
+    states = [by_counter[c]["response"]["control_state"] for c in (2002, 2004, 2006)]
+    assert states == [0, 2, 1]  # disconnected, armed, connected
+    assert by_counter[2007]["reason"].startswith("E19")
+    refused = [r for r in read_jsonl(out / RESULTS_FILE) if r.get("kind") == "refused"]
+    assert len(refused) == 1 and refused[0]["source"].endswith("adapter.jsonl:8")
+
+
+def test_priority_reordering_meets_the_meters_anti_replay(log: Path, tmp_path: Path) -> None:
+    """All at once: the first command is served at once; the reads (level 1) then overtake the
+    queued supply commands (level 4), whose counters the meter has already passed."""
+    bench = tmp_path / "bench.toml"
+    bench.write_text(BENCH.replace("[[device]]", "[dsp]\nservice_time_s = 0.05\n[[device]]"))
+    out = tmp_path / "run"
+    args = ["replay", str(log), "--bench", str(bench), "--out", str(out), "--speed", "inf"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    requests = [r for r in read_jsonl(out / RESULTS_FILE) if r.get("kind") == "request"]
+    by_counter = {int(r["request_id"].rsplit(":", 1)[1]): r for r in requests}
+    assert all(by_counter[c]["outcome"] == "ok" for c in (2001, 2002, 2004, 2006))
+    for counter in (2003, 2005):
+        assert "alert 0x8F30" in by_counter[counter]["reason"]
