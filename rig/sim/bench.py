@@ -227,7 +227,9 @@ def render(f: dict[str, Any]) -> str:
             f"({rig['requests']:,} requests) in {rig['cpu_s']:.1f} CPU-s "
             f"({rig['wall_s']:.1f} s wall): {f['messages_per_cpu_s']:,.0f} messages/CPU-s",
             f"one simulated day: {f['cpu_s_per_simulated_day']:.0f} CPU-s "
-            f"({f['cpu_s_per_simulated_day'] / 60:.1f} min); peak RSS {rig['peak_rss_mb']:.0f} MB",
+            f"({f['cpu_s_per_simulated_day'] / 60:.1f} min"
+            + ("" if rig["simulated_s"] >= DAY_S else f", extrapolated from {hours:g} h")
+            + f"); peak RSS {rig['peak_rss_mb']:.0f} MB",
             f"side by side, {cmp_['rig']['simulated_s'] / 3600:g} simulated h: "
             f"rig {cmp_['rig_messages_per_cpu_s']:,.0f} messages/CPU-s "
             f"(peak RSS {cmp_['rig']['peak_rss_mb']:.0f} MB), "
