@@ -343,7 +343,9 @@ def _decode_common(data: bytes) -> Message | None:
         return None
     if data[:7] == _MAC_PREFIX:
         end = len(data) - MAC_LENGTH
-        if data[7] != len(data) - 8 or data[8:13] != _SECURITY_HEADER:
+        # A short (single-byte, < 0x80) ciphered-content length only: 0x80 and above is the
+        # long form, which the general decoder reads (and rejects when not minimal).
+        if data[7] >= 0x80 or data[7] != len(data) - 8 or data[8:13] != _SECURITY_HEADER:
             return None
         start = 13
     elif data[:1] == bytes([GENERAL_SIGNING]):

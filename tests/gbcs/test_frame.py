@@ -167,3 +167,11 @@ def test_fuzz_with_plausible_prefix(prefix: bytes, rest: bytes) -> None:
 def test_non_bytes_input_is_a_decode_error() -> None:
     with pytest.raises(DecodeError):
         decode("DD00")  # type: ignore[arg-type]
+
+
+def test_a_long_form_length_byte_alone_is_not_read_as_a_short_length() -> None:
+    """Found by the RTDS mutation test: 0xA1 where a length goes, with exactly 0xA1 bytes after
+    it, once decoded on the fast path and re-encoded differently (0x81 0xA1)."""
+    body = bytes([0x11, 0, 0, 0, 0]) + bytes(0xA1 - 5)
+    with pytest.raises(DecodeError):
+        decode(bytes([0xDD, 0, 0, 0, 0, 0, 0, 0xA1]) + body)
