@@ -6,11 +6,11 @@ Tests that need it skip when it is missing, unless ``RIG_REQUIRE_SHARED=1``: the
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from gbcs_testdata import ACB, ESME, RTDS, SUPPLIER, VECTORS
+from shared_dir import require_shared
 
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
@@ -30,12 +30,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def rtds() -> Path:
     """The RTDS directory, or skip (fail under RIG_REQUIRE_SHARED=1) when it is missing."""
-    if not VECTORS:
-        reason = f"RTDS vectors not found under {RTDS} (set RIG_SHARED_DIR)"
-        if os.environ.get("RIG_REQUIRE_SHARED") == "1":
-            pytest.fail(f"{reason}; RIG_REQUIRE_SHARED=1 requires them")
-        pytest.skip(reason)
-    return RTDS
+    return require_shared(RTDS / "vectors").parent
 
 
 @pytest.fixture(scope="session")

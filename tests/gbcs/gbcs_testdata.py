@@ -5,13 +5,11 @@ A plain module (not conftest) so test modules can import it unambiguously.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from shared_dir import SHARED_DIR
 
 from rig.gbcs.eui import Eui64
 
-REPO = Path(__file__).resolve().parents[2]
-RTDS = Path(os.environ.get("RIG_SHARED_DIR") or REPO.parent / "shared") / "gbcs-rtds"
+RTDS = SHARED_DIR / "gbcs-rtds"
 VECTORS = sorted((RTDS / "vectors").glob("*/*.HEX"))
 
 SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")

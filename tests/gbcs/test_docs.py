@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from gbcs_testdata import REPO
+from shared_dir import REPO
 
 pytestmark = pytest.mark.shared
 

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from gbcs_testdata import RTDS
+from shared_dir import require_shared
 
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import decode
@@ -18,7 +18,8 @@ from rig.gbcs.usecases import TopUpEsme, decode_payload
 
 pytestmark = pytest.mark.shared
 
-TEMPLATES = sorted((RTDS.parent / "duis" / "templates").glob("*_REQUEST_DUIS.XML"))
+TEMPLATES_DIR = RTDS.parent / "duis" / "templates"
+TEMPLATES = sorted(TEMPLATES_DIR.glob("*_REQUEST_DUIS.XML"))
 SR = "{http://www.dccinterface.co.uk/ServiceUserGateway}"
 #: The DCC originates CCS (CHF device log) commands for the user named as supplementary remote
 #: party, under its own counter (RTDS 8.11); the template counter is the user's.
@@ -38,10 +39,7 @@ def _vector(template: Path) -> Path | None:
 @pytest.fixture(params=TEMPLATES or [None], ids=lambda p: p.stem if p else "templates-missing")
 def template(request: pytest.FixtureRequest, rtds: Path) -> Path:
     if request.param is None:
-        reason = "DUIS templates not found"
-        if os.environ.get("RIG_REQUIRE_SHARED") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        require_shared(TEMPLATES_DIR)
     return request.param
 
 
