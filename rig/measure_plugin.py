@@ -77,7 +77,7 @@ def open_store_writer(config: pytest.Config) -> StoreWriter:
     return open_run_writer(
         run_folder(config),
         store_path(config),
-        bench=str(config.getoption("--bench") or "embedded emulated bench"),
+        bench=" ".join(map(str, config.getoption("--bench") or ())) or "embedded emulated bench",
         plan=" ".join(config.invocation_params.args),
     )
 

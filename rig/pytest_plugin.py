@@ -30,15 +30,32 @@ pytest_plugins = ["rig.measure_plugin"]
 #: The run folder (this worker's sub-folder under pytest-xdist), in ``config.stash``.
 RUN_DIR = pytest.StashKey[Path]()
 _RUN_DIR_ENV = "RIG_RUN_DIR"
+#: How long a worker waits for a free bench [ASSUMED: one long plan on another worker].
+LEASE_TIMEOUT_S = 600.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("rig", "GB smart-meter HIL rig")
     group.addoption(
         "--bench",
+        action="append",
         default=None,
         type=Path,
-        help="bench file (TOML); default: the embedded emulated bench",
+        help="bench file (TOML); default: the embedded emulated bench. Repeat it to give "
+        "pytest-xdist workers a pool: each leases the first bench whose ports are free",
+    )
+    group.addoption(
+        "--rig-leases",
+        default=None,
+        type=Path,
+        help="lease folder shared by every run on this host (default: rig-leases in the "
+        "temporary folder)",
+    )
+    group.addoption(
+        "--rig-lease-timeout",
+        default=LEASE_TIMEOUT_S,
+        type=float,
+        help=f"seconds a worker waits for a free bench (default {LEASE_TIMEOUT_S:g})",
     )
     group.addoption(
         "--rig-results",
@@ -49,11 +66,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def bench(pytestconfig: pytest.Config) -> Bench:
-    """The bench file, loaded and validated."""
+def bench(pytestconfig: pytest.Config) -> Iterator[Bench]:
+    """The bench file, loaded and validated, with a lease on each of its physical ports for the
+    whole session (docs/writing-test-plans.md "Several workers")."""
     from rig.bench import DEFAULT_BENCH, load_bench
+    from rig.lease import DEFAULT_LEASE_DIR, lease_bench, this_holder
 
-    return load_bench(pytestconfig.getoption("--bench") or DEFAULT_BENCH)
+    paths = pytestconfig.getoption("--bench") or [DEFAULT_BENCH]
+    worker = getattr(pytestconfig, "workerinput", {}).get("workerid")
+    leased = lease_bench(
+        [load_bench(path) for path in paths],
+        pytestconfig.getoption("--rig-leases") or DEFAULT_LEASE_DIR,
+        holder=this_holder(worker),
+        timeout_s=pytestconfig.getoption("--rig-lease-timeout"),
+    )
+    try:
+        yield leased.bench
+    finally:
+        leased.release()
 
 
 def pytest_configure(config: pytest.Config) -> None:
