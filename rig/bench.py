@@ -7,7 +7,7 @@ file, the dotted key and what was expected. See docs/bench-files.md.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,19 @@ class BenchError(ValueError):
     """A bench file that cannot be used; the message names file, key and expectation."""
 
 
+#: DCC User roles a bench User may take (domain.md §7.3 role key).
+USER_ROLES = ("IS", "GS", "ES", "ED", "GT", "RSA", "OU")
+
+
 @dataclass(frozen=True)
 class UserConfig:
+    """A DCC User on the bench: ``portfolio`` sizes its SECMP0067 allocation ([SEED 003])."""
+
     name: str
     eui: Eui64
     counter_start: int
+    role: str = "IS"
+    portfolio: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,11 @@ class Bench:
     path: Path
     name: str
     key_dirs: tuple[Path, ...]
-    user: UserConfig
+    user: UserConfig  # the default User: the first of ``users``
     dsp: DspConfig
     devices: dict[str, DeviceConfig]
+    #: Every User by name, the default first (``[user]`` or ``[[user]]``).
+    users: dict[str, UserConfig] = field(default_factory=dict)
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -70,6 +80,17 @@ class Bench:
         except KeyError:
             known = ", ".join(self.devices) or "none"
             raise BenchError(f"{self.path}: no device named {name!r} (known: {known})") from None
+
+    def user_named(self, name: str | None) -> UserConfig:
+        """The User called ``name`` (``None``: the default User)."""
+        if name is None:
+            return self.user
+        users = self.users or {self.user.name: self.user}
+        try:
+            return users[name]
+        except KeyError:
+            known = ", ".join(users)
+            raise BenchError(f"{self.path}: no user named {name!r} (known: {known})") from None
 
 
 class _Table:
@@ -130,6 +151,39 @@ def _resolve(path: Path, text: str) -> Path:
     return candidate if candidate.is_absolute() else (path.parent / candidate).resolve()
 
 
+def _users(path: Path, root: _Table) -> dict[str, UserConfig]:
+    """``[user]`` (one User) or ``[[user]]`` (several): names and EUIs unique."""
+    raw = root.get("user", (dict, list), "a [user] table or an array of [[user]] tables")
+    entries = [raw] if isinstance(raw, dict) else raw
+    if not entries:
+        raise BenchError(f"{path}: user: expected at least one [[user]] table")
+    users: dict[str, UserConfig] = {}
+    for index, entry in enumerate(entries):
+        prefix = "user." if isinstance(raw, dict) else f"user[{index}]."
+        if not isinstance(entry, dict):
+            raise BenchError(f"{path}: {prefix[:-1]}: expected a table")
+        table = _Table(path, entry, prefix)
+        role = table.get("role", str, f"one of {', '.join(USER_ROLES)}", "IS")
+        if role not in USER_ROLES:
+            raise table._error("role", f"one of {', '.join(USER_ROLES)}", role)
+        user = UserConfig(
+            name=table.get("name", str, "a User name", "supplier"),
+            eui=table.eui("eui"),
+            counter_start=table.get("counter_start", int, "a positive integer", 1 << 32),
+            role=role,
+            portfolio=table.number("portfolio", 1.0),
+        )
+        table.check_unknown()
+        if user.counter_start < 1:
+            raise table._error("counter_start", "a positive integer", user.counter_start)
+        if user.name in users:
+            raise table._error("name", "a name not used by another user", user.name)
+        if any(u.eui == user.eui for u in users.values()):
+            raise table._error("eui", "an EUI not used by another user", str(user.eui))
+        users[user.name] = user
+    return users
+
+
 def load_bench(path: Path) -> Bench:
     """Read and validate a bench file."""
     try:
@@ -145,7 +199,7 @@ def load_bench(path: Path) -> Bench:
     for directory in key_dirs:
         if not directory.is_dir():
             raise BenchError(f"{path}: keys.dirs: folder {str(directory)!r} does not exist")
-    user = root.table("user")
+    users = _users(path, root)
     dsp = root.table("dsp")
     tmm = dsp.get("tmm", str, "a path to a TMM document, or 'default'", "default")
     devices: dict[str, DeviceConfig] = {}
@@ -187,11 +241,8 @@ def load_bench(path: Path) -> Bench:
         path=path,
         name=bench.get("name", str, "a bench name", path.stem),
         key_dirs=key_dirs,
-        user=UserConfig(
-            name=user.get("name", str, "a User name", "supplier"),
-            eui=user.eui("eui"),
-            counter_start=user.get("counter_start", int, "a positive integer", 1 << 32),
-        ),
+        user=next(iter(users.values())),
+        users=users,
         dsp=DspConfig(
             tmm=None if tmm == "default" else _resolve(path, tmm),
             servers=dsp.get("servers", int, "a positive integer", 1),
@@ -200,7 +251,7 @@ def load_bench(path: Path) -> Bench:
         ),
         devices=devices,
     )
-    for table in (root, bench, keys, user, dsp):
+    for table in (root, bench, keys, dsp):
         table.check_unknown()
     if result.dsp.servers < 1:
         raise BenchError(

@@ -3,8 +3,15 @@
 One asyncio loop, on its own thread, owns everything that moves: the DSP scheduler (under an
 :class:`~rig.clock.AsyncioClock`), the device links and the timers. Test plans call the blocking
 methods (:meth:`Rig.top_up`, :meth:`Rig.read_supply_status`) or :meth:`Rig.submit` for many
-requests at once; every call crosses to the loop thread, and every result is written to the
-results file the moment it is known.
+requests at once; every call crosses to the loop thread. Results are written before such a
+caller is told; requests of a load driver on the loop are written in batches, every
+:data:`TICK_S` and when the rig closes (docs/load.md "The hot path").
+
+Every request comes from one of the bench's Users (``user=``; default the first): its own
+originator counter, SECMP0067 allocation and northbound adapter. Device alerts reach their User
+through the DSP's SECMP0062 storm protection; :meth:`Rig.begin_outage`/:meth:`Rig.end_outage`
+hold and release northbound traffic (DP100) and :meth:`Rig.reload_tmm` swaps the TMM document
+while traffic flows.
 
 The journey and its timestamps (docs/architecture.md): submitted → I99 acknowledged → DSP
 dequeue → frame on the wire → device response → delivered northbound.
@@ -14,17 +21,20 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import heapq
 import itertools
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from devices.api import Device, LinkDown
-from rig.bench import Bench
+from rig.bench import Bench, UserConfig
 from rig.clock import AsyncioClock
-from rig.dsp.model import ACK_CODE, Dsp, DspRequest, Fixed
-from rig.dsp.tmm import Mode, TrafficManagementDocument, default_tmm, load_tmm
+from rig.dsp.alerts import DeviceAlert
+from rig.dsp.model import ACK_CODE, Dsp, DspCounters, DspRequest, Fixed, UserCounters
+from rig.dsp.tmm import Mode, TmmError, TrafficManagementDocument, default_tmm, load_tmm
 from rig.duis.access import Device as InventoryDevice
 from rig.duis.codes import DuisError
 from rig.duis.counter import OriginatorCounter
@@ -50,29 +60,47 @@ from rig.keys.keystore import KeyNotFound, KeyStore
 from rig.results.record import RequestRecord
 from rig.results.store import Sink
 
+if TYPE_CHECKING:
+    from devices.benchio.module import BenchIOModule
+    from devices.transports.capture import Captures
+
 T = TypeVar("T")
 
 #: Alert codes a device raises when it refuses a command outright (firmware_stubs/esme.py).
 REFUSAL_ALERTS = frozenset({0x8F30})
 
+#: How often the loop flushes batched results and fails requests past their response timeout:
+#: one periodic scan instead of a timer per request. A timeout fires up to this late. [ASSUMED]
+TICK_S = 0.05
+
 Mangle = Callable[[bytes], bytes]
+#: Builds a request body from the User's originator EUI and the counter allocated to it.
+Builder = Callable[[Eui64, int], Body]
+#: Called on the loop thread with the completed record of a request.
+Done = Callable[[RequestRecord], None]
 
 
-@dataclass
+@dataclass(slots=True, eq=False)
 class _InFlight:
     record: RequestRecord
     request: ServiceRequest
     signing: GeneralSigning
     critical: bool
     device: Device
-    future: concurrent.futures.Future[RequestRecord]
+    done: Done
     mangle: Mangle | None
-    timer: asyncio.TimerHandle | None = None
+    key: tuple[Eui64, int]  # how the response is matched: the command's recipient and counter
+    dsp: DspRequest | None = None
 
-    @property
-    def key(self) -> tuple[Eui64, int]:
-        """How the device's response is matched: its originator and the command's counter."""
-        return self.signing.recipient, self.signing.counter
+
+class _User:
+    """A bench User on the live rig: its configuration and originator counter."""
+
+    __slots__ = ("config", "counter")
+
+    def __init__(self, config: UserConfig) -> None:
+        self.config = config
+        self.counter = OriginatorCounter(config.counter_start)
 
 
 @dataclass(frozen=True)
@@ -95,15 +123,32 @@ class Rig:
         results: Sink,
         *,
         tmm: TrafficManagementDocument | None = None,
+        bench_io: BenchIOModule | None = None,
+        captures: Captures | None = None,
     ) -> None:
         self.bench = bench
         self.devices = devices
         self.results = results
+        #: The Modbus bench I/O module (contactor sense, power relay), started before the
+        #: devices; ``rig.bench_io.wait_for_contactor(False, 5.0)`` (docs/bench-io.md).
+        self.bench_io = bench_io
+        #: The per-test pcap switch the devices write to (docs/zigbee-bridge.md, Captures).
+        self.captures = captures
         self._keys = keys
         self._tmm = tmm or (load_tmm(bench.dsp.tmm) if bench.dsp.tmm else default_tmm())
         self._codec = RemotePartyCodec(keys)
-        self._counter = OriginatorCounter(bench.user.counter_start)
+        self._users = {
+            name: _User(config)
+            for name, config in (bench.users or {bench.user.name: bench.user}).items()
+        }
+        self._user_names = {user.config.eui: name for name, user in self._users.items()}
         self._in_flight: dict[tuple[Eui64, int], _InFlight] = {}
+        #: Response deadlines of requests on the wire: (deadline, seq, entry), scanned per tick.
+        self._deadlines: list[tuple[float, int, _InFlight]] = []
+        self._timeouts = {name: config.response_timeout_s for name, config in bench.devices.items()}
+        #: Results not yet written (one batch per tick); a request's record is serialised then.
+        self._pending: list[dict[str, Any] | RequestRecord] = []
+        self._ticker: asyncio.TimerHandle | None = None
         self._by_eui = {device.eui: device for device in devices.values()}
         #: The DSP's Smart Metering Inventory: the bench's devices by EUI.
         self._inventory = {
@@ -139,7 +184,11 @@ class Rig:
             on_dispatch=self._dispatch,
             on_deliver=self._deliver,
             northbound_rate=self.bench.dsp.northbound_rate,
+            portfolios={name: user.config.portfolio for name, user in self._users.items()},
         )
+        self._tick()
+        if self.bench_io is not None:
+            await self.bench_io.start()
         for device in self.devices.values():
             await device.open(self._loop, self)
 
@@ -156,6 +205,11 @@ class Rig:
             self._finish(entry, "rig closed before the device answered")
         for device in self.devices.values():
             await device.close()
+        if self.bench_io is not None:
+            await self.bench_io.close()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._flush()
 
     def __enter__(self) -> Rig:
         return self.start()
@@ -166,6 +220,106 @@ class Rig:
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function(*args)`` on the loop thread and return its result (blocking)."""
+
+        async def run() -> T:
+            return function(*args)
+
+        return self._call(run())
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The rig's event loop (for drivers that run on it, such as :mod:`rig.load`)."""
+        return self._loop
+
+    def _tick(self) -> None:
+        """Every :data:`TICK_S`: write the batched results and fail overdue requests."""
+        now = self._loop.time()
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            entry = heapq.heappop(deadlines)[2]
+            if self._in_flight.get(entry.key) is entry:
+                timeout = self._timeouts[entry.device.name]
+                self._finish(entry, f"no response from {entry.device.name} within {timeout:g} s")
+        self._flush()
+        self._ticker = self._loop.call_at(now + TICK_S, self._tick)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        write = self.results.write
+        for record in pending:
+            write(
+                {"kind": "request", **record.to_json()} if type(record) is RequestRecord else record
+            )
+
+    # -- the DSP's controls: outages, TMM hot reload, counters -------------------------------
+
+    def begin_outage(self) -> None:
+        """DCC systems restricted: responses and alerts are held northbound (DP100)."""
+        self.call(self._outage, "begin")
+
+    def end_outage(self) -> None:
+        """Restored: what was held is released by the TMM's ``outage_release`` policy (DP100)."""
+        self.call(self._outage, "end")
+
+    def _outage(self, event: str) -> None:
+        assert self._dsp is not None
+        if event == "begin":
+            self._dsp.begin_outage()
+        else:
+            self._dsp.end_outage()
+        policy = self._dsp.tmm.outage_release.policy
+        self._pending.append(
+            {"kind": "outage", "event": event, "at": self._loop.time(), "policy": str(policy)}
+        )
+
+    def reload_tmm(self, path: Path) -> TmmError | None:
+        """Hot-reload the TMM document from ``path`` while traffic flows (issue 3); an invalid
+        file keeps the document in force and is returned. Either way it is recorded."""
+        return self.call(self._reload, path)
+
+    def _reload(self, path: Path) -> TmmError | None:
+        assert self._dsp is not None
+        error = self._dsp.reload_file(path)
+        self._pending.append(
+            {
+                "kind": "tmm_reload",
+                "at": self._loop.time(),
+                "path": str(path),
+                "version": self._dsp.tmm.version,
+                "error": None if error is None else str(error),
+            }
+        )
+        return error
+
+    @property
+    def tmm(self) -> TrafficManagementDocument:
+        """The TMM document in force."""
+        return self._tmm if self._dsp is None else self._dsp.tmm
+
+    def counters(self) -> DspCounters:
+        """The DSP's totals now (read on the loop thread)."""
+        assert self._dsp is not None
+        return self.call(lambda: self._dsp.counters)  # type: ignore[union-attr]
+
+    def user_counters(self, user: str) -> UserCounters:
+        """One User's SECMP0067 totals now (admitted, throttled, rejected)."""
+        assert self._dsp is not None
+        return self.call(self._dsp.user_counters, user)
+
+    def inject_alert(self, device: str, code: int, *, user: str | None = None) -> None:
+        """An alert from ``device`` for ``user`` (default: the first User), injected at the DSP
+        as if the device had sent it: storm protection (SECMP0062) and delivery apply."""
+        self.bench.device(device)
+        name = self.bench.user_named(user).name
+        self._loop.call_soon_threadsafe(self.alert_now, device, code, name)
+
+    def alert_now(self, device: str, code: int, user: str) -> None:
+        """:meth:`inject_alert` on the loop thread (load drivers)."""
+        assert self._dsp is not None
+        self._dsp.alert(DeviceAlert(user, device, code, self._loop.time()))
+
     # -- the User's side: DUIS-level requests ----------------------------------------------
 
     def top_up(
@@ -175,17 +329,19 @@ class Rig:
         pence: int | None = None,
         pounds: int | None = None,
         utrn_target: Eui64 | None = None,
+        user: str | None = None,
         mangle: Mangle | None = None,
         timeout: float | None = None,
     ) -> RequestRecord:
         """SRV 2.2 Top Up Device; blocks until the response is delivered or the request fails.
 
         Give exactly one of ``pence`` (up to 8191) or ``pounds`` (up to 8191). ``utrn_target``
-        makes the UTRN for another device (a bad-input case); ``mangle`` alters the frame on its
-        way to the wire (fault injection).
+        makes the UTRN for another device (a bad-input case); ``user`` names the bench User
+        (default: the first); ``mangle`` alters the frame on its way to the wire (fault
+        injection).
         """
         future = self.submit_top_up(
-            device, pence=pence, pounds=pounds, utrn_target=utrn_target, mangle=mangle
+            device, pence=pence, pounds=pounds, utrn_target=utrn_target, user=user, mangle=mangle
         )
         return future.result(timeout)
 
@@ -194,13 +350,13 @@ class Rig:
         device: str,
         *,
         counter: int | None = None,
+        user: str | None = None,
         mangle: Mangle | None = None,
         timeout: float | None = None,
     ) -> RequestRecord:
         """SRV 7.4 Read Supply Status; ``counter`` forces a RequestID counter (replay tests)."""
-        return self.submit_read_supply_status(device, counter=counter, mangle=mangle).result(
-            timeout
-        )
+        future = self.submit_read_supply_status(device, counter=counter, user=user, mangle=mangle)
+        return future.result(timeout)
 
     def submit_top_up(
         self,
@@ -209,37 +365,55 @@ class Rig:
         pence: int | None = None,
         pounds: int | None = None,
         utrn_target: Eui64 | None = None,
+        user: str | None = None,
         mangle: Mangle | None = None,
     ) -> concurrent.futures.Future[RequestRecord]:
         """Non-blocking SRV 2.2: returns a future of the completed record."""
+        build = self.top_up_builder(device, pence=pence, pounds=pounds, utrn_target=utrn_target)
+        return self._submit(device, build, user, mangle=mangle)
+
+    def top_up_builder(
+        self,
+        device: str,
+        *,
+        pence: int | None = None,
+        pounds: int | None = None,
+        utrn_target: Eui64 | None = None,
+    ) -> Builder:
+        """How to build an SRV 2.2 body for ``device`` once the User's counter is allocated."""
         if (pence is None) == (pounds is None):
             raise ValueError("top_up needs exactly one of pence= or pounds=")
         value, value_class = (
             (pence, ValueClass.PENNIES) if pence is not None else (pounds, ValueClass.POUNDS)
         )
-        target = self.bench.device(device).eui
-        originator = self.bench.user.eui
+        target = utrn_target or self.bench.device(device).eui
 
-        def build(counter: int) -> TopUpDevice:
+        def build(originator: Eui64, counter: int) -> TopUpDevice:
             utrn = make_utrn(
                 self._keys.ka_private(originator, prepayment=True),
-                self._keys.ka_public(utrn_target or target),
+                self._keys.ka_public(target),
                 originator,
-                utrn_target or target,
+                target,
                 counter,
                 value,
                 value_class,
             )
             return TopUpDevice(utrn)
 
-        return self._submit(device, build, utrn=True, counter=None, mangle=mangle)
+        build.utrn = True  # type: ignore[attr-defined]
+        return build
 
     def submit_read_supply_status(
-        self, device: str, *, counter: int | None = None, mangle: Mangle | None = None
+        self,
+        device: str,
+        *,
+        counter: int | None = None,
+        user: str | None = None,
+        mangle: Mangle | None = None,
     ) -> concurrent.futures.Future[RequestRecord]:
         """Non-blocking SRV 7.4: returns a future of the completed record."""
         return self._submit(
-            device, lambda _: ReadSupplyStatus(), utrn=False, counter=counter, mangle=mangle
+            device, lambda _o, _c: ReadSupplyStatus(), user, counter=counter, mangle=mangle
         )
 
     def request(
@@ -247,21 +421,22 @@ class Rig:
         device: str,
         body: Body,
         *,
+        user: str | None = None,
         mangle: Mangle | None = None,
         timeout: float | None = None,
     ) -> RequestRecord:
-        """Any SRV the transform supports, from the bench's User; blocks until it completes.
+        """Any SRV the transform supports, from a bench User; blocks until it completes.
 
         ``rig.request("esme", DisableSupply())`` runs SRV 7.2 (critical: signed by the User's
         DS key, then MAC'd by the ACB).
         """
-        return self.submit_srv(device, body, mangle=mangle).result(timeout)
+        return self.submit_srv(device, body, user=user, mangle=mangle).result(timeout)
 
     def submit_srv(
-        self, device: str, body: Body, *, mangle: Mangle | None = None
+        self, device: str, body: Body, *, user: str | None = None, mangle: Mangle | None = None
     ) -> concurrent.futures.Future[RequestRecord]:
         """Non-blocking :meth:`request`: returns a future of the completed record."""
-        return self._submit(device, lambda _: body, utrn=False, counter=None, mangle=mangle)
+        return self._submit(device, lambda _o, _c: body, user, mangle=mangle)
 
     def submit(
         self, request: ServiceRequest, *, mangle: Mangle | None = None
@@ -274,36 +449,47 @@ class Rig:
 
     def note(self, record: dict[str, Any]) -> None:
         """Add a record of the caller's to the results (written on the loop, the one writer)."""
-        self._loop.call_soon_threadsafe(self.results.write, record)
+        self._loop.call_soon_threadsafe(self._pending.append, record)
 
     def _submit(
         self,
-        device_name: str,
-        build: Callable[[int], Body],
+        device: str,
+        build: Builder,
+        user: str | None,
         *,
-        utrn: bool,
-        counter: int | None,
-        mangle: Mangle | None,
+        counter: int | None = None,
+        mangle: Mangle | None = None,
     ) -> concurrent.futures.Future[RequestRecord]:
-        """A request from the bench's User: its counter is allocated on the loop, in order."""
-        target = self.bench.device(device_name).eui
+        """A request from a bench User: its counter is allocated on the loop, in order."""
+        make = self.request_maker(device, build, user, counter=counter)
+        future: concurrent.futures.Future[RequestRecord] = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(self._on_loop, future, make, mangle)
+        return future
+
+    def request_maker(
+        self, device: str, build: Builder, user: str | None = None, *, counter: int | None = None
+    ) -> Callable[[], ServiceRequest]:
+        """A function, to be called on the loop thread, that allocates the User's next counter
+        (or uses ``counter``) and returns the request for ``device`` with ``build``'s body."""
+        target = self.bench.device(device).eui
+        origin = self._users[self.bench.user_named(user).name]
+        originator = origin.config.eui
+        utrn = getattr(build, "utrn", False)
 
         def make() -> ServiceRequest:
             if counter is not None:
                 chosen = counter
             else:
-                chosen = self._counter.next_for_utrn() if utrn else self._counter.next()
-            body = build(chosen)
+                chosen = origin.counter.next_for_utrn() if utrn else origin.counter.next()
+            body = build(originator, chosen)
             variant = (
                 CommandVariant.CRITICAL_TRANSFORM
                 if SRV_MATRIX[body.srv].critical
                 else CommandVariant.NON_CRITICAL_WAN
             )
-            return ServiceRequest(RequestId(self.bench.user.eui, target, chosen), body, variant)
+            return ServiceRequest(RequestId(originator, target, chosen), body, variant)
 
-        future: concurrent.futures.Future[RequestRecord] = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(self._on_loop, future, make, mangle)
-        return future
+        return make
 
     def _on_loop(
         self,
@@ -311,26 +497,26 @@ class Rig:
         make: Callable[[], ServiceRequest],
         mangle: Mangle | None,
     ) -> None:
+        def done(record: RequestRecord) -> None:
+            self._flush()  # a caller on another thread finds its result on disk when told
+            future.set_result(record)
+
         try:
-            self._enqueue(make(), future, mangle)
+            self.enqueue(make(), done, mangle)
         except Exception as exc:  # surfaced to the caller, never lost in the loop
             future.set_exception(exc)
 
-    def _enqueue(
-        self,
-        request: ServiceRequest,
-        future: concurrent.futures.Future[RequestRecord],
-        mangle: Mangle | None,
-    ) -> None:
-        """Validate and transform (DUIS → GBCS, domain.md §7), then queue in the DSP."""
+    def enqueue(self, request: ServiceRequest, done: Done, mangle: Mangle | None = None) -> None:
+        """On the loop thread: validate and transform (DUIS → GBCS, domain.md §7), then queue
+        in the DSP as its User's request; ``done`` gets the completed record."""
         assert self._dsp is not None
         rid = request.request_id
+        user = self._user_names.get(rid.originator) or str(rid.originator)
         record = RequestRecord(
-            request_id=str(rid), srv=request.srv, target=str(rid.target), user=self.bench.user.name
+            request_id=str(rid), srv=request.srv, target=str(rid.target), user=user
         )
         now = self._loop.time()
-        record.stamp("submitted", now)
-        device = self._by_eui.get(rid.target)
+        record.stamps["submitted"] = now
         try:
             command = to_gbcs(request, self._inventory)
             dcc_counter = (
@@ -339,33 +525,35 @@ class Rig:
             signing = command_signing(request, command, dcc_counter=dcc_counter)
         except DuisError as exc:
             record.fail(str(exc))
-            future.set_result(record)
-            self.results.write({"kind": "request", **record.to_json()})
+            self._pending.append(record)
+            done(record)
             return
-        assert device is not None  # to_gbcs answers E19 for a target not in the inventory
-        entry = _InFlight(record, request, signing, command.critical, device, future, mangle)
-        if entry.key in self._in_flight:
-            record.fail(f"GBCS counter {entry.key[1]} already in flight to {entry.key[0]}")
+        device = self._by_eui[rid.target]  # to_gbcs answers E19 for a target not in inventory
+        key = (signing.recipient, signing.counter)
+        entry = _InFlight(record, request, signing, command.critical, device, done, mangle, key)
+        if key in self._in_flight:
+            record.fail(f"GBCS counter {key[1]} already in flight to {key[0]}")
             self._write(entry)
             return
-        self._in_flight[entry.key] = entry
-        dsp_request = DspRequest(
-            request_id=record.request_id,
-            srv=request.srv,
-            mode=Mode.FUTURE_DATED if request.execution_date_time else Mode.ON_DEMAND,
-            user=self.bench.user.name,
-            target=record.target,
-            payload=entry.key,
+        self._in_flight[key] = entry
+        tmm = self._dsp.tmm
+        entry.dsp = dsp_request = DspRequest(
+            record.request_id,
+            request.srv,
+            Mode.FUTURE_DATED if request.execution_date_time else Mode.ON_DEMAND,
+            user,
+            record.target,
+            key,
         )
-        record.priority = self._tmm.level_of(request.srv)
+        record.priority = tmm.level_of(request.srv)
         ack = self._dsp.submit(dsp_request)
         record.ack_code = ack.code
         if ack.code != ACK_CODE:  # refused at the door (e.g. SECMP0067 throttling)
-            del self._in_flight[entry.key]
+            del self._in_flight[key]
             record.fail(f"DSP refused the request: {ack.code}")
             self._write(entry)
             return
-        record.stamp("acknowledged", ack.at)
+        record.stamps["acknowledged"] = ack.at
 
     # -- southbound: DSP dispatch → codec → wire ------------------------------------------
 
@@ -373,8 +561,8 @@ class Rig:
         entry = self._in_flight.get(dsp_request.payload)  # type: ignore[arg-type]
         if entry is None:
             return
-        assert dsp_request.dequeued_at is not None
-        entry.record.stamp("dequeued", dsp_request.dequeued_at)
+        stamps = entry.record.stamps
+        stamps["dequeued"] = dsp_request.dequeued_at  # type: ignore[assignment]
         frame = self._frame(entry)
         if entry.mangle is not None:
             frame = entry.mangle(frame)
@@ -386,12 +574,9 @@ class Rig:
         except (LinkDown, OSError) as exc:
             self._finish(entry, f"could not send to {device.name}: {exc}")
             return
-        entry.record.stamp("on_wire", on_wire)
-        timeout = self.bench.device(device.name).response_timeout_s
-        entry.timer = self._loop.call_at(
-            on_wire + timeout,
-            lambda: self._finish(entry, f"no response from {device.name} within {timeout:g} s"),
-        )
+        stamps["on_wire"] = on_wire
+        deadline = on_wire + self._timeouts[device.name]
+        heapq.heappush(self._deadlines, (deadline, next(self._seq), entry))
 
     def _frame(self, entry: _InFlight) -> bytes:
         """The bytes on the wire: MAC'd by the ACB; a critical command signed by its originator
@@ -412,28 +597,36 @@ class Rig:
         try:
             message = self._codec.open_response(frame)
         except (GbcsError, KeyNotFound) as exc:
-            self.results.write(
-                {
-                    "kind": "error",
-                    "device": device.name,
-                    "at": at,
-                    "error": str(exc),
-                    "frame": frame.hex(),
-                }
-            )
+            self._error(device, at, str(exc), frame)
             return
         signing = message.signing
-        if signing.cra is Cra.RESPONSE:
-            entry = self._in_flight.get((signing.originator, signing.counter))
-            if entry is not None:
-                entry.record.stamp("device_response", at)
         assert self._dsp is not None
-        self._dsp.respond(_Northbound(device, message, at))
+        if signing.cra is Cra.ALERT:
+            try:
+                body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
+            except GbcsError as exc:
+                self._error(device, at, f"alert payload undecodable: {exc}", frame)
+                return
+            user = self._user_names.get(signing.recipient) or str(signing.recipient)
+            code = body.alert_code  # type: ignore[attr-defined]
+            self._dsp.alert(DeviceAlert(user, device.name, code, at, payload=message))
+            return
+        entry = self._in_flight.get((signing.originator, signing.counter))
+        if entry is None:
+            self._dsp.respond(_Northbound(device, message, at))
+            return
+        entry.record.stamp("device_response", at)
+        self._dsp.respond(_Northbound(device, message, at), request=entry.dsp)
+
+    def _error(self, device: Device, at: float, error: str, frame: bytes) -> None:
+        self._pending.append(
+            {"kind": "error", "device": device.name, "at": at, "error": error, "frame": frame.hex()}
+        )
 
     def link_lost(self, device: Device, reason: str) -> None:
         """Fail what is on the wire to the device; refuse new sends until it is restored."""
         self._down[device.name] = f"link lost: {reason}"
-        self.results.write(
+        self._pending.append(
             {"kind": "link", "device": device.name, "at": self._loop.time(), "event": reason}
         )
         for entry in list(self._in_flight.values()):
@@ -443,11 +636,14 @@ class Rig:
     def link_restored(self, device: Device) -> None:
         """A reconnecting link is back: requests to the device are sent again."""
         self._down.pop(device.name, None)
-        self.results.write(
+        self._pending.append(
             {"kind": "link", "device": device.name, "at": self._loop.time(), "event": "restored"}
         )
 
     def _deliver(self, item: object) -> None:
+        if isinstance(item, DeviceAlert):
+            self._on_alert(item)
+            return
         assert isinstance(item, _Northbound)
         signing = item.message.signing
         try:
@@ -456,12 +652,9 @@ class Rig:
             body, undecodable = None, f"response payload undecodable: {exc}"
         else:
             undecodable = None
-        if signing.cra is Cra.ALERT:
-            self._on_alert(item, body)
-            return
         entry = self._in_flight.get((signing.originator, signing.counter))
         if entry is None:
-            self.results.write(
+            self._pending.append(
                 {
                     "kind": "late_response",
                     "device": item.device.name,
@@ -483,19 +676,26 @@ class Rig:
         else:
             self._finish(entry, None)
 
-    def _on_alert(self, item: _Northbound, body: object) -> None:
-        code = getattr(body, "alert_code", None)
+    def _on_alert(self, item: DeviceAlert) -> None:
+        """An alert delivered to its User (after SECMP0062 storm protection): recorded, with
+        ``throttled_sequence_id``/``throttled_count`` when it stands for a storm's discards."""
+        code = item.code
         alert = {
             "code": code,
-            "name": usecases.ALERT_CODES.get(code, "unknown") if code is not None else "unknown",
-            "at": item.received_at,
-            "device": item.device.name,
+            "name": usecases.ALERT_CODES.get(code, "unknown"),
+            "at": item.raised_at,
+            "device": item.device,
+            "user": item.user,
+            "delivered_at": self._loop.time(),
+            "injected": item.payload is None,
+            "throttled_sequence_id": item.throttled_sequence_id,
+            "throttled_count": item.throttled_count,
         }
-        self.results.write({"kind": "alert", **alert})
+        self._pending.append({"kind": "alert", **alert})
         waiting = [
             e
             for e in self._in_flight.values()
-            if e.device is item.device and "on_wire" in e.record.stamps
+            if e.device.name == item.device and "on_wire" in e.record.stamps
         ]
         if not waiting:
             return
@@ -505,12 +705,10 @@ class Rig:
             self._finish(oldest, f"device refused the command: alert 0x{code:04X} {alert['name']}")
 
     def _finish(self, entry: _InFlight, failure: str | None) -> None:
-        """Complete a request exactly once: write it and resolve the caller's future."""
+        """Complete a request exactly once: record it and tell its caller."""
         if self._in_flight.get(entry.key) is not entry:
             return
         del self._in_flight[entry.key]
-        if entry.timer is not None:
-            entry.timer.cancel()
         if failure is None:
             entry.record.outcome = "ok"
         else:
@@ -518,8 +716,8 @@ class Rig:
         self._write(entry)
 
     def _write(self, entry: _InFlight) -> None:
-        self.results.write({"kind": "request", **entry.record.to_json()})
-        entry.future.set_result(entry.record)
+        self._pending.append(entry.record)
+        entry.done(entry.record)
 
 
 def _describe(body: object) -> dict[str, Any] | None:
