@@ -29,15 +29,14 @@ from rig.gbcs.gbt import segment
 from rig.gbcs.gbz_usecases import (
     ChangeSupplyGsme,
     GasSupplyState,
-    PublishBlockThresholds,
     ReadGsmeBalance,
     ReadGsmeConsumption,
     ReadGsmePrepaymentRegisters,
     ReadSupplyStatusGsme,
     SetUncontrolledGasFlow,
     TopUpGsme,
-    UpdateTariffGsme,
 )
+from rig.gbcs.gsme_tariff import PublishBlockThresholds, UpdateTariffGsme
 from rig.gbcs.pcap import write_pcap
 from rig.gbcs.tree import inspect
 from rig.gbcs.usecases import (
@@ -178,8 +177,8 @@ BUILDERS: dict[str, Builder] = {
     "GCS24a": lambda o, k, s, t, c: SetUncontrolledGasFlow(
         _rate(o), o["issuer_event_id"], o["stabilisation_period"], o["measurement_period"], True
     ),
-    "GCS01a": lambda o, k, s, t, c: UpdateTariffGsme.build(
-        (), PublishBlockThresholds(o["threshold"], o["issuer_event_id"], 0xFFFFFFFF, 1)
+    "GCS01a": lambda o, k, s, t, c: UpdateTariffGsme(
+        (PublishBlockThresholds(o["issuer_event_id"], 0xFFFFFFFF, 1, o["threshold"]),)
     ),
     "CCS01": lambda o, k, s, t, c: AddHanDevice(
         _required(o, "device"),  # type: ignore[arg-type]

@@ -1,9 +1,9 @@
 """Typed ESME and CHF use cases carried as DLMS (reference/gbcs.md §1.4, §1.6, §1.7; domain.md §5).
 
 ECS17b / ECS19 protected register reads (with the encrypted response part), ECS82 meter balance,
-ECS01a tariff, CCS01 / CCS02 HAN device log (SMETS2 install codes of 16 bytes), multi-result
-ACCESS responses, and the ECS68 / ECS80 alerts. Decoders are strict: a payload decodes only if
-the typed object re-encodes to the same bytes.
+CCS01 / CCS02 HAN device log (SMETS2 install codes of 16 bytes), and the multi-result ACCESS
+responses (ECS01a's too; its command is :mod:`rig.gbcs.esme_tariff`). Decoders are strict: a
+payload decodes only if the typed object re-encodes to the same bytes.
 """
 
 from __future__ import annotations
@@ -255,29 +255,6 @@ class MeterBalanceResponse:
             raise DecodeError(0, "ECS82 response: expected one data item and result")
         value = apdu.data[0].value
         obj = cls(value if isinstance(value, int) else None, apdu.results[0].result)
-        _canonical(obj, payload, apdu.invoke_id)
-        return obj
-
-
-@dataclass(frozen=True)
-class UpdateTariffEsme:
-    """ECS01a (SRV 1.1.1): the SET / ACTION list of the tariff objects, typed as A-XDR."""
-
-    MESSAGE_CODE: ClassVar[int] = 0x0019
-    specs: tuple[AccessSpec, ...]
-    data: tuple[Data, ...]
-
-    def encode(self, invoke_counter: int) -> bytes:
-        """ACCESS-Request of the specs and data."""
-        return AccessRequest(invoke_id(invoke_counter), self.specs, self.data).encode()
-
-    @classmethod
-    def decode(cls, payload: bytes) -> UpdateTariffEsme:
-        """Inverse of :meth:`encode`; every spec must be a SET or an ACTION."""
-        apdu = _request_of(payload, "ECS01a")
-        if not apdu.specs or any(s.kind is AccessKind.GET for s in apdu.specs):
-            raise DecodeError(0, "ECS01a: expected SET / ACTION specifications only")
-        obj = cls(apdu.specs, apdu.data)
         _canonical(obj, payload, apdu.invoke_id)
         return obj
 

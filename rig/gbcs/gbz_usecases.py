@@ -1,8 +1,8 @@
 """Typed GSME use cases carried as GBZ (reference/gbcs.md §1.6, §1.7, §1.10; domain.md §5).
 
 CS01b top-up, GCS32/GCS39 change supply, GCS33/GCS13a/GCS14/GCS60 attribute reads,
-GCS24/GCS24a uncontrolled gas flow (with the SMETS2 decimal scaling), GCS01a tariff (block
-thresholds typed as GasThresholdType, at most 2^48 - 1) and the GBZ responses. Decoders are strict:
+GCS24/GCS24a uncontrolled gas flow (with the SMETS2 decimal scaling) and the GBZ responses
+(GCS01a's too; its command is :mod:`rig.gbcs.gsme_tariff`). Decoders are strict:
 a payload decodes only if the typed object re-encodes to the same bytes.
 """
 
@@ -39,8 +39,6 @@ PRICE = 0x0700
 #: Client-to-server cluster command; server-to-client response (frame control).
 _COMMAND_FC = CLUSTER_SPECIFIC
 _RESPONSE_FC = CLUSTER_SPECIFIC | SERVER_TO_CLIENT
-#: GasThresholdType (SRV 1.1.1) is a uint48: the maximum is 2^48 - 1 (domain.md §5).
-GAS_THRESHOLD_MAX = (1 << 48) - 1
 #: GCS24a's decimal flow rate is sent as value x 10^4 with divisor 10000 (domain.md §5, RTDS).
 GAS_FLOW_DECIMAL_DIVISOR = 10_000
 _UINT16 = 0xFFFF
@@ -420,107 +418,3 @@ class SetUncontrolledGasFlow:
             return obj
 
         return decode
-
-
-_BLOCK_HEADER = ((4, False), (4, False), (4, False), (4, False), (1, False), (1, False), (1, False))
-_THRESHOLD_BYTES = 6
-_BLOCK_HEADER_BYTES = sum(size for size, _ in _BLOCK_HEADER)
-
-
-@dataclass(frozen=True)
-class PublishBlockThresholds:
-    """ZSE Price Publish Block Thresholds (cluster 0x0700 command 0x06) inside GCS01a.
-
-    Each threshold is a GasThresholdType: 0 .. 2^48 - 1 (281,474,976,710,655; domain.md §5).
-    """
-
-    COMMAND: ClassVar[int] = 0x06
-    thresholds: tuple[int, ...]
-    issuer_event_id: int
-    start_time: int
-    issuer_tariff_id: int
-    tier: int = 0
-    provider_id: int = 0
-    command_index: int = 0
-    total_commands: int = 1
-    sub_payload_control: int = 1
-
-    def __post_init__(self) -> None:
-        for value in self.thresholds:
-            if not 0 <= value <= GAS_THRESHOLD_MAX:
-                raise ValueError(
-                    f"GasThresholdType {value} outside 0..{GAS_THRESHOLD_MAX} (2^48 - 1)"
-                )
-        if not 0 <= self.tier <= 0x0F or not 0 <= len(self.thresholds) <= 0x0F:
-            raise ValueError("tier and threshold count must each fit in 4 bits")
-
-    def payload(self) -> bytes:
-        """The ZCL payload."""
-        head = (
-            self.provider_id,
-            self.issuer_event_id,
-            self.start_time,
-            self.issuer_tariff_id,
-            self.command_index,
-            self.total_commands,
-            self.sub_payload_control,
-        )
-        count = bytes([self.tier << 4 | len(self.thresholds)])
-        values = b"".join(le(v, _THRESHOLD_BYTES) for v in self.thresholds)
-        return _pack(_BLOCK_HEADER, head) + count + values
-
-    @classmethod
-    def parse(cls, payload: bytes) -> PublishBlockThresholds:
-        """Inverse of :meth:`payload`."""
-        reader = Reader(payload)
-        head = _fields(
-            reader.take(_BLOCK_HEADER_BYTES, "Publish Block Thresholds header"),
-            _BLOCK_HEADER,
-            "header",
-        )
-        count = reader.byte("tier / number of block thresholds")
-        thresholds = tuple(
-            int.from_bytes(reader.take(_THRESHOLD_BYTES, "block threshold"), "little")
-            for _ in range(count & 0x0F)
-        )
-        reader.expect_end("the block thresholds")
-        provider, issuer, start, tariff, index, total, control = head
-        return cls(thresholds, issuer, start, tariff, count >> 4, provider, index, total, control)
-
-
-@dataclass(frozen=True)
-class UpdateTariffGsme:
-    """GCS01a (SRV 1.1.1): the ZSE Price / Calendar publish commands, one component each.
-
-    :attr:`block_thresholds` gives the typed Publish Block Thresholds, if present.
-    """
-
-    MESSAGE_CODE: ClassVar[int] = 0x006B
-    components: tuple[GbzComponent, ...]
-
-    @classmethod
-    def build(
-        cls, components: tuple[GbzComponent, ...], thresholds: PublishBlockThresholds
-    ) -> UpdateTariffGsme:
-        """``components`` followed by ``thresholds`` as the next sequence number."""
-        frame = ZclFrame(_RESPONSE_FC, len(components), thresholds.COMMAND, thresholds.payload())
-        return cls((*components, GbzComponent(PRICE, frame)))
-
-    @property
-    def block_thresholds(self) -> PublishBlockThresholds | None:
-        """The first Publish Block Thresholds component, typed."""
-        for c in self.components:
-            if c.cluster == PRICE and c.frame.command == PublishBlockThresholds.COMMAND:
-                return PublishBlockThresholds.parse(c.frame.payload)
-        return None
-
-    def encode(self, invoke_counter: int) -> bytes:
-        """The GBZ bytes."""
-        return Gbz(self.components).encode()
-
-    @classmethod
-    def decode(cls, payload: bytes) -> UpdateTariffGsme:
-        """Parse the components and the block thresholds."""
-        obj = cls(decode_gbz(payload).components)
-        _ = obj.block_thresholds
-        return obj

@@ -37,9 +37,9 @@ from rig.gbcs.dlms_usecases import (
     ReadMeterBalanceEsme,
     ReadPrepaymentRegistersEsme,
     RemoveHanDevice,
-    UpdateTariffEsme,
 )
 from rig.gbcs.errors import DecodeError
+from rig.gbcs.esme_tariff import UpdateTariffEsme
 from rig.gbcs.frame import Cra
 from rig.gbcs.gbz_usecases import (
     ChangeSupplyGsme,
@@ -53,8 +53,8 @@ from rig.gbcs.gbz_usecases import (
     SupplyStatusResponse,
     TopUpGsme,
     TopUpGsmeResponse,
-    UpdateTariffGsme,
 )
+from rig.gbcs.gsme_tariff import UpdateTariffGsme
 from rig.gbcs.wire import Reader
 
 GENERIC_CRITICAL_ALERT = 0x1000

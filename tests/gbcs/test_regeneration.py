@@ -18,7 +18,7 @@ from rig.gbcs.codec import RemotePartyCodec, encryption_party, sign_precommand
 from rig.gbcs.dlms_usecases import ProtectedReadResponse
 from rig.gbcs.frame import Cra, GeneralSigning, Message, decode, encode_mac_frame, encode_signed
 from rig.gbcs.gbz_usecases import GbzResponse
-from rig.gbcs.usecases import BillingDataLogAlert, decode_payload, encode_payload
+from rig.gbcs.usecases import BillingDataLogAlert, RawPayload, decode_payload, encode_payload
 from rig.keys.keystore import KeyStore
 
 pytestmark = pytest.mark.shared
@@ -112,3 +112,13 @@ def test_encrypted_parts_reencrypt(rtds: Path, rtds_keys: KeyStore) -> None:
             assert crypto.encrypt_part(key, s.originator, plaintext) == block, path.name
             checked += 1
     assert checked == 12  # ECS17b x2, ECS19, ECS68 x2, GCS13a x4, GCS14 x3
+
+
+def test_every_vector_has_a_typed_model() -> None:
+    """No RTDS payload falls back to RawPayload: ECS01a / GCS01a included (SRV 1.1.1)."""
+    untyped = []
+    for path in VECTORS:
+        s = decode(bytes.fromhex(path.read_text().strip())).signing
+        if isinstance(decode_payload(s.message_code, s.payload, s.cra), RawPayload):
+            untyped.append(path.name)
+    assert untyped == []

@@ -25,12 +25,15 @@ from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, decode
 from rig.gbcs.gbz import gbz_time, parse_gbz_time
 from rig.gbcs.gbz_usecases import (
-    GAS_THRESHOLD_MAX,
     ChangeSupplyGsme,
     GasSupplyState,
-    PublishBlockThresholds,
     SetUncontrolledGasFlow,
     TopUpGsme,
+)
+from rig.gbcs.gsme_tariff import (
+    GAS_THRESHOLD_MAX,
+    GasThresholdError,
+    PublishBlockThresholds,
     UpdateTariffGsme,
 )
 from rig.gbcs.usecases import ChangeSupplyEsme, SupplyState, decode_payload
@@ -55,12 +58,12 @@ def test_gbz_time_is_seconds_since_2000() -> None:
 
 
 def test_gas_threshold_limit_is_2_48_minus_1() -> None:
-    ok = PublishBlockThresholds((GAS_THRESHOLD_MAX,), 1, 2, 3)
+    ok = PublishBlockThresholds(1, 2, 3, (GAS_THRESHOLD_MAX,))
     assert PublishBlockThresholds.parse(ok.payload()) == ok
     assert GAS_THRESHOLD_MAX == 281_474_976_710_655
-    with pytest.raises(ValueError, match="GasThresholdType 281474976710656"):
-        PublishBlockThresholds((GAS_THRESHOLD_MAX + 1,), 1, 2, 3)
-    tariff = UpdateTariffGsme.build((), ok)
+    with pytest.raises(GasThresholdError, match="GasThresholdType 281474976710656"):
+        PublishBlockThresholds(1, 2, 3, (GAS_THRESHOLD_MAX + 1,))
+    tariff = UpdateTariffGsme((ok,))
     decoded = decode_payload(0x006B, tariff.encode(0), Cra.COMMAND)
     assert isinstance(decoded, UpdateTariffGsme) and decoded.block_thresholds == ok
 
