@@ -121,10 +121,29 @@ def rig(pytestconfig: pytest.Config, bench: Bench, rig_run_dir: Path) -> Iterato
         yield running
 
 
+@pytest.fixture(autouse=True)
+def rig_captures(request: pytest.FixtureRequest, rig_run_dir: Path) -> Iterator[None]:
+    """Per-test pcaps of a test that uses ``rig`` (GBCS frames; 802.15.4 on a ZigBee bench)
+    in ``<run folder>/captures/<test>/``, noted in the results (docs/zigbee-bridge.md)."""
+    if "rig" not in request.fixturenames:
+        yield
+        return
+    from rig.launch import capture_test
+    from rig.orchestrator import Rig
+
+    running = request.getfixturevalue("rig")
+    if not isinstance(running, Rig):
+        yield
+        return
+    with capture_test(running, rig_run_dir, request.node.nodeid):
+        yield
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    """The latency report of every request this run (all xdist workers) measured."""
+    """The latency report of every request this run (all xdist workers) measured, and the
+    requirement coverage matrix of its tests."""
     if getattr(config, "workerinput", None) is not None:
         return
     run_dir = config.stash.get(RUN_DIR, None)
@@ -133,12 +152,16 @@ def pytest_terminal_summary(
         return
     from rich.console import Console
 
+    from rig.measure import coverage_matrix
+    from rig.report.coverage import render_coverage
+    from rig.report.run import RunData
     from rig.results.jsonl import read_jsonl
     from rig.results.report import render, summarise
 
-    records = [r for f in files for r in read_jsonl(f) if r.get("kind") == "request"]
-    if not records:
-        return
+    run = RunData.of_records(str(run_dir), [r for f in files for r in read_jsonl(f)])
     buffer = io.StringIO()
-    render(summarise(records), Console(file=buffer, width=110), title=f"Latency report: {run_dir}")
+    console = Console(file=buffer, width=110)
+    if run.requests:
+        render(summarise(run.requests), console, title=f"Latency report: {run_dir}")
+    render_coverage(coverage_matrix(run.tests, run.measurements), console)
     terminalreporter.write(buffer.getvalue())

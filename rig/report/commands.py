@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from rig.measure import coverage_matrix
 from rig.report.compare import compare, render_comparison
+from rig.report.coverage import render_coverage
 from rig.report.run import RUN_ID_SEPARATOR, RunData, RunNotFound, load_run
 from rig.results.report import render, summarise
 from rig.results.store import ResultsStore, StoreError
@@ -107,6 +109,7 @@ def report(
         raise click.UsageError("name one RUN (or STORE RUN_ID); use --compare for two runs")
     run = _load(runs[0])
     render(summarise(run.requests), console, title=f"Latency report: {run.label}")
+    render_coverage(coverage_matrix(run.tests, run.measurements), console)
     if html_out is not None:
         from rig.report.html import write_html
 

@@ -1,6 +1,7 @@
 """JUnit XML of a run, from its records: one testcase per test, its measurements and requirement
 references as properties, its captures as ``[[ATTACHMENT|path]]`` lines in ``system-out``
-(the convention GitLab and Jenkins read)."""
+(the convention GitLab and Jenkins read); the suite's properties carry the run information and
+the requirement coverage matrix (``requirement <ref>`` = ``fail (1 fail, 2 pass)``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rig.measure import format_measurement
+from rig.measure import coverage_matrix, format_measurement
+from rig.report.coverage import tally
 from rig.report.run import RunData, captures_of
 
 #: Outcome severity when a test has several records (a teardown error after a pass).
@@ -58,15 +60,23 @@ def junit_tree(run: RunData) -> ET.ElementTree:
     }
     root = ET.Element("testsuites", {"name": "rig", **totals})
     suite = ET.SubElement(root, "testsuite", {"name": run.label, **totals})
+    suite_properties: list[tuple[str, str]] = []
     if run.info is not None:
         suite.set("timestamp", run.info.started)
         if run.info.host:
             suite.set("hostname", run.info.host)
-        props = ET.SubElement(suite, "properties")
         for key in ("bench", "plan", "rig_version", "config_hash"):
             value = getattr(run.info, key)
             if value:
-                ET.SubElement(props, "property", {"name": key, "value": value})
+                suite_properties.append((key, value))
+    suite_properties += [
+        (f"requirement {row.requirement}", f"{row.verdict} ({tally(row)})")
+        for row in coverage_matrix(run.tests, run.measurements)
+    ]
+    if suite_properties:
+        props = ET.SubElement(suite, "properties")
+        for key, value in suite_properties:
+            ET.SubElement(props, "property", {"name": key, "value": value})
     for nodeid, t in tests.items():
         classname, name = _names(nodeid)
         case = ET.SubElement(

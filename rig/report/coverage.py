@@ -1,0 +1,56 @@
+"""The requirement coverage matrix in a terminal: one row per requirement (seed document and
+clause) with its verdict, how many tests covered it by verdict, and the tests that did not pass.
+
+The matrix itself is :func:`rig.measure.coverage_matrix`; the HTML report and the JUnit XML
+show the same rows (docs/reading-the-report.md).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from rig.measure import RequirementCoverage, Verdict
+
+_STYLE = {
+    Verdict.PASS: "green",
+    Verdict.MARGINAL: "yellow",
+    Verdict.FAIL: "bold red",
+    Verdict.SKIPPED: "dim",
+}
+
+
+def tally(row: RequirementCoverage) -> str:
+    """How a requirement's tests went, worst first: ``1 fail, 3 pass``."""
+    counts = Counter(row.tests.values())
+    ordered = sorted(counts, key=lambda v: -v.severity)
+    return ", ".join(f"{counts[v]} {v}" for v in ordered)
+
+
+def render_coverage(matrix: Sequence[RequirementCoverage], console: Console) -> None:
+    """Print the matrix as a table (nothing if no test named a requirement)."""
+    if not matrix:
+        return
+    table = Table(title="Requirement coverage", title_justify="left")
+    table.add_column("requirement")
+    table.add_column("verdict")
+    table.add_column("tests")
+    table.add_column("not passed")
+    for row in matrix:
+        style = _STYLE[row.verdict]
+        worse = [n for n, v in row.tests.items() if v.severity > Verdict.PASS.severity]
+        table.add_row(
+            row.requirement,
+            f"[{style}]{row.verdict}[/]",
+            tally(row),
+            "\n".join(f"{row.tests[n]}: {n}" for n in worse),
+        )
+    verdicts = Counter(row.verdict for row in matrix)
+    console.print(table)
+    console.print(
+        f"{len(matrix)} requirements: "
+        + ", ".join(f"{verdicts[v]} {v}" for v in sorted(verdicts, key=lambda v: -v.severity))
+    )
