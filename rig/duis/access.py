@@ -29,11 +29,10 @@ from rig.duis.dsig import CertificateStore, signer_eui, verify
 from rig.duis.messages import SR, parse_request, parse_xml, tariff_elements
 from rig.duis.srv_matrix import DEVICE_USE_CASES, SRV_MATRIX, DeviceType, Role, use_case
 from rig.gbcs.eui import Eui64
+from rig.gbcs.gsme_tariff import GAS_THRESHOLD_MAX  # seed 002 / DUIS 4.0 release note §4.2
 
 #: seed 002 / DUIS 4.0 release note §4.1: SMETS2 install codes are 16 bytes.
 SMETS2_INSTALL_CODE_LENGTH = 16
-#: seed 002 / DUIS 4.0 release note §4.2: GBCS maximum of GasThresholdType.
-GAS_THRESHOLD_MAX = 2**48 - 1
 _LOCAL_ONLY_ON_DEMAND = frozenset({rq.CommandVariant(2), rq.CommandVariant(3)})
 _SIGNED_PRE_COMMAND_CVS = frozenset(rq.CommandVariant(v) for v in (5, 6, 7))
 

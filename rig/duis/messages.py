@@ -167,6 +167,129 @@ def tariff_elements(body: rq.UpdateImportTariff) -> list[etree._Element]:
     return list(parse_xml(f'<w xmlns:sr="{SR}">'.encode() + body.elements + b"</w>"))
 
 
+def _int(parent: etree._Element, name: str) -> int:
+    text = _required(parent, name)
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise DuisError(
+            RigCode.SCHEMA_VIOLATION, f"{text!r} is not an integer", f"sr:{name}"
+        ) from exc
+
+
+def _indexed(parent: etree._Element, name: str) -> list[etree._Element]:
+    """Children ``name`` in ascending ``index`` order (document order without an index)."""
+    children = parent.findall(_q(name))
+    return sorted(children, key=lambda c: int(c.get("index", "0")))
+
+
+def _tariff_date(element: etree._Element) -> rq.TariffDate:
+    """A Date / GasDateWithWildcards; LastDayOfMonth and the like are not modelled."""
+    for unmodelled in ("LastDayOfMonth", "SecondLastDayOfMonth"):
+        if element.find(f".//sr:{unmodelled}", {"sr": SR}) is not None:
+            raise DuisError(RigCode.UNSUPPORTED_SRV, "no GBCS value in the reference", unmodelled)
+    values = []
+    for name in ("SpecifiedYear", "SpecifiedMonth", "SpecifiedDayOfMonth", "SpecifiedDayOfWeek"):
+        found = element.find(f".//sr:{name}", {"sr": SR})
+        values.append(None if found is None else int((found.text or "").strip()))
+    return rq.TariffDate(*values)
+
+
+def _tariff_action(element: etree._Element) -> rq.TariffAction:
+    start = _text(element, "StartTime")
+    moment = None if start is None else parse_datetime(f"2000-01-01T{start}", "sr:StartTime")
+    tou = _text(element, "TOUTariffAction")
+    block = _text(element, "BlockTariffAction")
+    return rq.TariffAction(
+        None if moment is None else moment.time(),
+        None if tou is None else int(tou),
+        None if block is None else int(block),
+    )
+
+
+def parse_tariff(body: rq.UpdateImportTariff) -> rq.Tariff:
+    """The typed tariff of an SRV 1.1.1 body (its schema-valid elements)."""
+    children = {child.tag: child for child in tariff_elements(body)}
+    gas = _q("GasTariffElements") in children
+    elements = children.get(_q("GasTariffElements" if gas else "ElecTariffElements"))
+    prices = children.get(_q("PriceElements"))
+    if elements is None or prices is None:
+        raise DuisError(RigCode.SCHEMA_VIOLATION, "missing tariff elements", "sr:PriceElements")
+    price = prices[0]
+    table = elements.find(_q("SwitchingTable"))
+    if table is None:
+        raise DuisError(RigCode.SCHEMA_VIOLATION, "missing element", "sr:SwitchingTable")
+    days = tuple(
+        rq.TariffDayProfile(
+            _int(day, "DayName"),
+            tuple(_tariff_action(a) for a in day.findall(_q("ProfileSchedule")))
+            or (_tariff_action(day),),
+        )
+        for day in table.iterfind("sr:DayProfiles/sr:DayProfile", {"sr": SR})
+    )
+    weeks = tuple(
+        rq.TariffWeekProfile(
+            _int(week, "WeekName"),
+            tuple(int((d.text or "").strip()) for d in _indexed(week, "ReferencedDayName")),
+        )
+        for week in table.iterfind("sr:WeekProfiles/sr:WeekProfile", {"sr": SR})
+    )
+    seasons = tuple(
+        rq.TariffSeason(
+            _text(season, "SeasonName"),
+            _tariff_date(season.find(_q("SeasonStartDate"))),  # type: ignore[arg-type]
+            _int(season, "ReferencedWeekName"),
+        )
+        for season in table.iterfind("sr:Seasons/sr:Season", {"sr": SR})
+    )
+    special = tuple(
+        rq.TariffSpecialDay(
+            _tariff_date(day.find(_q("Date"))),  # type: ignore[arg-type]
+            _int(day, "ReferencedDayName"),
+        )
+        for day in elements.iterfind("sr:SpecialDays/sr:SpecialDay", {"sr": SR})
+    )
+    matrix = elements.find(_q("ThresholdMatrix"))
+    rows = [] if matrix is None else ([matrix] if gas else _indexed(matrix, "Thresholds"))
+    thresholds = tuple(
+        tuple(int((t.text or "").strip()) for t in _indexed(row, "BlockThreshold")) for row in rows
+    )
+    tariff = next(
+        (
+            price.find(_q(n))
+            for n in ("TOUTariff", "BlockTariff", "HybridTariff")
+            if price.find(_q(n)) is not None
+        ),
+        None,
+    )
+    if tariff is None:
+        raise DuisError(
+            RigCode.SCHEMA_VIOLATION, "no TOU, block or hybrid tariff", "sr:PriceElements"
+        )
+    tou = tuple(int((p.text or "").strip()) for p in _indexed(tariff, "TOUPrice"))
+    block_rows = [tariff] if gas else _indexed(tariff, "BlockPrices")
+    blocks = tuple(
+        tuple(int((p.text or "").strip()) for p in _indexed(row, "BlockPrice"))
+        for row in block_rows
+    )
+    scale = _text(price, "StandingChargeScale")
+    price_scale = _text(price, "PriceScale")
+    return rq.Tariff(
+        gas,
+        days,
+        weeks,
+        seasons,
+        special,
+        thresholds,
+        _int(price, "StandingCharge"),
+        tou,
+        tuple(row for row in blocks if row),
+        None if scale is None else int(scale),
+        None if price_scale is None else int(price_scale),
+        _text(price, "CurrencyUnits") or _text(elements, "CurrencyUnits") or "GBP",
+    )
+
+
 def _build_tariff(body: rq.UpdateImportTariff, element: etree._Element) -> None:
     _add_execution(element, body.execution_date_time)
     element.extend(tariff_elements(body))

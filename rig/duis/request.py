@@ -8,7 +8,7 @@ counter (reference/gbcs.md §2 "How the pieces fit").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 
@@ -125,14 +125,101 @@ class UpdateImportTariff:
     """SRV 1.1.1 body ``UpdateImportTariffPrimaryElement`` (critical; device future-dated).
 
     ``elements`` is the exclusive-C14N XML of the children after ExecutionDateTime (the
-    ElecTariffElements or GasTariffElements and the PriceElements), kept verbatim: the rig
-    validates it against the DUIS schema but does not model the tariff field by field.
+    ElecTariffElements or GasTariffElements and the PriceElements), kept verbatim so that it
+    signs and rebuilds unchanged; ``rig.duis.messages.parse_tariff`` gives its typed
+    :class:`Tariff`.
     """
 
     elements: bytes
     execution_date_time: datetime | None = None
 
     srv = "1.1.1"
+
+
+#: ExecutionDateTime that cancels a pending future-dated tariff: the DUIS templates'
+#: CANCELLATION requests carry it, and their RTDS commands carry "never" activation times.
+TARIFF_CANCELLATION = datetime(3000, 12, 31, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class TariffDate:
+    """A DUIS date with wildcards (Date / GasDateWithWildcards): None is NonSpecified."""
+
+    year: int | None
+    month: int | None
+    day: int | None
+    day_of_week: int | None = None
+
+
+@dataclass(frozen=True)
+class TariffAction:
+    """A ProfileSchedule (electricity: StartTime and a TOU or block action) or the single
+    action of a gas DayProfile (no start; ``block_rate`` None for a gas ``BlockTariff``)."""
+
+    start: time | None
+    tou_rate: int | None = None
+    block_rate: int | None = None
+
+    @property
+    def block(self) -> bool:
+        """A block action (BlockTariffAction, or a gas BlockTariff)."""
+        return self.tou_rate is None
+
+
+@dataclass(frozen=True)
+class TariffDayProfile:
+    """DayProfile: its DayName and actions."""
+
+    day: int
+    actions: tuple[TariffAction, ...]
+
+
+@dataclass(frozen=True)
+class TariffWeekProfile:
+    """WeekProfile: its WeekName and the ReferencedDayName of Monday .. Sunday."""
+
+    week: int
+    days: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TariffSeason:
+    """Season: SeasonName (electricity only), start date, ReferencedWeekName."""
+
+    name: str | None
+    start: TariffDate
+    week: int
+
+
+@dataclass(frozen=True)
+class TariffSpecialDay:
+    """SpecialDay: date and ReferencedDayName."""
+
+    date: TariffDate
+    day: int
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """The typed SRV 1.1.1 tariff (ElecTariffElements / GasTariffElements + PriceElements).
+
+    ``thresholds``: one row per electricity ``Thresholds`` index, the gas ThresholdMatrix as a
+    single row. ``tou_prices`` by TOUPrice index; ``block_prices`` one row per electricity
+    ``BlockPrices`` index (BlockPrice by index), the gas BlockTariff as a single row.
+    """
+
+    gas: bool
+    days: tuple[TariffDayProfile, ...]
+    weeks: tuple[TariffWeekProfile, ...]
+    seasons: tuple[TariffSeason, ...]
+    special_days: tuple[TariffSpecialDay, ...]
+    thresholds: tuple[tuple[int, ...], ...]
+    standing_charge: int
+    tou_prices: tuple[int, ...] = ()
+    block_prices: tuple[tuple[int, ...], ...] = ()
+    standing_charge_scale: int | None = None
+    price_scale: int | None = None
+    currency: str = "GBP"
 
 
 class SupplyStateChange(StrEnum):

@@ -12,20 +12,25 @@ own counter (RTDS 8.11: CCS01/CCS02 come from the ACB's EUI with counter 1302 fo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
 from rig.duis import request as rq
 from rig.duis.access import Device
 from rig.duis.codes import DuisError, ResponseCode, RigCode
+from rig.duis.messages import parse_tariff
 from rig.duis.srv_matrix import SRV_MATRIX, use_case
 from rig.gbcs import dlms_usecases as dlms
+from rig.gbcs import esme_tariff as et
 from rig.gbcs import gbz_usecases as gbz
+from rig.gbcs import gsme_tariff as gt
 from rig.gbcs import usecases
 from rig.gbcs.codec import DEFAULT_ACB
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, decode
+from rig.gbcs.gbz import gbz_time
 
 #: Message codes of the use cases the DCC, not the User, originates (CCS01, CCS02).
 DCC_ORIGINATED = frozenset({usecases.MESSAGE_CODES["CCS01"], usecases.MESSAGE_CODES["CCS02"]})
@@ -102,10 +107,169 @@ def _add_han_device(context: _Context) -> usecases.Payload:
     return dlms.AddHanDevice(body.device_id, body.add.install_code, body.add.join_time_period)
 
 
-#: Payload builders by GBCS use case. ECS01a / GCS01a (SRV 1.1.1 tariffs) are missing: rig.gbcs
-#: types them as raw DLMS specs / GBZ components, and the DUIS tariff -> GBCS mapping is not
-#: written yet (docs/duis.md "Transform coverage").
+#: Issuer Tariff ID of GCS01a [ASSUMED: the DSP's choice; 1 in every RTDS GCS01a].
+RTDS_ISSUER_TARIFF_ID = 1
+#: GBZ start times of a cancelled GCS01a: Publish Tariff Information carries 0xFFFFFFFF, the
+#: other publish commands 0xFFFFFFFE (RTDS GCS01a CANCELLATION).
+_GAS_CANCEL_TARIFF_START = 0xFFFFFFFF
+_GAS_CANCEL_START = 0xFFFFFFFE
+#: Publish Tariff Information tariff type: TOU 0x00, block 0x10 (RTDS GCS01a).
+_GAS_TOU, _GAS_BLOCK = 0x00, 0x10
+
+
+def _tariff(context: _Context, gas: bool) -> rq.Tariff:
+    body = _body(context, rq.UpdateImportTariff)
+    tariff = parse_tariff(body)
+    if tariff.gas != gas:
+        raise DuisError(
+            ResponseCode.INVALID_SRV_DEVICE_TYPE,
+            f"{'gas' if tariff.gas else 'electricity'} tariff elements for this device",
+            "sr:UpdateImportTariffPrimaryElement",
+        )
+    return tariff
+
+
+def _padded(values: tuple[int, ...], size: int, element: str) -> tuple[int, ...]:
+    if len(values) > size:
+        raise DuisError(RigCode.SCHEMA_VIOLATION, f"more than {size} values", element)
+    return values + (0,) * (size - len(values))
+
+
+def _cosem_date(date: rq.TariffDate) -> et.CosemDate:
+    return et.CosemDate(date.year, date.month, date.day, date.day_of_week)
+
+
+def _activation(moment: datetime | None) -> et.CosemDateTime:
+    if moment is None:
+        return et.IMMEDIATE
+    return et.CANCELLED if moment == rq.TARIFF_CANCELLATION else et.CosemDateTime.at(moment)
+
+
+def _ecs01a(context: _Context) -> usecases.Payload:
+    """ECS01a from the ElecTariffElements (mapping as the DUIS templates / RTDS commands)."""
+    tariff = _tariff(context, gas=False)
+    days = tuple(
+        et.DayProfile(
+            day.day,
+            tuple(
+                (et.DayAction.block if a.block else et.DayAction.tou)(
+                    et.CosemTime(a.start.hour, a.start.minute, a.start.second, 0)
+                    if a.start is not None
+                    else et.CosemTime(0),
+                    (a.block_rate if a.block else a.tou_rate) or 0,
+                )
+                for a in day.actions
+            ),
+        )
+        for day in tariff.days
+    )
+    blocks = [[0] * et.TIERS for _ in range(et.BLOCKS)]
+    for tier, row in enumerate(tariff.block_prices):
+        for block, price in enumerate(_padded(row, et.BLOCKS, "sr:BlockPrice")):
+            if tier >= et.TIERS:
+                raise DuisError(RigCode.SCHEMA_VIOLATION, "more than 8 tiers", "sr:BlockPrices")
+            blocks[block][tier] = price
+    rows = tariff.thresholds + ((),) * (et.THRESHOLD_ROWS - len(tariff.thresholds))
+    return et.UpdateTariffEsme(
+        seasons=tuple(
+            et.Season(
+                (s.name or "").encode(),
+                et.CosemDateTime(_cosem_date(s.start), et.CosemTime(0)),
+                s.week,
+            )
+            for s in tariff.seasons
+        ),
+        weeks=tuple(et.WeekProfile(w.week, w.days) for w in tariff.weeks),
+        days=days,
+        special_days=tuple(
+            et.SpecialDay(i, _cosem_date(d.date), d.day)
+            for i, d in enumerate(tariff.special_days, start=1)
+        ),
+        thresholds=rows[: et.THRESHOLD_ROWS],
+        standing_charge=tariff.standing_charge,
+        standing_charge_scale=tariff.standing_charge_scale or 0,
+        price_scale=tariff.price_scale or 0,
+        tou_prices=_padded(tariff.tou_prices, et.TOU_PRICES, "sr:TOUPrice"),
+        block_prices=tuple(tuple(b) for b in blocks),
+        activation=_activation(context.request.execution_date_time),
+    )
+
+
+def _zcl_date(date: rq.TariffDate) -> gt.ZclDate:
+    return gt.ZclDate(date.year, date.month, date.day, date.day_of_week)
+
+
+def _gcs01a(context: _Context) -> usecases.Payload:
+    """GCS01a from the GasTariffElements: the ZSE publish commands in RTDS order."""
+    tariff = _tariff(context, gas=True)
+    event = calendar = context.issuer_event_id
+    tariff_id = RTDS_ISSUER_TARIFF_ID
+    moment = context.request.execution_date_time
+    if moment is None:
+        start = info_start = 0
+    elif moment == rq.TARIFF_CANCELLATION:
+        start, info_start = _GAS_CANCEL_START, _GAS_CANCEL_TARIFF_START
+    else:
+        start = info_start = gbz_time(moment)
+    block = not tariff.tou_prices
+    thresholds = tariff.thresholds[0] if tariff.thresholds else ()
+    commands: list[gt.PublishCommand] = [
+        gt.PublishCalendar(
+            event, calendar, start, len(tariff.seasons), len(tariff.weeks), len(tariff.days)
+        ),
+        *(
+            gt.PublishDayProfile(
+                event,
+                calendar,
+                day.day,
+                tuple(gt.DaySchedule(0, a.tou_rate or 0) for a in day.actions),
+            )
+            for day in tariff.days
+        ),
+        *(gt.PublishWeekProfile(event, calendar, w.week, w.days) for w in tariff.weeks),
+        gt.PublishSeasons(
+            event,
+            calendar,
+            tuple(gt.SeasonEntry(_zcl_date(s.start), s.week) for s in tariff.seasons),
+        ),
+        gt.PublishSpecialDays(
+            event,
+            calendar,
+            start,
+            tuple(gt.SpecialDayEntry(_zcl_date(d.date), d.day) for d in tariff.special_days),
+        ),
+        gt.PublishTariffInformation(
+            event,
+            tariff_id,
+            info_start,
+            _GAS_BLOCK if block else _GAS_TOU,
+            len(tariff.tou_prices),
+            len(thresholds) if block else 0,
+            tariff.standing_charge,
+        ),
+    ]
+    if block:
+        try:
+            commands.append(gt.PublishBlockThresholds(event, start, tariff_id, thresholds))
+        except gt.GasThresholdError as exc:
+            raise DuisError(RigCode.GAS_THRESHOLD_RANGE, str(exc), "sr:BlockThreshold") from exc
+    prices = tariff.block_prices[0] if block and tariff.block_prices else tariff.tou_prices
+    commands.append(
+        gt.PublishPriceMatrix(
+            event,
+            start,
+            tariff_id,
+            gt.BLOCK_BASED if block else gt.TOU_BASED,
+            tuple(gt.PriceEntry(i if not block else i - 1, p) for i, p in enumerate(prices, 1)),
+        )
+    )
+    return gt.UpdateTariffGsme(tuple(commands))
+
+
+#: Payload builders by GBCS use case.
 _BUILDERS: dict[str, _Builder] = {
+    "ECS01a": _ecs01a,
+    "GCS01a": _gcs01a,
     "CS01a": lambda c: usecases.TopUpEsme(_body(c, rq.TopUpDevice).utrn),
     "CS01b": lambda c: gbz.TopUpGsme(_body(c, rq.TopUpDevice).utrn),
     "ECS42": lambda c: usecases.ChangeSupplyEsme(_ESME_SUPPLY[c.request.srv]),

@@ -6,6 +6,7 @@ critical ones; a critical command's ECDSA signature is random, so it is checked 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,6 @@ from rig.keys.keystore import KeyStore
 INVENTORY = {device.eui: device for device in DEVICES}
 #: Templates without an RTDS command: a DSP future-dated and a local-delivery (CV 2) variant.
 NO_VECTOR = {"ECS17b_4.1.1_DSP_FUTURE_DATED", "ECS17b_4.1.1"}
-#: SRV 1.1.1 tariffs: no DUIS tariff -> GBCS mapping yet (docs/duis.md "Transform coverage").
-PENDING = ("ECS01a_", "GCS01a_")
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +42,6 @@ def test_template_command_equals_rtds(
 ) -> None:
     stem = template_file.name.removesuffix("_REQUEST_DUIS.XML")
     request = parse_request(template)
-    if stem.startswith(PENDING):
-        with pytest.raises(DuisError) as caught:
-            to_gbcs(request, INVENTORY)
-        assert caught.value.code is RigCode.UNSUPPORTED_SRV
-        return
     if stem in NO_VECTOR:
         stem = "ECS17b_4.1.1_SINGLE_SUCCESS"  # the same read, released or delivered at once
     expected = decode(_vector(stem, "COMMAND")).signing
@@ -108,3 +102,32 @@ def test_dcc_originated_needs_its_counter() -> None:
     request = rq.ServiceRequest(rq.RequestId(SUPPLIER, chf, 1002), body)
     with pytest.raises(ValueError, match="dcc_counter"):
         command_signing(request, to_gbcs(request, INVENTORY))
+
+
+def _template_request(name: str) -> rq.ServiceRequest:
+    return parse_request(require_shared(RTDS_DIR.parent / "duis" / "templates" / name).read_bytes())
+
+
+def test_gas_threshold_above_the_maximum_is_refused_in_the_transform() -> None:
+    """Seed 002: a GasThresholdType above 2^48 - 1 that got past the schema (an unvalidated
+    log) gets the rig's GasThresholdType code naming the element, not a GBCS payload."""
+    request = _template_request("GCS01a_1.1.1_FUTURE_DATED_BLOCK_SUCCESS_REQUEST_DUIS.XML")
+    body = request.body
+    assert isinstance(body, rq.UpdateImportTariff)
+    too_big = body.elements.replace(b">3000000<", b">281474976710656<")
+    assert too_big != body.elements
+    bad = dataclasses.replace(request, body=dataclasses.replace(body, elements=too_big))
+    with pytest.raises(DuisError) as caught:
+        to_gbcs(bad, INVENTORY)
+    assert caught.value.code is RigCode.GAS_THRESHOLD_RANGE
+    assert caught.value.element == "sr:BlockThreshold"
+
+
+def test_tariff_elements_must_suit_the_device() -> None:
+    request = _template_request("ECS01a_1.1.1_IMMEDIATE_TOU_SUCCESS_REQUEST_DUIS.XML")
+    to_gas = dataclasses.replace(
+        request, request_id=rq.RequestId(SUPPLIER, GSME, request.request_id.counter)
+    )
+    with pytest.raises(DuisError) as caught:
+        to_gbcs(to_gas, INVENTORY)
+    assert caught.value.code is ResponseCode.INVALID_SRV_DEVICE_TYPE
