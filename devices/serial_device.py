@@ -15,7 +15,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 from devices.api import Device, LinkDown, Receiver
 from devices.emulated.host import EmulatorProcess, spawn_emulator
-from devices.transports.faults import FaultInjector, FaultyLink
+from devices.transports.capture import Captures
+from devices.transports.faults import Fault, FaultInjector, FaultyLink
 from devices.transports.hdlc import Frame, FrameKind
 from devices.transports.link import Link, LinkEvents, LinkFactory
 from devices.transports.reconnect import Backoff, ReconnectingLink
@@ -39,7 +40,8 @@ class SerialDevice:
     frame passes that :class:`~devices.transports.faults.FaultInjector`, outermost, so an
     injected outage (``device.link.take_down()``) reaches the receiver like a real one.
     ``framing`` builds the innermost link for the port: HDLC (``SerialLink.factory``, the
-    default) or a ZigBee bridge (``ZigbeeLink.factory``).
+    default) or a ZigBee bridge (``ZigbeeLink.factory``). With ``captures``, every GBCS frame
+    sent or received is offered to it (the per-test pcap).
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class SerialDevice:
         reconnect: Backoff | None = None,
         faults: FaultInjector | None = None,
         framing: Callable[[str], LinkFactory] = SerialLink.factory,
+        captures: Captures | None = None,
     ) -> None:
         self.name = name
         self.eui = eui
@@ -58,7 +61,14 @@ class SerialDevice:
         self.reconnect = reconnect
         self.faults = faults
         self.framing = framing
+        self.captures = captures
         self._link: Link | None = None
+        self._receiver: Receiver | None = None
+
+    @property
+    def receiver(self) -> Receiver | None:
+        """Who hears from this device (set by :meth:`open`)."""
+        return self._receiver
 
     async def _port(self) -> str:
         if self.port is None:
@@ -66,14 +76,28 @@ class SerialDevice:
         return self.port
 
     async def open(self, loop: asyncio.AbstractEventLoop, receiver: Receiver) -> None:
+        self._receiver = receiver
+        await self._connect(receiver)
+
+    async def _connect(self, receiver: Receiver) -> None:
+        """Open a link on the port; its events reach ``receiver`` while it is this device's."""
         port = await self._port()
 
+        def current() -> bool:
+            return self._link is link
+
         def on_frame(frame: Frame, at: float) -> None:
-            if frame.kind is FrameKind.GBCS:
+            if frame.kind is FrameKind.GBCS and current():
+                if self.captures is not None:
+                    self.captures.gbcs(frame.payload, at)
                 receiver.frame_received(self, frame.payload, at)
 
+        def on_closed(reason: str) -> None:
+            if current():
+                receiver.link_lost(self, reason)
+
         def on_reopened() -> None:
-            if isinstance(receiver, RestoringReceiver):
+            if current() and isinstance(receiver, RestoringReceiver):
                 receiver.link_restored(self)
 
         make = self.framing(port)
@@ -81,15 +105,16 @@ class SerialDevice:
             make = functools.partial(ReconnectingLink, make, backoff=self.reconnect)
         if self.faults is not None:
             make = functools.partial(FaultyLink, make, injector=self.faults)
-        self._link = make(
+        link = make(
             LinkEvents(
                 on_frame=on_frame,
                 on_error=lambda error: None,
-                on_closed=lambda reason: receiver.link_lost(self, reason),
+                on_closed=on_closed,
                 on_reopened=on_reopened,
             )
         )
-        await self._link.open()
+        self._link = link
+        await link.open()
 
     @property
     def link(self) -> Link | None:
@@ -100,7 +125,10 @@ class SerialDevice:
     def send(self, frame: bytes) -> float:
         if self._link is None:
             raise LinkDown(f"{self.name}: not open")
-        return self._link.send(frame)
+        at = self._link.send(frame)
+        if self.captures is not None:
+            self.captures.gbcs(frame, at)
+        return at
 
     async def close(self) -> None:
         if self._link is not None:
@@ -108,10 +136,14 @@ class SerialDevice:
             self._link = None
 
 
-#: How the rig reaches an emulator: its pty directly, or a loopback TCP port (raw or RFC 2217)
-#: served by a ``devices.bridges.serial_server`` process in front of the pty.
+#: How the rig reaches an emulator's serial port: its pty directly, or a loopback TCP port (raw
+#: or RFC 2217) served by a ``devices.bridges.serial_server`` process in front of the pty.
 Transport = Literal["pty", "tcp", "rfc2217"]
 TRANSPORTS: tuple[Transport, ...] = ("pty", "tcp", "rfc2217")
+#: How the rig reaches an emulated device: a serial transport, or "zigbee": the device is the
+#: node of an emulated ZigBee bridge (``devices.zigbee.emulated_bridge --node``) on the HAN.
+DeviceTransport = Literal["pty", "tcp", "rfc2217", "zigbee"]
+DEVICE_TRANSPORTS: tuple[DeviceTransport, ...] = (*TRANSPORTS, "zigbee")
 
 
 def serial_server_argv(device: str, *, rfc2217: bool) -> list[str]:
@@ -120,35 +152,74 @@ def serial_server_argv(device: str, *, rfc2217: bool) -> list[str]:
     return [sys.executable, "-m", "devices.bridges.serial_server", "--port", device, mode]
 
 
+def bridge_argv(transport: DeviceTransport, device: str) -> list[str] | None:
+    """The bridge process the rig reaches ``device`` (an emulator's pty) through, if any."""
+    if transport == "zigbee":
+        return [sys.executable, "-m", "devices.zigbee.emulated_bridge", "--node", device]
+    if transport == "pty":
+        return None
+    return serial_server_argv(device, rfc2217=transport == "rfc2217")
+
+
+def framing_for(
+    transport: DeviceTransport, captures: Captures | None = None
+) -> Callable[[str], LinkFactory]:
+    """The link framing the rig speaks on the port of a device reached by ``transport``; a
+    ZigBee link offers every PSDU to ``captures`` (the per-test HAN pcap)."""
+    if transport == "zigbee":
+        from devices.zigbee.link import ZigbeeLink  # the ZigBee stack loads scapy: only if used
+
+        if captures is None:
+            return ZigbeeLink.factory
+        return functools.partial(ZigbeeLink.factory, capture=captures.han)
+    return SerialLink.factory
+
+
 class EmulatedSerialDevice(SerialDevice):
     """A device whose firmware stub runs in its own process behind a real pty pair; with
-    ``transport`` "tcp" or "rfc2217" the rig reaches that pty through a bridge process."""
+    ``transport`` "tcp" or "rfc2217" the rig reaches that pty through a serial-server bridge
+    process, with "zigbee" through an emulated ZigBee bridge whose node it is (the rig then
+    speaks the bridge's framing: ``framing`` defaults to :func:`framing_for` the transport)."""
 
     def __init__(
         self,
         name: str,
         eui: Eui64,
         module: str,
-        args: Sequence[str],
+        args: Sequence[str] | Callable[[], Sequence[str]],
         *,
-        transport: Transport = "pty",
+        transport: DeviceTransport = "pty",
         reconnect: Backoff | None = None,
         faults: FaultInjector | None = None,
-        framing: Callable[[str], LinkFactory] = SerialLink.factory,
+        framing: Callable[[str], LinkFactory] | None = None,
+        captures: Captures | None = None,
     ) -> None:
-        super().__init__(name, eui, None, reconnect=reconnect, faults=faults, framing=framing)
-        if transport not in TRANSPORTS:
-            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+        if transport not in DEVICE_TRANSPORTS:
+            raise ValueError(
+                f"transport must be one of {', '.join(DEVICE_TRANSPORTS)}, not {transport!r}"
+            )
+        super().__init__(
+            name,
+            eui,
+            None,
+            reconnect=reconnect,
+            faults=faults,
+            framing=framing or framing_for(transport, captures),
+            captures=captures,
+        )
         self.transport = transport
-        self._argv = [sys.executable, "-m", module, *args]
+        self._module = module
+        self._args = args
         self.process: EmulatorProcess | None = None
         self.bridge: EmulatorProcess | None = None
 
     async def _port(self) -> str:
-        self.process = await asyncio.to_thread(spawn_emulator, self._argv)
+        args = self._args() if callable(self._args) else self._args
+        argv = [sys.executable, "-m", self._module, *args]
+        self.process = await asyncio.to_thread(spawn_emulator, argv)
         self.port = self.process.port
-        if self.transport != "pty":
-            argv = serial_server_argv(self.port, rfc2217=self.transport == "rfc2217")
+        argv = bridge_argv(self.transport, self.port)
+        if argv is not None:
             self.bridge = await asyncio.to_thread(spawn_emulator, argv)
             self.port = self.bridge.port
         return self.port
@@ -160,6 +231,37 @@ class EmulatedSerialDevice(SerialDevice):
                 await asyncio.to_thread(process.stop)
         self.bridge = self.process = None
 
+    async def power(self, on: bool) -> None:
+        """Switch the emulated device's mains (a bench relay, or a reboot fault). Off: its
+        processes stop and the receiver hears ``link_lost(…, "power cut")``. On: a fresh
+        emulator boots (state not kept), its link opens on the new port and the receiver hears
+        ``link_restored`` (a :class:`RestoringReceiver`). Each is a no-op if already so."""
+        receiver = self._receiver
+        if receiver is None:
+            raise LinkDown(f"{self.name}: not open")
+        if not on and self.process is not None:
+            link, self._link = self._link, None
+            if link is not None:
+                link.close()
+            await self.close()
+            self._note_fault(Fault.POWER_OFF)
+            receiver.link_lost(self, "power cut")
+        elif on and self.process is None:
+            await self._connect(receiver)
+            self._note_fault(Fault.POWER_ON)
+            if isinstance(receiver, RestoringReceiver):
+                receiver.link_restored(self)
+
+    async def reboot(self, off_seconds: float = 0.0) -> None:
+        """The device-reboot fault: power off, wait ``off_seconds``, power on."""
+        await self.power(False)
+        await asyncio.sleep(off_seconds)
+        await self.power(True)
+
+    def _note_fault(self, fault: Fault) -> None:
+        if self.faults is not None:
+            self.faults.note(fault, asyncio.get_running_loop().time(), f"{self.name}")
+
 
 def emulated_esme(
     name: str,
@@ -167,19 +269,33 @@ def emulated_esme(
     key_dirs: Sequence[Path],
     *,
     processing_time_s: float,
-    transport: Transport = "pty",
+    transport: DeviceTransport = "pty",
     reconnect: Backoff | None = None,
-    report_supply_to: tuple[str, int] | None = None,
+    faults: FaultInjector | None = None,
+    captures: Captures | None = None,
+    report_supply_to: tuple[str, int] | Callable[[], tuple[str, int]] | None = None,
 ) -> EmulatedSerialDevice:
     """An ESME emulator process (``python -m devices.emulated.esme``); with
     ``report_supply_to`` it reports its supply state to that loopback UDP address (an
-    :class:`~devices.benchio.emulator.EmulatedBenchIO`'s ``supply_address``)."""
-    args = ["--eui", str(eui), "--processing-time", repr(processing_time_s)]
-    for directory in key_dirs:
-        args += ["--keys", str(directory)]
-    if report_supply_to is not None:
-        host, port = report_supply_to
-        args += ["--report-supply", f"{host}:{port}"]
+    :class:`~devices.benchio.emulator.EmulatedBenchIO`'s ``supply_address``), or to the address
+    that callable gives when the emulator starts (a module started after this is made)."""
+
+    def args() -> list[str]:
+        argv = ["--eui", str(eui), "--processing-time", repr(processing_time_s)]
+        for directory in key_dirs:
+            argv += ["--keys", str(directory)]
+        if report_supply_to is not None:
+            host, port = report_supply_to() if callable(report_supply_to) else report_supply_to
+            argv += ["--report-supply", f"{host}:{port}"]
+        return argv
+
     return EmulatedSerialDevice(
-        name, eui, "devices.emulated.esme", args, transport=transport, reconnect=reconnect
+        name,
+        eui,
+        "devices.emulated.esme",
+        args,
+        transport=transport,
+        reconnect=reconnect,
+        faults=faults,
+        captures=captures,
     )

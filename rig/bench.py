@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devices.transports.loopback import parse_loopback
 from rig.gbcs.eui import Eui64
 
 #: The RTDS remote-party test keys shipped with the rig (rig/keys/rtds/README.md).
@@ -19,8 +20,11 @@ RTDS_KEYS = Path(__file__).parent / "keys" / "rtds"
 DEFAULT_BENCH = Path(__file__).parent / "benches" / "emulated.toml"
 
 DEVICE_KINDS = ("esme",)
-#: How the rig reaches an emulated device: its pty, or a loopback TCP / RFC 2217 bridge to it.
-TRANSPORTS = ("pty", "tcp", "rfc2217")
+#: How the rig reaches a device: an emulator's pty, a loopback TCP / RFC 2217 bridge to it, or a
+#: ZigBee bridge (emulated, with the device as its node; or physical, on ``port``).
+TRANSPORTS = ("pty", "tcp", "rfc2217", "zigbee")
+#: The transports a physical device may name (its ``port`` is the serial port or the bridge's).
+PHYSICAL_TRANSPORTS = ("pty", "zigbee")
 
 
 class BenchError(ValueError):
@@ -64,6 +68,26 @@ class DeviceConfig:
 
 
 @dataclass(frozen=True)
+class BenchIOConfig:
+    """The bench's Modbus I/O module (docs/bench-io.md): emulated, or physical on ``tcp``
+    (loopback HOST:PORT) or ``rtu`` (a serial port or pyserial URL)."""
+
+    meter: str
+    emulated: bool
+    tcp: tuple[str, int] | None
+    rtu: str | None
+    baudrate: int
+    device_id: int
+    contactor_input: int
+    power_coil: int
+    pulse_register: int | None
+    poll_interval_s: float
+    timeout_s: float
+    actuation_delay_s: float
+    pulses_per_second: float
+
+
+@dataclass(frozen=True)
 class Bench:
     path: Path
     name: str
@@ -73,6 +97,8 @@ class Bench:
     devices: dict[str, DeviceConfig]
     #: Every User by name, the default first (``[user]`` or ``[[user]]``).
     users: dict[str, UserConfig] = field(default_factory=dict)
+    #: The Modbus bench I/O module (``[bench_io]``), if the bench has one.
+    bench_io: BenchIOConfig | None = None
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -134,6 +160,13 @@ class _Table:
     def table(self, key: str) -> _Table:
         value = self.get(key, dict, "a table", {})
         return _Table(self.path, value, f"{self.prefix}{key}.")
+
+    def address(self, key: str, default: Any = ...) -> Any:
+        """A Modbus address (0..65535)."""
+        value = self.get(key, int, "a Modbus address 0..65535", default)
+        if value is not None and not 0 <= value <= 0xFFFF:
+            raise self._error(key, "a Modbus address 0..65535", value)
+        return value
 
     def check_unknown(self) -> None:
         for key in self.data:
@@ -219,9 +252,9 @@ def load_bench(path: Path) -> Bench:
         transport = table.get("transport", str, f"one of {', '.join(TRANSPORTS)}", "pty")
         if transport not in TRANSPORTS:
             raise table._error("transport", f"one of {', '.join(TRANSPORTS)}", transport)
-        if transport != "pty" and not emulated:
+        if transport not in PHYSICAL_TRANSPORTS and not emulated:
             raise table._error(
-                "transport", "set only for an emulated device (give port)", transport
+                "transport", "zigbee or unset for a physical device (give port)", transport
             )
         if name in devices:
             raise table._error("name", "a name not used by another device", name)
@@ -237,12 +270,14 @@ def load_bench(path: Path) -> Bench:
             reconnect=table.get("reconnect", bool, "true or false", False),
         )
         table.check_unknown()
+    bench_io = _bench_io(root, devices) if "bench_io" in raw else None
     result = Bench(
         path=path,
         name=bench.get("name", str, "a bench name", path.stem),
         key_dirs=key_dirs,
         user=next(iter(users.values())),
         users=users,
+        bench_io=bench_io,
         dsp=DspConfig(
             tmm=None if tmm == "default" else _resolve(path, tmm),
             servers=dsp.get("servers", int, "a positive integer", 1),
@@ -258,3 +293,48 @@ def load_bench(path: Path) -> Bench:
             f"{path}: dsp.servers: expected a positive integer, got {result.dsp.servers}"
         )
     return result
+
+
+def _bench_io(root: _Table, devices: dict[str, DeviceConfig]) -> BenchIOConfig:
+    """The ``[bench_io]`` table: exactly one of ``emulated = true``, ``tcp`` or ``rtu``."""
+    table = root.table("bench_io")
+    meter = table.get("meter", str, "the name of the ESME whose contactor is sensed")
+    if meter not in devices or devices[meter].kind != "esme":
+        esmes = ", ".join(d.name for d in devices.values() if d.kind == "esme") or "none"
+        raise table._error("meter", f"the name of an ESME of the bench ({esmes})", meter)
+    emulated = table.get("emulated", bool, "true or false", False)
+    tcp_text = table.get("tcp", str, 'a loopback "HOST:PORT"', None)
+    rtu = table.get("rtu", str, "a serial port path or pyserial URL", None)
+    if sum((emulated, tcp_text is not None, rtu is not None)) != 1:
+        raise table._error("emulated", "exactly one of emulated = true, tcp or rtu")
+    tcp = None
+    if tcp_text is not None:
+        try:
+            tcp = parse_loopback(tcp_text)
+        except ValueError:
+            raise table._error("tcp", 'a loopback "HOST:PORT"', tcp_text) from None
+    if emulated and not devices[meter].emulated:
+        raise table._error("emulated", "false for a physical meter (give tcp or rtu)", True)
+    device_id = table.get("device_id", int, "a Modbus device id 1..247", 1)
+    if not 1 <= device_id <= 247:
+        raise table._error("device_id", "a Modbus device id 1..247", device_id)
+    config = BenchIOConfig(
+        meter=meter,
+        emulated=emulated,
+        tcp=tcp,
+        rtu=rtu,
+        baudrate=table.get("baudrate", int, "a baud rate", 19200),
+        device_id=device_id,
+        contactor_input=table.address("contactor_input", 0),
+        power_coil=table.address("power_coil", 0),
+        pulse_register=table.address("pulse_register", None),
+        poll_interval_s=table.number("poll_interval_s", 0.01, minimum=0.0001),
+        timeout_s=table.number("timeout_s", 1.0, minimum=0.001),
+        actuation_delay_s=table.number("actuation_delay_s", 0.05),
+        pulses_per_second=table.number("pulses_per_second", 0.0),
+    )
+    emulated_map = (config.contactor_input, config.power_coil, config.pulse_register or 0)
+    if emulated and emulated_map != (0, 0, 0):
+        raise table._error("emulated", "addresses 0 with the emulated module (or give tcp/rtu)")
+    table.check_unknown()
+    return config

@@ -2,29 +2,43 @@
 
 Emulated devices get freshly generated KA and DS key pairs in the run folder, layered in front
 of the bench's key folders (so the bench uses the RTDS remote-party keys plus generated device
-keys); physical devices use the keys the bench names.
+keys); physical devices use the keys the bench names. A ``[bench_io]`` module is started before
+the devices, and an emulated meter reports its supply state to it. Every device link feeds the
+rig's per-test captures (:func:`capture_test`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from devices.api import Device
-from devices.serial_device import SerialDevice, emulated_esme
+from devices.benchio.client import BenchIO, PointMap
+from devices.benchio.contactor import ContactorModel
+from devices.benchio.emulator import EmulatedBenchIO
+from devices.benchio.module import BenchIOModule
+from devices.serial_device import EmulatedSerialDevice, SerialDevice, emulated_esme, framing_for
+from devices.transports.capture import Captures
 from devices.transports.reconnect import Backoff
-from rig.bench import Bench
+from rig.bench import Bench, BenchIOConfig
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
 from rig.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter
 from rig.results.store import Sink, StoreWriter, Tee
 
+#: Where per-test captures go, under the run folder.
+CAPTURES_DIR = "captures"
+
 
 def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> Rig:
     """The rig for a bench, ready to start (``with launch(bench, run_dir) as rig: ...``).
 
     Results go to ``run_dir`` (and to ``store``, a SQLite results store, when given); starting
-    it starts every device of the bench.
+    it starts the bench I/O module, then every device of the bench.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     emulated = [d for d in bench.devices.values() if d.emulated]
@@ -35,10 +49,13 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
             generated, remote_parties=(), devices=[d.eui for d in emulated], overwrite=True
         )
         key_dirs.insert(0, generated)
+    captures = Captures(han=any(d.transport == "zigbee" for d in bench.devices.values()))
+    bench_io = _bench_io(bench.bench_io) if bench.bench_io is not None else None
     devices: dict[str, Device] = {}
     for config in bench.devices.values():
         reconnect = Backoff() if config.reconnect else None
         if config.emulated:
+            reports = bench_io is not None and bench_io.emulator and bench_io.meter == config.name
             devices[config.name] = emulated_esme(
                 config.name,
                 config.eui,
@@ -46,12 +63,98 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 processing_time_s=config.processing_time_s,
                 transport=config.transport,  # type: ignore[arg-type]
                 reconnect=reconnect,
+                captures=captures,
+                report_supply_to=bench_io.supply_address if bench_io and reports else None,
             )
         else:
             devices[config.name] = SerialDevice(
-                config.name, config.eui, config.port, reconnect=reconnect
+                config.name,
+                config.eui,
+                config.port,
+                reconnect=reconnect,
+                framing=framing_for(config.transport, captures),  # type: ignore[arg-type]
+                captures=captures,
             )
+    if bench_io is not None and bench_io.emulator is not None:
+        meter = devices[bench_io.meter]
+        assert isinstance(meter, EmulatedSerialDevice)  # load_bench: emulated module, meter
+        bench_io.emulator.on_power = _power_switch(meter)
     results: Sink = JsonlWriter(run_dir / RESULTS_FILE)
     if store is not None:
         results = Tee(results, store)
-    return Rig(bench, devices, KeyStore(key_dirs), results)
+    return Rig(bench, devices, KeyStore(key_dirs), results, bench_io=bench_io, captures=captures)
+
+
+def _bench_io(config: BenchIOConfig) -> BenchIOModule:
+    """The module a ``[bench_io]`` table describes (docs/bench-files.md)."""
+    points = PointMap(config.contactor_input, config.power_coil, config.pulse_register)
+
+    def connect(emulator: EmulatedBenchIO | None) -> BenchIO:
+        if config.rtu is not None:
+            return BenchIO.rtu(
+                config.rtu,
+                baudrate=config.baudrate,
+                timeout_s=config.timeout_s,
+                device_id=config.device_id,
+                poll_interval_s=config.poll_interval_s,
+                points=points,
+            )
+        address = emulator.address if emulator is not None else config.tcp
+        assert address is not None  # load_bench: exactly one of emulated, tcp, rtu
+        return BenchIO.tcp(
+            *address,
+            timeout_s=config.timeout_s,
+            device_id=config.device_id,
+            poll_interval_s=config.poll_interval_s,
+            points=points,
+        )
+
+    emulator = None
+    if config.emulated:
+        contactor = ContactorModel(
+            actuation_delay_s=config.actuation_delay_s,
+            pulses_per_second=config.pulses_per_second,
+        )
+        emulator = EmulatedBenchIO(contactor)
+    return BenchIOModule(config.meter, connect, emulator=emulator)
+
+
+def _power_switch(meter: EmulatedSerialDevice) -> Callable[[bool, float], None]:
+    """The emulated module's relay drives the emulated meter's mains: off stops its process,
+    on boots a fresh one (the device-reboot fault, seen by the rig as a link lost and restored).
+    Switches are applied one at a time, in the order the relay moved."""
+    lock = asyncio.Lock()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def apply(powered: bool) -> None:
+        async with lock:
+            await meter.power(powered)
+
+    def switch(powered: bool, at: float) -> None:
+        task = asyncio.get_running_loop().create_task(apply(powered))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    return switch
+
+
+def _test_folder(nodeid: str) -> str:
+    """A file-system-safe folder name for a pytest node id."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:150] or "test"
+
+
+@contextmanager
+def capture_test(rig: Rig, run_dir: Path, nodeid: str) -> Iterator[None]:
+    """Capture one test's device traffic into ``run_dir/captures/<test>/`` (``gbcs.pcap``, and
+    ``han.pcap`` on a bench with a ZigBee device), then note the files in the results
+    (``{"kind": "capture", "test": …, "gbcs_pcap": …, …}``)."""
+    if rig.captures is None:
+        yield
+        return
+    rig.captures.start(run_dir / CAPTURES_DIR / _test_folder(nodeid))
+    try:
+        yield
+    finally:
+        files = rig.captures.stop()
+        if files is not None:
+            rig.note({"kind": "capture", "test": nodeid, **files.to_json()})

@@ -46,6 +46,17 @@ class ContactorTiming:
     polls: int
 
 
+@dataclass(frozen=True)
+class PointMap:
+    """Where the module's points are: the contactor sense (discrete input), the power relay
+    (coil) and the pulse counter (two input registers, high word first; None: not wired).
+    The default is the emulated module's map."""
+
+    contactor_input: int = CONTACTOR_SENSE
+    power_coil: int = POWER_CUT
+    pulse_register: int | None = PULSE_COUNT
+
+
 class BenchIO:
     """A Modbus bench I/O module over TCP (or RTU on a serial URL: :meth:`rtu`)."""
 
@@ -55,12 +66,14 @@ class BenchIO:
         *,
         device_id: int = DEVICE_ID,
         poll_interval_s: float = 0.01,
+        points: PointMap = PointMap(),
     ) -> None:
         if poll_interval_s <= 0:
             raise ValueError("poll_interval_s must be positive")
         self._client = client
         self.device_id = device_id
         self.poll_interval_s = poll_interval_s
+        self.points = points
 
     @classmethod
     def tcp(
@@ -71,12 +84,13 @@ class BenchIO:
         timeout_s: float = 1.0,
         device_id: int = DEVICE_ID,
         poll_interval_s: float = 0.01,
+        points: PointMap = PointMap(),
     ) -> BenchIO:
         """A module on Modbus TCP at a loopback ``host`` (the emulated module, or a physical one
         reached through a local port forward)."""
         check_loopback(host)
         client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s, retries=1)
-        return cls(client, device_id=device_id, poll_interval_s=poll_interval_s)
+        return cls(client, device_id=device_id, poll_interval_s=poll_interval_s, points=points)
 
     @classmethod
     def rtu(
@@ -87,12 +101,13 @@ class BenchIO:
         timeout_s: float = 1.0,
         device_id: int = DEVICE_ID,
         poll_interval_s: float = 0.01,
+        points: PointMap = PointMap(),
     ) -> BenchIO:
         """A module on Modbus RTU over a serial port or pyserial URL (``socket://…`` too)."""
         client = AsyncModbusSerialClient(
             url, framer=FramerType.RTU, baudrate=baudrate, timeout=timeout_s, retries=1
         )
-        return cls(client, device_id=device_id, poll_interval_s=poll_interval_s)
+        return cls(client, device_id=device_id, poll_interval_s=poll_interval_s, points=points)
 
     async def connect(self) -> Self:
         if not await self._client.connect():
@@ -118,21 +133,29 @@ class BenchIO:
     async def contactor_closed(self) -> bool:
         """Read the contactor sense input once."""
         response = await self._call(
-            self._client.read_discrete_inputs(CONTACTOR_SENSE, count=1, device_id=self.device_id)
+            self._client.read_discrete_inputs(
+                self.points.contactor_input, count=1, device_id=self.device_id
+            )
         )
         return bool(response.bits[0])
 
     async def pulse_count(self) -> int:
         """The meter pulse counter (uint32, wraps)."""
+        if self.points.pulse_register is None:
+            raise BenchIOError("this bench I/O module has no pulse counter wired")
         response = await self._call(
-            self._client.read_input_registers(PULSE_COUNT, count=2, device_id=self.device_id)
+            self._client.read_input_registers(
+                self.points.pulse_register, count=2, device_id=self.device_id
+            )
         )
         high, low = response.registers[:2]
         return high << 16 | low
 
     async def set_power(self, on: bool) -> float:
         """Switch the meter's mains; return the loop time the module acknowledged."""
-        await self._call(self._client.write_coil(POWER_CUT, not on, device_id=self.device_id))
+        await self._call(
+            self._client.write_coil(self.points.power_coil, not on, device_id=self.device_id)
+        )
         return asyncio.get_running_loop().time()
 
     async def power_cycle(self, off_seconds: float) -> tuple[float, float]:

@@ -80,7 +80,8 @@ class EmulatedBenchIO:
         self.power_log: list[tuple[float, bool]] = []
         #: (time reported, closed, source) for every supply report that moved the contactor.
         self.supply_log: list[tuple[float, bool, str]] = []
-        self._on_power = on_power
+        #: Called with (powered, at) when a client switches the power relay.
+        self.on_power = on_power
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: ModbusTcpServer | None = None
         self._reports: asyncio.DatagramTransport | None = None
@@ -161,6 +162,6 @@ class EmulatedBenchIO:
             if powered != self.powered:
                 self.powered = powered
                 self.power_log.append((now, powered))
-                if self._on_power is not None:
-                    self._on_power(powered, now)
+                if self.on_power is not None:
+                    self.on_power(powered, now)
         return None

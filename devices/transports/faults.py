@@ -10,7 +10,8 @@ chosen frames instead. Every fault is logged with the frames it touched.
 :class:`FaultyLink` applies an injector to a link built by any ``LinkFactory`` (serial over
 pty, TCP or RFC 2217, a reconnecting link, the ZigBee bridge link) and can take the link down
 and up: the consumer sees ``on_closed("link lost: …")`` and ``on_reopened()`` exactly as for a
-real outage. Device reboots and clock skew are the firmware side's business, not the link's.
+real outage. A device reboot (``EmulatedSerialDevice.reboot``, or a bench I/O power cycle) is
+logged here as POWER_OFF and POWER_ON; clock skew is the firmware side's business.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Fault(StrEnum):
     REORDER = "reorder"
     LINK_DOWN = "link down"
     LINK_UP = "link up"
+    POWER_OFF = "power off"  # the device's mains cut: a reboot is POWER_OFF then POWER_ON
+    POWER_ON = "power on"
 
 
 #: Per-frame faults, in the order they are decided and applied.
@@ -137,7 +140,7 @@ class FaultInjector:
         self._lanes[direction].script[index] = frozenset(faults)
 
     def note(self, fault: Fault, at: float, detail: str = "") -> None:
-        """Log a link-level fault (LINK_DOWN, LINK_UP) or an outage loss decided by the shell."""
+        """Log a link- or device-level fault (LINK_DOWN, LINK_UP, POWER_OFF, POWER_ON)."""
         self.log.append(FaultRecord(at, None, fault, (), detail))
 
     def process(self, direction: Direction, payload: bytes, now: float) -> list[Emit]:

@@ -1,6 +1,8 @@
-"""The backbone journey end to end: DSP model, GBCS codec, HDLC over a real pty, and the ESME
-firmware stub in its own process. Bad inputs are rejected by the device, reported by the rig
-with a reason, and the run goes on."""
+"""The backbone journey end to end: DSP model, GBCS codec, a real link, and the ESME firmware
+stub in its own process. Bad inputs are rejected by the device, reported by the rig with a
+reason, and the run goes on. The journey runs unchanged over every transport: HDLC on the
+emulator's pty, through a loopback raw-TCP or RFC 2217 serial server, and as the node of an
+emulated ZigBee bridge."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from devices.serial_device import DEVICE_TRANSPORTS, EmulatedSerialDevice
 from rig.bench import Bench, load_bench
 from rig.duis.request import (
     ArmSupply,
@@ -59,15 +62,31 @@ def make_bench(
     return load_bench(path)
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("run")
+@pytest.fixture(scope="module", params=DEVICE_TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
-def rig(run_dir: Path) -> Iterator[Rig]:
-    with launch(make_bench(run_dir), run_dir) as running:
+def run_dir(tmp_path_factory: pytest.TempPathFactory, transport: str) -> Path:
+    return tmp_path_factory.mktemp(f"run-{transport}")
+
+
+@pytest.fixture(scope="module")
+def rig(run_dir: Path, transport: str) -> Iterator[Rig]:
+    with launch(make_bench(run_dir, transport=transport), run_dir) as running:
         yield running
+
+
+PORTS = {"pty": "/dev/", "tcp": "socket://", "rfc2217": "rfc2217://", "zigbee": "/dev/"}
+
+
+def test_the_device_is_reached_over_its_transport(rig: Rig, transport: str) -> None:
+    device = rig.devices["esme"]
+    assert isinstance(device, EmulatedSerialDevice)
+    assert device.transport == transport
+    assert device.port is not None and device.port.startswith(PORTS[transport])
+    assert (device.bridge is None) == (transport == "pty")
 
 
 def flip_last_byte(frame: bytes) -> bytes:
@@ -148,8 +167,9 @@ def kinds(run_dir: Path) -> list[str]:
     return [r["kind"] for r in read_jsonl(run_dir / RESULTS_FILE)]
 
 
-def test_a_dead_device_fails_requests_with_the_reason(tmp_path: Path) -> None:
-    bench = make_bench(tmp_path)
+@pytest.mark.parametrize("transport", DEVICE_TRANSPORTS)
+def test_a_dead_device_fails_requests_with_the_reason(tmp_path: Path, transport: str) -> None:
+    bench = make_bench(tmp_path, transport=transport)
     with launch(bench, tmp_path) as rig:
         assert rig.read_supply_status("esme", timeout=10).ok
         process = rig.devices["esme"].process  # type: ignore[attr-defined]
@@ -163,20 +183,6 @@ def test_a_healthy_meter_reads_connected(rig: Rig) -> None:
     record = rig.read_supply_status("esme", timeout=10)
     assert record.response is not None
     assert record.response["control_state"] == SupplyState.CONNECTED
-
-
-@pytest.mark.parametrize("transport", ["tcp", "rfc2217"])
-def test_the_journey_runs_unchanged_over_network_serial_bridges(
-    tmp_path: Path, transport: str
-) -> None:
-    with launch(make_bench(tmp_path, transport=transport), tmp_path) as rig:
-        assert rig.devices["esme"].port.startswith(  # type: ignore[attr-defined]
-            "socket://" if transport == "tcp" else "rfc2217://"
-        )
-        top_up = rig.top_up("esme", pounds=2, timeout=10)
-        assert top_up.ok, top_up.reason
-        status = rig.read_supply_status("esme", timeout=10)
-        assert status.ok, status.reason
 
 
 def test_critical_supply_commands_change_what_7_4_reads(rig: Rig) -> None:

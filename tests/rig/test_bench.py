@@ -52,12 +52,12 @@ def test_a_valid_physical_bench_loads(tmp_path):
         (
             'port = "/dev/ttyUSB0"',
             'port = "/dev/ttyUSB0"\ntransport = "tcp"',
-            r"device\[0\]\.transport: expected set only for an emulated device",
+            r"device\[0\]\.transport: expected zigbee or unset for a physical device",
         ),
         (
             'port = "/dev/ttyUSB0"',
-            'emulated = true\ntransport = "zigbee"',
-            r"device\[0\]\.transport: expected one of pty, tcp, rfc2217, got 'zigbee'",
+            'emulated = true\ntransport = "lora"',
+            r"device\[0\]\.transport: expected one of pty, tcp, rfc2217, zigbee, got 'lora'",
         ),
         ('port = "/dev/ttyUSB0"', "", r"device\[0\]\.port: expected a serial port"),
         (
@@ -88,3 +88,51 @@ def test_unknown_device_names_the_known_ones(tmp_path):
     bench = load_bench(write(tmp_path, VALID))
     with pytest.raises(BenchError, match=r"no device named 'gsme' \(known: esme\)"):
         bench.device("gsme")
+
+
+EMULATED = VALID.replace('port = "/dev/ttyUSB0"', "emulated = true")
+
+
+def test_bench_io_defaults_and_a_physical_module(tmp_path):
+    bench = load_bench(write(tmp_path, EMULATED + '[bench_io]\nmeter = "esme"\nemulated = true\n'))
+    assert bench.bench_io is not None and bench.bench_io.emulated
+    assert (bench.bench_io.contactor_input, bench.bench_io.power_coil) == (0, 0)
+    assert bench.bench_io.pulse_register is None
+    physical = VALID + (
+        '[bench_io]\nmeter = "esme"\ntcp = "127.0.0.1:1502"\ndevice_id = 3\n'
+        "contactor_input = 7\npower_coil = 2\npulse_register = 100\n"
+    )
+    config = load_bench(write(tmp_path, physical)).bench_io
+    assert config is not None and config.tcp == ("127.0.0.1", 1502)
+    assert (config.device_id, config.contactor_input, config.power_coil) == (3, 7, 2)
+    assert config.pulse_register == 100
+    assert load_bench(write(tmp_path, VALID)).bench_io is None
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('meter = "gsme"\nemulated = true', r"bench_io\.meter: expected the name of an ESME"),
+        ('meter = "esme"', r"bench_io\.emulated: expected exactly one of emulated = true"),
+        (
+            'meter = "esme"\nemulated = true\nrtu = "/dev/ttyUSB1"',
+            r"bench_io\.emulated: expected exactly one of",
+        ),
+        ('meter = "esme"\ntcp = "10.0.0.5:502"', r"bench_io\.tcp: expected a loopback"),
+        ('meter = "esme"\nrtu = "/dev/x"\ndevice_id = 0', r"bench_io\.device_id: expected"),
+        ('meter = "esme"\nrtu = "/dev/x"\npower_coil = 70000', r"bench_io\.power_coil: expected"),
+        (
+            'meter = "esme"\nemulated = true\ncontactor_input = 4',
+            r"bench_io\.emulated: expected addresses 0 with the emulated module",
+        ),
+        ('meter = "esme"\nrtu = "/dev/x"\ncoil = 1', r"bench_io\.coil: unknown key"),
+    ],
+)
+def test_bench_io_errors_name_the_key(tmp_path, table, message):
+    with pytest.raises(BenchError, match=message):
+        load_bench(write(tmp_path, EMULATED + f"[bench_io]\n{table}\n"))
+
+
+def test_an_emulated_module_needs_an_emulated_meter(tmp_path):
+    with pytest.raises(BenchError, match=r"bench_io\.emulated: expected false for a physical"):
+        load_bench(write(tmp_path, VALID + '[bench_io]\nmeter = "esme"\nemulated = true\n'))
