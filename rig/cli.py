@@ -25,7 +25,14 @@ DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "test_plans" / "test_bac
 
 @click.group()
 def main() -> None:
-    """Hardware-in-the-loop test rig for GB smart metering (DCC DSP model, GBCS, devices)."""
+    """Hardware-in-the-loop test rig for GB smart metering (DCC DSP model, GBCS, devices).
+
+    \b
+    Example:
+      rig demo                                   # the default plan on the emulated bench
+      rig run test_plans/ -n 2                   # every shipped plan, two workers
+      rig report runs/20261123T120000Z --html report.html
+    """
 
 
 BENCH_OPTION = click.option(
@@ -47,8 +54,8 @@ def _run_dir(out: Path | None) -> Path:
     return out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _pytest(plan: Path, bench: Path, run_dir: Path, extra: list[str]) -> None:
-    args = [str(plan), "-p", "no:cacheprovider", "--bench", str(bench)]
+def _pytest(plan: Path, benches: list[Path], run_dir: Path, extra: list[str]) -> None:
+    args = [str(plan), "-p", "no:cacheprovider", *(f"--bench={b}" for b in benches)]
     code = pytest.main([*args, "--rig-results", str(run_dir), *extra])
     click.echo(f"results: {run_dir}")
     raise SystemExit(int(code))
@@ -67,26 +74,41 @@ def demo(bench: Path, out: Path | None) -> None:
     """
     if not DEFAULT_PLAN.exists():
         raise click.ClickException(f"default test plan not found at {DEFAULT_PLAN}")
-    _pytest(DEFAULT_PLAN, bench, _run_dir(out), ["-q", "--rootdir", str(DEFAULT_PLAN.parent)])
+    _pytest(DEFAULT_PLAN, [bench], _run_dir(out), ["-q", "--rootdir", str(DEFAULT_PLAN.parent)])
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("plan", type=click.Path(exists=True, path_type=Path))
-@BENCH_OPTION
+@click.option(
+    "--bench",
+    "benches",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Bench file (TOML); repeat it for a pool: each worker leases a free bench. "
+    "[default: the embedded emulated bench]",
+)
 @OUT_OPTION
 @click.option("-n", "workers", default=None, help="pytest-xdist workers, one bench each.")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def run(
-    plan: Path, bench: Path, out: Path | None, workers: str | None, pytest_args: tuple[str, ...]
+    plan: Path,
+    benches: tuple[Path, ...],
+    out: Path | None,
+    workers: str | None,
+    pytest_args: tuple[str, ...],
 ) -> None:
     """Run a test plan (a pytest file or folder) on a bench; other arguments go to pytest.
+
+    Under -n each worker leases its own bench: emulated devices are made per worker, a
+    physical bench's ports are held by one worker at a time (docs/writing-test-plans.md).
 
     \b
     Example:
       rig run test_plans/ --bench lab.toml -n 2 -k top_up
+      rig run test_plans/ --bench lab-1.toml --bench lab-2.toml -n 2
     """
     extra = [*pytest_args, *(["-n", workers] if workers else [])]
-    _pytest(plan, bench, _run_dir(out), extra)
+    _pytest(plan, list(benches) or [DEFAULT_BENCH], _run_dir(out), extra)
 
 
 @main.command()
@@ -167,7 +189,12 @@ def replay(log: Path, bench: Path, out: Path | None, speed: float) -> None:
 
 @main.group()
 def bench() -> None:
-    """Benchmarks: each prints its figure (and a ratio against its named alternative)."""
+    """Benchmarks: each prints its figure (and a ratio against its named alternative).
+
+    \b
+    Example:
+      rig bench codec --seconds 2
+    """
 
 
 main.add_command(report)
@@ -179,10 +206,33 @@ bench.add_command(bench_dsp)
 bench.add_command(bench_codec)
 bench.add_command(bench_devices)
 
+#: Examples for --help of commands defined in other modules that give none themselves
+#: (tests/rig/test_help_examples.py checks that every command shows one).
+_EXAMPLES: dict[click.Command, list[str]] = {
+    bench_dsp: ["rig bench dsp --hours 1 --json dsp.json"],
+    bench_codec: ["rig bench codec --seconds 2 --json"],
+    duis: ["rig duis validate request.xml", "rig duis sign --out signed/ request.xml"],
+    duis.commands["validate"]: ["rig duis validate requests/*.xml"],
+    duis.commands["sign"]: ["rig duis sign --keys xml-sign-keys --out signed/ request.xml"],
+    duis.commands["verify"]: ["rig duis verify --keys xml-sign-keys signed/request.xml"],
+    duis.commands["show"]: ["rig duis show response.xml"],
+    simulate: ["rig simulate scenarios/outage-release.toml --json out.json --plot plots/"],
+    decode: ["rig frame ecs45 --counter 5 > frame.hex && rig decode @frame.hex"],
+    frame: ["rig frame cs01a --counter 4294967296 --credit 10", "rig frame ecs42 --counter 7"],
+}
+for _command, _lines in _EXAMPLES.items():
+    if not _command.epilog:
+        _command.epilog = "\b\nExample:\n" + "\n".join(f"  {line}" for line in _lines)
+
 
 @main.group()
 def keys() -> None:
-    """Test key material (never real keys)."""
+    """Test key material (never real keys).
+
+    \b
+    Example:
+      rig keys generate --out bench-keys --device 00-DB-12-34-56-78-91-01
+    """
 
 
 @keys.command("generate")

@@ -1,0 +1,27 @@
+"""Every ``rig`` command and subcommand shows an example in its ``--help``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from rig.cli import main
+
+
+def command_paths(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    yield path
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            yield from command_paths(sub, (*path, name))
+
+
+@pytest.mark.parametrize("path", list(command_paths(main)), ids=lambda p: " ".join(("rig", *p)))
+def test_help_shows_an_example(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output, f"rig {' '.join(path)} --help has no example"
+    example = result.output.split("Example", 1)[1]
+    assert f"rig {' '.join(path)}".strip() in example or not path, "the example runs it"
