@@ -38,7 +38,7 @@ from rig.gbcs.gbz_usecases import (
 )
 from rig.gbcs.gsme_tariff import PublishBlockThresholds, UpdateTariffGsme
 from rig.gbcs.pcap import write_pcap
-from rig.gbcs.tree import inspect
+from rig.gbcs.tree import inspect, inspect_blocks
 from rig.gbcs.usecases import (
     CRITICAL_CODES,
     ChangeSupplyEsme,
@@ -84,16 +84,18 @@ def _keystore(dirs: tuple[Path, ...]) -> KeyStore:
     return KeyStore([d for d in (PACKAGED_KEYS, SHARED_KEYS) if d.is_dir()])
 
 
-def _input_bytes(text: str) -> bytes:
+def _inputs(text: str) -> list[bytes]:
+    """The frames of one argument: hex, or ``@FILE`` of hex text (one frame per line) or raw
+    bytes (one frame)."""
     if text.startswith("@"):
-        path = Path(text[1:])
-        raw = path.read_bytes()
+        raw = Path(text[1:]).read_bytes()
         try:
-            return bytes.fromhex(raw.decode("ascii"))
+            lines = [line.strip() for line in raw.decode("ascii").splitlines()]
+            return [bytes.fromhex(line) for line in lines if line]
         except (UnicodeDecodeError, ValueError):
-            return raw
+            return [raw]
     try:
-        return bytes.fromhex(text)
+        return [bytes.fromhex(text)]
     except ValueError:
         raise click.BadParameter(f"not hex: {text[:40]!r}", param_hint="HEX") from None
 
@@ -108,18 +110,22 @@ _KEYS_OPTION = click.option(
 
 
 @click.command("decode")
-@click.argument("frame_input", metavar="HEX|@FILE")
+@click.argument("frame_inputs", metavar="HEX|@FILE...", nargs=-1, required=True)
 @_KEYS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the tree and verdicts as JSON.")
-def decode(frame_input: str, key_dirs: tuple[Path, ...], as_json: bool) -> None:
-    """Decode a GBCS frame or GBT block into a tree with MAC and signature verdicts.
+def decode(frame_inputs: tuple[str, ...], key_dirs: tuple[Path, ...], as_json: bool) -> None:
+    """Decode a GBCS frame or GBT block into a tree with MAC, signature and decryption verdicts.
 
-    @FILE holds hex text or raw bytes. Exit status 2 for malformed input (offset and reason
-    printed), 1 when a MAC or signature is INVALID.
+    @FILE holds hex text (one frame per line) or raw bytes. Several GBT blocks (arguments or
+    lines, any order) are reassembled and the whole message decoded; missing blocks are an
+    error, blocks out of order are reported. Encrypted response parts are decrypted with the
+    keys and their plaintext decoded. Exit status 2 for malformed or incomplete input (offset
+    and reason printed), 1 when a MAC, signature or decryption is INVALID.
     """
-    data = _input_bytes(frame_input)
+    frames = [frame for text in frame_inputs for frame in _inputs(text)]
     try:
-        report = inspect(data, _keystore(key_dirs))
+        keys = _keystore(key_dirs)
+        report = inspect(frames[0], keys) if len(frames) == 1 else inspect_blocks(frames, keys)
     except GbcsError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None

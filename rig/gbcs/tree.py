@@ -13,14 +13,19 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.codes import message_code_name
 from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf, verify_signature
-from rig.gbcs.dlms import Data, parse_cosem_datetime
+from rig.gbcs.dlms import Data, decode_data, parse_cosem_datetime
+from rig.gbcs.dlms_usecases import ProtectedReadResponse
 from rig.gbcs.errors import DecodeError, GbcsError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message, decode
-from rig.gbcs.gbt import GbtBlock, decode_block, is_gbt
-from rig.gbcs.usecases import decode_payload
+from rig.gbcs.gbt import GbtBlock, Reassembler, decode_block, is_gbt
+from rig.gbcs.gbz import decode_attribute_records
+from rig.gbcs.gbz_usecases import GbzResponse
+from rig.gbcs.usecases import BillingDataLogAlert, decode_payload
+from rig.gbcs.wire import Reader
 from rig.keys.keystore import KeyStore
 
 #: The ACB, which MACs every command (§1.5).
@@ -123,12 +128,113 @@ def _field(node: Node, name: str, value: object) -> None:
 
 
 def inspect(data: bytes, keys: KeyStore | None = None) -> Report:
-    """Decode ``data`` (frame or GBT block) into a tree; DecodeError if malformed."""
+    """Decode ``data`` (frame or GBT block) into a tree; DecodeError if malformed.
+
+    With ``keys``, encrypted payload parts (ECS17b / ECS19 / ECS68, GBZ encrypted components)
+    are decrypted and their plaintext decoded under the payload; the ``decryption`` verdict says
+    whether their authentication tags held.
+    """
     data = bytes(data)
     if is_gbt(data):
         return _gbt_report(decode_block(data))
     message = decode(data)
-    return Report(_frame_tree(data, message), _verdicts(message, keys), message)
+    tree = _frame_tree(data, message)
+    verdicts = _verdicts(message, keys)
+    parts = _encrypted_parts(message)
+    if parts:
+        verdicts["decryption"] = _decrypt(_payload_node(tree), message, parts, keys)
+    return Report(tree, verdicts, message)
+
+
+def inspect_blocks(blocks: list[bytes], keys: KeyStore | None = None) -> Report:
+    """Reassemble GBT blocks given in any order and decode the whole message.
+
+    DecodeError names the input (``block input N``) of a malformed, foreign or duplicate block,
+    and the missing block numbers of an incomplete message; blocks that arrived after a
+    higher-numbered one are reported under "out of order".
+    """
+    assembler = Reassembler()
+    frame = None
+    numbers = []
+    for i, data in enumerate(blocks, start=1):
+        try:
+            block = decode_block(bytes(data))
+            frame = assembler.add(block)
+        except DecodeError as exc:
+            raise DecodeError(exc.offset, f"block input {i}: {exc.reason}") from None
+        numbers.append(block.number)
+    if frame is None:
+        detail = "no last block" if assembler.last_number is None else "missing blocks"
+        raise DecodeError(
+            0, f"incomplete GBT message: {detail} {assembler.missing} (received {numbers})"
+        )
+    report = inspect(frame, keys)
+    root = Node("GBT reassembly", f"{len(blocks)} blocks, {len(frame)} bytes")
+    root.add("blocks in input order", ", ".join(map(str, numbers)))
+    root.add("out of order", ", ".join(map(str, assembler.out_of_order)) or "none")
+    root.children.append(report.tree)
+    return Report(root, report.verdicts, report.message)
+
+
+def _payload_node(tree: Node) -> Node:
+    """The ``payload`` node of a frame tree."""
+    signing = next(c for c in tree.children if c.label.startswith("General-Signing"))
+    return next(c for c in signing.children if c.label == "payload")
+
+
+def _encrypted_parts(message: Message) -> list[tuple[str, bytes, bool]]:
+    """(label, ``31 00000000 …`` block, is GBZ) of each encrypted part of the payload."""
+    s = message.signing
+    try:
+        typed = decode_payload(s.message_code, s.payload, s.cra)
+    except DecodeError:
+        return []
+    if isinstance(typed, ProtectedReadResponse | BillingDataLogAlert):
+        return [("encrypted part", typed.encrypted, False)] if typed.encrypted else []
+    if isinstance(typed, GbzResponse):
+        return [
+            (f"component {i} (cluster 0x{c.cluster:04X})", c.frame.payload, True)
+            for i, c in enumerate(typed.gbz.components)
+            if c.encrypted
+        ]
+    return []
+
+
+def _decrypt(
+    node: Node, message: Message, parts: list[tuple[str, bytes, bool]], keys: KeyStore | None
+) -> str:
+    """Decrypt each part under ``node``; the verdict (valid / INVALID / not checked)."""
+    if keys is None:
+        return "not checked (no keys)"
+    codec = RemotePartyCodec(keys)
+    for label, block, gbz in parts:
+        child = node.add(f"decrypted {label}")
+        try:
+            plaintext = codec.decrypt_part(message, block)
+        except (KeyError, ValueError):
+            return f"not checked (no KA key pair for {message.signing.originator})"
+        except GbcsError:
+            child.value = "authentication tag INVALID"
+            return "INVALID"
+        child.add("plaintext", plaintext)
+        _plaintext(child, plaintext, gbz)
+    return "valid"
+
+
+def _plaintext(node: Node, plaintext: bytes, gbz: bool) -> None:
+    """Decoded plaintext: ZCL attribute records (GBZ) or A-XDR data (DLMS)."""
+    try:
+        if gbz:
+            for record in decode_attribute_records(plaintext):
+                _typed(node.add(f"attribute 0x{record.attribute:04X}"), record)
+            return
+        reader = Reader(plaintext)
+        data = decode_data(reader)
+        reader.expect_end("the decrypted data")
+    except DecodeError as exc:
+        node.add("not decoded", exc.reason)
+        return
+    _typed(node.add(f"data ({data.tag.name.lower()})"), data)
 
 
 def _gbt_report(block: GbtBlock) -> Report:
