@@ -15,6 +15,7 @@ from rig.duis.commands import duis
 from rig.gbcs.commands import EUI, bench_codec, decode, frame
 from rig.gbcs.eui import Eui64
 from rig.keys.pki import generate_pki
+from rig.progress import TestProgress, on_terminal, tracked
 from rig.report.commands import report
 from rig.results.report import render, summarise
 from rig.sim.commands import bench_dsp, simulate
@@ -56,7 +57,8 @@ def _run_dir(out: Path | None) -> Path:
 
 def _pytest(plan: Path, benches: list[Path], run_dir: Path, extra: list[str]) -> None:
     args = [str(plan), "-p", "no:cacheprovider", *(f"--bench={b}" for b in benches)]
-    code = pytest.main([*args, "--rig-results", str(run_dir), *extra])
+    plugins = [TestProgress()] if on_terminal() else []
+    code = pytest.main([*args, "--rig-results", str(run_dir), *extra], plugins=plugins)
     click.echo(f"results: {run_dir}")
     raise SystemExit(int(code))
 
@@ -174,8 +176,8 @@ def replay(log: Path, bench: Path, out: Path | None, speed: float) -> None:
     except (BenchError, LogError) as exc:
         raise click.ClickException(str(exc)) from exc
     run_dir = _run_dir(out)
-    with launch(loaded, run_dir) as rig:
-        result = run_replay(rig, entries, speed=speed)
+    with launch(loaded, run_dir) as rig, tracked(entries, f"replaying {log}") as shown:
+        result = run_replay(rig, shown, speed=speed)
     console = Console()
     records = [r.to_json() for r in result.records]
     render(summarise(records), console, title=f"Replay of {log}: {run_dir}")

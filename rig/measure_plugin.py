@@ -160,7 +160,7 @@ def pytest_runtest_makereport(
         report.longrepr = "measurements outside their limits:\n" + "\n".join(
             f"  {m.name}: {format_measurement(m.to_json())}" for m in measurements.failures
         )
-    outcome = _outcome(report)
+    outcome = settled_outcome(report)
     if outcome is not None:
         if report.when == "call":
             for ref in requirements_of(item):
@@ -179,7 +179,7 @@ def pytest_runtest_makereport(
     return report
 
 
-def _outcome(report: pytest.TestReport) -> str | None:
+def settled_outcome(report: pytest.TestReport) -> str | None:
     """The test outcome a report settles, if any: the call's, or a setup/teardown problem."""
     if report.when == "call":
         return report.outcome
