@@ -34,6 +34,10 @@ def _unwild(raw: bytes) -> int | None:
     return None if value == (_ANY16 if len(raw) == 2 else _ANY8) else value
 
 
+def _show(value: int | None, width: int) -> str:
+    return "*" * width if value is None else f"{value:0{width}d}"
+
+
 @dataclass(frozen=True)
 class CosemDate:
     """A 5-byte COSEM date; None is "not specified" (0xFFFF year, 0xFF otherwise)."""
@@ -51,6 +55,11 @@ class CosemDate:
             + _wild(self.day, 1)
             + _wild(self.day_of_week, 1)
         )
+
+    def __str__(self) -> str:
+        """``YYYY-MM-DD`` with ``*`` for unspecified fields, and the day of week if given."""
+        text = f"{_show(self.year, 4)}-{_show(self.month, 2)}-{_show(self.day, 2)}"
+        return text if self.day_of_week is None else f"{text} (day of week {self.day_of_week})"
 
     @classmethod
     def parse(cls, raw: bytes) -> CosemDate:
@@ -72,6 +81,11 @@ class CosemTime:
     def encode(self) -> bytes:
         """hour minute second hundredths."""
         return b"".join(_wild(v, 1) for v in (self.hour, self.minute, self.second, self.hundredths))
+
+    def __str__(self) -> str:
+        """``hh:mm:ss.hh`` with ``*`` for unspecified fields."""
+        hour, minute, second = (_show(v, 2) for v in (self.hour, self.minute, self.second))
+        return f"{hour}:{minute}:{second}.{_show(self.hundredths, 2)}"
 
     @classmethod
     def parse(cls, raw: bytes) -> CosemTime:
@@ -99,6 +113,13 @@ class CosemDateTime:
             else self.deviation.to_bytes(2, "big", signed=True)
         )
         return self.date.encode() + self.time.encode() + deviation + _wild(self.status, 1)
+
+    def __str__(self) -> str:
+        """Date, time, and deviation / clock status when specified."""
+        text = f"{self.date} {self.time}"
+        if self.deviation is not None:
+            text += f" deviation {self.deviation}"
+        return text if self.status is None else f"{text} status 0x{self.status:02X}"
 
     @classmethod
     def parse(cls, raw: bytes) -> CosemDateTime:

@@ -76,6 +76,15 @@ class ZclDate:
         rest = (_ANY if v is None else v for v in (self.month, self.day, self.day_of_week))
         return bytes([year, *rest])
 
+    def __str__(self) -> str:
+        """``YYYY-MM-DD`` with ``*`` for "any", and the day of week if given."""
+        year, month, day = (
+            "*" * w if v is None else f"{v:0{w}d}"
+            for v, w in ((self.year, 4), (self.month, 2), (self.day, 2))
+        )
+        dow = "" if self.day_of_week is None else f" (day of week {self.day_of_week})"
+        return f"{year}-{month}-{day}{dow}"
+
     @classmethod
     def read(cls, reader: Reader) -> ZclDate:
         """Inverse of :meth:`encode`."""

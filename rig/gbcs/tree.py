@@ -19,11 +19,13 @@ from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf, verify_signature
 from rig.gbcs.dlms import Data, decode_data, parse_cosem_datetime
 from rig.gbcs.dlms_usecases import ProtectedReadResponse
 from rig.gbcs.errors import DecodeError, GbcsError
+from rig.gbcs.esme_tariff import CosemDate, CosemDateTime, CosemTime
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message, decode
 from rig.gbcs.gbt import GbtBlock, Reassembler, decode_block, is_gbt
 from rig.gbcs.gbz import decode_attribute_records
 from rig.gbcs.gbz_usecases import GbzResponse
+from rig.gbcs.gsme_tariff import ZclDate
 from rig.gbcs.usecases import BillingDataLogAlert, decode_payload
 from rig.gbcs.wire import Reader
 from rig.keys.keystore import KeyStore
@@ -91,7 +93,7 @@ def _text(value: object) -> str:
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, int):
-        return f"{value} (0x{value:X})"
+        return f"{value} (0x{value:X})" if value >= 0 else str(value)
     return str(value)
 
 
@@ -104,6 +106,9 @@ def _typed(node: Node, value: object) -> None:
         else:
             node.value = _text(value.value)
         return
+    if isinstance(value, _ONE_LINE):
+        node.value = str(value)
+        return
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
             _field(node, f.name, getattr(value, f.name))
@@ -111,18 +116,21 @@ def _typed(node: Node, value: object) -> None:
     node.value = _text(value)
 
 
+#: Values shown on one line by their ``str``.
+_ONE_LINE = (Decimal, str, Eui64, CosemDate, CosemTime, CosemDateTime, ZclDate)
+
+
 def _field(node: Node, name: str, value: object) -> None:
-    if isinstance(value, tuple) and not isinstance(value, Eui64):
+    if isinstance(value, _ONE_LINE):
+        node.add(name, str(value))
+    elif isinstance(value, tuple):
         child = node.add(name, f"{len(value)} items")
         for i, item in enumerate(value):
-            _typed(child.add(f"[{i}]"), item)
-    elif isinstance(value, Data) or (
-        dataclasses.is_dataclass(value) and not isinstance(value, Eui64)
-    ):
+            kind = type(item).__name__ if dataclasses.is_dataclass(item) else ""
+            _typed(child.add(f"[{i}]", kind), item)
+    elif isinstance(value, Data) or dataclasses.is_dataclass(value):
         label = f"{name} ({value.tag.name.lower()})" if isinstance(value, Data) else name
         _typed(node.add(label, type(value).__name__ if not isinstance(value, Data) else ""), value)
-    elif isinstance(value, Decimal | str | Eui64):
-        node.add(name, str(value))
     else:
         node.add(name, value)
 
