@@ -24,6 +24,7 @@ import concurrent.futures
 import heapq
 import itertools
 import threading
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,9 +74,14 @@ REFUSAL_ALERTS = frozenset({0x8F30})
 #: one periodic scan instead of a timer per request. A timeout fires up to this late. [ASSUMED]
 TICK_S = 0.05
 
+#: Delivered alerts the rig keeps in memory for :meth:`Rig.alerts` (all are in the results).
+ALERTS_KEPT = 100_000
+
 Mangle = Callable[[bytes], bytes]
 #: Builds a request body from the User's originator EUI and the counter allocated to it.
 Builder = Callable[[Eui64, int], Body]
+#: A command in flight: (device, remote party, GBCS counter), as its response names them.
+_Key = tuple[Eui64, Eui64, int]
 #: Called on the loop thread with the completed record of a request.
 Done = Callable[[RequestRecord], None]
 
@@ -89,7 +95,7 @@ class _InFlight:
     device: Device
     done: Done
     mangle: Mangle | None
-    key: tuple[Eui64, int]  # how the response is matched: the command's recipient and counter
+    key: _Key  # how the response is matched: device, remote party and counter
     dsp: DspRequest | None = None
 
 
@@ -142,13 +148,14 @@ class Rig:
             for name, config in (bench.users or {bench.user.name: bench.user}).items()
         }
         self._user_names = {user.config.eui: name for name, user in self._users.items()}
-        self._in_flight: dict[tuple[Eui64, int], _InFlight] = {}
+        self._in_flight: dict[_Key, _InFlight] = {}
         #: Response deadlines of requests on the wire: (deadline, seq, entry), scanned per tick.
         self._deadlines: list[tuple[float, int, _InFlight]] = []
         self._timeouts = {name: config.response_timeout_s for name, config in bench.devices.items()}
         #: Results not yet written (one batch per tick); a request's record is serialised then.
         self._pending: list[dict[str, Any] | RequestRecord] = []
         self._ticker: asyncio.TimerHandle | None = None
+        self._alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS_KEPT)
         self._by_eui = {device.eui: device for device in devices.values()}
         #: The DSP's Smart Metering Inventory: the bench's devices by EUI.
         self._inventory = {
@@ -257,29 +264,32 @@ class Rig:
 
     def begin_outage(self) -> None:
         """DCC systems restricted: responses and alerts are held northbound (DP100)."""
-        self.call(self._outage, "begin")
+        self.call(self.outage_now, "begin")
 
-    def end_outage(self) -> None:
-        """Restored: what was held is released by the TMM's ``outage_release`` policy (DP100)."""
-        self.call(self._outage, "end")
+    def end_outage(self) -> float:
+        """Restored: what was held is released by the TMM's ``outage_release`` policy (DP100).
+        Returns the loop time of restoration (the clock of every record's stamps)."""
+        return self.call(self.outage_now, "end")
 
-    def _outage(self, event: str) -> None:
+    def outage_now(self, event: str) -> float:
+        """:meth:`begin_outage` (``"begin"``) or :meth:`end_outage` (``"end"``) on the loop."""
         assert self._dsp is not None
         if event == "begin":
             self._dsp.begin_outage()
         else:
             self._dsp.end_outage()
         policy = self._dsp.tmm.outage_release.policy
-        self._pending.append(
-            {"kind": "outage", "event": event, "at": self._loop.time(), "policy": str(policy)}
-        )
+        now = self._loop.time()
+        self._pending.append({"kind": "outage", "event": event, "at": now, "policy": str(policy)})
+        return now
 
     def reload_tmm(self, path: Path) -> TmmError | None:
         """Hot-reload the TMM document from ``path`` while traffic flows (issue 3); an invalid
         file keeps the document in force and is returned. Either way it is recorded."""
-        return self.call(self._reload, path)
+        return self.call(self.reload_now, path)
 
-    def _reload(self, path: Path) -> TmmError | None:
+    def reload_now(self, path: Path) -> TmmError | None:
+        """:meth:`reload_tmm` on the loop thread."""
         assert self._dsp is not None
         error = self._dsp.reload_file(path)
         self._pending.append(
@@ -307,6 +317,16 @@ class Rig:
         """One User's SECMP0067 totals now (admitted, throttled, rejected)."""
         assert self._dsp is not None
         return self.call(self._dsp.user_counters, user)
+
+    def northbound_depth(self) -> int:
+        """Responses and alerts waiting northbound now (queued, or held by an outage)."""
+        assert self._dsp is not None
+        return self.call(lambda: self._dsp.northbound_depth)  # type: ignore[union-attr]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts delivered to their Users so far (the latest :data:`ALERTS_KEPT`), oldest
+        first; storm summaries carry ``throttled_sequence_id`` and ``throttled_count``."""
+        return self.call(list, self._alerts)
 
     def inject_alert(self, device: str, code: int, *, user: str | None = None) -> None:
         """An alert from ``device`` for ``user`` (default: the first User), injected at the DSP
@@ -529,10 +549,10 @@ class Rig:
             done(record)
             return
         device = self._by_eui[rid.target]  # to_gbcs answers E19 for a target not in inventory
-        key = (signing.recipient, signing.counter)
+        key = (signing.recipient, signing.originator, signing.counter)
         entry = _InFlight(record, request, signing, command.critical, device, done, mangle, key)
         if key in self._in_flight:
-            record.fail(f"GBCS counter {key[1]} already in flight to {key[0]}")
+            record.fail(f"GBCS counter {key[2]} from {key[1]} already in flight to {key[0]}")
             self._write(entry)
             return
         self._in_flight[key] = entry
@@ -611,7 +631,7 @@ class Rig:
             code = body.alert_code  # type: ignore[attr-defined]
             self._dsp.alert(DeviceAlert(user, device.name, code, at, payload=message))
             return
-        entry = self._in_flight.get((signing.originator, signing.counter))
+        entry = self._in_flight.get((signing.originator, signing.recipient, signing.counter))
         if entry is None:
             self._dsp.respond(_Northbound(device, message, at))
             return
@@ -652,7 +672,7 @@ class Rig:
             body, undecodable = None, f"response payload undecodable: {exc}"
         else:
             undecodable = None
-        entry = self._in_flight.get((signing.originator, signing.counter))
+        entry = self._in_flight.get((signing.originator, signing.recipient, signing.counter))
         if entry is None:
             self._pending.append(
                 {
@@ -692,6 +712,7 @@ class Rig:
             "throttled_count": item.throttled_count,
         }
         self._pending.append({"kind": "alert", **alert})
+        self._alerts.append(alert)
         waiting = [
             e
             for e in self._in_flight.values()

@@ -21,6 +21,7 @@ import pytest
 
 if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its import cheap
     from rig.bench import Bench
+    from rig.load import LoadDriver
     from rig.orchestrator import Rig
 
 from rig.results.jsonl import RESULTS_FILE
@@ -137,6 +138,16 @@ def rig_captures(request: pytest.FixtureRequest, rig_run_dir: Path) -> Iterator[
         return
     with capture_test(running, rig_run_dir, request.node.nodeid):
         yield
+
+
+@pytest.fixture
+def load(rig: Rig) -> LoadDriver:
+    """Load injection on the running bench: ``load.run(schedule)`` plays a
+    :mod:`rig.load.schedule` in real time; ``with load.using_tmm(path):`` swaps the TMM
+    document for a plan and restores the bench's (docs/load.md)."""
+    from rig.load import LoadDriver
+
+    return LoadDriver(rig)
 
 
 def pytest_terminal_summary(
