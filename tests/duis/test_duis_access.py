@@ -28,7 +28,7 @@ from rig.duis.access import GAS_THRESHOLD_MAX, AccessControl, Device, User
 from rig.duis.codes import DuisError, ResponseCode, RigCode
 from rig.duis.dsig import CertificateStore, Signer, sign
 from rig.duis.messages import build_request, parse_request
-from rig.duis.srv_matrix import DeviceType, Role
+from rig.duis.srv_matrix import DEVICE_USE_CASES, SRV_MATRIX, DeviceType, Role
 from rig.gbcs.eui import Eui64
 
 CV1, CV2, CV4, CV5 = (rq.CommandVariant(v) for v in (1, 2, 4, 5))
@@ -237,3 +237,26 @@ def test_seed_002_gas_flow_decimal_for_smets1() -> None:
     assert error.code is RigCode.GAS_FLOW_SCALING
     smets1.admit(_request(flow(rate_decimal=Decimal("6.1680")), GSME, CV4))
     rtds_access().admit(_request(flow(rate=61680), GSME, CV4))
+
+
+def test_srv_1_1_1_access_control() -> None:
+    """1.1.1 Update Import Tariff: critical (CV 4-7), IS / GS only, ESME or GSME (§7.3)."""
+    info = SRV_MATRIX["1.1.1"]
+    assert info.critical and info.roles == {Role.IMPORT_SUPPLIER, Role.GAS_SUPPLIER}
+    assert DEVICE_USE_CASES["1.1.1"] == {
+        DeviceType.ESME: ("ECS01a",),
+        DeviceType.GSME: ("GCS01a",),
+    }
+    tariff = _gas_tariff(1)
+    rtds_access().admit(_request(tariff, GSME, CV4))
+    cases = [
+        (_request(tariff, GSME, CV4, originator=NETWORK_OPERATOR), "INVALID_ROLE_FOR_SRV"),
+        (_request(tariff, CHF, CV4), "INVALID_SRV_DEVICE_TYPE"),
+        (_request(tariff, GSME, CV1), "INVALID_COMMAND_VARIANT"),
+    ]
+    for request, code in cases:
+        assert _refused(rtds_access(), request).code is ResponseCode[code]
+    gas_only = AccessControl([User(SUPPLIER, frozenset({Role.GAS_SUPPLIER}))], DEVICES)
+    assert _refused(gas_only, _request(tariff, ESME, CV4)).code is (
+        ResponseCode.INVALID_USER_FOR_DEVICE
+    )
