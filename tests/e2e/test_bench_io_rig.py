@@ -1,0 +1,139 @@
+"""The bench I/O module wired into the live rig: contactor timing from real Modbus reads, a
+power cycle through the relay rebooting the emulated meter (the run goes on), and the per-test
+captures opened by tshark with no malformed frames."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devices.benchio.client import BenchIOError
+from rig.bench import load_bench
+from rig.duis.request import DisableSupply, EnableSupply
+from rig.launch import capture_test, launch
+from rig.orchestrator import Rig
+from rig.results.jsonl import RESULTS_FILE, read_jsonl
+
+DELAY = 0.05
+
+BENCH = """
+[bench]
+name = "bench-io"
+[keys]
+dirs = ["@rtds"]
+[user]
+eui = "90-B3-D5-1F-30-01-00-00"
+[[device]]
+name = "esme"
+kind = "esme"
+eui = "00-DB-12-34-56-78-91-01"
+emulated = true
+processing_time_s = 0.001
+transport = "{transport}"
+[bench_io]
+meter = "esme"
+emulated = true
+actuation_delay_s = {delay}
+poll_interval_s = 0.005
+"""
+
+
+@pytest.fixture(params=["pty", "zigbee"])
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
+    path = tmp_path / "bench.toml"
+    path.write_text(BENCH.format(transport=request.param, delay=DELAY))
+    with launch(load_bench(path), tmp_path) as running:
+        yield running
+
+
+def test_disable_and_enable_are_timed_from_the_sense_input(rig: Rig) -> None:
+    assert rig.bench_io is not None
+    assert rig.bench_io.contactor_closed()
+    disable = rig.request("esme", DisableSupply(), timeout=10)
+    assert disable.ok, disable.reason
+    opened = rig.bench_io.wait_for_contactor(False, 5.0, since=disable.stamps["on_wire"])
+    # The meter switched after the command reached it; the contact follows DELAY later.
+    assert opened.elapsed_s >= DELAY
+    assert opened.earliest_s <= opened.elapsed_s and opened.polls >= 1
+    enable = rig.request("esme", EnableSupply(), timeout=10)
+    assert enable.ok, enable.reason
+    closed = rig.bench_io.wait_for_contactor(True, 5.0, since=enable.stamps["on_wire"])
+    assert closed.closed and closed.elapsed_s >= DELAY
+
+
+def wait_until_answering(rig: Rig, deadline_s: float = 20.0) -> int:
+    """Read the supply status until the meter answers; how many reads failed first."""
+    failed = 0
+    deadline = time.monotonic() + deadline_s
+    while not rig.read_supply_status("esme", timeout=10).ok:
+        failed += 1
+        assert time.monotonic() < deadline, "the meter did not come back"
+        time.sleep(0.05)
+    return failed
+
+
+def test_a_power_cycle_reboots_the_meter_and_the_run_goes_on(rig: Rig, tmp_path: Path) -> None:
+    assert rig.bench_io is not None
+    assert rig.read_supply_status("esme", timeout=10).ok
+    first = rig.devices["esme"].process.pid  # type: ignore[attr-defined]
+    off_at, on_at = rig.bench_io.power_cycle("esme", off_seconds=0.2)
+    assert on_at - off_at >= 0.2
+    wait_until_answering(rig)
+    assert rig.devices["esme"].process.pid != first  # type: ignore[attr-defined]
+    assert rig.top_up("esme", pounds=1, timeout=10).ok
+    assert [r["event"] for r in written(tmp_path, "link", 2)] == ["power cut", "restored"]
+    with pytest.raises(BenchIOError, match="powers 'esme', not 'gsme'"):
+        rig.bench_io.power_cycle("gsme")
+
+
+def written(run_dir: Path, kind: str, count: int = 1) -> list[dict[str, object]]:
+    """The first ``count`` records of ``kind`` in the results (the rig writes once per tick)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [r for r in read_jsonl(run_dir / RESULTS_FILE) if r["kind"] == kind]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found[:count]
+        time.sleep(0.01)
+
+
+def tshark() -> str | None:
+    found = shutil.which("tshark")
+    if found is None and os.environ.get("RIG_REQUIRE_SHARED") == "1":
+        pytest.fail("tshark is required (RIG_REQUIRE_SHARED=1) but not installed")
+    return found
+
+
+def test_captures_per_test_open_in_tshark_with_no_malformed_frames(
+    rig: Rig, tmp_path: Path
+) -> None:
+    zigbee = rig.bench.device("esme").transport == "zigbee"
+    with capture_test(rig, tmp_path, "tests/e2e/x.py::test[a b]"):
+        assert rig.top_up("esme", pounds=2, timeout=10).ok
+        assert rig.read_supply_status("esme", timeout=10).ok
+    (note,) = written(tmp_path, "capture")
+    assert note["test"] == "tests/e2e/x.py::test[a b]"
+    assert note["gbcs_packets"] == 4
+    assert Path(note["gbcs_pcap"]).parent.name == "tests_e2e_x.py_test_a_b"
+    assert (note["han_pcap"] is not None) == zigbee
+    assert (note["han_packets"] >= 4) == zigbee
+    binary = tshark()
+    if binary is None:
+        pytest.skip("tshark not installed")
+    for pcap in filter(None, (note["gbcs_pcap"], note["han_pcap"])):
+        bad = subprocess.run(
+            [binary, "-r", pcap, "-Y", "_ws.malformed || _ws.expert.severity >= error"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert bad.stdout == "", bad.stdout
+        frames = subprocess.run(
+            [binary, "-r", pcap, "-Y", "gbcs_message"], capture_output=True, text=True, check=True
+        )
+        assert len(frames.stdout.splitlines()) == 4, frames.stdout
