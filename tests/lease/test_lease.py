@@ -220,3 +220,13 @@ def test_xdist_workers_each_lease_their_own_bench(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     lines = (tmp_path / "log").read_text().split()
     assert len(lines) == 12 and set(lines[1::2]) <= {"A", "B"}
+
+
+def test_a_physical_modbus_module_is_leased_with_the_meter(tmp_path: Path) -> None:
+    for io, resource in [
+        ('rtu = "/dev/ttyRIGIO"', "/dev/ttyRIGIO"),
+        ('tcp = "127.0.0.1:1502"', "modbus-tcp://127.0.0.1:1502"),
+    ]:
+        path = write_bench(tmp_path, "io", "/dev/ttyRIGM")
+        path.write_text(path.read_text() + f'[bench_io]\nmeter = "esme"\n{io}\n')
+        assert bench_resources(load_bench(path)) == sorted(["/dev/ttyRIGM", resource])
