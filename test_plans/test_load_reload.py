@@ -15,6 +15,9 @@ from rig.orchestrator import Rig
 
 RATE = 200.0
 DURATION_S = 2.0
+#: [ASSUMED] plan limit: the driver keeps to its schedule within 100 ms at p99 on a shared CI
+#: machine (marginal from 20 ms).
+P99_LAG = Limit(high=100, marginal_high=20, units="ms")
 
 
 @pytest.mark.requirement("domain.md §1 TMM hot reload", "SECMP0028")
@@ -44,5 +47,5 @@ def test_the_tmm_is_reloaded_while_traffic_flows(
         limit=Limit(low=0.95, marginal_low=0.99, units="ratio"),
     )
     # A reload runs on the loop: the submissions behind it wait for it (reported, no limit).
-    measure.record("p99 submission lag", result.p99_lag_s * 1e3, limit=Limit(high=50, units="ms"))
+    measure.record("p99 submission lag", result.p99_lag_s * 1e3, limit=P99_LAG)
     measure.record("worst submission lag", result.max_lag_s * 1e3, limit=Limit(units="ms"))

@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rig.load import (
@@ -27,6 +27,7 @@ from rig.load import (
 DEVICES = ["m1", "m2", "m3"]
 
 
+@settings(deadline=None)  # the machine is shared: no per-example time limit
 @given(
     rate=st.floats(1, 5000),
     duration=st.floats(0.01, 3),
@@ -40,6 +41,7 @@ def test_background_is_evenly_spaced_at_the_rate(rate: float, duration: float, s
     assert [e.device for e in events[:3]] == DEVICES[: len(events[:3])]
 
 
+@settings(deadline=None)
 @given(seed=st.integers(0, 2**32), poisson=st.booleans())
 def test_a_schedule_is_a_pure_function_of_its_seed(seed: int, poisson: bool):
     def build() -> tuple:
