@@ -36,6 +36,13 @@ MESSAGE_LIMIT = 20_000
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("rig").addoption(
+        "--srv",
+        action="append",
+        default=None,
+        metavar="SRV",
+        help="run only the tests marked with this SRV (e.g. --srv 7.2); repeatable",
+    )
+    parser.getgroup("rig").addoption(
         "--rig-store",
         default=None,
         type=Path,
@@ -50,7 +57,29 @@ def pytest_configure(config: pytest.Config) -> None:
         "requirement(*refs): requirement references this test covers (e.g. 'SECMP0028 §3'); "
         "they feed the requirement coverage matrix",
     )
+    config.addinivalue_line(
+        "markers",
+        "srv(*srvs): the DUIS SRVs a test exercises (e.g. '7.2'); each counts as requirement "
+        "'DUIS SRV 7.2' in the coverage matrix, and --srv selects by them",
+    )
     config.stash[_RECORDER] = _Recorder(config)
+
+
+def srvs_of(item: pytest.Item) -> list[str]:
+    """The SRVs of a test, from all its ``srv`` markers, in order."""
+    return list(dict.fromkeys(str(s) for m in item.iter_markers("srv") for s in m.args))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--srv``: keep the tests marked with one of the SRVs asked for."""
+    wanted = set(config.getoption("--srv") or ())
+    if not wanted:
+        return
+    kept = [item for item in items if wanted & set(srvs_of(item))]
+    deselected = [item for item in items if item not in kept]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -83,9 +112,10 @@ def open_store_writer(config: pytest.Config) -> StoreWriter:
 
 
 def requirements_of(item: pytest.Item) -> list[str]:
-    """The requirement references of a test, from all its ``requirement`` markers, in order."""
+    """The requirement references of a test: ``DUIS SRV n`` for each of its SRVs, then those of
+    all its ``requirement`` markers, in order."""
     refs = (str(ref) for marker in item.iter_markers("requirement") for ref in marker.args)
-    return list(dict.fromkeys(refs))
+    return list(dict.fromkeys([*(f"DUIS SRV {srv}" for srv in srvs_of(item)), *refs]))
 
 
 class _Recorder:

@@ -111,6 +111,7 @@ def add_to_whitelist(joining: Eui64, code_length: int) -> rq.UpdateHanDeviceLog:
     return rq.UpdateHanDeviceLog(joining, rq.HanLogRequestType.ADD, whitelist)
 
 
+@pytest.mark.srv("8.11")
 @pytest.mark.requirement(SEED_002_INSTALL_CODE, "GBCS CCS01")
 def test_a_16_byte_install_code_for_a_smets2_device_is_admitted_and_sent(
     user: Sender, dsp: AccessControl
@@ -123,6 +124,7 @@ def test_a_16_byte_install_code_for_a_smets2_device_is_admitted_and_sent(
     assert sent.install_code == bytes(range(16)) and sent.device == GSME_SMETS2
 
 
+@pytest.mark.srv("8.11")
 @pytest.mark.requirement(SEED_002_INSTALL_CODE)
 @pytest.mark.parametrize("length", [6, 8, 12, 15])
 def test_a_shorter_install_code_for_a_smets2_device_gets_the_known_error(
@@ -134,12 +136,14 @@ def test_a_shorter_install_code_for_a_smets2_device_gets_the_known_error(
     assert refused.value.element == "sr:InstallCode"
 
 
+@pytest.mark.srv("8.11")
 @pytest.mark.requirement(SEED_002_INSTALL_CODE)
 @pytest.mark.parametrize("length", [8, 16])
 def test_smets1_devices_keep_shorter_install_codes(user: Sender, length: int) -> None:
     user.send(CHF, add_to_whitelist(SMETS1_ESME, length))
 
 
+@pytest.mark.srv("8.11")
 @pytest.mark.requirement(SEED_002_INSTALL_CODE)
 @pytest.mark.parametrize("length", [5, 17])
 def test_install_codes_outside_6_to_16_bytes_break_the_schema(user: Sender, length: int) -> None:
@@ -166,6 +170,7 @@ def test_the_schema_caps_gas_threshold_type_at_the_gbcs_maximum() -> None:
     assert cap is not None and int(cap.get("value")) == GAS_THRESHOLD_MAX == 2**48 - 1
 
 
+@pytest.mark.srv("1.1.1")
 @pytest.mark.requirement(SEED_002_GAS_THRESHOLD)
 def test_a_gas_threshold_above_the_maximum_is_refused(user: Sender) -> None:
     """The rule holds for requests made in code too (the schema catches it in XML)."""
@@ -181,6 +186,7 @@ def gas_flow(**rate: object) -> rq.UpdateDeviceConfigurationGasFlow:
     return rq.UpdateDeviceConfigurationGasFlow(same, same, 60, 300, **rate)  # type: ignore[arg-type]
 
 
+@pytest.mark.srv("6.7")
 @pytest.mark.requirement(SEED_002_GAS_FLOW, "GBCS GCS24a")
 def test_a_smets1_gas_meter_takes_the_decimal_flow_rate(user: Sender, dsp: AccessControl) -> None:
     cv = rq.CommandVariant.CRITICAL_TRANSFORM
@@ -191,6 +197,7 @@ def test_a_smets1_gas_meter_takes_the_decimal_flow_rate(user: Sender, dsp: Acces
     assert sent.rate == Decimal("1.2345") and sent.decimal
 
 
+@pytest.mark.srv("6.7")
 @pytest.mark.requirement(SEED_002_GAS_FLOW)
 def test_a_smets1_gas_meter_refuses_the_integer_flow_rate(user: Sender) -> None:
     cv = rq.CommandVariant.CRITICAL_TRANSFORM
@@ -199,6 +206,7 @@ def test_a_smets1_gas_meter_refuses_the_integer_flow_rate(user: Sender) -> None:
     assert refused.value.code is RigCode.GAS_FLOW_SCALING
 
 
+@pytest.mark.srv("6.7")
 @pytest.mark.requirement(SEED_002_GAS_FLOW)
 def test_a_smets2_gas_meter_takes_either_form(user: Sender) -> None:
     cv = rq.CommandVariant.CRITICAL_TRANSFORM
