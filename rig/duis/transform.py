@@ -12,7 +12,7 @@ own counter (RTDS 8.11: CCS01/CCS02 come from the ACB's EUI with counter 1302 fo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from typing import NamedTuple, TypeVar
 
@@ -139,6 +139,20 @@ def _cosem_date(date: rq.TariffDate) -> et.CosemDate:
     return et.CosemDate(date.year, date.month, date.day, date.day_of_week)
 
 
+def _cosem_time(start: time | None) -> et.CosemTime:
+    if start is None:
+        return et.CosemTime(0)
+    return et.CosemTime(start.hour, start.minute, start.second, start.microsecond // 10_000)
+
+
+def _padded_rows(rows: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
+    if len(rows) > et.THRESHOLD_ROWS:
+        raise DuisError(
+            RigCode.SCHEMA_VIOLATION, f"more than {et.THRESHOLD_ROWS} rows", "sr:Thresholds"
+        )
+    return rows
+
+
 def _activation(moment: datetime | None) -> et.CosemDateTime:
     if moment is None:
         return et.IMMEDIATE
@@ -153,9 +167,7 @@ def _ecs01a(context: _Context) -> usecases.Payload:
             day.day,
             tuple(
                 (et.DayAction.block if a.block else et.DayAction.tou)(
-                    et.CosemTime(a.start.hour, a.start.minute, a.start.second, 0)
-                    if a.start is not None
-                    else et.CosemTime(0),
+                    _cosem_time(a.start),
                     (a.block_rate if a.block else a.tou_rate) or 0,
                 )
                 for a in day.actions
@@ -163,11 +175,11 @@ def _ecs01a(context: _Context) -> usecases.Payload:
         )
         for day in tariff.days
     )
+    if len(tariff.block_prices) > et.TIERS:
+        raise DuisError(RigCode.SCHEMA_VIOLATION, f"more than {et.TIERS} tiers", "sr:BlockPrices")
     blocks = [[0] * et.TIERS for _ in range(et.BLOCKS)]
     for tier, row in enumerate(tariff.block_prices):
         for block, price in enumerate(_padded(row, et.BLOCKS, "sr:BlockPrice")):
-            if tier >= et.TIERS:
-                raise DuisError(RigCode.SCHEMA_VIOLATION, "more than 8 tiers", "sr:BlockPrices")
             blocks[block][tier] = price
     rows = tariff.thresholds + ((),) * (et.THRESHOLD_ROWS - len(tariff.thresholds))
     return et.UpdateTariffEsme(
@@ -185,7 +197,7 @@ def _ecs01a(context: _Context) -> usecases.Payload:
             et.SpecialDay(i, _cosem_date(d.date), d.day)
             for i, d in enumerate(tariff.special_days, start=1)
         ),
-        thresholds=rows[: et.THRESHOLD_ROWS],
+        thresholds=_padded_rows(rows),
         standing_charge=tariff.standing_charge,
         standing_charge_scale=tariff.standing_charge_scale or 0,
         price_scale=tariff.price_scale or 0,
@@ -325,7 +337,14 @@ def to_gbcs(
     if builder is None:
         raise DuisError(RigCode.UNSUPPORTED_SRV, f"no GBCS payload for {name} in rig.gbcs yet")
     invoke = request.request_id.counter if counter is None else counter
-    payload = usecases.encode_payload(builder(_Context(request, invoke, issuer_event_id)), invoke)
+    try:
+        payload = usecases.encode_payload(
+            builder(_Context(request, invoke, issuer_event_id)), invoke
+        )
+    except DuisError:
+        raise
+    except ValueError as exc:  # a value the GBCS field cannot carry
+        raise DuisError(RigCode.SCHEMA_VIOLATION, f"{name}: {exc}", "sr:Body") from exc
     return GbcsCommand(usecases.MESSAGE_CODES[name], payload, critical)
 
 

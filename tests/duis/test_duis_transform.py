@@ -131,3 +131,16 @@ def test_tariff_elements_must_suit_the_device() -> None:
     with pytest.raises(DuisError) as caught:
         to_gbcs(to_gas, INVENTORY)
     assert caught.value.code is ResponseCode.INVALID_SRV_DEVICE_TYPE
+
+
+def test_a_value_gbcs_cannot_carry_is_a_named_refusal() -> None:
+    """An electricity threshold beyond double-long-unsigned (a log not checked by the schema)."""
+    request = _template_request("ECS01a_1.1.1_IMMEDIATE_BLOCK_SUCCESS_REQUEST_DUIS.XML")
+    body = request.body
+    assert isinstance(body, rq.UpdateImportTariff)
+    huge = body.elements.replace(b">10000<", b">4294967296<")
+    assert huge != body.elements
+    bad = dataclasses.replace(request, body=dataclasses.replace(body, elements=huge))
+    with pytest.raises(DuisError) as caught:
+        to_gbcs(bad, INVENTORY)
+    assert caught.value.code is RigCode.SCHEMA_VIOLATION and "ECS01a" in caught.value.reason
