@@ -1,59 +1,116 @@
 """The electricity meter (ESME) as a pure state machine: bytes and a time in, bytes out.
 
-No I/O and no wall clock: the host (``devices/emulated``) feeds it frames with the current time
-and writes back what it returns, after the processing delay it asks for. The same object runs
-behind a pty, in a simulation, or directly in a unit test.
+No I/O and no wall clock: the host (``devices/emulated``) feeds it frames and ticks with the
+current time and writes back what it returns, after the processing delay it asks for. The same
+object runs behind a pty, in a hub, in a simulation, or directly in a unit test.
 
-Command checks, in the order a meter applies them (reference/gbcs.md §1.3, §1.4, §2):
+Commands answered (checks in :mod:`firmware_stubs.device`): CS01a top-up (SRV 2.2, UTRN rules
+in :mod:`firmware_stubs.utrn_gate`), ECS42/43/44 enable / disable / arm supply (SRV 7.1/7.2/7.3,
+critical, signed response), ECS45 supply status (SRV 7.4), ECS17b import registers (SRV 4.1.1)
+and ECS19 prepayment registers (SRV 4.3), both with an encrypted part, and ECS82 meter balance
+(SRV 4.18). A rejected top-up gets a response with a failed action result and a non-critical
+alert.
 
-1. the frame parses and is addressed to this device, else it is discarded;
-2. the Access Control Broker's MAC verifies, and the originator counter is greater than the last
-   one accepted from that remote party (anti-replay), else the command is discarded and a
-   critical alert 0x8F30 "Source Does not have Authority for Command" goes to the originator;
-3. for CS01a top-ups, the UTRN (GBCS §14): check digit (else 0x8F63 "UTRN not Authentic"), not
-   seen before (else 0x8F51 "Duplicate UTRN entered"), MAC for this device and counter (else
-   0x8F64 "UTRN not for this Device": a UTRN whose check digit holds but whose MAC fails was
-   transcribed correctly and made for another device or counter), counter above the last
-   accepted UTRN counter (else 0x8F51), credit within the maximum credit threshold (else 0x8F5B).
-   A rejected top-up gets a response with a failed action result and a non-critical alert.
+Supply rules (issue 5), in prepayment mode:
+
+- disable (7.2) opens the contactor whatever the credit; arm (7.3) leaves it open, ready for the
+  consumer's button; enable (7.1) closes it, refused (result 250) while credit is exhausted;
+- when credit and emergency credit run out the meter disconnects and raises an alert; a top-up
+  or emergency credit that makes credit available again arms a disconnected meter (the consumer
+  presses the button to reconnect), as a meter may not reconnect without someone present.
+
+Consumption follows a :class:`~firmware_stubs.load_profile.LoadProfile` while the supply is
+connected; ``tick(now)`` advances the registers and the ledger and returns the alerts due.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from enum import Enum
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from firmware_stubs.device import ALERT_NO_AUTHORITY, Output
+from firmware_stubs.load_control import ProportionalController
+from firmware_stubs.load_profile import LoadProfile
+from firmware_stubs.meter import MeterState, PrepaymentAlerts, PrepaymentMeter
+from firmware_stubs.prepayment import (
+    UNITS_PER_PENNY,
+    Ledger,
+    PrepaymentSettings,
+)
+from firmware_stubs.timing import ProcessingTime
+from firmware_stubs.utrn_gate import (
+    ALERT_UTRN_DUPLICATE,
+    ALERT_UTRN_LOCKOUT,
+    ALERT_UTRN_NOT_AUTHENTIC,
+    ALERT_UTRN_NOT_FOR_DEVICE,
+    ALERT_UTRN_OVER_MAX_CREDIT,
+    UtrnGate,
+    UtrnRefused,
+    UtrnSettings,
+)
+from rig.gbcs import dlms_usecases as dlms
 from rig.gbcs import usecases
-from rig.gbcs.codec import DeviceCodec
-from rig.gbcs.dlms import cosem_datetime
-from rig.gbcs.errors import DecodeError, VerifyError
+from rig.gbcs.dlms import Data, Tag
 from rig.gbcs.eui import Eui64
-from rig.gbcs.frame import Cra, Message
+from rig.gbcs.frame import Message
 from rig.gbcs.usecases import SupplyState
-from rig.gbcs.utrn import UtrnRejection, pence, verify_utrn
-from rig.keys.keystore import KeyNotFound, KeyStore
+from rig.keys.keystore import KeyStore
 
-#: Alert codes the ESME raises (names from reference/gbcs.md §1.6).
-ALERT_NO_AUTHORITY = 0x8F30
-ALERT_UTRN_NOT_AUTHENTIC = 0x8F63
-ALERT_UTRN_NOT_FOR_DEVICE = 0x8F64
-ALERT_UTRN_DUPLICATE = 0x8F51
-ALERT_UTRN_OVER_MAX_CREDIT = 0x8F5B
+__all__ = [
+    "ALERT_NO_AUTHORITY",
+    "ALERT_UTRN_DUPLICATE",
+    "ALERT_UTRN_LOCKOUT",
+    "ALERT_UTRN_NOT_AUTHENTIC",
+    "ALERT_UTRN_NOT_FOR_DEVICE",
+    "ALERT_UTRN_OVER_MAX_CREDIT",
+    "Esme",
+    "EsmeIdentity",
+    "EsmeSettings",
+    "EsmeState",
+]
 
 #: DLMS action-result for a rejected top-up, as in the RTDS CS01a ERROR response.
 RESULT_FAILED = 0x01
+#: DLMS action-result "other reason" (dlms_usecases.OTHER_REASON) for a refused enable.
+RESULT_OTHER_REASON = dlms.OTHER_REASON
+#: ECS80 supply outage restored, and the same for an outage of 3 minutes or more (§1.6).
+ALERT_SUPPLY_RESTORED = 0x8F35
+ALERT_SUPPLY_RESTORED_LONG = 0x8F36
+LONG_OUTAGE = 180.0
+#: DLMS scaler-unit units (IEC 62056-6-2): Wh and varh, as in the RTDS ECS17b register part.
+_UNIT_WH, _UNIT_VARH = 30, 32
 
-_log = logging.getLogger(__name__)
 
-_UTRN_ALERTS = {
-    UtrnRejection.NOT_AUTHENTIC: ALERT_UTRN_NOT_AUTHENTIC,
-    UtrnRejection.NOT_FOR_DEVICE: ALERT_UTRN_NOT_FOR_DEVICE,
-    UtrnRejection.DUPLICATE: ALERT_UTRN_DUPLICATE,
-}
+class EsmeVariant(Enum):
+    """DUIS ``ESMEVariant`` (seed 002: N58 gains it). Values [ASSUMED] from public inventory
+    data (single element A, twin element B, polyphase C, with ALCS D, with APC E)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    AD = "AD"
+    ADE = "ADE"
+
+
+@dataclass(frozen=True)
+class EsmeIdentity:
+    """What the DSP adds to an N58 alert about this meter (seed 002): its ``ESMEVariant`` and
+    ``DeviceGBCSVersion``. N58 is a DCC alert: the DSP builds it, the device supplies the data."""
+
+    variant: EsmeVariant = EsmeVariant.A
+    #: [ASSUMED] a GBCS version string as DUIS inventories show it.
+    gbcs_version: str = "4.0"
+
+    @property
+    def has_apc(self) -> bool:
+        """Whether the meter has an Auxiliary Proportional Controller (the E of ADE)."""
+        return "E" in self.variant.value
+
+    def n58_data_items(self) -> dict[str, str]:
+        """The two optional N58 data items (seed 002, DUIS 4.0 release note §5.1)."""
+        return {"ESMEVariant": self.variant.value, "DeviceGBCSVersion": self.gbcs_version}
 
 
 @dataclass(frozen=True)
@@ -65,168 +122,211 @@ class EsmeSettings:
     max_credit_pence: int = 50_000
     #: Seconds the meter takes to process a command before it answers. [ASSUMED] bench default.
     processing_time: float = 0.002
-    #: How many accepted UTRNs the meter remembers for duplicate detection. [ASSUMED]
-    utrn_memory: int = 64
+    #: Uniform extra processing time, seconds, drawn from ``seed``. [ASSUMED] 0 by default.
+    processing_jitter: float = 0.0
+    seed: int = 0
+    #: Prepayment mode: consumption is paid from credit. Credit mode (False, the default so an
+    #: emulated meter never disconnects itself during a test) only advances the registers.
+    prepayment: bool = False
+    tariff: PrepaymentSettings = field(default_factory=PrepaymentSettings)
+    load: LoadProfile = field(default_factory=LoadProfile)
+    #: Reactive energy as a share of active energy. [ASSUMED]
+    reactive_ratio: float = 0.1
+    identity: EsmeIdentity = field(default_factory=EsmeIdentity)
+    alerts: PrepaymentAlerts = field(default_factory=PrepaymentAlerts)
+    #: Where unsolicited alerts go; None: the last remote party that sent a command.
+    alert_recipient: Eui64 | None = None
+    #: UTRN memory and keypad lock-out.
+    utrn: UtrnSettings = field(default_factory=UtrnSettings)
 
 
 @dataclass
-class EsmeState:
+class EsmeState(MeterState):
     """What the meter remembers between commands."""
 
-    credit_pence: int = 0
     supply: SupplyState = SupplyState.CONNECTED
-    last_command_counter: dict[Eui64, int] = field(default_factory=dict)
-    last_utrn_counter: dict[Eui64, int] = field(default_factory=dict)
-    alert_counter: int = 0
-    accepted_utrns: deque[str] = field(default_factory=lambda: deque(maxlen=64))
+    #: Active and reactive import registers, Wh and varh (fractions kept).
+    active_wh: float = 0.0
+    reactive_varh: float = 0.0
+    #: Monotonic time up to which consumption has been accounted; None before the first event.
+    accounted_to: float | None = None
+    outage_since: float | None = None
+
+    @property
+    def credit_pence(self) -> float:
+        """Credit in pence."""
+        return self.ledger.credit_pence
+
+    @credit_pence.setter
+    def credit_pence(self, pence: float) -> None:
+        self.ledger.credit = round(pence * UNITS_PER_PENNY)
 
 
-Output = list[tuple[float, bytes]]
-
-
-class Esme:
-    """An ESME answering CS01a (SRV 2.2 top-up), ECS42/43/44 (SRV 7.1/7.2/7.3 enable, disable,
-    arm) and ECS45 (SRV 7.4 read supply status)."""
+class Esme(PrepaymentMeter):
+    """An ESME answering CS01a, ECS42/43/44/45, ECS17b, ECS19 and ECS82, with prepayment,
+    a load profile, alerts and (variant with E) an Auxiliary Proportional Controller."""
 
     def __init__(
         self,
         eui: Eui64,
         *,
         ka_private: ec.EllipticCurvePrivateKey,
-        ds_private: ec.EllipticCurvePrivateKey,
+        ds_private: ec.EllipticCurvePrivateKey | None,
         keys: KeyStore,
         settings: EsmeSettings | None = None,
         state: EsmeState | None = None,
         wall_clock_offset: float = 0.0,
     ) -> None:
-        self.eui = eui
-        self.settings = settings or EsmeSettings()
-        self.state = state or EsmeState(accepted_utrns=deque(maxlen=self.settings.utrn_memory))
-        self._keys = keys
-        self._ka_private = ka_private
-        self._codec = DeviceCodec(eui, ka_private=ka_private, ds_private=ds_private, keys=keys)
-        self._wall_clock_offset = wall_clock_offset
-        #: Why recent frames were discarded or rejected, newest last (for the host's log).
-        self.events: deque[str] = deque(maxlen=256)
-
-    def _note(self, event: str) -> None:
-        self.events.append(event)
-        _log.info("%s: %s", self.eui, event)
+        self.settings = s = settings or EsmeSettings()
+        self.state = state or EsmeState(
+            ledger=Ledger(s.tariff, s.max_credit_pence),
+            utrns=UtrnGate(s.utrn),
+        )
+        super().__init__(
+            eui,
+            ka_private=ka_private,
+            ds_private=ds_private,
+            keys=keys,
+            processing=ProcessingTime(s.processing_time, s.processing_jitter),
+            seed=s.seed,
+            wall_clock_offset=wall_clock_offset,
+            alert_recipient=s.alert_recipient,
+            device_state=self.state,
+        )
+        self.prepayment = s.prepayment
+        self.prepayment_alerts = s.alerts
+        #: The Auxiliary Proportional Controller, if the variant has one (seed 002).
+        self.apc = ProportionalController(seed=s.seed) if s.identity.has_apc else None
 
     # -- the firmware protocol ------------------------------------------------------------
 
     def handle(self, frame: bytes, now: float) -> Output:
         """Process one GBCS frame received at ``now``; return (delay, frame) pairs to send."""
-        try:
-            command = self._codec.open_command(frame)
-        except DecodeError as exc:
-            self._note(f"discarded malformed frame: {exc}")
-            return []
-        except VerifyError as exc:
-            return self._refuse(frame, now, f"MAC check failed: {exc}")
-        except KeyNotFound as exc:
-            return self._refuse(frame, now, f"unknown originator: {exc}")
+        alerts = self._advance(now)
+        command = self._accept(frame, now)
+        if not isinstance(command, Message):
+            return alerts + command
         signing = command.signing
-        if signing.cra is not Cra.COMMAND or signing.recipient != self.eui:
-            self._note(f"discarded frame for {signing.recipient} (cra {signing.cra})")
-            return []
-        last = self.state.last_command_counter.get(signing.originator, 0)
-        if signing.counter <= last:
-            return self._refuse(
-                frame, now, f"replayed counter {signing.counter} <= last accepted {last}"
-            )
-        self.state.last_command_counter[signing.originator] = signing.counter
         body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
+        return alerts + self._dispatch(command, body, now)
+
+    def tick(self, now: float) -> Output:
+        """Advance consumption to ``now``; the alerts it causes."""
+        return self._advance(now)
+
+    # -- local actions (the consumer at the meter) ---------------------------------------------
+
+    def press_button(self, now: float) -> Output:
+        """The consumer's button: reconnect an armed meter if credit allows."""
+        alerts = self._advance(now)
+        if self.state.supply is SupplyState.ARMED and self._may_supply():
+            self.state.supply = SupplyState.CONNECTED
+            self._note("button pressed: supply reconnected")
+        return alerts
+
+    def power_outage(self, start: float, end: float) -> Output:
+        """Mains lost from ``start`` to ``end``: no consumption meanwhile; on restoration the
+        ECS80 alert (0x8F35, or 0x8F36 for 3 minutes or more) with both date-times."""
+        alerts = self._advance(start)
+        self.state.accounted_to = max(end, self.state.accounted_to or end)
+        code = ALERT_SUPPLY_RESTORED_LONG if end - start >= LONG_OUTAGE else ALERT_SUPPLY_RESTORED
+        alert = usecases.SupplyRestoredAlert.build(
+            code, self._device_time(end), self._device_time(start), self._device_time(end)
+        )
+        why = f"supply restored after {end - start:.0f} s"
+        return alerts + self._unsolicited(alert, why, 0x0067, critical=True)
+
+    # -- use cases ------------------------------------------------------------------------
+
+    def _dispatch(self, command: Message, body: object, now: float) -> Output:
         if isinstance(body, usecases.TopUpEsme):
             return self._top_up(command, body, now)
         if isinstance(body, usecases.ReadSupplyStatusEsme):
             reply = usecases.ReadSupplyStatusEsmeResponse(control_state=self.state.supply)
             return [self._respond(command, reply)]
         if isinstance(body, usecases.ChangeSupplyEsme):
-            # ECS42/43/44 (SRV 7.1/7.2/7.3) are critical: open_command verified the supplier's
-            # signature, and the response is signed by the meter (reference/gbcs.md §1.3).
-            self.state.supply = body.target
-            return [self._respond(command, usecases.ChangeSupplyEsmeResponse(result=0))]
-        self._note(f"message code 0x{signing.message_code:04X} not supported by this stub")
+            return [self._respond(command, self._change_supply(body.target))]
+        if isinstance(body, dlms.ReadImportRegistersEsme):
+            return [self._protected_read(command, self._import_registers(), now)]
+        if isinstance(body, dlms.ReadPrepaymentRegistersEsme):
+            return [self._protected_read(command, self._prepayment_registers(), now)]
+        if isinstance(body, dlms.ReadMeterBalanceEsme):
+            return [self._respond(command, dlms.MeterBalanceResponse(self.state.ledger.balance))]
+        self._note(f"message code 0x{command.signing.message_code:04X} not supported by this stub")
         return []
 
-    # -- use cases ------------------------------------------------------------------------
+    def _change_supply(self, target: SupplyState) -> usecases.ChangeSupplyEsmeResponse:
+        """ECS42/43/44 (SRV 7.1/7.2/7.3): critical, so the response is signed."""
+        if target is SupplyState.CONNECTED and not self._may_supply():
+            self._note("enable supply refused: credit exhausted")
+            return usecases.ChangeSupplyEsmeResponse(result=RESULT_OTHER_REASON)
+        self.state.supply = target
+        return usecases.ChangeSupplyEsmeResponse(result=0)
 
     def _top_up(self, command: Message, body: usecases.TopUpEsme, now: float) -> Output:
         signing = command.signing
-        if body.utrn in self.state.accepted_utrns:
-            return self._reject_top_up(command, now, ALERT_UTRN_DUPLICATE, "UTRN already used")
         try:
-            utrn = verify_utrn(
-                body.utrn,
-                self._keys.ka_public(signing.originator, prepayment=True),
-                self._ka_private,
-                signing.originator,
-                self.eui,
-                signing.counter,
-            )
-        except VerifyError as exc:
-            rejection = getattr(exc, "rejection", UtrnRejection.NOT_AUTHENTIC)
-            return self._reject_top_up(command, now, _UTRN_ALERTS[rejection], str(exc))
-        if signing.counter <= self.state.last_utrn_counter.get(signing.originator, 0):
-            return self._reject_top_up(
-                command, now, ALERT_UTRN_DUPLICATE, "UTRN counter not above the last accepted"
-            )
-        value = pence(utrn)
-        if self.state.credit_pence + value > self.settings.max_credit_pence:
-            return self._reject_top_up(
-                command, now, ALERT_UTRN_OVER_MAX_CREDIT, "credit would exceed the maximum"
-            )
-        self.state.credit_pence += value
-        self.state.last_utrn_counter[signing.originator] = signing.counter
-        self.state.accepted_utrns.append(body.utrn)
-        if self.state.supply is SupplyState.DISCONNECTED and self.state.credit_pence > 0:
-            self.state.supply = SupplyState.ARMED
+            value = self._check_utrn(body.utrn, signing.originator, signing.counter)
+        except UtrnRefused as exc:
+            self._note(f"top-up rejected (alert 0x{exc.alert:04X}): {exc}")
+            response = self._respond(command, usecases.TopUpEsmeResponse(RESULT_FAILED), now)
+            alert = self._alert_payload(exc.alert, now)
+            code = usecases.GENERIC_NON_CRITICAL_ALERT
+            # The alert first, so the User has it when the response lands.
+            return [self._alert(signing.originator, alert, code, critical=False), response]
+        self._note(f"top-up of {value} p accepted")
         return [self._respond(command, usecases.TopUpEsmeResponse(result=0), now)]
 
-    def _reject_top_up(self, command: Message, now: float, code: int, why: str) -> Output:
-        self._note(f"top-up rejected (alert 0x{code:04X}): {why}")
-        response = self._respond(command, usecases.TopUpEsmeResponse(result=RESULT_FAILED), now)
-        alert = self._alert(command.signing.originator, code, now, critical=False)
-        return [alert, response]  # the alert first, so the User has it when the response lands
+    # -- consumption and the supply --------------------------------------------------------------
 
-    def _refuse(self, frame: bytes, now: float, why: str) -> Output:
-        """Discard a command that failed authentication; tell its claimed originator."""
-        self._note(f"command discarded: {why}")
-        try:
-            originator = self._codec.peek_originator(frame)
-            self._keys.ka_public(originator)
-        except (DecodeError, KeyNotFound):
+    def _interrupt_supply(self) -> None:
+        if self.state.supply is SupplyState.CONNECTED:
+            self.state.supply = SupplyState.DISCONNECTED
+
+    def _arm_if_credit(self) -> None:
+        if self.state.supply is SupplyState.DISCONNECTED and self.state.ledger.available > 0:
+            self.state.supply = SupplyState.ARMED
+
+    def _advance(self, now: float) -> Output:
+        """Account consumption from the last accounted time to ``now`` (never backwards)."""
+        state = self.state
+        since = state.accounted_to
+        if since is None or now <= since:
+            state.accounted_to = now if since is None else since
             return []
-        return [self._alert(originator, ALERT_NO_AUTHORITY, now, critical=True)]
+        state.accounted_to = now
+        energy = 0.0
+        if state.supply is SupplyState.CONNECTED:
+            demand = self.settings.load.energy_wh(self.wall_time(since), self.wall_time(now))
+            energy = 1000 * self._affordable(demand / 1000, now - since)
+        state.active_wh += energy
+        state.reactive_varh += energy * self.settings.reactive_ratio
+        return self._charge(energy / 1000, now - since, now)
 
-    # -- output ---------------------------------------------------------------------------
+    # -- register reads ---------------------------------------------------------------------
 
-    def _device_time(self, now: float) -> bytes:
-        moment = datetime.fromtimestamp(0, UTC) + timedelta(seconds=now + self._wall_clock_offset)
-        return cosem_datetime(moment)
-
-    def _respond(
-        self, command: Message, reply: object, now: float | None = None
-    ) -> tuple[float, bytes]:
-        """A response to ``command``; stamped with the device time when ``now`` is given
-        (RTDS: CS01a responses carry a date-time, ECS45 responses none)."""
-        payload = usecases.encode_payload(reply, command.signing.counter)
-        stamp = None if now is None else self._device_time(now)
-        frame = self._codec.build_response(command, payload, date_time=stamp)
-        return self.settings.processing_time, frame
-
-    def _alert(
-        self, recipient: Eui64, code: int, now: float, *, critical: bool
-    ) -> tuple[float, bytes]:
-        self.state.alert_counter += 1
-        counter = self.state.alert_counter
-        alert = usecases.DlmsAlert(alert_code=code, date_time=self._device_time(now))
-        message_code = (
-            usecases.GENERIC_CRITICAL_ALERT if critical else usecases.GENERIC_NON_CRITICAL_ALERT
+    def _import_registers(self) -> Data:
+        """ECS17b register data: active and reactive import with their scaler-units (RTDS)."""
+        state = self.state
+        return Data.structure(
+            Data.structure(
+                Data(Tag.DOUBLE_LONG_UNSIGNED, int(state.active_wh) & 0xFFFFFFFF),
+                Data.structure(Data(Tag.INTEGER, 0), Data.enum(_UNIT_WH)),
+                Data(Tag.DOUBLE_LONG_UNSIGNED, int(state.reactive_varh) & 0xFFFFFFFF),
+                Data.structure(Data(Tag.INTEGER, 0), Data.enum(_UNIT_VARH)),
+            )
         )
-        payload = usecases.encode_payload(alert, counter)
-        frame = self._codec.build_alert(
-            recipient, counter, message_code, payload, critical=critical
-        )
-        return self.settings.processing_time, frame
+
+    def _prepayment_registers(self) -> Data:
+        """ECS19 register data: six double-longs as in the RTDS part. Order [ASSUMED]: meter
+        balance, emergency credit remaining, accumulated debt, payment debt, time debt 1 and 2."""
+        ledger = self.state.ledger
+        values = (ledger.balance, ledger.emergency or 0, ledger.debt, 0, ledger.debt, 0)
+        return Data.structure(Data.structure(*(Data(Tag.DOUBLE_LONG, v) for v in values)))
+
+    def _protected_read(self, command: Message, registers: Data, now: float) -> tuple[float, bytes]:
+        """An ECS17b / ECS19 response: protection parameters and the encrypted register part."""
+        c = command.signing
+        protection = dlms.ProtectionParameters(c.counter, self.eui, c.originator)
+        block = self._encrypt(command, registers.encode())
+        return self._respond(command, dlms.ProtectedReadResponse(protection, block), now)

@@ -1,0 +1,314 @@
+"""The Comms Hub (CHF + GPF) with the devices joined to it, as one pure firmware (issue 5).
+
+The hub is what a premises looks like from the WAN: every frame for any of its devices arrives
+here and is routed over the HAN by the GBCS header's recipient EUI (domain.md §0). It models:
+
+- **routing**: a frame for the CHF itself (CCS01 / CCS02) is answered by the CHF; a frame for a
+  device on the HAN device log is relayed to it; anything else is discarded and noted;
+- **the HAN device log** (SRV 8.11, CCS01 / CCS02): a SMETS2 hub refuses an install code that is
+  not 16 bytes with the known, consistent error response (seed 002; domain.md §5); a full log
+  refuses further devices;
+- **commands in flight**: at most ``max_in_flight`` commands per HAN device between the hub
+  receiving one and its last answer leaving; beyond that the hub discards the command (the DSP
+  sees no response) and counts it;
+- **GBT toward the HAN**: a frame larger than ``segment_above`` bytes crosses the HAN as GBT
+  blocks (reference/gbcs.md §1.8) and is reassembled at the device; each block costs one HAN
+  transit; GBT blocks arriving from the WAN are reassembled before routing;
+- **the GPF**: a command for a GSME waits until its next wake window; the GSME's own alerts wait
+  for a wake too.
+
+Time: each device answers in order (one command at a time). A command is handed to its device
+when it is received, with the time the device will actually get it (``now`` plus HAN transit,
+the wake wait and the device's queue), so outputs carry their true delays and the host needs no
+extra timers; devices therefore see non-decreasing times of their own. A host RESET drops
+scheduled outputs, not the state changes already made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from firmware_stubs.device import DeviceState, Output, SmartDevice
+from firmware_stubs.timing import ProcessingTime
+from rig.gbcs import dlms_usecases as dlms
+from rig.gbcs import gbt, usecases
+from rig.gbcs.dlms import AccessKind, AccessResult, Data
+from rig.gbcs.errors import DecodeError
+from rig.gbcs.eui import Eui64
+from rig.gbcs.frame import Message, decode
+from rig.keys.keystore import KeyStore
+
+
+class HanDevice(Protocol):
+    """A device behind the hub: a firmware with an EUI (ticks and wakes are optional)."""
+
+    eui: Eui64
+
+    def handle(self, frame: bytes, now: float) -> Output: ...
+
+
+@runtime_checkable
+class TickingDevice(HanDevice, Protocol):
+    def tick(self, now: float) -> Output: ...
+
+
+@runtime_checkable
+class SleepingDevice(HanDevice, Protocol):
+    """A battery device reached through the GPF: it takes frames only in wake windows."""
+
+    def next_wake(self, after: float) -> float: ...
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """Comms Hub behaviour. Every default is [ASSUMED]: the CHTS values are not in the
+    references."""
+
+    #: One HAN transit (a frame, or one GBT block), seconds.
+    han_latency: float = 0.01
+    #: Frames above this many bytes cross the HAN as GBT blocks...
+    segment_above: int = 400
+    #: ...of at most this many data bytes.
+    block_size: int = 128
+    max_in_flight: int = 4
+    max_log_entries: int = 16
+    #: Apply the SMETS2 install-code rule (16 bytes) to CCS01.
+    smets2: bool = True
+    #: The CHF's own processing time for CCS01 / CCS02, seconds.
+    processing_time: float = 0.005
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class HanLogEntry:
+    """One device on the CHF's HAN device log (CCS01)."""
+
+    device: Eui64
+    install_code: bytes
+    device_type: int = 1
+
+
+def install_code_for(device: Eui64) -> bytes:
+    """A deterministic 16-byte install code for a device that joined before the test began."""
+    return hashlib.sha256(b"install code " + device.raw).digest()[:16]
+
+
+@dataclass
+class HubStats:
+    """What the hub counts (for the host's log and for load tests)."""
+
+    routed: int = 0
+    discarded: int = 0
+    over_limit: int = 0
+    han_blocks: int = 0
+    held_for_wake: int = 0
+
+
+#: The response to a CCS01 when the HAN device log is full. [ASSUMED] shaped like the
+#: install-code rejection (domain.md §5), with "other reason" throughout.
+LOG_FULL = dlms.AccessResults(
+    (Data.null(),) * 3,
+    (
+        AccessResult(AccessKind.ACTION, dlms.OTHER_REASON),
+        AccessResult(AccessKind.SET, dlms.OTHER_REASON),
+        AccessResult(AccessKind.SET, dlms.OTHER_REASON),
+    ),
+)
+_ADDED = dlms.AccessResults(
+    (Data.null(),) * 3,
+    (
+        AccessResult(AccessKind.ACTION, 0),
+        AccessResult(AccessKind.SET, 0),
+        AccessResult(AccessKind.SET, 0),
+    ),
+)
+
+
+class Chf(SmartDevice):
+    """The Communications Hub Function's own commands: the HAN device log (SRV 8.11)."""
+
+    def __init__(
+        self,
+        eui: Eui64,
+        *,
+        ka_private: ec.EllipticCurvePrivateKey,
+        ds_private: ec.EllipticCurvePrivateKey | None,
+        keys: KeyStore,
+        settings: HubSettings,
+        log: dict[Eui64, HanLogEntry],
+    ) -> None:
+        super().__init__(
+            eui,
+            ka_private=ka_private,
+            ds_private=ds_private,
+            keys=keys,
+            processing=ProcessingTime(settings.processing_time),
+            seed=settings.seed,
+            wall_clock_offset=0.0,
+            alert_recipient=None,
+            device_state=DeviceState(),
+        )
+        self.settings = settings
+        self.log = log
+
+    def handle(self, frame: bytes, now: float) -> Output:
+        command = self._accept(frame, now)
+        if not isinstance(command, Message):
+            return command
+        s = command.signing
+        body = usecases.decode_payload(s.message_code, s.payload, s.cra)
+        if isinstance(body, dlms.AddHanDevice):
+            return [self._respond(command, self._add(body))]
+        if isinstance(body, dlms.RemoveHanDevice):
+            removed = self.log.pop(body.device, None) is not None
+            self._note(f"CCS02 {body.device}: {'removed' if removed else 'not on the log'}")
+            result = 0 if removed else dlms.OTHER_REASON
+            return [self._respond(command, usecases.ChangeSupplyEsmeResponse(result=result))]
+        self._note(f"CHF: message code 0x{s.message_code:04X} not supported by this stub")
+        return []
+
+    def _add(self, body: dlms.AddHanDevice) -> dlms.AccessResults:
+        try:
+            body.check(smets2=self.settings.smets2)
+        except dlms.InstallCodeError as exc:
+            self._note(f"CCS01 {body.device} refused: {exc}")
+            return dlms.INSTALL_CODE_REJECTED
+        if body.device not in self.log and len(self.log) >= self.settings.max_log_entries:
+            self._note(f"CCS01 {body.device} refused: HAN device log full")
+            return LOG_FULL
+        self.log[body.device] = HanLogEntry(body.device, body.install_code, body.device_type)
+        self._note(f"CCS01 {body.device} added to the HAN device log")
+        return _ADDED
+
+
+@dataclass
+class _Lane:
+    """One HAN device as the hub sees it: answers pending and when it is next free."""
+
+    device: HanDevice
+    pending: list[float] = field(default_factory=list)
+    free_at: float = float("-inf")
+
+
+class CommsHub:
+    """A Comms Hub and its HAN devices as one firmware (``handle`` and ``tick``)."""
+
+    def __init__(self, chf: Chf, devices: Sequence[HanDevice], settings: HubSettings) -> None:
+        self.chf = chf
+        self.settings = settings
+        self.devices = {d.eui: d for d in devices}
+        self._lanes = {d.eui: _Lane(d) for d in devices}
+        self._assembling: dict[tuple[object, ...], gbt.Reassembler] = {}
+        self.stats = HubStats()
+
+    @property
+    def euis(self) -> tuple[Eui64, ...]:
+        """Every EUI this hub answers for: the CHF and its devices."""
+        return (self.chf.eui, *self.devices)
+
+    @property
+    def log(self) -> dict[Eui64, HanLogEntry]:
+        """The HAN device log."""
+        return self.chf.log
+
+    def _discard(self, why: str) -> None:
+        self.chf._note(f"discarded {why}")
+        self.stats.discarded += 1
+
+    # -- the firmware protocol ------------------------------------------------------------
+
+    def handle(self, frame: bytes, now: float) -> Output:
+        """Route one frame from the WAN received at ``now``."""
+        if gbt.is_gbt(frame):
+            whole = self._reassemble(frame)
+            if whole is None:
+                return []
+            frame = whole
+        try:
+            recipient = decode(frame).signing.recipient
+        except DecodeError as exc:
+            self._discard(f"malformed frame: {exc}")
+            return []
+        if recipient == self.chf.eui:
+            self.stats.routed += 1
+            return self.chf.handle(frame, now)
+        lane = self._lanes.get(recipient)
+        if lane is None:
+            self._discard(f"frame for {recipient}: no such device behind this hub")
+            return []
+        if recipient not in self.log:
+            self._discard(f"frame for {recipient}: not on the HAN device log")
+            return []
+        lane.pending = [t for t in lane.pending if t > now]
+        if len(lane.pending) >= self.settings.max_in_flight:
+            self.stats.over_limit += 1
+            self._discard(f"frame for {recipient}: {len(lane.pending)} already in flight")
+            return []
+        self.stats.routed += 1
+        return self._relay(lane, frame, now)
+
+    def tick(self, now: float) -> Output:
+        """Tick every device; its alerts leave over the HAN (a GSME's at its next wake)."""
+        out: Output = []
+        for lane in self._lanes.values():
+            if isinstance(lane.device, TickingDevice):
+                sent = self._leave(lane, now, lane.device.tick(now))
+                out += [(due - now, frame) for due, frame in sent]
+        return out
+
+    # -- the HAN ---------------------------------------------------------------------------
+
+    def _cross(self, frame: bytes) -> tuple[float, bytes]:
+        """Send a frame over the HAN: (seconds it takes, the frame as the far end has it).
+        One latency per frame, or per GBT block for a large frame reassembled at the far end."""
+        if len(frame) <= self.settings.segment_above:
+            return self.settings.han_latency, frame
+        blocks = gbt.segment(frame, self.settings.block_size)
+        self.stats.han_blocks += len(blocks)
+        return self.settings.han_latency * len(blocks), gbt.reassemble(blocks)
+
+    def _relay(self, lane: _Lane, frame: bytes, now: float) -> Output:
+        transit, frame = self._cross(frame)
+        arrive = now + transit
+        device = lane.device
+        if isinstance(device, SleepingDevice):
+            wake = device.next_wake(max(arrive, lane.free_at))
+            if wake > arrive:
+                self.stats.held_for_wake += 1
+            arrive = wake
+        start = max(arrive, lane.free_at)
+        outputs = device.handle(frame, start)
+        lane.free_at = start + max((delay for delay, _ in outputs), default=0.0)
+        sent = self._leave(lane, start, outputs, wake=False)
+        lane.pending.append(max((due for due, _ in sent), default=start))
+        return [(due - now, out) for due, out in sent]
+
+    def _leave(
+        self, lane: _Lane, at: float, outputs: Output, *, wake: bool = True
+    ) -> list[tuple[float, bytes]]:
+        """When each output of ``lane``'s device, made at ``at``, reaches the WAN side."""
+        sent = []
+        for delay, frame in outputs:
+            ready = at + delay
+            if wake and isinstance(lane.device, SleepingDevice):
+                ready = lane.device.next_wake(ready)
+            transit, frame = self._cross(frame)
+            sent.append((ready + transit, frame))
+        return sent
+
+    def _reassemble(self, data: bytes) -> bytes | None:
+        try:
+            block = gbt.decode_block(data)
+            assembler = self._assembling.setdefault(block.transaction, gbt.Reassembler())
+            whole = assembler.add(block)
+        except DecodeError as exc:
+            self._discard(f"GBT block: {exc}")
+            return None
+        if whole is not None:
+            del self._assembling[block.transaction]
+        return whole

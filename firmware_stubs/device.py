@@ -1,0 +1,183 @@
+"""What every emulated smart device shares: the command checks, answers and alerts.
+
+Command checks, in the order a device applies them (reference/gbcs.md §1.3, §1.4, §2):
+
+1. the frame parses and is a command addressed to this device, else it is discarded;
+2. the Access Control Broker's MAC (and the supplier's signature on a critical command)
+   verifies, and the originator counter is greater than the last one accepted from that remote
+   party (anti-replay), else the command is discarded and a critical alert 0x8F30 "Source Does
+   not have Authority for Command" goes to the claimed originator, if it is a known party.
+
+Answers to a command are MAC'd, or signed when the command was signed (critical); alerts carry
+the device's own counter. Every output leaves after a delay drawn from the device's seeded
+processing-time model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from firmware_stubs.timing import ProcessingModel, ProcessingTime
+from rig.gbcs import usecases
+from rig.gbcs.codec import DeviceCodec
+from rig.gbcs.dlms import cosem_datetime
+from rig.gbcs.errors import DecodeError, VerifyError
+from rig.gbcs.eui import Eui64
+from rig.gbcs.frame import Cra, GeneralSigning, Message
+from rig.gbcs.gbz import gbz_time
+from rig.keys.keystore import KeyNotFound, KeyStore
+
+ALERT_NO_AUTHORITY = 0x8F30
+
+Output = list[tuple[float, bytes]]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeviceState:
+    """What any device remembers between commands."""
+
+    last_command_counter: dict[Eui64, int] = field(default_factory=dict)
+    alert_counter: int = 0
+    #: The remote party that last sent an accepted command: unsolicited alerts go there
+    #: unless a recipient is configured.
+    last_originator: Eui64 | None = None
+
+
+class SmartDevice:
+    """Base of the ESME and GSME stubs: bind keys, check commands, build answers and alerts."""
+
+    def __init__(
+        self,
+        eui: Eui64,
+        *,
+        ka_private: ec.EllipticCurvePrivateKey,
+        ds_private: ec.EllipticCurvePrivateKey | None,
+        keys: KeyStore,
+        processing: ProcessingTime,
+        seed: int,
+        wall_clock_offset: float,
+        alert_recipient: Eui64 | None,
+        device_state: DeviceState,
+    ) -> None:
+        self.eui = eui
+        self._keys = keys
+        self._ka_private = ka_private
+        self._codec = DeviceCodec(eui, ka_private=ka_private, ds_private=ds_private, keys=keys)
+        self._processing = ProcessingModel(processing, seed)
+        self._delay = processing.base
+        self._wall_clock_offset = wall_clock_offset
+        self._alert_recipient = alert_recipient
+        self._device_state = device_state
+        #: Why recent frames were discarded or rejected, newest last (for the host's log).
+        self.events: deque[str] = deque(maxlen=256)
+
+    def _note(self, event: str) -> None:
+        self.events.append(event)
+        _log.info("%s: %s", self.eui, event)
+
+    def _accept(self, frame: bytes, now: float) -> Message | Output:
+        """The verified, fresh command in ``frame``; else what the device sends instead."""
+        self._delay = self._processing.draw()
+        try:
+            command = self._codec.open_command(frame)
+        except DecodeError as exc:
+            self._note(f"discarded frame: {exc}")
+            return []
+        except VerifyError as exc:
+            return self._refuse(frame, now, f"MAC or signature check failed: {exc}")
+        except KeyNotFound as exc:
+            return self._refuse(frame, now, f"unknown originator: {exc}")
+        signing = command.signing
+        state = self._device_state
+        last = state.last_command_counter.get(signing.originator, 0)
+        if signing.counter <= last:
+            return self._refuse(
+                frame, now, f"replayed counter {signing.counter} <= last accepted {last}"
+            )
+        state.last_command_counter[signing.originator] = signing.counter
+        state.last_originator = signing.originator
+        return command
+
+    def _refuse(self, frame: bytes, now: float, why: str) -> Output:
+        """Discard a command that failed authentication; tell its claimed originator."""
+        self._note(f"command discarded: {why}")
+        try:
+            originator = self._codec.peek_originator(frame)
+            self._keys.ka_public(originator)
+        except (DecodeError, KeyNotFound):
+            return []
+        alert = self._alert_payload(ALERT_NO_AUTHORITY, now)
+        return [self._alert(originator, alert, usecases.GENERIC_CRITICAL_ALERT, critical=True)]
+
+    def _alert_payload(self, code: int, now: float) -> usecases.Payload:
+        """The alert body in this device's payload format (DLMS; a GSME overrides it: GBZ)."""
+        return usecases.DlmsAlert(code, self._device_time(now))
+
+    # -- output ---------------------------------------------------------------------------
+
+    def wall_time(self, now: float) -> float:
+        """Seconds since the epoch (UTC) at monotonic ``now``."""
+        return now + self._wall_clock_offset
+
+    def _device_time(self, now: float) -> bytes:
+        moment = datetime.fromtimestamp(0, UTC) + timedelta(seconds=self.wall_time(now))
+        return cosem_datetime(moment)
+
+    def _gbz_time(self, now: float) -> int:
+        return gbz_time(datetime.fromtimestamp(self.wall_time(now), UTC))
+
+    def _respond(
+        self, command: Message, reply: usecases.Payload, now: float | None = None
+    ) -> tuple[float, bytes]:
+        """A response to ``command``; stamped with the device time when ``now`` is given."""
+        payload = usecases.encode_payload(reply, command.signing.counter)
+        stamp = None if now is None else self._device_time(now)
+        return self._delay, self._codec.build_response(command, payload, date_time=stamp)
+
+    def _response_signing(self, command: Message) -> GeneralSigning:
+        """The transaction a response to ``command`` belongs to (for encrypted parts)."""
+        c = command.signing
+        return GeneralSigning(Cra.RESPONSE, c.counter, self.eui, c.originator, c.message_code, b"")
+
+    def _encrypt(self, command: Message, plaintext: bytes) -> bytes:
+        """A ``31 00000000 …`` part for the command's originator (KDF mode 04, §1.4)."""
+        return self._codec.encrypt_part(self._response_signing(command), plaintext)
+
+    def _alert(
+        self, recipient: Eui64, alert: usecases.Payload, message_code: int, *, critical: bool
+    ) -> tuple[float, bytes]:
+        self._device_state.alert_counter += 1
+        counter = self._device_state.alert_counter
+        payload = usecases.encode_payload(alert, counter)
+        frame = self._codec.build_alert(
+            recipient, counter, message_code, payload, critical=critical
+        )
+        return self._delay, frame
+
+    @property
+    def alert_recipient(self) -> Eui64 | None:
+        """Where unsolicited alerts go: the configured recipient, else the last remote party
+        that sent an accepted command (None before any)."""
+        return self._alert_recipient or self._device_state.last_originator
+
+    def _unsolicited(
+        self,
+        alert: usecases.Payload,
+        why: str,
+        message_code: int = usecases.GENERIC_NON_CRITICAL_ALERT,
+        *,
+        critical: bool = False,
+    ) -> Output:
+        """An alert to :attr:`alert_recipient` (dropped, and noted, if none is known)."""
+        self._note(why)
+        if self.alert_recipient is None:
+            self._note("no alert recipient known yet: alert dropped")
+            return []
+        return [self._alert(self.alert_recipient, alert, message_code, critical=critical)]

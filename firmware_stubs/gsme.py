@@ -1,0 +1,404 @@
+"""The gas meter (GSME) as a pure state machine: a battery device that sleeps.
+
+The GSME answers only when awake: the Comms Hub's GPF holds its commands until its next wake
+window (:meth:`Gsme.next_wake`, used by :mod:`firmware_stubs.comms_hub`); given a frame, the
+GSME itself answers at once after its processing time. Payloads are GBZ (reference/gbcs.md §1.7).
+
+Commands answered: CS01b top-up (SRV 2.2), GCS32 valve off / GCS39 arm (SRV 7.2 / 7.3,
+critical: signed response; gas supply cannot be enabled remotely, §1.6), GCS33 valve status and
+battery life (SRV 7.4), GCS13a consumption (SRV 4.1.1, encrypted component), GCS14 prepayment
+registers (SRV 4.3, encrypted prepayment component), GCS60 balance (SRV 4.18) and GCS24 /
+GCS24a uncontrolled gas flow (SRV 6.7): GCS24a carries the rate x 10^4 with divisor 10000, the
+SMETS2 decimal scaling DUIS 4.0 extends to SMETS1 (seed 002; domain.md §5).
+
+Valve (ZSE Supply Status): ON, ARMED (closed, waiting for the consumer's button), OFF. In
+prepayment mode the valve closes when credit and emergency credit run out; credit made
+available again arms it. A flow above the configured uncontrolled-flow threshold closes it.
+The battery runs down with time and with every wake; below a threshold a low-battery alert
+goes out once.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import IntEnum
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from firmware_stubs.device import Output
+from firmware_stubs.load_profile import LoadProfile
+from firmware_stubs.meter import MeterState, PrepaymentAlerts, PrepaymentMeter
+from firmware_stubs.prepayment import Ledger, PrepaymentSettings
+from firmware_stubs.timing import ProcessingTime
+from firmware_stubs.utrn_gate import UtrnGate, UtrnRefused, UtrnSettings
+from rig.gbcs import gbz_usecases as gbz_uc
+from rig.gbcs import usecases
+from rig.gbcs.eui import Eui64
+from rig.gbcs.frame import Message
+from rig.gbcs.gbz import (
+    AttributeRecord,
+    DefaultResponse,
+    Gbz,
+    GbzComponent,
+    ZclFrame,
+)
+from rig.keys.keystore import KeyStore
+
+#: ZCL frame controls of responses: server-to-client; and with default responses disabled.
+_FC_RESPONSE = 0x08
+_FC_RESPONSE_NO_DEFAULT = 0x18
+_READ_ATTRIBUTES_RESPONSE = 0x01
+_DEFAULT_RESPONSE = 0x0B
+#: ZCL data types used in the answers (as in the RTDS responses).
+_BITMAP8, _UINT16, _UINT24, _UINT32, _UINT48, _INT32, _ENUM8 = (
+    0x18,
+    0x21,
+    0x22,
+    0x23,
+    0x25,
+    0x2B,
+    0x30,
+)
+#: ZCL unit of measure 0x01: cubic metres; GBP's ISO 4217 number; 0x50: price trailing digits.
+_UNIT_M3, _CURRENCY_GBP, _TRAILING_DIGITS = 1, 826, 0x50
+#: Current Summation is in litres: divisor 1000 as in the RTDS GCS13a part.
+_SUMMATION_DIVISOR = 1000
+#: CS01b failure: result type 1 and -1 values, as in the RTDS CS01b ERROR response.
+_TOP_UP_FAILED = gbz_uc.TopUpGsmeResponse(1, -1, 0, -1)
+
+
+class Valve(IntEnum):
+    """ZSE Metering Supply Status (attribute 0x0014; RTDS: 2 is ON)."""
+
+    OFF = 0
+    ARMED = 1
+    ON = 2
+
+
+@dataclass(frozen=True)
+class GsmeAlerts(PrepaymentAlerts):
+    """The prepayment alerts and the gas meter's own: [ASSUMED] placeholder codes."""
+
+    low_battery: int = 0x8F84
+    uncontrolled_flow: int = 0x8F85
+
+
+@dataclass(frozen=True)
+class GsmeSettings:
+    """Behaviour knobs. Every default is [ASSUMED]: no public source gives these values."""
+
+    max_credit_pence: int = 50_000
+    processing_time: float = 0.05
+    processing_jitter: float = 0.0
+    seed: int = 0
+    #: Seconds between wake windows; a real GSME sleeps far longer, a bench wants answers.
+    wake_interval: float = 5.0
+    #: Uniform random shift of each wake window, seconds (drawn from ``seed``).
+    wake_jitter: float = 0.0
+    prepayment: bool = False
+    tariff: PrepaymentSettings = field(default_factory=PrepaymentSettings)
+    #: Gas demand in watts (a 12,000 kWh/year home averages about 1.4 kW).
+    load: LoadProfile = field(default_factory=lambda: LoadProfile(mean_w=1_400.0, swing=0.8))
+    #: kWh per cubic metre (calorific value 39.5 MJ/m3 x 1.02264 volume correction / 3.6).
+    kwh_per_m3: float = 11.2
+    battery_days: float = 5_475.0
+    #: Battery used by each wake, days.
+    battery_days_per_wake: float = 0.001
+    low_battery_days: float = 180.0
+    alerts: GsmeAlerts = field(default_factory=GsmeAlerts)
+    alert_recipient: Eui64 | None = None
+    utrn: UtrnSettings = field(default_factory=UtrnSettings)
+
+    def __post_init__(self) -> None:
+        if self.wake_interval <= 0 or not 0 <= self.wake_jitter < self.wake_interval:
+            raise ValueError(
+                f"wake_interval {self.wake_interval} must be positive and wake_jitter"
+                f" {self.wake_jitter} in [0, wake_interval)"
+            )
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """The 6.7 uncontrolled gas flow configuration as the meter stores it."""
+
+    rate: Decimal
+    unit_of_measure: int
+    stabilisation_period: int
+    measurement_period: int
+    decimal: bool
+
+
+@dataclass
+class GsmeState(MeterState):
+    """What the gas meter remembers."""
+
+    valve: Valve = Valve.ON
+    volume_m3: float = 0.0
+    battery_used_days: float = 0.0
+    low_battery: bool = False
+    flow: FlowConfig | None = None
+    accounted_to: float | None = None
+    wakes: int = 0
+
+
+class Gsme(PrepaymentMeter):
+    """A GSME answering CS01b, GCS13a/14/24/24a/32/33/39/60."""
+
+    def __init__(
+        self,
+        eui: Eui64,
+        *,
+        ka_private: ec.EllipticCurvePrivateKey,
+        ds_private: ec.EllipticCurvePrivateKey | None,
+        keys: KeyStore,
+        settings: GsmeSettings | None = None,
+        state: GsmeState | None = None,
+        wall_clock_offset: float = 0.0,
+    ) -> None:
+        self.settings = s = settings or GsmeSettings()
+        self.state = state or GsmeState(
+            ledger=Ledger(s.tariff, s.max_credit_pence), utrns=UtrnGate(s.utrn)
+        )
+        super().__init__(
+            eui,
+            ka_private=ka_private,
+            ds_private=ds_private,
+            keys=keys,
+            processing=ProcessingTime(s.processing_time, s.processing_jitter),
+            seed=s.seed,
+            wall_clock_offset=wall_clock_offset,
+            alert_recipient=s.alert_recipient,
+            device_state=self.state,
+        )
+        self.prepayment = s.prepayment
+        self.prepayment_alerts = s.alerts
+        self._wake_phase = random.Random(s.seed).uniform(0.0, s.wake_interval)
+
+    # -- sleeping ---------------------------------------------------------------------------
+
+    def _wake_time(self, k: int) -> float:
+        s = self.settings
+        shift = random.Random(s.seed * 1_000_003 + k).uniform(0.0, s.wake_jitter)
+        return self._wake_phase + k * s.wake_interval + shift
+
+    def next_wake(self, after: float) -> float:
+        """The start of the first wake window at or after ``after`` (monotonic seconds).
+
+        Window ``k`` opens at phase + k x interval + a seeded shift below ``wake_jitter``
+        (itself below the interval), so windows never overtake each other."""
+        s = self.settings
+        k = math.floor((after - self._wake_phase - s.wake_jitter) / s.wake_interval)
+        while (wake := self._wake_time(k)) < after:
+            k += 1
+        return wake
+
+    # -- the firmware protocol ----------------------------------------------------------------
+
+    def handle(self, frame: bytes, now: float) -> Output:
+        """Process one frame, delivered in a wake window at ``now``."""
+        alerts = self._advance(now) + self._wake()
+        command = self._accept(frame, now)
+        if not isinstance(command, Message):
+            return alerts + command
+        s = command.signing
+        body = usecases.decode_payload(s.message_code, s.payload, s.cra)
+        return alerts + self._dispatch(command, body, now)
+
+    def tick(self, now: float) -> Output:
+        """Advance consumption and the battery to ``now``; the alerts it causes."""
+        return self._advance(now)
+
+    # -- local actions ------------------------------------------------------------------------
+
+    def press_button(self, now: float) -> Output:
+        """The consumer's button: open an armed valve if credit allows."""
+        alerts = self._advance(now)
+        if self.state.valve is Valve.ARMED and self._may_supply():
+            self.state.valve = Valve.ON
+            self._note("button pressed: valve open")
+        return alerts
+
+    def gas_flow(self, rate_m3_per_hour: Decimal, now: float) -> Output:
+        """A measured flow: above the 6.7 threshold the valve closes with an alert."""
+        alerts = self._advance(now)
+        flow = self.state.flow
+        if flow is None or self.state.valve is not Valve.ON or rate_m3_per_hour <= flow.rate:
+            return alerts
+        self.state.valve = Valve.OFF
+        why = f"uncontrolled flow {rate_m3_per_hour} > {flow.rate}: valve closed"
+        return alerts + self._unsolicited(
+            self._alert_payload(self.settings.alerts.uncontrolled_flow, now), why
+        )
+
+    # -- use cases ------------------------------------------------------------------------------
+
+    def _dispatch(self, command: Message, body: object, now: float) -> Output:
+        if isinstance(body, gbz_uc.TopUpGsme):
+            return self._top_up(command, body, now)
+        if isinstance(body, gbz_uc.ChangeSupplyGsme):
+            self.state.valve = (
+                Valve.OFF if body.target is gbz_uc.GasSupplyState.OFF else Valve.ARMED
+            )
+            reply = gbz_uc.SupplyStatusResponse(body.issuer_event_id, int(body.target))
+            return [self._respond(command, reply)]
+        if isinstance(body, gbz_uc.ReadSupplyStatusGsme):
+            records = (
+                AttributeRecord(0x0205, 0, _UINT16, int(self.battery_days_left)),
+                AttributeRecord(0x0014, 0, _ENUM8, int(self.state.valve)),
+            )
+            return [self._gbz_reply(command, (gbz_uc.METERING, records, False))]
+        if isinstance(body, gbz_uc.ReadGsmeConsumption):
+            litres = round(self.state.volume_m3 * _SUMMATION_DIVISOR)
+            records = (
+                AttributeRecord(0x0302, 0, _UINT24, _SUMMATION_DIVISOR),
+                AttributeRecord(0x0301, 0, _UINT24, 1),
+                AttributeRecord(0x0300, 0, _ENUM8, _UNIT_M3),
+                AttributeRecord(0x0000, 0, _UINT48, litres),
+            )
+            return [self._gbz_reply(command, (gbz_uc.METERING, records, True), now=now)]
+        if isinstance(body, gbz_uc.ReadGsmePrepaymentRegisters):
+            ledger = self.state.ledger
+            price = (
+                AttributeRecord(0x0617, 0, _BITMAP8, _TRAILING_DIGITS),
+                AttributeRecord(0x0616, 0, _UINT16, _CURRENCY_GBP),
+            )
+            prepayment = (
+                AttributeRecord(0x0005, 0, _INT32, ledger.debt),
+                AttributeRecord(0x0002, 0, _INT32, ledger.emergency or 0),
+                AttributeRecord(0x0001, 0, _INT32, ledger.credit),
+                AttributeRecord(0x0231, 0, _UINT32, 0),
+                AttributeRecord(0x0211, 0, _UINT32, ledger.debt),
+                AttributeRecord(0x0221, 0, _UINT32, 0),
+            )
+            return [
+                self._gbz_reply(
+                    command,
+                    (gbz_uc.PRICE, price, False),
+                    (gbz_uc.PREPAYMENT, prepayment, True),
+                    now=now,
+                )
+            ]
+        if isinstance(body, gbz_uc.ReadGsmeBalance):
+            ledger = self.state.ledger
+            return [
+                self._gbz_reply(
+                    command,
+                    (gbz_uc.METERING, (AttributeRecord(0x0A00, 0, _UINT32, ledger.spent),), False),
+                    (
+                        gbz_uc.PREPAYMENT,
+                        (AttributeRecord(0x0001, 0, _INT32, ledger.balance),),
+                        False,
+                    ),
+                )
+            ]
+        if isinstance(body, gbz_uc.SetUncontrolledGasFlow):
+            return [self._set_gas_flow(command, body)]
+        self._note(f"message code 0x{command.signing.message_code:04X} not supported by this stub")
+        return []
+
+    def _top_up(self, command: Message, body: gbz_uc.TopUpGsme, now: float) -> Output:
+        s = command.signing
+        try:
+            value = self._check_utrn(body.utrn, s.originator, s.counter)
+        except UtrnRefused as exc:
+            self._note(f"top-up rejected (alert 0x{exc.alert:04X}): {exc}")
+            alert = self._alert_payload(exc.alert, now)
+            code = usecases.GENERIC_NON_CRITICAL_ALERT
+            return [
+                self._alert(s.originator, alert, code, critical=False),
+                self._respond(command, _TOP_UP_FAILED, now),
+            ]
+        ledger = self.state.ledger
+        reply = gbz_uc.TopUpGsmeResponse(0, value * 1_000, 0, ledger.credit)
+        return [self._respond(command, reply, now)]
+
+    def _set_gas_flow(
+        self, command: Message, body: gbz_uc.SetUncontrolledGasFlow
+    ) -> tuple[float, bytes]:
+        """GCS24 / GCS24a: store the threshold (already unscaled by the decoder)."""
+        self.state.flow = FlowConfig(
+            Decimal(body.rate),
+            body.unit_of_measure,
+            body.stabilisation_period,
+            body.measurement_period,
+            body.decimal,
+        )
+        self._note(f"uncontrolled gas flow threshold {body.rate} (decimal {body.decimal})")
+        frames = [
+            GbzComponent(
+                gbz_uc.METERING,
+                ZclFrame(_FC_RESPONSE, seq, _DEFAULT_RESPONSE, DefaultResponse(cmd, 0).encode()),
+            )
+            for seq, cmd in enumerate((0x0E, 0x0D))
+        ]
+        return self._respond(command, gbz_uc.GbzResponse(Gbz(tuple(frames))))
+
+    def _gbz_reply(
+        self,
+        command: Message,
+        *parts: tuple[int, tuple[AttributeRecord, ...], bool],
+        now: float | None = None,
+    ) -> tuple[float, bytes]:
+        """A Read Attributes Response per (cluster, records, encrypted) part, in order."""
+        components = []
+        for seq, (cluster, records, encrypted) in enumerate(parts):
+            payload = b"".join(r.encode() for r in records)
+            if encrypted:
+                frame = ZclFrame(
+                    _FC_RESPONSE_NO_DEFAULT,
+                    seq,
+                    _READ_ATTRIBUTES_RESPONSE,
+                    self._encrypt(command, payload),
+                )
+            else:
+                frame = ZclFrame(_FC_RESPONSE, seq, _READ_ATTRIBUTES_RESPONSE, payload)
+            components.append(GbzComponent(cluster, frame, encrypted=encrypted))
+        return self._respond(command, gbz_uc.GbzResponse(Gbz(tuple(components))), now)
+
+    # -- time, consumption, battery ------------------------------------------------------------
+
+    @property
+    def battery_days_left(self) -> float:
+        """Battery life remaining, days (GCS33 attribute 0x0205)."""
+        return max(0.0, self.settings.battery_days - self.state.battery_used_days)
+
+    def _alert_payload(self, code: int, now: float) -> usecases.Payload:
+        return usecases.GbzAlert(code, self._gbz_time(now))
+
+    def _interrupt_supply(self) -> None:
+        if self.state.valve is Valve.ON:
+            self.state.valve = Valve.OFF
+
+    def _arm_if_credit(self) -> None:
+        if self.state.valve is Valve.OFF and self.state.ledger.available > 0:
+            self.state.valve = Valve.ARMED
+
+    def _wake(self) -> Output:
+        self.state.wakes += 1
+        self.state.battery_used_days += self.settings.battery_days_per_wake
+        return []
+
+    def _advance(self, now: float) -> Output:
+        state, s = self.state, self.settings
+        since = state.accounted_to
+        if since is None or now <= since:
+            state.accounted_to = now if since is None else since
+            return self._battery_check(now)
+        state.accounted_to = now
+        state.battery_used_days += (now - since) / 86_400.0
+        energy_kwh = 0.0
+        if state.valve is Valve.ON:
+            demand = s.load.energy_wh(self.wall_time(since), self.wall_time(now)) / 1000
+            energy_kwh = self._affordable(demand, now - since)
+        state.volume_m3 += energy_kwh / s.kwh_per_m3
+        return self._battery_check(now) + self._charge(energy_kwh, now - since, now)
+
+    def _battery_check(self, now: float) -> Output:
+        if self.state.low_battery or self.battery_days_left >= self.settings.low_battery_days:
+            return []
+        self.state.low_battery = True
+        why = f"battery low: {self.battery_days_left:.0f} days left"
+        return self._unsolicited(self._alert_payload(self.settings.alerts.low_battery, now), why)
