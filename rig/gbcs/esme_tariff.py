@@ -464,7 +464,10 @@ def _from_data(data: tuple[Data, ...]) -> UpdateTariffEsme:
     s_scaling, _, s_table = _items(standing, Tag.STRUCTURE, "standing charge")
     p_scaling, _, p_table = _items(prices, Tag.STRUCTURE, "price matrix")
     (standing_entry,) = _items(s_table, Tag.ARRAY, "standing charge table")
-    flat = [_int(_items(e, Tag.STRUCTURE, "price")[1], "price") for e in p_table.value]  # type: ignore[union-attr]
+    flat = [
+        _int(_items(e, Tag.STRUCTURE, "price")[1], "price")
+        for e in _items(p_table, Tag.ARRAY, "price table")
+    ]
     if len(flat) != len(_PRICE_INDEXES):
         raise ValueError(f"{len(flat)} prices, expected {len(_PRICE_INDEXES)}")
     block_flat = flat[TOU_PRICES:]
