@@ -26,17 +26,24 @@ class Clock(Protocol):
 
     def now(self) -> float: ...
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle: ...
+    def call_at(self, when: float, callback: Callable[..., None], *args: object) -> TimerHandle:
+        """Run ``callback(*args)`` at ``when`` (at once if ``when`` is past)."""
+        ...
 
 
-def _cancelled() -> None:
+_push = heapq.heappush
+_pop = heapq.heappop
+
+
+def _cancelled(*_: object) -> None:
     """What a cancelled timer's entry calls instead: nothing (it is skipped, never run)."""
 
 
 class _VirtualTimer(list):
-    """A scheduled callback; the list ``[when, seq, callback]`` is itself the heap entry.
+    """A scheduled callback; the list ``[when, seq, callback, args]`` is itself the heap entry.
 
-    One object per event (the entry and its handle at once), compared by ``(when, seq)`` in C.
+    One object per event (the entry and its handle at once), compared by ``(when, seq)`` in C;
+    ``args`` spares the caller a ``functools.partial`` per event.
     """
 
     __slots__ = ()
@@ -60,45 +67,45 @@ class VirtualClock:
     def now(self) -> float:
         return self._now
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> _VirtualTimer:
+    def call_at(self, when: float, callback: Callable[..., None], *args: object) -> _VirtualTimer:
         if when < self._now:
             when = self._now
-        timer = _VirtualTimer((when, self._seq, callback))
+        timer = _VirtualTimer((when, self._seq, callback, args))
         self._seq += 1
-        heapq.heappush(self._queue, timer)
+        _push(self._queue, timer)
         return timer
 
-    def call_later(self, delay: float, callback: Callable[[], None]) -> _VirtualTimer:
-        return self.call_at(self._now + delay, callback)
+    def call_later(
+        self, delay: float, callback: Callable[..., None], *args: object
+    ) -> _VirtualTimer:
+        return self.call_at(self._now + delay, callback, *args)
 
     def step(self) -> bool:
         """Run the next due event; return False when nothing is scheduled."""
         queue = self._queue
         while queue:
-            when, _, callback = heapq.heappop(queue)
+            when, _, callback, args = _pop(queue)
             if callback is _cancelled:
                 continue
             self._now = when
-            callback()
+            callback(*args)
             return True
         return False
 
     def run(self, until: float | None = None) -> None:
         """Run events in time order until the queue is empty or the next one is after ``until``."""
         queue = self._queue
-        pop = heapq.heappop
+        pop = _pop
+        cancelled = _cancelled
         limit = math.inf if until is None else until
         while queue:
-            entry = queue[0]
-            when = entry[0]
-            if when > limit:
+            if queue[0][0] > limit:
                 break
-            pop(queue)
-            callback = entry[2]
-            if callback is _cancelled:
+            when, _, callback, args = pop(queue)
+            if callback is cancelled:
                 continue
             self._now = when
-            callback()
+            callback(*args)
         if until is not None and until > self._now:
             self._now = until
 
@@ -120,5 +127,7 @@ class AsyncioClock:
     def now(self) -> float:
         return self._loop.time()
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
-        return self._loop.call_at(when, callback)
+    def call_at(
+        self, when: float, callback: Callable[..., None], *args: object
+    ) -> asyncio.TimerHandle:
+        return self._loop.call_at(when, callback, *args)

@@ -19,7 +19,6 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from functools import partial
 
 from rig.clock import Clock
 from rig.dsp.tmm import AlertStormPolicy
@@ -136,7 +135,7 @@ class AlertStormFilter:
         self._storms[key] = storm
         self._started += 1
         self._discarded += 1
-        self._clock.call_at(now + self._policy.forward_period_s, partial(self._period_end, key))
+        self._clock.call_at(now + self._policy.forward_period_s, self._period_end, key)
 
     def _period_end(self, key: tuple[Hashable, int]) -> None:
         storm = self._storms[key]
@@ -148,7 +147,7 @@ class AlertStormFilter:
         self._summaries += 1
         self._forwarded += 1
         now = self._clock.now()
-        self._clock.call_at(now + self._policy.forward_period_s, partial(self._period_end, key))
+        self._clock.call_at(now + self._policy.forward_period_s, self._period_end, key)
         self._forward(summary)
 
     def _sweep(self, now: float) -> None:

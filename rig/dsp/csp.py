@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 
 from rig.clock import Clock
 from rig.dsp.distributions import Distribution, sampler
@@ -72,7 +71,7 @@ class Csp:
             self._in_flight[target] = n + 1
         self.sent += 1
         now = self._clock.now()
-        self._call_at(now + self._sample(), partial(self._back, request))
+        self._call_at(now + self._sample(), self._back, request)
 
     def _back(self, request: DspRequest) -> None:
         self.completed += 1
@@ -85,7 +84,7 @@ class Csp:
                     del self._waiting[target]
                 self.sent += 1
                 now = self._clock.now()
-                self._call_at(now + self._sample(), partial(self._back, nxt))
+                self._call_at(now + self._sample(), self._back, nxt)
             else:
                 n = self._in_flight[target] - 1
                 if n:

@@ -18,7 +18,6 @@ import random
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -288,7 +287,7 @@ class Dsp:
     def _serve(self, request: DspRequest, now: float) -> None:
         request.dequeued_at = now
         self._busy += 1
-        self._call_at(now + self._sample(), partial(self._finish_service, request))
+        self._call_at(now + self._sample(), self._finish_service, request)
 
     def _finish_service(self, request: DspRequest) -> None:
         request.dispatched_at = self._clock.now()
@@ -424,7 +423,7 @@ class Dsp:
         else:
             adapter.fifo.append(item)
             if adapter.timer is None:
-                adapter.timer = self._call_at(adapter.next_free, partial(self._deliver, adapter))
+                adapter.timer = self._call_at(adapter.next_free, self._deliver, adapter)
 
     def _release_rank(self, source: object) -> int:
         if isinstance(source, DspRequest):
@@ -449,7 +448,7 @@ class Dsp:
         finally:
             # on_deliver may have called respond(), which then scheduled the next delivery.
             if (adapter.fifo or adapter.release) and adapter.timer is None and not self._outage:
-                adapter.timer = self._call_at(adapter.next_free, partial(self._deliver, adapter))
+                adapter.timer = self._call_at(adapter.next_free, self._deliver, adapter)
 
     # -- outages (DP100) ----------------------------------------------------------------------
 
@@ -479,7 +478,7 @@ class Dsp:
                 adapter.fifo.extend(item for _, item in held)
             if (adapter.fifo or adapter.release) and adapter.timer is None:
                 when = max(self._clock.now(), adapter.next_free)
-                adapter.timer = self._call_at(when, partial(self._deliver, adapter))
+                adapter.timer = self._call_at(when, self._deliver, adapter)
 
     @property
     def in_outage(self) -> bool:

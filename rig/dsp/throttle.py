@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
-from functools import partial
 
 from rig.clock import Clock, TimerHandle
 from rig.dsp.tmm import CapRule, ThrottleAction, ThrottlingPolicy
@@ -139,7 +138,7 @@ class Throttle:
         wake = self.window_end if self.window_end > now else now + self._policy.window_s
         if self.active and bucket.cap > 0:
             wake = min(wake, now + max(0.0, 1.0 - bucket.tokens) / bucket.cap)
-        bucket.timer = self._clock.call_at(wake, partial(self._wake, bucket))
+        bucket.timer = self._clock.call_at(wake, self._wake, bucket)
 
     def _wake(self, bucket: _Bucket) -> None:
         bucket.timer = None

@@ -110,11 +110,7 @@ def run_simpy(scenario: Scenario) -> dict[str, Any]:
         times.append(env.now)
         counts["messages"] += 1
         delivered = yield env.process(deliver(cell.user))
-        values = [b - a for a, b in itertools.pairwise(times)] + [delivered - times[-1]]
-        for h, value in zip(cell.hist, [*values, delivered - times[0]], strict=True):
-            h.record(value)
-        cell.delivered += 1
-        cell.trt_met += delivered - times[0] <= cell.trt_s
+        cell.record(*times, delivered)
 
     def alert(user: str) -> Any:
         raised = env.now

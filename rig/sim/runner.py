@@ -23,22 +23,9 @@ from rig.dsp.csp import Csp
 from rig.dsp.model import ACK_CODE, Dsp, DspRequest
 from rig.dsp.tmm import Mode, TrafficManagementDocument
 from rig.sim.scenario import Arrivals, Scenario, User
-from rig.sim.stats import (
-    HOPS,
-    OFFSET,
-    SUB_BITS,
-    TINY,
-    Cell,
-    LogHistogram,
-    Series,
-    Totals,
-    bucket,
-)
+from rig.sim.stats import HOPS, Cell, LogHistogram, Series, Totals
 
 ALERTS_GROUP = "alerts"
-SCALE = 2 << SUB_BITS
-ZERO = bucket(0.0)
-frexp = math.frexp
 
 
 class _Poisson:
@@ -220,27 +207,10 @@ class Run:
         now = self._now()
         if type(item) is DspRequest:
             cell: Cell = item.payload  # type: ignore[assignment]
-            sub = item.submitted_at
-            adm: float = item.admitted_at  # type: ignore[assignment]
-            deq: float = item.dequeued_at  # type: ignore[assignment]
-            dis: float = item.dispatched_at  # type: ignore[assignment]
-            res: float = item.responded_at  # type: ignore[assignment]
-            for h, value in zip(
-                cell.hist, (adm - sub, deq - adm, dis - deq, res - dis, now - res, now - sub),
-                strict=True,
-            ):  # fmt: skip
-                if value <= 0.0:  # LogHistogram.record, inlined: the hot path
-                    h.counts[ZERO] += 1
-                    continue
-                m, e = frexp(value + TINY)
-                h.counts[(e << SUB_BITS) + int(m * SCALE) + OFFSET] += 1
-                h.total += value
-                if value > h.max:
-                    h.max = value
-            e2e = now - sub
-            cell.delivered += 1
-            if e2e <= cell.trt_s:
-                cell.trt_met += 1
+            e2e = cell.record(
+                item.submitted_at, item.admitted_at, item.dequeued_at,  # type: ignore[arg-type]
+                item.dispatched_at, item.responded_at, now,  # type: ignore[arg-type]
+            )  # fmt: skip
             acc = cell.series
         else:
             assert isinstance(item, DeviceAlert)

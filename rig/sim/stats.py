@@ -4,7 +4,9 @@
 quantile is within 1.6 % of the true value) over 1 ns .. 136 years: 2048 counters whatever the
 number of values (few, so that the hot path stays in cache). Latencies are recorded per
 (User, SRV, mode) :class:`Cell` and per hop, then merged per SRV, per priority level and per
-User for the report.
+User for the report. A cell records only positive hop latencies; its zeros (most hops of
+``throttle_hold`` and ``northbound``) are the difference between responses delivered and values
+recorded, added back when cells are merged (:class:`Totals`): a zero costs one comparison.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ _BUCKETS = 64 * _SUB
 TINY = 1e-9
 """Added to every value so that 0 has a bucket (reported as 0 after subtracting it)."""
 OFFSET = (-_MIN_EXP << SUB_BITS) - _SUB
-"""``bucket(v) = (e << SUB_BITS) + int(m * 2 * _SUB) + OFFSET`` where ``m, e = frexp(v + TINY)``;
-the runner inlines this in its hot path."""
+"""``bucket(v) = (e << SUB_BITS) + int(m * 2 * _SUB) + OFFSET`` where ``m, e = frexp(v + TINY)``."""
+_SCALE = 2 * _SUB
 
 HOPS = ("throttle_hold", "dsp_queue", "dsp_service", "csp", "northbound", "end_to_end")
 """submitted->admitted, admitted->dequeued, dequeued->dispatched, dispatched->responded
@@ -34,6 +36,10 @@ def bucket(value: float) -> int:
     """The bucket index of ``value`` seconds (>= 0)."""
     m, e = math.frexp(value + TINY)
     return (e << SUB_BITS) + int(m * (2 * _SUB)) + OFFSET
+
+
+ZERO = bucket(0.0)
+"""The bucket of 0 (and of anything below ``TINY``)."""
 
 
 def bucket_value(index: int) -> float:
@@ -90,6 +96,18 @@ class LogHistogram:
         return out
 
 
+_frexp = math.frexp
+
+
+def _record_positive(h: LogHistogram, value: float) -> None:
+    """:meth:`LogHistogram.record` of a value > 0, inlined: the hot path of every response."""
+    m, e = _frexp(value + TINY)
+    h.counts[(e << SUB_BITS) + int(m * _SCALE) + OFFSET] += 1
+    h.total += value
+    if value > h.max:
+        h.max = value
+
+
 class Cell:
     """Counts and per-hop latency of one (User, SRV, mode) in one run.
 
@@ -122,6 +140,32 @@ class Cell:
         self.hist = [LogHistogram() for _ in HOPS]
         self.series: list = [0.0, 0, 0.0]  # the time-series accumulator of its level
 
+    def record(
+        self, sub: float, adm: float, deq: float, dis: float, res: float, now: float
+    ) -> float:
+        """One response delivered ``now``: its hops from the request's timestamps (submitted,
+        admitted, dequeued, dispatched, responded); returns the end-to-end latency. Zeros are
+        not recorded (see the module docstring)."""
+        add = _record_positive
+        h0, h1, h2, h3, h4, h5 = self.hist
+        if adm > sub:
+            add(h0, adm - sub)
+        if deq > adm:
+            add(h1, deq - adm)
+        if dis > deq:
+            add(h2, dis - deq)
+        if res > dis:
+            add(h3, res - dis)
+        if now > res:
+            add(h4, now - res)
+        e2e = now - sub
+        if e2e > 0.0:
+            add(h5, e2e)
+        self.delivered += 1
+        if e2e <= self.trt_s:
+            self.trt_met += 1
+        return e2e
+
 
 class Totals:
     """A merge of cells: what the report shows per SRV, per level, per User."""
@@ -139,6 +183,7 @@ class Totals:
             self.trt_s.add(cell.trt_s)
             for mine, theirs in zip(self.hist, cell.hist, strict=True):
                 mine.merge(theirs)
+                mine.counts[ZERO] += cell.delivered - theirs.count  # the zeros not recorded
 
     def report(self) -> dict[str, object]:
         return {

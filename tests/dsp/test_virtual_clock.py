@@ -62,3 +62,12 @@ def test_callbacks_may_schedule_more_events() -> None:
     clock.call_at(0.0, tick)
     clock.run()
     assert count == 100 and abs(clock.now() - 9.9) < 1e-9
+
+
+def test_call_at_passes_arguments_without_a_partial() -> None:
+    clock = VirtualClock()
+    seen: list[tuple[float, str, int]] = []
+    clock.call_at(2.0, lambda name, n: seen.append((clock.now(), name, n)), "b", 2)
+    clock.call_later(1.0, lambda name, n: seen.append((clock.now(), name, n)), "a", 1)
+    clock.run()
+    assert seen == [(1.0, "a", 1), (2.0, "b", 2)]
