@@ -19,7 +19,16 @@ RTDS_KEYS = Path(__file__).parent / "keys" / "rtds"
 #: The embedded emulated bench, used by ``rig demo`` and by default.
 DEFAULT_BENCH = Path(__file__).parent / "benches" / "emulated.toml"
 
-DEVICE_KINDS = ("esme",)
+DEVICE_KINDS = ("esme", "gsme", "comms_hub", "ppmid", "sapc")
+#: The DSP inventory's device type of each kind (domain.md §0). The inventory has no SAPC type:
+#: an SAPC is taken as an HCALCS, the closest [ASSUMED].
+INVENTORY_TYPES = {
+    "esme": "ESME",
+    "gsme": "GSME",
+    "comms_hub": "CHF",
+    "ppmid": "PPMID",
+    "sapc": "HCALCS",
+}
 #: How the rig reaches a device: an emulator's pty, a loopback TCP / RFC 2217 bridge to it, or a
 #: ZigBee bridge (emulated, with the device as its node; or physical, on ``port``).
 TRANSPORTS = ("pty", "tcp", "rfc2217", "zigbee")
@@ -65,6 +74,13 @@ class DeviceConfig:
     processing_time_s: float
     transport: str
     reconnect: bool
+    #: The comms_hub this device is joined to (reached through the hub's link), if any.
+    hub: str | None = None
+
+    @property
+    def inventory_type(self) -> str:
+        """The device type the DSP's inventory holds for it."""
+        return INVENTORY_TYPES[self.kind]
 
 
 @dataclass(frozen=True)
@@ -241,34 +257,8 @@ def load_bench(path: Path) -> Bench:
         if not isinstance(entry, dict):
             raise BenchError(f"{path}: device[{index}]: expected a table")
         table = _Table(path, entry, f"device[{index}].")
-        name = table.get("name", str, "a device name")
-        kind = table.get("kind", str, f"one of {', '.join(DEVICE_KINDS)}")
-        if kind not in DEVICE_KINDS:
-            raise table._error("kind", f"one of {', '.join(DEVICE_KINDS)}", kind)
-        emulated = table.get("emulated", bool, "true or false", False)
-        port = table.get("port", str, "a serial port path or URL", None)
-        if not emulated and port is None:
-            raise table._error("port", "a serial port path or URL for a physical device")
-        transport = table.get("transport", str, f"one of {', '.join(TRANSPORTS)}", "pty")
-        if transport not in TRANSPORTS:
-            raise table._error("transport", f"one of {', '.join(TRANSPORTS)}", transport)
-        if transport not in PHYSICAL_TRANSPORTS and not emulated:
-            raise table._error(
-                "transport", "zigbee or unset for a physical device (give port)", transport
-            )
-        if name in devices:
-            raise table._error("name", "a name not used by another device", name)
-        devices[name] = DeviceConfig(
-            name=name,
-            kind=kind,
-            eui=table.eui("eui"),
-            emulated=emulated,
-            port=port,
-            response_timeout_s=table.number("response_timeout_s", 5.0, minimum=0.001),
-            processing_time_s=table.number("processing_time_s", 0.002),
-            transport=transport,
-            reconnect=table.get("reconnect", bool, "true or false", False),
-        )
+        config = _device(table, devices)
+        devices[config.name] = config
         table.check_unknown()
     bench_io = _bench_io(root, devices) if "bench_io" in raw else None
     result = Bench(
@@ -293,6 +283,65 @@ def load_bench(path: Path) -> Bench:
             f"{path}: dsp.servers: expected a positive integer, got {result.dsp.servers}"
         )
     return result
+
+
+def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:
+    """One ``[[device]]``; a device joined to a hub (``hub = "name"``, a comms_hub listed
+    before it) is reached through the hub's link: it names no port, transport or reconnect,
+    and is emulated if its hub is."""
+    name = table.get("name", str, "a device name")
+    if name in devices:
+        raise table._error("name", "a name not used by another device", name)
+    kind = table.get("kind", str, f"one of {', '.join(DEVICE_KINDS)}")
+    if kind not in DEVICE_KINDS:
+        raise table._error("kind", f"one of {', '.join(DEVICE_KINDS)}", kind)
+    timing = {
+        "response_timeout_s": table.number("response_timeout_s", 5.0, minimum=0.001),
+        "processing_time_s": table.number("processing_time_s", 0.002),
+    }
+    hub_name = table.get("hub", str, "the name of a comms_hub listed before it", None)
+    if hub_name is not None:
+        hub = devices.get(hub_name)
+        if hub is None or hub.kind != "comms_hub" or kind == "comms_hub":
+            hubs = ", ".join(d.name for d in devices.values() if d.kind == "comms_hub") or "none"
+            raise table._error("hub", f"a comms_hub listed before it ({hubs})", hub_name)
+        for key in ("port", "transport", "reconnect"):
+            if key in table.data:
+                raise table._error(key, f"not set on a device joined to hub {hub_name!r}")
+        if table.get("emulated", bool, "true or false", hub.emulated) != hub.emulated:
+            raise table._error("emulated", f"as its hub's ({hub.emulated})")
+        return DeviceConfig(
+            name=name,
+            kind=kind,
+            eui=table.eui("eui"),
+            emulated=hub.emulated,
+            port=None,
+            transport=hub.transport,
+            reconnect=hub.reconnect,
+            hub=hub_name,
+            **timing,
+        )
+    emulated = table.get("emulated", bool, "true or false", False)
+    port = table.get("port", str, "a serial port path or URL", None)
+    if not emulated and port is None:
+        raise table._error("port", "a serial port path or URL for a physical device")
+    transport = table.get("transport", str, f"one of {', '.join(TRANSPORTS)}", "pty")
+    if transport not in TRANSPORTS:
+        raise table._error("transport", f"one of {', '.join(TRANSPORTS)}", transport)
+    if transport not in PHYSICAL_TRANSPORTS and not emulated:
+        raise table._error(
+            "transport", "zigbee or unset for a physical device (give port)", transport
+        )
+    return DeviceConfig(
+        name=name,
+        kind=kind,
+        eui=table.eui("eui"),
+        emulated=emulated,
+        port=port,
+        transport=transport,
+        reconnect=table.get("reconnect", bool, "true or false", False),
+        **timing,
+    )
 
 
 def _bench_io(root: _Table, devices: dict[str, DeviceConfig]) -> BenchIOConfig:

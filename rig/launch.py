@@ -2,9 +2,10 @@
 
 Emulated devices get freshly generated KA and DS key pairs in the run folder, layered in front
 of the bench's key folders (so the bench uses the RTDS remote-party keys plus generated device
-keys); physical devices use the keys the bench names. A ``[bench_io]`` module is started before
-the devices, and an emulated meter reports its supply state to it. Every device link feeds the
-rig's per-test captures (:func:`capture_test`).
+keys); physical devices use the keys the bench names. A ``comms_hub`` and the devices joined
+to it share the hub's link, each its own device to the rig (:class:`~devices.hub_link.HubLink`).
+A ``[bench_io]`` module is started before the devices, and an emulated meter reports its supply
+state to it. Every device link feeds the rig's per-test captures (:func:`capture_test`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from devices.benchio.client import BenchIO, PointMap
 from devices.benchio.contactor import ContactorModel
 from devices.benchio.emulator import EmulatedBenchIO
 from devices.benchio.module import BenchIOModule
+from devices.hub_link import HubLink
 from devices.serial_device import EmulatedSerialDevice, SerialDevice, emulated_esme, framing_for
 from devices.transports.capture import Captures
 from devices.transports.reconnect import Backoff
-from rig.bench import Bench, BenchIOConfig
+from rig.bench import Bench, BenchError, BenchIOConfig
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
 from rig.orchestrator import Rig
@@ -54,6 +56,13 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
     devices: dict[str, Device] = {}
     for config in bench.devices.values():
         reconnect = Backoff() if config.reconnect else None
+        if config.hub is not None:
+            continue  # reached through its hub's link, below
+        if config.emulated and config.kind != "esme":
+            raise BenchError(
+                f"{bench.path}: device {config.name!r}: an emulated {config.kind} needs the hub "
+                "emulator (devices/emulated/hub.py), not available yet; give its port"
+            )
         if config.emulated:
             reports = bench_io is not None and bench_io.emulator and bench_io.meter == config.name
             devices[config.name] = emulated_esme(
@@ -75,6 +84,10 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 framing=framing_for(config.transport, captures),  # type: ignore[arg-type]
                 captures=captures,
             )
+    for hub in [c for c in bench.devices.values() if c.kind == "comms_hub"]:
+        joined = [(c.name, c.eui) for c in bench.devices.values() if c.hub == hub.name]
+        link = HubLink(devices[hub.name], [(hub.name, hub.eui), *joined], own=hub.name)
+        devices.update(link.members)
     if bench_io is not None and bench_io.emulator is not None:
         meter = devices[bench_io.meter]
         assert isinstance(meter, EmulatedSerialDevice)  # load_bench: emulated module, meter

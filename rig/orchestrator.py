@@ -159,7 +159,7 @@ class Rig:
         self._by_eui = {device.eui: device for device in devices.values()}
         #: The DSP's Smart Metering Inventory: the bench's devices by EUI.
         self._inventory = {
-            config.eui: InventoryDevice(config.eui, DeviceType(config.kind.upper()))
+            config.eui: InventoryDevice(config.eui, DeviceType(config.inventory_type))
             for config in bench.devices.values()
         }
         #: The DCC's own originator counter, for the use cases it originates (CCS01/02).
