@@ -11,6 +11,9 @@ an ESME called ``esme``, with the User's DS key in the bench's key folders).
 
 from __future__ import annotations
 
+import concurrent.futures
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,12 +34,14 @@ from rig.duis.srv_matrix import DeviceType
 from rig.duis.transform import command_signing, to_gbcs
 from rig.gbcs.codec import RemotePartyCodec, sign_precommand
 from rig.gbcs.errors import VerifyError
+from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import decode
 from rig.gbcs.usecases import SupplyState
 from rig.keys.keystore import KeyStore
 from rig.limits import TRT_ON_DEMAND
 from rig.measure import Measurements
 from rig.orchestrator import Rig
+from rig.results.record import RequestRecord
 
 ESME = "esme"
 SRV = pytest.mark.srv
@@ -73,7 +78,7 @@ def pre_command(rig: Rig, body: Body, counter: int) -> bytes:
     request = ServiceRequest(
         RequestId(rig.bench.user.eui, device.eui, counter), body, CommandVariant.CRITICAL_TRANSFORM
     )
-    inventory = {device.eui: InventoryDevice(device.eui, DeviceType(device.kind.upper()))}
+    inventory = {device.eui: InventoryDevice(device.eui, DeviceType(device.inventory_type))}
     signing = command_signing(request, to_gbcs(request, inventory))
     return RemotePartyCodec(KeyStore([])).transform(
         signing.originator,
@@ -84,13 +89,27 @@ def pre_command(rig: Rig, body: Body, counter: int) -> bytes:
     )
 
 
-def next_counter(rig: Rig) -> int:
-    """The counter the rig gives its next ordinary request: one above the last it used (the
-    status read just before). The rig has no public CV 4 call that reserves one (see the
-    report); the assertion after each request checks this held."""
-    last = rig.read_supply_status(ESME, timeout=60)
-    assert last.ok, last.reason
-    return int(last.request_id.rsplit(":", 1)[1]) + 1
+def signed_pre_command(
+    rig: Rig, srv: str, body: Body, sign: Callable[[bytes], bytes]
+) -> RequestRecord:
+    """The User's side of the critical flow: the rig allocates the User's next counter (on its
+    loop, in order with every other request), the DSP's CV 4 pre-command for it is signed by
+    ``sign`` and sent back as a CV 5 SignedPreCommand. Returns the completed record."""
+
+    def build(_originator: Eui64, counter: int) -> SignedPreCommand:
+        pre = pre_command(rig, body, counter)
+        assert decode(pre).signing.signature is None  # the User has not signed it yet
+        return SignedPreCommand(srv, sign(pre))
+
+    make = rig.request_maker(ESME, build)
+    done: concurrent.futures.Future[RequestRecord] = concurrent.futures.Future()
+
+    def on_loop() -> None:
+        cv5 = replace(make(), command_variant=CommandVariant.CRITICAL_SIGNED_WAN)
+        rig.enqueue(cv5, done.set_result)
+
+    rig.call(on_loop)
+    return done.result(timeout=60)
 
 
 @pytest.mark.requirement("domain.md §7.1 CV 4 → 5")
@@ -104,12 +123,8 @@ def test_signed_pre_command_switches_the_supply(
     state: SupplyState,
 ) -> None:
     """CV 4 pre-command → the User signs it → CV 5 with the ACB's MAC; 7.4 reads the new state."""
-    counter = next_counter(rig)
-    pre = pre_command(rig, body, counter)
-    assert decode(pre).signing.signature is None  # the User has not signed it yet
-    signed = sign_precommand(pre, keys.ds_private(rig.bench.user.eui))
-    record = rig.request(ESME, SignedPreCommand(srv, signed), timeout=60)
-    assert record.request_id.endswith(f":{counter}"), "the counter the pre-command carries"
+    user_key = keys.ds_private(rig.bench.user.eui)
+    record = signed_pre_command(rig, srv, body, lambda pre: sign_precommand(pre, user_key))
     assert record.ok, record.reason
     assert record.response == {"type": "ChangeSupplyEsmeResponse", "result": 0}
     assert supply_state(rig) is state
