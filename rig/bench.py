@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devices.transports.faults import FRAME_FAULTS, FaultRates
 from devices.transports.loopback import parse_loopback
 from rig.gbcs.eui import Eui64
 
@@ -34,6 +35,10 @@ INVENTORY_TYPES = {
 TRANSPORTS = ("pty", "tcp", "rfc2217", "zigbee")
 #: The transports a physical device may name (its ``port`` is the serial port or the bridge's).
 PHYSICAL_TRANSPORTS = ("pty", "zigbee")
+
+
+#: The per-frame fault rates a ``[device.faults]`` lane may set.
+FAULT_RATES = tuple(fault.value for fault in FRAME_FAULTS)
 
 
 class BenchError(ValueError):
@@ -64,6 +69,17 @@ class DspConfig:
 
 
 @dataclass(frozen=True)
+class FaultConfig:
+    """Seeded fault injection on a device's link (devices/transports/faults.py): per-frame
+    rates rig to device (``tx``) and device to rig (``rx``)."""
+
+    seed: int
+    tx: FaultRates
+    rx: FaultRates
+    reorder_hold_s: float
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     name: str
     kind: str
@@ -76,6 +92,8 @@ class DeviceConfig:
     reconnect: bool
     #: The comms_hub this device is joined to (reached through the hub's link), if any.
     hub: str | None = None
+    #: Faults injected on its link (``[device.faults]``), if any.
+    faults: FaultConfig | None = None
 
     @property
     def inventory_type(self) -> str:
@@ -305,7 +323,7 @@ def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:
         if hub is None or hub.kind != "comms_hub" or kind == "comms_hub":
             hubs = ", ".join(d.name for d in devices.values() if d.kind == "comms_hub") or "none"
             raise table._error("hub", f"a comms_hub listed before it ({hubs})", hub_name)
-        for key in ("port", "transport", "reconnect"):
+        for key in ("port", "transport", "reconnect", "faults"):
             if key in table.data:
                 raise table._error(key, f"not set on a device joined to hub {hub_name!r}")
         if table.get("emulated", bool, "true or false", hub.emulated) != hub.emulated:
@@ -340,8 +358,33 @@ def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:
         port=port,
         transport=transport,
         reconnect=table.get("reconnect", bool, "true or false", False),
+        faults=_faults(table.table("faults")) if "faults" in table.data else None,
         **timing,
     )
+
+
+def _faults(table: _Table) -> FaultConfig:
+    """``[device.faults]``: ``seed``, ``reorder_hold_s`` and ``tx`` / ``rx`` rate tables."""
+
+    def rates(key: str) -> FaultRates:
+        lane = table.table(key)
+        values = {name: lane.number(name, 0.0) for name in FAULT_RATES}
+        delay_s = lane.get("delay_s", list, "[low, high] seconds", [0.01, 0.1])
+        lane.check_unknown()
+        try:
+            return FaultRates(**values, delay_s=tuple(delay_s))
+        except (ValueError, TypeError) as exc:
+            where = f"{lane.path}: {lane.prefix[:-1]}"
+            raise BenchError(f"{where}: expected valid fault rates ({exc})") from None
+
+    config = FaultConfig(
+        seed=table.get("seed", int, "an integer", 0),
+        tx=rates("tx"),
+        rx=rates("rx"),
+        reorder_hold_s=table.number("reorder_hold_s", 0.5, minimum=0.001),
+    )
+    table.check_unknown()
+    return config
 
 
 def _bench_io(root: _Table, devices: dict[str, DeviceConfig]) -> BenchIOConfig:

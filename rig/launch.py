@@ -11,6 +11,7 @@ state to it. Every device link feeds the rig's per-test captures (:func:`capture
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from devices.benchio.module import BenchIOModule
 from devices.hub_link import HubLink
 from devices.serial_device import EmulatedSerialDevice, SerialDevice, emulated_esme, framing_for
 from devices.transports.capture import Captures
+from devices.transports.faults import FaultInjector, FaultRecord
 from devices.transports.reconnect import Backoff
 from rig.bench import Bench, BenchError, BenchIOConfig
 from rig.keys.keystore import KeyStore
@@ -54,8 +56,17 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
     captures = Captures(han=any(d.transport == "zigbee" for d in bench.devices.values()))
     bench_io = _bench_io(bench.bench_io) if bench.bench_io is not None else None
     devices: dict[str, Device] = {}
+    injectors: dict[str, FaultInjector] = {}
     for config in bench.devices.values():
         reconnect = Backoff() if config.reconnect else None
+        faults = None
+        if config.faults is not None:
+            faults = injectors[config.name] = FaultInjector(
+                config.faults.seed,
+                tx=config.faults.tx,
+                rx=config.faults.rx,
+                reorder_hold_s=config.faults.reorder_hold_s,
+            )
         if config.hub is not None:
             continue  # reached through its hub's link, below
         if config.emulated and config.kind != "esme":
@@ -72,6 +83,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 processing_time_s=config.processing_time_s,
                 transport=config.transport,  # type: ignore[arg-type]
                 reconnect=reconnect,
+                faults=faults,
                 captures=captures,
                 report_supply_to=bench_io.supply_address if bench_io and reports else None,
             )
@@ -81,6 +93,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 config.eui,
                 config.port,
                 reconnect=reconnect,
+                faults=faults,
                 framing=framing_for(config.transport, captures),  # type: ignore[arg-type]
                 captures=captures,
             )
@@ -95,7 +108,15 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
     results: Sink = JsonlWriter(run_dir / RESULTS_FILE)
     if store is not None:
         results = Tee(results, store)
-    return Rig(bench, devices, KeyStore(key_dirs), results, bench_io=bench_io, captures=captures)
+    rig = Rig(bench, devices, KeyStore(key_dirs), results, bench_io=bench_io, captures=captures)
+    for name, injector in injectors.items():
+        injector.on_record = functools.partial(_note_fault, rig, name)
+    return rig
+
+
+def _note_fault(rig: Rig, device: str, fault: FaultRecord) -> None:
+    """Every injected fault goes into the results with the frames it touched."""
+    rig.note({**fault.to_json(), "device": device})
 
 
 def _bench_io(config: BenchIOConfig) -> BenchIOModule:

@@ -84,6 +84,17 @@ class FaultRecord:
     frames: tuple[bytes, ...]
     detail: str = ""
 
+    def to_json(self) -> dict[str, object]:
+        """A results record: ``{"kind": "fault", "fault": "drop", "frames": [hex, …], …}``."""
+        return {
+            "kind": "fault",
+            "at": self.at,
+            "direction": None if self.direction is None else self.direction.value,
+            "fault": self.fault.value,
+            "frames": [frame.hex() for frame in self.frames],
+            "detail": self.detail,
+        }
+
 
 @dataclass(frozen=True)
 class Emit:
@@ -119,12 +130,15 @@ class FaultInjector:
         tx: FaultRates | None = None,
         rx: FaultRates | None = None,
         reorder_hold_s: float = 0.5,
+        on_record: Callable[[FaultRecord], None] | None = None,
     ) -> None:
         if reorder_hold_s <= 0:
             raise ValueError("reorder_hold_s must be positive")
         self.seed = seed
         self.reorder_hold_s = reorder_hold_s
         self.log: list[FaultRecord] = []
+        #: Told of every fault as it is logged (the rig writes them to the results).
+        self.on_record = on_record
         self._rng = random.Random(seed)
         self._lanes = {
             Direction.TX: _Lane(tx or FaultRates()),
@@ -141,7 +155,13 @@ class FaultInjector:
 
     def note(self, fault: Fault, at: float, detail: str = "") -> None:
         """Log a link- or device-level fault (LINK_DOWN, LINK_UP, POWER_OFF, POWER_ON)."""
-        self.log.append(FaultRecord(at, None, fault, (), detail))
+        self.record(FaultRecord(at, None, fault, (), detail))
+
+    def record(self, record: FaultRecord) -> None:
+        """Log one fault (and tell ``on_record``)."""
+        self.log.append(record)
+        if self.on_record is not None:
+            self.on_record(record)
 
     def process(self, direction: Direction, payload: bytes, now: float) -> list[Emit]:
         """What to pass on, and when, for one frame arriving at ``now``."""
@@ -155,7 +175,7 @@ class FaultInjector:
             chosen = frozenset(f for f in FRAME_FAULTS if draws[f] < lane.rates.rate(f))
 
         def record(fault: Fault, *frames: bytes, detail: str = "") -> None:
-            self.log.append(FaultRecord(now, direction, fault, frames, detail))
+            self.record(FaultRecord(now, direction, fault, frames, detail))
 
         if Fault.DROP in chosen:
             record(Fault.DROP, payload, detail=f"frame {index}")
@@ -277,7 +297,7 @@ class FaultyLink:
         detail = reason or (f"for {duration:g} s" if duration is not None else "until brought up")
         self.injector.note(Fault.LINK_DOWN, loop.time(), detail)
         for payload in lost:
-            self.injector.log.append(
+            self.injector.record(
                 FaultRecord(loop.time(), None, Fault.DROP, (payload,), "held frame lost in outage")
             )
         self._events.on_closed(f"{INJECTED_OUTAGE} ({detail})")
@@ -339,7 +359,7 @@ class FaultyLink:
 
     def _received(self, frame: Frame, at: float) -> None:
         if self._down:
-            self.injector.log.append(
+            self.injector.record(
                 FaultRecord(at, Direction.RX, Fault.DROP, (frame.payload,), "lost in outage")
             )
             return
