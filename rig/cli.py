@@ -10,11 +10,13 @@ import pytest
 from rich.console import Console
 
 from devices.commands import bench_devices
-from rig.bench import DEFAULT_BENCH
+from rig.bench import DEFAULT_BENCH, Bench
 from rig.duis.commands import duis
 from rig.gbcs.commands import EUI, bench_codec, decode, frame
 from rig.gbcs.eui import Eui64
 from rig.keys.pki import generate_pki
+from rig.lease import DEFAULT_LEASE_DIR, BenchLease, LeaseUnavailable, lease_bench, this_holder
+from rig.load.commands import bench_load, emulate
 from rig.progress import TestProgress, on_terminal, tracked
 from rig.report.commands import report
 from rig.results.report import render, summarise
@@ -53,6 +55,15 @@ OUT_OPTION = click.option(
 
 def _run_dir(out: Path | None) -> Path:
     return out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _leased(loaded: Bench) -> BenchLease:
+    """The bench's physical ports, leased for this command: it does not wait for a run that
+    holds them (docs/wiring.md "Sharing a bench")."""
+    try:
+        return lease_bench([loaded], DEFAULT_LEASE_DIR, holder=this_holder(), timeout_s=0)
+    except LeaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _pytest(plan: Path, benches: list[Path], run_dir: Path, extra: list[str]) -> None:
@@ -132,7 +143,7 @@ def check(bench: Path, out: Path | None) -> None:
         raise click.ClickException(str(exc)) from exc
     console = Console()
     failed = 0
-    with launch(loaded, _run_dir(out)) as rig:
+    with _leased(loaded), launch(loaded, _run_dir(out)) as rig:
         for name in loaded.devices:
             record = rig.read_supply_status(name)
             if record.ok:
@@ -176,7 +187,11 @@ def replay(log: Path, bench: Path, out: Path | None, speed: float) -> None:
     except (BenchError, LogError) as exc:
         raise click.ClickException(str(exc)) from exc
     run_dir = _run_dir(out)
-    with launch(loaded, run_dir) as rig, tracked(entries, f"replaying {log}") as shown:
+    with (
+        _leased(loaded),
+        launch(loaded, run_dir) as rig,
+        tracked(entries, f"replaying {log}") as shown,
+    ):
         result = run_replay(rig, shown, speed=speed)
     console = Console()
     records = [r.to_json() for r in result.records]
@@ -207,6 +222,8 @@ main.add_command(frame)
 bench.add_command(bench_dsp)
 bench.add_command(bench_codec)
 bench.add_command(bench_devices)
+bench.add_command(bench_load)
+main.add_command(emulate)
 
 #: Examples for --help of commands defined in other modules that give none themselves
 #: (tests/rig/test_help_examples.py checks that every command shows one).

@@ -23,6 +23,7 @@ import asyncio
 import concurrent.futures
 import heapq
 import itertools
+import selectors
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -166,7 +167,10 @@ class Rig:
         self._dcc_counter = OriginatorCounter(1)
         self._down: dict[str, str] = {}
         self._seq = itertools.count(1)
-        self._loop = asyncio.new_event_loop()
+        # select(2) takes its timeout in microseconds where epoll rounds it up to a whole
+        # millisecond: that rounding was the DSP service hop's ~1 ms of timer slop. The rig
+        # watches a handful of descriptors, well inside select's limit (docs/load.md).
+        self._loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
         self._thread = threading.Thread(target=self._loop.run_forever, name="rig-loop", daemon=True)
         self._dsp: Dsp | None = None
 

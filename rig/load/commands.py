@@ -1,0 +1,151 @@
+"""The load commands: ``rig bench load`` and ``rig emulate``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from rig.load.bench import RATES, TARGET_P99_OVERHEAD_MS, TARGET_RATE, LoadBenchConfig, Step
+
+
+def _rates(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected comma-separated numbers") from None
+    if not rates or any(r <= 0 for r in rates) or list(rates) != sorted(rates):
+        raise click.BadParameter(f"{value!r}: expected positive rates in rising order")
+    return rates
+
+
+@click.command("load")
+@click.option("--devices", default=4, show_default=True, help="Emulated ESMEs (processes).")
+@click.option("--servers", default=16, show_default=True, help="DSP servers.")
+@click.option("--service-time", default=0.0005, show_default=True, help="DSP service time, s.")
+@click.option(
+    "--processing-time", default=0.0005, show_default=True, help="Meter processing time, s."
+)
+@click.option("--step", default=2.0, show_default=True, help="Seconds at each rate.")
+@click.option(
+    "--rates",
+    default=",".join(f"{r:g}" for r in RATES),
+    show_default=True,
+    callback=_rates,
+    help="Rising rate ladder, requests/s.",
+)
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write figures here.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run folder.")
+def bench_load(
+    devices: int,
+    servers: int,
+    service_time: float,
+    processing_time: float,
+    step: float,
+    rates: tuple[float, ...],
+    json_out: Path | None,
+    out: Path | None,
+) -> None:
+    """Highest sustained request rate through the real-time path (DSP model, codec, pty links,
+    emulated ESMEs) with no request lost, and the rig's overhead per request p50/p99.
+
+    \b
+    Example:
+      rig bench load --devices 4 --step 2 --json load.json
+    """
+    from rig.load.bench import run_load_bench
+
+    config = LoadBenchConfig(
+        devices=devices,
+        servers=servers,
+        service_time_s=service_time,
+        processing_time_s=processing_time,
+        step_s=step,
+        rates=rates,
+    )
+    run_dir = out or Path("runs") / datetime.now(UTC).strftime("bench-load-%Y%m%dT%H%M%SZ")
+    console = Console()
+    console.print(
+        f"{devices} emulated ESMEs (pty), DSP {servers} x {service_time * 1e3:g} ms, meter "
+        f"{processing_time * 1e3:g} ms, {step:g} s per rate; overhead = latency - "
+        f"{(service_time + processing_time) * 1e3:g} ms configured - 0 wire (pty)"
+    )
+
+    def show(s: Step) -> None:
+        verdict = "[green]sustained[/]" if s.sustained else "[red]not sustained[/]"
+        console.print(
+            f"{s.requested_rate:7.0f}/s: achieved {s.achieved_rate:7.1f}/s, completed "
+            f"{s.completed_rate:7.1f}/s, lost {s.lost}, overhead p50 {s.overhead_p50_ms:.2f} "
+            f"p99 {s.overhead_p99_ms:.2f} ms; CPU ms/req: rig {s.rig_cpu_ms_per_request:.3f}, "
+            f"emulators {_ms(s.devices_cpu_ms_per_request)} {verdict}"
+        )
+
+    result = run_load_bench(config, run_dir, on_step=show)
+    figures = result.to_json()
+    table = Table(title="rig bench load")
+    for column in ("figure", "value", "target", "met"):
+        table.add_column(column)
+    best = result.best
+    rate = figures["sustained_rate"]
+    p99 = figures["overhead_p99_ms"]
+    table.add_row(
+        "sustained rate, req/s", f"{rate:g}", f">= {TARGET_RATE:g}", _met(rate >= TARGET_RATE)
+    )
+    table.add_row(
+        "overhead p50 / p99 at that rate, ms",
+        "-" if best is None else f"{best.overhead_p50_ms:.2f} / {best.overhead_p99_ms:.2f}",
+        f"p99 <= {TARGET_P99_OVERHEAD_MS:g}",
+        _met(p99 is not None and p99 <= TARGET_P99_OVERHEAD_MS),
+    )
+    console.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+        console.print(f"figures: {json_out}")
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+@click.command("emulate")
+@click.argument("bench", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Key folder parent.")
+def emulate(bench: Path, out: Path | None) -> None:
+    """Serve a bench's emulated devices so a physical rig can mix them in; Ctrl-C stops.
+
+    Prints each device's port and a [[device]] snippet (and the key folder) for the other
+    rig's bench file.
+
+    \b
+    Example:
+      rig emulate rig/benches/emulated.toml
+    """
+    from rig.bench import BenchError, load_bench
+    from rig.emulate import Served, serve, snippet
+
+    try:
+        loaded = load_bench(bench)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    run_dir = out or Path("runs") / datetime.now(UTC).strftime("emulate-%Y%m%dT%H%M%SZ")
+
+    def ready(served: list[Served], keys: Path) -> None:
+        for device in served:
+            click.echo(f"{device.name}\t{device.eui}\t{device.port}")
+        click.echo(snippet(served, keys.resolve()))
+        click.echo("serving; Ctrl-C stops", err=True)
+
+    try:
+        asyncio.run(serve(loaded, run_dir, ready))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("stopped", err=True)

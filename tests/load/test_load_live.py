@@ -1,0 +1,148 @@
+"""The live rig's Users, alerts, outage and TMM controls, and the load driver, end to end on
+emulated meters behind real ptys."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rig.bench import BenchError, load_bench
+from rig.dsp.tmm import TmmError
+from rig.launch import launch
+from rig.load import LoadDriver, alert_storm, background, merge, outage
+from rig.load.bench import LoadBenchConfig, run_load_bench
+from rig.orchestrator import Rig
+
+PLAN_TMM = Path(__file__).resolve().parents[2] / "test_plans" / "tmm"
+
+BENCH = """
+[bench]
+name = "two-users"
+[keys]
+dirs = ["@rtds"]
+[[user]]
+name = "a"
+eui = "90-B3-D5-1F-30-01-00-00"
+portfolio = 3
+[[user]]
+name = "b"
+eui = "90-B3-D5-1F-30-03-00-00"
+role = "IS"
+[dsp]
+servers = 2
+[[device]]
+name = "m1"
+kind = "esme"
+eui = "00-DB-12-34-56-78-91-01"
+emulated = true
+[[device]]
+name = "m2"
+kind = "esme"
+eui = "00-DB-12-34-56-78-91-02"
+emulated = true
+"""
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    folder = tmp_path_factory.mktemp("load-live")
+    path = folder / "bench.toml"
+    path.write_text(BENCH)
+    with launch(load_bench(path), folder / "run") as running:
+        yield running
+
+
+def test_users_have_their_own_originator_counter_and_dsp_counts(rig: Rig) -> None:
+    first = rig.read_supply_status("m1", user="b", timeout=10)
+    second = rig.top_up("m1", pence=1, user="b", timeout=10)
+    default = rig.read_supply_status("m1", timeout=10)
+    assert first.ok and second.ok and default.ok, (first.reason, second.reason, default.reason)
+    assert first.user == second.user == "b" and default.user == "a"
+    assert first.request_id.startswith("90-B3-D5-1F-30-03-00-00:")
+    assert rig.user_counters("b").admitted >= 2
+    with pytest.raises(BenchError, match="no user named 'c'"):
+        rig.read_supply_status("m1", user="c")
+
+
+def test_a_schedule_runs_at_its_rate_and_every_request_completes(rig: Rig) -> None:
+    schedule = background(200, 1.0, devices=["m1", "m2"], mix={"7.4": 3, "2.2": 1},
+                          users=["a", "b"], seed=7)  # fmt: skip
+    result = LoadDriver(rig).run(schedule, timeout=30)
+    assert len(result.records) == 200 and not result.failed
+    assert result.requested_rate == pytest.approx(200)
+    assert result.achieved_rate == pytest.approx(200, rel=0.1)
+    assert {r.user for r in result.records} == {"a", "b"}
+
+
+def test_an_outage_holds_responses_and_alerts_until_restoration(rig: Rig) -> None:
+    start = len(rig.alerts())
+    result = LoadDriver(rig).run(
+        merge(
+            outage(0.0, 0.6),
+            background(50, 0.2, devices=["m2"], start=0.05),
+            alert_storm(["m2"], 0x8F75, per_device=3, rate=30, start=0.05),  # excluded code
+        ),
+        timeout=30,
+    )
+    assert not result.failed
+    # Nothing is delivered while the outage lasts: every delivery follows the last answer.
+    last_answer = max(r.stamps["device_response"] for r in result.records)
+    alerts = rig.alerts()[start:]
+    assert [a["code"] for a in alerts] == [0x8F75] * 3
+    delivered = [r.stamps["delivered"] for r in result.records]
+    assert min(delivered + [a["delivered_at"] for a in alerts]) >= last_answer
+
+
+def test_an_invalid_tmm_is_refused_and_the_old_one_kept(rig: Rig) -> None:
+    version = rig.tmm.version
+    error = rig.reload_tmm(PLAN_TMM / "invalid.toml")
+    assert isinstance(error, TmmError) and "level must be 1..4" in str(error)
+    assert rig.tmm.version == version
+    assert rig.reload_tmm(PLAN_TMM / "no_band1.toml") is None
+    assert rig.tmm.version == "plan-no-band1"
+
+
+def test_the_load_benchmark_climbs_its_ladder(tmp_path: Path) -> None:
+    config = LoadBenchConfig(devices=2, rates=(50.0,), step_s=0.5, warmup_s=0.1)
+    result = run_load_bench(config, tmp_path)
+    (step,) = result.steps
+    assert step.requests == 25 and step.lost == 0 and step.sustained
+    assert result.to_json()["sustained_rate"] == 50.0
+    assert step.overhead_p50_ms <= step.overhead_p99_ms
+
+
+def test_rig_emulate_serves_devices_a_physical_rig_mixes_in(tmp_path: Path) -> None:
+    served = tmp_path / "served.toml"
+    served.write_text(BENCH)
+    rig_command = Path(sys.executable).parent / "rig"
+    process = subprocess.Popen(
+        [str(rig_command), "emulate", str(served), "--out", str(tmp_path / "e")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines: list[str] = []
+        while sum(line.startswith("port = ") for line in lines) < 2:
+            line = process.stdout.readline()  # type: ignore[union-attr]
+            assert line, process.stderr.read()  # type: ignore[union-attr]
+            lines.append(line)
+        keys = lines[2].split('"')[1]
+        snippet = "".join(lines[3:])
+        physical = tmp_path / "physical.toml"
+        physical.write_text(
+            f'[keys]\ndirs = ["{keys}", "@rtds"]\n[user]\neui = "90-B3-D5-1F-30-01-00-00"\n'
+            + snippet
+        )
+        with launch(load_bench(physical), tmp_path / "run") as other:
+            assert other.read_supply_status("m2", timeout=10).ok
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "stopped" in err
