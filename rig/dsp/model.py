@@ -18,6 +18,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -98,6 +99,10 @@ class Ack(NamedTuple):
     at: float
 
 
+_ack = partial(tuple.__new__, Ack)
+"""``_ack((code, at))`` is ``Ack(code, at)`` without the generated ``__new__``'s Python frame."""
+
+
 @dataclass(frozen=True, slots=True)
 class DspCounters:
     """A snapshot of the DSP's running totals.
@@ -164,6 +169,7 @@ class Dsp:
         "_nb_interval",
         "_nb_intervals",
         "_next_seq",
+        "_now",
         "_on_deliver",
         "_on_dispatch",
         "_outage",
@@ -206,6 +212,7 @@ class Dsp:
             self._nb_intervals[user] = 0.0 if rate is None else 1.0 / rate
         self._nb_interval = self._nb_intervals.pop(None)
         self._clock = clock
+        self._now = clock.now
         self._call_at = clock.call_at
         self._servers = servers
         self._rng = random.Random(seed)
@@ -238,7 +245,7 @@ class Dsp:
         Accepted (queued or held): ``Ack("I99", now)``. Rejected by throttling: the TMM's
         ``throttling.response_code``, and the request goes no further.
         """
-        now = self._clock.now()
+        now = self._now()
         request.submitted_at = now
         request.acked_at = now
         self._submitted += 1
@@ -252,19 +259,19 @@ class Dsp:
                 counts[1] += 1
                 self._throttled += 1
                 if outcome == HOLD:
-                    return Ack(ACK_CODE, now)
+                    return _ack((ACK_CODE, now))
                 counts[2] += 1
                 self._rejected += 1
-                return Ack(throttle.policy.response_code, now)
+                return _ack((throttle.policy.response_code, now))
         counts[0] += 1
         self._admit(request, now)
-        return Ack(ACK_CODE, now)
+        return _ack((ACK_CODE, now))
 
     def _release_held(self, request: object) -> None:
         """A request the throttle held is admitted now."""
         assert isinstance(request, DspRequest)
         self._users[request.user][0] += 1
-        self._admit(request, self._clock.now())
+        self._admit(request, self._now())
 
     def _admit(self, request: DspRequest, now: float) -> None:
         request.admitted_at = now
@@ -290,7 +297,7 @@ class Dsp:
         self._call_at(now + self._sample(), self._finish_service, request)
 
     def _finish_service(self, request: DspRequest) -> None:
-        request.dispatched_at = self._clock.now()
+        request.dispatched_at = self._now()
         self._busy -= 1
         self._dispatched += 1
         try:
@@ -298,7 +305,7 @@ class Dsp:
         finally:
             # on_dispatch may have submitted work, which may already have taken this server.
             if self._mask and self._busy < self._servers:
-                self._serve(self._dequeue(), self._clock.now())
+                self._serve(self._dequeue(), self._now())
 
     def _dequeue(self) -> DspRequest:
         """The best-ranked queued request: lowest non-empty class, FIFO within it."""
@@ -380,7 +387,7 @@ class Dsp:
         ``responded_at``, names the User (unless ``user`` does) and ranks the item in a DP100
         release. Without either, the item goes to a shared default adapter.
         """
-        now = self._clock.now()
+        now = self._now()
         if request is not None:
             request.responded_at = now
             if user is None:
@@ -391,7 +398,7 @@ class Dsp:
 
     def alert(self, alert: DeviceAlert) -> None:
         """A device alert for ``alert.user``: storm protection (SECMP0062), then northbound."""
-        alert.received_at = self._clock.now()
+        alert.received_at = self._now()
         self._alerts += 1
         storms = self._storms
         if storms is None:
@@ -400,7 +407,7 @@ class Dsp:
             storms.offer(alert)
 
     def _forward_alert(self, alert: DeviceAlert) -> None:
-        now = self._clock.now()
+        now = self._now()
         if alert.received_at is None:  # a storm summary, created now
             alert.received_at = now
         self._northbound(alert.user, alert, alert, now)
@@ -434,7 +441,7 @@ class Dsp:
         adapter.timer = None
         if self._outage:
             return  # resumed by end_outage()
-        now = self._clock.now()
+        now = self._now()
         if adapter.fifo:
             item = adapter.fifo.popleft()
             adapter.next_free = now + adapter.interval
@@ -477,7 +484,7 @@ class Dsp:
             else:
                 adapter.fifo.extend(item for _, item in held)
             if (adapter.fifo or adapter.release) and adapter.timer is None:
-                when = max(self._clock.now(), adapter.next_free)
+                when = max(self._now(), adapter.next_free)
                 adapter.timer = self._call_at(when, self._deliver, adapter)
 
     @property

@@ -170,9 +170,10 @@ class Run:
         submit = self.dsp.submit
         name, first, size = user.name, user.first_ch, user.portfolio
         single = cells[0] if len(cells) == 1 else None
+        pick = bisect.bisect
 
         def fire() -> None:
-            cell = single or cells[bisect.bisect(cumulative, uniform())]
+            cell = single or cells[pick(cumulative, uniform())]
             request = DspRequest(
                 "sim", cell.srv, cell.mode, name, first + int(uniform() * size), cell
             )
