@@ -24,9 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rig.sim.scenario import Scenario, load_scenario
+from rig.sim.scenario import SCENARIOS_DIR, Scenario, load_scenario
 
-NATIONAL_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "national-day-2024.toml"
+NATIONAL_SCENARIO = SCENARIOS_DIR / "national-day-2024.toml"
 DAY_S = 86400.0
 
 

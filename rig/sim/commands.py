@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from rig.sim.scenario import ScenarioError, load_scenario
+from rig.sim.scenario import ScenarioError, load_scenario, scenario_path
 
 
 def _fmt(value: float | None) -> str:
@@ -60,6 +60,12 @@ def summary_text(report: dict[str, Any]) -> str:
         "",
         *_table("User", report["by_user"]),
     ]
+    for reload in report["tmm_reloads"]:
+        outcome = "applied" if reload["applied"] else f"REFUSED ({reload['error']})"
+        lines.append(
+            f"TMM reload at {reload['at_s']:g} s, {reload['file']}: {outcome}; "
+            f"in force: {reload['version_in_force']}"
+        )
     alerts = report["alerts"]
     if alerts["by_user"]:
         lines += ["", "alerts: raised, delivered, storm summaries, latency s (p50 / p95 / max)"]
@@ -77,7 +83,7 @@ def summary_text(report: dict[str, Any]) -> str:
 
 
 @click.command("simulate")
-@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("scenario")
 @click.option(
     "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
     help="Write the full report (counts, per-hop latency, TRT, time series) as JSON here.",
@@ -93,13 +99,14 @@ def summary_text(report: dict[str, Any]) -> str:
 )  # fmt: skip
 @click.option("--variant", multiple=True, help="Run only this variant (repeatable).")
 def simulate(
-    scenario: Path,
+    scenario: str,
     json_out: Path | None,
     plot_dir: Path | None,
     duration: float | None,
     variant: tuple[str, ...],
 ) -> None:
-    """Simulate SCENARIO (a TOML file) on a virtual clock with the rig's own DSP model.
+    """Simulate SCENARIO (a TOML file, or the name of a shipped one such as quiet-hour) on a
+    virtual clock with the rig's own DSP model.
 
     Prints counts and end-to-end latency per priority level, SRV and User; variants (TMM
     overrides in the scenario, e.g. two outage-release policies) run side by side.
@@ -111,7 +118,7 @@ def simulate(
 
         require_matplotlib()
     try:
-        spec = load_scenario(scenario)
+        spec = load_scenario(scenario_path(scenario))
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from None
     if duration is not None:
@@ -153,7 +160,7 @@ def simulate(
 )  # fmt: skip
 @click.option(
     "--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Scenario to run (default: scenarios/national-day-2024.toml).",
+    help="Scenario to run (default: the shipped national-day-2024).",
 )  # fmt: skip
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the figures as JSON here.")  # fmt: skip

@@ -15,6 +15,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rig.clock import VirtualClock
@@ -126,7 +127,9 @@ class Run:
             self.ch = AlertStormFilter(
                 clock, scenario.ch_consolidation, self.dsp.alert, summarise=ch_summary
             )
-        self.cells: dict[tuple[str, str, Mode], Cell] = {}
+        self.cells: dict[tuple[str, str, Mode, int], Cell] = {}
+        self._mixes: list[tuple[list[Cell], str, tuple[str, ...], Mode]] = []
+        self.tmm_reloads: list[dict[str, Any]] = []
         self.alerts_raised: dict[str, int] = defaultdict(int)
         self.alert_latency: dict[str, LogHistogram] = defaultdict(LogHistogram)
         self.alert_summaries: dict[str, int] = defaultdict(int)
@@ -146,6 +149,8 @@ class Run:
         for outage in scenario.outages:
             clock.call_at(outage.start_s, self.dsp.begin_outage)
             clock.call_at(outage.start_s + outage.duration_s, self.dsp.end_outage)
+        for reload in scenario.tmm_reloads:
+            clock.call_at(reload.at_s, self._reload, reload.path)
         self._bin = scenario.series_bin_s
         clock.call_at(self._bin, self._tick)
         self.cpu_s = 0.0
@@ -153,27 +158,29 @@ class Run:
     # -- sources --------------------------------------------------------------------------------
 
     def _cell(self, user: str, srv: str, mode: Mode) -> Cell:
-        key = (user, srv, mode)
+        """The cell of requests submitted now: by User, SRV, mode and level in force."""
+        level = self.dsp.tmm.level_of(srv)
+        key = (user, srv, mode, level)
         cell = self.cells.get(key)
         if cell is None:
-            level = self.tmm.level_of(srv)
             cell = self.cells[key] = Cell(user, srv, mode, level, self.scenario.trt(srv, mode))
             cell.series = self.series.current[f"level {level}"]
         return cell
 
     def _request_source(self, spec: Arrivals, user: User, rng: random.Random) -> Callable[[], None]:
-        cells = [self._cell(user.name, srv, spec.mode) for srv, _ in spec.mix]
+        srvs = tuple(srv for srv, _ in spec.mix)
+        cells = [self._cell(user.name, srv, spec.mode) for srv in srvs]
+        self._mixes.append((cells, user.name, srvs, spec.mode))
         total = sum(w for _, w in spec.mix)
         cumulative = [c / total for c in itertools.accumulate(w for _, w in spec.mix)]
         cumulative[-1] = math.inf  # rounding must never pick past the last SRV
         uniform = rng.random
         submit = self.dsp.submit
         name, first, size = user.name, user.first_ch, user.portfolio
-        single = cells[0] if len(cells) == 1 else None
         pick = bisect.bisect
 
         def fire() -> None:
-            cell = single or cells[pick(cumulative, uniform())]
+            cell = cells[pick(cumulative, uniform())]
             request = DspRequest(
                 "sim", cell.srv, cell.mode, name, first + int(uniform() * size), cell
             )
@@ -201,6 +208,24 @@ class Run:
             entry(DeviceAlert(name, first + int(uniform() * devices), code, clock.now()))
 
         return fire
+
+    def _reload(self, path: Path) -> None:
+        """A scheduled hot reload of the TMM document (issue 3 §1): the DSP re-ranks what is
+        queued; requests submitted from now on are counted under their new levels; a refused
+        document leaves the old one in force and the reason in the report."""
+        error = self.dsp.reload_file(path)
+        self.tmm_reloads.append(
+            {
+                "at_s": self.clock.now(),
+                "file": str(path),
+                "applied": error is None,
+                "version_in_force": self.dsp.tmm.version,
+                "error": None if error is None else str(error),
+            }
+        )
+        if error is None:
+            for cells, user, srvs, mode in self._mixes:
+                cells[:] = [self._cell(user, srv, mode) for srv in srvs]
 
     # -- the pipeline ---------------------------------------------------------------------------
 
@@ -271,6 +296,7 @@ class Run:
                 "provenance": dict(self.tmm.provenance),
             },
             "scenario_provenance": dict(self.scenario.provenance),
+            "tmm_reloads": self.tmm_reloads,
             "run": {
                 "arrivals_until_s": self.scenario.duration_s,
                 "drained_at_s": self.clock.now(),

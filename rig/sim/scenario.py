@@ -11,6 +11,7 @@ import itertools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,25 @@ from rig.dsp.tmm import (
     load_tmm,
 )
 
+SCENARIOS_DIR = Path(str(resources.files(__package__) / "scenarios"))
+"""The shipped scenarios: package data (``rig/sim/scenarios``), so found installed or not."""
+
 
 class ScenarioError(TmmError):
     """An invalid scenario; the message names the file, the field and the bad value."""
+
+
+def scenario_path(name: str | Path) -> Path:
+    """``name`` if it is a file, else the shipped scenario of that name (``quiet-hour`` or
+    ``quiet-hour.toml``); a name that is neither raises :class:`ScenarioError`."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = SCENARIOS_DIR / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
+    if path.parent == Path(".") and shipped.is_file():
+        return shipped
+    known = sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml") if not p.stem.startswith("tmm-"))
+    raise ScenarioError(str(name), "<document>", None, f"no such file or shipped scenario {known}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +88,15 @@ class Outage:
     duration_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class TmmReload:
+    """At ``at_s``, hot-reload the TMM document ``path`` (validated then, not at load: an
+    invalid one is refused by the DSP, which keeps the old one, and the run reports why)."""
+
+    at_s: float
+    path: Path
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A validated scenario file."""
@@ -93,6 +119,7 @@ class Scenario:
     arrivals: tuple[Arrivals, ...]
     outages: tuple[Outage, ...]
     ch_consolidation: AlertStormPolicy | None
+    tmm_reloads: tuple[TmmReload, ...] = ()
     variants: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     provenance: Mapping[str, str] = field(default_factory=dict)
 
@@ -116,7 +143,7 @@ class Scenario:
 _TOP = {
     "required": ("name", "duration_s", "seed", "dsp", "csp", "trt", "users", "arrivals"),
     "optional": ("description", "tmm", "series_bin_s", "northbound", "outages", "variants",
-                 "ch_consolidation", "provenance"),
+                 "ch_consolidation", "tmm_reloads", "provenance"),
 }  # fmt: skip
 _ARRIVAL_FIELDS = {
     "poisson": (("user", "mix"), ("rate", "profile", "mode", "start_s", "end_s")),
@@ -273,6 +300,15 @@ def load_scenario(path: Path) -> Scenario:
                 r.number(table["duration_s"], f"outages[{i}].duration_s", strict=True),
             )
         )
+    reloads = []
+    for i, t in enumerate(_array(r, raw.get("tmm_reloads", []), "tmm_reloads", allow_empty=True)):
+        table = r.table(t, f"tmm_reloads[{i}]", ("at_s", "tmm"))
+        reloads.append(
+            TmmReload(
+                r.number(table["at_s"], f"tmm_reloads[{i}].at_s"),
+                path.parent / r.string(table["tmm"], f"tmm_reloads[{i}].tmm"),
+            )
+        )
     consolidation = None
     if "ch_consolidation" in raw:
         table = r.table(
@@ -318,6 +354,7 @@ def load_scenario(path: Path) -> Scenario:
         arrivals=arrivals,
         outages=tuple(outages),
         ch_consolidation=consolidation,
+        tmm_reloads=tuple(sorted(reloads, key=lambda x: x.at_s)),
         variants=variants,
         provenance=_provenance(r, raw.get("provenance", {}), raw),
     )

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from rig.sim.commands import bench_dsp, simulate
 from rig.sim.runner import Run
-from rig.sim.scenario import load_scenario
+from rig.sim.scenario import SCENARIOS_DIR, load_scenario
 from rig.sim.stats import LogHistogram
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIOS = SCENARIOS_DIR
 
 SMALL = """\
 name = "small"

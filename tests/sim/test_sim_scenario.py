@@ -8,9 +8,9 @@ import pytest
 
 from rig.dsp.distributions import Empirical, LogNormal
 from rig.dsp.tmm import Mode
-from rig.sim.scenario import ScenarioError, load_scenario
+from rig.sim.scenario import SCENARIOS_DIR, ScenarioError, load_scenario
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIOS = SCENARIOS_DIR
 SHIPPED = sorted(p for p in SCENARIOS.glob("*.toml") if not p.name.startswith("tmm-"))
 
 MINIMAL = """\
