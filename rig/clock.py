@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 import math
 from collections.abc import Callable
 from typing import Protocol
@@ -57,11 +58,23 @@ class VirtualClock:
 
     Events due at the same instant run in the order they were scheduled, so a run is a pure
     function of its inputs.
+
+    The queue has two tiers (a calendar in front of a heap): time is cut into windows of
+    ``window_s``; events of the current window are in a heap, later ones are appended to a list
+    per window and heapified when their window comes. The order is exactly that of one heap
+    ordered by ``(when, seq)`` (the window index is monotonic in ``when``), but the heap stays
+    small and in cache: with thousands of WAN round trips in flight, a pop costs about half.
     """
 
-    def __init__(self, start: float = 0.0) -> None:
+    def __init__(self, start: float = 0.0, *, window_s: float = 0.125) -> None:
+        if not window_s > 0:
+            raise ValueError(f"window_s = {window_s!r}: must be > 0")
         self._now = start
+        self._per_s = 1.0 / window_s
+        self._window = int(start * self._per_s)  # events with a window index <= this: _queue
         self._queue: list[_VirtualTimer] = []
+        self._later: dict[int, list[_VirtualTimer]] = {}  # window index -> its events
+        self._windows: list[int] = []  # heap of the keys of _later
         self._seq = 0
 
     def now(self) -> float:
@@ -72,7 +85,16 @@ class VirtualClock:
             when = self._now
         timer = _VirtualTimer((when, self._seq, callback, args))
         self._seq += 1
-        _push(self._queue, timer)
+        window = int(when * self._per_s)
+        if window <= self._window:
+            _push(self._queue, timer)
+        else:
+            later = self._later.get(window)
+            if later is None:
+                self._later[window] = [timer]
+                _push(self._windows, window)
+            else:
+                later.append(timer)
         return timer
 
     def call_later(
@@ -80,11 +102,19 @@ class VirtualClock:
     ) -> _VirtualTimer:
         return self.call_at(self._now + delay, callback, *args)
 
+    def _next_window(self) -> bool:
+        """The current window is done: the next one with events becomes current."""
+        if not self._windows:
+            return False
+        self._window = window = _pop(self._windows)
+        queue = self._queue = self._later.pop(window)
+        heapq.heapify(queue)
+        return True
+
     def step(self) -> bool:
         """Run the next due event; return False when nothing is scheduled."""
-        queue = self._queue
-        while queue:
-            when, _, callback, args = _pop(queue)
+        while self._queue or self._next_window():
+            when, _, callback, args = _pop(self._queue)
             if callback is _cancelled:
                 continue
             self._now = when
@@ -94,24 +124,28 @@ class VirtualClock:
 
     def run(self, until: float | None = None) -> None:
         """Run events in time order until the queue is empty or the next one is after ``until``."""
-        queue = self._queue
         pop = _pop
         cancelled = _cancelled
         limit = math.inf if until is None else until
-        while queue:
-            if queue[0][0] > limit:
+        while True:
+            queue = self._queue  # replaced only by _next_window, when empty
+            while queue:
+                if queue[0][0] > limit:
+                    break
+                when, _, callback, args = pop(queue)
+                if callback is cancelled:
+                    continue
+                self._now = when
+                callback(*args)
+            if queue or not self._next_window():
                 break
-            when, _, callback, args = pop(queue)
-            if callback is cancelled:
-                continue
-            self._now = when
-            callback(*args)
         if until is not None and until > self._now:
             self._now = until
 
     @property
     def pending(self) -> int:
-        return sum(1 for entry in self._queue if entry[2] is not _cancelled)
+        timers = itertools.chain(self._queue, *self._later.values())
+        return sum(1 for entry in timers if entry[2] is not _cancelled)
 
 
 class AsyncioClock:

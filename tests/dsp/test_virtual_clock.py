@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from rig.clock import VirtualClock
 
 
@@ -71,3 +78,49 @@ def test_call_at_passes_arguments_without_a_partial() -> None:
     clock.call_later(1.0, lambda name, n: seen.append((clock.now(), name, n)), "a", 1)
     clock.run()
     assert seen == [(1.0, "a", 1), (2.0, "b", 2)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    window_s=st.sampled_from([0.01, 0.125, 1.0, 100.0]),
+    plan=st.lists(
+        st.tuples(
+            st.floats(min_value=-1.0, max_value=50.0, allow_nan=False),  # when (past: now)
+            st.one_of(st.none(), st.floats(min_value=0.0, max_value=5.0)),  # delay of a child
+            st.booleans(),  # cancel it before the run
+        ),
+        max_size=60,
+    ),
+    until=st.one_of(st.none(), st.floats(min_value=0.0, max_value=60.0)),
+)
+def test_two_tier_queue_runs_events_in_exact_heap_order(
+    window_s: float, plan: list[tuple[float, float | None, bool]], until: float | None
+) -> None:
+    """The calendar in front of the heap changes nothing: events run by (time, scheduling
+    order), whatever the window, including ones scheduled from callbacks and cancelled ones."""
+    clock = VirtualClock(window_s=window_s)
+    ran: list[tuple[float, int]] = []
+    expected: list[tuple[float, int, bool]] = []  # (when, seq, cancelled) of the top level
+    seq = itertools.count()
+
+    def event(n: int, child_delay: float | None) -> None:
+        ran.append((clock.now(), n))
+        if child_delay is not None:
+            clock.call_later(child_delay, event, next(seq) + 1000, None)
+
+    for when, child, cancel in plan:
+        n = next(seq)
+        timer = clock.call_at(when, event, n, child)
+        if cancel:
+            timer.cancel()
+        expected.append((max(when, 0.0), n, cancel))
+    clock.run(until)
+    times = [t for t, _ in ran]
+    assert times == sorted(times)
+    limit = math.inf if until is None else until
+    top = [(w, n) for w, n, c in sorted(expected) if not c and w <= limit]
+    assert [(t, n) for t, n in ran if n < 1000] == top
+    clock.run()
+    assert clock.pending == 0
+    with pytest.raises(ValueError, match="window_s"):
+        VirtualClock(window_s=0)
