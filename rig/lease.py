@@ -128,6 +128,12 @@ class BenchLease:
         for lease in self.leases:
             lease.release()
 
+    def __enter__(self) -> BenchLease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
 
 def try_lease_all(directory: Path, resources: Iterable[str], holder: str) -> list[Lease] | None:
     """Every resource's lease, or none of them (what was taken is given back)."""

@@ -230,3 +230,29 @@ def test_a_physical_modbus_module_is_leased_with_the_meter(tmp_path: Path) -> No
         path = write_bench(tmp_path, "io", "/dev/ttyRIGM")
         path.write_text(path.read_text() + f'[bench_io]\nmeter = "esme"\n{io}\n')
         assert bench_resources(load_bench(path)) == sorted(["/dev/ttyRIGM", resource])
+
+
+def test_a_bench_lease_is_a_context_manager(tmp_path: Path) -> None:
+    a = physical(tmp_path, "a", "/dev/ttyRIGA")
+    leases = tmp_path / "leases"
+    with lease_bench([a], leases, holder="rig check", timeout_s=0) as held:
+        assert held.bench == a
+        with pytest.raises(LeaseUnavailable, match="held by rig check"):
+            lease_bench([a], leases, holder="gw0", timeout_s=0)
+    lease_bench([a], leases, holder="gw0", timeout_s=0).release()
+
+
+def test_rig_check_refuses_a_bench_a_run_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from rig.cli import main
+
+    leases = tmp_path / "leases"
+    monkeypatch.setattr("rig.cli.DEFAULT_LEASE_DIR", leases)
+    path = write_bench(tmp_path, "a", "/dev/ttyRIGA")
+    with lease_bench([load_bench(path)], leases, holder="pid 7 (worker gw0)", timeout_s=0):
+        result = CliRunner().invoke(main, ["check", "--bench", str(path)])
+    assert result.exit_code == 1
+    assert "/dev/ttyRIGA (bench" in result.output and "held by pid 7 (worker gw0)" in result.output
