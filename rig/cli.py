@@ -16,6 +16,7 @@ from rig.gbcs.commands import EUI, bench_codec, decode, frame
 from rig.gbcs.eui import Eui64
 from rig.keys.pki import generate_pki
 from rig.lease import DEFAULT_LEASE_DIR, BenchLease, LeaseUnavailable, lease_bench, this_holder
+from rig.load.commands import bench_load, emulate
 from rig.progress import TestProgress, on_terminal, tracked
 from rig.report.commands import report
 from rig.results.report import render, summarise
@@ -221,6 +222,8 @@ main.add_command(frame)
 bench.add_command(bench_dsp)
 bench.add_command(bench_codec)
 bench.add_command(bench_devices)
+bench.add_command(bench_load)
+main.add_command(emulate)
 
 #: Examples for --help of commands defined in other modules that give none themselves
 #: (tests/rig/test_help_examples.py checks that every command shows one).
