@@ -20,6 +20,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ STORE_FILE = "results.sqlite"
 
 #: How long a writer waits for another process's lock before giving up.
 BUSY_TIMEOUT_S = 30.0
+#: Pause between attempts to switch a fresh file to WAL while another process holds it.
+WAL_RETRY_S = 0.01
 
 
 class StoreError(RuntimeError):
@@ -135,11 +138,26 @@ def _connect(path: Path, *, durable: bool) -> sqlite3.Connection:
     )
     db.row_factory = sqlite3.Row
     db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    db.execute("PRAGMA journal_mode = WAL")
+    _wal(db)
     # WAL + NORMAL: a commit survives a crash of the process; FULL also a power cut.
     db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
     db.execute("PRAGMA foreign_keys = ON")
     return db
+
+
+def _wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. The switch needs an exclusive lock, and SQLite answers "database is locked"
+    at once, without its busy handler, while another process is creating or switching the same
+    fresh file (xdist workers starting together): retry until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_RETRY_S)
 
 
 @contextmanager
