@@ -3,23 +3,47 @@
 
 Four operations on freshly generated P-256 keys: decode + verify and encode + MAC of a
 non-critical ECS45 response / command, signing a critical ECS43 pre-command and a device
-verifying the critical command. Each is timed against the pyca/cryptography calls alone (KDF
-SHA-256 + AES-GCM tag, ECDSA sign or verify; ECDH is cached in both, as in the codec), so the
-ratio is the framing overhead over the physical limit of this design.
+verifying the critical command. Each runs over :data:`FRAMES` frames with distinct counters
+(nothing per frame can be cached) and is timed against exactly the cryptography calls the design
+needs per frame, with their inputs precomputed:
+
+* MAC'd frames: the KDF (one SHA-256; GBCS derives a key per message because OtherInfo holds the
+  transaction id) and the GMAC (one AES-GCM with a fresh key). The ECDH shared secret Z is per
+  pair of KA keys, so both the codec and a real device or remote party compute it once per pair.
+* Signatures: ECDSA P-256 sign or verify, with pyca's DER <-> ``r, s`` conversion the raw
+  ``r || s`` form requires.
+
+The ratio codec time / bare time is the framing overhead over the physical limit of this design.
+Times are CPU time of this process (best of five), so other processes disturb them less.
+
+For instruction counts, stable under any load, run one operation a fixed number of times under
+callgrind (``python -m rig.gbcs.bench --help``; docs/gbcs-codec.md).
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import hmac
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from rig.gbcs import crypto
 from rig.gbcs.codec import DeviceCodec, RemotePartyCodec, sign_precommand
 from rig.gbcs.eui import Eui64
-from rig.gbcs.frame import decode
+from rig.gbcs.frame import Message, decode
 from rig.gbcs.usecases import (
     ChangeSupplyEsme,
     ReadSupplyStatusEsme,
@@ -33,13 +57,30 @@ SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
 ACB = Eui64.parse("90-B3-D5-1F-30-00-00-02")
 ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
 COUNTER = 1000
+#: Frames per operation, each with its own counter, cycled through while timing.
+FRAMES = 128
+_ECDSA = ec.ECDSA(hashes.SHA256())
+_BARE_MAC = "SHA-256 KDF + AES-GCM GMAC"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One operation: the codec call and the bare crypto calls, each with its inputs."""
+
+    name: str
+    baseline: str
+    codec: Callable[[Any], object]
+    codec_inputs: Sequence[Any]
+    bare: Callable[[Any], object]
+    bare_inputs: Sequence[Any]
 
 
 @dataclass(frozen=True)
 class BenchResult:
-    """Operations per second through the codec and through the bare crypto calls."""
+    """Operations per CPU second through the codec and through the bare crypto calls."""
 
     name: str
+    baseline: str
     codec_rate: float
     bare_rate: float
 
@@ -52,97 +93,184 @@ class BenchResult:
         """For ``--json``."""
         return {
             "name": self.name,
+            "baseline": self.baseline,
             "codec_per_s": round(self.codec_rate),
             "bare_per_s": round(self.bare_rate),
             "ratio": round(self.ratio, 3),
         }
 
 
-def rate(operation: Callable[[], object], seconds: float) -> float:
-    """Best of five runs of ``seconds / 5`` each, in operations per second."""
-    operation()
-    batch = 1
-    while True:  # size a batch to about 10 ms
-        start = time.perf_counter()
-        for _ in range(batch):
-            operation()
-        if time.perf_counter() - start > 0.01:
-            break
-        batch *= 2
-    best = 0.0
+def table(results: Sequence[BenchResult]) -> str:
+    """The results as text, each row naming its baseline."""
+    lines = [f"{'operation':<34}{'frames/s':>10}{'bare/s':>10}{'ratio':>7}  baseline (bare calls)"]
+    lines += [
+        f"{r.name:<34}{r.codec_rate:>10,.0f}{r.bare_rate:>10,.0f}{r.ratio:>7.2f}  {r.baseline}"
+        for r in results
+    ]
+    return "\n".join(lines)
+
+
+def _pass(operation: Callable[[Any], object], inputs: Sequence[Any]) -> None:
+    for item in inputs:
+        operation(item)
+
+
+def _rate(operation: Callable[[Any], object], inputs: Sequence[Any], seconds: float) -> float:
+    done, start = 0, time.process_time()
+    while (elapsed := time.process_time() - start) < seconds:
+        _pass(operation, inputs)
+        done += len(inputs)
+    return done / elapsed
+
+
+def measure(case: Case, seconds: float) -> BenchResult:
+    """Five rounds of codec then bare, ``seconds / 10`` each; the best rate of each side."""
+    _pass(case.codec, case.codec_inputs)
+    _pass(case.bare, case.bare_inputs)
+    codec = bare = 0.0
     for _ in range(5):
-        done, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds / 5:
-            for _ in range(batch):
-                operation()
-            done += batch
-        best = max(best, done / elapsed)
-    return best
+        codec = max(codec, _rate(case.codec, case.codec_inputs, seconds / 10))
+        bare = max(bare, _rate(case.bare, case.bare_inputs, seconds / 10))
+    return BenchResult(case.name, case.baseline, codec, bare)
 
 
 def run_benchmarks(seconds: float = 1.0) -> list[BenchResult]:
-    """Measure the four operations, each for about ``2 * seconds``."""
+    """Measure the four operations, each for about ``seconds``."""
     with tempfile.TemporaryDirectory() as tmp:
-        generate_pki(Path(tmp), [SUPPLIER, ACB], [ESME], [SUPPLIER])
-        keys = KeyStore([Path(tmp)])
-        return _measure(keys, seconds)
+        return [measure(case, seconds) for case in cases(_keys(Path(tmp)))]
 
 
-def _measure(keys: KeyStore, seconds: float) -> list[BenchResult]:
-    dcc = RemotePartyCodec(keys)
+def _keys(directory: Path) -> KeyStore:
+    generate_pki(directory, [SUPPLIER, ACB], [ESME], [SUPPLIER])
+    return KeyStore([directory])
+
+
+def _bare_mac(item: tuple[bytes, bytes, bytes]) -> bytes:
+    kdf_input, iv, aad = item
+    return AESGCM(hashlib.sha256(kdf_input).digest()[:16]).encrypt(iv, b"", aad)[:12]
+
+
+def _bare_mac_check(item: tuple[bytes, bytes, bytes, bytes]) -> bool:
+    kdf_input, iv, aad, mac = item
+    tag = AESGCM(hashlib.sha256(kdf_input).digest()[:16]).encrypt(iv, b"", aad)
+    return hmac.compare_digest(tag[:12], mac)
+
+
+def _mac_inputs(message: Message, z: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """KDF input, IV, AAD and MAC of a MAC'd frame, as the bare calls take them (§1.4)."""
+    s = message.signing
+    other_info = s.originator.raw + bytes([9, s.cra]) + s.counter.to_bytes(8, "big")
+    return (
+        crypto.kdf_prefix(z) + other_info + s.recipient.raw,
+        s.originator.raw + bytes(4),
+        crypto.MAC_AAD_PREFIX + s.encode(),
+        message.mac or b"",
+    )
+
+
+def cases(keys: KeyStore, frames: int = FRAMES) -> list[Case]:
+    """The four operations over ``frames`` frames each, checked to compute what the codec does."""
+    dcc = RemotePartyCodec(keys, acb=ACB)
     device = DeviceCodec(
         ESME, ka_private=keys.ka_private(ESME), ds_private=keys.ds_private(ESME), keys=keys
     )
-    request = ReadSupplyStatusEsme().encode(COUNTER)
-    command = dcc.build_command(SUPPLIER, ESME, COUNTER, ReadSupplyStatusEsme.MESSAGE_CODE, request)
-    answer = ReadSupplyStatusEsmeResponse(SupplyState.CONNECTED).encode(COUNTER)
-    response = device.build_response(device.open_command(command), answer)
-    critical = ChangeSupplyEsme(SupplyState.DISCONNECTED)
-    precommand = dcc.transform(
-        SUPPLIER, ESME, COUNTER, critical.message_code, critical.encode(COUNTER)
-    )
-    critical_command = dcc.send_signed_precommand(
-        sign_precommand(precommand, keys.ds_private(SUPPLIER))
-    )
-
-    supplier_ka, esme_ka_public = keys.ka_private(SUPPLIER), keys.ka_public(ESME)
-    acb_ka, supplier_ds = keys.ka_private(ACB), keys.ds_private(SUPPLIER)
+    supplier_ds = keys.ds_private(SUPPLIER)
     supplier_ds_public = keys.ds_public(SUPPLIER)
-    response_apdu = decode(response).signing.encode()
-    command_apdu = decode(command).signing.encode()
-    signed = decode(critical_command).signing
-    signed_data, signature, critical_apdu = signed.signed_data(), signed.signature, signed.encode()
-
-    def bare_mac(private: object, apdu: bytes, originator: Eui64, cra: int, recip: Eui64) -> None:
-        z = crypto.shared_secret(private, esme_ka_public)  # type: ignore[arg-type]
-        key = crypto.kdf_from_secret(z, originator, cra, COUNTER, recip)
-        crypto.gmac(key, originator, apdu)
-
-    cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
-        (
-            "decode+verify (non-critical)",
-            lambda: dcc.open_response(response),
-            lambda: bare_mac(supplier_ka, response_apdu, ESME, 2, SUPPLIER),
-        ),
-        (
-            "encode+MAC (non-critical)",
-            lambda: dcc.build_command(SUPPLIER, ESME, COUNTER, 0x0052, request),
-            lambda: bare_mac(acb_ka, command_apdu, SUPPLIER, 1, ESME),
-        ),
-        (
-            "sign (critical pre-command)",
-            lambda: sign_precommand(precommand, supplier_ds),
-            lambda: crypto.sign(supplier_ds, signed_data),
-        ),
-        (
-            "verify (critical command, device)",
-            lambda: device.open_command(critical_command),
-            lambda: (
-                bare_mac(acb_ka, critical_apdu, SUPPLIER, 1, ESME),
-                crypto.verify_signature(supplier_ds_public, signed_data, signature or b""),
-            ),
-        ),
+    counters = range(COUNTER, COUNTER + frames)
+    code = ReadSupplyStatusEsme.MESSAGE_CODE
+    requests = [(c, ReadSupplyStatusEsme().encode(c)) for c in counters]
+    commands = [dcc.build_command(SUPPLIER, ESME, c, code, request) for c, request in requests]
+    answer = ReadSupplyStatusEsmeResponse(SupplyState.CONNECTED)
+    responses = [
+        device.build_response(command, answer.encode(command.signing.counter))
+        for command in map(device.open_command, commands)
     ]
+    critical = ChangeSupplyEsme(SupplyState.DISCONNECTED)
+    precommands = [
+        dcc.transform(SUPPLIER, ESME, c, critical.message_code, critical.encode(c))
+        for c in counters
+    ]
+    critical_commands = [
+        dcc.send_signed_precommand(sign_precommand(p, supplier_ds)) for p in precommands
+    ]
+
+    z_commands = crypto.shared_secret(keys.ka_private(ACB), keys.ka_public(ESME))
+    z_responses = crypto.shared_secret(keys.ka_private(SUPPLIER), keys.ka_public(ESME))
+    response_macs = [_mac_inputs(decode(f), z_responses) for f in responses]
+    command_macs = [_mac_inputs(decode(f), z_commands)[:3] for f in commands]
+    critical_verifies = []
+    for frame in critical_commands:
+        message = decode(frame)
+        signature = message.signing.signature or b""
+        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        signed_data = message.signing.signed_data()
+        critical_verifies.append((_mac_inputs(message, z_commands), r, s, signed_data))
+    to_sign = [decode(p).signing.signed_data() for p in precommands]
+
+    def verify_critical(item: tuple[tuple[bytes, bytes, bytes, bytes], int, int, bytes]) -> None:
+        mac, r, s, signed_data = item
+        _bare_mac_check(mac)
+        supplier_ds_public.verify(encode_dss_signature(r, s), signed_data, _ECDSA)
+
+    if not all(map(_bare_mac_check, response_macs + [v[0] for v in critical_verifies])) or [
+        _bare_mac(m) for m in command_macs
+    ] != [f[-12:] for f in commands]:
+        raise RuntimeError("the bare calls do not compute the codec's MACs")
     return [
-        BenchResult(name, rate(codec, seconds), rate(bare, seconds)) for name, codec, bare in cases
+        Case(
+            "decode+verify (non-critical)",
+            f"{_BARE_MAC} check",
+            dcc.open_response,
+            responses,
+            _bare_mac_check,
+            response_macs,
+        ),
+        Case(
+            "encode+MAC (non-critical)",
+            _BARE_MAC,
+            lambda item: dcc.build_command(SUPPLIER, ESME, item[0], code, item[1]),
+            requests,
+            _bare_mac,
+            command_macs,
+        ),
+        Case(
+            "sign (critical pre-command)",
+            "ECDSA sign, DER -> r,s",
+            lambda precommand: sign_precommand(precommand, supplier_ds),
+            precommands,
+            lambda data: decode_dss_signature(supplier_ds.sign(data, _ECDSA)),
+            to_sign,
+        ),
+        Case(
+            "verify (critical command, device)",
+            f"{_BARE_MAC} check, r,s -> DER, ECDSA verify",
+            device.open_command,
+            critical_commands,
+            verify_critical,
+            critical_verifies,
+        ),
     ]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run one operation a fixed number of times, untimed: for instruction counts."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rig.gbcs.bench",
+        description="Run one benchmark operation COUNT times over its frames, for callgrind: "
+        "instructions per operation = (Ir at COUNT - Ir at 0) / COUNT.",
+    )
+    parser.add_argument("operation", type=int, choices=range(4), help="row of rig bench codec")
+    parser.add_argument("count", type=int, help="operations to run (a multiple of FRAMES)")
+    parser.add_argument("--bare", action="store_true", help="the bare crypto calls instead")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        case = cases(_keys(Path(tmp)))[args.operation]
+        operation, inputs = (
+            (case.bare, case.bare_inputs) if args.bare else (case.codec, case.codec_inputs)
+        )
+        for _ in range(args.count // len(inputs)):
+            _pass(operation, inputs)
+
+
+if __name__ == "__main__":
+    main()

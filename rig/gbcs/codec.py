@@ -7,6 +7,8 @@ EUIs, counters and payloads and get bytes, or bytes and get a verified :class:`M
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from rig.gbcs.crypto import (
@@ -15,19 +17,24 @@ from rig.gbcs.crypto import (
     decrypt_part,
     encrypt_part,
     kdf,
+    kdf_prefix,
+    shared_secret,
     sign,
     verify_signature,
 )
 from rig.gbcs.errors import DecodeError, VerifyError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import (
+    TITLES,
     Cra,
     GeneralSigning,
     Message,
+    check_apdu_mac,
     decode,
-    encode_mac_frame,
+    encode_apdu,
     encode_signed,
-    verify_mac,
+    mac_frame,
+    signed_apdu,
 )
 from rig.keys.keystore import KeyStore
 
@@ -38,10 +45,20 @@ _CRA_OFFSET = 2
 _RECIPIENT_OFFSET = 21
 
 
-def _mac_key(
-    private_ka: ec.EllipticCurvePrivateKey, peer_ka: ec.EllipticCurvePublicKey, s: GeneralSigning
-) -> bytes:
-    return kdf(private_ka, peer_ka, s.originator, s.cra, s.counter, s.recipient)
+class _PairPrefixes(dict[bytes, bytes]):
+    """KDF prefixes (``00000001 || Z || AlgorithmID``) of MAC keys by the EUI bytes that name the
+    pair of KA keys: ECDH once per pair, as a real device or remote party keeps it (§1.4). Only
+    keys found are kept, so an unknown party raises KeyNotFound every time."""
+
+    def __init__(
+        self, pair: Callable[[bytes], tuple[ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey]]
+    ) -> None:
+        super().__init__()
+        self._pair = pair
+
+    def __missing__(self, titles: bytes) -> bytes:
+        prefix = self[titles] = kdf_prefix(shared_secret(*self._pair(titles)))
+        return prefix
 
 
 def encryption_party(signing: GeneralSigning) -> Eui64:
@@ -74,7 +91,8 @@ def sign_precommand(precommand: bytes, ds_private: ec.EllipticCurvePrivateKey) -
     s = message.signing
     if message.mac is not None or s.cra is not Cra.COMMAND or s.signature is not None:
         raise VerifyError("expected an unsigned pre-command (bare DF command)")
-    return encode_signed(s.with_signature(sign(ds_private, s.signed_data())))
+    signed_data = s.signed_data()
+    return signed_apdu(signed_data, sign(ds_private, signed_data))
 
 
 class ReplayError(VerifyError):
@@ -110,21 +128,25 @@ class RemotePartyCodec:
     def __init__(self, keys: KeyStore, acb: Eui64 = DEFAULT_ACB) -> None:
         self.keys = keys
         self.acb = acb
+        #: Commands: the ACB's KA key and the target's, by the target's EUI.
+        self._command_prefixes = _PairPrefixes(
+            lambda target: (keys.ka_private(acb), keys.ka_public(Eui64(target)))
+        )
+        #: Responses and alerts: the recipient's KA key and the device's, by the APDU's titles.
+        self._response_prefixes = _PairPrefixes(
+            lambda titles: (keys.ka_private(Eui64(titles[9:])), keys.ka_public(Eui64(titles[:8])))
+        )
 
     def seal_command(self, signing: GeneralSigning) -> bytes:
         """Wrap a command APDU in the MAC Header with the ACB's MAC (ACB KA x device KA)."""
-        key = _mac_key(
-            self.keys.ka_private(self.acb), self.keys.ka_public(signing.recipient), signing
-        )
-        return encode_mac_frame(signing, key)
+        return mac_frame(signing.encode(), self._command_prefixes[signing.recipient.raw])
 
     def build_command(
         self, originator: Eui64, target: Eui64, counter: int, message_code: int, payload: bytes
     ) -> bytes:
         """A non-critical command (``SME.C.NC``): null signature, MAC'd by the ACB."""
-        return self.seal_command(
-            GeneralSigning(Cra.COMMAND, counter, originator, target, message_code, payload)
-        )
+        apdu = encode_apdu(Cra.COMMAND, counter, originator, target, message_code, payload)
+        return mac_frame(apdu, self._command_prefixes[target.raw])
 
     def transform(
         self,
@@ -172,8 +194,8 @@ class RemotePartyCodec:
                 f"{s.cra.name.lower()} from {s.originator} has no MAC and no signature"
             )
         if message.mac is not None:
-            key = _mac_key(self.keys.ka_private(s.recipient), self.keys.ka_public(s.originator), s)
-            verify_mac(message, key)
+            apdu = s.encode()
+            check_apdu_mac(self._response_prefixes[apdu[TITLES]], apdu, message.mac)
         if s.signature is not None:
             verify_signature(self.keys.ds_public(s.originator), s.signed_data(), s.signature)
         return message
@@ -210,6 +232,8 @@ class DeviceCodec:
         self.acb = acb
         self._ka_private = ka_private
         self._ds_private = ds_private
+        #: The device's KA key and a remote party's (the ACB's for commands), by its EUI.
+        self._prefixes = _PairPrefixes(lambda peer: (ka_private, keys.ka_public(Eui64(peer))))
 
     def peek_originator(self, frame: bytes) -> Eui64:
         """Who a frame claims to come from, without checking anything but its structure."""
@@ -228,13 +252,13 @@ class DeviceCodec:
         apdu = _apdu_offset(frame, message)
         if s.cra is not Cra.COMMAND:
             raise DecodeError(apdu + _CRA_OFFSET, f"CRA {s.cra.name}, expected COMMAND")
-        if s.recipient != self.eui:
+        if s.recipient.raw != self.eui.raw:
             raise DecodeError(
                 apdu + _RECIPIENT_OFFSET, f"addressed to {s.recipient}, not {self.eui}"
             )
         if message.mac is None:
             raise VerifyError(f"command from {s.originator} has no MAC header")
-        verify_mac(message, _mac_key(self._ka_private, self.keys.ka_public(self.acb), s))
+        check_apdu_mac(self._prefixes[self.acb.raw], s.encode(), message.mac)
         if s.signature is not None:
             verify_signature(self.keys.ds_public(s.originator), s.signed_data(), s.signature)
         if self.replay is not None:
@@ -289,5 +313,4 @@ class DeviceCodec:
             return encode_signed(
                 signing.with_signature(sign(self._ds_private, signing.signed_data()))
             )
-        key = _mac_key(self._ka_private, self.keys.ka_public(signing.recipient), signing)
-        return encode_mac_frame(signing, key)
+        return mac_frame(signing.encode(), self._prefixes[signing.recipient.raw])

@@ -1,7 +1,10 @@
 """GBCS cryptography: ECDH, the KDF, GMAC, ECDSA and payload encryption (reference/gbcs.md §1.4).
 
 Keys are pyca/cryptography P-256 key objects. ECDH is the expensive step, so shared secrets are
-kept in a small LRU cache keyed on the two public points.
+kept in a small LRU cache keyed on the two public points. Per message the design needs one SHA-256
+(the KDF, whose OtherInfo holds the transaction id) and one AES-GCM (the GMAC), or an ECDSA
+operation; each is a single pyca or hashlib call here (AESGCM rather than the slower Cipher
+objects, one ECDSA algorithm object for every call).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from rig.gbcs.errors import DecodeError, VerifyError
@@ -26,6 +30,11 @@ from rig.gbcs.eui import Eui64
 
 #: KDF AlgorithmID: BER of OID 2.16.756.5.8.3.0, DLMS aes-gcm-128 (§1.4).
 _ALGORITHM_ID = bytes.fromhex("60857406080300")
+#: The single-step KDF's 32-bit block counter: one SHA-256 block is enough (§1.4).
+_KDF_BLOCK_ONE = b"\x00\x00\x00\x01"
+#: The GCM IV is the originator's system title and a zero invocation counter (§1.4).
+_IV_TAIL = bytes(4)
+_ECDSA = ec.ECDSA(hashes.SHA256())
 #: Security control byte for authentication only, suite 1, plus the five zero bytes (§1.4).
 MAC_AAD_PREFIX = bytes.fromhex("110000000000")
 #: Security header of an encrypted payload part: SC 0x31 and a zero invocation counter (§1.4).
@@ -80,16 +89,27 @@ def _shared_secret_by_points(
     return z
 
 
+def kdf_prefix(z: bytes) -> bytes:
+    """``00 00 00 01 || Z || AlgorithmID``: the KDF input before the per-message OtherInfo fields,
+    constant for a pair of KA keys (§1.4)."""
+    return _KDF_BLOCK_ONE + z + _ALGORITHM_ID
+
+
+def derive_key(prefix: bytes, other_info_fields: bytes) -> bytes:
+    """NIST SP 800-56A single-step KDF, SHA-256, one block, truncated to an AES-128 key.
+
+    ``prefix`` is :func:`kdf_prefix`; ``other_info_fields`` the rest of OtherInfo: originator
+    title, ``09``, CRA, counter, recipient title (§1.4).
+    """
+    return hashlib.sha256(prefix + other_info_fields).digest()[:16]
+
+
 def kdf_from_secret(z: bytes, originator: Eui64, cra: int, counter: int, recipient: Eui64) -> bytes:
-    """NIST SP 800-56A single-step KDF, SHA-256, one block, truncated to an AES-128 key."""
-    other_info = (
-        _ALGORITHM_ID
-        + originator.raw
-        + bytes([9, cra])
-        + counter.to_bytes(8, "big")
-        + recipient.raw
+    """The KDF from the shared secret and the OtherInfo fields as values."""
+    return derive_key(
+        kdf_prefix(z),
+        originator.raw + bytes([9, cra]) + counter.to_bytes(8, "big") + recipient.raw,
     )
-    return hashlib.sha256(b"\x00\x00\x00\x01" + z + other_info).digest()[:16]
 
 
 def kdf(
@@ -111,20 +131,22 @@ def kdf(
 
 
 def _iv(originator: Eui64) -> bytes:
-    return originator.raw + b"\x00\x00\x00\x00"
+    return originator.raw + _IV_TAIL
 
 
 def gmac_tag(key: bytes, originator: Eui64, aad: bytes) -> bytes:
     """The full 16-byte AES-GCM tag over ``aad`` with an empty plaintext (GMAC)."""
-    encryptor = Cipher(algorithms.AES(key), modes.GCM(_iv(originator))).encryptor()
-    encryptor.authenticate_additional_data(aad)
-    encryptor.finalize()
-    return encryptor.tag
+    return AESGCM(key).encrypt(_iv(originator), b"", aad)
 
 
 def gmac(key: bytes, originator: Eui64, apdu: bytes) -> bytes:
     """The 12-byte GBCS MAC of a General-Signing APDU (AAD = ``11 00 00 00 00 00`` || APDU)."""
-    return gmac_tag(key, originator, MAC_AAD_PREFIX + apdu)[:MAC_LENGTH]
+    return title_gmac(key, originator.raw, apdu)
+
+
+def title_gmac(key: bytes, originator_title: bytes, apdu: bytes) -> bytes:
+    """:func:`gmac` given the originator's system title as its 8 bytes."""
+    return AESGCM(key).encrypt(originator_title + _IV_TAIL, b"", MAC_AAD_PREFIX + apdu)[:MAC_LENGTH]
 
 
 def check_mac(key: bytes, originator: Eui64, apdu: bytes, mac: bytes) -> None:
@@ -135,7 +157,7 @@ def check_mac(key: bytes, originator: Eui64, apdu: bytes, mac: bytes) -> None:
 
 def sign(private_ds: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
     """ECDSA P-256/SHA-256 signature as raw ``r || s`` (64 bytes)."""
-    r, s = decode_dss_signature(private_ds.sign(data, ec.ECDSA(hashes.SHA256())))
+    r, s = decode_dss_signature(private_ds.sign(data, _ECDSA))
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
@@ -147,7 +169,7 @@ def verify_signature(public_ds: ec.EllipticCurvePublicKey, data: bytes, signatur
         int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
     )
     try:
-        public_ds.verify(der, data, ec.ECDSA(hashes.SHA256()))
+        public_ds.verify(der, data, _ECDSA)
     except InvalidSignature:
         raise VerifyError("ECDSA signature does not verify") from None
 

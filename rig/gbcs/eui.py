@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Self
 
 _TEXT = re.compile(r"[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}|[0-9A-Fa-f]{16}")
+#: Bound on :meth:`Eui64.of`'s table: a real network has a few titles, a fuzz run millions.
+_INTERNED_MAX = 1024
 
 
 @dataclass(frozen=True, order=True)
@@ -26,6 +28,19 @@ class Eui64:
             raise ValueError(f"not an EUI-64: {text!r}")
         return cls(bytes.fromhex(text.replace("-", "")))
 
+    @staticmethod
+    def of(raw: bytes) -> Eui64:
+        """``Eui64(raw)``, shared with earlier calls for the same bytes: the frame decoder's fast
+        path meets the same few titles in every frame. The table is bounded (cleared when full).
+        """
+        eui = _interned.get(raw)
+        if eui is None:
+            eui = Eui64(raw)
+            if len(_interned) >= _INTERNED_MAX:
+                _interned.clear()
+            _interned[raw] = eui
+        return eui
+
     @property
     def hex(self) -> str:
         """Lowercase hex without separators, as in keystore file names."""
@@ -33,3 +48,6 @@ class Eui64:
 
     def __str__(self) -> str:
         return self.raw.hex("-").upper()
+
+
+_interned: dict[bytes, Eui64] = {}

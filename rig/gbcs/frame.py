@@ -8,10 +8,20 @@ checked over the re-encoded APDU.
 from __future__ import annotations
 
 import dataclasses
+import hmac
+import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any, TypeVar
 
-from rig.gbcs.crypto import MAC_LENGTH, SIGNATURE_LENGTH, check_mac, gmac
+from rig.gbcs.crypto import (
+    MAC_LENGTH,
+    SIGNATURE_LENGTH,
+    check_mac,
+    derive_key,
+    gmac,
+    title_gmac,
+)
 from rig.gbcs.errors import DecodeError, VerifyError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.wire import Reader, encode_length
@@ -27,6 +37,17 @@ _MESSAGE_CODE_ONLY = 2
 #: Other-information lengths: message code, + remote party id, + its counter, + originator counter.
 _OTHER_INFO_STEPS = (2, 10, 18, 26)
 _UINT64 = 1 << 64
+#: ``DF 09 <CRA> <counter 8> 08 <originator 8> 08 <recipient 8>``: the fixed start of an APDU.
+_APDU_HEAD = struct.Struct(">BBBQB8sB8s")
+_DF = bytes([GENERAL_SIGNING])
+_NULL_SIGNATURE = b"\x00"
+_SIGNATURE_LENGTH_BYTE = bytes([SIGNATURE_LENGTH])
+#: Where the KDF OtherInfo fields sit in an APDU: ``09 CRA counter`` and the two titles (§1.4).
+_TRANSACTION_ID = slice(1, 11)
+_ORIGINATOR = slice(12, 20)
+_RECIPIENT = slice(21, 29)
+#: An APDU's originator title, ``08`` and recipient title: what names its pair of KA keys.
+TITLES = slice(12, 29)
 
 
 class Cra(IntEnum):
@@ -66,10 +87,7 @@ class GeneralSigning:
     def __post_init__(self) -> None:
         if type(self.cra) is not Cra:
             object.__setattr__(self, "cra", Cra(self.cra))
-        if not 0 <= self.counter < _UINT64:
-            raise ValueError(f"originator counter {self.counter} does not fit in 64 bits")
-        if not 0 <= self.message_code <= 0xFFFF:
-            raise ValueError(f"message code {self.message_code} does not fit in 16 bits")
+        _check_numbers(self.counter, self.message_code)
         if self.date_time is not None and len(self.date_time) != _DATE_TIME_LENGTH:
             raise ValueError(f"date-time must be {_DATE_TIME_LENGTH} bytes")
         if self.supplementary_remote_party_id is not None:
@@ -109,7 +127,10 @@ class GeneralSigning:
 
     def other_information(self) -> bytes:
         """Message code and any supplementary fields, without the length."""
-        parts = [self.message_code.to_bytes(2, "big")]
+        return self.message_code.to_bytes(2, "big") + self._supplementary()
+
+    def _supplementary(self) -> bytes:
+        parts = []
         if self.supplementary_remote_party_id is not None:
             parts.append(self.supplementary_remote_party_id.raw)
         for counter in (
@@ -122,40 +143,35 @@ class GeneralSigning:
             parts.append(self.supplementary_remote_party_ka_certificate)
         return b"".join(parts)
 
+    def _unsigned(self, signature_field: bytes) -> bytes:
+        return encode_apdu(
+            self.cra,
+            self.counter,
+            self.originator,
+            self.recipient,
+            self.message_code,
+            self.payload,
+            date_time=self.date_time,
+            supplementary=self._supplementary(),
+            signature_field=signature_field,
+        )
+
     def signed_data(self) -> bytes:
         """The ECDSA input: from the transaction-id length through the payload (§1.4)."""
         if self._raw is not None:
             tail = 0 if not self.has_signature_field else 1 + len(self.signature or b"")
             return self._raw[1 : len(self._raw) - tail]
-        other = self.other_information()
-        date_time = b"\x00" if self.date_time is None else b"\x0c" + self.date_time
-        return b"".join(
-            (
-                bytes([_TRANSACTION_ID_LENGTH]),
-                self.transaction_id,
-                b"\x08",
-                self.originator.raw,
-                b"\x08",
-                self.recipient.raw,
-                date_time,
-                encode_length(len(other)),
-                other,
-                encode_length(len(self.payload)),
-                self.payload,
-            )
-        )
+        return self._unsigned(b"")[1:]
 
     def encode(self) -> bytes:
         """The APDU from ``DF`` through the signature field."""
         if self._raw is not None:
             return self._raw
         if not self.has_signature_field:
-            signature = b""
-        elif self.signature is None:
-            signature = b"\x00"
-        else:
-            signature = bytes([SIGNATURE_LENGTH]) + self.signature
-        return bytes([GENERAL_SIGNING]) + self.signed_data() + signature
+            return self._unsigned(b"")
+        if self.signature is None:
+            return self._unsigned(_NULL_SIGNATURE)
+        return self._unsigned(_SIGNATURE_LENGTH_BYTE + self.signature)
 
     def with_signature(self, signature: bytes | None) -> GeneralSigning:
         """A copy carrying ``signature`` (and a signature field)."""
@@ -164,6 +180,71 @@ class GeneralSigning:
     def without_signature_field(self) -> GeneralSigning:
         """A copy without any signature field (the RTDS 4.5.0 pre-command form, §1.3)."""
         return dataclasses.replace(self, signature=None, has_signature_field=False)
+
+
+def _check_numbers(counter: int, message_code: int) -> None:
+    if not 0 <= counter < _UINT64:
+        raise ValueError(f"originator counter {counter} does not fit in 64 bits")
+    if not 0 <= message_code <= 0xFFFF:
+        raise ValueError(f"message code {message_code} does not fit in 16 bits")
+
+
+def encode_apdu(
+    cra: Cra,
+    counter: int,
+    originator: Eui64,
+    recipient: Eui64,
+    message_code: int,
+    payload: bytes,
+    *,
+    date_time: bytes | None = None,
+    supplementary: bytes = b"",
+    signature_field: bytes = _NULL_SIGNATURE,
+) -> bytes:
+    """A General-Signing APDU from its fields, without building a :class:`GeneralSigning` (§1.2).
+
+    ``supplementary`` is the encoded other-information after the message code;
+    ``signature_field`` is ``00`` (null, the default), empty (none: an RTDS pre-command) or
+    ``40`` and the signature. :meth:`GeneralSigning.encode` is this; non-critical commands call
+    it directly. A counter, message code or CRA out of range raises ValueError.
+    """
+    if not (0 <= counter < _UINT64 and 0 <= message_code <= 0xFFFF and 1 <= cra <= 3):
+        _check_numbers(counter, message_code)
+        raise ValueError(f"CRA flag {cra}, expected 1, 2 or 3")
+    if date_time is None:
+        date_field = b"\x00"
+    elif len(date_time) == _DATE_TIME_LENGTH:
+        date_field = b"\x0c" + date_time
+    else:
+        raise ValueError(f"date-time must be {_DATE_TIME_LENGTH} bytes")
+    return b"".join(
+        (
+            _APDU_HEAD.pack(
+                GENERAL_SIGNING,
+                _TRANSACTION_ID_LENGTH,
+                cra,
+                counter,
+                8,
+                originator.raw,
+                8,
+                recipient.raw,
+            ),
+            date_field,
+            encode_length(_MESSAGE_CODE_ONLY + len(supplementary)),
+            message_code.to_bytes(2, "big"),
+            supplementary,
+            encode_length(len(payload)),
+            payload,
+            signature_field,
+        )
+    )
+
+
+def signed_apdu(signed_data: bytes, signature: bytes) -> bytes:
+    """``DF``, the ECDSA input, ``40`` and the signature: a signed APDU (§1.3, §1.4)."""
+    if len(signature) != SIGNATURE_LENGTH:
+        raise ValueError(f"signature must be {SIGNATURE_LENGTH} bytes")
+    return _DF + signed_data + _SIGNATURE_LENGTH_BYTE + signature
 
 
 @dataclass(frozen=True)
@@ -181,19 +262,43 @@ class Message:
         return _mac_header(len(apdu)) + apdu + self.mac
 
 
+_MAC_PREFIX = bytes([GENERAL_CIPHERING, 0, 0, 0, 0, 0, 0])
+_MAC_OVERHEAD = len(_SECURITY_HEADER) + MAC_LENGTH
+#: MAC Headers with a one-byte ciphered-content length, by that length.
+_SHORT_MAC_HEADERS = tuple(_MAC_PREFIX + bytes([n]) + _SECURITY_HEADER for n in range(0x80))
+
+
 def _mac_header(apdu_length: int) -> bytes:
-    content_length = len(_SECURITY_HEADER) + apdu_length + MAC_LENGTH
-    return (
-        bytes([GENERAL_CIPHERING, 0, 0, 0, 0, 0, 0])
-        + encode_length(content_length)
-        + _SECURITY_HEADER
-    )
+    content_length = _MAC_OVERHEAD + apdu_length
+    if content_length < 0x80:
+        return _SHORT_MAC_HEADERS[content_length]
+    return _MAC_PREFIX + encode_length(content_length) + _SECURITY_HEADER
 
 
 def encode_mac_frame(signing: GeneralSigning, key: bytes) -> bytes:
     """MAC Header + APDU + 12-byte GMAC under ``key`` (§1.2, §1.4)."""
     apdu = signing.encode()
     return _mac_header(len(apdu)) + apdu + gmac(key, signing.originator, apdu)
+
+
+def apdu_mac(kdf_prefix: bytes, apdu: bytes) -> bytes:
+    """The 12-byte MAC of ``apdu`` for the pair of KA keys with this
+    :func:`~rig.gbcs.crypto.kdf_prefix`: the KDF's OtherInfo fields are the APDU's own
+    originator title, transaction id and recipient title (§1.4), read where they sit."""
+    originator = apdu[_ORIGINATOR]
+    key = derive_key(kdf_prefix, originator + apdu[_TRANSACTION_ID] + apdu[_RECIPIENT])
+    return title_gmac(key, originator, apdu)
+
+
+def mac_frame(apdu: bytes, kdf_prefix: bytes) -> bytes:
+    """MAC Header + APDU + :func:`apdu_mac` (§1.2, §1.4)."""
+    return _mac_header(len(apdu)) + apdu + apdu_mac(kdf_prefix, apdu)
+
+
+def check_apdu_mac(kdf_prefix: bytes, apdu: bytes, mac: bytes) -> None:
+    """Raise :class:`VerifyError` unless ``mac`` is :func:`apdu_mac` of ``apdu``."""
+    if not hmac.compare_digest(apdu_mac(kdf_prefix, apdu), mac):
+        raise VerifyError(f"MAC does not verify (originator {Eui64(apdu[_ORIGINATOR])})")
 
 
 def encode_signed(signing: GeneralSigning) -> bytes:
@@ -210,9 +315,10 @@ def verify_mac(message: Message, key: bytes) -> None:
 
 def decode(data: bytes) -> Message:
     """Parse a frame (structure only). Any bad input raises :class:`DecodeError`."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise DecodeError(0, f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
+    if type(data) is not bytes:
+        if not isinstance(data, bytearray | memoryview):
+            raise DecodeError(0, f"expected bytes, got {type(data).__name__}")
+        data = bytes(data)
     return _decode_common(data) or _decode_general(data)
 
 
@@ -329,56 +435,92 @@ def _decode_signing(reader: Reader) -> GeneralSigning:
     return signing
 
 
-_MAC_PREFIX = bytes([GENERAL_CIPHERING, 0, 0, 0, 0, 0, 0])
 _SIGNING_PREFIX = bytes([GENERAL_SIGNING, _TRANSACTION_ID_LENGTH])
-#: DF, transaction id, two system titles, date-time, message code, payload and signature lengths.
-_SHORTEST_APDU = 35
+_SIX_ZEROS = bytes(6)
+_CRAS = (None, Cra.COMMAND, Cra.RESPONSE, Cra.ALERT)
+#: DF, transaction id, two system titles, date-time, message code and payload lengths.
+_SHORTEST_APDU = 34
+_T = TypeVar("_T")
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _checked(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """An instance of the frozen dataclass ``cls`` from fields the decoder has already checked,
+    without running ``__init__`` and ``__post_init__`` (most of the decoding time otherwise).
+    Fields left out read as their class defaults. The fast path's results are tested equal to
+    the general decoder's, which does run them."""
+    instance = _new(cls)
+    _set(instance, "__dict__", fields)
+    return instance
 
 
 def _decode_common(data: bytes) -> Message | None:
-    """The common shape, read by slicing: a MAC Header with a short length (or a bare ``DF``),
-    no supplementary fields, a short payload length and a null or 64-byte signature. None for
-    anything else, which the general decoder then handles (and reports)."""
-    if len(data) < _SHORTEST_APDU:
+    """The common shape, read by slicing: a bare ``DF`` or a MAC Header whose content length is
+    one byte or ``81 xx``; no supplementary fields; a payload length of one byte or ``81 xx``; a
+    null, 64-byte or absent signature. None for anything else, which the general decoder then
+    handles (and reports)."""
+    size = len(data)
+    if size < _SHORTEST_APDU:
         return None
-    if data[:7] == _MAC_PREFIX:
-        end = len(data) - MAC_LENGTH
-        # A short (single-byte, < 0x80) ciphered-content length only: 0x80 and above is the
-        # long form, which the general decoder reads (and rejects when not minimal).
-        if data[7] >= 0x80 or data[7] != len(data) - 8 or data[8:13] != _SECURITY_HEADER:
+    if data[0] == GENERAL_CIPHERING:
+        if data[1:7] != _SIX_ZEROS:
             return None
-        start = 13
-    elif data[:1] == bytes([GENERAL_SIGNING]):
-        start, end = 0, len(data)
+        content, start = data[7], 13
+        if content >= 0x80:  # only the minimal two-byte long form; the general decoder does more
+            if content != 0x81 or data[8] < 0x80:
+                return None
+            content, start = data[8], 14
+        if content != size - start + 5 or data[start - 5 : start] != _SECURITY_HEADER:
+            return None
+        end = size - MAC_LENGTH
+    elif data[0] == GENERAL_SIGNING:
+        start, end = 0, size
     else:
         return None
     if end - start < _SHORTEST_APDU or data[start : start + 2] != _SIGNING_PREFIX:
         return None
-    at = start + 11
-    if not 1 <= data[start + 2] <= 3 or data[at] != 8 or data[at + 9] != 8:
+    cra = data[start + 2]
+    if not 1 <= cra <= 3 or data[start + 11] != 8 or data[start + 20] != 8:
         return None
-    dt_length = data[at + 18]
+    dt_length = data[start + 29]
     if dt_length not in (0, _DATE_TIME_LENGTH):
         return None
-    at += 19 + dt_length
-    if data[at : at + 1] != b"\x02" or at + 4 > end or data[at + 3] >= 0x80:
+    at = start + 30 + dt_length  # the other-information length: the message code only
+    if at + 4 > end or data[at] != _MESSAGE_CODE_ONLY:
         return None
-    payload_end = at + 4 + data[at + 3]
-    tail = data[payload_end:end]
-    if not (tail == b"\x00" or (len(tail) == 65 and tail[0] == SIGNATURE_LENGTH)):
+    length, payload_start = data[at + 3], at + 4
+    if length >= 0x80:
+        if length != 0x81 or payload_start >= end or data[payload_start] < 0x80:
+            return None
+        length, payload_start = data[payload_start], payload_start + 1
+    payload_end = payload_start + length
+    tail = end - payload_end
+    if not (
+        (tail == 1 and data[payload_end] == 0)
+        or (tail == 1 + SIGNATURE_LENGTH and data[payload_end] == SIGNATURE_LENGTH)
+        or tail == 0
+    ):
         return None
-    signing = GeneralSigning(
-        Cra(data[start + 2]),
-        int.from_bytes(data[start + 3 : start + 11], "big"),
-        Eui64(data[start + 12 : start + 20]),
-        Eui64(data[start + 21 : start + 29]),
-        int.from_bytes(data[at + 1 : at + 3], "big"),
-        data[at + 4 : payload_end],
-        data[start + 30 : start + 42] if dt_length else None,
-        signature=tail[1:] if len(tail) == 65 else None,
-    )
-    object.__setattr__(signing, "_raw", data[start:end])
-    return Message(signing, data[end:] if start else None)
+    fields = {
+        "cra": _CRAS[cra],
+        "counter": int.from_bytes(data[start + 3 : start + 11], "big"),
+        "originator": Eui64.of(data[start + 12 : start + 20]),
+        "recipient": Eui64.of(data[start + 21 : start + 29]),
+        "message_code": data[at + 1] << 8 | data[at + 2],
+        "payload": data[payload_start:payload_end],
+        "_raw": data[start:end],
+    }
+    if dt_length:
+        fields["date_time"] = data[start + 30 : start + 42]
+    if tail > 1:
+        fields["signature"] = data[payload_end + 1 : end]
+    elif not tail:
+        fields["has_signature_field"] = False
+    signing = _checked(GeneralSigning, fields)
+    return _checked(Message, {"signing": signing, "mac": data[end:] if start else None})
 
 
 def _system_title(reader: Reader, what: str) -> Eui64:

@@ -6,11 +6,14 @@ import dataclasses
 
 import pytest
 from gbcs_testdata import ACB, ESME, SUPPLIER
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from rig.gbcs import crypto
 from rig.gbcs.codec import DeviceCodec, RemotePartyCodec
 from rig.gbcs.errors import DecodeError, VerifyError
 from rig.gbcs.eui import Eui64
-from rig.gbcs.frame import Cra, decode, encode_signed
+from rig.gbcs.frame import Cra, GeneralSigning, decode, encode_mac_frame, encode_signed
 from rig.gbcs.usecases import (
     GENERIC_CRITICAL_ALERT,
     GENERIC_NON_CRITICAL_ALERT,
@@ -21,7 +24,7 @@ from rig.gbcs.usecases import (
     SupplyState,
     encode_payload,
 )
-from rig.keys.keystore import KeyStore
+from rig.keys.keystore import KeyNotFound, KeyStore
 
 DATE_TIME = bytes.fromhex("07E8060D0C000000008000FF")
 
@@ -132,3 +135,30 @@ def test_encrypted_part_round_trip(dcc: RemotePartyCodec, esme: DeviceCodec) -> 
     block = esme.encrypt_part(response.signing, b"secret register values")
     assert block[:5] == bytes.fromhex("3100000000")
     assert dcc.decrypt_part(response, block) == b"secret register values"
+
+
+@given(counter=st.integers(0, (1 << 64) - 1), payload=st.binary(max_size=300))
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_build_command_is_the_general_encoder_and_kdf(
+    dcc: RemotePartyCodec, bench_keys: KeyStore, counter: int, payload: bytes
+) -> None:
+    """The command hot path (encode_apdu, cached ECDH per pair) gives the bytes of the general
+    path: a GeneralSigning MAC'd under the KDF from the keys (§1.4)."""
+    signing = GeneralSigning(Cra.COMMAND, counter, SUPPLIER, ESME, 0x0052, payload)
+    key = crypto.kdf(
+        bench_keys.ka_private(ACB), bench_keys.ka_public(ESME), SUPPLIER, 1, counter, ESME
+    )
+    expected = encode_mac_frame(signing, key)
+    assert dcc.build_command(SUPPLIER, ESME, counter, 0x0052, payload) == expected
+    assert dcc.seal_command(signing) == expected
+
+
+def test_unknown_party_raises_every_time(bench_keys: KeyStore) -> None:
+    """Only found keys are cached: an unknown remote party fails on every frame."""
+    dcc = RemotePartyCodec(bench_keys, acb=ACB)
+    stranger = Eui64.parse("11-22-33-44-55-66-77-88")
+    for _ in range(2):
+        with pytest.raises(KeyNotFound):
+            dcc.build_command(SUPPLIER, stranger, 1, 0x0052, b"")

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rig.gbcs import crypto
+from rig.gbcs import crypto, eui
 from rig.gbcs.errors import DecodeError, VerifyError
 from rig.gbcs.eui import Eui64
 
@@ -85,3 +85,13 @@ def test_eui_value_semantics() -> None:
     assert {a, Eui64.parse("00-db-12-34-56-78-90-a0")} == {a}
     with pytest.raises(ValueError):
         Eui64(b"short")
+
+
+def test_eui_of_shares_instances_and_stays_bounded() -> None:
+    raw = bytes.fromhex("00DB1234567890A0")
+    assert Eui64.of(raw) is Eui64.of(bytes(raw)) and Eui64.of(raw) == Eui64(raw)
+    for n in range(3000):
+        Eui64.of(n.to_bytes(8, "big"))
+    assert len(eui._interned) <= eui._INTERNED_MAX
+    with pytest.raises(ValueError):
+        Eui64.of(b"short")

@@ -9,15 +9,21 @@ from gbcs_strategies import general_signings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rig.gbcs import crypto
 from rig.gbcs.errors import DecodeError, VerifyError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import (
     Cra,
     GeneralSigning,
     Message,
+    apdu_mac,
+    check_apdu_mac,
     decode,
+    encode_apdu,
     encode_mac_frame,
     encode_signed,
+    mac_frame,
+    signed_apdu,
     verify_mac,
 )
 
@@ -175,3 +181,43 @@ def test_a_long_form_length_byte_alone_is_not_read_as_a_short_length() -> None:
     body = bytes([0x11, 0, 0, 0, 0]) + bytes(0xA1 - 5)
     with pytest.raises(DecodeError):
         decode(bytes([0xDD, 0, 0, 0, 0, 0, 0, 0xA1]) + body)
+
+
+@given(general_signings(), st.binary(min_size=32, max_size=32))
+def test_apdu_mac_reads_the_kdf_fields_from_the_apdu(signing: GeneralSigning, z: bytes) -> None:
+    """The hot path's MAC (KDF OtherInfo sliced from the APDU) equals the one built from the
+    field values (§1.4), and check_apdu_mac accepts it and nothing else."""
+    apdu = signing.encode()
+    key = crypto.kdf_from_secret(
+        z, signing.originator, signing.cra, signing.counter, signing.recipient
+    )
+    mac = crypto.gmac(key, signing.originator, apdu)
+    assert apdu_mac(crypto.kdf_prefix(z), apdu) == mac
+    assert mac_frame(apdu, crypto.kdf_prefix(z)) == encode_mac_frame(signing, key)
+    check_apdu_mac(crypto.kdf_prefix(z), apdu, mac)
+    with pytest.raises(VerifyError, match=f"originator {signing.originator}"):
+        check_apdu_mac(crypto.kdf_prefix(z), apdu, bytes(12))
+
+
+@pytest.mark.parametrize(
+    ("cra", "counter", "code", "reason"),
+    [
+        (Cra.COMMAND, 1 << 64, 0, "originator counter"),
+        (Cra.COMMAND, -1, 0, "originator counter"),
+        (Cra.COMMAND, 0, 0x10000, "message code"),
+        (4, 0, 0, "CRA flag 4"),
+    ],
+)
+def test_encode_apdu_rejects_out_of_range(cra: int, counter: int, code: int, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        encode_apdu(cra, counter, Eui64(bytes(8)), Eui64(bytes(8)), code, b"")  # type: ignore[arg-type]
+
+
+def test_signed_apdu_is_the_signed_form() -> None:
+    signing = decode(ECS45).signing
+    signature = bytes(range(64))
+    assert (
+        signed_apdu(signing.signed_data(), signature) == signing.with_signature(signature).encode()
+    )
+    with pytest.raises(ValueError, match="64 bytes"):
+        signed_apdu(signing.signed_data(), bytes(3))
