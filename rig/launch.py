@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,12 +23,12 @@ from devices.benchio.client import BenchIO, PointMap
 from devices.benchio.contactor import ContactorModel
 from devices.benchio.emulator import EmulatedBenchIO
 from devices.benchio.module import BenchIOModule
-from devices.hub_link import HubLink
+from devices.hub_link import HubLink, HubMember
 from devices.serial_device import EmulatedSerialDevice, SerialDevice, emulated_esme, framing_for
 from devices.transports.capture import Captures
 from devices.transports.faults import FaultInjector, FaultRecord
 from devices.transports.reconnect import Backoff
-from rig.bench import Bench, BenchError, BenchIOConfig
+from rig.bench import Bench, BenchError, BenchIOConfig, DeviceConfig
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
 from rig.orchestrator import Rig
@@ -55,10 +56,15 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
         key_dirs.insert(0, generated)
     captures = Captures(han=any(d.transport == "zigbee" for d in bench.devices.values()))
     bench_io = _bench_io(bench.bench_io) if bench.bench_io is not None else None
+    #: The device whose process drives the bench I/O: the meter, or the hub it is joined to.
+    powered = None
+    if bench_io is not None and bench_io.emulator is not None:
+        powered = bench.device(bench_io.meter).hub or bench_io.meter
     devices: dict[str, Device] = {}
     injectors: dict[str, FaultInjector] = {}
     for config in bench.devices.values():
-        reconnect = Backoff() if config.reconnect else None
+        if config.hub is not None:
+            continue  # reached through its hub's link, below
         faults = None
         if config.faults is not None:
             faults = injectors[config.name] = FaultInjector(
@@ -67,44 +73,55 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 rx=config.faults.rx,
                 reorder_hold_s=config.faults.reorder_hold_s,
             )
-        if config.hub is not None:
-            continue  # reached through its hub's link, below
-        if config.emulated and config.kind != "esme":
-            raise BenchError(
-                f"{bench.path}: device {config.name!r}: an emulated {config.kind} needs the hub "
-                "emulator (devices/emulated/hub.py), not available yet; give its port"
+        options = {
+            "reconnect": Backoff() if config.reconnect else None,
+            "faults": faults,
+            "captures": captures,
+        }
+        reports = bench_io.supply_address if bench_io and powered == config.name else None
+        if not config.emulated:
+            devices[config.name] = SerialDevice(
+                config.name,
+                config.eui,
+                config.port,
+                framing=framing_for(config.transport, captures),  # type: ignore[arg-type]
+                **options,  # type: ignore[arg-type]
             )
-        if config.emulated:
-            reports = bench_io is not None and bench_io.emulator and bench_io.meter == config.name
+        elif config.kind == "comms_hub":
+            description = _premises(bench, config, key_dirs, run_dir / "premises")
+            devices[config.name] = EmulatedSerialDevice(
+                config.name,
+                config.eui,
+                "devices.emulated.hub",
+                functools.partial(_hub_args, description, reports),
+                transport=config.transport,  # type: ignore[arg-type]
+                **options,  # type: ignore[arg-type]
+            )
+        elif config.kind == "esme":
             devices[config.name] = emulated_esme(
                 config.name,
                 config.eui,
                 key_dirs,
                 processing_time_s=config.processing_time_s,
                 transport=config.transport,  # type: ignore[arg-type]
-                reconnect=reconnect,
-                faults=faults,
-                captures=captures,
-                report_supply_to=bench_io.supply_address if bench_io and reports else None,
+                report_supply_to=reports,
+                **options,  # type: ignore[arg-type]
             )
         else:
-            devices[config.name] = SerialDevice(
-                config.name,
-                config.eui,
-                config.port,
-                reconnect=reconnect,
-                faults=faults,
-                framing=framing_for(config.transport, captures),  # type: ignore[arg-type]
-                captures=captures,
+            raise BenchError(
+                f"{bench.path}: device {config.name!r}: an emulated {config.kind} runs behind "
+                'an emulated comms_hub (give hub = "...")'
             )
     for hub in [c for c in bench.devices.values() if c.kind == "comms_hub"]:
         joined = [(c.name, c.eui) for c in bench.devices.values() if c.hub == hub.name]
         link = HubLink(devices[hub.name], [(hub.name, hub.eui), *joined], own=hub.name)
         devices.update(link.members)
-    if bench_io is not None and bench_io.emulator is not None:
-        meter = devices[bench_io.meter]
-        assert isinstance(meter, EmulatedSerialDevice)  # load_bench: emulated module, meter
-        bench_io.emulator.on_power = _power_switch(meter)
+    if bench_io is not None and bench_io.emulator is not None and powered is not None:
+        link_device = devices[powered]
+        if isinstance(link_device, HubMember):
+            link_device = link_device.hub.link
+        assert isinstance(link_device, EmulatedSerialDevice)  # load_bench: emulated module
+        bench_io.emulator.on_power = _power_switch(link_device)
     results: Sink = JsonlWriter(run_dir / RESULTS_FILE)
     if store is not None:
         results = Tee(results, store)
@@ -112,6 +129,41 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
     for name, injector in injectors.items():
         injector.on_record = functools.partial(_note_fault, rig, name)
     return rig
+
+
+def _premises(bench: Bench, hub: DeviceConfig, key_dirs: list[Path], folder: Path) -> Path:
+    """Write the premises description the hub emulator serves: the hub (its CHF) and the
+    devices joined to it, one of each kind, with their processing times."""
+    description: dict[str, object] = {
+        "chf": str(hub.eui),
+        "keys": [str(d.resolve()) for d in key_dirs],
+        "hub": {"processing_time": hub.processing_time_s},
+    }
+    for config in bench.devices.values():
+        if config.hub != hub.name:
+            continue
+        role = config.kind  # the description's roles are the bench kinds (docs/devices.md)
+        if role in description:
+            raise BenchError(
+                f"{bench.path}: device {config.name!r}: hub {hub.name!r} already has a {role}"
+                " (an emulated premises has one of each)"
+            )
+        entry: dict[str, object] = {"eui": str(config.eui)}
+        if role in ("esme", "gsme"):
+            entry["processing_time"] = config.processing_time_s
+        description[role] = entry
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hub.name}.json"
+    path.write_text(json.dumps(description, indent=2))
+    return path
+
+
+def _hub_args(description: Path, reports: Callable[[], tuple[str, int]] | None) -> list[str]:
+    """The hub emulator's arguments, the state-report address taken when it starts."""
+    if reports is None:
+        return [str(description)]
+    host, port = reports()
+    return [str(description), "--report-state", f"{host}:{port}"]
 
 
 def _note_fault(rig: Rig, device: str, fault: FaultRecord) -> None:

@@ -1,12 +1,14 @@
 """Several meters behind one link, each its own device to the rig (devices/hub_link.py): the
-routing on its own, then the live rig over a pty served by a hub stand-in (tests/e2e/
-esme_hub.py, ESME firmware until the Comms Hub emulator lands), described as a physical
-comms_hub in a bench file."""
+routing on its own; the live rig over a pty served by a stand-in (tests/e2e/esme_hub.py, two
+ESME stubs) described as a physical comms_hub; and an emulated premises (devices/emulated/
+hub.py) from a bench file."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,62 @@ def test_joined_devices_are_checked(tmp_path: Path, extra: str, message: str) ->
     path.write_text(text)
     with pytest.raises(BenchError, match=message):
         load_bench(path)
+
+
+EMULATED = """
+[bench]
+name = "premises"
+[keys]
+dirs = ["@rtds"]
+[user]
+eui = "90-B3-D5-1F-30-01-00-00"
+[[device]]
+name = "hub"
+kind = "comms_hub"
+eui = "{hub}"
+emulated = true
+processing_time_s = 0.001
+transport = "{transport}"
+[[device]]
+name = "esme"
+kind = "esme"
+eui = "{meter1}"
+hub = "hub"
+processing_time_s = 0.001
+[[device]]
+name = "gsme"
+kind = "gsme"
+eui = "00-DB-12-34-56-78-92-01"
+hub = "hub"
+[bench_io]
+meter = "esme"
+emulated = true
+"""
+
+
+@pytest.mark.parametrize("transport", ["pty", "zigbee"])
+def test_an_emulated_premises_behind_one_link(tmp_path: Path, transport: str) -> None:
+    """devices/emulated/hub.py serves the hub and its meters; each is a device of the rig, the
+    ESME's contactor reaches the bench I/O module, and its relay power-cycles the premises."""
+    path = tmp_path / "bench.toml"
+    path.write_text(EMULATED.format(hub=HUB, meter1=METER_1, transport=transport))
+    with launch(load_bench(path), tmp_path / "run") as rig:
+        members = [rig.devices[name] for name in ("hub", "esme", "gsme")]
+        assert all(isinstance(m, HubMember) for m in members)
+        assert len({m.hub for m in members}) == 1  # type: ignore[attr-defined]
+        assert rig.top_up("esme", pounds=2, timeout=10).ok
+        assert rig.bench_io is not None and rig.bench_io.contactor_closed()
+        disable = rig.request("esme", DisableSupply(), timeout=10)
+        assert disable.ok, disable.reason
+        rig.bench_io.wait_for_contactor(False, 5.0, since=disable.stamps["on_wire"])
+        hub_link = rig.devices["esme"].hub.link  # type: ignore[attr-defined]
+        first = hub_link.process.pid
+        rig.bench_io.power_cycle("esme", off_seconds=0.1)
+        deadline = time.monotonic() + 20
+        while not rig.read_supply_status("esme", timeout=10).ok:
+            assert time.monotonic() < deadline, "the premises did not come back"
+            time.sleep(0.05)
+        assert hub_link.process.pid != first
+    description = json.loads((tmp_path / "run" / "premises" / "hub.json").read_text())
+    assert description["chf"] == str(HUB) and description["esme"]["eui"] == str(METER_1)
+    assert set(description) >= {"keys", "hub", "esme", "gsme"}
