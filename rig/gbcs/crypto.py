@@ -95,20 +95,23 @@ def kdf_prefix(z: bytes) -> bytes:
     return _KDF_BLOCK_ONE + z + _ALGORITHM_ID
 
 
-def derive_key(prefix: bytes, other_info_fields: bytes) -> bytes:
+def derive_key(kdf_input: bytes) -> bytes:
     """NIST SP 800-56A single-step KDF, SHA-256, one block, truncated to an AES-128 key.
 
-    ``prefix`` is :func:`kdf_prefix`; ``other_info_fields`` the rest of OtherInfo: originator
-    title, ``09``, CRA, counter, recipient title (§1.4).
+    ``kdf_input`` is :func:`kdf_prefix` then the rest of OtherInfo: originator title, ``09``,
+    CRA, counter, recipient title (§1.4).
     """
-    return hashlib.sha256(prefix + other_info_fields).digest()[:16]
+    return hashlib.sha256(kdf_input).digest()[:16]
 
 
 def kdf_from_secret(z: bytes, originator: Eui64, cra: int, counter: int, recipient: Eui64) -> bytes:
     """The KDF from the shared secret and the OtherInfo fields as values."""
     return derive_key(
-        kdf_prefix(z),
-        originator.raw + bytes([9, cra]) + counter.to_bytes(8, "big") + recipient.raw,
+        kdf_prefix(z)
+        + originator.raw
+        + bytes([9, cra])
+        + counter.to_bytes(8, "big")
+        + recipient.raw
     )
 
 

@@ -12,7 +12,6 @@ import hmac
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, TypeVar
 
 from rig.gbcs.crypto import (
     MAC_LENGTH,
@@ -39,6 +38,8 @@ _OTHER_INFO_STEPS = (2, 10, 18, 26)
 _UINT64 = 1 << 64
 #: ``DF 09 <CRA> <counter 8> 08 <originator 8> 08 <recipient 8>``: the fixed start of an APDU.
 _APDU_HEAD = struct.Struct(">BBBQB8sB8s")
+#: The same, then no date-time (``00``) and a message code alone (``02 <code>``).
+_COMMON_HEAD = struct.Struct(">BBBQB8sB8sBBH")
 _DF = bytes([GENERAL_SIGNING])
 _NULL_SIGNATURE = b"\x00"
 _SIGNATURE_LENGTH_BYTE = bytes([SIGNATURE_LENGTH])
@@ -211,24 +212,33 @@ def encode_apdu(
     if not (0 <= counter < _UINT64 and 0 <= message_code <= 0xFFFF and 1 <= cra <= 3):
         _check_numbers(counter, message_code)
         raise ValueError(f"CRA flag {cra}, expected 1, 2 or 3")
+    if date_time is None and not supplementary:  # the common shape: one struct to the code
+        head = _COMMON_HEAD.pack(
+            GENERAL_SIGNING,
+            _TRANSACTION_ID_LENGTH,
+            cra,
+            counter,
+            8,
+            originator.raw,
+            8,
+            recipient.raw,
+            0,
+            _MESSAGE_CODE_ONLY,
+            message_code,
+        )
+        return b"".join((head, encode_length(len(payload)), payload, signature_field))
     if date_time is None:
         date_field = b"\x00"
     elif len(date_time) == _DATE_TIME_LENGTH:
         date_field = b"\x0c" + date_time
     else:
         raise ValueError(f"date-time must be {_DATE_TIME_LENGTH} bytes")
+    head = _APDU_HEAD.pack(
+        GENERAL_SIGNING, _TRANSACTION_ID_LENGTH, cra, counter, 8, originator.raw, 8, recipient.raw
+    )
     return b"".join(
         (
-            _APDU_HEAD.pack(
-                GENERAL_SIGNING,
-                _TRANSACTION_ID_LENGTH,
-                cra,
-                counter,
-                8,
-                originator.raw,
-                8,
-                recipient.raw,
-            ),
+            head,
             date_field,
             encode_length(_MESSAGE_CODE_ONLY + len(supplementary)),
             message_code.to_bytes(2, "big"),
@@ -286,7 +296,7 @@ def apdu_mac(kdf_prefix: bytes, apdu: bytes) -> bytes:
     :func:`~rig.gbcs.crypto.kdf_prefix`: the KDF's OtherInfo fields are the APDU's own
     originator title, transaction id and recipient title (§1.4), read where they sit."""
     originator = apdu[_ORIGINATOR]
-    key = derive_key(kdf_prefix, originator + apdu[_TRANSACTION_ID] + apdu[_RECIPIENT])
+    key = derive_key(kdf_prefix + originator + apdu[_TRANSACTION_ID] + apdu[_RECIPIENT])
     return title_gmac(key, originator, apdu)
 
 
@@ -440,21 +450,14 @@ _SIX_ZEROS = bytes(6)
 _CRAS = (None, Cra.COMMAND, Cra.RESPONSE, Cra.ALERT)
 #: DF, transaction id, two system titles, date-time, message code and payload lengths.
 _SHORTEST_APDU = 34
-_T = TypeVar("_T")
 
 
+#: The fast path makes its frozen dataclass instances from fields it has already checked,
+#: without running ``__init__`` and ``__post_init__`` (otherwise most of the decoding time);
+#: fields it leaves out read as their class defaults. Its results are tested equal to the
+#: general decoder's, which does run them.
 _new = object.__new__
 _set = object.__setattr__
-
-
-def _checked(cls: type[_T], fields: dict[str, Any]) -> _T:
-    """An instance of the frozen dataclass ``cls`` from fields the decoder has already checked,
-    without running ``__init__`` and ``__post_init__`` (most of the decoding time otherwise).
-    Fields left out read as their class defaults. The fast path's results are tested equal to
-    the general decoder's, which does run them."""
-    instance = _new(cls)
-    _set(instance, "__dict__", fields)
-    return instance
 
 
 def _decode_common(data: bytes) -> Message | None:
@@ -519,8 +522,11 @@ def _decode_common(data: bytes) -> Message | None:
         fields["signature"] = data[payload_end + 1 : end]
     elif not tail:
         fields["has_signature_field"] = False
-    signing = _checked(GeneralSigning, fields)
-    return _checked(Message, {"signing": signing, "mac": data[end:] if start else None})
+    signing = _new(GeneralSigning)  # see _checked: fields checked above, no __init__
+    _set(signing, "__dict__", fields)
+    message = _new(Message)
+    _set(message, "__dict__", {"signing": signing, "mac": data[end:] if start else None})
+    return message
 
 
 def _system_title(reader: Reader, what: str) -> Eui64:
