@@ -1,5 +1,5 @@
 """The same device code (EmulatedSerialDevice, the ESME emulator, the rig) over a pty, a raw
-loopback TCP socket and RFC 2217."""
+loopback TCP socket, RFC 2217 and an emulated ZigBee bridge."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from devices.serial_device import TRANSPORTS, EmulatedSerialDevice, Transport, emulated_esme
+from devices.serial_device import (
+    DEVICE_TRANSPORTS,
+    EmulatedSerialDevice,
+    Transport,
+    emulated_esme,
+)
 from rig.bench import DEFAULT_BENCH, RTDS_KEYS, load_bench
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
@@ -16,7 +21,7 @@ from rig.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter
 
 
-@pytest.fixture(params=TRANSPORTS)
+@pytest.fixture(params=DEVICE_TRANSPORTS)
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     bench = load_bench(DEFAULT_BENCH)
     esme = bench.device("esme")
@@ -27,7 +32,12 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     )
     results = JsonlWriter(tmp_path / RESULTS_FILE)
     with Rig(bench, {"esme": device}, KeyStore(key_dirs), results) as running:
-        expected = {"pty": "/dev/", "tcp": "socket://127.0.0.1:", "rfc2217": "rfc2217://127.0.0.1:"}
+        expected = {
+            "pty": "/dev/",
+            "tcp": "socket://127.0.0.1:",
+            "rfc2217": "rfc2217://127.0.0.1:",
+            "zigbee": "/dev/",
+        }
         assert device.port is not None and device.port.startswith(expected[request.param])
         yield running
     assert device.process is None and device.bridge is None
