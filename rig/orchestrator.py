@@ -82,7 +82,8 @@ Mangle = Callable[[bytes], bytes]
 #: Builds a request body from the User's originator EUI and the counter allocated to it.
 Builder = Callable[[Eui64, int], Body]
 #: A command in flight: (device, remote party, GBCS counter), as its response names them.
-_Key = tuple[Eui64, Eui64, int]
+#: The EUIs as their raw bytes: hashed in C (an Eui64 hashes in Python, several times per request).
+_Key = tuple[bytes, bytes, int]
 #: Called on the loop thread with the completed record of a request.
 Done = Callable[[RequestRecord], None]
 
@@ -148,7 +149,7 @@ class Rig:
             name: _User(config)
             for name, config in (bench.users or {bench.user.name: bench.user}).items()
         }
-        self._user_names = {user.config.eui: name for name, user in self._users.items()}
+        self._user_names = {user.config.eui.raw: name for name, user in self._users.items()}
         self._in_flight: dict[_Key, _InFlight] = {}
         #: Response deadlines of requests on the wire: (deadline, seq, entry), scanned per tick.
         self._deadlines: list[tuple[float, int, _InFlight]] = []
@@ -157,7 +158,7 @@ class Rig:
         self._pending: list[dict[str, Any] | RequestRecord] = []
         self._ticker: asyncio.TimerHandle | None = None
         self._alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS_KEPT)
-        self._by_eui = {device.eui: device for device in devices.values()}
+        self._by_eui = {device.eui.raw: device for device in devices.values()}
         #: The DSP's Smart Metering Inventory: the bench's devices by EUI.
         self._inventory = {
             config.eui: InventoryDevice(config.eui, DeviceType(config.inventory_type))
@@ -535,9 +536,11 @@ class Rig:
         in the DSP as its User's request; ``done`` gets the completed record."""
         assert self._dsp is not None
         rid = request.request_id
-        user = self._user_names.get(rid.originator) or str(rid.originator)
+        originator, target = rid.originator, rid.target
+        user = self._user_names.get(originator.raw) or str(originator)
+        target_text = str(target)
         record = RequestRecord(
-            request_id=str(rid), srv=request.srv, target=str(rid.target), user=user
+            f"{originator}:{target_text}:{rid.counter}", request.srv, target_text, user
         )
         now = self._loop.time()
         record.stamps["submitted"] = now
@@ -552,11 +555,13 @@ class Rig:
             self._pending.append(record)
             done(record)
             return
-        device = self._by_eui[rid.target]  # to_gbcs answers E19 for a target not in inventory
-        key = (signing.recipient, signing.originator, signing.counter)
+        device = self._by_eui[target.raw]  # to_gbcs answers E19 for a target not in the inventory
+        key = (signing.recipient.raw, signing.originator.raw, signing.counter)
         entry = _InFlight(record, request, signing, command.critical, device, done, mangle, key)
         if key in self._in_flight:
-            record.fail(f"GBCS counter {key[2]} from {key[1]} already in flight to {key[0]}")
+            record.fail(
+                f"GBCS counter {key[2]} from {signing.originator} already in flight to {target}"
+            )
             self._write(entry)
             return
         self._in_flight[key] = entry
@@ -631,11 +636,13 @@ class Rig:
             except GbcsError as exc:
                 self._error(device, at, f"alert payload undecodable: {exc}", frame)
                 return
-            user = self._user_names.get(signing.recipient) or str(signing.recipient)
+            user = self._user_names.get(signing.recipient.raw) or str(signing.recipient)
             code = body.alert_code  # type: ignore[attr-defined]
             self._dsp.alert(DeviceAlert(user, device.name, code, at, payload=message))
             return
-        entry = self._in_flight.get((signing.originator, signing.recipient, signing.counter))
+        entry = self._in_flight.get(
+            (signing.originator.raw, signing.recipient.raw, signing.counter)
+        )
         if entry is None:
             self._dsp.respond(_Northbound(device, message, at))
             return
@@ -676,7 +683,9 @@ class Rig:
             body, undecodable = None, f"response payload undecodable: {exc}"
         else:
             undecodable = None
-        entry = self._in_flight.get((signing.originator, signing.recipient, signing.counter))
+        entry = self._in_flight.get(
+            (signing.originator.raw, signing.recipient.raw, signing.counter)
+        )
         if entry is None:
             self._pending.append(
                 {

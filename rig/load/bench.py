@@ -6,7 +6,8 @@ reads from one User go round-robin to them at each rate of a rising ladder for `
 seconds each, through the DSP model (``servers`` servers of ``service_time_s``), the codec and
 the pty links. A rate is *sustained* when no request is lost (every one answered ``ok``), the
 driver submitted at the requested rate and completions kept up with it (both within
-``tolerance``). The ladder stops at the first rate not sustained.
+``tolerance``), and the p99 overhead stayed below ``max_overhead_p99_ms`` (beyond it a queue is
+building). The ladder stops at the first rate not sustained.
 
 Overhead per request = measured latency (submitted → delivered) - wire time - the configured
 delays (DSP service time, device processing time; there is no WAN model on a bench). A pty has
@@ -48,6 +49,8 @@ class LoadBenchConfig:
     step_s: float = 2.0
     rates: Sequence[float] = RATES
     tolerance: float = 0.97
+    #: A p99 overhead above this means a queue is building: the path is saturated. [ASSUMED]
+    max_overhead_p99_ms: float = 50.0
     warmup_s: float = 0.5
 
     def __post_init__(self) -> None:
@@ -144,6 +147,7 @@ def run_load_bench(
             overheads = [t - configured * 1e3 for t in totals]
             lost = len(run.records) - len(ok)
             tolerance = config.tolerance * rate
+            p99 = nearest_rank(overheads, 99) if totals else float("nan")
             step = Step(
                 requested_rate=rate,
                 achieved_rate=run.achieved_rate,
@@ -152,7 +156,8 @@ def run_load_bench(
                 lost=lost,
                 sustained=not lost
                 and run.achieved_rate >= tolerance
-                and run.completed_rate >= tolerance,
+                and run.completed_rate >= tolerance
+                and p99 <= config.max_overhead_p99_ms,
                 rig_cpu_ms_per_request=cpu / max(1, len(run.records)) * 1e3,
                 devices_cpu_ms_per_request=None
                 if devices_cpu is None
@@ -160,7 +165,7 @@ def run_load_bench(
                 latency_p50_ms=nearest_rank(totals, 50) if totals else float("nan"),
                 latency_p99_ms=nearest_rank(totals, 99) if totals else float("nan"),
                 overhead_p50_ms=nearest_rank(overheads, 50) if totals else float("nan"),
-                overhead_p99_ms=nearest_rank(overheads, 99) if totals else float("nan"),
+                overhead_p99_ms=p99,
                 max_lag_ms=run.max_lag_s * 1e3,
             )
             result.steps.append(step)
