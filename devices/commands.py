@@ -1,4 +1,6 @@
-"""Device-side commands for the ``rig`` CLI (the lead registers them): ``rig bench devices``."""
+"""Device-side commands for the ``rig`` CLI (the lead registers them): ``rig bench devices``:
+the emulated ZigBee bridge's sustained frame rate, and how many emulated Comms Hubs one core
+serves at one request per second each (:mod:`devices.emulated.farm_bench`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from dataclasses import dataclass
 
 import click
 
+from devices.emulated.farm_bench import measure_farm
 from devices.serial_device import TRANSPORTS
 from devices.zigbee.frames import Encoder
 from devices.zigbee.link import RIG_TUNNEL, emulated_zigbee_echo
@@ -68,18 +71,43 @@ async def measure_zigbee(messages: int, size: int, window: int, transport: str) 
 @click.option("--size", default=40, show_default=True, help="GBCS message size, bytes.")
 @click.option("--window", default=8, show_default=True, help="Messages in flight at once.")
 @click.option("--transport", type=click.Choice(TRANSPORTS), default="pty", show_default=True)
-def bench_devices(messages: int, size: int, window: int, transport: str) -> None:
-    """Sustained frames per second through the emulated ZigBee bridge (echo node).
+@click.option(
+    "--hubs",
+    default=0,
+    show_default=True,
+    help="Also measure a hub farm of this many Comms Hubs (each with an ESME and a GSME), "
+    "offered one request per hub per second; 0 skips it.",
+)
+@click.option("--farm-seconds", default=10, show_default=True, help="Length of the farm run.")
+def bench_devices(
+    messages: int, size: int, window: int, transport: str, hubs: int, farm_seconds: int
+) -> None:
+    """Sustained frames per second through the emulated ZigBee bridge (echo node), and with
+    --hubs the number of emulated Comms Hubs one core serves at 1 request/s each.
 
     \b
-    Example:
+    Examples:
       rig bench devices --messages 1000 --size 40 --window 8 --transport tcp
+      rig bench devices --hubs 1000 --farm-seconds 10
     """
     if messages < 1 or size < 1 or window < 1:
         raise click.BadParameter("--messages, --size and --window must be positive")
+    if hubs < 0 or farm_seconds < 1:
+        raise click.BadParameter("--hubs must be >= 0 and --farm-seconds >= 1")
     result = asyncio.run(measure_zigbee(messages, size, window, transport))
     click.echo(
         f"zigbee bridge ({transport}): {result.messages} x {size}-byte GBCS messages echoed in"
         f" {result.seconds:.3f} s: {result.messages_per_second:.0f} messages/s each way,"
         f" {result.psdus_per_second:.0f} 802.15.4 frames/s in total (window {window})"
+    )
+    if not hubs:
+        click.echo("hub farm: not measured (add --hubs 1000)")
+        return
+    farm = measure_farm(hubs, farm_seconds)
+    click.echo(
+        f"hub farm: {farm.hubs} hubs (ESME + GSME each) offered 1 request/s each for"
+        f" {farm.seconds:.0f} s: {farm.answered}/{farm.sent} answered, farm CPU"
+        f" {farm.cpu_per_request * 1e3:.2f} ms per request ({farm.core_share:.0%} of a core);"
+        f" one core serves {farm.hubs_per_core:.0f} hubs at 1 request/s each;"
+        f" ESME round trip p50 {farm.esme_p50 * 1e3:.0f} ms, p99 {farm.esme_p99 * 1e3:.0f} ms"
     )

@@ -193,6 +193,13 @@ class _Lane:
     device: HanDevice
     pending: list[float] = field(default_factory=list)
     free_at: float = float("-inf")
+    #: Whether it ticks and whether it sleeps (checked once: protocol checks are slow).
+    ticks: bool = False
+    sleeps: bool = False
+
+    def __post_init__(self) -> None:
+        self.ticks = isinstance(self.device, TickingDevice)
+        self.sleeps = isinstance(self.device, SleepingDevice)
 
 
 class CommsHub:
@@ -256,8 +263,8 @@ class CommsHub:
         """Tick every device; its alerts leave over the HAN (a GSME's at its next wake)."""
         out: Output = []
         for lane in self._lanes.values():
-            if isinstance(lane.device, TickingDevice):
-                sent = self._leave(lane, now, lane.device.tick(now))
+            if lane.ticks:
+                sent = self._leave(lane, now, lane.device.tick(now))  # type: ignore[attr-defined]
                 out += [(due - now, frame) for due, frame in sent]
         return out
 
@@ -276,8 +283,8 @@ class CommsHub:
         transit, frame = self._cross(frame)
         arrive = now + transit
         device = lane.device
-        if isinstance(device, SleepingDevice):
-            wake = device.next_wake(max(arrive, lane.free_at))
+        if lane.sleeps:
+            wake = device.next_wake(max(arrive, lane.free_at))  # type: ignore[attr-defined]
             if wake > arrive:
                 self.stats.held_for_wake += 1
             arrive = wake
@@ -295,8 +302,8 @@ class CommsHub:
         sent = []
         for delay, frame in outputs:
             ready = at + delay
-            if wake and isinstance(lane.device, SleepingDevice):
-                ready = lane.device.next_wake(ready)
+            if wake and lane.sleeps:
+                ready = lane.device.next_wake(ready)  # type: ignore[attr-defined]
             transit, frame = self._cross(frame)
             sent.append((ready + transit, frame))
         return sent

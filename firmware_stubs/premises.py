@@ -114,8 +114,15 @@ def _device(role: str, data: Any, where: str, seed: int) -> tuple[Any, ...]:
 class Premises:
     """The hub composite: :class:`CommsHub` plus typed access to its devices. A firmware."""
 
-    def __init__(self, spec: PremisesSpec, *, wall_clock_offset: float = 0.0) -> None:
-        keys = KeyStore(spec.keys)
+    def __init__(
+        self,
+        spec: PremisesSpec,
+        *,
+        wall_clock_offset: float = 0.0,
+        keys: KeyStore | None = None,
+    ) -> None:
+        """Build the devices; ``keys`` replaces the spec's folders (a farm shares one store)."""
+        keys = keys or KeyStore(spec.keys)
         self.spec = spec
         self.esme: Esme | None = None
         self.gsme: Gsme | None = None
