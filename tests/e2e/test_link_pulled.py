@@ -41,7 +41,7 @@ def test_a_pulled_link_reconnects_and_no_request_is_lost(tmp_path: Path) -> None
             records = [f.result(timeout=20) for f in futures]
             reasons = {r.reason for r in records if not r.ok}
             assert all(
-                reason.startswith(("link to esme lost: link lost", "could not send to esme: "))
+                reason.startswith(("link to esme lost: ", "could not send to esme: "))
                 for reason in reasons
                 if reason is not None
             ), reasons
@@ -56,4 +56,5 @@ def test_a_pulled_link_reconnects_and_no_request_is_lost(tmp_path: Path) -> None
     assert {r.request_id for r in records} <= set(ids)
     assert len(ids) == len(set(ids)), "a request ended twice"
     events = [r["event"] for r in read_jsonl(tmp_path / RESULTS_FILE) if r["kind"] == "link"]
-    assert events[0].startswith("link lost") and "restored" in events
+    # Lost first: seen by the reader ("link lost …") or by a write ("write failed: …").
+    assert events[0].startswith(("link lost", "write failed")) and "restored" in events
