@@ -98,6 +98,8 @@ class GsmeSettings:
     wake_interval: float = 5.0
     #: Uniform random shift of each wake window, seconds (drawn from ``seed``).
     wake_jitter: float = 0.0
+    #: How long each wake window stays open, seconds: commands arriving meanwhile are taken.
+    wake_window: float = 1.0
     prepayment: bool = False
     tariff: PrepaymentSettings = field(default_factory=PrepaymentSettings)
     #: Gas demand in watts (a 12,000 kWh/year home averages about 1.4 kW).
@@ -113,10 +115,16 @@ class GsmeSettings:
     utrn: UtrnSettings = field(default_factory=UtrnSettings)
 
     def __post_init__(self) -> None:
-        if self.wake_interval <= 0 or not 0 <= self.wake_jitter < self.wake_interval:
+        if (
+            self.wake_interval <= 0
+            or self.wake_jitter < 0
+            or self.wake_window < 0
+            or self.wake_jitter + self.wake_window >= self.wake_interval
+        ):
             raise ValueError(
-                f"wake_interval {self.wake_interval} must be positive and wake_jitter"
-                f" {self.wake_jitter} in [0, wake_interval)"
+                f"wake_interval {self.wake_interval} must be positive, wake_jitter"
+                f" {self.wake_jitter} and wake_window {self.wake_window} not negative, and"
+                " wake_jitter + wake_window below wake_interval (windows must not overlap)"
             )
 
 
@@ -185,15 +193,20 @@ class Gsme(PrepaymentMeter):
         return self._wake_phase + k * s.wake_interval + shift
 
     def next_wake(self, after: float) -> float:
-        """The start of the first wake window at or after ``after`` (monotonic seconds).
+        """The first moment at or after ``after`` (monotonic seconds) when the GSME is awake:
+        ``after`` itself inside a wake window, else the next window's opening.
 
-        Window ``k`` opens at phase + k x interval + a seeded shift below ``wake_jitter``
-        (itself below the interval), so windows never overtake each other."""
+        Window ``k`` opens at phase + k x interval + a seeded shift below ``wake_jitter`` and
+        stays open ``wake_window`` seconds; windows never overlap or overtake each other."""
         s = self.settings
-        k = math.floor((after - self._wake_phase - s.wake_jitter) / s.wake_interval)
-        while (wake := self._wake_time(k)) < after:
+        k = math.floor((after - self._wake_phase - s.wake_jitter) / s.wake_interval) - 1
+        while True:
+            wake = self._wake_time(k)
+            if after < wake:
+                return wake
+            if after <= wake + s.wake_window:
+                return after
             k += 1
-        return wake
 
     # -- the firmware protocol ----------------------------------------------------------------
 

@@ -113,6 +113,16 @@ class HubFarm:
             return []
         return target.handle(frame, now)
 
+    def summary(self) -> str:
+        """Totals over every hub: what was routed, and what was discarded and why."""
+        stats = [p.hub.stats for p in self.premises]
+        return (
+            f"{len(self.premises)} hubs: routed {sum(s.routed for s in stats)}, discarded"
+            f" {sum(s.discarded for s in stats)} (over the in-flight limit"
+            f" {sum(s.over_limit for s in stats)}), unrouted {self.unrouted}, held for a wake"
+            f" {sum(s.held_for_wake for s in stats)}"
+        )
+
     def tick(self, now: float) -> Output:
         """Every premises' unsolicited output."""
         out: Output = []
@@ -205,6 +215,9 @@ async def serve_farm(
     announce_ready(f"socket://{bound[0]}:{bound[1]}")
     async with server:
         await stop
+    _log.warning(
+        "%s; unsolicited frames dropped (no client) %d", farm.summary(), server_state.dropped_alerts
+    )
 
 
 @click.command()

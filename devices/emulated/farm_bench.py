@@ -121,9 +121,8 @@ async def _run(port: str, pid: int, frames: list[bytes], rate: float) -> FarmThr
     keys = [decode(f).signing for f in frames]
     cpu0, start = process_cpu_seconds(pid), loop.time()
     for i, (frame, s) in enumerate(zip(frames, keys, strict=True)):
-        delay = start + i / rate - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        # Always yield, so answers are read as they come even when sending runs late.
+        await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
         sent_at[(s.recipient, s.counter)] = loop.time()
         writer.write(encode_frame(FrameKind.GBCS, frame))
     with contextlib.suppress(TimeoutError):

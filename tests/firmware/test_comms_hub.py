@@ -183,3 +183,11 @@ def test_hub_state_machine(pki: KeyStore) -> None:
     run = HubTraffic.TestCase
     run.settings = settings(max_examples=10, stateful_step_count=20, deadline=None)
     run().runTest()
+
+
+def test_one_wake_window_serves_every_command_waiting(pki: KeyStore, supplier: Supplier) -> None:
+    site = premises(pki)
+    assert site.gsme is not None
+    [(first, _)] = site.handle(read_gsme(supplier), 100.0)
+    [(second, _)] = site.handle(read_gsme(supplier), 100.0)
+    assert second - first == pytest.approx(site.gsme.settings.processing_time)

@@ -116,12 +116,21 @@ def test_a_bad_top_up_gets_a_gbz_alert_then_the_rtds_error_response(
     after=st.floats(0, 1e6),
     interval=st.floats(0.5, 3_600),
     jitter=st.floats(0, 0.99),
+    window=st.floats(0, 0.99),
     seed=st.integers(0, 1_000),
 )
 def test_wake_windows_are_the_next_after(
-    pki: KeyStore, after: float, interval: float, jitter: float, seed: int
+    pki: KeyStore, after: float, interval: float, jitter: float, window: float, seed: int
 ) -> None:
-    gsme = gas_meter(pki, wake_interval=interval, wake_jitter=jitter * interval, seed=seed)
+    gsme = gas_meter(
+        pki,
+        wake_interval=interval,
+        wake_jitter=jitter * interval / 2,
+        wake_window=window * interval / 2,
+        seed=seed,
+    )
     wake = gsme.next_wake(after)
     assert after <= wake <= after + 2 * interval
+    # Awake at ``wake``: still awake a moment later unless the window just closed.
+    assert gsme.next_wake(wake) == wake
     assert gsme.next_wake(wake) == wake

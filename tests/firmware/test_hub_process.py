@@ -40,7 +40,7 @@ def test_one_process_serves_the_whole_premises(
                 "chf": str(CHF),
                 "keys": [str(d) for d in pki.dirs],
                 "esme": {"eui": str(ESME), "credit_pence": 1_000},
-                "gsme": {"eui": str(GSME), "wake_interval": 0.5},
+                "gsme": {"eui": str(GSME), "wake_interval": 0.5, "wake_window": 0.1},
             }
         )
     )
