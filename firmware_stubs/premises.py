@@ -187,9 +187,11 @@ class Premises:
         return self.hub.tick(now)
 
     def observe(self) -> dict[str, object]:
-        """What a bench instrument would see: supply contactor and valve states."""
+        """What a bench instrument would see: supply contactor and valve states; ``device``
+        names the meter whose contactor it is (else the hub)."""
         seen: dict[str, object] = {"device": str(self.spec.chf)}
         if self.esme is not None:
+            seen["device"] = str(self.esme.eui)
             seen["supply"] = self.esme.state.supply.name.lower()
         if self.gsme is not None:
             seen["valve"] = self.gsme.state.valve.name.lower()

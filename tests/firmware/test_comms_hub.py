@@ -191,3 +191,7 @@ def test_one_wake_window_serves_every_command_waiting(pki: KeyStore, supplier: S
     [(first, _)] = site.handle(read_gsme(supplier), 100.0)
     [(second, _)] = site.handle(read_gsme(supplier), 100.0)
     assert second - first == pytest.approx(site.gsme.settings.processing_time)
+
+
+def test_the_bench_sees_the_esme_contactor_and_the_gsme_valve(pki: KeyStore) -> None:
+    assert premises(pki).observe() == {"device": str(ESME), "supply": "connected", "valve": "on"}
