@@ -31,6 +31,15 @@ DAY_S = 86400.0
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS since its exec: Linux ``VmHWM``. Not ``ru_maxrss``, which Linux
+    keeps across fork and exec, so a child would report its parent's peak (the rig CLI's)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
