@@ -592,7 +592,11 @@ class Rig:
             return
         stamps = entry.record.stamps
         stamps["dequeued"] = dsp_request.dequeued_at  # type: ignore[assignment]
-        frame = self._frame(entry)
+        try:
+            frame = self._frame(entry)
+        except (GbcsError, KeyNotFound) as exc:  # e.g. a CV 5 whose User signature fails
+            self._finish(entry, f"DSP could not frame the command for {entry.device.name}: {exc}")
+            return
         if entry.mangle is not None:
             frame = entry.mangle(frame)
         device = entry.device

@@ -33,7 +33,6 @@ from rig.duis.request import (
 from rig.duis.srv_matrix import DeviceType
 from rig.duis.transform import command_signing, to_gbcs
 from rig.gbcs.codec import RemotePartyCodec, sign_precommand
-from rig.gbcs.errors import VerifyError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import decode
 from rig.gbcs.usecases import SupplyState
@@ -136,15 +135,20 @@ def test_signed_pre_command_switches_the_supply(
 @SRV("7.2")
 @pytest.mark.requirement("GBCS §1.3 command signature")
 def test_a_tampered_signature_is_refused_by_the_dsp(rig: Rig, keys: KeyStore) -> None:
-    """The ACB checks the User's signature before it adds its MAC (CV 5)."""
-    signed = sign_precommand(
-        pre_command(rig, DisableSupply(), 1), keys.ds_private(rig.bench.user.eui)
-    )
-    tampered = signed[:-1] + bytes([signed[-1] ^ 0x01])
-    codec = RemotePartyCodec(keys)
-    with pytest.raises(VerifyError):
-        codec.send_signed_precommand(tampered)
-    assert codec.send_signed_precommand(signed)
+    """The ACB checks the User's signature before it adds its MAC (CV 5): the request fails
+    with the reason, nothing reaches the meter, and the supply is unchanged."""
+    before = supply_state(rig)
+    user_key = keys.ds_private(rig.bench.user.eui)
+
+    def tampered(pre: bytes) -> bytes:
+        signed = sign_precommand(pre, user_key)
+        return signed[:-1] + bytes([signed[-1] ^ 0x01])
+
+    record = signed_pre_command(rig, "7.2", DisableSupply(), tampered)
+    assert not record.ok
+    assert "signature does not verify" in record.reason
+    assert "on_wire" not in record.stamps
+    assert supply_state(rig) is before
 
 
 @SRV("7.2")
