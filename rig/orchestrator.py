@@ -28,6 +28,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,6 +39,7 @@ from rig.dsp.alerts import DeviceAlert
 from rig.dsp.model import ACK_CODE, Dsp, DspCounters, DspRequest, Fixed, UserCounters
 from rig.dsp.tmm import Mode, TmmError, TrafficManagementDocument, default_tmm, load_tmm
 from rig.duis.access import Device as InventoryDevice
+from rig.duis.access import check_seed_002
 from rig.duis.codes import DuisError
 from rig.duis.counter import OriginatorCounter
 from rig.duis.request import (
@@ -248,6 +250,8 @@ class Rig:
     def _tick(self) -> None:
         """Every :data:`TICK_S`: write the batched results and fail overdue requests."""
         now = self._loop.time()
+        # Rescheduled first: a failure below must not stop timeouts and writes for the run.
+        self._ticker = self._loop.call_at(now + TICK_S, self._tick)
         deadlines = self._deadlines
         while deadlines and deadlines[0][0] <= now:
             entry = heapq.heappop(deadlines)[2]
@@ -255,7 +259,6 @@ class Rig:
                 timeout = self._timeouts[entry.device.name]
                 self._finish(entry, f"no response from {entry.device.name} within {timeout:g} s")
         self._flush()
-        self._ticker = self._loop.call_at(now + TICK_S, self._tick)
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -545,6 +548,9 @@ class Rig:
         now = self._loop.time()
         record.stamps["submitted"] = now
         try:
+            inventoried = self._inventory.get(target)
+            if inventoried is not None:  # else to_gbcs answers E19
+                check_seed_002(request, inventoried, self._inventory)
             command = to_gbcs(request, self._inventory)
             dcc_counter = (
                 self._dcc_counter.next() if command.message_code in DCC_ORIGINATED else None
@@ -703,7 +709,7 @@ class Rig:
             return
         entry.record.response = _describe(body)
         entry.record.stamp("delivered", self._loop.time())
-        result = getattr(body, "result", 0)
+        result = _failed_result(body)
         if undecodable:
             self._finish(entry, undecodable)
         elif result:
@@ -758,14 +764,57 @@ class Rig:
         entry.done(entry.record)
 
 
+#: ZCL Default Response command id (ZCL §2.5.12): payload = command id, status.
+_ZCL_DEFAULT_RESPONSE = 0x0B
+
+
+def _failed_result(body: object) -> int:
+    """The first non-zero result a device reported in a response (0: all succeeded): a DLMS
+    action/set result, each of a DLMS access's results, or a GBZ ZCL Default Response status."""
+    result = getattr(body, "result", 0)
+    if result:
+        return result
+    for access in getattr(body, "results", ()):
+        if getattr(access, "result", 0):
+            return access.result
+    gbz = getattr(body, "gbz", None)
+    for component in getattr(gbz, "components", ()):
+        frame = component.frame
+        if frame.command == _ZCL_DEFAULT_RESPONSE and len(frame.payload) >= 2 and frame.payload[1]:
+            return frame.payload[1]
+    return 0
+
+
 def _describe(body: object) -> dict[str, Any] | None:
     """A JSON-ready view of a decoded payload (None for one that did not decode)."""
     if body is None:
         return None
-    fields = getattr(body, "__dict__", None) or {
-        name: getattr(body, name) for name in getattr(body, "__slots__", ())
+    view = _json_ready(body)
+    return view if isinstance(view, dict) else {"type": type(body).__name__, "value": view}
+
+
+def _json_ready(value: object) -> Any:
+    """``value`` as JSON types: objects become ``{"type": ..., field: ...}`` (recursively),
+    bytes hex, enums their name, anything else without a JSON form its ``str``."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    fields = getattr(value, "__dict__", None) or {
+        name: getattr(value, name)
+        for cls in type(value).__mro__
+        for name in getattr(cls, "__slots__", ())
+        if hasattr(value, name)
     }
-    view: dict[str, Any] = {"type": type(body).__name__}
-    for name, value in fields.items():
-        view[name] = value.hex() if isinstance(value, bytes) else value
+    if not fields:
+        return str(value)
+    view: dict[str, Any] = {"type": type(value).__name__}
+    for name, item in fields.items():
+        view[name] = _json_ready(item)
     return view

@@ -102,7 +102,7 @@ class AccessControl:
             )
         self._check_command_variant(request, info.command_variants)
         device = self._check_device(request, roles)
-        _check_seed_002(request, device, self.devices)
+        check_seed_002(request, device, self.devices)
         key = (rid.originator, rid.target)
         last = self._last_counter.get(key)
         if last is not None and rid.counter <= last:
@@ -144,7 +144,7 @@ class AccessControl:
         return device
 
 
-def _check_seed_002(
+def check_seed_002(
     request: rq.ServiceRequest, device: Device, devices: Mapping[Eui64, Device]
 ) -> None:
     """The DUIS 4.0 rules named in seed 002 (domain.md §5)."""
