@@ -287,12 +287,10 @@ def frame(
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def bench_codec(seconds: float, as_json: bool) -> None:
     """Frames per second of the codec and its ratio to the bare cryptography it needs."""
-    from rig.gbcs.bench import run_benchmarks
+    from rig.gbcs.bench import run_benchmarks, table
 
     results = run_benchmarks(seconds)
     if as_json:
         click.echo(json.dumps([r.to_json() for r in results], indent=2))
         return
-    click.echo(f"{'operation':<34}{'frames/s':>12}{'bare/s':>12}{'ratio':>8}")
-    for r in results:
-        click.echo(f"{r.name:<34}{r.codec_rate:>12,.0f}{r.bare_rate:>12,.0f}{r.ratio:>8.2f}")
+    click.echo(table(results))
