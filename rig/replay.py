@@ -3,8 +3,10 @@
 Entries are submitted at their logged offsets divided by ``speed`` (``inf``: as fast as
 possible), each with its own RequestID, so the DSP's order and the devices' anti-replay checks
 see the User's real counters. A request the DSP would refuse (schema, unknown SRV, unknown
-device, ...) is recorded with its DUIS or rig code and the replay goes on. XML signatures are
-not checked here: ``rig duis verify`` does that.
+device, a User not eligible for the SRV or the device, a command variant that does not fit, a
+RequestID counter that does not increase, the seed-002 rules: the DSP's access control over the
+bench's Users and devices, domain.md §7) is recorded with its DUIS or rig code and the
+replay goes on. XML signatures are not checked here: ``rig duis verify`` does that.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rig.bench import Bench
+from rig.duis.access import AccessControl, Device, User
 from rig.duis.codes import DuisError
 from rig.duis.log import LogEntry
+from rig.duis.srv_matrix import DeviceType, Role
+from rig.gbcs.eui import Eui64
 from rig.orchestrator import Rig
 from rig.results.record import RequestRecord
 
@@ -48,6 +54,7 @@ def replay(
     """Submit every entry at its (scaled) time, then wait for all of them to complete."""
     if not speed > 0:
         raise ValueError(f"speed must be positive (or inf), not {speed}")
+    access = bench_access_control(rig.bench)
     start = clock()
     futures: list[concurrent.futures.Future[RequestRecord]] = []
     refused: list[Refusal] = []
@@ -61,6 +68,7 @@ def replay(
             late = max(late, -wait)
         try:
             request = entry.parse()
+            access.admit(request)
         except DuisError as error:
             refused.append(Refusal(entry.source, str(error)))
             rig.note({"kind": "refused", "source": entry.source, "reason": str(error)})
@@ -68,3 +76,19 @@ def replay(
         futures.append(rig.submit(request))
     records = [future.result(timeout) for future in futures]
     return ReplayResult(records, refused, late)
+
+
+def bench_access_control(bench: Bench) -> AccessControl:
+    """The DSP's access control for a bench: its Users in their roles, each acting in its role
+    for every device of the bench (the first User of a role, when several share it)."""
+    users = list(bench.users.values()) or [bench.user]
+    responsible: dict[Role, Eui64] = {}
+    for user in users:
+        responsible.setdefault(Role(user.role), user.eui)
+    return AccessControl(
+        [User(user.eui, frozenset({Role(user.role)})) for user in users],
+        [
+            Device(config.eui, DeviceType(config.inventory_type), responsible=responsible)
+            for config in bench.devices.values()
+        ],
+    )

@@ -67,15 +67,32 @@ def test_replayed_traffic_reaches_the_meter_and_bad_entries_are_reported(
         main, ["replay", str(log), "--bench", str(bench), "--out", str(out), "--speed", "10"]
     )
     assert result.exit_code == 0, result.output
-    assert "8 entries: 7 sent, 1 refused" in result.output
+    assert "8 entries: 6 sent, 2 refused" in result.output
     requests = [r for r in read_jsonl(out / RESULTS_FILE) if r.get("kind") == "request"]
     by_counter = {int(r["request_id"].rsplit(":", 1)[1]): r for r in requests}
     assert [by_counter[c]["outcome"] for c in range(2001, 2007)] == ["ok"] * 6
     states = [by_counter[c]["response"]["control_state"] for c in (2002, 2004, 2006)]
     assert states == [0, 2, 1]  # disconnected, armed, connected
-    assert by_counter[2007]["reason"].startswith("E19")
+    assert 2007 not in by_counter  # refused by the DSP's access control: no such device
     refused = [r for r in read_jsonl(out / RESULTS_FILE) if r.get("kind") == "refused"]
-    assert len(refused) == 1 and refused[0]["source"].endswith("adapter.jsonl:8")
+    assert [r["source"].rsplit(":", 1)[1] for r in refused] == ["7", "8"]
+    assert refused[0]["reason"].startswith("E19")
+
+
+def test_access_control_refuses_a_repeated_counter(log: Path, tmp_path: Path) -> None:
+    """A RequestID counter not above the last one from the User to the device is refused by the
+    DSP (domain.md §7 anti-replay) before the meter sees it; the replay goes on."""
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join([*lines[:2], lines[1].replace("10:00:01", "10:00:01.5"), *lines[2:]]))
+    bench = tmp_path / "bench.toml"
+    bench.write_text(BENCH)
+    out = tmp_path / "run"
+    args = ["replay", str(log), "--bench", str(bench), "--out", str(out), "--speed", "10"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "9 entries: 6 sent, 3 refused" in result.output
+    refused = [r for r in read_jsonl(out / RESULTS_FILE) if r.get("kind") == "refused"]
+    assert "counter 2002 not above 2002" in refused[0]["reason"]
 
 
 def test_priority_reordering_meets_the_meters_anti_replay(log: Path, tmp_path: Path) -> None:
