@@ -21,6 +21,9 @@ from rig.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 
 DELAY = 0.05
+#: How far the contact may seem to lead on_wire + DELAY: the stamps come from the rig's loop and
+#: from the module's timer, each late by scheduling noise on a loaded machine (seen: 7.5 ms).
+SLACK = 0.02
 
 BENCH = """
 [bench]
@@ -59,12 +62,12 @@ def test_disable_and_enable_are_timed_from_the_sense_input(rig: Rig) -> None:
     assert disable.ok, disable.reason
     opened = rig.bench_io.wait_for_contactor(False, 5.0, since=disable.stamps["on_wire"])
     # The meter switched after the command reached it; the contact follows DELAY later.
-    assert opened.elapsed_s >= DELAY
+    assert opened.elapsed_s >= DELAY - SLACK
     assert opened.earliest_s <= opened.elapsed_s and opened.polls >= 1
     enable = rig.request("esme", EnableSupply(), timeout=10)
     assert enable.ok, enable.reason
     closed = rig.bench_io.wait_for_contactor(True, 5.0, since=enable.stamps["on_wire"])
-    assert closed.closed and closed.elapsed_s >= DELAY
+    assert closed.closed and closed.elapsed_s >= DELAY - SLACK
 
 
 def wait_until_answering(rig: Rig, deadline_s: float = 20.0) -> int:
