@@ -1,17 +1,17 @@
 """The emulated ESME process: the pure firmware stub served behind a pty pair.
 
-Run by the rig as ``python -m devices.emulated.esme --eui EUI --keys DIR [--keys DIR …]``; it
-prints one JSON "ready" line naming its ``/dev/pts`` port, then answers GBCS frames on it.
+Run by the rig as ``python -m devices.emulated.esme --eui EUI --keys DIR [--keys DIR …]
+[--clock-skew SECONDS]``; it prints one JSON "ready" line naming its ``/dev/pts`` port, then
+answers GBCS frames on it.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 
-from devices.emulated.host import serve
+from devices.emulated.host import clock_skew_option, device_clock_offset, serve
 from devices.transports.loopback import parse_loopback
 from firmware_stubs.esme import Esme, EsmeSettings
 from rig.gbcs.eui import Eui64
@@ -43,12 +43,14 @@ from rig.keys.keystore import KeyStore
     help="Send supply-state changes to this loopback UDP address (the bench I/O emulator's "
     "contactor sense; docs/bench-io.md).",
 )
+@clock_skew_option
 def main(
     eui: str,
     key_dirs: tuple[Path, ...],
     processing_time: float,
     credit: int,
     report_supply: str | None,
+    clock_skew: float,
 ) -> None:
     """Serve an emulated ESME on a new pty."""
     device = Eui64.parse(eui)
@@ -59,7 +61,7 @@ def main(
         ds_private=keys.ds_private(device),
         keys=keys,
         settings=EsmeSettings(processing_time=processing_time),
-        wall_clock_offset=time.time() - time.monotonic(),
+        wall_clock_offset=device_clock_offset(clock_skew),
     )
     esme.state.credit_pence = credit
     if report_supply is None:

@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import IO, Protocol, Self, runtime_checkable
 
+import click
+
 from devices.transports.hdlc import (
     DEFAULT_MAX_PAYLOAD,
     FrameDecoder,
@@ -299,6 +301,37 @@ class _Host:
         self._writing = bool(self._backlog)
 
 
+#: ``--clock-skew`` of the emulator processes (esme.py, hub.py): the clock-skew fault (issue 5).
+clock_skew_option = click.option(
+    "--clock-skew",
+    "clock_skew",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Fault: the device clock runs this many seconds ahead of the host's (negative: behind).",
+)
+
+
+def device_clock_offset(skew_s: float, *, host_offset: float | None = None) -> float:
+    """The firmware's ``wall_clock_offset`` (wall-clock minus monotonic seconds): the host's,
+    ``time.time() - time.monotonic()`` unless ``host_offset`` is given, plus ``skew_s``, so every
+    date-time the firmware derives from its clock is shifted by ``skew_s``. A non-zero skew is
+    logged as a fault on stderr."""
+    if skew_s:
+        _log_to_stderr()
+        _log.warning("fault clock_skew: device clock %+.3f s from the host's", skew_s)
+    base = time.time() - time.monotonic() if host_offset is None else host_offset
+    return base + skew_s
+
+
+def _log_to_stderr() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s"
+        )
+
+
 def serve(
     firmware: Firmware,
     *,
@@ -320,10 +353,7 @@ def serve(
     """
     if tick_interval <= 0:
         raise ValueError("tick_interval must be positive")
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s"
-        )
+    _log_to_stderr()
     if (observe is None) != (report_to is None):
         raise ValueError("observe and report_to go together")
     core = make_core(firmware) if make_core else EmulatorCore(firmware, max_payload=max_payload)

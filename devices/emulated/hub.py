@@ -1,23 +1,22 @@
 """The emulated premises process: one Comms Hub with its meters, behind one pty.
 
 Run as ``python -m devices.emulated.hub DESCRIPTION.json [--report-state HOST:PORT]
-[--tick-interval S]``. It prints the emulator host's JSON "ready" line naming its ``/dev/pts``
-port, then routes the GBCS frames written there to the CHF, ESME, GSME, PPMID or SAPC by the
-recipient EUI (:mod:`firmware_stubs.comms_hub`). The description format is in docs/devices.md;
-key folders in it are relative to the description's own folder. :func:`hub_argv` gives the
-command line for :func:`devices.emulated.host.spawn_emulator`.
+[--tick-interval S] [--clock-skew SECONDS]``. It prints the emulator host's JSON "ready" line
+naming its ``/dev/pts`` port, then routes the GBCS frames written there to the CHF, ESME, GSME,
+PPMID or SAPC by the recipient EUI (:mod:`firmware_stubs.comms_hub`). The description format is
+in docs/devices.md; key folders in it are relative to the description's own folder.
+:func:`hub_argv` gives the command line for :func:`devices.emulated.host.spawn_emulator`.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import click
 
-from devices.emulated.host import serve
+from devices.emulated.host import clock_skew_option, device_clock_offset, serve
 from devices.transports.loopback import parse_loopback
 from firmware_stubs.premises import Premises, PremisesSpec
 
@@ -31,10 +30,26 @@ def load_description(path: Path) -> PremisesSpec:
     return PremisesSpec.parse(data, str(path), base=path.parent)
 
 
-def hub_argv(description: Path, *, report_state: str | None = None) -> list[str]:
+def hub_argv(
+    description: Path, *, report_state: str | None = None, clock_skew_s: float = 0.0
+) -> list[str]:
     """The command line that serves ``description`` (for ``spawn_emulator``)."""
-    argv = [sys.executable, "-m", "devices.emulated.hub", str(description)]
-    return argv + (["--report-state", report_state] if report_state else [])
+    return [
+        sys.executable,
+        "-m",
+        "devices.emulated.hub",
+        *hub_args(description, report_state, clock_skew_s),
+    ]
+
+
+def hub_args(
+    description: Path, report_state: str | None = None, clock_skew_s: float = 0.0
+) -> list[str]:
+    """The hub process's arguments (after ``-m devices.emulated.hub``)."""
+    argv = [str(description)]
+    if report_state:
+        argv += ["--report-state", report_state]
+    return argv + (["--clock-skew", repr(clock_skew_s)] if clock_skew_s else [])
 
 
 @click.command()
@@ -52,7 +67,10 @@ def hub_argv(description: Path, *, report_state: str | None = None) -> list[str]
     show_default=True,
     help="Seconds between ticks (consumption, alerts).",
 )
-def main(description: Path, report_state: str | None, tick_interval: float) -> None:
+@clock_skew_option
+def main(
+    description: Path, report_state: str | None, tick_interval: float, clock_skew: float
+) -> None:
     """Serve one emulated premises (Comms Hub and its devices) on a new pty.
 
     \b
@@ -63,7 +81,7 @@ def main(description: Path, report_state: str | None, tick_interval: float) -> N
         spec = load_description(description)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="DESCRIPTION") from None
-    premises = Premises(spec, wall_clock_offset=time.time() - time.monotonic())
+    premises = Premises(spec, wall_clock_offset=device_clock_offset(clock_skew))
     if report_state is None:
         serve(premises, tick_interval=tick_interval)
         return

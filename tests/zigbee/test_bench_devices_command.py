@@ -9,7 +9,7 @@ from devices.commands import bench_devices
 
 def test_bench_devices_prints_a_rate() -> None:
     result = CliRunner().invoke(
-        bench_devices, ["--messages", "20", "--size", "200", "--window", "4"]
+        bench_devices, ["--messages", "20", "--size", "200", "--window", "4", "--hubs", "0"]
     )
     assert result.exit_code == 0, result.output
     assert "20 x 200-byte GBCS messages echoed" in result.output
