@@ -274,11 +274,13 @@ def emulated_esme(
     faults: FaultInjector | None = None,
     captures: Captures | None = None,
     report_supply_to: tuple[str, int] | Callable[[], tuple[str, int]] | None = None,
+    clock_skew_s: float = 0.0,
 ) -> EmulatedSerialDevice:
     """An ESME emulator process (``python -m devices.emulated.esme``); with
     ``report_supply_to`` it reports its supply state to that loopback UDP address (an
     :class:`~devices.benchio.emulator.EmulatedBenchIO`'s ``supply_address``), or to the address
-    that callable gives when the emulator starts (a module started after this is made)."""
+    that callable gives when the emulator starts (a module started after this is made). A
+    non-zero ``clock_skew_s`` is the clock-skew fault: its clock runs that far from the host's."""
 
     def args() -> list[str]:
         argv = ["--eui", str(eui), "--processing-time", repr(processing_time_s)]
@@ -287,6 +289,8 @@ def emulated_esme(
         if report_supply_to is not None:
             host, port = report_supply_to() if callable(report_supply_to) else report_supply_to
             argv += ["--report-supply", f"{host}:{port}"]
+        if clock_skew_s:
+            argv += ["--clock-skew", repr(clock_skew_s)]
         return argv
 
     return EmulatedSerialDevice(

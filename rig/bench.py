@@ -71,12 +71,14 @@ class DspConfig:
 @dataclass(frozen=True)
 class FaultConfig:
     """Seeded fault injection on a device's link (devices/transports/faults.py): per-frame
-    rates rig to device (``tx``) and device to rig (``rx``)."""
+    rates rig to device (``tx``) and device to rig (``rx``); and an emulated device's clock
+    skew (its process's ``--clock-skew``)."""
 
     seed: int
     tx: FaultRates
     rx: FaultRates
     reorder_hold_s: float
+    clock_skew_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -358,13 +360,14 @@ def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:
         port=port,
         transport=transport,
         reconnect=table.get("reconnect", bool, "true or false", False),
-        faults=_faults(table.table("faults")) if "faults" in table.data else None,
+        faults=_faults(table.table("faults"), emulated) if "faults" in table.data else None,
         **timing,
     )
 
 
-def _faults(table: _Table) -> FaultConfig:
-    """``[device.faults]``: ``seed``, ``reorder_hold_s`` and ``tx`` / ``rx`` rate tables."""
+def _faults(table: _Table, emulated: bool) -> FaultConfig:
+    """``[device.faults]``: ``seed``, ``reorder_hold_s``, ``tx`` / ``rx`` rate tables and
+    ``clock_skew_s`` (an emulated device only: a physical one keeps its own clock)."""
 
     def rates(key: str) -> FaultRates:
         lane = table.table(key)
@@ -382,7 +385,10 @@ def _faults(table: _Table) -> FaultConfig:
         tx=rates("tx"),
         rx=rates("rx"),
         reorder_hold_s=table.number("reorder_hold_s", 0.5, minimum=0.001),
+        clock_skew_s=table.get("clock_skew_s", (int, float), "a number of seconds", 0.0),
     )
+    if config.clock_skew_s and not emulated:
+        raise table._error("clock_skew_s", "unset on a physical device", config.clock_skew_s)
     table.check_unknown()
     return config
 

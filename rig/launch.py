@@ -23,6 +23,7 @@ from devices.benchio.client import BenchIO, PointMap
 from devices.benchio.contactor import ContactorModel
 from devices.benchio.emulator import EmulatedBenchIO
 from devices.benchio.module import BenchIOModule
+from devices.emulated.hub import hub_args
 from devices.hub_link import HubLink, HubMember
 from devices.serial_device import EmulatedSerialDevice, SerialDevice, emulated_esme, framing_for
 from devices.transports.capture import Captures
@@ -79,6 +80,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
             "captures": captures,
         }
         reports = bench_io.supply_address if bench_io and powered == config.name else None
+        skew_s = config.faults.clock_skew_s if config.faults is not None else 0.0
         if not config.emulated:
             devices[config.name] = SerialDevice(
                 config.name,
@@ -93,7 +95,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 config.name,
                 config.eui,
                 "devices.emulated.hub",
-                functools.partial(_hub_args, description, reports),
+                functools.partial(_hub_args, description, reports, skew_s),
                 transport=config.transport,  # type: ignore[arg-type]
                 **options,  # type: ignore[arg-type]
             )
@@ -105,6 +107,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 processing_time_s=config.processing_time_s,
                 transport=config.transport,  # type: ignore[arg-type]
                 report_supply_to=reports,
+                clock_skew_s=skew_s,
                 **options,  # type: ignore[arg-type]
             )
         else:
@@ -158,12 +161,12 @@ def _premises(bench: Bench, hub: DeviceConfig, key_dirs: list[Path], folder: Pat
     return path
 
 
-def _hub_args(description: Path, reports: Callable[[], tuple[str, int]] | None) -> list[str]:
+def _hub_args(
+    description: Path, reports: Callable[[], tuple[str, int]] | None, clock_skew_s: float
+) -> list[str]:
     """The hub emulator's arguments, the state-report address taken when it starts."""
-    if reports is None:
-        return [str(description)]
-    host, port = reports()
-    return [str(description), "--report-state", f"{host}:{port}"]
+    address = None if reports is None else "{}:{}".format(*reports())
+    return hub_args(description, address, clock_skew_s)
 
 
 def _note_fault(rig: Rig, device: str, fault: FaultRecord) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.emulated.host import device_clock_offset
 from firmware_stubs.esme import (
     ALERT_NO_AUTHORITY,
     ALERT_UTRN_DUPLICATE,
@@ -19,6 +22,7 @@ from firmware_stubs.esme import (
 from rig.bench import RTDS_KEYS
 from rig.gbcs import usecases
 from rig.gbcs.codec import RemotePartyCodec
+from rig.gbcs.dlms import parse_cosem_datetime
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, decode
 from rig.gbcs.utrn import ValueClass, make_utrn
@@ -180,3 +184,30 @@ def test_any_sequence_keeps_the_books(keys: KeyStore, steps: list[tuple[str, int
         else:
             assert esme.handle(bytes([value % 256]) * 3, now=0.0) == []
         assert esme.state.credit_pence == expected_credit
+
+
+@pytest.mark.parametrize("skew_s", [-90.0, 3600.0])
+def test_clock_skew_shifts_the_alert_date_time(
+    keys: KeyStore, skew_s: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The clock-skew fault (``--clock-skew`` of the emulator processes): the date-time of a
+    UTRN-rejection alert moves by the skew, and the fault is logged with its value."""
+    supplier = Supplier(keys)
+
+    def alert_time(skew: float) -> object:
+        esme = Esme(
+            METER,
+            ka_private=keys.ka_private(METER),
+            ds_private=keys.ds_private(METER),
+            keys=keys,
+            settings=EsmeSettings(),
+            wall_clock_offset=device_clock_offset(skew, host_offset=1.7e9),
+        )
+        [(_, alert), _] = replies(esme, supplier, supplier.top_up(2**32, 100, utrn_for=OTHER))
+        return parse_cosem_datetime(alert.date_time)  # type: ignore[attr-defined]
+
+    with caplog.at_level(logging.WARNING, logger="devices.emulated.host"):
+        assert alert_time(skew_s) - alert_time(0.0) == timedelta(seconds=skew_s)  # type: ignore[operator]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"fault clock_skew: device clock {skew_s:+.3f} s from the host's"
+    ]

@@ -64,3 +64,10 @@ def test_a_bad_description_fails_with_its_key(tmp_path: Path) -> None:
     result = subprocess.run(hub_argv(description), capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert "bad.json.chf" in result.stderr
+
+
+def test_the_clock_skew_fault_is_logged_by_the_process(pki: KeyStore, tmp_path: Path) -> None:
+    description = tmp_path / "premises.json"
+    description.write_text(json.dumps({"chf": str(CHF), "keys": [str(d) for d in pki.dirs]}))
+    with spawn_emulator(hub_argv(description, clock_skew_s=-30.5)) as emulator:
+        assert "fault clock_skew: device clock -30.500 s" in emulator.stderr_tail()

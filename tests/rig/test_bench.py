@@ -136,3 +136,32 @@ def test_bench_io_errors_name_the_key(tmp_path, table, message):
 def test_an_emulated_module_needs_an_emulated_meter(tmp_path):
     with pytest.raises(BenchError, match=r"bench_io\.emulated: expected false for a physical"):
         load_bench(write(tmp_path, VALID + '[bench_io]\nmeter = "esme"\nemulated = true\n'))
+
+
+EMULATED = VALID.replace('port = "/dev/ttyUSB0"', "emulated = true")
+
+
+def test_faults_clock_skew_reaches_the_device_config(tmp_path):
+    bench = load_bench(write(tmp_path, EMULATED + "[device.faults]\nclock_skew_s = -90.5\n"))
+    faults = bench.device("esme").faults
+    assert faults is not None and faults.clock_skew_s == -90.5
+
+
+@pytest.mark.parametrize(
+    ("text", "bench", "message"),
+    [
+        ('clock_skew_s = "30"', EMULATED, r"device\[0\]\.faults\.clock_skew_s: expected a number"),
+        ("clock_skew_s = true", EMULATED, r"device\[0\]\.faults\.clock_skew_s: expected a number"),
+        ("clock_skwe_s = 30", EMULATED, r"device\[0\]\.faults\.clock_skwe_s: unknown key"),
+        (
+            "clock_skew_s = 30",
+            VALID,
+            r"device\[0\]\.faults\.clock_skew_s: expected unset on a phys",
+        ),
+    ],
+)
+def test_faults_clock_skew_errors_name_the_key(tmp_path, text, bench, message):
+    path = write(tmp_path, f"{bench}[device.faults]\n{text}\n")
+    with pytest.raises(BenchError, match=message) as info:
+        load_bench(path)
+    assert str(path) in str(info.value)
