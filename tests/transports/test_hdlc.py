@@ -168,3 +168,18 @@ def test_escaped_control_characters_are_accepted() -> None:
     plain = encode_frame(FrameKind.GBCS, b"A\x11B")
     escaped = plain.replace(b"\x11", b"\x7d\x31")
     assert FrameDecoder().feed(escaped) == [Frame(FrameKind.GBCS, b"A\x11B")]
+
+
+def _bitwise_crc16_x25(data: bytes) -> int:
+    """The FCS-16 bit by bit, as RFC 1662 defines it: the reference for the fast version."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFF
+
+
+@given(st.binary(max_size=600))
+def test_crc_matches_the_bitwise_definition(data: bytes) -> None:
+    assert crc16_x25(data) == _bitwise_crc16_x25(data)
