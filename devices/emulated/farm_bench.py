@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import statistics
 import sys
@@ -57,8 +58,9 @@ class FarmThroughput:
 
     @property
     def hubs_per_core(self) -> float:
-        """Hubs one core serves at one request per second each."""
-        return 1.0 / self.cpu_per_request
+        """Hubs one core serves at one request per second each (``inf`` when the run was too
+        short for the kernel's CPU clock, which counts in ticks of 1/SC_CLK_TCK s)."""
+        return 1.0 / self.cpu_per_request if self.farm_cpu > 0 else math.inf
 
     @property
     def core_share(self) -> float:
