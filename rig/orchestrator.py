@@ -27,7 +27,7 @@ import selectors
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -794,7 +794,7 @@ def _describe(body: object) -> dict[str, Any] | None:
 
 
 def _json_ready(value: object) -> Any:
-    """``value`` as JSON types: objects become ``{"type": ..., field: ...}`` (recursively),
+    """``value`` as JSON types: dataclasses become ``{"type": ..., field: ...}`` (recursively),
     bytes hex, enums their name, anything else without a JSON form its ``str``."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -806,15 +806,9 @@ def _json_ready(value: object) -> Any:
         return [_json_ready(item) for item in value]
     if isinstance(value, dict):
         return {str(key): _json_ready(item) for key, item in value.items()}
-    fields = getattr(value, "__dict__", None) or {
-        name: getattr(value, name)
-        for cls in type(value).__mro__
-        for name in getattr(cls, "__slots__", ())
-        if hasattr(value, name)
-    }
-    if not fields:
+    if not is_dataclass(value) or isinstance(value, type):
         return str(value)
     view: dict[str, Any] = {"type": type(value).__name__}
-    for name, item in fields.items():
-        view[name] = _json_ready(item)
+    for field in fields(value):
+        view[field.name] = _json_ready(getattr(value, field.name))
     return view
