@@ -12,7 +12,9 @@ building). The ladder stops at the first rate not sustained.
 Overhead per request = measured latency (submitted → delivered) - wire time - the configured
 delays (DSP service time, device processing time; there is no WAN model on a bench). A pty has
 no line rate, so its wire time is taken as 0: the overhead includes the pty hops, the
-emulators' own scheduling and CPU, and everything the rig does.
+emulators' own scheduling and CPU, and everything the rig does. It is broken down by hop
+(:data:`OVERHEAD_HOPS`, from the record's stamps) so that a tail can be traced to where it
+comes from; each step also says how busy the machine was (load average, other processes' CPU).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from pathlib import Path
 
 from rig.bench import load_bench
 from rig.launch import launch
-from rig.load.driver import LoadDriver
+from rig.load.driver import LoadDriver, LoadResult
 from rig.load.schedule import background
+from rig.results.record import RequestRecord
 from rig.results.report import nearest_rank
 
 #: The rate ladder, requests/s (the national average is about 850/s, issue 6).
@@ -34,6 +37,15 @@ RATES = (500, 1000, 1500, 2000, 2500, 3000, 3500, 4000)
 #: Issue 6 targets.
 TARGET_RATE = 2000.0
 TARGET_P99_OVERHEAD_MS = 1.0
+#: The overhead by hop: name -> (from stamp, to stamp, configured delay subtracted). They add up
+#: to the overhead (docs/load.md "Reading the breakdown").
+OVERHEAD_HOPS: dict[str, tuple[str, str, str | None]] = {
+    "submit": ("submitted", "acknowledged", None),  # DUIS checks, transform, DSP submit
+    "queue": ("acknowledged", "dequeued", None),  # waiting for a free DSP server
+    "dispatch": ("dequeued", "on_wire", "service_time_s"),  # timer lateness, seal, write
+    "device": ("on_wire", "device_response", "processing_time_s"),  # ptys, emulator, read
+    "northbound": ("device_response", "delivered", None),  # open, DSP northbound, decode
+}
 #: The User of the benchmark: the RTDS import supplier, whose keys ship with the rig.
 USER_EUI = "90-B3-D5-1F-30-01-00-00"
 
@@ -79,6 +91,13 @@ class Step:
     overhead_p50_ms: float
     overhead_p99_ms: float
     max_lag_ms: float
+    p99_lag_ms: float = 0.0
+    #: Overhead per hop of :data:`OVERHEAD_HOPS`: name -> (p50, p99) ms.
+    hops_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: How busy the machine was: the 1-minute load average at the end of the step and the
+    #: CPU the other processes used during it, in cores (None: not on Linux).
+    load_average: float | None = None
+    others_cpu_cores: float | None = None
 
 
 @dataclass
@@ -129,7 +148,6 @@ def run_load_bench(
     path.write_text(bench_text(config), encoding="utf-8")
     bench = load_bench(path)
     devices = list(bench.devices)
-    configured = config.service_time_s + config.processing_time_s
     result = LoadBenchResult(config)
     with launch(bench, run_dir) as rig:
         driver = LoadDriver(rig)
@@ -137,43 +155,94 @@ def run_load_bench(
         pids = [getattr(getattr(d, "process", None), "pid", None) for d in rig.devices.values()]
         for rate in config.rates:
             schedule = background(rate, config.step_s, devices=devices)
-            cpu, devices_cpu = time.process_time(), _cpu_of(pids)
+            before = _Usage.now(pids)
             run = driver.run(schedule, timeout=max(30.0, config.step_s * 5))
-            cpu = time.process_time() - cpu
-            after = _cpu_of(pids)
-            devices_cpu = None if devices_cpu is None or after is None else after - devices_cpu
-            ok = [r for r in run.records if r.ok]
-            totals = sorted((r.stamps["delivered"] - r.stamps["submitted"]) * 1e3 for r in ok)
-            overheads = [t - configured * 1e3 for t in totals]
-            lost = len(run.records) - len(ok)
-            tolerance = config.tolerance * rate
-            p99 = nearest_rank(overheads, 99) if totals else float("nan")
-            step = Step(
-                requested_rate=rate,
-                achieved_rate=run.achieved_rate,
-                completed_rate=run.completed_rate,
-                requests=len(run.records),
-                lost=lost,
-                sustained=not lost
-                and run.achieved_rate >= tolerance
-                and run.completed_rate >= tolerance
-                and p99 <= config.max_overhead_p99_ms,
-                rig_cpu_ms_per_request=cpu / max(1, len(run.records)) * 1e3,
-                devices_cpu_ms_per_request=None
-                if devices_cpu is None
-                else devices_cpu / max(1, len(run.records)) * 1e3,
-                latency_p50_ms=nearest_rank(totals, 50) if totals else float("nan"),
-                latency_p99_ms=nearest_rank(totals, 99) if totals else float("nan"),
-                overhead_p50_ms=nearest_rank(overheads, 50) if totals else float("nan"),
-                overhead_p99_ms=p99,
-                max_lag_ms=run.max_lag_s * 1e3,
-            )
+            step = _step(config, rate, run, before, _Usage.now(pids))
             result.steps.append(step)
             if on_step is not None:
                 on_step(step)
             if not step.sustained:
                 break
     return result
+
+
+def _step(
+    config: LoadBenchConfig, rate: float, run: LoadResult, before: _Usage, after: _Usage
+) -> Step:
+    """The figures of one rate from its records and the resource usage around it."""
+    configured = config.service_time_s + config.processing_time_s
+    ok = [r for r in run.records if r.ok]
+    totals = sorted((r.stamps["delivered"] - r.stamps["submitted"]) * 1e3 for r in ok)
+    overheads = [t - configured * 1e3 for t in totals]
+    lost = len(run.records) - len(ok)
+    tolerance = config.tolerance * rate
+    p99 = _percentile(overheads, 99)
+    requests = max(1, len(run.records))
+    rig_cpu = after.rig_cpu - before.rig_cpu
+    devices_cpu = _minus(after.devices_cpu, before.devices_cpu)
+    others = None
+    if after.machine_cpu is not None and before.machine_cpu is not None:
+        ours = rig_cpu + (devices_cpu or 0.0)
+        wall = after.wall - before.wall
+        others = max(0.0, (after.machine_cpu - before.machine_cpu - ours) / wall)
+    return Step(
+        requested_rate=rate,
+        achieved_rate=run.achieved_rate,
+        completed_rate=run.completed_rate,
+        requests=len(run.records),
+        lost=lost,
+        sustained=not lost
+        and run.achieved_rate >= tolerance
+        and run.completed_rate >= tolerance
+        and p99 <= config.max_overhead_p99_ms,
+        rig_cpu_ms_per_request=rig_cpu / requests * 1e3,
+        devices_cpu_ms_per_request=None if devices_cpu is None else devices_cpu / requests * 1e3,
+        latency_p50_ms=_percentile(totals, 50),
+        latency_p99_ms=_percentile(totals, 99),
+        overhead_p50_ms=_percentile(overheads, 50),
+        overhead_p99_ms=p99,
+        max_lag_ms=run.max_lag_s * 1e3,
+        p99_lag_ms=run.p99_lag_s * 1e3,
+        hops_ms=hop_overheads(config, ok),
+        load_average=after.load_average,
+        others_cpu_cores=others,
+    )
+
+
+def hop_overheads(
+    config: LoadBenchConfig, records: Sequence[RequestRecord]
+) -> dict[str, tuple[float, float]]:
+    """p50 and p99 (ms) of each hop of :data:`OVERHEAD_HOPS` over completed ``records``, less
+    the configured delay it includes."""
+    out = {}
+    for hop, (start, end, delay) in OVERHEAD_HOPS.items():
+        less = getattr(config, delay) if delay else 0.0
+        values = sorted((r.stamps[end] - r.stamps[start] - less) * 1e3 for r in records)
+        out[hop] = (_percentile(values, 50), _percentile(values, 99))
+    return out
+
+
+def _percentile(ordered: Sequence[float], percent: float) -> float:
+    return nearest_rank(ordered, percent) if ordered else float("nan")
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+@dataclass(frozen=True)
+class _Usage:
+    """CPU seconds so far of this process, of the emulators and of the whole machine."""
+
+    wall: float
+    rig_cpu: float
+    devices_cpu: float | None
+    machine_cpu: float | None
+    load_average: float | None
+
+    @classmethod
+    def now(cls, pids: Sequence[int | None]) -> _Usage:
+        return cls(time.monotonic(), time.process_time(), _cpu_of(pids), *_machine())
 
 
 def _cpu_of(pids: Sequence[int | None]) -> float | None:
@@ -187,3 +256,16 @@ def _cpu_of(pids: Sequence[int | None]) -> float | None:
             return None
         total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def _machine() -> tuple[float | None, float | None]:
+    """CPU seconds the whole machine has been busy (``/proc/stat``: all but idle and iowait)
+    and the 1-minute load average; (None, None) where there is no ``/proc``."""
+    try:
+        cpu = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        load = float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None, None
+    ticks = [int(v) for v in cpu]
+    busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)
+    return busy / os.sysconf("SC_CLK_TCK"), load

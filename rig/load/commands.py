@@ -84,6 +84,13 @@ def bench_load(
             f"p99 {s.overhead_p99_ms:.2f} ms; CPU ms/req: rig {s.rig_cpu_ms_per_request:.3f}, "
             f"emulators {_ms(s.devices_cpu_ms_per_request)} {verdict}"
         )
+        hops = ", ".join(f"{hop} {p50:.2f}/{p99:.2f}" for hop, (p50, p99) in s.hops_ms.items())
+        console.print(f"         overhead by hop p50/p99 ms: {hops}")
+        console.print(
+            f"         driver lag p99/max {s.p99_lag_ms:.2f}/{s.max_lag_ms:.2f} ms; machine: "
+            f"load average {_num(s.load_average)}, other processes "
+            f"{_num(s.others_cpu_cores)} cores"
+        )
 
     result = run_load_bench(config, run_dir, on_step=show)
     figures = result.to_json()
@@ -110,6 +117,10 @@ def bench_load(
 
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _met(ok: bool) -> str:
