@@ -1,9 +1,10 @@
-"""Rich progress bars for long runs (``rig run``, ``rig demo``, ``rig replay``), shown only when
-the output is a terminal: logs and CI pipes get the plain output.
+"""Rich progress bars for long runs (``rig run``, ``rig demo``, ``rig replay``, ``rig simulate``),
+shown only on a terminal: logs and CI pipes get the plain output.
 
 :class:`TestProgress` is a pytest plugin: a bar of tests settled, with passed and failed counts,
 in place of pytest's per-test letters (the summary, failures and reports print as usual).
-:class:`Tracked` (and :func:`tracked`) advances a bar as a sequence is walked.
+:class:`Tracked` (and :func:`tracked`) advances a bar as a sequence is walked;
+:func:`simulation_progress` is the bar of ``rig simulate`` (simulated time and messages).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -31,21 +33,40 @@ T = TypeVar("T")
 
 def on_terminal() -> bool:
     """True when both output streams are a terminal that can redraw a bar."""
-    dumb = os.environ.get("TERM") == "dumb"
-    return sys.stdout.isatty() and sys.stderr.isatty() and not dumb
+    return sys.stdout.isatty() and stderr_on_terminal()
 
 
-def new_progress(console: Console | None = None) -> Progress:
-    """The rig's bar: description, bar, done/total, elapsed and remaining time; erased when
+def stderr_on_terminal() -> bool:
+    """True when standard error, where bars are drawn, is a terminal that can redraw one."""
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _progress(*columns: ProgressColumn, console: Console | None) -> Progress:
+    """A bar with ``columns`` between the bar and the elapsed and remaining time; erased when
     it stops (the final report follows it)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        *columns,
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console or Console(stderr=True),
         transient=True,
+    )
+
+
+def new_progress(console: Console | None = None) -> Progress:
+    """The rig's bar: description, bar, done/total, elapsed and remaining time."""
+    return _progress(MofNCompleteColumn(), console=console)
+
+
+def simulation_progress(console: Console | None = None) -> Progress:
+    """A bar for a virtual-time run: simulated seconds done of the total and messages so far
+    (the task's ``messages`` field)."""
+    return _progress(
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} simulated s"),
+        TextColumn("{task.fields[messages]:,} messages"),
+        console=console,
     )
 
 

@@ -7,12 +7,23 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from rig.progress import simulation_progress, stderr_on_terminal
 from rig.sim.scenario import ScenarioError, load_scenario, scenario_path
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from rig.sim.runner import Run
+
+#: The bar advances this many times over a run's arrivals (the run goes in slices of simulated
+#: time; the drain after the last arrival is one last slice).
+PROGRESS_SLICES = 200
 
 
 def _fmt(value: float | None) -> str:
@@ -82,6 +93,22 @@ def summary_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run_with_progress(run: Run, progress: Progress, description: str) -> dict[str, Any]:
+    """``run.run()`` in slices of simulated time, advancing a task of ``progress`` (simulated
+    seconds of arrivals, messages so far) between them; the same report."""
+    total = run.scenario.duration_s
+    task = progress.add_task(description, total=total, messages=0)
+    start = time.process_time()
+    for i in range(1, PROGRESS_SLICES + 1):
+        run.clock.run(until=total * i / PROGRESS_SLICES)
+        progress.update(task, completed=run.clock.now(), messages=run.messages)
+    progress.update(task, description=f"{description}: draining")
+    run.clock.run()
+    run.cpu_s = time.process_time() - start
+    progress.update(task, messages=run.messages)
+    return run.report()
+
+
 @click.command("simulate")
 @click.argument("scenario")
 @click.option(
@@ -98,12 +125,17 @@ def summary_text(report: dict[str, Any]) -> str:
     help="Stop arrivals after this many simulated seconds (a shorter run of the scenario).",
 )  # fmt: skip
 @click.option("--variant", multiple=True, help="Run only this variant (repeatable).")
+@click.option(
+    "--progress/--no-progress", default=True, show_default=True,
+    help="A progress bar (simulated time, messages) on standard error when it is a terminal.",
+)  # fmt: skip
 def simulate(
     scenario: str,
     json_out: Path | None,
     plot_dir: Path | None,
     duration: float | None,
     variant: tuple[str, ...],
+    progress: bool,
 ) -> None:
     """Simulate SCENARIO (a TOML file, or the name of a shipped one such as quiet-hour) on a
     virtual clock with the rig's own DSP model.
@@ -130,8 +162,14 @@ def simulate(
         )
     names: list[str | None] = list(variant or spec.variants) or [None]
     reports = {}
+    show_progress = progress and stderr_on_terminal()
     for name in names:
-        report = Run(spec, name).run()
+        run = Run(spec, name)
+        if show_progress:
+            with simulation_progress() as bar:
+                report = run_with_progress(run, bar, name or spec.name)
+        else:
+            report = run.run()
         reports[name] = report
         click.echo(summary_text(report))
         click.echo()

@@ -8,7 +8,14 @@ import io
 import pytest
 from rich.console import Console
 
-from rig.progress import TestProgress, Tracked, new_progress, on_terminal, tracked
+from rig.progress import (
+    TestProgress,
+    Tracked,
+    new_progress,
+    on_terminal,
+    stderr_on_terminal,
+    tracked,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -72,3 +79,21 @@ def test_off_a_terminal_nothing_is_wrapped(monkeypatch: pytest.MonkeyPatch) -> N
     entries = [1, 2]
     with tracked(entries, "replaying") as shown:
         assert shown is entries
+
+
+def test_bars_on_standard_error_need_it_to_be_a_redrawable_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdout", io.StringIO())  # a pipe: rig simulate > report.txt
+    monkeypatch.setattr("sys.stderr", Tty())
+    monkeypatch.setenv("TERM", "xterm")
+    assert stderr_on_terminal() and not on_terminal()
+    monkeypatch.setenv("TERM", "dumb")
+    assert not stderr_on_terminal()
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    monkeypatch.setenv("TERM", "xterm")
+    assert not stderr_on_terminal()

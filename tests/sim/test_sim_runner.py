@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random
@@ -9,8 +10,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
+from rich.progress import Progress
 
-from rig.sim.commands import bench_dsp, simulate
+from rig.progress import simulation_progress
+from rig.sim.commands import bench_dsp, run_with_progress, simulate
 from rig.sim.runner import Run
 from rig.sim.scenario import SCENARIOS_DIR, load_scenario
 from rig.sim.stats import LogHistogram
@@ -133,13 +137,28 @@ def test_counts_balance_and_hops_add_up(small: Path) -> None:
     json.dumps(report, allow_nan=False)
 
 
+def without_cpu(report: dict) -> dict:
+    """A report without its CPU figures (the rest is a function of the scenario and seed)."""
+    report["run"].pop("cpu_s")
+    report["run"].pop("messages_per_cpu_s")
+    return report
+
+
 def test_a_run_is_a_function_of_the_scenario_and_seed(small: Path) -> None:
     scenario = load_scenario(small)
-    first, second = Run(scenario).run(), Run(scenario).run()
-    for report in (first, second):
-        report["run"].pop("cpu_s")
-        report["run"].pop("messages_per_cpu_s")
-    assert first == second
+    assert without_cpu(Run(scenario).run()) == without_cpu(Run(scenario).run())
+
+
+def test_a_run_with_a_progress_bar_gives_the_same_report(small: Path) -> None:
+    scenario = load_scenario(small)
+    progress = simulation_progress(Console(file=io.StringIO(), force_terminal=True, width=120))
+    report = run_with_progress(Run(scenario), progress, "small")
+    (task,) = progress.tasks
+    assert (task.completed, task.total) == (300.0, 300.0)
+    assert task.fields["messages"] == report["run"]["messages"] > 0
+    assert task.description == "small: draining"
+    assert report["run"]["cpu_s"] > 0
+    assert without_cpu(report) == without_cpu(Run(scenario).run())
 
 
 def test_top_ups_overtake_the_scheduled_backlog(tmp_path: Path) -> None:
@@ -254,6 +273,30 @@ def test_simulate_variants_side_by_side_and_plots(tmp_path: Path) -> None:
         "outage-release-dp100.png", "outage-release-today.png", "outage-release-variants.png",
     ]  # fmt: skip
     assert all((tmp_path / "plots" / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
+
+
+@pytest.mark.parametrize(
+    ("terminal", "args", "shown"),
+    [(True, [], True), (True, ["--no-progress"], False), (False, [], False)],
+    ids=["terminal", "no-progress", "not-a-terminal"],
+)
+def test_simulate_shows_a_bar_only_on_a_terminal(
+    small: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool, args: list[str], shown: bool
+) -> None:
+    bars: list[Progress] = []
+
+    def recording_progress() -> Progress:
+        bars.append(simulation_progress(Console(file=io.StringIO(), force_terminal=True)))
+        return bars[-1]
+
+    monkeypatch.setattr("rig.sim.commands.stderr_on_terminal", lambda: terminal)
+    monkeypatch.setattr("rig.sim.commands.simulation_progress", recording_progress)
+    result = CliRunner().invoke(simulate, [str(small), "--duration", "60", *args])
+    assert result.exit_code == 0, result.output
+    assert "== small" in result.output and "simulated s" not in result.output
+    assert len(bars) == shown
+    if shown:
+        assert bars[0].tasks[0].completed == 60.0
 
 
 def test_simulate_refuses_bad_input(small: Path, tmp_path: Path) -> None:
