@@ -3,9 +3,9 @@
 One asyncio loop, on its own thread, owns everything that moves: the DSP scheduler (under an
 :class:`~rig.clock.AsyncioClock`), the device links and the timers. Test plans call the blocking
 methods (:meth:`Rig.top_up`, :meth:`Rig.read_supply_status`) or :meth:`Rig.submit` for many
-requests at once; every call crosses to the loop thread. Results are written before such a
-caller is told; requests of a load driver on the loop are written in batches, every
-:data:`TICK_S` and when the rig closes (docs/load.md "The hot path").
+requests at once; every call crosses to the loop thread. Results are serialised and written by
+a writer thread in batches (:mod:`rig.results.background`), never on the loop; a blocking
+caller is told once its record is written (docs/load.md "The hot path").
 
 Every request comes from one of the bench's Users (``user=``; default the first): its own
 originator counter, SECMP0067 allocation and northbound adapter. Device alerts reach their User
@@ -61,6 +61,7 @@ from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message
 from rig.gbcs.utrn import ValueClass, make_utrn
 from rig.keys.keystore import KeyNotFound, KeyStore
+from rig.results.background import BackgroundWriter
 from rig.results.record import RequestRecord
 from rig.results.store import Sink
 
@@ -73,8 +74,8 @@ T = TypeVar("T")
 #: Alert codes a device raises when it refuses a command outright (firmware_stubs/esme.py).
 REFUSAL_ALERTS = frozenset({0x8F30})
 
-#: How often the loop flushes batched results and fails requests past their response timeout:
-#: one periodic scan instead of a timer per request. A timeout fires up to this late. [ASSUMED]
+#: How often the loop fails requests past their response timeout: one periodic scan instead of
+#: a timer per request. A timeout fires up to this late. [ASSUMED]
 TICK_S = 0.05
 
 #: Delivered alerts the rig keeps in memory for :meth:`Rig.alerts` (all are in the results).
@@ -138,7 +139,8 @@ class Rig:
     ) -> None:
         self.bench = bench
         self.devices = devices
-        self.results = results
+        #: Where records go: ``results`` behind a writer thread (never written on the loop).
+        self.results = BackgroundWriter(results)
         #: The Modbus bench I/O module (contactor sense, power relay), started before the
         #: devices; ``rig.bench_io.wait_for_contactor(False, 5.0)`` (docs/bench-io.md).
         self.bench_io = bench_io
@@ -156,8 +158,7 @@ class Rig:
         #: Response deadlines of requests on the wire: (deadline, seq, entry), scanned per tick.
         self._deadlines: list[tuple[float, int, _InFlight]] = []
         self._timeouts = {name: config.response_timeout_s for name, config in bench.devices.items()}
-        #: Results not yet written (one batch per tick); a request's record is serialised then.
-        self._pending: list[dict[str, Any] | RequestRecord] = []
+        self._record = self.results.write
         self._ticker: asyncio.TimerHandle | None = None
         self._alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS_KEPT)
         self._by_eui = {device.eui.raw: device for device in devices.values()}
@@ -223,7 +224,6 @@ class Rig:
             await self.bench_io.close()
         if self._ticker is not None:
             self._ticker.cancel()
-        self._flush()
 
     def __enter__(self) -> Rig:
         return self.start()
@@ -248,9 +248,9 @@ class Rig:
         return self._loop
 
     def _tick(self) -> None:
-        """Every :data:`TICK_S`: write the batched results and fail overdue requests."""
+        """Every :data:`TICK_S`: fail overdue requests."""
         now = self._loop.time()
-        # Rescheduled first: a failure below must not stop timeouts and writes for the run.
+        # Rescheduled first: a failure below must not stop timeouts for the run.
         self._ticker = self._loop.call_at(now + TICK_S, self._tick)
         deadlines = self._deadlines
         while deadlines and deadlines[0][0] <= now:
@@ -258,15 +258,6 @@ class Rig:
             if self._in_flight.get(entry.key) is entry:
                 timeout = self._timeouts[entry.device.name]
                 self._finish(entry, f"no response from {entry.device.name} within {timeout:g} s")
-        self._flush()
-
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        write = self.results.write
-        for record in pending:
-            write(
-                {"kind": "request", **record.to_json()} if type(record) is RequestRecord else record
-            )
 
     # -- the DSP's controls: outages, TMM hot reload, counters -------------------------------
 
@@ -288,7 +279,7 @@ class Rig:
             self._dsp.end_outage()
         policy = self._dsp.tmm.outage_release.policy
         now = self._loop.time()
-        self._pending.append({"kind": "outage", "event": event, "at": now, "policy": str(policy)})
+        self._record({"kind": "outage", "event": event, "at": now, "policy": str(policy)})
         return now
 
     def reload_tmm(self, path: Path) -> TmmError | None:
@@ -300,7 +291,7 @@ class Rig:
         """:meth:`reload_tmm` on the loop thread."""
         assert self._dsp is not None
         error = self._dsp.reload_file(path)
-        self._pending.append(
+        self._record(
             {
                 "kind": "tmm_reload",
                 "at": self._loop.time(),
@@ -476,8 +467,8 @@ class Rig:
         return future
 
     def note(self, record: dict[str, Any]) -> None:
-        """Add a record of the caller's to the results (written on the loop, the one writer)."""
-        self._loop.call_soon_threadsafe(self._pending.append, record)
+        """Add a record of the caller's to the results (from any thread)."""
+        self._record(record)
 
     def _submit(
         self,
@@ -526,8 +517,8 @@ class Rig:
         mangle: Mangle | None,
     ) -> None:
         def done(record: RequestRecord) -> None:
-            self._flush()  # a caller on another thread finds its result on disk when told
-            future.set_result(record)
+            # A caller on another thread finds its result on disk when told.
+            self.results.after(lambda: future.set_result(record))
 
         try:
             self.enqueue(make(), done, mangle)
@@ -558,7 +549,7 @@ class Rig:
             signing = command_signing(request, command, dcc_counter=dcc_counter)
         except DuisError as exc:
             record.fail(str(exc))
-            self._pending.append(record)
+            self._record(record)
             done(record)
             return
         device = self._by_eui[target.raw]  # to_gbcs answers E19 for a target not in the inventory
@@ -660,14 +651,14 @@ class Rig:
         self._dsp.respond(_Northbound(device, message, at), request=entry.dsp)
 
     def _error(self, device: Device, at: float, error: str, frame: bytes) -> None:
-        self._pending.append(
+        self._record(
             {"kind": "error", "device": device.name, "at": at, "error": error, "frame": frame.hex()}
         )
 
     def link_lost(self, device: Device, reason: str) -> None:
         """Fail what is on the wire to the device; refuse new sends until it is restored."""
         self._down[device.name] = f"link lost: {reason}"
-        self._pending.append(
+        self._record(
             {"kind": "link", "device": device.name, "at": self._loop.time(), "event": reason}
         )
         for entry in list(self._in_flight.values()):
@@ -677,7 +668,7 @@ class Rig:
     def link_restored(self, device: Device) -> None:
         """A reconnecting link is back: requests to the device are sent again."""
         self._down.pop(device.name, None)
-        self._pending.append(
+        self._record(
             {"kind": "link", "device": device.name, "at": self._loop.time(), "event": "restored"}
         )
 
@@ -697,7 +688,7 @@ class Rig:
             (signing.originator.raw, signing.recipient.raw, signing.counter)
         )
         if entry is None:
-            self._pending.append(
+            self._record(
                 {
                     "kind": "late_response",
                     "device": item.device.name,
@@ -734,7 +725,7 @@ class Rig:
             "throttled_sequence_id": item.throttled_sequence_id,
             "throttled_count": item.throttled_count,
         }
-        self._pending.append({"kind": "alert", **alert})
+        self._record({"kind": "alert", **alert})
         self._alerts.append(alert)
         waiting = [
             e
@@ -760,7 +751,7 @@ class Rig:
         self._write(entry)
 
     def _write(self, entry: _InFlight) -> None:
-        self._pending.append(entry.record)
+        self._record(entry.record)
         entry.done(entry.record)
 
 

@@ -30,9 +30,14 @@ class JsonlWriter:
         self._file: TextIO | None = path.open("a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
+        self.write_many([record])
+
+    def write_many(self, records: list[dict[str, Any]]) -> None:
+        """Append ``records`` with one write (none of them if one cannot be encoded)."""
         if self._file is None:
             raise ResultsError(f"{self.path}: writer is closed")
-        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+        lines = [json.dumps(record, separators=(",", ":")) + "\n" for record in records]
+        self._file.write("".join(lines))
         self._file.flush()
         if self._fsync:
             os.fsync(self._file.fileno())

@@ -51,6 +51,16 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+def write_all(sink: Sink, records: list[dict[str, Any]]) -> None:
+    """Write ``records`` to ``sink`` as one batch if it can (``write_many``), else one by one."""
+    many = getattr(sink, "write_many", None)
+    if many is not None:
+        many(records)
+    else:
+        for record in records:
+            sink.write(record)
+
+
 class Tee:
     """Writes every record to each sink in turn; closes them all."""
 
@@ -60,6 +70,11 @@ class Tee:
     def write(self, record: dict[str, Any]) -> None:
         for sink in self.sinks:
             sink.write(record)
+
+    def write_many(self, records: list[dict[str, Any]]) -> None:
+        """Each sink gets the batch (as one batch if it takes ``write_many``)."""
+        for sink in self.sinks:
+            write_all(sink, records)
 
     def close(self) -> None:
         for sink in self.sinks:
@@ -385,31 +400,37 @@ class ResultsStore:
         self.run(run_id)
         return StoreWriter(self.path, run_id)
 
-    def _insert(self, run_id: str, record: dict[str, Any]) -> None:
-        kind = record.get("kind")
+    def _insert(self, run_id: str, records: Sequence[dict[str, Any]]) -> None:
+        """Insert ``records`` in one transaction: all of them, or none."""
         worker = _worker()
-        if kind == "request":
-            table, row = "requests", _request_row(record)
-        elif kind == "alert":
-            table, row = "alerts", _known_and_extra(record, ("at", "device", "code", "name"))
-        elif kind == "error":
-            table, row = "errors", _known_and_extra(record, ("at", "device", "error", "frame"))
-        elif kind == "measurement":
-            table = "measurements"
-            row = {f: record.get(f) for f in _MEASUREMENT_FIELDS}
-            row["requirements"] = _dumps(list(record.get("requirements") or ()))
-        elif kind == "test":
-            table = "tests"
-            row = {f: record.get(f) for f in _TEST_FIELDS}
-            row["requirements"] = _dumps(list(record.get("requirements") or ()))
-        else:
-            data = {k: v for k, v in record.items() if k != "kind"}
-            table, row = "events", {"kind": str(kind), "data": _dumps(data)}
-        row = {"run_id": run_id, **row, "worker": worker}
-        columns = ", ".join(row)
-        marks = ", ".join("?" * len(row))
         with _transaction(self._db) as db:
-            db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
+            for record in records:
+                table, row = _row(record)
+                row = {"run_id": run_id, **row, "worker": worker}
+                columns = ", ".join(row)
+                marks = ", ".join("?" * len(row))
+                db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
+
+
+def _row(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The table and the columns of a record."""
+    kind = record.get("kind")
+    if kind == "request":
+        return "requests", _request_row(record)
+    if kind == "alert":
+        return "alerts", _known_and_extra(record, ("at", "device", "code", "name"))
+    if kind == "error":
+        return "errors", _known_and_extra(record, ("at", "device", "error", "frame"))
+    if kind == "measurement":
+        row = {f: record.get(f) for f in _MEASUREMENT_FIELDS}
+        row["requirements"] = _dumps(list(record.get("requirements") or ()))
+        return "measurements", row
+    if kind == "test":
+        row = {f: record.get(f) for f in _TEST_FIELDS}
+        row["requirements"] = _dumps(list(record.get("requirements") or ()))
+        return "tests", row
+    data = {k: v for k, v in record.items() if k != "kind"}
+    return "events", {"kind": str(kind), "data": _dumps(data)}
 
 
 _MEASUREMENT_FIELDS = (
@@ -457,7 +478,8 @@ def _request_row(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class StoreWriter:
-    """Writes records of one run; each is committed before :meth:`write` returns.
+    """Writes records of one run; each is committed before :meth:`write` returns, a batch of
+    :meth:`write_many` in one transaction (how the rig's writer thread commits, off its loop).
 
     Thread-safe: it may be made on one thread and written from others.
     """
@@ -469,10 +491,14 @@ class StoreWriter:
         self._store: ResultsStore | None = ResultsStore(path, durable=durable)
 
     def write(self, record: dict[str, Any]) -> None:
+        self.write_many([record])
+
+    def write_many(self, records: Sequence[dict[str, Any]]) -> None:
+        """Commit ``records`` in one transaction (all or none)."""
         with self._lock:
             if self._store is None:
                 raise StoreError(f"{self.path}: writer is closed")
-            self._store._insert(self.run_id, record)
+            self._store._insert(self.run_id, records)
 
     def close(self) -> None:
         with self._lock:

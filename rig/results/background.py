@@ -1,0 +1,157 @@
+"""Results written off the rig's loop: a writer thread in front of a sink, committing in batches.
+
+The loop only appends a record to a queue (a deque append, no lock, no I/O); the writer thread
+serialises what has queued and writes it as one batch: one ``write`` and flush of the JSON
+Lines file, one SQLite transaction (a sink's ``write_many``, when it has one). So the loop never
+waits on JSON encoding, a commit, an fsync or a WAL checkpoint (docs/load.md "The hot path";
+reference/architecture.md, "Results store").
+
+Nothing measured is lost on the way out: :meth:`BackgroundWriter.close` (the rig's, also run
+at interpreter exit if nobody called it) writes everything queued before closing the sink, and
+:meth:`BackgroundWriter.after` runs a callback only once everything queued before it is
+written, so a blocking caller is told about its request only when its record is on disk.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from rig.results.record import RequestRecord
+from rig.results.store import Sink, write_all
+
+_log = logging.getLogger(__name__)
+
+#: Longest a record waits in the queue before the writer thread wakes for it (unless a caller
+#: waits on it: then at once). Bounds what a killed process loses. [ASSUMED]
+BATCH_S = 0.05
+
+#: What the loop hands over: a record, or a callback to run once what precedes it is written.
+Item = dict[str, Any] | RequestRecord
+
+
+class _After:
+    __slots__ = ("callback",)
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+
+
+def serialise(item: Item) -> dict[str, Any]:
+    """The JSON-ready record of an item (a request's record is serialised here, not on the loop)."""
+    if type(item) is RequestRecord:
+        return {"kind": "request", **item.to_json()}
+    return item  # type: ignore[return-value]
+
+
+class BackgroundWriter:
+    """A :class:`~rig.results.store.Sink` that writes ``sink`` from its own thread, in batches.
+
+    ``write`` may be called from any thread and never blocks; records are written in the order
+    they were queued. A record that cannot be serialised, or a batch the sink refuses, is logged
+    with the error and the writer goes on (a refused batch is retried record by record, so one
+    bad record loses only itself and never stops the results of a run).
+    """
+
+    def __init__(self, sink: Sink, *, batch_s: float = BATCH_S, name: str = "results") -> None:
+        if not batch_s > 0:
+            raise ValueError(f"batch_s = {batch_s!r}: must be > 0")
+        self.sink = sink
+        self.batch_s = batch_s
+        self._queue: deque[Item | _After] = deque()
+        self._wake = threading.Event()
+        self._closing = False
+        self._closed = False
+        self._lock = threading.Lock()  # close() from two threads at once
+        self._thread = threading.Thread(target=self._run, name=f"{name}-writer", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def write(self, record: Item) -> None:
+        """Queue ``record`` (a dict, or a :class:`RequestRecord` serialised when written)."""
+        if self._closing:
+            raise RuntimeError("results writer is closed")
+        self._queue.append(record)
+
+    def after(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the writer thread once everything queued so far is written (at
+        once, in the caller's thread, if the writer is already closed)."""
+        if self._closing:
+            callback()
+            return
+        self._queue.append(_After(callback))
+        self._wake.set()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until everything queued so far is written; False if ``timeout`` ran out."""
+        if self._closed:
+            return True
+        done = threading.Event()
+        self.after(done.set)
+        return done.wait(timeout)
+
+    def close(self) -> None:
+        """Write everything still queued, stop the thread and close the sink. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closing = True
+            self._wake.set()
+            if self._thread is not threading.current_thread():
+                self._thread.join()
+            self._closed = True
+        atexit.unregister(self.close)
+        self.sink.close()
+
+    def _run(self) -> None:
+        queue, wake = self._queue, self._wake
+        while True:
+            closing = self._closing
+            self._drain(queue)
+            if closing:
+                return
+            wake.wait(self.batch_s)
+            wake.clear()
+
+    def _drain(self, queue: deque[Item | _After]) -> None:
+        """Write what has queued, in order, running each waiting callback after its records."""
+        batch: list[dict[str, Any]] = []
+        while queue:
+            item = queue.popleft()
+            if type(item) is _After:
+                self._write(batch)
+                batch = []
+                _call(item.callback)
+                continue
+            try:
+                batch.append(serialise(item))  # type: ignore[arg-type]
+            except Exception:
+                _log.exception("results: could not serialise a %s record", _kind(item))
+        self._write(batch)
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        if not batch:
+            return
+        try:
+            write_all(self.sink, batch)
+        except Exception:  # the batch was refused as a whole: keep every record that can be
+            for record in batch:
+                try:
+                    self.sink.write(record)
+                except Exception:
+                    _log.exception("results: a %s record was not written", _kind(record))
+
+
+def _call(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:
+        _log.exception("results: a write callback failed")
+
+
+def _kind(item: object) -> str:
+    return "request" if isinstance(item, RequestRecord) else str(item.get("kind"))  # type: ignore[attr-defined]
