@@ -27,8 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-
-from cryptography.hazmat.primitives.asymmetric import ec
+from functools import cached_property
 
 from firmware_stubs.device import ALERT_NO_AUTHORITY, Output
 from firmware_stubs.load_control import ProportionalController
@@ -36,18 +35,14 @@ from firmware_stubs.load_profile import LoadProfile
 from firmware_stubs.meter import MeterState, PrepaymentAlerts, PrepaymentMeter
 from firmware_stubs.prepayment import (
     UNITS_PER_PENNY,
-    Ledger,
     PrepaymentSettings,
 )
-from firmware_stubs.timing import ProcessingTime
 from firmware_stubs.utrn_gate import (
     ALERT_UTRN_DUPLICATE,
     ALERT_UTRN_LOCKOUT,
     ALERT_UTRN_NOT_AUTHENTIC,
     ALERT_UTRN_NOT_FOR_DEVICE,
     ALERT_UTRN_OVER_MAX_CREDIT,
-    UtrnGate,
-    UtrnRefused,
     UtrnSettings,
 )
 from rig.gbcs import dlms_usecases as dlms
@@ -56,7 +51,6 @@ from rig.gbcs.dlms import Data, Tag
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Message
 from rig.gbcs.usecases import SupplyState
-from rig.keys.keystore import KeyStore
 
 __all__ = [
     "ALERT_NO_AUTHORITY",
@@ -166,53 +160,16 @@ class Esme(PrepaymentMeter):
     """An ESME answering CS01a, ECS42/43/44/45, ECS17b, ECS19 and ECS82, with prepayment,
     a load profile, alerts and (variant with E) an Auxiliary Proportional Controller."""
 
-    def __init__(
-        self,
-        eui: Eui64,
-        *,
-        ka_private: ec.EllipticCurvePrivateKey,
-        ds_private: ec.EllipticCurvePrivateKey | None,
-        keys: KeyStore,
-        settings: EsmeSettings | None = None,
-        state: EsmeState | None = None,
-        wall_clock_offset: float = 0.0,
-    ) -> None:
-        self.settings = s = settings or EsmeSettings()
-        self.state = state or EsmeState(
-            ledger=Ledger(s.tariff, s.max_credit_pence),
-            utrns=UtrnGate(s.utrn),
-        )
-        super().__init__(
-            eui,
-            ka_private=ka_private,
-            ds_private=ds_private,
-            keys=keys,
-            processing=ProcessingTime(s.processing_time, s.processing_jitter),
-            seed=s.seed,
-            wall_clock_offset=wall_clock_offset,
-            alert_recipient=s.alert_recipient,
-            device_state=self.state,
-        )
-        self.prepayment = s.prepayment
-        self.prepayment_alerts = s.alerts
-        #: The Auxiliary Proportional Controller, if the variant has one (seed 002).
-        self.apc = ProportionalController(seed=s.seed) if s.identity.has_apc else None
+    default_settings = EsmeSettings
+    state_type = EsmeState
+    settings: EsmeSettings
+    state: EsmeState
 
-    # -- the firmware protocol ------------------------------------------------------------
-
-    def handle(self, frame: bytes, now: float) -> Output:
-        """Process one GBCS frame received at ``now``; return (delay, frame) pairs to send."""
-        alerts = self._advance(now)
-        command = self._accept(frame, now)
-        if not isinstance(command, Message):
-            return alerts + command
-        signing = command.signing
-        body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
-        return alerts + self._dispatch(command, body, now)
-
-    def tick(self, now: float) -> Output:
-        """Advance consumption to ``now``; the alerts it causes."""
-        return self._advance(now)
+    @cached_property
+    def apc(self) -> ProportionalController | None:
+        """The Auxiliary Proportional Controller, if the variant has one (seed 002)."""
+        s = self.settings
+        return ProportionalController(seed=s.seed) if s.identity.has_apc else None
 
     # -- local actions (the consumer at the meter) ---------------------------------------------
 
@@ -240,7 +197,13 @@ class Esme(PrepaymentMeter):
 
     def _dispatch(self, command: Message, body: object, now: float) -> Output:
         if isinstance(body, usecases.TopUpEsme):
-            return self._top_up(command, body, now)
+            return self._top_up(
+                command,
+                body.utrn,
+                now,
+                refused=usecases.TopUpEsmeResponse(RESULT_FAILED),
+                accepted=lambda _pence: usecases.TopUpEsmeResponse(result=0),
+            )
         if isinstance(body, usecases.ReadSupplyStatusEsme):
             reply = usecases.ReadSupplyStatusEsmeResponse(control_state=self.state.supply)
             return [self._respond(command, reply)]
@@ -262,20 +225,6 @@ class Esme(PrepaymentMeter):
             return usecases.ChangeSupplyEsmeResponse(result=RESULT_OTHER_REASON)
         self.state.supply = target
         return usecases.ChangeSupplyEsmeResponse(result=0)
-
-    def _top_up(self, command: Message, body: usecases.TopUpEsme, now: float) -> Output:
-        signing = command.signing
-        try:
-            value = self._check_utrn(body.utrn, signing.originator, signing.counter)
-        except UtrnRefused as exc:
-            self._note(f"top-up rejected (alert 0x{exc.alert:04X}): {exc}")
-            response = self._respond(command, usecases.TopUpEsmeResponse(RESULT_FAILED), now)
-            alert = self._alert_payload(exc.alert, now)
-            code = usecases.GENERIC_NON_CRITICAL_ALERT
-            # The alert first, so the User has it when the response lands.
-            return [self._alert(signing.originator, alert, code, critical=False), response]
-        self._note(f"top-up of {value} p accepted")
-        return [self._respond(command, usecases.TopUpEsmeResponse(result=0), now)]
 
     # -- consumption and the supply --------------------------------------------------------------
 

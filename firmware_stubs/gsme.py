@@ -25,15 +25,13 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum
-
-from cryptography.hazmat.primitives.asymmetric import ec
+from functools import cached_property
 
 from firmware_stubs.device import Output
 from firmware_stubs.load_profile import LoadProfile
 from firmware_stubs.meter import MeterState, PrepaymentAlerts, PrepaymentMeter
-from firmware_stubs.prepayment import Ledger, PrepaymentSettings
-from firmware_stubs.timing import ProcessingTime
-from firmware_stubs.utrn_gate import UtrnGate, UtrnRefused, UtrnSettings
+from firmware_stubs.prepayment import PrepaymentSettings
+from firmware_stubs.utrn_gate import UtrnSettings
 from rig.gbcs import gbz_usecases as gbz_uc
 from rig.gbcs import usecases
 from rig.gbcs.eui import Eui64
@@ -45,7 +43,6 @@ from rig.gbcs.gbz import (
     GbzComponent,
     ZclFrame,
 )
-from rig.keys.keystore import KeyStore
 
 #: ZCL frame controls of responses: server-to-client; and with default responses disabled.
 _FC_RESPONSE = 0x08
@@ -155,35 +152,15 @@ class GsmeState(MeterState):
 class Gsme(PrepaymentMeter):
     """A GSME answering CS01b, GCS13a/14/24/24a/32/33/39/60."""
 
-    def __init__(
-        self,
-        eui: Eui64,
-        *,
-        ka_private: ec.EllipticCurvePrivateKey,
-        ds_private: ec.EllipticCurvePrivateKey | None,
-        keys: KeyStore,
-        settings: GsmeSettings | None = None,
-        state: GsmeState | None = None,
-        wall_clock_offset: float = 0.0,
-    ) -> None:
-        self.settings = s = settings or GsmeSettings()
-        self.state = state or GsmeState(
-            ledger=Ledger(s.tariff, s.max_credit_pence), utrns=UtrnGate(s.utrn)
-        )
-        super().__init__(
-            eui,
-            ka_private=ka_private,
-            ds_private=ds_private,
-            keys=keys,
-            processing=ProcessingTime(s.processing_time, s.processing_jitter),
-            seed=s.seed,
-            wall_clock_offset=wall_clock_offset,
-            alert_recipient=s.alert_recipient,
-            device_state=self.state,
-        )
-        self.prepayment = s.prepayment
-        self.prepayment_alerts = s.alerts
-        self._wake_phase = random.Random(s.seed).uniform(0.0, s.wake_interval)
+    default_settings = GsmeSettings
+    state_type = GsmeState
+    settings: GsmeSettings
+    state: GsmeState
+
+    @cached_property
+    def _wake_phase(self) -> float:
+        """Where in the wake interval the windows open (drawn from the seed)."""
+        return random.Random(self.settings.seed).uniform(0.0, self.settings.wake_interval)
 
     # -- sleeping ---------------------------------------------------------------------------
 
@@ -207,22 +184,6 @@ class Gsme(PrepaymentMeter):
             if after <= wake + s.wake_window:
                 return after
             k += 1
-
-    # -- the firmware protocol ----------------------------------------------------------------
-
-    def handle(self, frame: bytes, now: float) -> Output:
-        """Process one frame, delivered in a wake window at ``now``."""
-        alerts = self._advance(now) + self._wake()
-        command = self._accept(frame, now)
-        if not isinstance(command, Message):
-            return alerts + command
-        s = command.signing
-        body = usecases.decode_payload(s.message_code, s.payload, s.cra)
-        return alerts + self._dispatch(command, body, now)
-
-    def tick(self, now: float) -> Output:
-        """Advance consumption and the battery to ``now``; the alerts it causes."""
-        return self._advance(now)
 
     # -- local actions ------------------------------------------------------------------------
 
@@ -250,7 +211,15 @@ class Gsme(PrepaymentMeter):
 
     def _dispatch(self, command: Message, body: object, now: float) -> Output:
         if isinstance(body, gbz_uc.TopUpGsme):
-            return self._top_up(command, body, now)
+            return self._top_up(
+                command,
+                body.utrn,
+                now,
+                refused=_TOP_UP_FAILED,
+                accepted=lambda pence: gbz_uc.TopUpGsmeResponse(
+                    0, pence * 1_000, 0, self.state.ledger.credit
+                ),
+            )
         if isinstance(body, gbz_uc.ChangeSupplyGsme):
             self.state.valve = (
                 Valve.OFF if body.target is gbz_uc.GasSupplyState.OFF else Valve.ARMED
@@ -311,22 +280,6 @@ class Gsme(PrepaymentMeter):
             return [self._set_gas_flow(command, body)]
         self._note(f"message code 0x{command.signing.message_code:04X} not supported by this stub")
         return []
-
-    def _top_up(self, command: Message, body: gbz_uc.TopUpGsme, now: float) -> Output:
-        s = command.signing
-        try:
-            value = self._check_utrn(body.utrn, s.originator, s.counter)
-        except UtrnRefused as exc:
-            self._note(f"top-up rejected (alert 0x{exc.alert:04X}): {exc}")
-            alert = self._alert_payload(exc.alert, now)
-            code = usecases.GENERIC_NON_CRITICAL_ALERT
-            return [
-                self._alert(s.originator, alert, code, critical=False),
-                self._respond(command, _TOP_UP_FAILED, now),
-            ]
-        ledger = self.state.ledger
-        reply = gbz_uc.TopUpGsmeResponse(0, value * 1_000, 0, ledger.credit)
-        return [self._respond(command, reply, now)]
 
     def _set_gas_flow(
         self, command: Message, body: gbz_uc.SetUncontrolledGasFlow
@@ -389,7 +342,8 @@ class Gsme(PrepaymentMeter):
         if self.state.valve is Valve.OFF and self.state.ledger.available > 0:
             self.state.valve = Valve.ARMED
 
-    def _wake(self) -> Output:
+    def _frame_arrived(self) -> Output:
+        """A frame means a wake: counted, and it uses battery."""
         self.state.wakes += 1
         self.state.battery_used_days += self.settings.battery_days_per_wake
         return []

@@ -4,24 +4,42 @@ keypad (the meter's or a PPMID's), and emergency credit (issue 5; reference/gbcs
 A top-up is checked by :class:`~firmware_stubs.utrn_gate.UtrnGate`, then by the ledger's
 maximum credit threshold; only then is the UTRN recorded as used. Credit made available again
 arms a meter whose supply was interrupted (each meter says what arming means for it).
+
+The firmware protocol (``handle``, ``tick``) is the same for both meters; each says which
+commands it answers (``_dispatch``) and how time passes for it (``_advance``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from firmware_stubs.device import DeviceState, Output, SmartDevice
-from firmware_stubs.prepayment import DAY, UNITS_PER_PENNY, Ledger, LedgerEvent, TopUpRefused
+from firmware_stubs.prepayment import (
+    DAY,
+    UNITS_PER_PENNY,
+    Ledger,
+    LedgerEvent,
+    PrepaymentSettings,
+    TopUpRefused,
+)
+from firmware_stubs.timing import ProcessingTime
 from firmware_stubs.utrn_gate import (
     ALERT_UTRN_LOCKOUT,
     ALERT_UTRN_NOT_FOR_DEVICE,
     ALERT_UTRN_OVER_MAX_CREDIT,
     UtrnGate,
     UtrnRefused,
+    UtrnSettings,
 )
+from rig.gbcs import usecases
 from rig.gbcs.eui import Eui64
+from rig.gbcs.frame import Message
 from rig.gbcs.utrn import pence
-from rig.keys.keystore import KeyNotFound
+from rig.keys.keystore import KeyNotFound, KeyStore
 
 #: "Credit Added Locally" (reference/gbcs.md §1.6), after a keypad or PPMID top-up.
 ALERT_CREDIT_ADDED_LOCALLY = 0x810E
@@ -45,13 +63,119 @@ class MeterState(DeviceState):
     utrns: UtrnGate = field(default_factory=UtrnGate)
 
 
-class PrepaymentMeter(SmartDevice):
-    """Top-ups and emergency credit; subclasses say how to arm and how time passes."""
+class MeterSettings(Protocol):
+    """The settings every prepayment meter has (``EsmeSettings``, ``GsmeSettings``)."""
 
+    @property
+    def max_credit_pence(self) -> int: ...
+    @property
+    def processing_time(self) -> float: ...
+    @property
+    def processing_jitter(self) -> float: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def prepayment(self) -> bool: ...
+    @property
+    def tariff(self) -> PrepaymentSettings: ...
+    @property
+    def alerts(self) -> PrepaymentAlerts: ...
+    @property
+    def alert_recipient(self) -> Eui64 | None: ...
+    @property
+    def utrn(self) -> UtrnSettings: ...
+
+
+class PrepaymentMeter(SmartDevice):
+    """Top-ups and emergency credit; subclasses say which commands they answer, how to arm
+    and how time passes."""
+
+    #: The meter's settings when none are given, and its state type (fresh ledger and UTRNs).
+    default_settings: ClassVar[Callable[[], MeterSettings]]
+    state_type: ClassVar[type[MeterState]]
+    settings: MeterSettings
     state: MeterState
-    #: Prepayment mode: consumption is paid from credit, and exhausted credit interrupts supply.
-    prepayment: bool
-    prepayment_alerts: PrepaymentAlerts
+
+    def __init__(
+        self,
+        eui: Eui64,
+        *,
+        ka_private: ec.EllipticCurvePrivateKey,
+        ds_private: ec.EllipticCurvePrivateKey | None,
+        keys: KeyStore,
+        settings: MeterSettings | None = None,
+        state: MeterState | None = None,
+        wall_clock_offset: float = 0.0,
+    ) -> None:
+        self.settings = s = settings or self.default_settings()
+        self.state = state or self.state_type(
+            ledger=Ledger(s.tariff, s.max_credit_pence), utrns=UtrnGate(s.utrn)
+        )
+        super().__init__(
+            eui,
+            ka_private=ka_private,
+            ds_private=ds_private,
+            keys=keys,
+            processing=ProcessingTime(s.processing_time, s.processing_jitter),
+            seed=s.seed,
+            wall_clock_offset=wall_clock_offset,
+            alert_recipient=s.alert_recipient,
+            device_state=self.state,
+        )
+        #: Prepayment mode: consumption is paid from credit; exhausted credit interrupts supply.
+        self.prepayment = s.prepayment
+        self.prepayment_alerts = s.alerts
+
+    # -- the firmware protocol ------------------------------------------------------------
+
+    def handle(self, frame: bytes, now: float) -> Output:
+        """Process one GBCS frame received at ``now``; return (delay, frame) pairs to send."""
+        alerts = self._advance(now) + self._frame_arrived()
+        command = self._accept(frame, now)
+        if not isinstance(command, Message):
+            return alerts + command
+        signing = command.signing
+        body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
+        return alerts + self._dispatch(command, body, now)
+
+    def tick(self, now: float) -> Output:
+        """Advance consumption (and whatever else time wears) to ``now``; the alerts due."""
+        return self._advance(now)
+
+    def _frame_arrived(self) -> Output:
+        """What receiving a frame costs the meter, after consumption is accounted: nothing
+        for a mains meter (a battery meter counts a wake)."""
+        return []
+
+    def _dispatch(self, command: Message, body: object, now: float) -> Output:
+        """Answer a verified command whose payload decoded to ``body``."""
+        raise NotImplementedError
+
+    def _top_up(
+        self,
+        command: Message,
+        utrn: str,
+        now: float,
+        *,
+        refused: usecases.Payload,
+        accepted: Callable[[int], usecases.Payload],
+    ) -> Output:
+        """A remote top-up (SRV 2.2): the ``accepted(pence)`` reply; refused, a non-critical
+        alert with the UTRN rule's code, then the ``refused`` reply (the alert first, so the
+        User has it when the response lands)."""
+        signing = command.signing
+        try:
+            value = self._check_utrn(utrn, signing.originator, signing.counter)
+        except UtrnRefused as exc:
+            self._note(f"top-up rejected (alert 0x{exc.alert:04X}): {exc}")
+            alert = self._alert_payload(exc.alert, now)
+            code = usecases.GENERIC_NON_CRITICAL_ALERT
+            return [
+                self._alert(signing.originator, alert, code, critical=False),
+                self._respond(command, refused, now),
+            ]
+        self._note(f"top-up of {value} p accepted")
+        return [self._respond(command, accepted(value), now)]
 
     def _advance(self, now: float) -> Output:
         """Account consumption up to ``now``; the alerts it causes."""

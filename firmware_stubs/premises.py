@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from firmware_stubs.comms_hub import (
     Chf,
@@ -32,7 +32,7 @@ from firmware_stubs.device import Output
 from firmware_stubs.esme import Esme, EsmeSettings
 from firmware_stubs.gsme import Gsme, GsmeSettings
 from firmware_stubs.load_control import ProportionalController
-from firmware_stubs.meter import PrepaymentMeter
+from firmware_stubs.meter import MeterSettings, PrepaymentMeter
 from firmware_stubs.ppmid import Ppmid, PpmidSettings
 from firmware_stubs.prepayment import UNITS_PER_PENNY
 from firmware_stubs.sapc import Sapc
@@ -111,6 +111,30 @@ def _device(role: str, data: Any, where: str, seed: int) -> tuple[Any, ...]:
     return eui, settings_from(ProportionalController, {"seed": seed, **rest}, where)
 
 
+M = TypeVar("M", bound=PrepaymentMeter)
+
+
+def _meter(
+    kind: type[M],
+    eui: Eui64,
+    settings: MeterSettings,
+    credit_pence: float,
+    keys: KeyStore,
+    wall_clock_offset: float,
+) -> M:
+    """A meter of the premises with its keys from ``keys`` and its starting credit."""
+    meter = kind(
+        eui,
+        ka_private=keys.ka_private(eui),
+        ds_private=keys.ds_private(eui),
+        keys=keys,
+        settings=settings,
+        wall_clock_offset=wall_clock_offset,
+    )
+    meter.state.ledger.credit = round(credit_pence * UNITS_PER_PENNY)
+    return meter
+
+
 class Premises:
     """The hub composite: :class:`CommsHub` plus typed access to its devices. A firmware."""
 
@@ -130,28 +154,10 @@ class Premises:
         self.sapc: Sapc | None = None
         devices: list[HanDevice] = []
         if spec.esme is not None:
-            eui, settings, credit = spec.esme
-            self.esme = Esme(
-                eui,
-                ka_private=keys.ka_private(eui),
-                ds_private=keys.ds_private(eui),
-                keys=keys,
-                settings=settings,
-                wall_clock_offset=wall_clock_offset,
-            )
-            self.esme.state.credit_pence = credit
+            self.esme = _meter(Esme, *spec.esme, keys, wall_clock_offset)
             devices.append(self.esme)
         if spec.gsme is not None:
-            eui, gas, credit = spec.gsme
-            self.gsme = Gsme(
-                eui,
-                ka_private=keys.ka_private(eui),
-                ds_private=keys.ds_private(eui),
-                keys=keys,
-                settings=gas,
-                wall_clock_offset=wall_clock_offset,
-            )
-            self.gsme.state.ledger.credit = round(credit * UNITS_PER_PENNY)
+            self.gsme = _meter(Gsme, *spec.gsme, keys, wall_clock_offset)
             devices.append(self.gsme)
         meters: list[PrepaymentMeter] = [m for m in (self.esme, self.gsme) if m is not None]
         if spec.ppmid is not None:
