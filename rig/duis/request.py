@@ -94,28 +94,30 @@ class ArmSupply:
 
 
 @dataclass(frozen=True)
-class ReadInstantaneousImportRegisters:
-    """SRV 4.1.1 body; ``execution_date_time`` makes it DSP future-dated (domain.md §7.3)."""
+class _ReadOnDemandOrFutureDated:
+    """A read body (``ReadDataOnDemandOrFutureDated``): ``execution_date_time`` makes it DSP
+    future-dated (domain.md §7.3)."""
 
     execution_date_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReadInstantaneousImportRegisters(_ReadOnDemandOrFutureDated):
+    """SRV 4.1.1 body."""
 
     srv = "4.1.1"
 
 
 @dataclass(frozen=True)
-class ReadInstantaneousPrepayValues:
-    """SRV 4.3 body (``ReadDataOnDemandOrFutureDated``)."""
-
-    execution_date_time: datetime | None = None
+class ReadInstantaneousPrepayValues(_ReadOnDemandOrFutureDated):
+    """SRV 4.3 body."""
 
     srv = "4.3"
 
 
 @dataclass(frozen=True)
-class ReadMeterBalance:
-    """SRV 4.18 body (``ReadDataOnDemandOrFutureDated``)."""
-
-    execution_date_time: datetime | None = None
+class ReadMeterBalance(_ReadOnDemandOrFutureDated):
+    """SRV 4.18 body."""
 
     srv = "4.18"
 

@@ -77,6 +77,21 @@ def _weights(name: str, weights: Mapping[str, float] | Sequence[str]) -> tuple[l
     return list(items), list(items.values())
 
 
+def _users(users: Mapping[str, float] | Sequence[str] | None) -> tuple[list, list]:
+    """Users and their weights; ``None``: the bench's first User alone."""
+    return _weights("users", users) if users is not None else ([None], [1.0])
+
+
+def _sends(
+    times: Sequence[float], srvs: Sequence[str], users: Sequence[str | None], devices: Sequence[str]
+) -> Schedule:
+    """A Send at each of ``times`` with the SRV and User drawn for it, to ``devices`` in turn."""
+    return tuple(
+        Send(t, srv, devices[i % len(devices)], user)
+        for i, (t, srv, user) in enumerate(zip(times, srvs, users, strict=True))
+    )
+
+
 def _arrivals(rate: float, duration: float, start: float, poisson: bool, rng: random.Random):
     """Arrival times in [start, start + duration): evenly spaced, or a Poisson process."""
     _check("rate", rate, positive=True)
@@ -111,16 +126,12 @@ def background(
     unknown = [s for s in srvs if s not in LOAD_SRVS]
     if unknown:
         raise ScheduleError(f"mix: SRV {unknown[0]!r} unknown (known: {', '.join(LOAD_SRVS)})")
-    names, user_weights = _weights("users", users) if users is not None else ([None], [1.0])
+    names, user_weights = _users(users)
     if not devices:
         raise ScheduleError("devices: must name at least one")
     times = _arrivals(rate, duration, start, poisson, rng)
     chosen_srvs = rng.choices(srvs, srv_weights, k=len(times))
-    chosen_users = rng.choices(names, user_weights, k=len(times))
-    return tuple(
-        Send(t, srv, devices[i % len(devices)], user)
-        for i, (t, srv, user) in enumerate(zip(times, chosen_srvs, chosen_users, strict=True))
-    )
+    return _sends(times, chosen_srvs, rng.choices(names, user_weights, k=len(times)), devices)
 
 
 def read_burst(
@@ -139,13 +150,9 @@ def read_burst(
         raise ScheduleError(f"count = {count!r}: must be >= 0")
     _check("spread_s", spread_s)
     rng = random.Random(seed)
-    names, weights = _weights("users", users) if users is not None else ([None], [1.0])
+    names, weights = _users(users)
     times = sorted(start + rng.random() * spread_s for _ in range(count))
-    chosen = rng.choices(names, weights, k=count)
-    return tuple(
-        Send(t, srv, devices[i % len(devices)], user)
-        for i, (t, user) in enumerate(zip(times, chosen, strict=True))
-    )
+    return _sends(times, [srv] * count, rng.choices(names, weights, k=count), devices)
 
 
 def alert_storm(
