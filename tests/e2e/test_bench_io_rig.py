@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from one_esme_bench import live_rig
 
 from devices.benchio.client import BenchIOError
-from rig.bench import load_bench
 from rig.duis.request import DisableSupply, EnableSupply
-from rig.launch import capture_test, launch
+from rig.launch import capture_test
 from rig.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 
@@ -25,33 +25,18 @@ DELAY = 0.05
 #: from the module's timer, each late by scheduling noise on a loaded machine (seen: 7.5 ms).
 SLACK = 0.02
 
-BENCH = """
-[bench]
-name = "bench-io"
-[keys]
-dirs = ["@rtds"]
-[user]
-eui = "90-B3-D5-1F-30-01-00-00"
-[[device]]
-name = "esme"
-kind = "esme"
-eui = "00-DB-12-34-56-78-91-01"
-emulated = true
-processing_time_s = 0.001
-transport = "{transport}"
+BENCH_IO = f"""
 [bench_io]
 meter = "esme"
 emulated = true
-actuation_delay_s = {delay}
+actuation_delay_s = {DELAY}
 poll_interval_s = 0.005
 """
 
 
 @pytest.fixture(params=["pty", "zigbee"])
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
-    path = tmp_path / "bench.toml"
-    path.write_text(BENCH.format(transport=request.param, delay=DELAY))
-    with launch(load_bench(path), tmp_path) as running:
+    with live_rig(tmp_path, "bench-io", request.param, BENCH_IO) as running:
         yield running
 
 

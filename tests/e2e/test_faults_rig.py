@@ -11,40 +11,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from one_esme_bench import live_rig, write_bench
 
 from devices.serial_device import DEVICE_TRANSPORTS, EmulatedSerialDevice
 from devices.transports.faults import Direction, Fault
 from rig.bench import BenchError, load_bench
-from rig.launch import launch
 from rig.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 
-BENCH = """
-[bench]
-name = "faults"
-[keys]
-dirs = ["@rtds"]
-[user]
-eui = "90-B3-D5-1F-30-01-00-00"
-[[device]]
-name = "esme"
-kind = "esme"
-eui = "00-DB-12-34-56-78-91-01"
-emulated = true
-processing_time_s = 0.001
-response_timeout_s = 1.0
-transport = "{transport}"
+FAULTS = """response_timeout_s = 1.0
 [device.faults]
 seed = 5
-tx = {{ delay_s = [0.02, 0.03] }}
+tx = { delay_s = [0.02, 0.03] }
 """
 
 
 @pytest.fixture(params=DEVICE_TRANSPORTS)
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
-    path = tmp_path / "bench.toml"
-    path.write_text(BENCH.format(transport=request.param))
-    with launch(load_bench(path), tmp_path) as running:
+    with live_rig(tmp_path, "faults", request.param, FAULTS) as running:
         yield running
 
 
@@ -99,8 +83,9 @@ def test_faults_on_the_live_link_are_reported_and_the_run_goes_on(rig: Rig, tmp_
 
 
 def test_fault_rates_are_checked(tmp_path: Path) -> None:
-    path = tmp_path / "bench.toml"
-    path.write_text(BENCH.format(transport="pty").replace("delay_s = [0.02, 0.03]", "drop = 2"))
+    path = write_bench(
+        tmp_path, "faults", "pty", FAULTS.replace("delay_s = [0.02, 0.03]", "drop = 2")
+    )
     message = r"device\[0\]\.faults\.tx: expected valid fault rates \(drop rate"
     with pytest.raises(BenchError, match=message):
         load_bench(path)

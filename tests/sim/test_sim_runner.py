@@ -6,6 +6,7 @@ import io
 import json
 import math
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,8 @@ codes = [0x8F3E]
 
 
 @pytest.fixture
-def small(tmp_path: Path) -> Path:
-    path = tmp_path / "small.toml"
-    path.write_text(SMALL)
-    return path
+def small(scenario_file: Callable[..., Path]) -> Path:
+    return scenario_file(SMALL, "small.toml")
 
 
 # -- statistics --------------------------------------------------------------------------------
@@ -161,11 +160,10 @@ def test_a_run_with_a_progress_bar_gives_the_same_report(small: Path) -> None:
     assert without_cpu(report) == without_cpu(Run(scenario).run())
 
 
-def test_top_ups_overtake_the_scheduled_backlog(tmp_path: Path) -> None:
+def test_top_ups_overtake_the_scheduled_backlog(scenario_file: Callable[..., Path]) -> None:
     """SECMP0028 under a daily read burst (scaled down 40x from daily-read-burst-2024): the
     DSP runs over capacity, so scheduled reads queue while Priority Band 1 top-ups hardly wait."""
-    path = tmp_path / "burst.toml"
-    path.write_text(
+    path = scenario_file(
         SMALL.replace("count = 12000", "count = 13500")  # 45/s against a capacity of 40/s
         .replace('"2.2" = 1.0, "4.1.1" = 1.0', '"2.2" = 1.0')
         .replace("rate = 4.0", "rate = 2.0")
@@ -178,7 +176,7 @@ def test_top_ups_overtake_the_scheduled_backlog(tmp_path: Path) -> None:
     assert report["by_srv"]["4.8.2"]["trt"]["compliance"] == 1.0  # within the scheduled TRT
 
 
-def test_outage_release_policies_side_by_side(tmp_path: Path) -> None:
+def test_outage_release_policies_side_by_side(scenario_file: Callable[..., Path]) -> None:
     """DP100 (outage-release.toml scaled down 10x): after a 20-minute outage, time-critical
     responses get out sooner when the release is prioritised; alerts go last."""
     text = (SCENARIOS / "outage-release.toml").read_text()
@@ -194,8 +192,7 @@ def test_outage_release_policies_side_by_side(tmp_path: Path) -> None:
     for old, new in replacements:
         assert old in text
         text = text.replace(old, new)
-    path = tmp_path / "outage.toml"
-    path.write_text(text)
+    path = scenario_file(text, "outage.toml")
     scenario = load_scenario(path)
     today, dp100 = (Run(scenario, v).run() for v in ("today", "dp100"))
     for report in (today, dp100):
@@ -214,12 +211,13 @@ def test_outage_release_policies_side_by_side(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_flooding_user_is_held_to_its_allocation(tmp_path: Path) -> None:
+def test_flooding_user_is_held_to_its_allocation(
+    tmp_path: Path, scenario_file: Callable[..., Path]
+) -> None:
     """SECMP0067: the flooder is throttled, the Users within their allocation are not."""
     text = (SCENARIOS / "flooding-user.toml").read_text()
     (tmp_path / "tmm-throttling.toml").write_text((SCENARIOS / "tmm-throttling.toml").read_text())
-    path = tmp_path / "flooding.toml"
-    path.write_text(text.replace("[[0, 120.0], [600, 800.0], [1800, 120.0]]",
+    path = scenario_file(text.replace("[[0, 120.0], [600, 800.0], [1800, 120.0]]",
                                  "[[0, 120.0], [60, 800.0], [120, 120.0]]"))  # fmt: skip
     report = Run(load_scenario(path).with_duration(150.0), "reject").run()
     users = report["by_user"]
@@ -299,9 +297,8 @@ def test_simulate_shows_a_bar_only_on_a_terminal(
         assert bars[0].tasks[0].completed == 60.0
 
 
-def test_simulate_refuses_bad_input(small: Path, tmp_path: Path) -> None:
-    bad = tmp_path / "bad.toml"
-    bad.write_text(SMALL.replace("rate = 4.0", "rate = -4.0"))
+def test_simulate_refuses_bad_input(small: Path, scenario_file: Callable[..., Path]) -> None:
+    bad = scenario_file(SMALL.replace("rate = 4.0", "rate = -4.0"), "bad.toml")
     result = CliRunner().invoke(simulate, [str(bad)])
     assert result.exit_code == 1
     assert f"{bad}: arrivals[0].rate = -4.0: must be >= 0" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,12 +46,6 @@ mix = { "2.2" = 1.0, "4.1.1" = 3.0 }
 """
 
 
-def write(tmp_path: Path, text: str, name: str = "scenario.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_shipped_scenarios_load_with_their_variants(path: Path) -> None:
     scenario = load_scenario(path)
@@ -72,8 +67,8 @@ def test_the_required_scenarios_are_shipped() -> None:
     } <= names
 
 
-def test_minimal_scenario_values(tmp_path: Path) -> None:
-    scenario = load_scenario(write(tmp_path, MINIMAL))
+def test_minimal_scenario_values(scenario_file: Callable[..., Path]) -> None:
+    scenario = load_scenario(scenario_file(MINIMAL))
     assert scenario.servers == 2
     assert isinstance(scenario.latency, Empirical)
     assert scenario.trt("2.2", Mode.ON_DEMAND) == 30.0
@@ -84,7 +79,7 @@ def test_minimal_scenario_values(tmp_path: Path) -> None:
     assert short.duration_s == 10.0 and short.arrivals[0].end_s == 10.0
 
 
-def test_arrival_kinds(tmp_path: Path) -> None:
+def test_arrival_kinds(scenario_file: Callable[..., Path]) -> None:
     text = MINIMAL.replace(
         "[provenance]",
         """[[arrivals]]
@@ -121,7 +116,7 @@ sigma = 0.5
     ).replace(
         'latency = { kind = "empirical", points = [[0.0, 1.0], [0.5, 2.0], [1.0, 5.0]] }\n', ""
     )
-    scenario = load_scenario(write(tmp_path, text))
+    scenario = load_scenario(scenario_file(text))
     burst_reads, burst, storm = scenario.arrivals[1:]
     assert (burst_reads.kind, burst_reads.mode, burst_reads.profile) == (
         "poisson",
@@ -167,24 +162,25 @@ BAD = [
     ("old", "new", "path", "value"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
 )
 def test_bad_scenarios_name_file_field_and_value(
-    tmp_path: Path, old: str, new: str, path: str, value: str
+    scenario_file: Callable[..., Path], old: str, new: str, path: str, value: str
 ) -> None:
     assert old in MINIMAL
-    file = write(tmp_path, MINIMAL.replace(old, new, 1))
+    file = scenario_file(MINIMAL.replace(old, new, 1))
     with pytest.raises(ScenarioError) as info:
         load_scenario(file)
     assert str(info.value).startswith(f"{file}: {path} = {value}"), str(info.value)
 
 
-def test_a_bad_tmm_document_is_refused_naming_its_file_and_field(tmp_path: Path) -> None:
+def test_a_bad_tmm_document_is_refused_naming_its_file_and_field(
+    scenario_file: Callable[..., Path],
+) -> None:
     """A level outside 1-4 in the scenario's TMM document."""
-    tmm = write(
-        tmp_path,
+    tmm = scenario_file(
         'version = "t"\ndefault_level = 4\nmode_order = ["on_demand", "future_dated", '
         '"scheduled"]\npriority_band_1 = []\n[levels]\n"2.2" = 5\n',
         "tmm.toml",
     )
-    file = write(tmp_path, 'tmm = "tmm.toml"\n' + MINIMAL)
+    file = scenario_file('tmm = "tmm.toml"\n' + MINIMAL)
     with pytest.raises(ScenarioError) as info:
         load_scenario(file)
     message = str(info.value)
@@ -192,8 +188,8 @@ def test_a_bad_tmm_document_is_refused_naming_its_file_and_field(tmp_path: Path)
     assert f'{tmm}: levels."2.2" = 5: level must be 1..4' in message
 
 
-def test_unreadable_scenario(tmp_path: Path) -> None:
+def test_unreadable_scenario(tmp_path: Path, scenario_file: Callable[..., Path]) -> None:
     with pytest.raises(ScenarioError, match="cannot read"):
         load_scenario(tmp_path / "absent.toml")
     with pytest.raises(ScenarioError, match="not valid TOML"):
-        load_scenario(write(tmp_path, "name = \n"))
+        load_scenario(scenario_file("name = \n"))
