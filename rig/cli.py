@@ -235,7 +235,10 @@ _EXAMPLES: dict[click.Command, list[str]] = {
     duis.commands["sign"]: ["rig duis sign --keys xml-sign-keys --out signed/ request.xml"],
     duis.commands["verify"]: ["rig duis verify --keys xml-sign-keys signed/request.xml"],
     duis.commands["show"]: ["rig duis show response.xml"],
-    simulate: ["rig simulate scenarios/outage-release.toml --json out.json --plot plots/"],
+    simulate: [
+        "rig simulate scenarios/outage-release.toml --json out.json --plot plots/",
+        "rig simulate national-day-2024 --no-progress > national-day.txt",
+    ],
     decode: ["rig frame ecs45 --counter 5 > frame.hex && rig decode @frame.hex"],
     frame: ["rig frame cs01a --counter 4294967296 --credit 10", "rig frame ecs42 --counter 7"],
 }
