@@ -15,6 +15,9 @@ import math
 from collections.abc import Callable
 from typing import Protocol
 
+from rig.virtual_timer import VirtualTimer as _VirtualTimer
+from rig.virtual_timer import cancelled as _cancelled
+
 
 class TimerHandle(Protocol):
     """What ``call_at`` returns: something that can be cancelled."""
@@ -34,23 +37,6 @@ class Clock(Protocol):
 
 _push = heapq.heappush
 _pop = heapq.heappop
-
-
-def _cancelled(*_: object) -> None:
-    """What a cancelled timer's entry calls instead: nothing (it is skipped, never run)."""
-
-
-class _VirtualTimer(list):
-    """A scheduled callback; the list ``[when, seq, callback, args]`` is itself the heap entry.
-
-    One object per event (the entry and its handle at once), compared by ``(when, seq)`` in C;
-    ``args`` spares the caller a ``functools.partial`` per event.
-    """
-
-    __slots__ = ()
-
-    def cancel(self) -> None:
-        self[2] = _cancelled
 
 
 class VirtualClock:

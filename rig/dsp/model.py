@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rig.clock import Clock, TimerHandle
 from rig.dsp.alerts import AlertStormFilter, DeviceAlert
@@ -78,7 +78,7 @@ class DspRequest:
     mode: Mode
     user: str
     target: Hashable
-    payload: object
+    payload: Any  # not object: mypyc's dataclass support fails on a builtin annotation
     submitted_at: float = 0.0
     acked_at: float | None = None
     admitted_at: float | None = None
@@ -205,7 +205,9 @@ class Dsp:
         if servers < 1:
             raise ValueError(f"servers = {servers!r}: must be >= 1")
         self._nb_intervals: dict[str | None, float] = {}
-        for user, rate in {None: northbound_rate, **(northbound_rates or {})}.items():
+        rates: dict[str | None, float | None] = {None: northbound_rate}
+        rates.update(northbound_rates or {})
+        for user, rate in rates.items():
             if rate is not None and not rate > 0:
                 name = "northbound_rate" if user is None else f"northbound_rates[{user!r}]"
                 raise ValueError(f"{name} = {rate!r}: must be > 0 or None")

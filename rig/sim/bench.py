@@ -45,6 +45,7 @@ def _peak_rss_mb() -> float:
 
 def run_rig(scenario: Scenario) -> dict[str, Any]:
     """The rig's model (rig.sim.runner) on ``scenario``: messages, CPU seconds, peak RSS."""
+    from rig import _native
     from rig.sim.runner import Run
 
     run = Run(scenario)
@@ -52,6 +53,7 @@ def run_rig(scenario: Scenario) -> dict[str, Any]:
     run.run()
     return {
         "model": "rig",
+        "compiled": _native.compiled(),
         "simulated_s": scenario.duration_s,
         "messages": run.messages,
         "requests": run.dsp.counters.submitted,
@@ -228,12 +230,18 @@ def render(f: dict[str, Any]) -> str:
             f"scenario: {f['scenario']}",
             f"machine: Python {f['machine']['python']}, load average "
             + ", ".join(f"{x:.2f}" for x in f["machine"]["load_average"]),
+            "rig model: "
+            + ("compiled core (mypyc)" if rig.get("compiled") else "pure Python (not compiled)"),
             f"rig model, {hours:g} simulated h: {rig['messages']:,} messages "
             f"({rig['requests']:,} requests) in {rig['cpu_s']:.1f} CPU-s "
             f"({rig['wall_s']:.1f} s wall): {f['messages_per_cpu_s']:,.0f} messages/CPU-s",
             f"one simulated day: {f['cpu_s_per_simulated_day']:.0f} CPU-s "
             f"({f['cpu_s_per_simulated_day'] / 60:.1f} min"
-            + ("" if rig["simulated_s"] >= DAY_S else f", extrapolated from {hours:g} h")
+            + (
+                ", run in full"
+                if rig["simulated_s"] >= DAY_S
+                else f", linear extrapolation of the first {hours:g} h, not the day's traffic mix"
+            )
             + f"); peak RSS {rig['peak_rss_mb']:.0f} MB",
             f"side by side, {cmp_['rig']['simulated_s'] / 3600:g} simulated h: "
             f"rig {cmp_['rig_messages_per_cpu_s']:,.0f} messages/CPU-s "

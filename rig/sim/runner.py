@@ -9,6 +9,7 @@ records every hop. Everything is seeded: a scenario and a seed give one result.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import math
 import random
@@ -341,9 +342,9 @@ class Run:
         }
 
 
-def vars_of(obj: object) -> dict[str, Any]:
-    """A slotted dataclass as a dict."""
-    return {name: getattr(obj, name) for name in obj.__slots__}  # type: ignore[attr-defined]
+def vars_of(obj: Any) -> dict[str, Any]:
+    """A dataclass instance as a flat dict."""
+    return {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
 
 
 def _grouped(cells: list[Cell], key: Callable[[Cell], str]) -> dict[str, dict[str, object]]:

@@ -411,6 +411,7 @@ def _arrivals(
         end = r.number(t.get("end_s", duration), f"{path}.end_s")
         if ("rate" in t) == ("profile" in t):
             raise r.fail(f"{path}.rate", t.get("rate"), "give exactly one of rate or profile")
+        profile: tuple[tuple[float, float], ...]
         if "rate" in t:
             profile = ((start, r.number(t["rate"], f"{path}.rate")),)
         else:

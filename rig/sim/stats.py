@@ -15,6 +15,8 @@ import math
 from array import array
 from collections.abc import Iterable
 
+from rig.dsp.tmm import Mode
+
 SUB_BITS = 5
 _SUB = 1 << SUB_BITS
 _MIN_EXP = -32
@@ -130,7 +132,7 @@ class Cell:
         "user",
     )
 
-    def __init__(self, user: str, srv: str, mode: object, level: int, trt_s: float) -> None:
+    def __init__(self, user: str, srv: str, mode: Mode, level: int, trt_s: float) -> None:
         self.user = user
         self.srv = srv
         self.mode = mode
@@ -223,7 +225,7 @@ class Series:
             out = self.latency[group]
             out["mean"].append(total / n if n else None)
             out["max"].append(peak if n else None)
-            out["count"].append(n)
+            out["count"].append(int(n))  # a float once compiled (list[float])
             acc[0], acc[1], acc[2] = 0.0, 0, 0.0
 
     def report(self, bin_s: float) -> dict[str, object]:

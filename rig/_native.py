@@ -1,0 +1,115 @@
+"""The compiled DSP core and its guard against stale builds (docs/dsp-model.md, "Compiled core").
+
+``setup.py`` compiles :data:`COMPILED_MODULES` with mypyc from their typed sources. An editable
+install puts each ``.so`` beside its ``.py``, and an extension module wins at import, so an
+edited source would be silently ignored. :func:`install` (called by ``rig/__init__.py`` before
+any of them is imported) therefore loads every one of them from source instead when
+
+- ``RIG_PURE_PYTHON=1`` is set at run time, or
+- any of them has a source newer than its build, or a build missing (with one warning naming
+  them and the rebuild command).
+
+It is all or none: compiled modules call each other's native code directly, so a compiled
+module next to a source-loaded one would not accept the latter's objects.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from types import ModuleType
+
+COMPILED_MODULES = (
+    "rig.clock",
+    "rig.dsp.distributions",
+    "rig.dsp.model",
+    "rig.dsp.csp",
+    "rig.sim.stats",
+    "rig.sim.runner",
+)
+"""The hot path of ``rig simulate`` and ``rig bench dsp``; setup.py compiles exactly these."""
+
+REBUILD = "pip install --no-build-isolation -e .  (or: python setup.py build_ext --inplace)"
+PURE_ENV = "RIG_PURE_PYTHON"
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _source(module: str, root: Path = _ROOT) -> Path:
+    return root.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def _build(source: Path) -> Path | None:
+    """The extension module built from ``source``, if there is one beside it."""
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        built = source.with_suffix(suffix)
+        if built.exists():
+            return built
+    return None
+
+
+def stale_modules(
+    modules: Sequence[str] = COMPILED_MODULES, root: Path = _ROOT
+) -> list[str] | None:
+    """None when no module has a build (a pure install); else the modules whose build is
+    missing or older than their source (empty: the compiled core is up to date)."""
+    builds = {m: _build(_source(m, root)) for m in modules}
+    if not any(builds.values()):
+        return None
+    return [
+        m
+        for m, built in builds.items()
+        if built is None or _source(m, root).stat().st_mtime_ns > built.stat().st_mtime_ns
+    ]
+
+
+class _SourceFinder:
+    """Finds the compiled modules' ``.py`` sources ahead of the ``.so`` beside them."""
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.modules = frozenset(modules)
+
+    def find_spec(
+        self, name: str, path: object = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if name not in self.modules:
+            return None
+        return importlib.util.spec_from_file_location(name, _source(name))
+
+
+_finder: _SourceFinder | None = None
+
+
+def install() -> None:
+    """Decide once, before any compiled module is imported, whether they load compiled."""
+    global _finder
+    if _finder is not None or any(m in sys.modules for m in COMPILED_MODULES):
+        return
+    stale = stale_modules()
+    if os.environ.get(PURE_ENV) == "1" or stale is None:
+        reason = None
+    elif stale:
+        reason = (
+            f"the compiled DSP core is older than the source of {', '.join(stale)}: "
+            f"running all of {', '.join(COMPILED_MODULES)} as pure Python (slower). "
+            f"Rebuild with: {REBUILD}"
+        )
+    else:
+        return  # the compiled core is up to date: the default import finds it
+    if reason is not None:
+        warnings.warn(reason, RuntimeWarning, stacklevel=3)
+    _finder = _SourceFinder(COMPILED_MODULES)
+    sys.meta_path.insert(0, _finder)
+
+
+def compiled() -> bool:
+    """Whether the DSP core in use is the compiled one (imports it)."""
+    import rig.clock
+
+    return not (rig.clock.__file__ or "").endswith(".py")

@@ -1,0 +1,110 @@
+"""The compiled DSP core (rig/_native.py, setup.py): same results as the sources, and never a
+stale build silently shadowing an edited source."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rig import _native
+
+REPORT = """
+import json, sys
+from rig import _native
+from rig.sim.runner import Run
+from rig.sim.scenario import SCENARIOS_DIR, load_scenario
+
+scenario = load_scenario(SCENARIOS_DIR / sys.argv[1]).with_duration(float(sys.argv[2]))
+report = Run(scenario).run()
+for key in ("cpu_s", "messages_per_cpu_s"):
+    report["run"].pop(key)
+print(json.dumps({"compiled": _native.compiled(), "report": report}, sort_keys=True))
+"""
+
+
+def _report(scenario: str, duration_s: float, *, pure: bool) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != _native.PURE_ENV}
+    if pure:
+        env[_native.PURE_ENV] = "1"
+    out = subprocess.run(
+        [sys.executable, "-c", REPORT, scenario, str(duration_s)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "duration_s"),
+    [("national-day-2024.toml", 240.0), ("outage-release.toml", 2400.0)],
+)
+def test_compiled_and_pure_python_runs_are_bit_identical(scenario: str, duration_s: float) -> None:
+    if _native.stale_modules() != []:
+        pytest.skip("the compiled DSP core is not built (or stale): nothing to compare")
+    compiled = _report(scenario, duration_s, pure=False)
+    pure = _report(scenario, duration_s, pure=True)
+    assert compiled["compiled"] and not pure["compiled"]
+    assert compiled["report"]["run"]["messages"] > 1000
+    assert compiled["report"] == pure["report"]
+
+
+def test_rig_pure_python_at_run_time_loads_the_sources() -> None:
+    env = {**os.environ, _native.PURE_ENV: "1"}
+    code = "import rig.dsp.model as m\nimport rig._native as n\nprint(n.compiled(), m.__file__)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+    )
+    compiled, path = out.stdout.split()
+    assert compiled == "False" and path.endswith("model.py")
+    assert "RuntimeWarning" not in out.stderr  # a choice, not a stale build: no warning
+
+
+def test_a_stale_build_loads_every_source_with_one_warning() -> None:
+    code = """
+import warnings
+from rig import _native
+_native.stale_modules = lambda: ["rig.dsp.csp"]
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    _native.install()
+import rig.clock, rig.dsp.csp
+print(len(caught), rig.clock.__file__, rig.dsp.csp.__file__, _native.compiled())
+print(caught[0].message)
+"""
+    env = {k: v for k, v in os.environ.items() if k != _native.PURE_ENV}
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+    )
+    first, message = out.stdout.splitlines()
+    count, clock_path, csp_path, compiled = first.split()
+    assert count == "1" and compiled == "False"
+    assert clock_path.endswith("clock.py") and csp_path.endswith("csp.py")
+    assert "rig.dsp.csp" in message and "build_ext --inplace" in message
+
+
+def _touch(path: Path, mtime_s: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("")
+    os.utime(path, (mtime_s, mtime_s))
+
+
+def test_stale_modules_compares_each_source_with_its_build(tmp_path: Path) -> None:
+    modules = ("pkg.a", "pkg.sub.b")
+    so = importlib.machinery.EXTENSION_SUFFIXES[0]
+    _touch(tmp_path / "pkg/a.py", 100)
+    _touch(tmp_path / "pkg/sub/b.py", 100)
+    assert _native.stale_modules(modules, tmp_path) is None  # a pure install
+    _touch(tmp_path / f"pkg/a{so}", 200)
+    assert _native.stale_modules(modules, tmp_path) == ["pkg.sub.b"]  # a build missing
+    _touch(tmp_path / f"pkg/sub/b{so}", 200)
+    assert _native.stale_modules(modules, tmp_path) == []  # up to date
+    os.utime(tmp_path / "pkg/sub/b.py", (300, 300))  # edited after the build
+    assert _native.stale_modules(modules, tmp_path) == ["pkg.sub.b"]
