@@ -33,8 +33,9 @@ from rig.bench import Bench, BenchError, BenchIOConfig, DeviceConfig
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
 from rig.orchestrator import Rig
-from rig.results.jsonl import RESULTS_FILE, JsonlWriter
-from rig.results.store import Sink, StoreWriter, Tee
+from rig.results.jsonl import RESULTS_FILE
+from rig.results.process_writer import ProcessWriter, SinkSpec
+from rig.results.store import StoreWriter
 
 #: Where per-test captures go, under the run folder.
 CAPTURES_DIR = "captures"
@@ -43,8 +44,9 @@ CAPTURES_DIR = "captures"
 def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> Rig:
     """The rig for a bench, ready to start (``with launch(bench, run_dir) as rig: ...``).
 
-    Results go to ``run_dir`` (and to ``store``, a SQLite results store, when given); starting
-    it starts the bench I/O module, then every device of the bench.
+    Results go to ``run_dir`` (and to ``store``'s run of a SQLite results store, when given),
+    written by a process of their own; starting it starts the bench I/O module, then every
+    device of the bench.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     emulated = [d for d in bench.devices.values() if d.emulated]
@@ -125,9 +127,11 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
             link_device = link_device.hub.link
         assert isinstance(link_device, EmulatedSerialDevice)  # load_bench: emulated module
         bench_io.emulator.on_power = _power_switch(link_device)
-    results: Sink = JsonlWriter(run_dir / RESULTS_FILE)
+    # Results are written by a process of their own (rig/results/process_writer.py), which
+    # opens the store's run itself.
+    results = ProcessWriter(SinkSpec.of(run_dir / RESULTS_FILE, store))
     if store is not None:
-        results = Tee(results, store)
+        store.close()
     rig = Rig(bench, devices, KeyStore(key_dirs), results, bench_io=bench_io, captures=captures)
     for name, injector in injectors.items():
         injector.on_record = functools.partial(_note_fault, rig, name)

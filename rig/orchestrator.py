@@ -61,7 +61,7 @@ from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message
 from rig.gbcs.utrn import ValueClass, make_utrn
 from rig.keys.keystore import KeyNotFound, KeyStore
-from rig.results.background import BackgroundWriter
+from rig.results.background import BackgroundWriter, OffLoopSink
 from rig.results.record import RequestRecord
 from rig.results.store import Sink
 
@@ -131,7 +131,7 @@ class Rig:
         bench: Bench,
         devices: dict[str, Device],
         keys: KeyStore,
-        results: Sink,
+        results: Sink | OffLoopSink,
         *,
         tmm: TrafficManagementDocument | None = None,
         bench_io: BenchIOModule | None = None,
@@ -139,8 +139,9 @@ class Rig:
     ) -> None:
         self.bench = bench
         self.devices = devices
-        #: Where records go: ``results`` behind a writer thread (never written on the loop).
-        self.results = BackgroundWriter(results)
+        #: Where records go, never written on the loop: ``results`` itself if it writes off
+        #: the loop (launch() gives a writer process), else ``results`` behind a writer thread.
+        self.results = results if isinstance(results, OffLoopSink) else BackgroundWriter(results)
         #: The Modbus bench I/O module (contactor sense, power relay), started before the
         #: devices; ``rig.bench_io.wait_for_contactor(False, 5.0)`` (docs/bench-io.md).
         self.bench_io = bench_io

@@ -19,7 +19,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from rig.results.record import RequestRecord
 from rig.results.store import Sink, write_all
@@ -32,6 +32,17 @@ BATCH_S = 0.05
 
 #: What the loop hands over: a record, or a callback to run once what precedes it is written.
 Item = dict[str, Any] | RequestRecord
+
+
+@runtime_checkable
+class OffLoopSink(Protocol):
+    """A sink that writes off the caller's thread and says when a record is written."""
+
+    def write(self, record: Item) -> None: ...
+
+    def after(self, callback: Callable[[], None]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class _After:

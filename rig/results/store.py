@@ -487,6 +487,7 @@ class StoreWriter:
     def __init__(self, path: Path, run_id: str, *, durable: bool = False) -> None:
         self.path = path
         self.run_id = run_id
+        self.durable = durable
         self._lock = threading.Lock()
         self._store: ResultsStore | None = ResultsStore(path, durable=durable)
 

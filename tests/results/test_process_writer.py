@@ -1,0 +1,132 @@
+"""The results writer process: what the rig hands over is written, even if the rig is killed."""
+
+import enum
+import json
+import marshal
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rig.results.jsonl import read_jsonl
+from rig.results.process_writer import ProcessWriter, SinkSpec, pack, unpack
+from rig.results.record import STAMPS, RequestRecord
+from rig.results.store import STORE_FILE, ResultsStore, open_run_writer
+
+
+class Level(enum.IntEnum):
+    HIGH = 1
+
+
+_TEXT = st.text(max_size=12)
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> RequestRecord:
+    record = RequestRecord(draw(_TEXT), draw(_TEXT), draw(_TEXT), draw(_TEXT))
+    for stamp in draw(st.lists(st.sampled_from(STAMPS), unique=True)):
+        record.stamp(stamp, draw(st.floats(0, 1e6)))
+    record.priority = draw(st.none() | st.integers(1, 4))
+    record.outcome = draw(st.sampled_from(["ok", "failed", "pending"]))
+    record.reason = draw(st.none() | _TEXT)
+    record.response = draw(st.none() | st.dictionaries(_TEXT, _JSONISH, max_size=4))
+    return record
+
+
+@settings(max_examples=200, deadline=None)
+@given(records())
+def test_a_request_record_arrives_as_its_json(record):
+    assert unpack(marshal.loads(pack(record))) == json.loads(
+        json.dumps({"kind": "request", **record.to_json()})
+    )
+
+
+def test_a_record_marshal_cannot_pack_goes_as_json():
+    record = RequestRecord("r", "7.4", "m", "u")
+    record.response = {"control_state": Level.HIGH}  # an IntEnum: marshal refuses it
+    assert unpack(marshal.loads(pack(record)))["response"] == {"control_state": 1}
+    assert unpack(marshal.loads(pack({"kind": "x", "level": Level.HIGH}))) == {
+        "kind": "x",
+        "level": 1,
+    }
+
+
+def test_records_reach_the_jsonl_file_and_the_store(tmp_path):
+    store = open_run_writer(tmp_path / "run")
+    writer = ProcessWriter(SinkSpec.of(tmp_path / "r.jsonl", store))
+    store.close()
+    record = RequestRecord("r1", "7.4", "m", "supplier")
+    record.stamp("submitted", 1.0)
+    record.stamp("delivered", 1.5)
+    record.outcome = "ok"
+    writer.write(record)
+    writer.write({"kind": "load", "requests": 1})
+    writer.close()
+    lines = list(read_jsonl(tmp_path / "r.jsonl"))
+    assert [line["kind"] for line in lines] == ["request", "load"]
+    assert lines[0]["latency_s"] == {"total": 0.5}
+    with ResultsStore(tmp_path / "run" / STORE_FILE) as opened:
+        (request,) = opened.requests(store.run_id)
+        assert request["request_id"] == "r1" and request["outcome"] == "ok"
+        assert opened.events(store.run_id) == [{"kind": "load", "requests": 1}]
+
+
+def test_a_caller_is_told_once_the_child_has_written_its_record(tmp_path):
+    path = tmp_path / "r.jsonl"
+    writer = ProcessWriter(SinkSpec(jsonl=str(path)), batch_s=60.0)
+    seen: list[int] = []
+    told = threading.Event()
+    writer.write({"kind": "n", "n": 1})
+    writer.after(lambda: (seen.append(len(list(read_jsonl(path)))), told.set()))
+    assert told.wait(30)
+    assert seen == [1]
+    writer.close()
+
+
+def test_a_killed_rig_loses_nothing_it_handed_over(tmp_path):
+    path = tmp_path / "r.jsonl"
+    script = textwrap.dedent(
+        f"""
+        import os, signal, time
+        from rig.results.process_writer import ProcessWriter, SinkSpec
+        writer = ProcessWriter(SinkSpec(jsonl={str(path)!r}), batch_s=0.01)
+        for n in range(2000):
+            writer.write({{"kind": "n", "n": n}})
+        time.sleep(0.5)  # the sender thread hands the bytes over
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    process = subprocess.run([sys.executable, "-c", script], timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    # the child reads the pipe to its end, writes everything, and exits by itself
+    for _ in range(600):
+        if path.exists() and len(list(read_jsonl(path))) == 2000:
+            break
+        threading.Event().wait(0.05)
+    assert [r["n"] for r in read_jsonl(path)] == list(range(2000))
+
+
+def test_if_the_child_dies_the_rig_writes_the_rest_itself(tmp_path, caplog):
+    path = tmp_path / "r.jsonl"
+    writer = ProcessWriter(SinkSpec(jsonl=str(path)))
+    writer.write({"kind": "n", "n": 1})
+    done = threading.Event()
+    writer.after(done.set)
+    assert done.wait(30)
+    os.kill(writer.pid, signal.SIGKILL)
+    while writer.returncode is None:
+        threading.Event().wait(0.01)
+    writer.write({"kind": "n", "n": 2})
+    writer.close()
+    assert [r["n"] for r in read_jsonl(path)] == [1, 2]
+    assert "died" in caplog.text
