@@ -78,6 +78,9 @@ REFUSAL_ALERTS = frozenset({0x8F30})
 #: a timer per request. A timeout fires up to this late. [ASSUMED]
 TICK_S = 0.05
 
+#: Distinct response payloads whose decoding the rig keeps for reuse (per rig). [ASSUMED]
+RESPONSES_KEPT = 256
+
 #: Delivered alerts the rig keeps in memory for :meth:`Rig.alerts` (all are in the results).
 ALERTS_KEPT = 100_000
 
@@ -162,6 +165,7 @@ class Rig:
         self._record = self.results.write
         self._ticker: asyncio.TimerHandle | None = None
         self._alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS_KEPT)
+        self._responses: dict[tuple[int, Cra, bytes], tuple[dict[str, Any] | None, int]] = {}
         self._by_eui = {device.eui.raw: device for device in devices.values()}
         #: The DSP's Smart Metering Inventory: the bench's devices by EUI.
         self._inventory = {
@@ -679,12 +683,7 @@ class Rig:
             return
         assert isinstance(item, _Northbound)
         signing = item.message.signing
-        try:
-            body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
-        except GbcsError as exc:
-            body, undecodable = None, f"response payload undecodable: {exc}"
-        else:
-            undecodable = None
+        response, result, undecodable = self._read_response(signing)
         entry = self._in_flight.get(
             (signing.originator.raw, signing.recipient.raw, signing.counter)
         )
@@ -695,13 +694,12 @@ class Rig:
                     "device": item.device.name,
                     "counter": signing.counter,
                     "at": item.received_at,
-                    "response": _describe(body),
+                    "response": response,
                 }
             )
             return
-        entry.record.response = _describe(body)
+        entry.record.response = response
         entry.record.stamp("delivered", self._loop.time())
-        result = _failed_result(body)
         if undecodable:
             self._finish(entry, undecodable)
         elif result:
@@ -710,6 +708,24 @@ class Rig:
             self._finish(entry, f"{why}; alert {alerts}" if alerts else why)
         else:
             self._finish(entry, None)
+
+    def _read_response(self, signing: GeneralSigning) -> tuple[dict[str, Any] | None, int, str]:
+        """A response payload's JSON view and the first failed result in it (0: none), or why
+        it does not decode. A meter answering the same command again sends the same payload
+        bytes, so what they decode to is kept (:data:`RESPONSES_KEPT`): the view is copied
+        for each record (its top level; nested values are shared, so treat them as read-only)."""
+        key = (signing.message_code, signing.cra, signing.payload)
+        known = self._responses.get(key)
+        if known is None:
+            try:
+                body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
+            except GbcsError as exc:
+                return None, 0, f"response payload undecodable: {exc}"
+            if len(self._responses) >= RESPONSES_KEPT:
+                self._responses.clear()
+            known = self._responses[key] = (_describe(body), _failed_result(body))
+        view, result = known
+        return (None if view is None else dict(view)), result, ""
 
     def _on_alert(self, item: DeviceAlert) -> None:
         """An alert delivered to its User (after SECMP0062 storm protection): recorded, with
@@ -785,11 +801,23 @@ def _describe(body: object) -> dict[str, Any] | None:
     return view if isinstance(view, dict) else {"type": type(body).__name__, "value": view}
 
 
+#: JSON's scalar types (bool before int: a bool is an int), and the plain value of a subclass.
+_PLAIN = (bool, int, float, str)
+_PLAIN_OF: dict[type, Callable[[Any], Any]] = {
+    bool: bool,
+    int: int,
+    float: float,
+    str: str.__str__,
+}
+
+
 def _json_ready(value: object) -> Any:
     """``value`` as JSON types: dataclasses become ``{"type": ..., field: ...}`` (recursively),
     bytes hex, enums their name, anything else without a JSON form its ``str``."""
-    if value is None or isinstance(value, bool | int | float | str):
+    if value is None or type(value) in _PLAIN:
         return value
+    if isinstance(value, bool | int | float | str):  # an IntEnum, say: as JSON writes it
+        return _PLAIN_OF[next(t for t in _PLAIN if isinstance(value, t))](value)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
     if isinstance(value, Enum):

@@ -92,6 +92,8 @@ class Step:
     overhead_p99_ms: float
     max_lag_ms: float
     p99_lag_ms: float = 0.0
+    #: The results writer process's CPU per request (None: no such process, or not on Linux).
+    writer_cpu_ms_per_request: float | None = None
     #: Overhead per hop of :data:`OVERHEAD_HOPS`: name -> (p50, p99) ms.
     hops_ms: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: How busy the machine was: the 1-minute load average at the end of the step and the
@@ -153,11 +155,12 @@ def run_load_bench(
         driver = LoadDriver(rig)
         driver.run(background(200, config.warmup_s, devices=devices), timeout=30)
         pids = [getattr(getattr(d, "process", None), "pid", None) for d in rig.devices.values()]
+        writer = [getattr(rig.results, "pid", None)]
         for rate in config.rates:
             schedule = background(rate, config.step_s, devices=devices)
-            before = _Usage.now(pids)
+            before = _Usage.now(pids, writer)
             run = driver.run(schedule, timeout=max(30.0, config.step_s * 5))
-            step = _step(config, rate, run, before, _Usage.now(pids))
+            step = _step(config, rate, run, before, _Usage.now(pids, writer))
             result.steps.append(step)
             if on_step is not None:
                 on_step(step)
@@ -180,9 +183,10 @@ def _step(
     requests = max(1, len(run.records))
     rig_cpu = after.rig_cpu - before.rig_cpu
     devices_cpu = _minus(after.devices_cpu, before.devices_cpu)
+    writer_cpu = _minus(after.writer_cpu, before.writer_cpu)
     others = None
     if after.machine_cpu is not None and before.machine_cpu is not None:
-        ours = rig_cpu + (devices_cpu or 0.0)
+        ours = rig_cpu + (devices_cpu or 0.0) + (writer_cpu or 0.0)
         wall = after.wall - before.wall
         others = max(0.0, (after.machine_cpu - before.machine_cpu - ours) / wall)
     return Step(
@@ -197,6 +201,7 @@ def _step(
         and p99 <= config.max_overhead_p99_ms,
         rig_cpu_ms_per_request=rig_cpu / requests * 1e3,
         devices_cpu_ms_per_request=None if devices_cpu is None else devices_cpu / requests * 1e3,
+        writer_cpu_ms_per_request=None if writer_cpu is None else writer_cpu / requests * 1e3,
         latency_p50_ms=_percentile(totals, 50),
         latency_p99_ms=_percentile(totals, 99),
         overhead_p50_ms=_percentile(overheads, 50),
@@ -232,17 +237,19 @@ def _minus(a: float | None, b: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class _Usage:
-    """CPU seconds so far of this process, of the emulators and of the whole machine."""
+    """CPU seconds so far of this process, the emulators, the results writer and the machine."""
 
     wall: float
     rig_cpu: float
     devices_cpu: float | None
+    writer_cpu: float | None
     machine_cpu: float | None
     load_average: float | None
 
     @classmethod
-    def now(cls, pids: Sequence[int | None]) -> _Usage:
-        return cls(time.monotonic(), time.process_time(), _cpu_of(pids), *_machine())
+    def now(cls, devices: Sequence[int | None], writer: Sequence[int | None]) -> _Usage:
+        rig = time.process_time()
+        return cls(time.monotonic(), rig, _cpu_of(devices), _cpu_of(writer), *_machine())
 
 
 def _cpu_of(pids: Sequence[int | None]) -> float | None:

@@ -82,7 +82,8 @@ def bench_load(
             f"{s.requested_rate:7.0f}/s: achieved {s.achieved_rate:7.1f}/s, completed "
             f"{s.completed_rate:7.1f}/s, lost {s.lost}, overhead p50 {s.overhead_p50_ms:.2f} "
             f"p99 {s.overhead_p99_ms:.2f} ms; CPU ms/req: rig {s.rig_cpu_ms_per_request:.3f}, "
-            f"emulators {_ms(s.devices_cpu_ms_per_request)} {verdict}"
+            f"writer {_ms(s.writer_cpu_ms_per_request)}, emulators "
+            f"{_ms(s.devices_cpu_ms_per_request)} {verdict}"
         )
         hops = ", ".join(f"{hop} {p50:.2f}/{p99:.2f}" for hop, (p50, p99) in s.hops_ms.items())
         console.print(f"         overhead by hop p50/p99 ms: {hops}")

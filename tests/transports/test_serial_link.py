@@ -6,6 +6,7 @@ import asyncio
 import os
 
 import pytest
+import serial
 from link_helpers import TIMEOUT, Recorder
 
 from devices.transports.hdlc import (
@@ -88,6 +89,37 @@ def test_peer_hanging_up_is_reported_once_not_raised() -> None:
             link.send(b"anyone there?")
         link.close()
         assert rec.closed == [reason]
+
+    asyncio.run(main())
+
+
+def test_a_port_that_stops_taking_bytes_times_out_whole_frames_intact() -> None:
+    """The one-syscall write hands what the port cannot take at once to pyserial, which waits
+    up to the write timeout: frames that went through arrive whole, then the timeout."""
+
+    async def main() -> None:
+        rec = Recorder()
+        with open_pty_pair() as pair:
+            link = rec.link(pair.slave_path, write_timeout=0.2)
+            await link.open()
+            payload = bytes(range(256)) * 8  # 2 KiB frames; nobody reads the master
+            sent = 0
+            with pytest.raises(serial.SerialTimeoutException):
+                for _ in range(10_000):
+                    link.send(payload)
+                    sent += 1
+            assert sent > 0
+            os.set_blocking(pair.master_fd, False)
+            decoder = FrameDecoder(max_payload=len(payload))
+            got: list[Frame | FrameError] = []
+            while True:  # drain what the pty buffered
+                try:
+                    got += decoder.feed(os.read(pair.master_fd, 65536))
+                except BlockingIOError:
+                    break
+            frames = [item for item in got if isinstance(item, Frame)]
+            assert len(frames) >= sent and {f.payload for f in frames} == {payload}
+            link.close()
 
     asyncio.run(main())
 
