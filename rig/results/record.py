@@ -24,9 +24,12 @@ HOPS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestRecord:
-    """What the rig knows about one request; written once, when it completes or fails."""
+    """What the rig knows about one request; written once, when it completes or fails.
+
+    Slotted: a load run keeps thousands alive, and each object fewer for the garbage collector
+    to scan shortens its pauses of the rig's loop."""
 
     request_id: str
     srv: str
