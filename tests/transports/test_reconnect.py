@@ -91,14 +91,22 @@ def test_drop_then_reopen_then_close() -> None:
     asyncio.run(main())
 
 
-def test_gives_up_after_the_last_attempt() -> None:
+def test_gives_up_after_the_last_attempt(tmp_path: Path) -> None:
     async def main() -> None:
         pair = open_pty_pair()
+        # The link opens the pty through a name of the test's own: a freed /dev/pts number is
+        # soon given to another process's new pty (tests run in parallel), and reopening the
+        # bare path would then succeed. The name goes with the port, so every reopen fails.
+        port = tmp_path / "port"
+        port.symlink_to(pair.slave_path)
         rec = Events()
-        link = ReconnectingLink(SerialLink.factory(pair.slave_path), rec.events(), FAST)
+        link = ReconnectingLink(SerialLink.factory(str(port)), rec.events(), FAST)
         await link.open()
         pair.close()  # the port is gone for good: every reopen fails
-        log = await rec.wait_for(2)
+        port.unlink()
+        await rec.wait_for(1)
+        with open_pty_pair():  # given the freed number, as another test's pty would be
+            log = await rec.wait_for(2)
         assert log[0].startswith(f"closed: {LINK_LOST}")
         assert log[1].startswith(f"closed: {GAVE_UP} after 4 attempts")
         assert not link.reconnecting and not link.is_open
