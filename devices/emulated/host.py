@@ -12,6 +12,7 @@ Parent side: :func:`spawn_emulator` starts the child, waits for its ready line a
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import itertools
 import json
@@ -364,6 +365,10 @@ def serve(
 
     async def main() -> None:
         host = _Host(core, pty, tick_interval, reporter)
+        # What start-up made lives as long as the process: out of the collector's scans, so
+        # a full collection does not stall the device for tens of ms (as it did the rig's loop).
+        gc.collect()
+        gc.freeze()
         (ready or announce_ready)(pty.slave_path)
         await host.run()
 
