@@ -79,9 +79,6 @@ REFUSAL_ALERTS = frozenset({0x8F30})
 #: a timer per request. A timeout fires up to this late. [ASSUMED]
 TICK_S = 0.05
 
-#: Distinct response payloads whose decoding the rig keeps for reuse (per rig). [ASSUMED]
-RESPONSES_KEPT = 256
-
 #: Delivered alerts the rig keeps in memory for :meth:`Rig.alerts` (all are in the results).
 ALERTS_KEPT = 100_000
 
@@ -169,7 +166,6 @@ class Rig:
         self._record = self.results.write
         self._ticker: asyncio.TimerHandle | None = None
         self._alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS_KEPT)
-        self._responses: dict[tuple[int, Cra, bytes], tuple[dict[str, Any] | None, int]] = {}
         self._by_eui = {device.eui.raw: device for device in devices.values()}
         #: The DSP's Smart Metering Inventory: the bench's devices by EUI.
         self._inventory = {
@@ -723,23 +719,15 @@ class Rig:
         else:
             self._finish(entry, None)
 
-    def _read_response(self, signing: GeneralSigning) -> tuple[dict[str, Any] | None, int, str]:
+    @staticmethod
+    def _read_response(signing: GeneralSigning) -> tuple[dict[str, Any] | None, int, str]:
         """A response payload's JSON view and the first failed result in it (0: none), or why
-        it does not decode. A meter answering the same command again sends the same payload
-        bytes, so what they decode to is kept (:data:`RESPONSES_KEPT`): the view is copied
-        for each record (its top level; nested values are shared, so treat them as read-only)."""
-        key = (signing.message_code, signing.cra, signing.payload)
-        known = self._responses.get(key)
-        if known is None:
-            try:
-                body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
-            except GbcsError as exc:
-                return None, 0, f"response payload undecodable: {exc}"
-            if len(self._responses) >= RESPONSES_KEPT:
-                self._responses.clear()
-            known = self._responses[key] = (_describe(body), _failed_result(body))
-        view, result = known
-        return (None if view is None else dict(view)), result, ""
+        it does not decode."""
+        try:
+            body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
+        except GbcsError as exc:
+            return None, 0, f"response payload undecodable: {exc}"
+        return _describe(body), _failed_result(body), ""
 
     def _on_alert(self, item: DeviceAlert) -> None:
         """An alert delivered to its User (after SECMP0062 storm protection): recorded, with
