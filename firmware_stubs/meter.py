@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, Self
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -125,6 +125,26 @@ class PrepaymentMeter(SmartDevice):
         #: Prepayment mode: consumption is paid from credit; exhausted credit interrupts supply.
         self.prepayment = s.prepayment
         self.prepayment_alerts = s.alerts
+
+    @classmethod
+    def from_keys(
+        cls,
+        eui: Eui64,
+        keys: KeyStore,
+        settings: MeterSettings | None = None,
+        *,
+        wall_clock_offset: float = 0.0,
+    ) -> Self:
+        """The meter ``eui`` with its own key pairs from ``keys`` (which knows the remote
+        parties too)."""
+        return cls(
+            eui,
+            ka_private=keys.ka_private(eui),
+            ds_private=keys.ds_private(eui),
+            keys=keys,
+            settings=settings,
+            wall_clock_offset=wall_clock_offset,
+        )
 
     # -- the firmware protocol ------------------------------------------------------------
 

@@ -123,14 +123,7 @@ def _meter(
     wall_clock_offset: float,
 ) -> M:
     """A meter of the premises with its keys from ``keys`` and its starting credit."""
-    meter = kind(
-        eui,
-        ka_private=keys.ka_private(eui),
-        ds_private=keys.ds_private(eui),
-        keys=keys,
-        settings=settings,
-        wall_clock_offset=wall_clock_offset,
-    )
+    meter = kind.from_keys(eui, keys, settings, wall_clock_offset=wall_clock_offset)
     meter.state.ledger.credit = round(credit_pence * UNITS_PER_PENNY)
     return meter
 

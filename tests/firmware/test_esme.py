@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 
+import firmware_parties
 import pytest
+from firmware_parties import ESME, GSME, SUPPLIER
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,75 +20,38 @@ from firmware_stubs.esme import (
     Esme,
     EsmeSettings,
 )
-from rig.bench import RTDS_KEYS
 from rig.gbcs import usecases
-from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.dlms import parse_cosem_datetime
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, decode
-from rig.gbcs.utrn import ValueClass, make_utrn
 from rig.keys.keystore import KeyStore
-from rig.keys.pki import generate_pki
 
-SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
-METER = Eui64.parse("00-DB-12-34-56-78-91-01")
-OTHER = Eui64.parse("00-DB-12-34-56-78-91-02")
+METER = ESME
+OTHER = GSME  # a device whose UTRNs this meter must refuse
 
 
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
-    folder: Path = tmp_path_factory.mktemp("keys")
-    generate_pki(folder, remote_parties=(), devices=[METER, OTHER])
-    return KeyStore([folder, RTDS_KEYS])
-
-
-class Supplier:
-    """The User's side, building commands as the rig does."""
-
-    def __init__(self, keys: KeyStore) -> None:
-        self.keys = keys
-        self.codec = RemotePartyCodec(keys)
+class Supplier(firmware_parties.Supplier):
+    """The User's side, with the counters a test chooses (anti-replay is under test)."""
 
     def read(self, counter: int) -> bytes:
-        payload = usecases.encode_payload(usecases.ReadSupplyStatusEsme(), counter)
-        return self.codec.build_command(SUPPLIER, METER, counter, 0x0052, payload)
+        return self.command(METER, usecases.ReadSupplyStatusEsme(), 0x0052, counter=counter)
 
-    def top_up(self, counter: int, pence: int, *, utrn_for: Eui64 = METER) -> bytes:
-        utrn = make_utrn(
-            self.keys.ka_private(SUPPLIER, prepayment=True),
-            self.keys.ka_public(utrn_for),
-            SUPPLIER,
-            utrn_for,
-            counter,
-            pence,
-            ValueClass.PENNIES,
-        )
-        payload = usecases.encode_payload(usecases.TopUpEsme(utrn), counter)
-        return self.codec.build_command(SUPPLIER, METER, counter, 0x0007, payload)
-
-    def open(self, frame: bytes) -> tuple[Cra, object]:
-        signing = self.codec.open_response(frame).signing
-        return signing.cra, usecases.decode_payload(
-            signing.message_code, signing.payload, signing.cra
-        )
+    def top_up_at(self, counter: int, pence: int, *, utrn_for: Eui64 = METER) -> bytes:
+        utrn = self.utrn(utrn_for, pence, counter)
+        return self.command(METER, usecases.TopUpEsme(utrn), 0x0007, counter=counter)
 
 
 def meter(keys: KeyStore, **settings: float) -> Esme:
-    return Esme(
-        METER,
-        ka_private=keys.ka_private(METER),
-        ds_private=keys.ds_private(METER),
-        keys=keys,
-        settings=EsmeSettings(**settings),  # type: ignore[arg-type]
-    )
+    return Esme.from_keys(METER, keys, EsmeSettings(**settings))  # type: ignore[arg-type]
 
 
 def replies(esme: Esme, supplier: Supplier, frame: bytes) -> list[tuple[Cra, object]]:
-    return [supplier.open(out) for _, out in esme.handle(frame, now=100.0)]
+    opened = [supplier.open(out) for _, out in esme.handle(frame, now=100.0)]
+    return [(signing.cra, body) for signing, body in opened]
 
 
-def test_read_supply_status_answers_the_state(keys: KeyStore) -> None:
-    esme, supplier = meter(keys), Supplier(keys)
+def test_read_supply_status_answers_the_state(pki: KeyStore) -> None:
+    esme, supplier = meter(pki), Supplier(pki)
     [(cra, body)] = replies(esme, supplier, supplier.read(1))
     assert cra is Cra.RESPONSE
     assert body == usecases.ReadSupplyStatusEsmeResponse(
@@ -95,16 +59,16 @@ def test_read_supply_status_answers_the_state(keys: KeyStore) -> None:
     )
 
 
-def test_the_processing_time_is_the_reply_delay(keys: KeyStore) -> None:
-    esme, supplier = meter(keys, processing_time=0.25), Supplier(keys)
+def test_the_processing_time_is_the_reply_delay(pki: KeyStore) -> None:
+    esme, supplier = meter(pki, processing_time=0.25), Supplier(pki)
     [(delay, _)] = esme.handle(supplier.read(1), now=0.0)
     assert delay == 0.25
 
 
-def test_a_top_up_on_a_disconnected_meter_arms_it(keys: KeyStore) -> None:
-    esme, supplier = meter(keys), Supplier(keys)
+def test_a_top_up_on_a_disconnected_meter_arms_it(pki: KeyStore) -> None:
+    esme, supplier = meter(pki), Supplier(pki)
     esme.state.supply = usecases.SupplyState.DISCONNECTED
-    [(_, body)] = replies(esme, supplier, supplier.top_up(2**32, 500))
+    [(_, body)] = replies(esme, supplier, supplier.top_up_at(2**32, 500))
     assert body == usecases.TopUpEsmeResponse(result=0)
     assert esme.state.credit_pence == 500
     assert esme.state.supply is usecases.SupplyState.ARMED
@@ -113,12 +77,12 @@ def test_a_top_up_on_a_disconnected_meter_arms_it(keys: KeyStore) -> None:
 @pytest.mark.parametrize(
     ("frames", "alert"),
     [
-        (lambda s: [s.top_up(2**32, 100, utrn_for=OTHER)], ALERT_UTRN_NOT_FOR_DEVICE),
-        (lambda s: [s.top_up(2**32, 8000)], ALERT_UTRN_OVER_MAX_CREDIT),
+        (lambda s: [s.top_up_at(2**32, 100, utrn_for=OTHER)], ALERT_UTRN_NOT_FOR_DEVICE),
+        (lambda s: [s.top_up_at(2**32, 8000)], ALERT_UTRN_OVER_MAX_CREDIT),
     ],
 )
-def test_utrn_rejections_answer_with_an_alert_then_a_failed_result(keys, frames, alert) -> None:
-    esme, supplier = meter(keys, max_credit_pence=5000), Supplier(keys)
+def test_utrn_rejections_answer_with_an_alert_then_a_failed_result(pki, frames, alert) -> None:
+    esme, supplier = meter(pki, max_credit_pence=5000), Supplier(pki)
     out = replies(esme, supplier, frames(supplier)[0])
     assert [cra for cra, _ in out] == [Cra.ALERT, Cra.RESPONSE]
     assert out[0][1].alert_code == alert
@@ -126,9 +90,9 @@ def test_utrn_rejections_answer_with_an_alert_then_a_failed_result(keys, frames,
     assert esme.state.credit_pence == 0
 
 
-def test_a_used_utrn_is_a_duplicate(keys: KeyStore) -> None:
-    esme, supplier = meter(keys), Supplier(keys)
-    first = supplier.top_up(2**32, 100)
+def test_a_used_utrn_is_a_duplicate(pki: KeyStore) -> None:
+    esme, supplier = meter(pki), Supplier(pki)
+    first = supplier.top_up_at(2**32, 100)
     assert replies(esme, supplier, first)[0][1] == usecases.TopUpEsmeResponse(result=0)
     # The same UTRN in a fresh command (new counter): the UTRN itself is refused.
     utrn = usecases.decode_payload(0x0007, decode(first).signing.payload, Cra.COMMAND).utrn
@@ -139,8 +103,8 @@ def test_a_used_utrn_is_a_duplicate(keys: KeyStore) -> None:
     assert esme.state.credit_pence == 100
 
 
-def test_a_frame_for_another_meter_is_discarded_silently(keys: KeyStore) -> None:
-    esme, supplier = meter(keys), Supplier(keys)
+def test_a_frame_for_another_meter_is_discarded_silently(pki: KeyStore) -> None:
+    esme, supplier = meter(pki), Supplier(pki)
     payload = usecases.encode_payload(usecases.ReadSupplyStatusEsme(), 1)
     frame = supplier.codec.build_command(SUPPLIER, OTHER, 1, 0x0052, payload)
     assert esme.handle(frame, now=0.0) == []
@@ -156,10 +120,10 @@ def test_a_frame_for_another_meter_is_discarded_silently(keys: KeyStore) -> None
         max_size=12,
     )
 )
-def test_any_sequence_keeps_the_books(keys: KeyStore, steps: list[tuple[str, int]]) -> None:
+def test_any_sequence_keeps_the_books(pki: KeyStore, steps: list[tuple[str, int]]) -> None:
     """Credit is the sum of accepted top-ups; only authentic, fresh commands change state;
     every refused command is answered by one critical 8F30 alert and nothing else."""
-    esme, supplier = meter(keys), Supplier(keys)
+    esme, supplier = meter(pki), Supplier(pki)
     counter, expected_credit, sent = 2**32, 0, [supplier.read(1)]
     assert replies(esme, supplier, sent[0])[0][0] is Cra.RESPONSE
     for action, value in steps:
@@ -169,7 +133,7 @@ def test_any_sequence_keeps_the_books(keys: KeyStore, steps: list[tuple[str, int
             out = replies(esme, supplier, sent[-1])
             assert [c for c, _ in out] == [Cra.RESPONSE]
         elif action == "top_up":
-            sent.append(supplier.top_up(counter, value))
+            sent.append(supplier.top_up_at(counter, value))
             out = replies(esme, supplier, sent[-1])
             assert out[-1][1] == usecases.TopUpEsmeResponse(result=0)
             expected_credit += value
@@ -188,22 +152,16 @@ def test_any_sequence_keeps_the_books(keys: KeyStore, steps: list[tuple[str, int
 
 @pytest.mark.parametrize("skew_s", [-90.0, 3600.0])
 def test_clock_skew_shifts_the_alert_date_time(
-    keys: KeyStore, skew_s: float, caplog: pytest.LogCaptureFixture
+    pki: KeyStore, skew_s: float, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The clock-skew fault (``--clock-skew`` of the emulator processes): the date-time of a
     UTRN-rejection alert moves by the skew, and the fault is logged with its value."""
-    supplier = Supplier(keys)
+    supplier = Supplier(pki)
 
     def alert_time(skew: float) -> object:
-        esme = Esme(
-            METER,
-            ka_private=keys.ka_private(METER),
-            ds_private=keys.ds_private(METER),
-            keys=keys,
-            settings=EsmeSettings(),
-            wall_clock_offset=device_clock_offset(skew, host_offset=1.7e9),
-        )
-        [(_, alert), _] = replies(esme, supplier, supplier.top_up(2**32, 100, utrn_for=OTHER))
+        offset = device_clock_offset(skew, host_offset=1.7e9)
+        esme = Esme.from_keys(METER, pki, wall_clock_offset=offset)
+        [(_, alert), _] = replies(esme, supplier, supplier.top_up_at(2**32, 100, utrn_for=OTHER))
         return parse_cosem_datetime(alert.date_time)  # type: ignore[attr-defined]
 
     with caplog.at_level(logging.WARNING, logger="devices.emulated.host"):

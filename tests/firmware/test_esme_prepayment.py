@@ -48,13 +48,7 @@ def meter(keys: KeyStore, **changes: object) -> Esme:
         "alert_recipient": SUPPLIER,
     }
     options.update(changes)
-    return Esme(
-        ESME,
-        ka_private=keys.ka_private(ESME),
-        ds_private=keys.ds_private(ESME),
-        keys=keys,
-        settings=EsmeSettings(**options),  # type: ignore[arg-type]
-    )
+    return Esme.from_keys(ESME, keys, EsmeSettings(**options))  # type: ignore[arg-type]
 
 
 def alert_codes(supplier: Supplier, outputs: list[tuple[float, bytes]]) -> list[int]:

@@ -21,14 +21,8 @@ EPOCH_2023 = 1_672_531_200.0
 def gas_meter(keys: KeyStore, **changes: object) -> Gsme:
     options: dict[str, object] = {"alert_recipient": SUPPLIER}
     options.update(changes)
-    return Gsme(
-        GSME,
-        ka_private=keys.ka_private(GSME),
-        ds_private=keys.ds_private(GSME),
-        keys=keys,
-        settings=GsmeSettings(**options),  # type: ignore[arg-type]
-        wall_clock_offset=EPOCH_2023,  # GBZ times start in 2000
-    )
+    settings = GsmeSettings(**options)  # type: ignore[arg-type]
+    return Gsme.from_keys(GSME, keys, settings, wall_clock_offset=EPOCH_2023)  # GBZ: from 2000
 
 
 def test_the_valve_closes_arms_and_reads_back(pki: KeyStore, supplier: Supplier) -> None:

@@ -17,13 +17,7 @@ from rig.keys.keystore import KeyStore
 
 
 def esme(keys: KeyStore) -> Esme:
-    return Esme(
-        ESME,
-        ka_private=keys.ka_private(ESME),
-        ds_private=keys.ds_private(ESME),
-        keys=keys,
-        settings=EsmeSettings(alert_recipient=SUPPLIER),
-    )
+    return Esme.from_keys(ESME, keys, EsmeSettings(alert_recipient=SUPPLIER))
 
 
 def test_a_utrn_typed_on_the_ppmid_credits_the_meter(pki: KeyStore, supplier: Supplier) -> None:
