@@ -26,6 +26,20 @@ moments = st.datetimes(
 optional_moments = st.none() | moments
 u32 = st.integers(0, 2**32 - 1)
 
+
+def gas_flows(**rate: st.SearchStrategy) -> st.SearchStrategy[rq.UpdateDeviceConfigurationGasFlow]:
+    """SRV 6.7 bodies with the one rate field given (``rate`` or ``rate_decimal``)."""
+    states = st.sampled_from(rq.SupplyStateChange)
+    return st.builds(
+        rq.UpdateDeviceConfigurationGasFlow,
+        states,
+        states,
+        st.integers(1, 255),
+        st.integers(1, 65535),
+        **rate,
+    )
+
+
 bodies = st.one_of(
     st.builds(rq.TopUpDevice, st.from_regex(r"[0-9]{20}", fullmatch=True)),
     st.builds(rq.ReadSupplyStatus),
@@ -35,22 +49,8 @@ bodies = st.one_of(
     st.builds(rq.ReadInstantaneousImportRegisters, optional_moments),
     st.builds(rq.ReadInstantaneousPrepayValues, optional_moments),
     st.builds(rq.ReadMeterBalance, optional_moments),
-    st.builds(
-        rq.UpdateDeviceConfigurationGasFlow,
-        st.sampled_from(rq.SupplyStateChange),
-        st.sampled_from(rq.SupplyStateChange),
-        st.integers(1, 255),
-        st.integers(1, 65535),
-        rate=st.integers(0, 65535),
-    ),
-    st.builds(
-        rq.UpdateDeviceConfigurationGasFlow,
-        st.sampled_from(rq.SupplyStateChange),
-        st.sampled_from(rq.SupplyStateChange),
-        st.integers(1, 255),
-        st.integers(1, 65535),
-        rate_decimal=st.integers(0, 65535).map(lambda n: Decimal(n).scaleb(-4)),
-    ),
+    gas_flows(rate=st.integers(0, 65535)),
+    gas_flows(rate_decimal=st.integers(0, 65535).map(lambda n: Decimal(n).scaleb(-4))),
     st.builds(
         rq.UpdateHanDeviceLog,
         euis,

@@ -108,17 +108,22 @@ def _template_request(name: str) -> rq.ServiceRequest:
     return parse_request(require_shared(RTDS_DIR.parent / "duis" / "templates" / name).read_bytes())
 
 
+def _tariff_with(template: str, old: bytes, new: bytes) -> rq.ServiceRequest:
+    """A template's tariff request with one value changed (as an unvalidated log may carry)."""
+    request = _template_request(template)
+    body = request.body
+    assert isinstance(body, rq.UpdateImportTariff)
+    elements = body.elements.replace(old, new)
+    assert elements != body.elements
+    return dataclasses.replace(request, body=dataclasses.replace(body, elements=elements))
+
+
 def test_gas_threshold_above_the_maximum_is_refused_in_the_transform() -> None:
     """Seed 002: a GasThresholdType above 2^48 - 1 that got past the schema (an unvalidated
     log) gets the rig's GasThresholdType code naming the element, not a GBCS payload."""
-    request = _template_request("GCS01a_1.1.1_FUTURE_DATED_BLOCK_SUCCESS_REQUEST_DUIS.XML")
-    body = request.body
-    assert isinstance(body, rq.UpdateImportTariff)
-    too_big = body.elements.replace(b">3000000<", b">281474976710656<")
-    assert too_big != body.elements
-    bad = dataclasses.replace(request, body=dataclasses.replace(body, elements=too_big))
+    template = "GCS01a_1.1.1_FUTURE_DATED_BLOCK_SUCCESS_REQUEST_DUIS.XML"
     with pytest.raises(DuisError) as caught:
-        to_gbcs(bad, INVENTORY)
+        to_gbcs(_tariff_with(template, b">3000000<", b">281474976710656<"), INVENTORY)
     assert caught.value.code is RigCode.GAS_THRESHOLD_RANGE
     assert caught.value.element == "sr:BlockThreshold"
 
@@ -135,12 +140,7 @@ def test_tariff_elements_must_suit_the_device() -> None:
 
 def test_a_value_gbcs_cannot_carry_is_a_named_refusal() -> None:
     """An electricity threshold beyond double-long-unsigned (a log not checked by the schema)."""
-    request = _template_request("ECS01a_1.1.1_IMMEDIATE_BLOCK_SUCCESS_REQUEST_DUIS.XML")
-    body = request.body
-    assert isinstance(body, rq.UpdateImportTariff)
-    huge = body.elements.replace(b">10000<", b">4294967296<")
-    assert huge != body.elements
-    bad = dataclasses.replace(request, body=dataclasses.replace(body, elements=huge))
+    template = "ECS01a_1.1.1_IMMEDIATE_BLOCK_SUCCESS_REQUEST_DUIS.XML"
     with pytest.raises(DuisError) as caught:
-        to_gbcs(bad, INVENTORY)
+        to_gbcs(_tariff_with(template, b">10000<", b">4294967296<"), INVENTORY)
     assert caught.value.code is RigCode.SCHEMA_VIOLATION and "ECS01a" in caught.value.reason
