@@ -8,6 +8,7 @@ compilation. Rebuild in place after editing a compiled source:
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
@@ -41,4 +42,22 @@ def dsp_core_extensions() -> list[Extension]:
     return extensions
 
 
-setup(ext_modules=[*dsp_core_extensions()])
+def gbcs_codec_extensions() -> list[Extension]:
+    """``rig.gbcs._wire``: the GBCS codec's per-frame byte work in C (docs/gbcs-codec.md,
+    "Benchmark"). The source's SHA-256 is compiled in, so that rig.gbcs.accel refuses, with a
+    RuntimeWarning, a build older than the source beside it."""
+    if PURE_PYTHON:
+        return []
+    source = "rig/gbcs/_wire.c"
+    digest = hashlib.sha256((HERE / source).read_bytes()).hexdigest()
+    return [
+        Extension(
+            "rig.gbcs._wire",
+            [source],
+            define_macros=[("WIRE_SOURCE_SHA256", f'"{digest}"')],
+            optional=True,  # no compiler: a warning, and the pure-Python codec
+        )
+    ]
+
+
+setup(ext_modules=[*dsp_core_extensions(), *gbcs_codec_extensions()])

@@ -35,6 +35,10 @@ _KDF_BLOCK_ONE = b"\x00\x00\x00\x01"
 #: The GCM IV is the originator's system title and a zero invocation counter (§1.4).
 _IV_TAIL = bytes(4)
 _ECDSA = ec.ECDSA(hashes.SHA256())
+#: The KDF's hash and the GMAC's AEAD class: :func:`kdf_mac` calls them, and so does the C
+#: accelerator's ``apdu_mac`` (rig/gbcs/_wire.c), in the same way.
+KDF_HASH = hashlib.sha256
+MAC_AEAD = AESGCM
 #: Security control byte for authentication only, suite 1, plus the five zero bytes (§1.4).
 MAC_AAD_PREFIX = bytes.fromhex("110000000000")
 #: Security header of an encrypted payload part: SC 0x31 and a zero invocation counter (§1.4).
@@ -101,7 +105,7 @@ def derive_key(kdf_input: bytes) -> bytes:
     ``kdf_input`` is :func:`kdf_prefix` then the rest of OtherInfo: originator title, ``09``,
     CRA, counter, recipient title (§1.4).
     """
-    return hashlib.sha256(kdf_input).digest()[:16]
+    return KDF_HASH(kdf_input).digest()[:16]
 
 
 def kdf_from_secret(z: bytes, originator: Eui64, cra: int, counter: int, recipient: Eui64) -> bytes:
@@ -144,12 +148,14 @@ def gmac_tag(key: bytes, originator: Eui64, aad: bytes) -> bytes:
 
 def gmac(key: bytes, originator: Eui64, apdu: bytes) -> bytes:
     """The 12-byte GBCS MAC of a General-Signing APDU (AAD = ``11 00 00 00 00 00`` || APDU)."""
-    return title_gmac(key, originator.raw, apdu)
+    return AESGCM(key).encrypt(_iv(originator), b"", MAC_AAD_PREFIX + apdu)[:MAC_LENGTH]
 
 
-def title_gmac(key: bytes, originator_title: bytes, apdu: bytes) -> bytes:
-    """:func:`gmac` given the originator's system title as its 8 bytes."""
-    return AESGCM(key).encrypt(originator_title + _IV_TAIL, b"", MAC_AAD_PREFIX + apdu)[:MAC_LENGTH]
+def kdf_mac(kdf_input: bytes, iv: bytes, aad: bytes) -> bytes:
+    """The 12-byte GMAC over ``aad`` under the key :func:`derive_key` makes of ``kdf_input``:
+    a MAC'd frame's two per-message calls in one function, for the frame hot path
+    (:func:`rig.gbcs.frame.apdu_mac` builds the inputs; §1.4)."""
+    return MAC_AEAD(KDF_HASH(kdf_input).digest()[:16]).encrypt(iv, b"", aad)[:MAC_LENGTH]
 
 
 def check_mac(key: bytes, originator: Eui64, apdu: bytes, mac: bytes) -> None:

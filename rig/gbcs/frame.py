@@ -12,14 +12,18 @@ import hmac
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TypeVar
 
+from rig.gbcs.accel import WIRE
 from rig.gbcs.crypto import (
+    KDF_HASH,
+    MAC_AAD_PREFIX,
+    MAC_AEAD,
     MAC_LENGTH,
     SIGNATURE_LENGTH,
     check_mac,
-    derive_key,
     gmac,
-    title_gmac,
+    kdf_mac,
 )
 from rig.gbcs.errors import DecodeError, VerifyError
 from rig.gbcs.eui import Eui64
@@ -59,7 +63,7 @@ class Cra(IntEnum):
     ALERT = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GeneralSigning:
     """A General-Signing APDU, the "Grouping Header" and its payload (§1.2, §1.3).
 
@@ -257,7 +261,7 @@ def signed_apdu(signed_data: bytes, signature: bytes) -> bytes:
     return _DF + signed_data + _SIGNATURE_LENGTH_BYTE + signature
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     """A decoded frame: the APDU and the MAC of its MAC Header, or None for a bare ``DF`` frame."""
 
@@ -269,11 +273,12 @@ class Message:
         apdu = self.signing.encode()
         if self.mac is None:
             return apdu
-        return _mac_header(len(apdu)) + apdu + self.mac
+        return _seal(apdu, self.mac)
 
 
 _MAC_PREFIX = bytes([GENERAL_CIPHERING, 0, 0, 0, 0, 0, 0])
 _MAC_OVERHEAD = len(_SECURITY_HEADER) + MAC_LENGTH
+_IV_TAIL = bytes(4)
 #: MAC Headers with a one-byte ciphered-content length, by that length.
 _SHORT_MAC_HEADERS = tuple(_MAC_PREFIX + bytes([n]) + _SECURITY_HEADER for n in range(0x80))
 
@@ -285,24 +290,39 @@ def _mac_header(apdu_length: int) -> bytes:
     return _MAC_PREFIX + encode_length(content_length) + _SECURITY_HEADER
 
 
+def _py_seal(apdu: bytes, mac: bytes) -> bytes:
+    """MAC Header + ``apdu`` + its 12-byte ``mac`` (§1.2)."""
+    return _mac_header(len(apdu)) + apdu + mac
+
+
 def encode_mac_frame(signing: GeneralSigning, key: bytes) -> bytes:
     """MAC Header + APDU + 12-byte GMAC under ``key`` (§1.2, §1.4)."""
     apdu = signing.encode()
-    return _mac_header(len(apdu)) + apdu + gmac(key, signing.originator, apdu)
+    return _seal(apdu, gmac(key, signing.originator, apdu))
+
+
+def _py_mac_inputs(kdf_prefix: bytes, apdu: bytes) -> tuple[bytes, bytes, bytes]:
+    """The KDF input (``kdf_prefix`` then the APDU's originator title, transaction id and
+    recipient title, read where they sit), the GCM IV and the GMAC AAD of ``apdu`` (§1.4)."""
+    if len(apdu) < _APDU_HEAD.size:
+        raise ValueError(f"APDU of {len(apdu)} bytes, too short for its KDF fields")
+    originator = apdu[_ORIGINATOR]
+    return (
+        kdf_prefix + originator + apdu[_TRANSACTION_ID] + apdu[_RECIPIENT],
+        originator + _IV_TAIL,
+        MAC_AAD_PREFIX + apdu,
+    )
 
 
 def apdu_mac(kdf_prefix: bytes, apdu: bytes) -> bytes:
     """The 12-byte MAC of ``apdu`` for the pair of KA keys with this
-    :func:`~rig.gbcs.crypto.kdf_prefix`: the KDF's OtherInfo fields are the APDU's own
-    originator title, transaction id and recipient title (§1.4), read where they sit."""
-    originator = apdu[_ORIGINATOR]
-    key = derive_key(kdf_prefix + originator + apdu[_TRANSACTION_ID] + apdu[_RECIPIENT])
-    return title_gmac(key, originator, apdu)
+    :func:`~rig.gbcs.crypto.kdf_prefix` (§1.4)."""
+    return kdf_mac(*_py_mac_inputs(kdf_prefix, apdu))
 
 
 def mac_frame(apdu: bytes, kdf_prefix: bytes) -> bytes:
     """MAC Header + APDU + :func:`apdu_mac` (§1.2, §1.4)."""
-    return _mac_header(len(apdu)) + apdu + apdu_mac(kdf_prefix, apdu)
+    return _seal(apdu, apdu_mac(kdf_prefix, apdu))
 
 
 def check_apdu_mac(kdf_prefix: bytes, apdu: bytes, mac: bytes) -> None:
@@ -324,7 +344,10 @@ def verify_mac(message: Message, key: bytes) -> None:
 
 
 def decode(data: bytes) -> Message:
-    """Parse a frame (structure only). Any bad input raises :class:`DecodeError`."""
+    """Parse a frame (structure only). Any bad input raises :class:`DecodeError`.
+
+    With the C accelerator this name is ``rig.gbcs._wire.decode``, which parses every valid frame
+    and hands anything else to this function, so errors are the same."""
     if type(data) is not bytes:
         if not isinstance(data, bytearray | memoryview):
             raise DecodeError(0, f"expected bytes, got {type(data).__name__}")
@@ -454,10 +477,11 @@ _SHORTEST_APDU = 34
 
 #: The fast path makes its frozen dataclass instances from fields it has already checked,
 #: without running ``__init__`` and ``__post_init__`` (otherwise most of the decoding time);
-#: fields it leaves out read as their class defaults. Its results are tested equal to the
-#: general decoder's, which does run them.
+#: see :func:`_checked`. Its results are tested equal to the general decoder's, which does run
+#: them.
 _new = object.__new__
 _set = object.__setattr__
+_T = TypeVar("_T")
 
 
 def _decode_common(data: bytes) -> Message | None:
@@ -507,26 +531,34 @@ def _decode_common(data: bytes) -> Message | None:
         or tail == 0
     ):
         return None
-    fields = {
-        "cra": _CRAS[cra],
-        "counter": int.from_bytes(data[start + 3 : start + 11], "big"),
-        "originator": Eui64.of(data[start + 12 : start + 20]),
-        "recipient": Eui64.of(data[start + 21 : start + 29]),
-        "message_code": data[at + 1] << 8 | data[at + 2],
-        "payload": data[payload_start:payload_end],
-        "_raw": data[start:end],
-    }
-    if dt_length:
-        fields["date_time"] = data[start + 30 : start + 42]
-    if tail > 1:
-        fields["signature"] = data[payload_end + 1 : end]
-    elif not tail:
-        fields["has_signature_field"] = False
-    signing = _new(GeneralSigning)  # see _checked: fields checked above, no __init__
-    _set(signing, "__dict__", fields)
-    message = _new(Message)
-    _set(message, "__dict__", {"signing": signing, "mac": data[end:] if start else None})
-    return message
+    signing = _checked(
+        GeneralSigning,
+        cra=_CRAS[cra],
+        counter=int.from_bytes(data[start + 3 : start + 11], "big"),
+        originator=Eui64.of(data[start + 12 : start + 20]),
+        recipient=Eui64.of(data[start + 21 : start + 29]),
+        message_code=data[at + 1] << 8 | data[at + 2],
+        payload=data[payload_start:payload_end],
+        date_time=data[start + 30 : start + 42] if dt_length else None,
+        signature=data[payload_end + 1 : end] if tail > 1 else None,
+        has_signature_field=tail > 0,
+        _raw=data[start:end],
+    )
+    return _checked(Message, signing=signing, mac=data[end:] if start else None)
+
+
+_DEFAULTS = {
+    cls: {f.name: f.default for f in dataclasses.fields(cls)} for cls in (GeneralSigning, Message)
+}
+
+
+def _checked(cls: type[_T], **values: object) -> _T:
+    """An instance of ``cls`` with these field values (and the defaults of the others), made
+    without ``__init__`` and ``__post_init__``: the fast paths have checked the values."""
+    obj = _new(cls)
+    for name, default in _DEFAULTS[cls].items():
+        _set(obj, name, values.get(name, default))
+    return obj
 
 
 def _system_title(reader: Reader, what: str) -> Eui64:
@@ -535,3 +567,24 @@ def _system_title(reader: Reader, what: str) -> Eui64:
     if length != 8:
         raise DecodeError(at, f"{what} length {length}, expected 8")
     return Eui64(reader.take(8, what))
+
+
+#: The hot paths: the C accelerator's functions (rig/gbcs/_wire.c; the same results, tested
+#: against the Python ones, to which ``decode`` and ``encode_apdu`` hand what they decline) or
+#: the pure-Python ones above (:mod:`rig.gbcs.accel` chooses).
+py_decode, py_encode_apdu, py_apdu_mac = decode, encode_apdu, apdu_mac
+if WIRE is not None:
+    WIRE.bind(
+        message=Message,
+        signing=GeneralSigning,
+        cras=_CRAS[1:],
+        eui_of=Eui64.of,
+        decode=py_decode,
+        encode_apdu=py_encode_apdu,
+        kdf_hash=KDF_HASH,
+        gcm_class=MAC_AEAD,
+    )
+    decode, encode_apdu, apdu_mac = WIRE.decode, WIRE.encode_apdu, WIRE.apdu_mac
+    _seal = WIRE.mac_frame
+else:
+    _seal = _py_seal
