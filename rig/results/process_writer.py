@@ -27,6 +27,7 @@ import io
 import json
 import logging
 import marshal
+import os
 import signal
 import struct
 import subprocess
@@ -286,9 +287,21 @@ def serve(spec: SinkSpec, frames: BinaryIO, acks: BinaryIO) -> int:
         sink.close()
 
 
+def background_priority() -> None:
+    """Make this process yield the CPU to the rig and the devices: the batch scheduling policy
+    (a CPU hog that never preempts a waking task; also leaves a real-time policy inherited
+    from a ``chrt``-started rig) at nice 10. Best effort: where the OS refuses, as it was."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    with contextlib.suppress(OSError):
+        os.nice(10)
+
+
 def main() -> None:
     # Ctrl-C reaches the whole process group: the child keeps writing until the rig hangs up.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Writing results can wait; the request path cannot (a batch is ms of CPU in one go).
+    background_priority()
     spec = SinkSpec(**json.loads(sys.argv[1]))
     serve(spec, sys.stdin.buffer, sys.stdout.buffer)
 
