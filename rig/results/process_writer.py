@@ -52,8 +52,9 @@ _HEADER = struct.Struct("<II?")
 _JSON = "\x00json"
 #: The request tuple's first element (dicts have their own ``kind``).
 _REQUEST = "\x00request"
-#: How long :meth:`ProcessWriter.close` waits for the child to finish writing. [ASSUMED]
-CLOSE_TIMEOUT_S = 60.0
+#: How long :meth:`ProcessWriter.close` waits for the child to finish writing (a big backlog
+#: on a saturated machine takes a while; a hung child is killed after it). [ASSUMED]
+CLOSE_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -289,12 +290,11 @@ def serve(spec: SinkSpec, frames: BinaryIO, acks: BinaryIO) -> int:
 
 def background_priority() -> None:
     """Make this process yield the CPU to the rig and the devices: the batch scheduling policy
-    (a CPU hog that never preempts a waking task; also leaves a real-time policy inherited
-    from a ``chrt``-started rig) at nice 10. Best effort: where the OS refuses, as it was."""
+    (a CPU hog that never preempts a waking task; it also leaves a real-time policy inherited
+    from a ``chrt``-started rig). Its fair share is kept (no nice): on a saturated machine a
+    niced writer fell behind the records. Best effort: where the OS refuses, as it was."""
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-    with contextlib.suppress(OSError):
-        os.nice(10)
 
 
 def main() -> None:
