@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from types import ModuleType
 from typing import TypeVar
 
 from rig.gbcs.accel import WIRE
@@ -569,21 +571,27 @@ def _system_title(reader: Reader, what: str) -> Eui64:
     return Eui64(reader.take(8, what))
 
 
+def bind_accelerator(wire: ModuleType, *, decode_fallback: Callable[[bytes], Message]) -> None:
+    """Give the C accelerator the classes it makes, the Eui64 constructor, the Python functions
+    that take what it declines (``decode_fallback`` for :func:`decode`) and the crypto calls."""
+    wire.bind(
+        message=Message,
+        signing=GeneralSigning,
+        cras=_CRAS[1:],
+        eui_of=Eui64.of,
+        decode=decode_fallback,
+        encode_apdu=py_encode_apdu,
+        kdf_hash=KDF_HASH,
+        gcm_class=MAC_AEAD,
+    )
+
+
 #: The hot paths: the C accelerator's functions (rig/gbcs/_wire.c; the same results, tested
 #: against the Python ones, to which ``decode`` and ``encode_apdu`` hand what they decline) or
 #: the pure-Python ones above (:mod:`rig.gbcs.accel` chooses).
 py_decode, py_encode_apdu, py_apdu_mac = decode, encode_apdu, apdu_mac
 if WIRE is not None:
-    WIRE.bind(
-        message=Message,
-        signing=GeneralSigning,
-        cras=_CRAS[1:],
-        eui_of=Eui64.of,
-        decode=py_decode,
-        encode_apdu=py_encode_apdu,
-        kdf_hash=KDF_HASH,
-        gcm_class=MAC_AEAD,
-    )
+    bind_accelerator(WIRE, decode_fallback=py_decode)
     decode, encode_apdu, apdu_mac = WIRE.decode, WIRE.encode_apdu, WIRE.apdu_mac
     _seal = WIRE.mac_frame
 else:
