@@ -35,6 +35,10 @@ COMPILED_MODULES = (
 )
 """The hot path of ``rig simulate`` and ``rig bench dsp``; setup.py compiles exactly these."""
 
+LIBRARY = "rig._dsp_core__mypyc"
+"""The group's shared library (setup.py's ``group_name`` + ``__mypyc``): it holds the compiled
+code of every module; the ``.so`` beside each source is a shim that is not rebuilt when the
+code changes."""
 REBUILD = "pip install --no-build-isolation -e .  (or: python setup.py build_ext --inplace)"
 PURE_ENV = "RIG_PURE_PYTHON"
 
@@ -55,17 +59,20 @@ def _build(source: Path) -> Path | None:
 
 
 def stale_modules(
-    modules: Sequence[str] = COMPILED_MODULES, root: Path = _ROOT
+    modules: Sequence[str] = COMPILED_MODULES, root: Path = _ROOT, library: str = LIBRARY
 ) -> list[str] | None:
-    """None when no module has a build (a pure install); else the modules whose build is
-    missing or older than their source (empty: the compiled core is up to date)."""
-    builds = {m: _build(_source(m, root)) for m in modules}
-    if not any(builds.values()):
+    """None when no module has a build (a pure install); else the modules whose shim or the
+    shared library is missing, or whose source is newer than the library (empty: the compiled
+    core is up to date)."""
+    shims = {m: _build(_source(m, root)) for m in modules}
+    if not any(shims.values()):
         return None
+    code = _build(_source(library, root))
+    built_ns = -1 if code is None else code.stat().st_mtime_ns
     return [
         m
-        for m, built in builds.items()
-        if built is None or _source(m, root).stat().st_mtime_ns > built.stat().st_mtime_ns
+        for m, shim in shims.items()
+        if shim is None or _source(m, root).stat().st_mtime_ns > built_ns
     ]
 
 

@@ -13,7 +13,7 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Final, Protocol
 
 from rig.virtual_timer import VirtualTimer as _VirtualTimer
 from rig.virtual_timer import cancelled as _cancelled
@@ -35,8 +35,8 @@ class Clock(Protocol):
         ...
 
 
-_push = heapq.heappush
-_pop = heapq.heappop
+_push: Final = heapq.heappush
+_pop: Final = heapq.heappop
 
 
 class VirtualClock:
@@ -58,8 +58,9 @@ class VirtualClock:
         self._now = start
         self._per_s = 1.0 / window_s
         self._window = int(start * self._per_s)  # events with a window index <= this: _queue
-        self._queue: list[_VirtualTimer] = []
-        self._later: dict[int, list[_VirtualTimer]] = {}  # window index -> its events
+        # The entries are _VirtualTimer lists; typed as lists so that compiled code indexes them.
+        self._queue: list[list[Any]] = []
+        self._later: dict[int, list[list[Any]]] = {}  # window index -> its events
         self._windows: list[int] = []  # heap of the keys of _later
         self._seq = 0
 
@@ -116,13 +117,16 @@ class VirtualClock:
         while True:
             queue = self._queue  # replaced only by _next_window, when empty
             while queue:
-                if queue[0][0] > limit:
+                entry = queue[0]
+                when: float = entry[0]
+                if when > limit:
                     break
-                when, _, callback, args = pop(queue)
+                pop(queue)
+                callback = entry[2]
                 if callback is cancelled:
                     continue
                 self._now = when
-                callback(*args)
+                callback(*entry[3])
             if queue or not self._next_window():
                 break
         if until is not None and until > self._now:

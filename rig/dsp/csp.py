@@ -22,6 +22,7 @@ class Csp:
     """Round trips to Comms Hubs; ``on_response(request)`` when each response is back."""
 
     __slots__ = (
+        "_back_cb",
         "_call_at",
         "_clock",
         "_in_flight",
@@ -50,6 +51,7 @@ class Csp:
         self._rng = random.Random(seed)
         self._sample = sampler(latency, self._rng)
         self._on_response = on_response
+        self._back_cb = self._back  # bound once, not once per request
         self._limit = ch_in_flight_limit
         self._in_flight: dict[object, int] = {}
         self._waiting: dict[object, deque[DspRequest]] = {}
@@ -71,7 +73,7 @@ class Csp:
             self._in_flight[target] = n + 1
         self.sent += 1
         now = self._clock.now()
-        self._call_at(now + self._sample(), self._back, request)
+        self._call_at(now + self._sample(), self._back_cb, request)
 
     def _back(self, request: DspRequest) -> None:
         self.completed += 1
@@ -84,7 +86,7 @@ class Csp:
                     del self._waiting[target]
                 self.sent += 1
                 now = self._clock.now()
-                self._call_at(now + self._sample(), self._back, nxt)
+                self._call_at(now + self._sample(), self._back_cb, nxt)
             else:
                 n = self._in_flight[target] - 1
                 if n:

@@ -165,6 +165,7 @@ class Dsp:
         "_clock",
         "_delivered",
         "_dispatched",
+        "_finish",
         "_mask",
         "_nb_interval",
         "_nb_intervals",
@@ -217,6 +218,7 @@ class Dsp:
         self._now = clock.now
         self._call_at = clock.call_at
         self._servers = servers
+        self._finish = self._finish_service  # bound once, not once per request
         self._rng = random.Random(seed)
         self._sample = sampler(service_time, self._rng)
         self._on_dispatch = on_dispatch
@@ -296,7 +298,7 @@ class Dsp:
     def _serve(self, request: DspRequest, now: float) -> None:
         request.dequeued_at = now
         self._busy += 1
-        self._call_at(now + self._sample(), self._finish_service, request)
+        self._call_at(now + self._sample(), self._finish, request)
 
     def _finish_service(self, request: DspRequest) -> None:
         request.dispatched_at = self._now()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import gc
 import itertools
 import math
 import random
@@ -28,6 +29,7 @@ from rig.sim.scenario import Arrivals, Scenario, User
 from rig.sim.stats import HOPS, Cell, LogHistogram, Series, Totals
 
 ALERTS_GROUP = "alerts"
+_log = math.log
 
 
 class _Poisson:
@@ -36,7 +38,7 @@ class _Poisson:
     def __init__(self, clock: VirtualClock, spec: Arrivals, rng: random.Random,
                  fire: Callable[[], None]) -> None:  # fmt: skip
         self._clock = clock
-        self._expo = rng.expovariate
+        self._uniform = rng.random
         self._steps = [(t, r) for t, r in spec.profile if t < spec.end_s] + [(spec.end_s, 0.0)]
         self._fire = fire
         self._step = 0
@@ -51,7 +53,7 @@ class _Poisson:
             step_end = steps[self._step + 1][0]
             t = max(t, step_start)
             if rate > 0:
-                nxt = t + self._expo(rate)
+                nxt = t - _log(1.0 - self._uniform()) / rate  # rng.expovariate(rate), inlined
                 if nxt < step_end:
                     self._step_end = step_end
                     self._rate = rate
@@ -62,7 +64,7 @@ class _Poisson:
 
     def _arrive(self) -> None:
         self._fire()
-        nxt = self._clock.now() + self._expo(self._rate)
+        nxt = self._clock.now() - _log(1.0 - self._uniform()) / self._rate
         if nxt < self._step_end:
             self._clock.call_at(nxt, self._cb)
         else:
@@ -271,7 +273,13 @@ class Run:
     def run(self) -> dict[str, Any]:
         """Run to the end (arrivals stop at ``duration_s``; the system then drains)."""
         start = time.process_time()
-        self.clock.run()
+        collecting = gc.isenabled()
+        gc.disable()  # no cycles are made per event; its passes over the live requests cost ~8 %
+        try:
+            self.clock.run()
+        finally:
+            if collecting:
+                gc.enable()
         self.cpu_s = time.process_time() - start
         return self.report()
 

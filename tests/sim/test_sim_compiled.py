@@ -96,15 +96,22 @@ def _touch(path: Path, mtime_s: int) -> None:
     os.utime(path, (mtime_s, mtime_s))
 
 
-def test_stale_modules_compares_each_source_with_its_build(tmp_path: Path) -> None:
-    modules = ("pkg.a", "pkg.sub.b")
+def test_stale_modules_compares_each_source_with_the_shared_library(tmp_path: Path) -> None:
+    modules, library = ("pkg.a", "pkg.sub.b"), "pkg.lib__mypyc"
     so = importlib.machinery.EXTENSION_SUFFIXES[0]
+
+    def stale() -> list[str] | None:
+        return _native.stale_modules(modules, tmp_path, library)
+
     _touch(tmp_path / "pkg/a.py", 100)
     _touch(tmp_path / "pkg/sub/b.py", 100)
-    assert _native.stale_modules(modules, tmp_path) is None  # a pure install
+    assert stale() is None  # a pure install
     _touch(tmp_path / f"pkg/a{so}", 200)
-    assert _native.stale_modules(modules, tmp_path) == ["pkg.sub.b"]  # a build missing
-    _touch(tmp_path / f"pkg/sub/b{so}", 200)
-    assert _native.stale_modules(modules, tmp_path) == []  # up to date
+    _touch(tmp_path / f"pkg/lib__mypyc{so}", 200)
+    assert stale() == ["pkg.sub.b"]  # a shim missing
+    _touch(tmp_path / f"pkg/sub/b{so}", 50)  # shims keep their first build's time
+    assert stale() == []  # up to date
     os.utime(tmp_path / "pkg/sub/b.py", (300, 300))  # edited after the build
-    assert _native.stale_modules(modules, tmp_path) == ["pkg.sub.b"]
+    assert stale() == ["pkg.sub.b"]
+    (tmp_path / f"pkg/lib__mypyc{so}").unlink()
+    assert stale() == ["pkg.a", "pkg.sub.b"]  # no compiled code at all
