@@ -40,7 +40,7 @@
 
 /* Bound by bind(): the classes decode() instantiates, where their slots are, the Cra members
  * and the Eui64 constructor. Message and GeneralSigning are slotted dataclasses; decode() fills
- * a fresh instance's slots directly, as frame._checked does through object.__setattr__. */
+ * a fresh instance's slots directly, as frame._decode_common fills a _BlankSigning. */
 enum { M_SIGNING, M_MAC, MESSAGE_FIELDS };
 static const char *const message_names[MESSAGE_FIELDS] = {"signing", "mac"};
 enum {
@@ -521,7 +521,7 @@ w_apdu_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return mac;
 }
 
-/* MAC Header + APDU + MAC (frame._mac_header). */
+/* MAC Header + APDU + MAC (frame._py_seal). */
 static PyObject *
 w_mac_frame(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {

@@ -16,6 +16,10 @@ needs per frame, with their inputs precomputed:
 The ratio codec time / bare time is the framing overhead over the physical limit of this design.
 Times are CPU time of this process (best of five), so other processes disturb them less.
 
+The codec runs as :mod:`rig.gbcs.accel` chose at import (the C accelerator or pure Python); when
+that is the accelerator, the same rows are also measured for pure Python in a child process
+with ``RIG_PURE_PYTHON=1``, so that both are visible. Each row names its implementation.
+
 For instruction counts, stable under any load, run one operation a fixed number of times under
 callgrind (``python -m rig.gbcs.bench --help``; docs/gbcs-codec.md).
 """
@@ -25,6 +29,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +48,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from rig.gbcs import crypto
+from rig.gbcs import accel, crypto
 from rig.gbcs.codec import DeviceCodec, RemotePartyCodec, sign_precommand
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Message, decode
@@ -83,6 +91,7 @@ class BenchResult:
     baseline: str
     codec_rate: float
     bare_rate: float
+    implementation: str = accel.DESCRIPTION
 
     @property
     def ratio(self) -> float:
@@ -97,16 +106,35 @@ class BenchResult:
             "codec_per_s": round(self.codec_rate),
             "bare_per_s": round(self.bare_rate),
             "ratio": round(self.ratio, 3),
+            "implementation": self.implementation,
         }
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> BenchResult:
+        """Inverse of :meth:`to_json` (rates rounded)."""
+        return cls(
+            row["name"],
+            row["baseline"],
+            row["codec_per_s"],
+            row["bare_per_s"],
+            row["implementation"],
+        )
 
 
 def table(results: Sequence[BenchResult]) -> str:
-    """The results as text, each row naming its baseline."""
-    lines = [f"{'operation':<34}{'frames/s':>10}{'bare/s':>10}{'ratio':>7}  baseline (bare calls)"]
-    lines += [
-        f"{r.name:<34}{r.codec_rate:>10,.0f}{r.bare_rate:>10,.0f}{r.ratio:>7.2f}  {r.baseline}"
-        for r in results
-    ]
+    """The results as text: a table per implementation, each row naming its baseline."""
+    lines: list[str] = []
+    for implementation in dict.fromkeys(r.implementation for r in results):
+        lines += [
+            *([""] if lines else []),
+            f"codec: {implementation}",
+            f"{'operation':<34}{'frames/s':>10}{'bare/s':>10}{'ratio':>7}  baseline (bare calls)",
+        ]
+        lines += [
+            f"{r.name:<34}{r.codec_rate:>10,.0f}{r.bare_rate:>10,.0f}{r.ratio:>7.2f}  {r.baseline}"
+            for r in results
+            if r.implementation == implementation
+        ]
     return "\n".join(lines)
 
 
@@ -135,9 +163,25 @@ def measure(case: Case, seconds: float) -> BenchResult:
 
 
 def run_benchmarks(seconds: float = 1.0) -> list[BenchResult]:
-    """Measure the four operations, each for about ``seconds``."""
+    """Measure the four operations, each for about ``seconds``, as this process runs the codec;
+    then, if that is the C accelerator, again for pure Python (:func:`pure_python_benchmarks`)."""
     with tempfile.TemporaryDirectory() as tmp:
-        return [measure(case, seconds) for case in cases(_keys(Path(tmp)))]
+        results = [measure(case, seconds) for case in cases(_keys(Path(tmp)))]
+    if accel.WIRE is not None:
+        results += pure_python_benchmarks(seconds)
+    return results
+
+
+def pure_python_benchmarks(seconds: float) -> list[BenchResult]:
+    """The four rows measured in a child process with ``RIG_PURE_PYTHON=1``."""
+    out = subprocess.run(
+        [sys.executable, "-m", "rig.gbcs.bench", "--json-seconds", str(seconds)],
+        env={**os.environ, "RIG_PURE_PYTHON": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [BenchResult.from_json(row) for row in json.loads(out)]
 
 
 def _keys(directory: Path) -> KeyStore:
@@ -253,16 +297,33 @@ def cases(keys: KeyStore, frames: int = FRAMES) -> list[Case]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run one operation a fixed number of times, untimed: for instruction counts."""
+    """Run one operation a fixed number of times, untimed: for instruction counts; or, with
+    ``--json-seconds``, measure this process's rows and print them as JSON."""
     parser = argparse.ArgumentParser(
         prog="python -m rig.gbcs.bench",
         description="Run one benchmark operation COUNT times over its frames, for callgrind: "
-        "instructions per operation = (Ir at COUNT - Ir at 0) / COUNT.",
+        "instructions per operation = (Ir at COUNT - Ir at 0) / COUNT. RIG_PURE_PYTHON=1 "
+        "runs the pure-Python codec.",
     )
-    parser.add_argument("operation", type=int, choices=range(4), help="row of rig bench codec")
-    parser.add_argument("count", type=int, help="operations to run (a multiple of FRAMES)")
+    parser.add_argument(
+        "operation", type=int, nargs="?", choices=range(4), help="row of rig bench codec"
+    )
+    parser.add_argument("count", type=int, nargs="?", help="operations (a multiple of FRAMES)")
     parser.add_argument("--bare", action="store_true", help="the bare crypto calls instead")
+    parser.add_argument(
+        "--json-seconds",
+        type=float,
+        metavar="S",
+        help="measure every row for S seconds with this process's codec; print JSON",
+    )
     args = parser.parse_args(argv)
+    if args.json_seconds is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = [measure(c, args.json_seconds) for c in cases(_keys(Path(tmp)))]
+        print(json.dumps([r.to_json() for r in rows]))
+        return
+    if args.operation is None or args.count is None:
+        parser.error("OPERATION and COUNT are required (or --json-seconds)")
     with tempfile.TemporaryDirectory() as tmp:
         case = cases(_keys(Path(tmp)))[args.operation]
         operation, inputs = (

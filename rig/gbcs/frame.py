@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from types import ModuleType
-from typing import TypeVar
 
 from rig.gbcs.accel import WIRE
 from rig.gbcs.crypto import (
@@ -477,13 +476,23 @@ _CRAS = (None, Cra.COMMAND, Cra.RESPONSE, Cra.ALERT)
 _SHORTEST_APDU = 34
 
 
-#: The fast path makes its frozen dataclass instances from fields it has already checked,
-#: without running ``__init__`` and ``__post_init__`` (otherwise most of the decoding time);
-#: see :func:`_checked`. Its results are tested equal to the general decoder's, which does run
-#: them.
+class _BlankSigning:
+    """GeneralSigning's slots without its frozen ``__setattr__``. The fast path fills one with
+    plain attribute stores from fields it has already checked, then makes it a GeneralSigning by
+    ``__class__`` assignment (allowed between classes with the same slots), so that neither
+    ``__init__`` nor ``__post_init__`` runs (otherwise most of the decoding time). Its results
+    are tested equal to the general decoder's, which does run them."""
+
+    __slots__ = GeneralSigning.__slots__
+
+
+class _BlankMessage:
+    """Message's slots, as :class:`_BlankSigning`."""
+
+    __slots__ = Message.__slots__
+
+
 _new = object.__new__
-_set = object.__setattr__
-_T = TypeVar("_T")
 
 
 def _decode_common(data: bytes) -> Message | None:
@@ -533,34 +542,25 @@ def _decode_common(data: bytes) -> Message | None:
         or tail == 0
     ):
         return None
-    signing = _checked(
-        GeneralSigning,
-        cra=_CRAS[cra],
-        counter=int.from_bytes(data[start + 3 : start + 11], "big"),
-        originator=Eui64.of(data[start + 12 : start + 20]),
-        recipient=Eui64.of(data[start + 21 : start + 29]),
-        message_code=data[at + 1] << 8 | data[at + 2],
-        payload=data[payload_start:payload_end],
-        date_time=data[start + 30 : start + 42] if dt_length else None,
-        signature=data[payload_end + 1 : end] if tail > 1 else None,
-        has_signature_field=tail > 0,
-        _raw=data[start:end],
-    )
-    return _checked(Message, signing=signing, mac=data[end:] if start else None)
-
-
-_DEFAULTS = {
-    cls: {f.name: f.default for f in dataclasses.fields(cls)} for cls in (GeneralSigning, Message)
-}
-
-
-def _checked(cls: type[_T], **values: object) -> _T:
-    """An instance of ``cls`` with these field values (and the defaults of the others), made
-    without ``__init__`` and ``__post_init__``: the fast paths have checked the values."""
-    obj = _new(cls)
-    for name, default in _DEFAULTS[cls].items():
-        _set(obj, name, values.get(name, default))
-    return obj
+    s = _new(_BlankSigning)
+    s.cra = _CRAS[cra]
+    s.counter = int.from_bytes(data[start + 3 : start + 11], "big")
+    s.originator = Eui64.of(data[start + 12 : start + 20])
+    s.recipient = Eui64.of(data[start + 21 : start + 29])
+    s.message_code = data[at + 1] << 8 | data[at + 2]
+    s.payload = data[payload_start:payload_end]
+    s.date_time = data[start + 30 : start + 42] if dt_length else None
+    s.supplementary_remote_party_id = s.supplementary_remote_party_counter = None
+    s.supplementary_originator_counter = s.supplementary_remote_party_ka_certificate = None
+    s.signature = data[payload_end + 1 : end] if tail > 1 else None
+    s.has_signature_field = tail > 0
+    s._raw = data[start:end]
+    s.__class__ = GeneralSigning  # type: ignore[assignment]
+    message = _new(_BlankMessage)
+    message.signing = s
+    message.mac = data[end:] if start else None
+    message.__class__ = Message  # type: ignore[assignment]
+    return message  # type: ignore[return-value]
 
 
 def _system_title(reader: Reader, what: str) -> Eui64:
