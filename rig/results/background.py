@@ -141,7 +141,7 @@ class BackgroundWriter:
             try:
                 batch.append(serialise(item))  # type: ignore[arg-type]
             except Exception:
-                _log.exception("results: could not serialise a %s record", _kind(item))
+                _log.exception("results: could not serialise a %s record", record_kind(item))
         self._write(batch)
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
@@ -154,7 +154,7 @@ class BackgroundWriter:
                 try:
                     self.sink.write(record)
                 except Exception:
-                    _log.exception("results: a %s record was not written", _kind(record))
+                    _log.exception("results: a %s record was not written", record_kind(record))
 
 
 def _call(callback: Callable[[], None]) -> None:
@@ -164,5 +164,8 @@ def _call(callback: Callable[[], None]) -> None:
         _log.exception("results: a write callback failed")
 
 
-def _kind(item: object) -> str:
-    return "request" if isinstance(item, RequestRecord) else str(item.get("kind"))  # type: ignore[attr-defined]
+def record_kind(item: object) -> str:
+    """What a record is, for a log line (``request`` for a :class:`RequestRecord`)."""
+    if isinstance(item, RequestRecord):
+        return "request"
+    return str(item.get("kind")) if isinstance(item, dict) else type(item).__name__

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from rig.results.background import BATCH_S
+from rig.results.background import BATCH_S, record_kind
 from rig.results.jsonl import JsonlWriter
 from rig.results.record import RequestRecord
 from rig.results.store import Sink, StoreWriter, Tee, write_all
@@ -180,7 +180,7 @@ class ProcessWriter:
         try:
             packed = pack(record)
         except (TypeError, ValueError):
-            _log.exception("results: a %s record was not written", _kind(record))
+            _log.exception("results: a %s record was not written", record_kind(record))
             return
         self._queue.append(packed)
 
@@ -292,7 +292,7 @@ def background_priority() -> None:
     """Make this process yield the CPU to the rig and the devices: the batch scheduling policy
     (a CPU hog that never preempts a waking task; it also leaves a real-time policy inherited
     from a ``chrt``-started rig). Its fair share is kept (no nice): on a saturated machine a
-    niced writer fell behind the records. Best effort: where the OS refuses, as it was."""
+    niced writer could fall behind the records. Best effort: where the OS refuses, as it was."""
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
@@ -304,10 +304,6 @@ def main() -> None:
     background_priority()
     spec = SinkSpec(**json.loads(sys.argv[1]))
     serve(spec, sys.stdin.buffer, sys.stdout.buffer)
-
-
-def _kind(record: dict[str, Any] | RequestRecord) -> str:
-    return "request" if isinstance(record, RequestRecord) else str(record.get("kind"))
 
 
 if __name__ == "__main__":

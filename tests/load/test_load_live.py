@@ -3,6 +3,7 @@ emulated meters behind real ptys."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -15,8 +16,9 @@ from rig.bench import BenchError, load_bench
 from rig.dsp.tmm import TmmError
 from rig.launch import launch
 from rig.load import LoadDriver, alert_storm, background, merge, outage
-from rig.load.bench import LoadBenchConfig, run_load_bench
+from rig.load.bench import OVERHEAD_HOPS, LoadBenchConfig, hop_overheads, run_load_bench
 from rig.orchestrator import Rig
+from rig.results.record import RequestRecord
 
 PLAN_TMM = Path(__file__).resolve().parents[2] / "test_plans" / "tmm"
 
@@ -114,6 +116,31 @@ def test_the_load_benchmark_climbs_its_ladder(tmp_path: Path) -> None:
     assert step.requests == 25 and step.lost == 0 and step.sustained
     assert result.to_json()["sustained_rate"] == 50.0
     assert step.overhead_p50_ms <= step.overhead_p99_ms
+    # the overhead broken down by hop: every hop of the journey, p50 <= p99
+    assert list(step.hops_ms) == list(OVERHEAD_HOPS)
+    assert all(p50 <= p99 for p50, p99 in step.hops_ms.values())
+    assert step.hops_ms["queue"][1] >= 0 and step.writer_cpu_ms_per_request is not None
+    # how busy the machine was is said (Linux)
+    assert step.load_average is not None and step.others_cpu_cores is not None
+    assert json.loads(json.dumps(result.to_json()))["steps"][0]["hops_ms"]["device"] == list(
+        step.hops_ms["device"]
+    )
+
+
+def test_hop_overheads_less_the_configured_delays() -> None:
+    record = RequestRecord("r", "7.4", "m", "u")
+    for name, at in zip(
+        ("submitted", "acknowledged", "dequeued", "on_wire", "device_response", "delivered"),
+        (0.0, 0.0001, 0.0001, 0.0007, 0.0015, 0.0016),
+        strict=True,
+    ):
+        record.stamp(name, at)
+    config = LoadBenchConfig(service_time_s=0.0005, processing_time_s=0.0005)
+    hops = hop_overheads(config, [record])
+    expected = {"submit": 0.1, "queue": 0.0, "dispatch": 0.1, "device": 0.3, "northbound": 0.1}
+    assert {hop: round(p50, 6) for hop, (p50, _) in hops.items()} == expected
+    # they add up to the overhead: latency less the configured delays
+    assert sum(expected.values()) == pytest.approx(1.6 - 1.0)
 
 
 def test_rig_emulate_serves_devices_a_physical_rig_mixes_in(tmp_path: Path) -> None:
