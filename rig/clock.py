@@ -12,6 +12,7 @@ import asyncio
 import heapq
 import itertools
 import math
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
@@ -45,11 +46,13 @@ class VirtualClock:
     Events due at the same instant run in the order they were scheduled, so a run is a pure
     function of its inputs.
 
-    The queue has two tiers (a calendar in front of a heap): time is cut into windows of
-    ``window_s``; events of the current window are in a heap, later ones are appended to a list
-    per window and heapified when their window comes. The order is exactly that of one heap
-    ordered by ``(when, seq)`` (the window index is monotonic in ``when``), but the heap stays
-    small and in cache: with thousands of WAN round trips in flight, a pop costs about half.
+    The queue orders *times*, not events: each distinct time is one float in a heap (compared
+    in C without the tie-breaks of a tuple), its first event is in ``_due`` and any later events
+    at exactly the same time wait in ``_ties`` (FIFO). In front of the heap is a calendar: time
+    is cut into windows of ``window_s``; times in the current window are in the heap, later ones
+    are appended to a list per window and heapified when their window comes, so that with
+    thousands of WAN round trips in flight the heap stays small and in cache. The order is
+    exactly that of one heap ordered by ``(when, scheduling order)``.
     """
 
     def __init__(self, start: float = 0.0, *, window_s: float = 0.125) -> None:
@@ -57,12 +60,13 @@ class VirtualClock:
             raise ValueError(f"window_s = {window_s!r}: must be > 0")
         self._now = start
         self._per_s = 1.0 / window_s
-        self._window = int(start * self._per_s)  # events with a window index <= this: _queue
-        # The entries are _VirtualTimer lists; typed as lists so that compiled code indexes them.
-        self._queue: list[list[Any]] = []
-        self._later: dict[int, list[list[Any]]] = {}  # window index -> its events
+        self._window = int(start * self._per_s)  # times with a window index <= this: _queue
+        self._queue: list[float] = []  # heap of the distinct times of the current window
+        self._later: dict[int, list[float]] = {}  # window index -> its distinct times
         self._windows: list[int] = []  # heap of the keys of _later
-        self._seq = 0
+        # The entries are _VirtualTimer lists; typed as lists so that compiled code indexes them.
+        self._due: dict[float, list[Any]] = {}  # time -> its first event not yet run
+        self._ties: dict[float, deque[list[Any]]] = {}  # time -> its later events, in order
 
     def now(self) -> float:
         return self._now
@@ -70,18 +74,24 @@ class VirtualClock:
     def call_at(self, when: float, callback: Callable[..., None], *args: object) -> _VirtualTimer:
         if when < self._now:
             when = self._now
-        timer = _VirtualTimer((when, self._seq, callback, args))
-        self._seq += 1
+        timer = _VirtualTimer((callback, args))
+        if self._due.setdefault(when, timer) is not timer:  # a tie: after those at that time
+            ties = self._ties.get(when)
+            if ties is None:
+                self._ties[when] = deque((timer,))
+            else:
+                ties.append(timer)
+            return timer
         window = int(when * self._per_s)
         if window <= self._window:
-            _push(self._queue, timer)
+            _push(self._queue, when)
         else:
             later = self._later.get(window)
             if later is None:
-                self._later[window] = [timer]
+                self._later[window] = [when]
                 _push(self._windows, window)
             else:
-                later.append(timer)
+                later.append(when)
         return timer
 
     def call_later(
@@ -98,14 +108,28 @@ class VirtualClock:
         heapq.heapify(queue)
         return True
 
+    def _next_tie(self, when: float) -> None:
+        """The first event at ``when`` has been taken: the next one at that time, if any, is
+        due now (``when`` is the smallest time left, so it is popped next)."""
+        ties = self._ties.get(when)
+        if ties is not None:
+            self._due[when] = ties.popleft()
+            if not ties:
+                del self._ties[when]
+            _push(self._queue, when)
+
     def step(self) -> bool:
         """Run the next due event; return False when nothing is scheduled."""
         while self._queue or self._next_window():
-            when, _, callback, args = _pop(self._queue)
+            when = _pop(self._queue)
+            entry = self._due.pop(when)
+            if self._ties:
+                self._next_tie(when)
+            callback = entry[0]
             if callback is _cancelled:
                 continue
             self._now = when
-            callback(*args)
+            callback(*entry[1])
             return True
         return False
 
@@ -113,20 +137,23 @@ class VirtualClock:
         """Run events in time order until the queue is empty or the next one is after ``until``."""
         pop = _pop
         cancelled = _cancelled
+        due = self._due
         limit = math.inf if until is None else until
         while True:
             queue = self._queue  # replaced only by _next_window, when empty
             while queue:
-                entry = queue[0]
-                when: float = entry[0]
+                when = queue[0]
                 if when > limit:
                     break
                 pop(queue)
-                callback = entry[2]
+                entry = due.pop(when)
+                if self._ties:
+                    self._next_tie(when)
+                callback = entry[0]
                 if callback is cancelled:
                     continue
                 self._now = when
-                callback(*entry[3])
+                callback(*entry[1])
             if queue or not self._next_window():
                 break
         if until is not None and until > self._now:
@@ -134,8 +161,8 @@ class VirtualClock:
 
     @property
     def pending(self) -> int:
-        timers = itertools.chain(self._queue, *self._later.values())
-        return sum(1 for entry in timers if entry[2] is not _cancelled)
+        timers = itertools.chain(self._due.values(), *self._ties.values())
+        return sum(1 for entry in timers if entry[0] is not _cancelled)
 
 
 class AsyncioClock:

@@ -12,13 +12,10 @@ def cancelled(*_: object) -> None:
 
 
 class VirtualTimer(list):  # type: ignore[type-arg]
-    """A scheduled callback; the list ``[when, seq, callback, args]`` is itself the heap entry.
-
-    One object per event (the entry and its handle at once), compared by ``(when, seq)`` in C;
-    ``args`` spares the caller a ``functools.partial`` per event.
-    """
+    """A scheduled callback: the list ``[callback, args]`` is both the queue's entry and the
+    handle that cancels it; ``args`` spares the caller a ``functools.partial`` per event."""
 
     __slots__ = ()
 
     def cancel(self) -> None:
-        self[2] = cancelled
+        self[0] = cancelled

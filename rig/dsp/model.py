@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from rig.clock import Clock, TimerHandle
 from rig.dsp.alerts import AlertStormFilter, DeviceAlert
@@ -49,14 +49,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ACK_CODE = "I99"
+ACK_CODE: Final = "I99"
 """DUIS synchronous acknowledgement: accepted for sending to the Device (domain.md §6, §7.4)."""
 
 ServiceTime = Distribution
 """How long a server holds one request, drawn from the DSP's seeded generator."""
 
-_OPAQUE_RANK = NUM_CLASSES
-_ALERT_RANK = NUM_CLASSES + 1
+_OPAQUE_RANK: Final = NUM_CLASSES
+_ALERT_RANK: Final = NUM_CLASSES + 1
 """Release order after an outage (DP100): responses by their request's southbound rank, then
 items the DSP cannot rank (no request given), then alerts "placed at the back" ([SEED 004])."""
 
@@ -99,7 +99,7 @@ class Ack(NamedTuple):
     at: float
 
 
-_ack = partial(tuple.__new__, Ack)
+_ack: Final = partial(tuple.__new__, Ack)
 """``_ack((code, at))`` is ``Ack(code, at)`` without the generated ``__new__``'s Python frame."""
 
 

@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from rig.clock import VirtualClock
 from rig.dsp.alerts import AlertStormFilter, DeviceAlert, ch_summary
@@ -28,8 +28,8 @@ from rig.dsp.tmm import Mode, TrafficManagementDocument
 from rig.sim.scenario import Arrivals, Scenario, User
 from rig.sim.stats import HOPS, Cell, LogHistogram, Series, Totals
 
-ALERTS_GROUP = "alerts"
-_log = math.log
+ALERTS_GROUP: Final = "alerts"
+_log: Final = math.log
 
 
 class _Poisson:

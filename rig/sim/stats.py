@@ -14,24 +14,25 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable
+from typing import Final
 
 from rig.dsp.tmm import Mode
 
-SUB_BITS = 5
-_SUB = 1 << SUB_BITS
-_MIN_EXP = -32
-_BUCKETS = 64 * _SUB
-TINY = 1e-9
+SUB_BITS: Final = 5
+_SUB: Final = 1 << SUB_BITS
+_MIN_EXP: Final = -32
+_BUCKETS: Final = 64 * _SUB
+TINY: Final = 1e-9
 """Added to every value so that 0 has a bucket (reported as 0 after subtracting it)."""
-OFFSET = (-_MIN_EXP << SUB_BITS) - _SUB
+OFFSET: Final = (-_MIN_EXP << SUB_BITS) - _SUB
 """``bucket(v) = (e << SUB_BITS) + int(m * 2 * _SUB) + OFFSET`` where ``m, e = frexp(v + TINY)``."""
-_SCALE = 2 * _SUB
+_SCALE: Final = 2 * _SUB
 
-HOPS = ("throttle_hold", "dsp_queue", "dsp_service", "csp", "northbound", "end_to_end")
+HOPS: Final = ("throttle_hold", "dsp_queue", "dsp_service", "csp", "northbound", "end_to_end")
 """submitted->admitted, admitted->dequeued, dequeued->dispatched, dispatched->responded
 (Comms Hub wait + WAN round trip), responded->delivered to the User, submitted->delivered."""
 
-QUANTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
+QUANTILES: Final = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
 
 
 def bucket(value: float) -> int:
@@ -40,7 +41,7 @@ def bucket(value: float) -> int:
     return (e << SUB_BITS) + int(m * (2 * _SUB)) + OFFSET
 
 
-ZERO = bucket(0.0)
+ZERO: Final = bucket(0.0)
 """The bucket of 0 (and of anything below ``TINY``)."""
 
 
@@ -98,7 +99,7 @@ class LogHistogram:
         return out
 
 
-_frexp = math.frexp
+_frexp: Final = math.frexp
 
 
 def _record_positive(h: LogHistogram, value: float) -> None:

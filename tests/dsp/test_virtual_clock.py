@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 
@@ -124,3 +125,48 @@ def test_two_tier_queue_runs_events_in_exact_heap_order(
     assert clock.pending == 0
     with pytest.raises(ValueError, match="window_s"):
         VirtualClock(window_s=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    window_s=st.sampled_from([0.01, 0.5, 100.0]),
+    plan=st.lists(
+        st.tuples(
+            st.sampled_from([-1.0, 0.0, 0.5, 1.0]),  # when: many events at the same times
+            st.one_of(st.none(), st.sampled_from([0.0, 0.5])),  # a child, often at once
+            st.booleans(),  # cancel it before the run
+        ),
+        max_size=40,
+    ),
+)
+def test_events_at_the_same_time_run_in_scheduling_order(
+    window_s: float, plan: list[tuple[float, float | None, bool]]
+) -> None:
+    """Ties (the queue orders distinct times, with a FIFO per time): a child scheduled at the
+    current time runs after every event already due then, cancelled ones never run."""
+    clock = VirtualClock(window_s=window_s)
+    ran: list[tuple[float, int]] = []
+    model: list[tuple[float, int, int, float | None]] = []  # (when, seq, name, child delay)
+    counter = itertools.count()
+
+    def event(n: int, child_delay: float | None) -> None:
+        ran.append((clock.now(), n))
+        if child_delay is not None:
+            clock.call_later(child_delay, event, n + 1000, None)
+
+    for when, child, cancel in plan:
+        n = next(counter)
+        timer = clock.call_at(when, event, n, child)
+        if cancel:
+            timer.cancel()
+        else:
+            heapq.heappush(model, (max(when, 0.0), next(counter), n, child))
+    expected: list[tuple[float, int]] = []
+    while model:  # the reference: one heap ordered by (time, scheduling order)
+        when, _, n, child = heapq.heappop(model)
+        expected.append((when, n))
+        if child is not None:
+            heapq.heappush(model, (when + child, next(counter), n + 1000, None))
+    clock.run()
+    assert ran == expected
+    assert clock.pending == 0
