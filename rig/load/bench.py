@@ -37,6 +37,9 @@ RATES = (500, 1000, 1500, 2000, 2500, 3000, 3500, 4000)
 #: Issue 6 targets.
 TARGET_RATE = 2000.0
 TARGET_P99_OVERHEAD_MS = 1.0
+#: Other processes' CPU (cores) above which a step's figures are flagged as taken on a busy
+#: machine. [ASSUMED]
+BUSY_CORES = 0.2
 #: The overhead by hop: name -> (from stamp, to stamp, configured delay subtracted). They add up
 #: to the overhead (docs/load.md "Reading the breakdown").
 OVERHEAD_HOPS: dict[str, tuple[str, str, str | None]] = {

@@ -11,7 +11,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from rig.load.bench import RATES, TARGET_P99_OVERHEAD_MS, TARGET_RATE, LoadBenchConfig, Step
+from rig.load.bench import (
+    BUSY_CORES,
+    RATES,
+    TARGET_P99_OVERHEAD_MS,
+    TARGET_RATE,
+    LoadBenchConfig,
+    Step,
+)
 
 
 def _rates(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[float, ...]:
@@ -69,7 +76,7 @@ def bench_load(
         rates=rates,
     )
     run_dir = out or Path("runs") / datetime.now(UTC).strftime("bench-load-%Y%m%dT%H%M%SZ")
-    console = Console()
+    console = Console(soft_wrap=True)  # a step's lines stay whole in a log
     console.print(
         f"{devices} emulated ESMEs (pty), DSP {servers} x {service_time * 1e3:g} ms, meter "
         f"{processing_time * 1e3:g} ms, {step:g} s per rate; overhead = latency - "
@@ -111,6 +118,18 @@ def bench_load(
         _met(p99 is not None and p99 <= TARGET_P99_OVERHEAD_MS),
     )
     console.print(table)
+    if best is not None:
+        worst = max(best.hops_ms, key=lambda hop: best.hops_ms[hop][1])
+        console.print(
+            f"at {best.requested_rate:g}/s the p99 is mostly the {worst} hop "
+            f"({best.hops_ms[worst][1]:.2f} ms); machine: load average "
+            f"{_num(best.load_average)}, other processes {_num(best.others_cpu_cores)} cores"
+            + (
+                " [yellow](a busy machine: its tail is the other jobs' as much as the rig's)[/]"
+                if (best.others_cpu_cores or 0.0) > BUSY_CORES
+                else ""
+            )
+        )
     if json_out is not None:
         json_out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
         console.print(f"figures: {json_out}")
