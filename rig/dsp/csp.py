@@ -79,7 +79,7 @@ class Csp:
         self.completed += 1
         if self._limit is not None:
             target = request.target
-            waiting = self._waiting.get(target)
+            waiting = self._waiting.get(target) if self._waiting else None
             if waiting:
                 nxt = waiting.popleft()
                 if not waiting:
@@ -88,11 +88,9 @@ class Csp:
                 now = self._clock.now()
                 self._call_at(now + self._sample(), self._back_cb, nxt)
             else:
-                n = self._in_flight[target] - 1
+                n = self._in_flight.pop(target) - 1
                 if n:
                     self._in_flight[target] = n
-                else:
-                    del self._in_flight[target]
         self._on_response(request)
 
     @property

@@ -29,7 +29,6 @@ from rig.sim.scenario import Arrivals, Scenario, User
 from rig.sim.stats import HOPS, Cell, LogHistogram, Series, Totals
 
 ALERTS_GROUP: Final = "alerts"
-_log: Final = math.log
 
 
 class _Poisson:
@@ -53,7 +52,7 @@ class _Poisson:
             step_end = steps[self._step + 1][0]
             t = max(t, step_start)
             if rate > 0:
-                nxt = t - _log(1.0 - self._uniform()) / rate  # rng.expovariate(rate), inlined
+                nxt = t - math.log(1.0 - self._uniform()) / rate  # rng.expovariate(rate)
                 if nxt < step_end:
                     self._step_end = step_end
                     self._rate = rate
@@ -64,7 +63,7 @@ class _Poisson:
 
     def _arrive(self) -> None:
         self._fire()
-        nxt = self._clock.now() - _log(1.0 - self._uniform()) / self._rate
+        nxt = self._clock.now() - math.log(1.0 - self._uniform()) / self._rate
         if nxt < self._step_end:
             self._clock.call_at(nxt, self._cb)
         else:

@@ -12,7 +12,6 @@ recorded, added back when cells are merged (:class:`Totals`): a zero costs one c
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Iterable
 from typing import Final
 
@@ -57,7 +56,7 @@ class LogHistogram:
     __slots__ = ("counts", "max", "total")
 
     def __init__(self) -> None:
-        self.counts = array("q", bytes(8 * _BUCKETS))
+        self.counts = [0] * _BUCKETS  # a list: compiled code adds to an item without boxing twice
         self.total = 0.0
         self.max = 0.0
 
@@ -72,7 +71,7 @@ class LogHistogram:
         return sum(self.counts)
 
     def merge(self, other: LogHistogram) -> None:
-        self.counts = array("q", map(int.__add__, self.counts, other.counts))
+        self.counts = list(map(int.__add__, self.counts, other.counts))
         self.total += other.total
         self.max = max(self.max, other.max)
 
@@ -150,20 +149,20 @@ class Cell:
         admitted, dequeued, dispatched, responded); returns the end-to-end latency. Zeros are
         not recorded (see the module docstring)."""
         add = _record_positive
-        h0, h1, h2, h3, h4, h5 = self.hist
+        hist = self.hist
         if adm > sub:
-            add(h0, adm - sub)
+            add(hist[0], adm - sub)
         if deq > adm:
-            add(h1, deq - adm)
+            add(hist[1], deq - adm)
         if dis > deq:
-            add(h2, dis - deq)
+            add(hist[2], dis - deq)
         if res > dis:
-            add(h3, res - dis)
+            add(hist[3], res - dis)
         if now > res:
-            add(h4, now - res)
+            add(hist[4], now - res)
         e2e = now - sub
         if e2e > 0.0:
-            add(h5, e2e)
+            add(hist[5], e2e)
         self.delivered += 1
         if e2e <= self.trt_s:
             self.trt_met += 1
