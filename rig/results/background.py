@@ -3,8 +3,10 @@
 The loop only appends a record to a queue (a deque append, no lock, no I/O); the writer thread
 serialises what has queued and writes it as one batch: one ``write`` and flush of the JSON
 Lines file, one SQLite transaction (a sink's ``write_many``, when it has one). So the loop never
-waits on JSON encoding, a commit, an fsync or a WAL checkpoint (docs/load.md "The hot path";
-reference/architecture.md, "Results store").
+waits on a commit, an fsync or a WAL checkpoint (reference/architecture.md, "Results store").
+It does still compete with the loop for the GIL while it encodes, which delays the loop by
+milliseconds under load (docs/load.md "The hot path"): a rig made by ``launch()`` writes through
+a process instead (:mod:`rig.results.process_writer`); this thread serves any other sink.
 
 Nothing measured is lost on the way out: :meth:`BackgroundWriter.close` (the rig's, also run
 at interpreter exit if nobody called it) writes everything queued before closing the sink, and
@@ -30,7 +32,7 @@ _log = logging.getLogger(__name__)
 #: waits on it: then at once). Bounds what a killed process loses. [ASSUMED]
 BATCH_S = 0.05
 
-#: What the loop hands over: a record, or a callback to run once what precedes it is written.
+#: What the loop hands over: a record (a request's is serialised by the writer).
 Item = dict[str, Any] | RequestRecord
 
 
