@@ -28,6 +28,7 @@ from types import ModuleType
 COMPILED_MODULES = (
     "rig.clock",
     "rig.dsp.distributions",
+    "rig.dsp.alerts",
     "rig.dsp.model",
     "rig.dsp.csp",
     "rig.sim.stats",

@@ -19,6 +19,7 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 from rig.clock import Clock
 from rig.dsp.tmm import AlertStormPolicy
@@ -37,7 +38,7 @@ class DeviceAlert:
     device: Hashable
     code: int
     raised_at: float
-    payload: object = None
+    payload: Any = None  # not object: mypyc's dataclass support fails on a builtin annotation
     received_at: float | None = None
     throttled_sequence_id: int | None = None
     throttled_count: int | None = None

@@ -12,6 +12,7 @@ recorded, added back when cells are merged (:class:`Totals`): a zero costs one c
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable
 from typing import Final
 
@@ -56,7 +57,7 @@ class LogHistogram:
     __slots__ = ("counts", "max", "total")
 
     def __init__(self) -> None:
-        self.counts = [0] * _BUCKETS  # a list: compiled code adds to an item without boxing twice
+        self.counts = array("q", bytes(8 * _BUCKETS))  # contiguous: 16 kB, stays in cache
         self.total = 0.0
         self.max = 0.0
 
@@ -71,7 +72,7 @@ class LogHistogram:
         return sum(self.counts)
 
     def merge(self, other: LogHistogram) -> None:
-        self.counts = list(map(int.__add__, self.counts, other.counts))
+        self.counts = array("q", map(int.__add__, self.counts, other.counts))
         self.total += other.total
         self.max = max(self.max, other.max)
 
