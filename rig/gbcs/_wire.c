@@ -60,7 +60,7 @@ static PyObject *eui_of;
 static PyObject *cras[4]; /* Cra members by value; [0] unused */
 /* frame.py_decode and frame.py_encode_apdu: what decode() and encode_apdu() hand anything they
  * decline to, so that results and errors are the Python reference's. */
-static PyObject *decode_fallback, *encode_fallback;
+static PyObject *decode_fallback, *encode_fallback, *check_fallback;
 /* The KDF's hash (hashlib.sha256) and the GMAC's AEAD class (pyca AESGCM), from crypto.py. */
 static PyObject *kdf_hash, *gcm_class;
 static PyObject *empty_bytes, *s_digest, *s_encrypt;
@@ -491,16 +491,10 @@ head(PyObject *result, Py_ssize_t n, const char *what)
 /* frame.apdu_mac: the KDF input and AAD built here, then the same calls as crypto.kdf_mac:
  * key = sha256(kdf_input).digest()[:16]; AESGCM(key).encrypt(iv, b"", aad)[:12]. */
 static PyObject *
-w_apdu_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+apdu_mac(PyObject *kdf_prefix, PyObject *apdu)
 {
     PyObject *kdf_input, *iv, *aad, *key, *mac = NULL;
-    if (check_bound() < 0)
-        return NULL;
-    if (nargs != 2 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "apdu_mac(kdf_prefix: bytes, apdu: bytes)");
-        return NULL;
-    }
-    if (mac_inputs(args[0], args[1], &kdf_input, &iv, &aad) < 0)
+    if (mac_inputs(kdf_prefix, apdu, &kdf_input, &iv, &aad) < 0)
         return NULL;
     PyObject *hash = PyObject_CallOneArg(kdf_hash, kdf_input);
     key = hash == NULL ? NULL : head(PyObject_CallMethodNoArgs(hash, s_digest), 16, "digest()");
@@ -519,6 +513,42 @@ w_apdu_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_DECREF(iv);
     Py_DECREF(aad);
     return mac;
+}
+
+static PyObject *
+w_apdu_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (check_bound() < 0)
+        return NULL;
+    if (nargs != 2 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "apdu_mac(kdf_prefix: bytes, apdu: bytes)");
+        return NULL;
+    }
+    return apdu_mac(args[0], args[1]);
+}
+
+/* frame.check_apdu_mac: None if mac is apdu_mac(kdf_prefix, apdu) (compared in constant time);
+ * anything else goes to the Python reference, which raises its VerifyError. */
+static PyObject *
+w_check_apdu_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (check_bound() < 0)
+        return NULL;
+    if (nargs == 3 && PyBytes_Check(args[0]) && PyBytes_Check(args[1]) &&
+        PyBytes_Check(args[2]) && PyBytes_GET_SIZE(args[2]) == MAC_LENGTH) {
+        PyObject *expected = apdu_mac(args[0], args[1]);
+        if (expected == NULL)
+            return NULL;
+        const unsigned char *a = (const unsigned char *)PyBytes_AS_STRING(expected);
+        const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(args[2]);
+        unsigned difference = 0;
+        for (int i = 0; i < MAC_LENGTH; i++)
+            difference |= a[i] ^ b[i];
+        Py_DECREF(expected);
+        if (difference == 0)
+            Py_RETURN_NONE;
+    }
+    return PyObject_Vectorcall(check_fallback, args, nargs, NULL);
 }
 
 /* MAC Header + APDU + MAC (frame._py_seal). */
@@ -686,11 +716,11 @@ static PyObject *
 w_bind(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"message", "signing", "cras", "eui_of", "decode", "encode_apdu",
-                               "kdf_hash", "gcm_class", NULL};
-    PyObject *message, *signing, *cra_members, *of, *decode, *encode, *hash, *gcm;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$O!O!O!OOOOO:bind", keywords, &PyType_Type,
+                               "check_apdu_mac", "kdf_hash", "gcm_class", NULL};
+    PyObject *message, *signing, *cra_members, *of, *decode, *encode, *check, *hash, *gcm;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$O!O!O!OOOOOO:bind", keywords, &PyType_Type,
                                      &message, &PyType_Type, &signing, &PyTuple_Type,
-                                     &cra_members, &of, &decode, &encode, &hash, &gcm))
+                                     &cra_members, &of, &decode, &encode, &check, &hash, &gcm))
         return NULL;
     if (PyTuple_GET_SIZE(cra_members) != 3) {
         PyErr_SetString(PyExc_TypeError, "cras: (COMMAND, RESPONSE, ALERT)");
@@ -706,6 +736,7 @@ w_bind(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_XSETREF(eui_of, Py_NewRef(of));
     Py_XSETREF(decode_fallback, Py_NewRef(decode));
     Py_XSETREF(encode_fallback, Py_NewRef(encode));
+    Py_XSETREF(check_fallback, Py_NewRef(check));
     Py_XSETREF(kdf_hash, Py_NewRef(hash));
     Py_XSETREF(gcm_class, Py_NewRef(gcm));
     for (int i = 0; i < EUI_CACHE_SIZE; i++)
@@ -715,10 +746,10 @@ w_bind(PyObject *module, PyObject *args, PyObject *kwargs)
 
 static PyMethodDef methods[] = {
     {"bind", (PyCFunction)(void (*)(void))w_bind, METH_VARARGS | METH_KEYWORDS,
-     "bind(*, message, signing, cras, eui_of, decode, encode_apdu, kdf_hash, gcm_class): the "
-     "slotted classes decode() makes, the Cra members, the Eui64 constructor, the Python "
-     "functions that take what decode() and encode_apdu() decline, and the hash and AEAD "
-     "class apdu_mac() calls; call it first."},
+     "bind(*, message, signing, cras, eui_of, decode, encode_apdu, check_apdu_mac, kdf_hash, "
+     "gcm_class): the slotted classes decode() makes, the Cra members, the Eui64 constructor, "
+     "the Python functions that take what decode(), encode_apdu() and check_apdu_mac() "
+     "decline, and the hash and AEAD class apdu_mac() calls; call it first."},
     {"decode", (PyCFunction)w_decode, METH_O,
      "decode(data: bytes) -> Message: parse a frame (structure only), as rig.gbcs.frame's "
      "Python decoder does; anything but a valid frame in exactly bytes goes to that decoder, "
@@ -727,6 +758,9 @@ static PyMethodDef methods[] = {
      "apdu_mac(kdf_prefix, apdu) -> bytes: the 12-byte MAC of a General-Signing APDU: the "
      "KDF input with the APDU's OtherInfo fields, then the bound hash and AEAD "
      "(reference/gbcs.md 1.4)."},
+    {"check_apdu_mac", (PyCFunction)(void (*)(void))w_check_apdu_mac, METH_FASTCALL,
+     "check_apdu_mac(kdf_prefix, apdu, mac) -> None: return if mac is apdu_mac(kdf_prefix, "
+     "apdu); otherwise the Python reference raises VerifyError."},
     {"mac_frame", (PyCFunction)(void (*)(void))w_mac_frame, METH_FASTCALL,
      "mac_frame(apdu, mac) -> bytes: MAC Header + APDU + MAC (reference/gbcs.md 1.2)."},
     {"encode_apdu", (PyCFunction)(void (*)(void))w_encode_apdu, METH_FASTCALL | METH_KEYWORDS,

@@ -581,18 +581,20 @@ def bind_accelerator(wire: ModuleType, *, decode_fallback: Callable[[bytes], Mes
         eui_of=Eui64.of,
         decode=decode_fallback,
         encode_apdu=py_encode_apdu,
+        check_apdu_mac=py_check_apdu_mac,
         kdf_hash=KDF_HASH,
         gcm_class=MAC_AEAD,
     )
 
 
 #: The hot paths: the C accelerator's functions (rig/gbcs/_wire.c; the same results, tested
-#: against the Python ones, to which ``decode`` and ``encode_apdu`` hand what they decline) or
-#: the pure-Python ones above (:mod:`rig.gbcs.accel` chooses).
+#: against the Python ones, to which ``decode``, ``encode_apdu`` and ``check_apdu_mac`` hand
+#: what they decline) or the pure-Python ones above (:mod:`rig.gbcs.accel` chooses).
 py_decode, py_encode_apdu, py_apdu_mac = decode, encode_apdu, apdu_mac
+py_check_apdu_mac = check_apdu_mac
 if WIRE is not None:
     bind_accelerator(WIRE, decode_fallback=py_decode)
     decode, encode_apdu, apdu_mac = WIRE.decode, WIRE.encode_apdu, WIRE.apdu_mac
-    _seal = WIRE.mac_frame
+    check_apdu_mac, _seal = WIRE.check_apdu_mac, WIRE.mac_frame
 else:
     _seal = _py_seal

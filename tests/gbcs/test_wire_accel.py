@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rig.gbcs import accel, crypto, frame
-from rig.gbcs.errors import DecodeError
+from rig.gbcs.errors import DecodeError, VerifyError
 from rig.gbcs.frame import Cra, GeneralSigning, Message
 
 try:
@@ -174,6 +174,18 @@ def test_apdu_mac_and_mac_frame_give_the_reference_bytes(
 
 
 @needs_wire
+@given(general_signings(), st.binary(min_size=0, max_size=40), st.binary(max_size=13))
+def test_check_apdu_mac_passes_or_raises_the_reference_error(
+    wire: ModuleType, s: GeneralSigning, prefix: bytes, wrong: bytes
+) -> None:
+    apdu = s.encode()
+    assert wire.check_apdu_mac(prefix, apdu, frame.py_apdu_mac(prefix, apdu)) is None
+    assert _error(wire.check_apdu_mac, prefix, apdu, wrong) == _error(
+        frame.py_check_apdu_mac, prefix, apdu, wrong
+    )
+
+
+@needs_wire
 @pytest.mark.parametrize("size", [0x7F - 17, 0x80 - 17, 0xFF - 17, 0x100 - 17, 70_000])
 def test_mac_frame_length_forms(wire: ModuleType, size: int) -> None:
     apdu = bytes(size)
@@ -204,6 +216,9 @@ def test_no_leaks(wire: ModuleType) -> None:
         with contextlib.suppress(ValueError):
             wire.apdu_mac(b"", b"short")
         wire.mac_frame(s.encode(), bytes(12))
+        wire.check_apdu_mac(b"prefix", s.encode(), wire.apdu_mac(b"prefix", s.encode()))
+        with contextlib.suppress(VerifyError):
+            wire.check_apdu_mac(b"prefix", s.encode(), bytes(12))
 
     work()
     tracemalloc.start()
