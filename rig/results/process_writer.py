@@ -150,6 +150,8 @@ class ProcessWriter:
         self._closed = False
         self._lock = threading.Lock()
         self._fallback: Sink | None = None  # the rig's own writing, if the child died
+        #: Records handed to the writer process so far (in its pipe or written).
+        self.handed_over = 0
         self._child = subprocess.Popen(
             [sys.executable, "-m", __name__, json.dumps(asdict(spec))],
             stdin=subprocess.PIPE,
@@ -248,6 +250,7 @@ class ProcessWriter:
             try:
                 self._pipe.write(_HEADER.pack(len(body), len(items), ack) + body)
                 self._pipe.flush()
+                self.handed_over += len(items)
                 if ack and not self._acks.readline():
                     raise BrokenPipeError("the writer process closed its end")
                 return

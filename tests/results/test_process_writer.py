@@ -95,25 +95,39 @@ def test_a_caller_is_told_once_the_child_has_written_its_record(tmp_path):
 
 def test_a_killed_rig_loses_nothing_it_handed_over(tmp_path):
     path = tmp_path / "r.jsonl"
+    # The rig (a child of the test) stops its writer process, hands it 500 records (they wait
+    # in the pipe), says the writer's pid and is killed; the writer, let go, writes them all.
     script = textwrap.dedent(
         f"""
         import os, signal, time
         from rig.results.process_writer import ProcessWriter, SinkSpec
         writer = ProcessWriter(SinkSpec(jsonl={str(path)!r}), batch_s=0.01)
-        for n in range(2000):
+        os.kill(writer.pid, signal.SIGSTOP)
+        for n in range(500):
             writer.write({{"kind": "n", "n": n}})
-        time.sleep(0.5)  # the sender thread hands the bytes over
+        while writer.handed_over < 500:
+            time.sleep(0.01)
+        print(writer.pid, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
-    process = subprocess.run([sys.executable, "-c", script], timeout=60)
-    assert process.returncode == -signal.SIGKILL
-    # the child reads the pipe to its end, writes everything, and exits by itself
-    for _ in range(600):
-        if path.exists() and len(list(read_jsonl(path))) == 2000:
+    with (tmp_path / "stderr").open("w+") as stderr:  # the writer keeps stderr: not a pipe
+        process = subprocess.run(
+            [sys.executable, "-c", script],
+            timeout=60,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        stderr.seek(0)
+        assert process.returncode == -signal.SIGKILL, stderr.read()
+    os.kill(int(process.stdout), signal.SIGCONT)
+    # the writer reads the pipe to its end, writes everything, and exits by itself
+    for _ in range(1200):
+        if path.exists() and len(list(read_jsonl(path))) == 500:
             break
         threading.Event().wait(0.05)
-    assert [r["n"] for r in read_jsonl(path)] == list(range(2000))
+    assert [r["n"] for r in read_jsonl(path)] == list(range(500))
 
 
 def test_if_the_child_dies_the_rig_writes_the_rest_itself(tmp_path, caplog):
