@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +20,6 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from rig.sim.runner import Run
-
-#: The bar advances this many times over a run's arrivals (the run goes in slices of simulated
-#: time; the drain after the last arrival is one last slice).
-PROGRESS_SLICES = 200
 
 
 def _fmt(value: float | None) -> str:
@@ -93,20 +89,21 @@ def summary_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_with_progress(run: Run, progress: Progress, description: str) -> dict[str, Any]:
-    """``run.run()`` in slices of simulated time, advancing a task of ``progress`` (simulated
-    seconds of arrivals, messages so far) between them; the same report."""
-    total = run.scenario.duration_s
-    task = progress.add_task(description, total=total, messages=0)
-    start = time.process_time()
-    for i in range(1, PROGRESS_SLICES + 1):
-        run.clock.run(until=total * i / PROGRESS_SLICES)
-        progress.update(task, completed=run.clock.now(), messages=run.messages)
-    progress.update(task, description=f"{description}: draining")
-    run.clock.run()
-    run.cpu_s = time.process_time() - start
-    progress.update(task, messages=run.messages)
-    return run.report()
+def progress_task(progress: Progress, run: Run, description: str) -> Callable[[float, float], None]:
+    """A :meth:`Run.run` progress callback advancing a new task of ``progress``: simulated
+    seconds of arrivals done of the total and messages so far; then "draining"."""
+    task = progress.add_task(description, total=run.scenario.duration_s, messages=0)
+
+    def advance(sim_time_s: float, total_s: float) -> None:
+        done = sim_time_s >= total_s
+        progress.update(
+            task,
+            completed=min(sim_time_s, total_s),
+            messages=run.messages,
+            description=f"{description}: draining" if done else description,
+        )
+
+    return advance
 
 
 @click.command("simulate")
@@ -167,7 +164,7 @@ def simulate(
         run = Run(spec, name)
         if show_progress:
             with simulation_progress() as bar:
-                report = run_with_progress(run, bar, name or spec.name)
+                report = run.run(progress=progress_task(bar, run, name or spec.name))
         else:
             report = run.run()
         reports[name] = report
