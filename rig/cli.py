@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.core import ParameterSource
 from rich.console import Console
 
 from devices.commands import bench_devices
@@ -125,18 +126,32 @@ def run(
 
 
 @main.command()
+@click.argument(
+    "bench_file",
+    metavar="[BENCH]",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
 @BENCH_OPTION
 @OUT_OPTION
-def check(bench: Path, out: Path | None) -> None:
+def check(bench_file: Path | None, bench: Path, out: Path | None) -> None:
     """Check that every device of a bench answers (SRV 7.4) before a long run.
+
+    BENCH (or --bench) is the bench file; the default is the embedded emulated bench.
 
     \b
     Example:
-      rig check --bench lab.toml
+      rig check lab.toml
+      rig check --bench lab.toml --out runs/check
     """
     from rig.bench import BenchError, load_bench
     from rig.launch import launch
 
+    if bench_file is not None:
+        given = click.get_current_context().get_parameter_source("bench")
+        if given is ParameterSource.COMMANDLINE and bench.resolve() != bench_file.resolve():
+            raise click.UsageError(f"two bench files given: {bench_file} and --bench {bench}")
+        bench = bench_file
     try:
         loaded = load_bench(bench)
     except BenchError as exc:

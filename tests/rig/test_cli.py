@@ -2,7 +2,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from rig.cli import main
+from rig.cli import DEFAULT_BENCH, main
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import KeyStore
 from rig.results.jsonl import RESULTS_FILE
@@ -49,6 +49,20 @@ def test_check_reports_each_device_and_report_reads_the_run(tmp_path: Path) -> N
     shown = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert shown.exit_code == 0, shown.output
     assert "7.4" in shown.output and "total" in shown.output
+
+
+def test_check_takes_the_bench_as_an_argument(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["check", str(DEFAULT_BENCH), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "ok     esme: answered in" in result.output
+
+
+def test_check_refuses_two_different_benches(tmp_path: Path) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text(DEFAULT_BENCH.read_text())
+    result = CliRunner().invoke(main, ["check", str(other), "--bench", str(DEFAULT_BENCH)])
+    assert result.exit_code == 2
+    assert "two bench files given" in result.output
 
 
 def test_report_names_a_broken_results_file(tmp_path: Path) -> None:
