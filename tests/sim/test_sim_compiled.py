@@ -48,6 +48,8 @@ def _report(scenario: str, duration_s: float, *, pure: bool) -> dict:
 )
 def test_compiled_and_pure_python_runs_are_bit_identical(scenario: str, duration_s: float) -> None:
     if _native.stale_modules() != []:
+        if os.environ.get("RIG_REQUIRE_COMPILED") == "1":  # set by .ci/run: CI has a compiler
+            pytest.fail(f"the compiled DSP core is not built or stale; rebuild: {_native.REBUILD}")
         pytest.skip("the compiled DSP core is not built (or stale): nothing to compare")
     compiled = _report(scenario, duration_s, pure=False)
     pure = _report(scenario, duration_s, pure=True)
