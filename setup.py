@@ -3,7 +3,7 @@
 Each part is one function returning its extension modules. Every one is optional: without a C
 compiler the package installs as pure Python, and ``RIG_PURE_PYTHON=1`` at build time skips all
 compilation. Rebuild in place after editing a compiled source:
-``pip install --no-build-isolation -e .`` or ``python setup.py build_ext --inplace``.
+``python setup.py build_ext --inplace`` (needs mypy: the dev extra has it) or ``pip install -e .``.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ LIBRARY = "rig._dsp_core__mypyc"
 """The group's shared library (setup.py's ``group_name`` + ``__mypyc``): it holds the compiled
 code of every module; the ``.so`` beside each source is a shim that is not rebuilt when the
 code changes."""
-REBUILD = "pip install --no-build-isolation -e .  (or: python setup.py build_ext --inplace)"
+REBUILD = "python setup.py build_ext --inplace  (or: pip install -e .)"
 PURE_ENV = "RIG_PURE_PYTHON"
 
 _ROOT = Path(__file__).resolve().parent.parent

@@ -30,7 +30,7 @@ def _load() -> tuple[ModuleType | None, str]:
         if getattr(wire, "SOURCE_SHA256", None) != digest:
             warnings.warn(
                 f"{wire.__file__} was built from other source than {source}; using pure Python. "
-                "Rebuild: pip install --no-build-isolation -e .",
+                "Rebuild: python setup.py build_ext --inplace (or: pip install -e .)",
                 RuntimeWarning,
                 stacklevel=2,
             )
