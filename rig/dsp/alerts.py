@@ -25,7 +25,7 @@ from rig.clock import Clock
 from rig.dsp.tmm import AlertStormPolicy
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, init=False)
 class DeviceAlert:
     """A device alert on its way north to ``user`` (domain.md §3, §6).
 
@@ -43,6 +43,28 @@ class DeviceAlert:
     throttled_sequence_id: int | None = None
     throttled_count: int | None = None
     ch_count: int | None = None
+
+    def __init__(  # written out: the generated one is interpreted even when compiled
+        self,
+        user: str,
+        device: Hashable,
+        code: int,
+        raised_at: float,
+        payload: Any = None,
+        received_at: float | None = None,
+        throttled_sequence_id: int | None = None,
+        throttled_count: int | None = None,
+        ch_count: int | None = None,
+    ) -> None:
+        self.user = user
+        self.device = device
+        self.code = code
+        self.raised_at = raised_at
+        self.payload = payload
+        self.received_at = received_at
+        self.throttled_sequence_id = throttled_sequence_id
+        self.throttled_count = throttled_count
+        self.ch_count = ch_count
 
 
 @dataclass(slots=True, eq=False)

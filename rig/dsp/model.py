@@ -61,7 +61,7 @@ _ALERT_RANK: Final = NUM_CLASSES + 1
 items the DSP cannot rank (no request given), then alerts "placed at the back" ([SEED 004])."""
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, init=False)
 class DspRequest:
     """A Service Request as the DSP queue sees it; ``payload`` is opaque (the orchestrator's).
 
@@ -86,6 +86,36 @@ class DspRequest:
     dispatched_at: float | None = None
     responded_at: float | None = None
     seq: int = 0
+
+    def __init__(  # written out: the generated one is interpreted even when compiled (~10 %)
+        self,
+        request_id: str,
+        srv: str,
+        mode: Mode,
+        user: str,
+        target: Hashable,
+        payload: Any,
+        submitted_at: float = 0.0,
+        acked_at: float | None = None,
+        admitted_at: float | None = None,
+        dequeued_at: float | None = None,
+        dispatched_at: float | None = None,
+        responded_at: float | None = None,
+        seq: int = 0,
+    ) -> None:
+        self.request_id = request_id
+        self.srv = srv
+        self.mode = mode
+        self.user = user
+        self.target = target
+        self.payload = payload
+        self.submitted_at = submitted_at
+        self.acked_at = acked_at
+        self.admitted_at = admitted_at
+        self.dequeued_at = dequeued_at
+        self.dispatched_at = dispatched_at
+        self.responded_at = responded_at
+        self.seq = seq
 
 
 class Ack(NamedTuple):
