@@ -14,10 +14,7 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Final, Protocol
-
-from rig.virtual_timer import VirtualTimer as _VirtualTimer
-from rig.virtual_timer import cancelled as _cancelled
+from typing import Final, Protocol
 
 
 class TimerHandle(Protocol):
@@ -38,6 +35,27 @@ class Clock(Protocol):
 
 _push: Final = heapq.heappush
 _pop: Final = heapq.heappop
+
+
+def _cancelled(*_: object) -> None:
+    """What a cancelled timer calls instead: nothing (it is skipped, never run)."""
+
+
+class _VirtualTimer:
+    """A scheduled ``callback(*args)``: the queue's entry and the handle that cancels it.
+
+    ``args`` spares the caller a ``functools.partial`` per event. A plain class, so that
+    compiled, building one is a native allocation and its fields are struct slots.
+    """
+
+    __slots__ = ("args", "callback")
+
+    def __init__(self, callback: Callable[..., None], args: tuple[object, ...]) -> None:
+        self.callback = callback
+        self.args = args
+
+    def cancel(self) -> None:
+        self.callback = _cancelled
 
 
 class VirtualClock:
@@ -64,9 +82,8 @@ class VirtualClock:
         self._queue: list[float] = []  # heap of the distinct times of the current window
         self._later: dict[int, list[float]] = {}  # window index -> its distinct times
         self._windows: list[int] = []  # heap of the keys of _later
-        # The entries are _VirtualTimer lists; typed as lists so that compiled code indexes them.
-        self._due: dict[float, list[Any]] = {}  # time -> its first event not yet run
-        self._ties: dict[float, deque[list[Any]]] = {}  # time -> its later events, in order
+        self._due: dict[float, _VirtualTimer] = {}  # time -> its first event not yet run
+        self._ties: dict[float, deque[_VirtualTimer]] = {}  # time -> its later events, in order
 
     def now(self) -> float:
         return self._now
@@ -74,7 +91,7 @@ class VirtualClock:
     def call_at(self, when: float, callback: Callable[..., None], *args: object) -> _VirtualTimer:
         if when < self._now:
             when = self._now
-        timer = _VirtualTimer((callback, args))
+        timer = _VirtualTimer(callback, args)
         if self._due.setdefault(when, timer) is not timer:  # a tie: after those at that time
             ties = self._ties.get(when)
             if ties is None:
@@ -125,11 +142,11 @@ class VirtualClock:
             entry = self._due.pop(when)
             if self._ties:
                 self._next_tie(when)
-            callback = entry[0]
+            callback = entry.callback
             if callback is _cancelled:
                 continue
             self._now = when
-            callback(*entry[1])
+            callback(*entry.args)
             return True
         return False
 
@@ -146,14 +163,15 @@ class VirtualClock:
                 if when > limit:
                     break
                 pop(queue)
-                entry = due.pop(when)
+                entry = due[when]
+                del due[when]
                 if self._ties:
                     self._next_tie(when)
-                callback = entry[0]
+                callback = entry.callback
                 if callback is cancelled:
                     continue
                 self._now = when
-                callback(*entry[1])
+                callback(*entry.args)
             if queue or not self._next_window():
                 break
         if until is not None and until > self._now:
@@ -162,7 +180,7 @@ class VirtualClock:
     @property
     def pending(self) -> int:
         timers = itertools.chain(self._due.values(), *self._ties.values())
-        return sum(1 for entry in timers if entry[0] is not _cancelled)
+        return sum(1 for entry in timers if entry.callback is not _cancelled)
 
 
 class AsyncioClock:
