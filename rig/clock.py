@@ -73,7 +73,7 @@ class VirtualClock:
     exactly that of one heap ordered by ``(when, scheduling order)``.
     """
 
-    def __init__(self, start: float = 0.0, *, window_s: float = 0.125) -> None:
+    def __init__(self, start: float = 0.0, *, window_s: float = 0.03125) -> None:
         if not window_s > 0:
             raise ValueError(f"window_s = {window_s!r}: must be > 0")
         self._now = start
