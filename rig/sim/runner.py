@@ -108,7 +108,7 @@ class Run:
         self.csp = Csp(
             clock,
             latency=scenario.latency,
-            on_response=lambda r: self.dsp.respond(r, request=r),
+            on_response=self._respond,
             ch_in_flight_limit=scenario.ch_in_flight_limit,
             seed=scenario.seed + 1,
         )
@@ -177,7 +177,7 @@ class Run:
         cumulative = [c / total for c in itertools.accumulate(w for _, w in spec.mix)]
         cumulative[-1] = math.inf  # rounding must never pick past the last SRV
         uniform = rng.random
-        submit = self.dsp.submit
+        dsp = self.dsp  # dsp.submit(...): compiled, a direct call (a bound method would not be)
         name, first, size = user.name, user.first_ch, user.portfolio
         pick = bisect.bisect
 
@@ -186,7 +186,7 @@ class Run:
             request = DspRequest(
                 "sim", cell.srv, cell.mode, name, first + int(uniform() * size), cell
             )
-            code = submit(request).code
+            code = dsp.submit(request).code
             cell.submitted += 1
             if code != ACK_CODE:
                 cell.throttled += 1
@@ -230,6 +230,11 @@ class Run:
                 cells[:] = [self._cell(user, srv, mode) for srv in srvs]
 
     # -- the pipeline ---------------------------------------------------------------------------
+
+    def _respond(self, request: DspRequest) -> None:
+        """A response is back from the WAN (a method: compiled, its call to ``respond`` is
+        direct, keywords resolved at build time)."""
+        self.dsp.respond(request, request=request)
 
     def _deliver(self, item: object) -> None:
         now = self._now()
