@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
@@ -61,7 +62,43 @@ def serialise(item: Item) -> dict[str, Any]:
     return item  # type: ignore[return-value]
 
 
-class BackgroundWriter:
+class HandOverThread(ABC):
+    """What both off-loop writers share: a queue any thread appends to, one daemon thread
+    (``_run``) that empties it, and a stop that lets that thread finish what was queued.
+    Subclasses call :meth:`_start` last in ``__init__`` and :meth:`_stop` in ``close``."""
+
+    @abstractmethod
+    def _run(self) -> None:
+        """Empty the queue until :meth:`_stop`, handing over everything queued before it."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop (:meth:`_stop`), then release what the writer holds. Idempotent."""
+
+    def _start(self, name: str) -> None:
+        self._wake = threading.Event()
+        self._closing = False
+        self._closed = False
+        self._lock = threading.Lock()  # close() from two threads at once
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def _stop(self) -> bool:
+        """Let the thread hand over everything queued, and end it; False if already stopped."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._closing = True
+            self._wake.set()
+            if self._thread is not threading.current_thread():
+                self._thread.join()
+            self._closed = True
+        atexit.unregister(self.close)
+        return True
+
+
+class BackgroundWriter(HandOverThread):
     """A :class:`~rig.results.store.Sink` that writes ``sink`` from its own thread, in batches.
 
     ``write`` may be called from any thread and never blocks; records are written in the order
@@ -76,13 +113,7 @@ class BackgroundWriter:
         self.sink = sink
         self.batch_s = batch_s
         self._queue: deque[Item | _After] = deque()
-        self._wake = threading.Event()
-        self._closing = False
-        self._closed = False
-        self._lock = threading.Lock()  # close() from two threads at once
-        self._thread = threading.Thread(target=self._run, name=f"{name}-writer", daemon=True)
-        self._thread.start()
-        atexit.register(self.close)
+        self._start(f"{name}-writer")
 
     def write(self, record: Item) -> None:
         """Queue ``record`` (a dict, or a :class:`RequestRecord` serialised when written)."""
@@ -109,16 +140,8 @@ class BackgroundWriter:
 
     def close(self) -> None:
         """Write everything still queued, stop the thread and close the sink. Idempotent."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closing = True
-            self._wake.set()
-            if self._thread is not threading.current_thread():
-                self._thread.join()
-            self._closed = True
-        atexit.unregister(self.close)
-        self.sink.close()
+        if self._stop():
+            self.sink.close()
 
     def _run(self) -> None:
         queue, wake = self._queue, self._wake

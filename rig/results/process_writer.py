@@ -21,7 +21,6 @@ blocking caller's record is on disk).
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import io
 import json
@@ -32,14 +31,13 @@ import signal
 import struct
 import subprocess
 import sys
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from rig.results.background import BATCH_S, record_kind
+from rig.results.background import BATCH_S, HandOverThread, record_kind
 from rig.results.jsonl import JsonlWriter
 from rig.results.record import RequestRecord
 from rig.results.store import Sink, StoreWriter, Tee, write_all
@@ -131,7 +129,7 @@ def unpack(item: Any) -> dict[str, Any]:
     return item  # type: ignore[no-any-return]
 
 
-class ProcessWriter:
+class ProcessWriter(HandOverThread):
     """A :class:`~rig.results.store.Sink` whose records a child process writes to ``spec``.
 
     ``write`` may be called from any thread and never blocks: it packs the record and queues
@@ -145,10 +143,6 @@ class ProcessWriter:
         self.spec = spec
         self.batch_s = batch_s
         self._queue: deque[bytes | Callable[[], None]] = deque()
-        self._wake = threading.Event()
-        self._closing = False
-        self._closed = False
-        self._lock = threading.Lock()
         self._fallback: Sink | None = None  # the rig's own writing, if the child died
         #: Records handed to the writer process so far (in its pipe or written).
         self.handed_over = 0
@@ -160,9 +154,7 @@ class ProcessWriter:
         assert self._child.stdin is not None and self._child.stdout is not None
         self._pipe: BinaryIO = self._child.stdin
         self._acks: BinaryIO = self._child.stdout
-        self._thread = threading.Thread(target=self._run, name="results-sender", daemon=True)
-        self._thread.start()
-        atexit.register(self.close)
+        self._start("results-sender")
 
     @property
     def pid(self) -> int:
@@ -197,15 +189,8 @@ class ProcessWriter:
 
     def close(self) -> None:
         """Hand over everything still queued, let the child write it and exit. Idempotent."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closing = True
-            self._wake.set()
-            if self._thread is not threading.current_thread():
-                self._thread.join()
-            self._closed = True
-        atexit.unregister(self.close)
+        if not self._stop():
+            return
         try:
             self._child.wait(CLOSE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
