@@ -20,6 +20,7 @@ from rig.lease import DEFAULT_LEASE_DIR, BenchLease, LeaseUnavailable, lease_ben
 from rig.load.commands import bench_load, emulate
 from rig.progress import TestProgress, on_terminal, tracked
 from rig.report.commands import report
+from rig.results.commands import bench_results
 from rig.results.report import render, summarise
 from rig.sim.commands import bench_dsp, simulate
 
@@ -238,6 +239,7 @@ bench.add_command(bench_dsp)
 bench.add_command(bench_codec)
 bench.add_command(bench_devices)
 bench.add_command(bench_load)
+bench.add_command(bench_results)
 main.add_command(emulate)
 
 #: Examples for --help of commands defined in other modules that give none themselves

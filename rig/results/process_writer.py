@@ -230,10 +230,9 @@ class ProcessWriter(HandOverThread):
             self._frame(items, ack=False)
 
     def _frame(self, items: list[bytes], *, ack: bool) -> None:
-        body = b"".join(items)
         if self._fallback is None:
             try:
-                self._pipe.write(_HEADER.pack(len(body), len(items), ack) + body)
+                self._pipe.write(frame(items, ack=ack))
                 self._pipe.flush()
                 self.handed_over += len(items)
                 if ack and not self._acks.readline():
@@ -254,24 +253,42 @@ class ProcessWriter(HandOverThread):
             self._pipe.close()
 
 
+def frame(items: list[bytes], *, ack: bool) -> bytes:
+    """Packed records (:func:`pack`) as one frame on the pipe."""
+    body = b"".join(items)
+    return _HEADER.pack(len(body), len(items), ack) + body
+
+
+def read_frame(frames: BinaryIO) -> tuple[bytes, int, bool] | None:
+    """The next frame's body, record count and ack flag; None at the end of the pipe."""
+    header = frames.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    length, count, ack = _HEADER.unpack(header)
+    return frames.read(length), count, ack
+
+
+def write_frame(sink: Sink, body: bytes, count: int) -> int:
+    """Write a frame's records to ``sink``; how many."""
+    stream = io.BytesIO(body)
+    records = [unpack(marshal.load(stream)) for _ in range(count)]
+    if records:
+        write_all(sink, records)
+    return len(records)
+
+
 def serve(spec: SinkSpec, frames: BinaryIO, acks: BinaryIO) -> int:
     """The child: write every frame's records to ``spec``'s sinks until the pipe ends."""
     sink = spec.open()
     written = 0
     try:
-        while True:
-            header = frames.read(_HEADER.size)
-            if len(header) < _HEADER.size:
-                return written
-            length, count, ack = _HEADER.unpack(header)
-            body = io.BytesIO(frames.read(length))
-            records = [unpack(marshal.load(body)) for _ in range(count)]
-            if records:
-                write_all(sink, records)
-                written += len(records)
+        while (next_frame := read_frame(frames)) is not None:
+            body, count, ack = next_frame
+            written += write_frame(sink, body, count)
             if ack:
                 acks.write(b"\n")
                 acks.flush()
+        return written
     finally:
         sink.close()
 

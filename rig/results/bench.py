@@ -1,0 +1,167 @@
+"""``rig bench results``: the CPU the results writer costs per record (issue 6, "Performance").
+
+Load-bench records (SRV 7.4 reads: six stamps, a three-field response) are packed as the rig's
+loop packs them, framed as its sender thread frames them at ``rate`` every ``batch_s``, and
+written by the writer process's own code (:func:`~rig.results.process_writer.read_frame`,
+:func:`~rig.results.process_writer.write_frame`) in this process, into a temporary folder.
+Figures are CPU time (``time.process_time``: user + system, so the file writes and SQLite
+commits count; other processes do not), the best of ``repeats`` runs: per record, and per
+frame (the CPU the writer takes in one go every ``batch_s``: a burst taken from the request
+path's two cores, docs/load.md "The hot path").
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rig.results.background import BATCH_S
+from rig.results.process_writer import SinkSpec, frame, pack, read_frame, write_frame
+from rig.results.record import STAMPS, RequestRecord
+from rig.results.store import open_run_writer
+
+#: Seconds from one stamp to the next in a bench record (submitted → acknowledged, ... →
+#: delivered), each drawn from 0.5-1.5 times this: the load bench's order of magnitude.
+HOP_S = (0.0003, 0.0, 0.0015, 0.005, 0.0006)
+#: The response of an SRV 7.4 read as the rig records it.
+RESPONSE_7_4 = {"type": "ReadSupplyStatusEsmeResponse", "control_state": 1, "result": 0}
+
+
+def bench_records(count: int, rate: float, *, seed: int = 0) -> list[RequestRecord]:
+    """``count`` completed SRV 7.4 records as the load bench makes them, ``rate`` a second,
+    round-robin over four meters."""
+    draw = random.Random(seed)
+    originator = "90-B3-D5-1F-30-01-00-00"
+    records = []
+    for n in range(count):
+        target = f"00-DB-12-34-56-78-00-{n % 4:02X}"
+        record = RequestRecord(f"{originator}:{target}:{2**32 + n}", "7.4", target, "supplier")
+        at = 30_000.0 + n / rate + draw.random() * 1e-4
+        record.stamp(STAMPS[0], at)
+        for stamp, hop in zip(STAMPS[1:], HOP_S, strict=True):
+            at += hop * (0.5 + draw.random())
+            record.stamp(stamp, at)
+        record.priority, record.ack_code, record.outcome = 1, "I99", "ok"
+        record.response = dict(RESPONSE_7_4)
+        records.append(record)
+    return records
+
+
+@dataclass(frozen=True)
+class WriterFigures:
+    """The writer's CPU for one set of sinks, from its best run."""
+
+    sinks: str
+    cpu_us_per_record: float
+    frame_p50_ms: float
+    frame_max_ms: float
+
+
+@dataclass(frozen=True)
+class ResultsBenchResult:
+    records: int
+    rate: float
+    batch_s: float
+    repeats: int
+    #: The rig's side: packing each record on the loop and framing them on the sender thread.
+    rig_cpu_us_per_record: float
+    writers: list[WriterFigures]
+
+    @property
+    def records_per_frame(self) -> int:
+        return max(1, round(self.rate * self.batch_s))
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "records_per_frame": self.records_per_frame}
+
+    def text(self) -> str:
+        lines = [
+            f"results writer: {self.records:,} SRV 7.4 records at {self.rate:,.0f}/s, a frame "
+            f"every {self.batch_s * 1e3:g} ms ({self.records_per_frame} records); CPU, best of "
+            f"{self.repeats}",
+            f"  rig, pack + frame:      {self.rig_cpu_us_per_record:6.1f} µs/record",
+        ]
+        for w in self.writers:
+            lines.append(
+                f"  writer, {w.sinks + ':':15} {w.cpu_us_per_record:6.1f} µs/record; per frame "
+                f"p50 {w.frame_p50_ms:.2f}, max {w.frame_max_ms:.2f} ms"
+            )
+        return "\n".join(lines)
+
+
+def run_results_bench(
+    records: int = 4000, rate: float = 2000.0, batch_s: float = BATCH_S, repeats: int = 5
+) -> ResultsBenchResult:
+    """CPU per record of the rig's side and of the writer process, JSONL only and with a store."""
+    if records < 1 or rate <= 0 or batch_s <= 0 or repeats < 1:
+        raise ValueError(
+            f"records {records}, rate {rate}, batch_s {batch_s}, repeats {repeats}: "
+            "each must be positive"
+        )
+    made = bench_records(records, rate)
+    per_frame = max(1, round(rate * batch_s))
+    rig_cpu, frames = _best(repeats, lambda: _pack(made, per_frame))
+    writers = [
+        _writer_figures("JSONL", frames, records, repeats, store=False),
+        _writer_figures("JSONL + SQLite", frames, records, repeats, store=True),
+    ]
+    return ResultsBenchResult(records, rate, batch_s, repeats, rig_cpu / records * 1e6, writers)
+
+
+def _pack(records: list[RequestRecord], per_frame: int) -> bytes:
+    packed = [pack(record) for record in records]
+    return b"".join(
+        frame(packed[at : at + per_frame], ack=False) for at in range(0, len(packed), per_frame)
+    )
+
+
+def _best(repeats: int, run: Callable[[], Any]) -> tuple[float, Any]:
+    """The lowest CPU time of ``repeats`` runs, and the result of the last."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        result = run()
+        best = min(best, time.process_time() - start)
+    return best, result
+
+
+def _writer_figures(
+    sinks: str, frames: bytes, records: int, repeats: int, *, store: bool
+) -> WriterFigures:
+    """Read and write every frame as the writer process does; the run with the least CPU."""
+    runs = [_write(frames, store=store) for _ in range(repeats)]
+    best = min(runs, key=sum)
+    return WriterFigures(
+        sinks, sum(best) / records * 1e6, statistics.median(best) * 1e3, max(best) * 1e3
+    )
+
+
+def _write(frames: bytes, *, store: bool) -> list[float]:
+    """CPU seconds per frame, written to a fresh JSON Lines file (and store)."""
+    with tempfile.TemporaryDirectory(prefix="rig-bench-results-") as folder:
+        run = Path(folder) / "run"
+        writer = open_run_writer(run) if store else None
+        spec = SinkSpec.of(run / "results.jsonl", writer)
+        if writer is not None:
+            writer.close()
+        sink = spec.open()
+        stream = io.BytesIO(frames)
+        cpu = []
+        try:
+            while True:
+                start = time.process_time()
+                next_frame = read_frame(stream)
+                if next_frame is None:
+                    return cpu
+                body, count, _ = next_frame
+                write_frame(sink, body, count)
+                cpu.append(time.process_time() - start)
+        finally:
+            sink.close()
