@@ -13,6 +13,7 @@ from typing import Any
 
 from devices.transports.faults import FRAME_FAULTS, FaultRates
 from devices.transports.loopback import parse_loopback
+from rig import cpu_slice
 from rig.gbcs.eui import Eui64
 
 #: The RTDS remote-party test keys shipped with the rig (rig/keys/rtds/README.md).
@@ -43,6 +44,11 @@ FAULT_RATES = tuple(fault.value for fault in FRAME_FAULTS)
 
 class BenchError(ValueError):
     """A bench file that cannot be used; the message names file, key and expectation."""
+
+
+#: The rig's CPU slice unless ``[host] cpu_slice_us`` says otherwise: the kernel's minimum.
+#: [ASSUMED] chosen by measurement on a 2-core machine (docs/load.md "Short CPU slices").
+DEFAULT_CPU_SLICE_S = cpu_slice.MIN_SLICE_S
 
 
 #: DCC User roles a bench User may take (domain.md §7.3 role key).
@@ -135,6 +141,9 @@ class Bench:
     users: dict[str, UserConfig] = field(default_factory=dict)
     #: The Modbus bench I/O module (``[bench_io]``), if the bench has one.
     bench_io: BenchIOConfig | None = None
+    #: The CPU slice the rig asks for its loop and the device processes it starts
+    #: (``[host] cpu_slice_us``; None: the OS default; rig/cpu_slice.py).
+    cpu_slice_s: float | None = DEFAULT_CPU_SLICE_S
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -281,6 +290,7 @@ def load_bench(path: Path) -> Bench:
         devices[config.name] = config
         table.check_unknown()
     bench_io = _bench_io(root, devices) if "bench_io" in raw else None
+    host = root.table("host")
     result = Bench(
         path=path,
         name=bench.get("name", str, "a bench name", path.stem),
@@ -295,14 +305,27 @@ def load_bench(path: Path) -> Bench:
             northbound_rate=dsp.number("northbound_rate", None, minimum=1e-9),
         ),
         devices=devices,
+        cpu_slice_s=_cpu_slice(host),
     )
-    for table in (root, bench, keys, dsp):
+    for table in (root, bench, keys, dsp, host):
         table.check_unknown()
     if result.dsp.servers < 1:
         raise BenchError(
             f"{path}: dsp.servers: expected a positive integer, got {result.dsp.servers}"
         )
     return result
+
+
+def _cpu_slice(host: _Table) -> float | None:
+    """``[host] cpu_slice_us``: 0 leaves the OS default; else within the kernel's bounds."""
+    default_us = round(DEFAULT_CPU_SLICE_S * 1e6)
+    slice_us = host.number("cpu_slice_us", default_us)
+    if slice_us == 0:
+        return None
+    low, high = round(cpu_slice.MIN_SLICE_S * 1e6), round(cpu_slice.MAX_SLICE_S * 1e6)
+    if not low <= slice_us <= high:
+        raise host._error("cpu_slice_us", f"0 (the OS default) or {low}-{high} µs", slice_us)
+    return slice_us / 1e6
 
 
 def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:

@@ -24,6 +24,7 @@ import concurrent.futures
 import gc
 import heapq
 import itertools
+import logging
 import selectors
 import threading
 from collections import deque
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from devices.api import Device, LinkDown
+from rig import cpu_slice
 from rig.bench import Bench, UserConfig
 from rig.clock import AsyncioClock
 from rig.dsp.alerts import DeviceAlert
@@ -71,6 +73,8 @@ if TYPE_CHECKING:
     from devices.transports.capture import Captures
 
 T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
 
 #: Alert codes a device raises when it refuses a command outright (firmware_stubs/esme.py).
 REFUSAL_ALERTS = frozenset({0x8F30})
@@ -180,10 +184,23 @@ class Rig:
         # millisecond: that rounding was the DSP service hop's ~1 ms of timer slop. The rig
         # watches a handful of descriptors, well inside select's limit (docs/load.md).
         self._loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
-        self._thread = threading.Thread(target=self._loop.run_forever, name="rig-loop", daemon=True)
+        self._thread = threading.Thread(target=self._run_loop, name="rig-loop", daemon=True)
         self._dsp: Dsp | None = None
+        #: Why the loop thread runs on the OS's default CPU slice instead of the bench's
+        #: ``[host] cpu_slice_us`` (None: it has the bench's, or the bench asks for none).
+        self.cpu_slice_refused: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
+
+    def _run_loop(self) -> None:
+        """The loop thread. It asks for the bench's short CPU slice first, so that its wake-ups
+        preempt longer-sliced work; the device processes and threads it starts inherit it
+        (rig/cpu_slice.py, docs/load.md "Short CPU slices")."""
+        if self.bench.cpu_slice_s is not None:
+            self.cpu_slice_refused = cpu_slice.request(self.bench.cpu_slice_s)
+            if self.cpu_slice_refused is not None:
+                _log.warning("[host] cpu_slice_us not applied: %s", self.cpu_slice_refused)
+        self._loop.run_forever()
 
     def start(self) -> Rig:
         """Start the loop thread and every device; on failure, undo what was started.
@@ -816,8 +833,15 @@ _PLAIN_OF: dict[type, Callable[[Any], Any]] = {
 def _json_ready(value: object) -> Any:
     """``value`` as JSON types: dataclasses become ``{"type": ..., field: ...}`` (recursively),
     bytes hex, enums their name, anything else without a JSON form its ``str``."""
-    if value is None or type(value) in _PLAIN:
+    kind = type(value)
+    if value is None or kind in _PLAIN:
         return value
+    names = _FIELD_NAMES.get(kind)
+    if names is not None:  # a dataclass met before: every response has one
+        view: dict[str, Any] = {"type": kind.__name__}
+        for name in names:
+            view[name] = _json_ready(getattr(value, name))
+        return view
     if isinstance(value, bool | int | float | str):  # an IntEnum, say: as JSON writes it
         return _PLAIN_OF[next(t for t in _PLAIN if isinstance(value, t))](value)
     if isinstance(value, bytes | bytearray | memoryview):
@@ -830,7 +854,9 @@ def _json_ready(value: object) -> Any:
         return {str(key): _json_ready(item) for key, item in value.items()}
     if not is_dataclass(value) or isinstance(value, type):
         return str(value)
-    view: dict[str, Any] = {"type": type(value).__name__}
-    for field in fields(value):
-        view[field.name] = _json_ready(getattr(value, field.name))
-    return view
+    _FIELD_NAMES[kind] = tuple(field.name for field in fields(value))
+    return _json_ready(value)
+
+
+#: Field names by dataclass type, for :func:`_json_ready` (``fields()`` is slow per call).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rig.bench import load_bench
+from rig.bench import DEFAULT_CPU_SLICE_S, load_bench
 from rig.launch import launch
 from rig.load.driver import LoadDriver, LoadResult
 from rig.load.schedule import background
@@ -67,6 +67,8 @@ class LoadBenchConfig:
     #: A p99 overhead above this means a queue is building: the path is saturated. [ASSUMED]
     max_overhead_p99_ms: float = 50.0
     warmup_s: float = 0.5
+    #: ``[host] cpu_slice_us`` of the bench (0: the OS default slice; rig/cpu_slice.py).
+    cpu_slice_us: int = round(DEFAULT_CPU_SLICE_S * 1e6)
 
     def __post_init__(self) -> None:
         if self.devices < 1 or self.servers < 1:
@@ -109,6 +111,8 @@ class Step:
 class LoadBenchResult:
     config: LoadBenchConfig
     steps: list[Step] = field(default_factory=list)
+    #: Why the rig ran on the OS's default CPU slice instead (None: as configured).
+    cpu_slice_refused: str | None = None
 
     @property
     def best(self) -> Step | None:
@@ -125,6 +129,7 @@ class LoadBenchResult:
             "overhead_p50_ms": best.overhead_p50_ms if best else None,
             "overhead_p99_ms": best.overhead_p99_ms if best else None,
             "targets": {"rate": TARGET_RATE, "overhead_p99_ms": TARGET_P99_OVERHEAD_MS},
+            "cpu_slice_refused": self.cpu_slice_refused,
         }
 
 
@@ -134,6 +139,7 @@ def bench_text(config: LoadBenchConfig) -> str:
         '[bench]\nname = "rig-bench-load"\n[keys]\ndirs = ["@rtds"]',
         f'[user]\nname = "supplier"\neui = "{USER_EUI}"',
         f"[dsp]\nservers = {config.servers}\nservice_time_s = {config.service_time_s!r}",
+        f"[host]\ncpu_slice_us = {config.cpu_slice_us}",
     ]
     for i in range(config.devices):
         lines.append(
@@ -155,6 +161,7 @@ def run_load_bench(
     devices = list(bench.devices)
     result = LoadBenchResult(config)
     with launch(bench, run_dir) as rig:
+        result.cpu_slice_refused = rig.cpu_slice_refused
         driver = LoadDriver(rig)
         driver.run(background(200, config.warmup_s, devices=devices), timeout=30)
         pids = [getattr(getattr(d, "process", None), "pid", None) for d in rig.devices.values()]

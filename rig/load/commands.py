@@ -46,6 +46,12 @@ def _rates(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[fl
     callback=_rates,
     help="Rising rate ladder, requests/s.",
 )
+@click.option(
+    "--cpu-slice-us",
+    default=LoadBenchConfig.cpu_slice_us,
+    show_default=True,
+    help="The bench's [host] cpu_slice_us (0: the OS default slice).",
+)
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write figures here.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run folder.")
 def bench_load(
@@ -55,6 +61,7 @@ def bench_load(
     processing_time: float,
     step: float,
     rates: tuple[float, ...],
+    cpu_slice_us: int,
     json_out: Path | None,
     out: Path | None,
 ) -> None:
@@ -74,13 +81,15 @@ def bench_load(
         processing_time_s=processing_time,
         step_s=step,
         rates=rates,
+        cpu_slice_us=cpu_slice_us,
     )
     run_dir = out or Path("runs") / datetime.now(UTC).strftime("bench-load-%Y%m%dT%H%M%SZ")
     console = Console(soft_wrap=True)  # a step's lines stay whole in a log
     console.print(
         f"{devices} emulated ESMEs (pty), DSP {servers} x {service_time * 1e3:g} ms, meter "
         f"{processing_time * 1e3:g} ms, {step:g} s per rate; overhead = latency - "
-        f"{(service_time + processing_time) * 1e3:g} ms configured - 0 wire (pty)"
+        f"{(service_time + processing_time) * 1e3:g} ms configured - 0 wire (pty); CPU slice "
+        + (f"{cpu_slice_us} µs" if cpu_slice_us else "the OS default")
     )
 
     def show(s: Step) -> None:
@@ -101,6 +110,8 @@ def bench_load(
         )
 
     result = run_load_bench(config, run_dir, on_step=show)
+    if result.cpu_slice_refused is not None:
+        console.print(f"[yellow]CPU slice not applied: {result.cpu_slice_refused}[/]")
     figures = result.to_json()
     table = Table(title="rig bench load")
     for column in ("figure", "value", "target", "met"):
