@@ -120,14 +120,21 @@ class LoadBenchResult:
         sustained = [s for s in self.steps if s.sustained]
         return sustained[-1] if sustained else None
 
+    @property
+    def within_target(self) -> Step | None:
+        """The highest sustained rate whose p99 overhead met :data:`TARGET_P99_OVERHEAD_MS`."""
+        met = [s for s in self.steps if s.sustained and s.overhead_p99_ms <= TARGET_P99_OVERHEAD_MS]
+        return met[-1] if met else None
+
     def to_json(self) -> dict:
-        best = self.best
+        best, within = self.best, self.within_target
         return {
             "config": {**asdict(self.config), "rates": list(self.config.rates)},
             "steps": [asdict(s) for s in self.steps],
             "sustained_rate": best.requested_rate if best else 0.0,
             "overhead_p50_ms": best.overhead_p50_ms if best else None,
             "overhead_p99_ms": best.overhead_p99_ms if best else None,
+            "rate_within_p99_target": within.requested_rate if within else 0.0,
             "targets": {"rate": TARGET_RATE, "overhead_p99_ms": TARGET_P99_OVERHEAD_MS},
             "cpu_slice_refused": self.cpu_slice_refused,
         }

@@ -128,6 +128,13 @@ def bench_load(
         f"p99 <= {TARGET_P99_OVERHEAD_MS:g}",
         _met(p99 is not None and p99 <= TARGET_P99_OVERHEAD_MS),
     )
+    within = result.within_target
+    table.add_row(
+        f"highest rate with p99 overhead <= {TARGET_P99_OVERHEAD_MS:g} ms, req/s",
+        "none" if within is None else f"{within.requested_rate:g}",
+        f">= {TARGET_RATE:g}",
+        _met(within is not None and within.requested_rate >= TARGET_RATE),
+    )
     console.print(table)
     if best is not None:
         worst = max(best.hops_ms, key=lambda hop: best.hops_ms[hop][1])

@@ -16,7 +16,14 @@ from rig.bench import BenchError, load_bench
 from rig.dsp.tmm import TmmError
 from rig.launch import launch
 from rig.load import LoadDriver, alert_storm, background, merge, outage
-from rig.load.bench import OVERHEAD_HOPS, LoadBenchConfig, hop_overheads, run_load_bench
+from rig.load.bench import (
+    OVERHEAD_HOPS,
+    LoadBenchConfig,
+    LoadBenchResult,
+    Step,
+    hop_overheads,
+    run_load_bench,
+)
 from rig.orchestrator import Rig
 from rig.results.record import RequestRecord
 
@@ -173,3 +180,20 @@ def test_rig_emulate_serves_devices_a_physical_rig_mixes_in(tmp_path: Path) -> N
         _, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     assert "stopped" in err
+
+
+def _step(rate: float, p99: float, *, sustained: bool = True) -> Step:
+    return Step(rate, rate, rate, int(rate), 0, sustained, 0.1, 0.1, 1.0, 1.0 + p99, 0.1, p99, 0, 0)
+
+
+def test_the_ladder_names_its_best_rate_and_the_highest_within_the_p99_target() -> None:
+    result = LoadBenchResult(LoadBenchConfig())
+    result.steps = [_step(500, 0.8), _step(1000, 1.0), _step(1500, 3.0), _step(2000, 0.9)]
+    figures = result.to_json()
+    # the highest sustained step whose p99 overhead is within 1 ms, not the first miss
+    assert figures["rate_within_p99_target"] == 2000 and figures["sustained_rate"] == 2000
+    result.steps[-1] = _step(2000, 0.5, sustained=False)
+    figures = result.to_json()
+    assert figures["rate_within_p99_target"] == 1000 and figures["sustained_rate"] == 1500
+    result.steps = [_step(500, 1.5)]
+    assert result.to_json()["rate_within_p99_target"] == 0.0 and result.within_target is None
