@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from rig.results.record import RequestRecord
+from rig.results.record import RequestRecord, request_json
 from rig.results.store import Sink, write_all
 
 _log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class _After:
 def serialise(item: Item) -> dict[str, Any]:
     """The JSON-ready record of an item (a request's record is serialised here, not on the loop)."""
     if type(item) is RequestRecord:
-        return {"kind": "request", **item.to_json()}
+        return request_json(item.values())
     return item  # type: ignore[return-value]
 
 

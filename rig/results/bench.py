@@ -8,14 +8,21 @@ Figures are CPU time (``time.process_time``: user + system, so the file writes a
 commits count; other processes do not), the best of ``repeats`` runs: per record, and per
 frame (the CPU the writer takes in one go every ``batch_s``: a burst taken from the request
 path's two cores, docs/load.md "The hot path").
+
+The live probe (:func:`run_live_probe`) runs the real thing: a :class:`ProcessWriter` fed at
+``rate`` from a loop with a 1 ms timer, which measures how late the timer fires (the writer's
+sender thread competing for the GIL, its child for the cores) and the child's CPU per record
+(Linux ``/proc``, in clock ticks).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import random
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,8 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from rig.results.background import BATCH_S
-from rig.results.process_writer import SinkSpec, frame, pack, read_frame, write_frame
+from rig.results.process_writer import (
+    ProcessWriter,
+    SinkSpec,
+    frame,
+    pack,
+    read_frame,
+    write_frame,
+)
 from rig.results.record import STAMPS, RequestRecord
+from rig.results.report import nearest_rank
 from rig.results.store import open_run_writer
 
 #: Seconds from one stamp to the next in a bench record (submitted → acknowledged, ... →
@@ -160,8 +175,103 @@ def _write(frames: bytes, *, store: bool) -> list[float]:
                 next_frame = read_frame(stream)
                 if next_frame is None:
                     return cpu
-                body, count, _ = next_frame
-                write_frame(sink, body, count)
+                write_frame(sink, next_frame[0])
                 cpu.append(time.process_time() - start)
         finally:
             sink.close()
+
+
+#: The live probe's timer period: the rig loop's scale of work (docs/load.md "The hot path").
+PROBE_TICK_S = 0.001
+
+
+@dataclass(frozen=True)
+class LiveFigures:
+    """A writer process fed from a 1 ms timer loop: the timer's lateness and the CPU per record."""
+
+    records: int
+    seconds: float
+    lag_p50_ms: float
+    lag_p99_ms: float
+    lag_max_ms: float
+    #: The writer process's CPU per record (None where there is no ``/proc``).
+    writer_cpu_us_per_record: float | None
+    #: The feeding process's (the loop's and the sender thread's) CPU per record.
+    rig_cpu_us_per_record: float
+
+    def text(self) -> str:
+        writer = self.writer_cpu_us_per_record
+        return (
+            f"  live, {self.records:,} records in {self.seconds:g} s: 1 ms timer late p50 "
+            f"{self.lag_p50_ms:.3f} / p99 {self.lag_p99_ms:.3f} / max {self.lag_max_ms:.2f} ms; "
+            f"CPU µs/record: rig {self.rig_cpu_us_per_record:.1f}, writer "
+            + ("n/a" if writer is None else f"{writer:.1f}")
+        )
+
+
+def run_live_probe(
+    rate: float = 2000.0, batch_s: float = BATCH_S, seconds: float = 4.0
+) -> LiveFigures:
+    """Feed a JSON Lines writer process ``rate`` records a second for ``seconds`` from a loop
+    that wakes every :data:`PROBE_TICK_S`, and time how late each wake-up is."""
+    if rate <= 0 or batch_s <= 0 or seconds <= 0:
+        raise ValueError(f"rate {rate}, batch_s {batch_s}, seconds {seconds}: must be positive")
+    records = bench_records(max(1, round(rate * seconds)), rate)
+    per_tick = rate * PROBE_TICK_S
+    with tempfile.TemporaryDirectory(prefix="rig-bench-results-") as folder:
+        writer = ProcessWriter(SinkSpec(jsonl=str(Path(folder) / "results.jsonl")), batch_s=batch_s)
+        try:
+            _written(writer, [records[0]])  # the child has started: its start-up is not counted
+            child_before, rig_before = _cpu_ticks(writer.pid), time.process_time()
+            lags = _feed(writer, records, per_tick)
+            _written(writer, [])
+            child, rig = _cpu_ticks(writer.pid), time.process_time() - rig_before
+        finally:
+            writer.close()
+    lags.sort()
+    count = len(records)
+    return LiveFigures(
+        count,
+        seconds,
+        nearest_rank(lags, 50) * 1e3,
+        nearest_rank(lags, 99) * 1e3,
+        lags[-1] * 1e3,
+        None if child is None or child_before is None else (child - child_before) / count * 1e6,
+        rig / count * 1e6,
+    )
+
+
+def _feed(writer: ProcessWriter, records: list[RequestRecord], per_tick: float) -> list[float]:
+    """Write ``records`` in step with a timer of :data:`PROBE_TICK_S`; each wake-up's lateness."""
+    lags = []
+    due = time.monotonic()
+    owed = 0.0
+    at = 0
+    while at < len(records):
+        due += PROBE_TICK_S
+        time.sleep(max(0.0, due - time.monotonic()))
+        lags.append(max(0.0, time.monotonic() - due))
+        owed += per_tick
+        while owed >= 1 and at < len(records):
+            writer.write(records[at])
+            at += 1
+            owed -= 1
+    return lags
+
+
+def _written(writer: ProcessWriter, records: list[RequestRecord]) -> None:
+    """Write ``records`` and wait until the writer process has them on disk."""
+    for record in records:
+        writer.write(record)
+    done = threading.Event()
+    writer.after(done.set)
+    done.wait()
+
+
+def _cpu_ticks(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

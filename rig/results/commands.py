@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import click
 
@@ -19,19 +20,35 @@ from rig.results.background import BATCH_S
     help="Milliseconds between the sender's frames (the writer's batch interval).",
 )
 @click.option("--repeat", default=5, show_default=True, help="Runs; the best is shown.")
+@click.option(
+    "--live-seconds",
+    default=3.0,
+    show_default=True,
+    help="Seconds of the live probe (a writer process fed from a 1 ms timer loop); 0: none.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def bench_results(records: int, rate: float, batch_ms: float, repeat: int, as_json: bool) -> None:
+def bench_results(
+    records: int, rate: float, batch_ms: float, repeat: int, live_seconds: float, as_json: bool
+) -> None:
     """CPU per record of the results writer process (JSON Lines, and with a SQLite store)
-    and of the rig's side of it, for SRV 7.4 load-bench records.
+    and of the rig's side of it, for SRV 7.4 load-bench records; then a live probe: a writer
+    process fed from a 1 ms timer loop, the timer's lateness and the CPU per record.
 
     \b
     Example:
       rig bench results --rate 2000 --batch-ms 10
     """
-    from rig.results.bench import run_results_bench
+    from rig.results.bench import run_live_probe, run_results_bench
 
     try:
         result = run_results_bench(records, rate, batch_ms / 1e3, repeat)
+        live = run_live_probe(rate, batch_ms / 1e3, live_seconds) if live_seconds else None
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.text())
+    if as_json:
+        figures = {**result.to_json(), "live": None if live is None else asdict(live)}
+        click.echo(json.dumps(figures, indent=2))
+        return
+    click.echo(result.text())
+    if live is not None:
+        click.echo(live.text())

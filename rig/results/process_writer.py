@@ -13,8 +13,10 @@ JSON Lines file and the SQLite store in batches (one transaction each). A killed
 nothing it handed over: the child reads the pipe to its end, writes everything and exits.
 If the child dies, the rig logs it and writes the rest itself.
 
-A frame on the pipe: a header (body length, record count, ``ack``), then each record's
-``marshal`` bytes, one after the other. With ``ack`` set, the child answers one line on its
+A frame on the pipe: a header (body length, ``ack``), then the body: a ``marshal`` list of the
+records, made by joining each record's ``marshal`` bytes behind a list header (records are
+packed at marshal version 2, which has no back-references, so they join as they are) and read
+by the child with one ``marshal.loads``. With ``ack`` set, the child answers one line on its
 stdout once the frame's records are written (how :meth:`ProcessWriter.after` knows that a
 blocking caller's record is on disk).
 """
@@ -22,7 +24,6 @@ blocking caller's record is on disk).
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import marshal
@@ -39,13 +40,18 @@ from typing import Any, BinaryIO
 
 from rig.results.background import BATCH_S, HandOverThread, record_kind
 from rig.results.jsonl import JsonlWriter
-from rig.results.record import RequestRecord
+from rig.results.record import RequestRecord, request_json
 from rig.results.store import Sink, StoreWriter, Tee, write_all
 
 _log = logging.getLogger(__name__)
 
-#: A frame's header: body length, number of records, ack wanted.
-_HEADER = struct.Struct("<II?")
+#: A frame's header: body length, ack wanted.
+_HEADER = struct.Struct("<I?")
+#: A marshal list's header: its type code and length (marshal.c, ``TYPE_LIST``).
+_LIST = struct.Struct("<ci")
+#: The marshal version records are packed at: 2, the last without back-references, whose
+#: records' bytes join into a list as they are.
+_MARSHAL_VERSION = 2
 #: Marks an item sent as JSON text (a record ``marshal`` cannot pack, e.g. with an enum in it).
 _JSON = "\x00json"
 #: The request tuple's first element (dicts have their own ``kind``).
@@ -87,28 +93,12 @@ class SinkSpec:
 
 def pack(record: dict[str, Any] | RequestRecord) -> bytes:
     """One record as the child receives it (a request's record as a tuple of its fields)."""
-    if type(record) is RequestRecord:
-        item: Any = (
-            _REQUEST,
-            record.request_id,
-            record.srv,
-            record.target,
-            record.user,
-            record.stamps,
-            record.priority,
-            record.ack_code,
-            record.outcome,
-            record.reason,
-            record.response,
-            record.alerts,
-        )
-    else:
-        item = record
+    item: Any = (_REQUEST, record.values()) if type(record) is RequestRecord else record
     try:
-        return marshal.dumps(item)
+        return marshal.dumps(item, _MARSHAL_VERSION)
     except ValueError:  # an int or str subclass somewhere (an enum): JSON takes those
-        plain = {"kind": "request", **record.to_json()} if item is not record else record
-        return marshal.dumps((_JSON, json.dumps(plain)))
+        plain = request_json(record.values()) if item is not record else record
+        return marshal.dumps((_JSON, json.dumps(plain)), _MARSHAL_VERSION)
 
 
 def unpack(item: Any) -> dict[str, Any]:
@@ -116,16 +106,7 @@ def unpack(item: Any) -> dict[str, Any]:
     if type(item) is tuple:
         if item[0] == _JSON:
             return json.loads(item[1])  # type: ignore[no-any-return]
-        record = RequestRecord(*item[1:5], stamps=item[5])  # type: ignore[misc]
-        (
-            record.priority,
-            record.ack_code,
-            record.outcome,
-            record.reason,
-            record.response,
-            record.alerts,
-        ) = item[6:]
-        return {"kind": "request", **record.to_json()}
+        return request_json(item[1])
     return item  # type: ignore[no-any-return]
 
 
@@ -255,23 +236,22 @@ class ProcessWriter(HandOverThread):
 
 def frame(items: list[bytes], *, ack: bool) -> bytes:
     """Packed records (:func:`pack`) as one frame on the pipe."""
-    body = b"".join(items)
-    return _HEADER.pack(len(body), len(items), ack) + body
+    body = _LIST.pack(b"[", len(items)) + b"".join(items)
+    return _HEADER.pack(len(body), ack) + body
 
 
-def read_frame(frames: BinaryIO) -> tuple[bytes, int, bool] | None:
-    """The next frame's body, record count and ack flag; None at the end of the pipe."""
+def read_frame(frames: BinaryIO) -> tuple[bytes, bool] | None:
+    """The next frame's body and ack flag; None at the end of the pipe."""
     header = frames.read(_HEADER.size)
     if len(header) < _HEADER.size:
         return None
-    length, count, ack = _HEADER.unpack(header)
-    return frames.read(length), count, ack
+    length, ack = _HEADER.unpack(header)
+    return frames.read(length), ack
 
 
-def write_frame(sink: Sink, body: bytes, count: int) -> int:
+def write_frame(sink: Sink, body: bytes) -> int:
     """Write a frame's records to ``sink``; how many."""
-    stream = io.BytesIO(body)
-    records = [unpack(marshal.load(stream)) for _ in range(count)]
+    records = [unpack(item) for item in marshal.loads(body)]
     if records:
         write_all(sink, records)
     return len(records)
@@ -283,8 +263,8 @@ def serve(spec: SinkSpec, frames: BinaryIO, acks: BinaryIO) -> int:
     written = 0
     try:
         while (next_frame := read_frame(frames)) is not None:
-            body, count, ack = next_frame
-            written += write_frame(sink, body, count)
+            body, ack = next_frame
+            written += write_frame(sink, body)
             if ack:
                 acks.write(b"\n")
                 acks.flush()

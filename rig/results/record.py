@@ -54,28 +54,72 @@ class RequestRecord:
 
     def latencies(self) -> dict[str, float]:
         """Seconds per hop, for the hops whose both ends were stamped."""
-        return {
-            hop: self.stamps[end] - self.stamps[start]
-            for hop, (start, end) in HOPS.items()
-            if start in self.stamps and end in self.stamps
-        }
+        return hop_latencies(self.stamps)
 
     def fail(self, reason: str) -> None:
         self.outcome = "failed"
         self.reason = reason
 
+    def values(self) -> tuple[Any, ...]:
+        """The fields in declaration order (what :func:`request_json` takes)."""
+        return (
+            self.request_id,
+            self.srv,
+            self.target,
+            self.user,
+            self.stamps,
+            self.priority,
+            self.ack_code,
+            self.outcome,
+            self.reason,
+            self.response,
+            self.alerts,
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "request_id": self.request_id,
-            "srv": self.srv,
-            "target": self.target,
-            "user": self.user,
-            "priority": self.priority,
-            "ack_code": self.ack_code,
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "response": self.response,
-            "alerts": self.alerts,
-            "stamps": self.stamps,
-            "latency_s": self.latencies(),
-        }
+        """The record as results hold it, without its ``kind``."""
+        out = request_json(self.values())
+        del out["kind"]
+        return out
+
+
+def hop_latencies(stamps: dict[str, float]) -> dict[str, float]:
+    """Seconds per hop of :data:`HOPS`, for the hops whose both ends are in ``stamps``."""
+    return {
+        hop: stamps[end] - stamps[start]
+        for hop, (start, end) in HOPS.items()
+        if start in stamps and end in stamps
+    }
+
+
+def request_json(values: tuple[Any, ...]) -> dict[str, Any]:
+    """A request's record as the results file holds it (kind, fields, ``latency_s``), from its
+    :meth:`RequestRecord.values`: how the writer process makes it without building a record."""
+    (
+        request_id,
+        srv,
+        target,
+        user,
+        stamps,
+        priority,
+        ack_code,
+        outcome,
+        reason,
+        response,
+        alerts,
+    ) = values
+    return {
+        "kind": "request",
+        "request_id": request_id,
+        "srv": srv,
+        "target": target,
+        "user": user,
+        "priority": priority,
+        "ack_code": ack_code,
+        "outcome": outcome,
+        "reason": reason,
+        "response": response,
+        "alerts": alerts,
+        "stamps": stamps,
+        "latency_s": hop_latencies(stamps),
+    }

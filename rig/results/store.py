@@ -25,9 +25,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Protocol
 
+from rig.results.jsonl import encode
 from rig.results.record import HOPS, STAMPS
 
 #: The store file of a run folder, when no shared store is named.
@@ -205,7 +208,7 @@ def _worker() -> str | None:
 
 
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    return None if value is None else encode(value)
 
 
 def _loads(text: str | None) -> Any:
@@ -401,36 +404,47 @@ class ResultsStore:
         return StoreWriter(self.path, run_id)
 
     def _insert(self, run_id: str, records: Sequence[dict[str, Any]]) -> None:
-        """Insert ``records`` in one transaction: all of them, or none."""
-        worker = _worker()
+        """Insert ``records`` in one transaction: all of them, or none (a run of rows for the
+        same table and columns, such as a batch of requests, in one ``executemany``)."""
+        head = (run_id, _worker())
         with _transaction(self._db) as db:
-            for record in records:
-                table, row = _row(record)
-                row = {"run_id": run_id, **row, "worker": worker}
-                columns = ", ".join(row)
-                marks = ", ".join("?" * len(row))
-                db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
+            for (table, columns), rows in groupby(map(_row, records), key=_table_and_columns):
+                db.executemany(
+                    _insert_sql(table, columns), [(*head, *values) for _, _, values in rows]
+                )
 
 
-def _row(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The table and the columns of a record."""
+def _table_and_columns(row: tuple[str, tuple[str, ...], tuple[Any, ...]]) -> tuple[str, ...]:
+    return row[:2]
+
+
+@cache
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    marks = ", ".join("?" * (len(columns) + 2))
+    return f"INSERT INTO {table} (run_id, worker, {', '.join(columns)}) VALUES ({marks})"
+
+
+def _row(record: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[Any, ...]]:
+    """The table, columns and values of a record."""
     kind = record.get("kind")
     if kind == "request":
-        return "requests", _request_row(record)
+        return "requests", _REQUEST_COLUMNS, _request_values(record)
     if kind == "alert":
-        return "alerts", _known_and_extra(record, ("at", "device", "code", "name"))
-    if kind == "error":
-        return "errors", _known_and_extra(record, ("at", "device", "error", "frame"))
-    if kind == "measurement":
+        table, row = "alerts", _known_and_extra(record, ("at", "device", "code", "name"))
+    elif kind == "error":
+        table, row = "errors", _known_and_extra(record, ("at", "device", "error", "frame"))
+    elif kind == "measurement":
         row = {f: record.get(f) for f in _MEASUREMENT_FIELDS}
         row["requirements"] = _dumps(list(record.get("requirements") or ()))
-        return "measurements", row
-    if kind == "test":
+        table = "measurements"
+    elif kind == "test":
         row = {f: record.get(f) for f in _TEST_FIELDS}
         row["requirements"] = _dumps(list(record.get("requirements") or ()))
-        return "tests", row
-    data = {k: v for k, v in record.items() if k != "kind"}
-    return "events", {"kind": str(kind), "data": _dumps(data)}
+        table = "tests"
+    else:
+        data = {k: v for k, v in record.items() if k != "kind"}
+        table, row = "events", {"kind": str(kind), "data": _dumps(data)}
+    return table, tuple(row), tuple(row.values())
 
 
 _MEASUREMENT_FIELDS = (
@@ -463,18 +477,32 @@ def _known_and_extra(record: dict[str, Any], known: Sequence[str]) -> dict[str, 
     return row
 
 
-def _request_row(record: dict[str, Any]) -> dict[str, Any]:
-    stamps = record.get("stamps") or {}
-    latency = record.get("latency_s") or {}
-    row: dict[str, Any] = {c: record.get(c) for c in _REQUEST_FIELDS}
-    row["response"] = _dumps(record.get("response"))
-    row["alerts"] = _dumps(record.get("alerts") or [])
-    row.update((s, stamps.get(s)) for s in STAMPS)
-    row.update((f"{h}_s", latency.get(h)) for h in HOPS)
-    known = {*_REQUEST_FIELDS, "kind", "response", "alerts", "stamps", "latency_s"}
-    extra = {k: v for k, v in record.items() if k not in known}
-    row["extra"] = _dumps(extra) if extra else None
-    return row
+#: The columns of a request's row after ``run_id`` and ``worker``, as :func:`_request_values`
+#: gives them.
+_REQUEST_COLUMNS = (
+    *_REQUEST_FIELDS,
+    "response",
+    "alerts",
+    *STAMPS,
+    *(f"{h}_s" for h in HOPS),
+    "extra",
+)
+_REQUEST_KNOWN = frozenset({*_REQUEST_FIELDS, "kind", "response", "alerts", "stamps", "latency_s"})
+
+
+def _request_values(record: dict[str, Any]) -> tuple[Any, ...]:
+    get = record.get
+    stamps = get("stamps") or {}
+    latency = get("latency_s") or {}
+    unknown = record.keys() - _REQUEST_KNOWN
+    return (
+        *map(get, _REQUEST_FIELDS),
+        _dumps(get("response")),
+        _dumps(get("alerts") or []),
+        *map(stamps.get, STAMPS),
+        *map(latency.get, HOPS),
+        _dumps({k: v for k, v in record.items() if k in unknown}) if unknown else None,
+    )
 
 
 class StoreWriter:

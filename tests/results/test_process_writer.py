@@ -1,6 +1,7 @@
 """The results writer process: what the rig hands over is written, even if the rig is killed."""
 
 import enum
+import io
 import json
 import marshal
 import os
@@ -13,8 +14,16 @@ import threading
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rig.results.jsonl import read_jsonl
-from rig.results.process_writer import ProcessWriter, SinkSpec, pack, unpack
+from rig.results.jsonl import JsonlWriter, read_jsonl
+from rig.results.process_writer import (
+    ProcessWriter,
+    SinkSpec,
+    frame,
+    pack,
+    read_frame,
+    unpack,
+    write_frame,
+)
 from rig.results.record import STAMPS, RequestRecord
 from rig.results.store import STORE_FILE, ResultsStore, open_run_writer
 
@@ -49,6 +58,34 @@ def test_a_request_record_arrives_as_its_json(record):
     assert unpack(marshal.loads(pack(record))) == json.loads(
         json.dumps({"kind": "request", **record.to_json()})
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    items=st.lists(records() | st.dictionaries(_TEXT, _JSONISH, max_size=4), max_size=6),
+    ack=st.booleans(),
+)
+def test_a_frame_writes_the_lines_a_record_by_record_writer_wrote(items, ack, tmp_path_factory):
+    path = tmp_path_factory.mktemp("frame") / "r.jsonl"
+    packed = [pack(item) for item in items]
+    body, acked = read_frame(io.BytesIO(frame(packed, ack=ack)))
+    assert acked is ack
+    with JsonlWriter(path) as sink:
+        assert write_frame(sink, body) == len(items)
+    plain = [
+        {"kind": "request", **item.to_json()} if isinstance(item, RequestRecord) else item
+        for item in items
+    ]
+    expected = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in plain)
+    assert path.read_text(encoding="utf-8") == expected
+
+
+def test_frames_follow_one_another_to_the_end_of_the_pipe():
+    stream = io.BytesIO(frame([pack({"kind": "n", "n": 1})], ack=False) + frame([], ack=True))
+    assert read_frame(stream) == (frame([pack({"kind": "n", "n": 1})], ack=False)[5:], False)
+    body, ack = read_frame(stream)
+    assert marshal.loads(body) == [] and ack
+    assert read_frame(stream) is None
 
 
 def test_a_record_marshal_cannot_pack_goes_as_json():

@@ -184,3 +184,22 @@ def test_a_writer_made_on_one_thread_writes_from_others(tmp_path):
     writer.close()
     with ResultsStore(tmp_path / "run" / STORE_FILE) as store:
         assert len(store.requests(store.run().id)) == 80
+
+
+def test_a_batch_of_mixed_kinds_reads_back_in_order_per_kind(tmp_path):
+    # one transaction; runs of requests go in with one executemany, the others between them
+    batch = [
+        request(1),
+        request(2, "7.4", ack_code="I99", note="extra"),
+        {"kind": "alert", "code": 1, "name": "a", "at": 3.0, "device": "esme"},
+        request(3),
+        {"kind": "load", "requests": 3},
+        request(4, ok=False),
+    ]
+    with open_run_writer(tmp_path / "run") as writer:
+        writer.write_many(batch)
+        run_id = writer.run_id
+    with ResultsStore(tmp_path / "run" / STORE_FILE) as store:
+        assert store.requests(run_id) == [batch[0], batch[1], batch[3], batch[5]]
+        assert store.alerts(run_id) == [batch[2]]
+        assert store.events(run_id) == [batch[4]]
