@@ -11,6 +11,7 @@ from click.core import ParameterSource
 from rich.console import Console
 
 from devices.commands import bench_devices
+from devices.emulated.cpu_bench import bench_emulator
 from rig.bench import DEFAULT_BENCH, Bench
 from rig.duis.commands import duis
 from rig.gbcs.commands import EUI, bench_codec, decode, frame
@@ -240,6 +241,7 @@ bench.add_command(bench_codec)
 bench.add_command(bench_devices)
 bench.add_command(bench_load)
 bench.add_command(bench_results)
+bench.add_command(bench_emulator)
 main.add_command(emulate)
 
 #: Examples for --help of commands defined in other modules that give none themselves

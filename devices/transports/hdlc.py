@@ -47,6 +47,9 @@ class FrameKind(IntEnum):
     LINK = 0x02
 
 
+_KINDS: dict[int, FrameKind] = {kind.value: kind for kind in FrameKind}
+
+
 class LinkOp(IntEnum):
     """First payload byte of a ``FrameKind.LINK`` frame; the rest of the payload is a token."""
 
@@ -156,19 +159,26 @@ class FrameDecoder:
         return self._offset
 
     def feed(self, data: bytes) -> list[Frame | FrameError]:
+        if type(data) is not bytes:
+            data = bytes(data)
         out: list[Frame | FrameError] = []
         pos = 0
-        while pos < len(data):
-            flag = data.find(FLAG, pos)
-            end = len(data) if flag < 0 else flag
-            self._accumulate(data[pos:end])
-            if flag < 0:
-                break
-            item = self._finish(self._offset + flag)
-            if item is not None:
-                out.append(item)
+        base = self._offset
+        while (flag := data.find(FLAG, pos)) >= 0:
+            chunk = data[pos:flag]
+            if self._raw or self._overflow:
+                self._accumulate(chunk)
+                raw, self._raw = bytes(self._raw), bytearray()
+                overflow, self._overflow = self._overflow, False
+            else:  # a whole frame in this chunk: no copy through the buffer
+                raw, overflow = chunk, len(chunk) > self._raw_limit
+            start, self._start = self._start, base + flag + 1
+            if base + flag > start:  # consecutive flags are fill
+                out.append(self._finish(raw, overflow, start, base + flag - start))
             pos = flag + 1
-        self._offset += len(data)
+        if pos < len(data):
+            self._accumulate(data[pos:])
+        self._offset = base + len(data)
         return out
 
     def _accumulate(self, chunk: bytes) -> None:
@@ -180,13 +190,7 @@ class FrameDecoder:
         else:
             self._raw += chunk
 
-    def _finish(self, flag_offset: int) -> Frame | FrameError | None:
-        start, self._start = self._start, flag_offset + 1
-        length = flag_offset - start
-        raw, self._raw = bytes(self._raw), bytearray()
-        overflow, self._overflow = self._overflow, False
-        if length == 0:
-            return None
+    def _finish(self, raw: bytes, overflow: bool, start: int, length: int) -> Frame | FrameError:
         result = self._validate(raw, overflow)
         if isinstance(result, Frame):
             self.frames_good += 1
@@ -197,18 +201,17 @@ class FrameDecoder:
     def _validate(self, raw: bytes, overflow: bool) -> Frame | FrameErrorReason:
         if overflow:
             return FrameErrorReason.OVERSIZE
-        body = _unstuff(raw)
+        body = _unstuff(raw) if ESCAPE in raw else raw
         if body is None:
             return FrameErrorReason.ABORTED
         if len(body) < _OVERHEAD:
             return FrameErrorReason.TOO_SHORT
         if len(body) - _OVERHEAD > self.max_payload:
             return FrameErrorReason.OVERSIZE
-        if crc16_x25(body[:-2]) != int.from_bytes(body[-2:], "little"):
+        if crc16_x25(body[:-2]) != body[-2] | body[-1] << 8:
             return FrameErrorReason.BAD_FCS
-        try:
-            kind = FrameKind(body[0])
-        except ValueError:
+        kind = _KINDS.get(body[0])
+        if kind is None:
             return FrameErrorReason.UNKNOWN_KIND
         if len(body) == _OVERHEAD:
             return FrameErrorReason.EMPTY

@@ -179,6 +179,12 @@ def invoke_id(counter: int) -> int:
     return INVOKE_ID_FLAGS << 24 | counter & 0xFFFFFF
 
 
+def with_invoke_id(apdu: bytes, counter: int) -> bytes:
+    """A DLMS APDU's bytes with the invoke-id of ``counter`` in place of its own (bytes 1-4):
+    an APDU encoded once serves every transaction (issue 6)."""
+    return apdu[:1] + invoke_id(counter).to_bytes(4, "big") + apdu[5:]
+
+
 class AccessKind(IntEnum):
     """ACCESS request / response specification choice."""
 

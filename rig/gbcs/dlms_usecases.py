@@ -22,6 +22,7 @@ from rig.gbcs.dlms import (
     decode_apdu,
     decode_data,
     invoke_id,
+    with_invoke_id,
 )
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.eui import Eui64
@@ -207,6 +208,10 @@ class ProtectedReadResponse:
 METER_BALANCE = AccessSpec(AccessKind.GET, 112, bytes.fromhex("0000130A00FF"), 2)
 
 
+#: Each single-attribute read's request, with invoke-id 0, by class.
+_GET_APDUS: dict[type, bytes] = {}
+
+
 @dataclass(frozen=True)
 class GetAttribute:
     """Base of the single-attribute reads: ACCESS-Request GET of ``SPEC`` with null data."""
@@ -215,8 +220,13 @@ class GetAttribute:
     SPEC: ClassVar[AccessSpec]
 
     def encode(self, invoke_counter: int) -> bytes:
-        """ACCESS-Request GET with null data."""
-        return AccessRequest(invoke_id(invoke_counter), (self.SPEC,), (Data.null(),)).encode()
+        """ACCESS-Request GET with null data (encoded once per class: only the invoke-id
+        changes)."""
+        apdu = _GET_APDUS.get(type(self))
+        if apdu is None:
+            apdu = AccessRequest(invoke_id(0), (self.SPEC,), (Data.null(),)).encode()
+            _GET_APDUS[type(self)] = apdu
+        return with_invoke_id(apdu, invoke_counter)
 
     @classmethod
     def decode(cls, payload: bytes) -> Self:

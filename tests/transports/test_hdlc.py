@@ -113,6 +113,27 @@ def test_corrupting_one_frame_loses_only_that_frame(sent: list[Frame], data: st.
     assert good == sent[:victim] + sent[victim + 1 :]
 
 
+noisy_streams = st.lists(
+    st.one_of(
+        st.binary(max_size=200),
+        frames.map(lambda f: encode_frame(f.kind, f.payload)),
+        st.sampled_from([b"\x7e", b"\x7d", b"\x7d\x7e", b"\x7e\x7e"]),
+    ),
+    max_size=12,
+).map(b"".join)
+
+
+@given(noisy_streams, st.lists(st.integers(min_value=0, max_value=3000)))
+def test_chunked_feed_gives_what_one_feed_gives(stream: bytes, cuts: list[int]) -> None:
+    """Frames cut anywhere (through the buffer) decode exactly as whole ones (sliced straight
+    from the input), errors and their offsets included, oversize frames too."""
+    whole = FrameDecoder(max_payload=64)
+    chunked = FrameDecoder(max_payload=64)
+    assert feed_in_chunks(chunked, stream, cuts) == whole.feed(bytearray(stream))
+    assert (chunked.frames_good, chunked.frames_bad) == (whole.frames_good, whole.frames_bad)
+    assert chunked.offset == whole.offset == len(stream)
+
+
 @given(st.binary(max_size=2000), st.lists(st.integers(min_value=0, max_value=2000)))
 def test_fuzz_never_raises_and_stays_bounded(noise: bytes, cuts: list[int]) -> None:
     decoder = FrameDecoder(max_payload=64)

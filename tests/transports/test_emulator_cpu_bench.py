@@ -1,0 +1,28 @@
+"""``rig bench emulator``: the emulator's CPU per SRV 7.4 request, measured in process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from devices.emulated.cpu_bench import bench_emulator, measure
+
+
+def test_measure_answers_every_command() -> None:
+    result = measure(requests=20, repeats=2)
+    assert (result.requests, result.repeats) == (20, 2)
+    assert result.emulator_us > 0 and result.command_encode_us > 0
+    assert result.response_decode_us > 0
+
+
+def test_measure_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        measure(requests=0)
+
+
+def test_command_prints_json() -> None:
+    out = CliRunner().invoke(bench_emulator, ["--requests", "10", "--repeats", "1", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["requests"] == 10
