@@ -30,7 +30,10 @@ from rig.results.store import Sink, write_all
 _log = logging.getLogger(__name__)
 
 #: Longest a record waits in the queue before the writer thread wakes for it (unless a caller
-#: waits on it: then at once). Bounds what a killed process loses. [ASSUMED]
+#: waits on it: then at once). Bounds what a killed process loses. Shorter costs CPU: the
+#: writer process's sender thread costs the rig 0.1-0.2 ms of CPU each time it wakes, and a
+#: writer process woken more often works from colder caches (docs/load.md "The hot path";
+#: its bursts are bounded by its chunks instead, ``process_writer.CHUNK_RECORDS``). [ASSUMED]
 BATCH_S = 0.05
 
 #: What the loop hands over: a record (a request's is serialised by the writer).

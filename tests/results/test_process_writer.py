@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from rig.results.jsonl import JsonlWriter, read_jsonl
 from rig.results.process_writer import (
+    CHUNK_RECORDS,
     ProcessWriter,
     SinkSpec,
     frame,
@@ -68,7 +69,7 @@ def test_a_request_record_arrives_as_its_json(record):
 def test_a_frame_writes_the_lines_a_record_by_record_writer_wrote(items, ack, tmp_path_factory):
     path = tmp_path_factory.mktemp("frame") / "r.jsonl"
     packed = [pack(item) for item in items]
-    body, acked = read_frame(io.BytesIO(frame(packed, ack=ack)))
+    body, acked = read_frame(io.BytesIO(frame(b"".join(packed), len(packed), ack=ack)))
     assert acked is ack
     with JsonlWriter(path) as sink:
         assert write_frame(sink, body) == len(items)
@@ -81,8 +82,10 @@ def test_a_frame_writes_the_lines_a_record_by_record_writer_wrote(items, ack, tm
 
 
 def test_frames_follow_one_another_to_the_end_of_the_pipe():
-    stream = io.BytesIO(frame([pack({"kind": "n", "n": 1})], ack=False) + frame([], ack=True))
-    assert read_frame(stream) == (frame([pack({"kind": "n", "n": 1})], ack=False)[5:], False)
+    one = pack({"kind": "n", "n": 1})
+    stream = io.BytesIO(frame(one, 1, ack=False) + frame(b"", 0, ack=True))
+    body, ack = read_frame(stream)
+    assert marshal.loads(body) == [{"kind": "n", "n": 1}] and not ack
     body, ack = read_frame(stream)
     assert marshal.loads(body) == [] and ack
     assert read_frame(stream) is None
@@ -181,3 +184,41 @@ def test_if_the_child_dies_the_rig_writes_the_rest_itself(tmp_path, caplog):
     writer.close()
     assert [r["n"] for r in read_jsonl(path)] == [1, 2]
     assert "died" in caplog.text
+
+
+def test_each_callback_finds_exactly_the_records_queued_before_it_written(tmp_path):
+    path = tmp_path / "r.jsonl"
+    writer = ProcessWriter(SinkSpec(jsonl=str(path)), batch_s=60.0)
+    seen: dict[int, int] = {}
+    queued = 0
+    for run in (3, 0, 5, 1, 4):
+        for _ in range(run):
+            writer.write({"kind": "n", "n": queued})
+            queued += 1
+        writer.after(lambda mark=queued: seen.__setitem__(mark, len(list(read_jsonl(path)))))
+    writer.write({"kind": "n", "n": queued})
+    writer.close()
+    assert seen == {mark: mark for mark in (3, 8, 9, 13)}
+    assert [r["n"] for r in read_jsonl(path)] == list(range(queued + 1))
+
+
+def test_a_big_frame_is_written_in_chunks_with_a_pause_between_them():
+    batches: list[int] = []
+
+    class Sink:
+        def write_many(self, records):
+            batches.append(len(records))
+
+        def write(self, record):
+            raise AssertionError("written one by one")
+
+        def close(self):
+            pass
+
+    pauses = []
+    count = 2 * CHUNK_RECORDS + 3
+    packed = b"".join(pack({"kind": "n", "n": n}) for n in range(count))
+    body, _ = read_frame(io.BytesIO(frame(packed, count, ack=False)))
+    assert write_frame(Sink(), body, pause=lambda: pauses.append(len(batches))) == count
+    assert batches == [CHUNK_RECORDS, CHUNK_RECORDS, 3]
+    assert pauses == [1, 2]  # between chunks, never before the first or after the last

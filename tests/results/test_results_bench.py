@@ -24,7 +24,7 @@ def test_the_figures_cover_the_rig_and_both_sets_of_sinks():
     assert [w.sinks for w in result.writers] == ["JSONL", "JSONL + SQLite"]
     assert result.rig_cpu_us_per_record > 0
     for writer in result.writers:
-        assert 0 < writer.frame_p50_ms <= writer.frame_max_ms
+        assert 0 < writer.chunk_p50_ms <= writer.chunk_max_ms
         assert writer.cpu_us_per_record > 0
     assert "µs/record" in result.text()
 
