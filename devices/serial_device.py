@@ -193,6 +193,7 @@ class EmulatedSerialDevice(SerialDevice):
         faults: FaultInjector | None = None,
         framing: Callable[[str], LinkFactory] | None = None,
         captures: Captures | None = None,
+        group: EmulatorGroup | None = None,
     ) -> None:
         if transport not in DEVICE_TRANSPORTS:
             raise ValueError(
@@ -210,14 +211,22 @@ class EmulatedSerialDevice(SerialDevice):
         self.transport = transport
         self._module = module
         self._args = args
+        #: The process serving this device: its own, or its :class:`EmulatorGroup`'s.
         self.process: EmulatorProcess | None = None
         self.bridge: EmulatorProcess | None = None
+        #: Set when the device shares one emulator process with others (``module``/``args``
+        #: are then the group's).
+        self.group = group
 
     async def _port(self) -> str:
-        args = self._args() if callable(self._args) else self._args
-        argv = [sys.executable, "-m", self._module, *args]
-        self.process = await asyncio.to_thread(spawn_emulator, argv)
-        self.port = self.process.port
+        if self.group is not None:
+            self.port = await self.group.port(self.eui)
+            self.process = self.group.process
+        else:
+            args = self._args() if callable(self._args) else self._args
+            argv = [sys.executable, "-m", self._module, *args]
+            self.process = await asyncio.to_thread(spawn_emulator, argv)
+            self.port = self.process.port
         argv = bridge_argv(self.transport, self.port)
         if argv is not None:
             self.bridge = await asyncio.to_thread(spawn_emulator, argv)
@@ -226,9 +235,13 @@ class EmulatedSerialDevice(SerialDevice):
 
     async def close(self) -> None:
         await super().close()
-        for process in (self.bridge, self.process):
-            if process is not None:
-                await asyncio.to_thread(process.stop)
+        if self.bridge is not None:
+            await asyncio.to_thread(self.bridge.stop)
+        if self.group is not None:
+            if self.process is not None:
+                await self.group.release(self.eui)
+        elif self.process is not None:
+            await asyncio.to_thread(self.process.stop)
         self.bridge = self.process = None
 
     async def power(self, on: bool) -> None:
@@ -239,6 +252,12 @@ class EmulatedSerialDevice(SerialDevice):
         receiver = self._receiver
         if receiver is None:
             raise LinkDown(f"{self.name}: not open")
+        if self.group is not None:
+            raise LinkDown(
+                f"{self.name}: its emulator process serves {len(self.group.euis)} meters and "
+                "cannot be powered off for one (a bench gives a meter its own process when it "
+                "has a bench I/O relay or a clock skew, or with [host] shared_emulators = false)"
+            )
         if not on and self.process is not None:
             link, self._link = self._link, None
             if link is not None:
@@ -283,9 +302,7 @@ def emulated_esme(
     non-zero ``clock_skew_s`` is the clock-skew fault: its clock runs that far from the host's."""
 
     def args() -> list[str]:
-        argv = ["--eui", str(eui), "--processing-time", repr(processing_time_s)]
-        for directory in key_dirs:
-            argv += ["--keys", str(directory)]
+        argv = ["--eui", str(eui), *_esme_args(key_dirs, processing_time_s)]
         if report_supply_to is not None:
             host, port = report_supply_to() if callable(report_supply_to) else report_supply_to
             argv += ["--report-supply", f"{host}:{port}"]
@@ -303,3 +320,51 @@ def emulated_esme(
         faults=faults,
         captures=captures,
     )
+
+
+def _esme_args(key_dirs: Sequence[Path], processing_time_s: float) -> list[str]:
+    argv = ["--processing-time", repr(processing_time_s)]
+    for directory in key_dirs:
+        argv += ["--keys", str(directory)]
+    return argv
+
+
+class EmulatorGroup:
+    """One emulator process serving several devices, each on its own pty (``python -m
+    MODULE --eui A --eui B … ARGS``, devices/emulated/host.py ``serve_group``): the first of
+    its devices to open starts it, the last to close stops it."""
+
+    def __init__(self, module: str, euis: Sequence[Eui64], args: Sequence[str]) -> None:
+        if len(set(euis)) != len(euis) or not euis:
+            raise ValueError(f"an emulator group needs distinct EUIs, got {[str(e) for e in euis]}")
+        self.euis = list(euis)
+        self.module = module
+        self._args = list(args)
+        self.process: EmulatorProcess | None = None
+        self._open: set[Eui64] = set()
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def esmes(
+        cls, euis: Sequence[Eui64], key_dirs: Sequence[Path], *, processing_time_s: float
+    ) -> EmulatorGroup:
+        """ESMEs of one processing time (``python -m devices.emulated.esme``)."""
+        return cls("devices.emulated.esme", euis, _esme_args(key_dirs, processing_time_s))
+
+    async def port(self, eui: Eui64) -> str:
+        """The pty of device ``eui``, the process started if it is not running."""
+        async with self._lock:
+            if self.process is None:
+                euis = [arg for eui_ in self.euis for arg in ("--eui", str(eui_))]
+                argv = [sys.executable, "-m", self.module, *euis, *self._args]
+                self.process = await asyncio.to_thread(spawn_emulator, argv)
+            self._open.add(eui)
+            return self.process.ports[self.euis.index(eui)]
+
+    async def release(self, eui: Eui64) -> None:
+        """Device ``eui`` is closed; the process stops when none is open."""
+        async with self._lock:
+            self._open.discard(eui)
+            if not self._open and self.process is not None:
+                process, self.process = self.process, None
+                await asyncio.to_thread(process.stop)

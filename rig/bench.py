@@ -144,6 +144,9 @@ class Bench:
     #: The CPU slice the rig asks for its loop and the device processes it starts
     #: (``[host] cpu_slice_us``; None: the OS default; rig/cpu_slice.py).
     cpu_slice_s: float | None = DEFAULT_CPU_SLICE_S
+    #: Emulated ESMEs alike (same processing time, no bench I/O relay, no clock skew) share
+    #: one emulator process, each on its own pty (``[host] shared_emulators``).
+    shared_emulators: bool = True
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -306,6 +309,7 @@ def load_bench(path: Path) -> Bench:
         ),
         devices=devices,
         cpu_slice_s=_cpu_slice(host),
+        shared_emulators=host.get("shared_emulators", bool, "true or false", True),
     )
     for table in (root, bench, keys, dsp, host):
         table.check_unknown()

@@ -25,7 +25,13 @@ from devices.benchio.emulator import EmulatedBenchIO
 from devices.benchio.module import BenchIOModule
 from devices.emulated.hub import hub_args
 from devices.hub_link import HubLink, HubMember
-from devices.serial_device import EmulatedSerialDevice, SerialDevice, emulated_esme, framing_for
+from devices.serial_device import (
+    EmulatedSerialDevice,
+    EmulatorGroup,
+    SerialDevice,
+    emulated_esme,
+    framing_for,
+)
 from devices.transports.capture import Captures
 from devices.transports.faults import FaultInjector, FaultRecord
 from devices.transports.reconnect import Backoff
@@ -65,6 +71,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
         powered = bench.device(bench_io.meter).hub or bench_io.meter
     devices: dict[str, Device] = {}
     injectors: dict[str, FaultInjector] = {}
+    groups = _esme_groups(bench, key_dirs, powered) if bench.shared_emulators else {}
     for config in bench.devices.values():
         if config.hub is not None:
             continue  # reached through its hub's link, below
@@ -99,6 +106,16 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 "devices.emulated.hub",
                 functools.partial(_hub_args, description, reports, skew_s),
                 transport=config.transport,  # type: ignore[arg-type]
+                **options,  # type: ignore[arg-type]
+            )
+        elif config.name in groups:
+            devices[config.name] = EmulatedSerialDevice(
+                config.name,
+                config.eui,
+                groups[config.name].module,
+                (),
+                transport=config.transport,  # type: ignore[arg-type]
+                group=groups[config.name],
                 **options,  # type: ignore[arg-type]
             )
         elif config.kind == "esme":
@@ -136,6 +153,27 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
     for name, injector in injectors.items():
         injector.on_record = functools.partial(_note_fault, rig, name)
     return rig
+
+
+def _esme_groups(
+    bench: Bench, key_dirs: list[Path], powered: str | None
+) -> dict[str, EmulatorGroup]:
+    """The emulated ESMEs that share a process, by device name: those alike (one processing
+    time) that need no process of their own (no bench I/O relay to cut their mains, no clock
+    skew), two or more of a kind; docs/load.md "One process for the emulated meters"."""
+    alike: dict[float, list[DeviceConfig]] = {}
+    for config in bench.devices.values():
+        skew = config.faults.clock_skew_s if config.faults is not None else 0.0
+        if config.emulated and config.kind == "esme" and config.name != powered and not skew:
+            alike.setdefault(config.processing_time_s, []).append(config)
+    groups: dict[str, EmulatorGroup] = {}
+    for processing_time_s, configs in alike.items():
+        if len(configs) > 1:
+            group = EmulatorGroup.esmes(
+                [c.eui for c in configs], key_dirs, processing_time_s=processing_time_s
+            )
+            groups.update((c.name, group) for c in configs)
+    return groups
 
 
 def _premises(bench: Bench, hub: DeviceConfig, key_dirs: list[Path], folder: Path) -> Path:

@@ -2,7 +2,8 @@
 
 Run by the rig as ``python -m devices.emulated.esme --eui EUI --keys DIR [--keys DIR …]
 [--clock-skew SECONDS]``; it prints one JSON "ready" line naming its ``/dev/pts`` port, then
-answers GBCS frames on it.
+answers GBCS frames on it. With ``--eui`` repeated, one process serves every meter, each on its
+own pty (the ready line's ``ports``, in ``--eui`` order).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from devices.emulated.host import clock_skew_option, device_clock_offset, serve
+from devices.emulated.host import clock_skew_option, device_clock_offset, serve, serve_group
 from devices.transports.loopback import parse_loopback
 from firmware_stubs.esme import Esme, EsmeSettings
 from rig.gbcs.eui import Eui64
@@ -19,7 +20,13 @@ from rig.keys.keystore import KeyStore
 
 
 @click.command()
-@click.option("--eui", required=True, help="The meter's EUI-64.")
+@click.option(
+    "--eui",
+    "euis",
+    required=True,
+    multiple=True,
+    help="The meter's EUI-64; repeat it to serve several meters from this process.",
+)
 @click.option(
     "--keys",
     "key_dirs",
@@ -45,25 +52,39 @@ from rig.keys.keystore import KeyStore
 )
 @clock_skew_option
 def main(
-    eui: str,
+    euis: tuple[str, ...],
     key_dirs: tuple[Path, ...],
     processing_time: float,
     credit: int,
     report_supply: str | None,
     clock_skew: float,
 ) -> None:
-    """Serve an emulated ESME on a new pty."""
-    device = Eui64.parse(eui)
+    """Serve an emulated ESME on a new pty (several: one pty each)."""
     keys = KeyStore(key_dirs)
-    esme = Esme(
-        device,
-        ka_private=keys.ka_private(device),
-        ds_private=keys.ds_private(device),
-        keys=keys,
-        settings=EsmeSettings(processing_time=processing_time),
-        wall_clock_offset=device_clock_offset(clock_skew),
-    )
-    esme.state.credit_pence = credit
+    offset = device_clock_offset(clock_skew)
+
+    def meter(text: str) -> Esme:
+        device = Eui64.parse(text)
+        esme = Esme(
+            device,
+            ka_private=keys.ka_private(device),
+            ds_private=keys.ds_private(device),
+            keys=keys,
+            settings=EsmeSettings(processing_time=processing_time),
+            wall_clock_offset=offset,
+        )
+        esme.state.credit_pence = credit
+        return esme
+
+    if len(euis) > 1:
+        if report_supply is not None:
+            raise click.BadParameter(
+                "reports one meter's supply: give one --eui", param_hint="--report-supply"
+            )
+        serve_group([meter(eui) for eui in euis])
+        return
+    esme = meter(euis[0])
+    device = esme.eui
     if report_supply is None:
         serve(esme)
         return

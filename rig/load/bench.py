@@ -171,7 +171,12 @@ def run_load_bench(
         result.cpu_slice_refused = rig.cpu_slice_refused
         driver = LoadDriver(rig)
         driver.run(background(200, config.warmup_s, devices=devices), timeout=30)
-        pids = [getattr(getattr(d, "process", None), "pid", None) for d in rig.devices.values()]
+        # the emulator processes, once each (the meters may share one: [host] shared_emulators)
+        pids = list(
+            dict.fromkeys(
+                getattr(getattr(d, "process", None), "pid", None) for d in rig.devices.values()
+            )
+        )
         writer = [getattr(rig.results, "pid", None)]
         for rate in config.rates:
             schedule = background(rate, config.step_s, devices=devices)
