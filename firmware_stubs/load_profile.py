@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 DAY = 86_400.0
 
@@ -54,7 +55,9 @@ class LoadProfile:
         return energy / 3_600.0
 
 
+@lru_cache(maxsize=256)
 def _uniform(seed: int, slot: int) -> float:
-    """A reproducible draw in [-1, 1) for (seed, slot): cheaper than seeding a generator."""
+    """A reproducible draw in [-1, 1) for (seed, slot): cheaper than seeding a generator.
+    Remembered for the last few slots: a meter asks about the current slot on every frame."""
     digest = hashlib.blake2b(f"{seed}:{slot}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**63 - 1.0
