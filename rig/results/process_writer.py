@@ -201,8 +201,8 @@ class ProcessWriter(HandOverThread):
             wake.clear()
 
     def _send(self, queue: deque[bytes | Callable[[], None]]) -> None:
-        """Send what has queued as one frame; if callbacks are among it, one frame per run of
-        records, acknowledged before the callback after it runs."""
+        """Send what has queued as one frame; with callbacks among it, the records before each
+        callback go in a frame that the child acknowledges before the callback runs."""
         popleft = queue.popleft
         taken = [popleft() for _ in range(len(queue))]
         try:
