@@ -161,6 +161,12 @@ class Rig:
             for name, config in (bench.users or {bench.user.name: bench.user}).items()
         }
         self._user_names = {user.config.eui.raw: name for name, user in self._users.items()}
+        #: The text form of the bench's EUIs (Users and devices), by their bytes.
+        self._texts = {
+            eui.raw: str(eui)
+            for eui in [u.config.eui for u in self._users.values()]
+            + [c.eui for c in bench.devices.values()]
+        }
         self._in_flight: dict[_Key, _InFlight] = {}
         #: Response deadlines of requests on the wire: (deadline, seq, key), scanned per tick.
         #: Keys, not entries: a request answered long before its deadline is not kept alive
@@ -562,10 +568,14 @@ class Rig:
         assert self._dsp is not None
         rid = request.request_id
         originator, target = rid.originator, rid.target
+        texts = self._texts
         user = self._user_names.get(originator.raw) or str(originator)
-        target_text = str(target)
+        target_text = texts.get(target.raw) or str(target)
         record = RequestRecord(
-            f"{originator}:{target_text}:{rid.counter}", request.srv, target_text, user
+            f"{texts.get(originator.raw) or originator}:{target_text}:{rid.counter}",
+            request.srv,
+            target_text,
+            user,
         )
         now = self._loop.time()
         record.stamps["submitted"] = now
@@ -813,11 +823,35 @@ def _failed_result(body: object) -> int:
 
 
 def _describe(body: object) -> dict[str, Any] | None:
-    """A JSON-ready view of a decoded payload (None for one that did not decode)."""
+    """A JSON-ready view of a decoded payload (None for one that did not decode).
+
+    A flat view (scalar fields only) is remembered by the payload it shows (equal bodies, equal
+    views: the codec hands back the same body for the same response) and given out as a copy,
+    so no record shares it; the table is bounded like the codec's."""
     if body is None:
         return None
+    try:
+        known = _VIEWS.get(body)
+    except TypeError:  # an unhashable payload: described afresh each time
+        known, hashable = None, False
+    else:
+        hashable = True
+    if known is not None:
+        return known.copy()
     view = _json_ready(body)
-    return view if isinstance(view, dict) else {"type": type(body).__name__, "value": view}
+    if not isinstance(view, dict):
+        view = {"type": type(body).__name__, "value": view}
+    if hashable and all(item is None or type(item) in _PLAIN for item in view.values()):
+        if len(_VIEWS) >= _VIEWS_MAX:
+            _VIEWS.clear()
+        _VIEWS[body] = view
+        return view.copy()
+    return view
+
+
+#: Flat JSON views by payload, for :func:`_describe`; cleared when full.
+_VIEWS: dict[object, dict[str, Any]] = {}
+_VIEWS_MAX = 256
 
 
 #: JSON's scalar types (bool before int: a bool is an int), and the plain value of a subclass.

@@ -55,3 +55,16 @@ def test_describe_wraps_a_non_dataclass_and_passes_none() -> None:
     view = _describe(response)
     assert view is not None and view["type"] == "ReadSupplyStatusEsmeResponse"
     assert view["control_state"] == 1
+
+
+def test_a_flat_view_is_remembered_but_never_shared() -> None:
+    response = ReadSupplyStatusEsmeResponse(control_state=2)
+    first = _describe(response)
+    second = _describe(ReadSupplyStatusEsmeResponse(control_state=2))
+    assert first == second and first is not second
+    assert first is not None
+    first["control_state"] = 99  # a caller editing its record's view
+    assert _describe(response) == second
+    # a nested view is described afresh each time (a copy of it would share its parts)
+    nested = Outer(Level.HIGH, (Inner(b"", Colour.RED),), {}, int)
+    assert _describe(nested) is not _describe(nested)
