@@ -249,13 +249,12 @@ class DeviceCodec:
         """
         message = decode(frame)
         s = message.signing
-        apdu = _apdu_offset(frame, message)
         if s.cra is not Cra.COMMAND:
-            raise DecodeError(apdu + _CRA_OFFSET, f"CRA {s.cra.name}, expected COMMAND")
+            at = _apdu_offset(frame, message) + _CRA_OFFSET
+            raise DecodeError(at, f"CRA {s.cra.name}, expected COMMAND")
         if s.recipient.raw != self.eui.raw:
-            raise DecodeError(
-                apdu + _RECIPIENT_OFFSET, f"addressed to {s.recipient}, not {self.eui}"
-            )
+            at = _apdu_offset(frame, message) + _RECIPIENT_OFFSET
+            raise DecodeError(at, f"addressed to {s.recipient}, not {self.eui}")
         if message.mac is None:
             raise VerifyError(f"command from {s.originator} has no MAC header")
         check_apdu_mac(self._prefixes[self.acb.raw], s.encode(), message.mac)
@@ -270,6 +269,19 @@ class DeviceCodec:
     ) -> bytes:
         """Answer ``command``: same counter, titles swapped; signed if it was signed, else MAC'd."""
         c = command.signing
+        if c.signature is None and c.supplementary_remote_party_id is None:
+            # The common shape, MAC'd: the APDU straight from its fields (what GeneralSigning's
+            # encode gives, without building one).
+            apdu = encode_apdu(
+                Cra.RESPONSE,
+                c.counter,
+                self.eui,
+                c.originator,
+                c.message_code,
+                payload,
+                date_time=date_time,
+            )
+            return mac_frame(apdu, self._prefixes[c.originator.raw])
         signing = GeneralSigning(
             Cra.RESPONSE,
             c.counter,

@@ -155,6 +155,39 @@ def test_build_command_is_the_general_encoder_and_kdf(
     assert dcc.seal_command(signing) == expected
 
 
+@given(
+    counter=st.integers(0, (1 << 64) - 1),
+    payload=st.binary(max_size=300),
+    date_time=st.one_of(st.none(), st.binary(min_size=12, max_size=12), st.binary(max_size=13)),
+)
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_build_response_is_the_general_encoder_and_kdf(
+    dcc: RemotePartyCodec,
+    esme: DeviceCodec,
+    bench_keys: KeyStore,
+    counter: int,
+    payload: bytes,
+    date_time: bytes | None,
+) -> None:
+    """The MAC'd response hot path (encode_apdu straight from the command's fields) gives the
+    bytes of a GeneralSigning MAC'd under the KDF from the keys (§1.4), or the same error."""
+    command = esme.open_command(read_status(dcc, counter))
+    try:
+        signing = GeneralSigning(Cra.RESPONSE, counter, ESME, SUPPLIER, 0x0052, payload, date_time)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=str(exc)):
+            esme.build_response(command, payload, date_time=date_time)
+        return
+    key = crypto.kdf(
+        bench_keys.ka_private(ESME), bench_keys.ka_public(SUPPLIER), ESME, 2, counter, SUPPLIER
+    )
+    assert esme.build_response(command, payload, date_time=date_time) == encode_mac_frame(
+        signing, key
+    )
+
+
 def test_unknown_party_raises_every_time(bench_keys: KeyStore) -> None:
     """Only found keys are cached: an unknown remote party fails on every frame."""
     dcc = RemotePartyCodec(bench_keys, acb=ACB)
