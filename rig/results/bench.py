@@ -84,6 +84,8 @@ class WriterFigures:
 
 @dataclass(frozen=True)
 class ResultsBenchResult:
+    """The figures of :func:`run_results_bench`."""
+
     records: int
     rate: float
     batch_s: float
@@ -212,7 +214,7 @@ class LiveFigures:
         return (
             f"  live, {self.records:,} records in {self.seconds:g} s: 1 ms timer late p50 "
             f"{self.lag_p50_ms:.3f} / p99 {self.lag_p99_ms:.3f} / max {self.lag_max_ms:.2f} ms; "
-            f"CPU µs/record: rig {self.rig_cpu_us_per_record:.1f}, writer "
+            f"CPU µs/record: feeder (loop + sender) {self.rig_cpu_us_per_record:.1f}, writer "
             + ("n/a" if writer is None else f"{writer:.1f}")
         )
 
