@@ -177,8 +177,9 @@ def _response(payload: bytes, kind: AccessKind, what: str) -> tuple[Data, int]:
     return apdu.data[0], apdu.results[0].result
 
 
-#: ACCESS-Responses of one plain item and result, with invoke-id 0, by (data, kind, result).
-_RESPONSES: dict[tuple[Data, AccessKind, int], bytes] = {}
+#: ACCESS-Responses of one plain item and result, with invoke-id 0, by (data tag, data value,
+#: kind, result): plain values, hashed and compared in C.
+_RESPONSES: dict[tuple[int, object, int, int], bytes] = {}
 #: [ASSUMED] bound: a few states times a few results.
 _RESPONSES_SIZE = 64
 
@@ -187,7 +188,7 @@ def _respond(counter: int, data: Data, kind: AccessKind, result: int) -> bytes:
     """An ACCESS-Response, encoded once per (data, kind, result) when equal values surely
     encode alike (ints and null, not bools or floats that compare equal to ints)."""
     plain = type(result) is int and (data.value is None or type(data.value) is int)
-    key = (data, kind, result)
+    key = (data.tag, data.value, kind, result)
     apdu = _RESPONSES.get(key) if plain else None
     if apdu is not None:
         return with_invoke_id(apdu, counter)

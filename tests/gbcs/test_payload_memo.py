@@ -96,7 +96,7 @@ def test_values_equal_to_ints_are_not_memoised() -> None:
     assert encode_payload(ReadSupplyStatusEsmeResponse(1, True), 5) == encode_payload(
         ReadSupplyStatusEsmeResponse(1, 1), 5
     )
-    assert all(type(key[2]) is int for key in usecases._RESPONSES)
+    assert all(type(key[3]) is int for key in usecases._RESPONSES)
 
 
 def test_decode_memo_is_bounded() -> None:
