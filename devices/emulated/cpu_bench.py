@@ -11,20 +11,29 @@ command payload and decoding an ECS45 response payload.
 
 Times are this process's CPU time (``time.process_time``) per request, best of ``repeats``, so
 other processes disturb them little.
+
+With ``--pty`` the same commands also go, paced at ``rate``, to a real emulator process
+(``python -m devices.emulated.esme``) over its pty, and that process's CPU per request is read
+from ``/proc/<pid>/schedstat`` (Linux): what ``rig bench load`` counts for the emulators, the
+host loop, the system calls and the wake-ups included. It varies with the machine's load.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import select
+import sys
 import tempfile
 import time
+import tty
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import click
 
-from devices.emulated.host import EmulatorCore
+from devices.emulated.host import EmulatorCore, spawn_emulator
 from devices.transports.hdlc import FrameDecoder, FrameKind, encode_frame
 from firmware_stubs.esme import Esme, EsmeSettings
 from rig.bench import RTDS_KEYS
@@ -54,6 +63,8 @@ class EmulatorCpu:
     emulator_us: float
     command_encode_us: float
     response_decode_us: float
+    #: The emulator process's CPU per request over a pty (None: not measured, or no schedstat).
+    pty_emulator_us: float | None = None
 
 
 def _commands(codec: RemotePartyCodec, first: int, n: int) -> list[bytes]:
@@ -78,15 +89,22 @@ def _best(repeats: int, n: int, run: Callable[[int], None]) -> float:
     return best / n * 1e6
 
 
-def measure(requests: int = 2_000, repeats: int = 5, rate: float = 2_000.0) -> EmulatorCpu:
-    """Time the emulator and the rig's payload codec on ``requests`` SRV 7.4 requests."""
+def measure(
+    requests: int = 2_000, repeats: int = 5, rate: float = 2_000.0, *, pty: bool = False
+) -> EmulatorCpu:
+    """Time the emulator and the rig's payload codec on ``requests`` SRV 7.4 requests; with
+    ``pty``, also an emulator process over its pty."""
     if requests < 1 or repeats < 1 or rate <= 0:
         raise ValueError("requests, repeats and rate must be positive")
     with tempfile.TemporaryDirectory(prefix="rig-bench-emulator-") as folder:
         # The meter's own keys, generated as ``rig bench load`` does (rig/launch.py).
         generate_pki(Path(folder), remote_parties=(), devices=[ESME])
         keys = KeyStore([Path(folder), RTDS_KEYS])
-        return _measure(keys, requests, repeats, rate)
+        result = _measure(keys, requests, repeats, rate)
+        if not pty:
+            return result
+        pty_us = _measure_pty(keys, [Path(folder), RTDS_KEYS], requests, rate)
+        return replace(result, pty_emulator_us=pty_us)
 
 
 def _measure(keys: KeyStore, requests: int, repeats: int, rate: float) -> EmulatorCpu:
@@ -130,6 +148,52 @@ def _measure(keys: KeyStore, requests: int, repeats: int, rate: float) -> Emulat
     )
 
 
+#: Commands sent before the measured ones over a pty (start-up, first-call costs).
+_PTY_WARMUP = 200
+
+
+def _measure_pty(keys: KeyStore, key_dirs: list[Path], requests: int, rate: float) -> float | None:
+    """CPU microseconds per request of an emulator process answering ``requests`` commands
+    sent over its pty at ``rate``; None without ``/proc/<pid>/schedstat``."""
+    frames = _commands(RemotePartyCodec(keys), FIRST_COUNTER, _PTY_WARMUP + requests)
+    argv = [sys.executable, "-m", "devices.emulated.esme", "--eui", str(ESME)]
+    argv += ["--processing-time", "0.0005"]
+    for folder in key_dirs:
+        argv += ["--keys", str(folder)]
+    with spawn_emulator(argv) as emulator:
+        schedstat = Path(f"/proc/{emulator.pid}/schedstat")
+        if not schedstat.exists():
+            return None
+        fd = os.open(emulator.port, os.O_RDWR | os.O_NOCTTY)
+        try:
+            tty.setraw(fd)
+            _exchange(fd, frames[:_PTY_WARMUP], rate)
+            before = int(schedstat.read_text().split()[0])
+            _exchange(fd, frames[_PTY_WARMUP:], rate)
+            spent_ns = int(schedstat.read_text().split()[0]) - before
+        finally:
+            os.close(fd)
+    return spent_ns / requests / 1e3
+
+
+def _exchange(fd: int, frames: list[bytes], rate: float, timeout: float = 10.0) -> None:
+    """Write ``frames`` to ``fd`` at ``rate`` and read until every one is answered."""
+    decoder = FrameDecoder()
+    answered = 0
+    start = time.monotonic()
+    for i, frame in enumerate(frames):
+        while (wait := start + i / rate - time.monotonic()) > 0:
+            if select.select([fd], [], [], wait)[0]:
+                answered += len(decoder.feed(os.read(fd, 65536)))
+        os.write(fd, frame)
+    deadline = time.monotonic() + timeout
+    while answered < len(frames):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{answered} answers to {len(frames)} commands over the pty")
+        if select.select([fd], [], [], 0.05)[0]:
+            answered += len(decoder.feed(os.read(fd, 65536)))
+
+
 def _clock(rate: float) -> Iterator[float]:
     """Monotonic readings ``1 / rate`` apart."""
     n = 0
@@ -159,17 +223,21 @@ def _response_payloads(codec: RemotePartyCodec, wires: list[bytes]) -> list[byte
 @click.option(
     "--rate", default=2_000.0, show_default=True, help="Virtual request rate, requests/s."
 )
+@click.option(
+    "--pty", "over_pty", is_flag=True, help="Also an emulator process over its pty (Linux)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def bench_emulator(requests: int, repeats: int, rate: float, as_json: bool) -> None:
-    """CPU per SRV 7.4 request in an emulated ESME and in the rig's payload codec (no pty).
+def bench_emulator(requests: int, repeats: int, rate: float, over_pty: bool, as_json: bool) -> None:
+    """CPU per SRV 7.4 request in an emulated ESME and in the rig's payload codec, in process
+    (no pty); with --pty also in an emulator process answering over its pty.
 
     \b
     Examples:
       rig bench emulator
-      rig bench emulator --requests 500 --repeats 3 --json
+      rig bench emulator --requests 500 --repeats 3 --pty --json
     """
     try:
-        result = measure(requests, repeats, rate)
+        result = measure(requests, repeats, rate, pty=over_pty)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     if as_json:
@@ -181,3 +249,7 @@ def bench_emulator(requests: int, repeats: int, rate: float, as_json: bool) -> N
         f"  rig: ECS45 command payload encode  {result.command_encode_us:8.2f} us\n"
         f"  rig: ECS45 response payload decode {result.response_decode_us:8.2f} us"
     )
+    if over_pty:
+        figure = result.pty_emulator_us
+        shown = "n/a (no /proc/<pid>/schedstat)" if figure is None else f"{figure:8.1f} us"
+        click.echo(f"  emulator process over its pty       {shown} (at {rate:g}/s)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -20,6 +21,13 @@ def test_measure_answers_every_command() -> None:
 def test_measure_refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="positive"):
         measure(requests=0)
+
+
+@pytest.mark.slow
+def test_measure_over_a_pty_counts_the_emulator_process() -> None:
+    result = measure(requests=50, repeats=1, rate=1_000.0, pty=True)
+    if Path("/proc/self/schedstat").exists():
+        assert result.pty_emulator_us is not None and result.pty_emulator_us > 0
 
 
 def test_command_prints_json() -> None:
