@@ -34,3 +34,11 @@ def test_command_prints_json() -> None:
     out = CliRunner().invoke(bench_emulator, ["--requests", "10", "--repeats", "1", "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["requests"] == 10
+
+
+def test_the_docs_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "load.md"
+    blocks = [b.split("\n", 1)[1] for b in doc.read_text().split("```")[1::2]]
+    (example,) = [b for b in blocks if "from devices.emulated.cpu_bench import" in b]
+    exec(compile(example, str(doc), "exec"), {})
+    assert "emulator" in capsys.readouterr().out
