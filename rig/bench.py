@@ -13,7 +13,7 @@ from typing import Any
 
 from devices.transports.faults import FRAME_FAULTS, FaultRates
 from devices.transports.loopback import parse_loopback
-from rig import cpu_slice
+from rig import busy_poll, cpu_slice
 from rig.gbcs.eui import Eui64
 
 #: The RTDS remote-party test keys shipped with the rig (rig/keys/rtds/README.md).
@@ -147,6 +147,9 @@ class Bench:
     #: Emulated ESMEs alike (same processing time, no bench I/O relay, no clock skew) share
     #: one emulator process, each on its own pty (``[host] shared_emulators``).
     shared_emulators: bool = True
+    #: How long the rig's loop polls before it sleeps (``[host] busy_poll_us``; None: it
+    #: sleeps at once; rig/busy_poll.py).
+    busy_poll_s: float | None = None
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -310,6 +313,7 @@ def load_bench(path: Path) -> Bench:
         devices=devices,
         cpu_slice_s=_cpu_slice(host),
         shared_emulators=host.get("shared_emulators", bool, "true or false", True),
+        busy_poll_s=_busy_poll(host),
     )
     for table in (root, bench, keys, dsp, host):
         table.check_unknown()
@@ -330,6 +334,15 @@ def _cpu_slice(host: _Table) -> float | None:
     if not low <= slice_us <= high:
         raise host._error("cpu_slice_us", f"0 (the OS default) or {low}-{high} µs", slice_us)
     return slice_us / 1e6
+
+
+def _busy_poll(host: _Table) -> float | None:
+    """``[host] busy_poll_us``: 0 (the default) sleeps at once; else up to the module's bound."""
+    window_us = host.number("busy_poll_us", 0)
+    high = round(busy_poll.MAX_WINDOW_S * 1e6)
+    if window_us > high:
+        raise host._error("busy_poll_us", f"0 (off) or 1-{high} µs", window_us)
+    return window_us / 1e6 if window_us else None
 
 
 def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:

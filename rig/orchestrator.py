@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from devices.api import Device, LinkDown
 from rig import cpu_slice
 from rig.bench import Bench, UserConfig
+from rig.busy_poll import PollingSelector
 from rig.clock import AsyncioClock
 from rig.dsp.alerts import DeviceAlert
 from rig.dsp.model import ACK_CODE, Dsp, DspCounters, DspRequest, Fixed, UserCounters
@@ -188,8 +189,12 @@ class Rig:
         self._seq = itertools.count(1)
         # select(2) takes its timeout in microseconds where epoll rounds it up to a whole
         # millisecond: that rounding was the DSP service hop's ~1 ms of timer slop. The rig
-        # watches a handful of descriptors, well inside select's limit (docs/load.md).
-        self._loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
+        # watches a handful of descriptors, well inside select's limit (docs/load.md). With
+        # [host] busy_poll_us it polls that long before sleeping (rig/busy_poll.py).
+        window = bench.busy_poll_s
+        self._loop = asyncio.SelectorEventLoop(
+            PollingSelector(window) if window else selectors.SelectSelector()
+        )
         self._thread = threading.Thread(target=self._run_loop, name="rig-loop", daemon=True)
         self._dsp: Dsp | None = None
         #: Why the loop thread runs on the OS's default CPU slice instead of the bench's

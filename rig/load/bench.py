@@ -69,6 +69,9 @@ class LoadBenchConfig:
     warmup_s: float = 0.5
     #: ``[host] cpu_slice_us`` of the bench (0: the OS default slice; rig/cpu_slice.py).
     cpu_slice_us: int = round(DEFAULT_CPU_SLICE_S * 1e6)
+    #: ``[host] busy_poll_us`` of the bench (0: the loop sleeps at once; rig/busy_poll.py).
+    #: [ASSUMED] chosen by measurement (docs/load.md "Busy polling").
+    busy_poll_us: int = 1000
 
     def __post_init__(self) -> None:
         if self.devices < 1 or self.servers < 1:
@@ -146,7 +149,7 @@ def bench_text(config: LoadBenchConfig) -> str:
         '[bench]\nname = "rig-bench-load"\n[keys]\ndirs = ["@rtds"]',
         f'[user]\nname = "supplier"\neui = "{USER_EUI}"',
         f"[dsp]\nservers = {config.servers}\nservice_time_s = {config.service_time_s!r}",
-        f"[host]\ncpu_slice_us = {config.cpu_slice_us}",
+        f"[host]\ncpu_slice_us = {config.cpu_slice_us}\nbusy_poll_us = {config.busy_poll_us}",
     ]
     for i in range(config.devices):
         lines.append(

@@ -52,6 +52,13 @@ def _rates(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[fl
     show_default=True,
     help="The bench's [host] cpu_slice_us (0: the OS default slice).",
 )
+@click.option(
+    "--busy-poll-us",
+    default=LoadBenchConfig.busy_poll_us,
+    show_default=True,
+    help="The bench's [host] busy_poll_us: the rig's loop polls this long before it sleeps "
+    "(0: it sleeps at once).",
+)
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write figures here.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run folder.")
 def bench_load(
@@ -62,6 +69,7 @@ def bench_load(
     step: float,
     rates: tuple[float, ...],
     cpu_slice_us: int,
+    busy_poll_us: int,
     json_out: Path | None,
     out: Path | None,
 ) -> None:
@@ -82,6 +90,7 @@ def bench_load(
         step_s=step,
         rates=rates,
         cpu_slice_us=cpu_slice_us,
+        busy_poll_us=busy_poll_us,
     )
     run_dir = out or Path("runs") / datetime.now(UTC).strftime("bench-load-%Y%m%dT%H%M%SZ")
     console = Console(soft_wrap=True)  # a step's lines stay whole in a log
@@ -90,6 +99,8 @@ def bench_load(
         f"{processing_time * 1e3:g} ms, {step:g} s per rate; overhead = latency - "
         f"{(service_time + processing_time) * 1e3:g} ms configured - 0 wire (pty); CPU slice "
         + (f"{cpu_slice_us} µs" if cpu_slice_us else "the OS default")
+        + "; rig loop "
+        + (f"busy-polls {busy_poll_us} µs before sleeping" if busy_poll_us else "sleeps at once")
     )
 
     def show(s: Step) -> None:
