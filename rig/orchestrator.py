@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from devices.api import Device, LinkDown
-from rig import cpu_slice
+from rig import cpu_slice, timer_slack
 from rig.bench import Bench, UserConfig
 from rig.busy_poll import PollingSelector
 from rig.clock import AsyncioClock
@@ -205,12 +205,16 @@ class Rig:
 
     def _run_loop(self) -> None:
         """The loop thread. It asks for the bench's short CPU slice first, so that its wake-ups
-        preempt longer-sliced work; the device processes and threads it starts inherit it
-        (rig/cpu_slice.py, docs/load.md "Short CPU slices")."""
+        preempt longer-sliced work, and for timers without slack (the DSP's service time fires
+        when due); the device processes and threads it starts inherit both (rig/cpu_slice.py,
+        rig/timer_slack.py, docs/load.md "Short CPU slices", "Timer slack")."""
         if self.bench.cpu_slice_s is not None:
             self.cpu_slice_refused = cpu_slice.request(self.bench.cpu_slice_s)
             if self.cpu_slice_refused is not None:
                 _log.warning("[host] cpu_slice_us not applied: %s", self.cpu_slice_refused)
+        refused = timer_slack.tighten()
+        if refused is not None:
+            _log.warning("timers may fire up to the OS's timer slack late: %s", refused)
         self._loop.run_forever()
 
     def start(self) -> Rig:
