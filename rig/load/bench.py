@@ -108,6 +108,10 @@ class Step:
     #: CPU the other processes used during it, in cores (None: not on Linux).
     load_average: float | None = None
     others_cpu_cores: float | None = None
+    #: CPU time the hypervisor took from this virtual machine's CPUs during the step, ms summed
+    #: over CPUs (``/proc/stat`` steal; 0 on bare metal, None: not on Linux): a step with steal
+    #: had its processes stopped for that long, wherever they were.
+    steal_ms: float | None = None
 
 
 @dataclass
@@ -209,6 +213,7 @@ def _step(
     rig_cpu = after.rig_cpu - before.rig_cpu
     devices_cpu = _minus(after.devices_cpu, before.devices_cpu)
     writer_cpu = _minus(after.writer_cpu, before.writer_cpu)
+    stolen = _minus(after.steal, before.steal)
     others = None
     if after.machine_cpu is not None and before.machine_cpu is not None:
         ours = rig_cpu + (devices_cpu or 0.0) + (writer_cpu or 0.0)
@@ -236,6 +241,7 @@ def _step(
         hops_ms=hop_overheads(config, ok),
         load_average=after.load_average,
         others_cpu_cores=others,
+        steal_ms=None if stolen is None else stolen * 1e3,
     )
 
 
@@ -270,6 +276,7 @@ class _Usage:
     writer_cpu: float | None
     machine_cpu: float | None
     load_average: float | None
+    steal: float | None
 
     @classmethod
     def now(cls, devices: Sequence[int | None], writer: Sequence[int | None]) -> _Usage:
@@ -290,14 +297,16 @@ def _cpu_of(pids: Sequence[int | None]) -> float | None:
     return total
 
 
-def _machine() -> tuple[float | None, float | None]:
-    """CPU seconds the whole machine has been busy (``/proc/stat``: all but idle and iowait)
-    and the 1-minute load average; (None, None) where there is no ``/proc``."""
+def _machine() -> tuple[float | None, float | None, float | None]:
+    """CPU seconds the whole machine has been busy (``/proc/stat``: all but idle, iowait and
+    steal), the 1-minute load average and the CPU seconds stolen by the hypervisor; Nones where
+    there is no ``/proc``."""
     try:
         cpu = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
         load = float(Path("/proc/loadavg").read_text().split()[0])
     except (OSError, ValueError, IndexError):
-        return None, None
-    ticks = [int(v) for v in cpu]
-    busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)
-    return busy / os.sysconf("SC_CLK_TCK"), load
+        return None, None, None
+    ticks = [int(v) for v in cpu] + [0] * 8
+    hz = os.sysconf("SC_CLK_TCK")
+    idle, iowait, steal = ticks[3], ticks[4], ticks[7]
+    return (sum(ticks[:8]) - idle - iowait - steal) / hz, load, steal / hz

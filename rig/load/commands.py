@@ -117,7 +117,8 @@ def bench_load(
         console.print(
             f"         driver lag p99/max {s.p99_lag_ms:.2f}/{s.max_lag_ms:.2f} ms; machine: "
             f"load average {_num(s.load_average)}, other processes "
-            f"{_num(s.others_cpu_cores)} cores"
+            f"{_num(s.others_cpu_cores)} cores, stolen by the hypervisor "
+            f"{_num(s.steal_ms)} ms"
         )
 
     result = run_load_bench(config, run_dir, on_step=show)
@@ -152,7 +153,8 @@ def bench_load(
         console.print(
             f"at {best.requested_rate:g}/s the p99 is mostly the {worst} hop "
             f"({best.hops_ms[worst][1]:.2f} ms); machine: load average "
-            f"{_num(best.load_average)}, other processes {_num(best.others_cpu_cores)} cores"
+            f"{_num(best.load_average)}, other processes {_num(best.others_cpu_cores)} cores, "
+            f"stolen by the hypervisor {_num(best.steal_ms)} ms"
             + (
                 " [yellow](a busy machine: its tail is the other jobs' as much as the rig's)[/]"
                 if (best.others_cpu_cores or 0.0) > BUSY_CORES

@@ -129,6 +129,7 @@ def test_the_load_benchmark_climbs_its_ladder(tmp_path: Path) -> None:
     assert step.hops_ms["queue"][1] >= 0 and step.writer_cpu_ms_per_request is not None
     # how busy the machine was is said (Linux)
     assert step.load_average is not None and step.others_cpu_cores is not None
+    assert step.steal_ms is not None and step.steal_ms >= 0
     assert json.loads(json.dumps(result.to_json()))["steps"][0]["hops_ms"]["device"] == list(
         step.hops_ms["device"]
     )
