@@ -33,7 +33,7 @@ from rig.results.record import RequestRecord
 from rig.results.report import nearest_rank
 
 #: The rate ladder, requests/s (the national average is about 850/s, issue 6).
-RATES = (500, 1000, 1500, 2000, 2500, 3000, 3500, 4000)
+RATES = (500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000)
 #: Issue 6 targets.
 TARGET_RATE = 2000.0
 TARGET_P99_OVERHEAD_MS = 1.0
