@@ -65,6 +65,7 @@ from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message
 from rig.gbcs.utrn import ValueClass, make_utrn
 from rig.keys.keystore import KeyNotFound, KeyStore
+from rig.memo import remember
 from rig.results.background import BackgroundWriter, OffLoopSink
 from rig.results.record import RequestRecord
 from rig.results.store import Sink
@@ -851,10 +852,7 @@ def _describe(body: object) -> dict[str, Any] | None:
     if not isinstance(view, dict):
         view = {"type": type(body).__name__, "value": view}
     if hashable and all(item is None or type(item) in _PLAIN for item in view.values()):
-        if len(_VIEWS) >= _VIEWS_MAX:
-            _VIEWS.clear()
-        _VIEWS[body] = view
-        return view.copy()
+        return remember(_VIEWS, body, view, _VIEWS_MAX).copy()
     return view
 
 

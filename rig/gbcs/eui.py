@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Self
 
+from rig.memo import remember
+
 _TEXT = re.compile(r"[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}|[0-9A-Fa-f]{16}")
 #: Bound on :meth:`Eui64.of`'s table: a real network has a few titles, a fuzz run millions.
 _INTERNED_MAX = 1024
@@ -34,12 +36,7 @@ class Eui64:
         path meets the same few titles in every frame. The table is bounded (cleared when full).
         """
         eui = _interned.get(raw)
-        if eui is None:
-            eui = Eui64(raw)
-            if len(_interned) >= _INTERNED_MAX:
-                _interned.clear()
-            _interned[raw] = eui
-        return eui
+        return remember(_interned, raw, Eui64(raw), _INTERNED_MAX) if eui is None else eui
 
     @property
     def hex(self) -> str:

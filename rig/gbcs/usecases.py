@@ -57,6 +57,7 @@ from rig.gbcs.gbz_usecases import (
 )
 from rig.gbcs.gsme_tariff import UpdateTariffGsme
 from rig.gbcs.wire import Reader
+from rig.memo import remember
 
 GENERIC_CRITICAL_ALERT = 0x1000
 GENERIC_NON_CRITICAL_ALERT = 0x1001
@@ -565,9 +566,4 @@ def decode_payload(message_code: int, payload: bytes, cra: Cra | int) -> Payload
         return RawPayload(message_code, payload) if decoder is None else decoder(payload)
     masked = (*key, payload[:2] + payload[5:])
     obj = _DECODED.get(masked)
-    if obj is None:
-        obj = decoder(payload)
-        if len(_DECODED) >= DECODE_MEMO_SIZE:
-            _DECODED.clear()
-        _DECODED[masked] = obj
-    return obj
+    return remember(_DECODED, masked, decoder(payload), DECODE_MEMO_SIZE) if obj is None else obj
