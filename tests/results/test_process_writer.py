@@ -10,13 +10,16 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rig.results.jsonl import JsonlWriter, read_jsonl
 from rig.results.process_writer import (
     CHUNK_RECORDS,
+    WRITER_NICE,
     ProcessWriter,
     SinkSpec,
     frame,
@@ -222,3 +225,19 @@ def test_a_big_frame_is_written_in_chunks_with_a_pause_between_them():
     assert write_frame(Sink(), body, pause=lambda: pauses.append(len(batches))) == count
     assert batches == [CHUNK_RECORDS, CHUNK_RECORDS, 3]
     assert pauses == [1, 2]  # between chunks, never before the first or after the last
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="scheduling policies and /proc are Linux")
+def test_the_writer_process_gives_way_to_the_request_path(tmp_path):
+    writer = ProcessWriter(SinkSpec(jsonl=str(tmp_path / "r.jsonl")))
+    try:
+        written = threading.Event()
+        writer.write({"kind": "note"})
+        writer.after(written.set)
+        assert written.wait(10)  # the child is past its start-up
+        fields = Path(f"/proc/{writer.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        assert int(fields[16]) == min(19, base + WRITER_NICE)  # the nice value
+        assert os.sched_getscheduler(writer.pid) == os.SCHED_BATCH
+    finally:
+        writer.close()
