@@ -103,12 +103,16 @@ def bench_load(
         + (f"busy-polls {busy_poll_us} µs before sleeping" if busy_poll_us else "sleeps at once")
     )
 
+    # A busy-polling loop holds its CPU while traffic flows: its CPU per request is then 1/rate.
+    polling = " (polling)" if busy_poll_us else ""
+
     def show(s: Step) -> None:
         verdict = "[green]sustained[/]" if s.sustained else "[red]not sustained[/]"
         console.print(
             f"{s.requested_rate:7.0f}/s: achieved {s.achieved_rate:7.1f}/s, completed "
             f"{s.completed_rate:7.1f}/s, lost {s.lost}, overhead p50 {s.overhead_p50_ms:.2f} "
-            f"p99 {s.overhead_p99_ms:.2f} ms; CPU ms/req: rig {s.rig_cpu_ms_per_request:.3f}, "
+            f"p99 {s.overhead_p99_ms:.2f} ms; CPU ms/req: rig "
+            f"{s.rig_cpu_ms_per_request:.3f}{polling}, "
             f"writer {_ms(s.writer_cpu_ms_per_request)}, emulators "
             f"{_ms(s.devices_cpu_ms_per_request)} {verdict}"
         )
