@@ -160,11 +160,13 @@ def _esme_groups(
 ) -> dict[str, EmulatorGroup]:
     """The emulated ESMEs that share a process, by device name: those alike (one processing
     time) that need no process of their own (no bench I/O relay to cut their mains, no clock
-    skew), two or more of a kind; docs/load.md "One process for the emulated meters"."""
+    skew) and are not behind a hub (its premises process serves those), two or more of a kind;
+    docs/load.md "One process for the emulated meters"."""
     alike: dict[float, list[DeviceConfig]] = {}
     for config in bench.devices.values():
         skew = config.faults.clock_skew_s if config.faults is not None else 0.0
-        if config.emulated and config.kind == "esme" and config.name != powered and not skew:
+        own = config.hub is None and config.name != powered and not skew
+        if config.emulated and config.kind == "esme" and own:
             alike.setdefault(config.processing_time_s, []).append(config)
     groups: dict[str, EmulatorGroup] = {}
     for processing_time_s, configs in alike.items():

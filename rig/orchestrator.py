@@ -843,17 +843,18 @@ def _describe(body: object) -> dict[str, Any] | None:
     try:
         known = _VIEWS.get(body)
     except TypeError:  # an unhashable payload: described afresh each time
-        known, hashable = None, False
-    else:
-        hashable = True
+        return _view(body)
     if known is not None:
         return known.copy()
-    view = _json_ready(body)
-    if not isinstance(view, dict):
-        view = {"type": type(body).__name__, "value": view}
-    if hashable and all(item is None or type(item) in _PLAIN for item in view.values()):
+    view = _view(body)
+    if all(item is None or type(item) in _PLAIN for item in view.values()):
         return remember(_VIEWS, body, view, _VIEWS_MAX).copy()
     return view
+
+
+def _view(body: object) -> dict[str, Any]:
+    view = _json_ready(body)
+    return view if isinstance(view, dict) else {"type": type(body).__name__, "value": view}
 
 
 #: Flat JSON views by payload, for :func:`_describe`; cleared when full.

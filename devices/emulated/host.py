@@ -451,18 +451,18 @@ class EmulatorProcess:
     order) and ``pid``. Stop it, or use ``with``."""
 
     def __init__(
-        self,
-        process: subprocess.Popen[bytes],
-        stderr: IO[bytes],
-        port: str,
-        ports: Sequence[str] = (),
+        self, process: subprocess.Popen[bytes], stderr: IO[bytes], ports: Sequence[str]
     ) -> None:
-        self.port = port
-        self.ports = list(ports) or [port]
+        self.ports = list(ports)
         self.pid = process.pid
         self._process = process
         self._stderr = stderr
         self._final_stderr: str | None = None
+
+    @property
+    def port(self) -> str:
+        """The (first) port: a single device's."""
+        return self.ports[0]
 
     @property
     def returncode(self) -> int | None:
@@ -552,7 +552,7 @@ def spawn_emulator(argv: list[str], timeout: float = 10.0) -> EmulatorProcess:
     try:
         ports = _await_ready(process, timeout)
     except BaseException as exc:
-        emulator = EmulatorProcess(process, stderr, port="")
+        emulator = EmulatorProcess(process, stderr, ports=[""])
         emulator.stop(grace=0.5)
         if isinstance(exc, TimeoutError | EOFError):
             raise EmulatorError(
@@ -562,4 +562,4 @@ def spawn_emulator(argv: list[str], timeout: float = 10.0) -> EmulatorProcess:
         raise
     finally:
         process.stdout.close()
-    return EmulatorProcess(process, stderr, ports[0], ports)
+    return EmulatorProcess(process, stderr, ports)

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from devices.api import LinkDown
 from devices.emulated import esme as esme_process
-from rig.bench import load_bench
-from rig.launch import launch
+from rig.bench import DEFAULT_BENCH, load_bench
+from rig.launch import _esme_groups, launch
 
 HEADER = """
 [bench]
@@ -93,3 +93,20 @@ def test_the_esme_process_reports_one_meter_supply_only(tmp_path: Path):
     )  # fmt: skip
     assert result.exit_code == 2
     assert "--report-supply" in result.output and "give one --eui" in result.output
+
+
+def test_a_meter_behind_a_hub_is_no_one_s_group_mate(tmp_path: Path):
+    premises = (DEFAULT_BENCH.parent / "premises.toml").read_text()
+    # a standalone meter alike the hub's ESME (0.002 s): the hub's premises process serves its
+    # ESME, so the standalone one is alone of its kind and keeps a process of its own
+    path = tmp_path / "bench.toml"
+    path.write_text(premises + METER.format(name="m1", n=1, processing=0.002))
+    bench = load_bench(path)
+    assert _esme_groups(bench, [tmp_path], powered=None) == {}
+    two = premises + _meter(1, 0.002) + _meter(2, 0.002)
+    path.write_text(two)
+    groups = _esme_groups(load_bench(path), [tmp_path], powered=None)
+    assert sorted(groups) == ["m1", "m2"] and groups["m1"] is groups["m2"]
+    assert [str(e) for e in groups["m1"].euis] == [
+        str(load_bench(path).device(n).eui) for n in ("m1", "m2")
+    ]
