@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from rig.gbcs.codes import SIGNATURE_ONLY_COMMANDS
 from rig.gbcs.crypto import (
     CRA_ENCRYPTION,
     MAC_LENGTH,
@@ -243,7 +244,8 @@ class DeviceCodec:
         """Decode a command for this device and verify the ACB's MAC and any supplier signature.
 
         A frame that is not a command addressed to this device raises :class:`DecodeError` (a
-        device discards it); a failed MAC or signature, or a missing MAC, raises
+        device discards it); a failed MAC or signature, or a missing MAC (allowed only for a
+        signed security-credential command, ``SIGNATURE_ONLY_COMMANDS``), raises
         :class:`VerifyError`; with an :class:`AntiReplay`, a stale counter raises
         :class:`ReplayError` (a VerifyError) after the MAC and signature pass.
         """
@@ -255,9 +257,10 @@ class DeviceCodec:
         if s.recipient.raw != self.eui.raw:
             at = _apdu_offset(frame, message) + _RECIPIENT_OFFSET
             raise DecodeError(at, f"addressed to {s.recipient}, not {self.eui}")
-        if message.mac is None:
+        if message.mac is not None:
+            check_apdu_mac(self._prefixes[self.acb.raw], s.encode(), message.mac)
+        elif s.signature is None or s.message_code not in SIGNATURE_ONLY_COMMANDS:
             raise VerifyError(f"command from {s.originator} has no MAC header")
-        check_apdu_mac(self._prefixes[self.acb.raw], s.encode(), message.mac)
         if s.signature is not None:
             verify_signature(self.keys.ds_public(s.originator), s.signed_data(), s.signature)
         if self.replay is not None:

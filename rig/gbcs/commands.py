@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from rig.gbcs.codec import RemotePartyCodec, sign_precommand
-from rig.gbcs.codes import CODE_BY_NAME
+from rig.gbcs.codes import CODE_BY_NAME, CRITICAL_CODES
 from rig.gbcs.dlms_usecases import (
     AddHanDevice,
     ProtectionParameters,
@@ -40,7 +40,6 @@ from rig.gbcs.gsme_tariff import PublishBlockThresholds, UpdateTariffGsme
 from rig.gbcs.pcap import write_pcap
 from rig.gbcs.tree import inspect, inspect_blocks
 from rig.gbcs.usecases import (
-    CRITICAL_CODES,
     ChangeSupplyEsme,
     Payload,
     ReadSupplyStatusEsme,

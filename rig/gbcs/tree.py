@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from rig.gbcs.codec import RemotePartyCodec
-from rig.gbcs.codes import message_code_name
+from rig.gbcs.codes import HAN_ONLY_CODES, message_code_name
 from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf, verify_signature
 from rig.gbcs.dlms import Data, decode_data, parse_cosem_datetime
 from rig.gbcs.dlms_usecases import ProtectedReadResponse
@@ -339,6 +339,8 @@ def _mac_verdict(message: Message, keys: KeyStore) -> str:
     if message.mac is None:
         return "absent"
     s = message.signing
+    if s.message_code in HAN_ONLY_CODES:
+        return "not checked (a HAN-only message: not MAC'd by the ACB; its key is not modelled)"
     party, device = (ACB, s.recipient) if s.cra is Cra.COMMAND else (s.recipient, s.originator)
     for private, public in ((party, device), (device, party)):
         try:

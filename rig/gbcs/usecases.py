@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Protocol
 
+from rig.gbcs.codes import CODE_BY_NAME, MESSAGE_CODE_TABLE
 from rig.gbcs.dlms import (
     AccessKind,
     AccessRequest,
@@ -63,52 +64,9 @@ GENERIC_CRITICAL_ALERT = 0x1000
 GENERIC_NON_CRITICAL_ALERT = 0x1001
 
 
-@dataclass(frozen=True)
-class UseCase:
-    """One row of the message-code table (GBCS use case, code, criticality of its command)."""
-
-    name: str
-    code: int
-    critical: bool
-    description: str
-
-
-#: Message codes of the use cases in the RTDS subset and §1.6; names are GBCS use-case ids.
-USE_CASES: tuple[UseCase, ...] = (
-    UseCase("CCS01", 0x0001, False, "Add Device to CHF device log"),
-    UseCase("CCS02", 0x0002, False, "Remove Device from CHF device log"),
-    UseCase("CS01a", 0x0007, False, "Top Up ESME (UTRN)"),
-    UseCase("CS06", 0x0012, True, "Activate Firmware"),
-    UseCase("ECS01a", 0x0019, True, "Update Tariff ESME"),
-    UseCase("ECS17b", 0x0027, False, "Read ESME Energy Registers (Import Energy)"),
-    UseCase("ECS19", 0x002D, False, "Read ESME Prepayment Registers"),
-    UseCase("ECS42", 0x004F, True, "Remotely close the load switch (enable supply)"),
-    UseCase("ECS43", 0x0050, True, "Remotely open the load switch (disable supply)"),
-    UseCase("ECS44", 0x0051, True, "Arm the load switch"),
-    UseCase("ECS45", 0x0052, False, "Read Status of Load Switch in the ESME"),
-    UseCase("ECS68", 0x0061, True, "ESME critical sensitive alert (billing data log)"),
-    UseCase("ECS70", 0x0062, True, "Set Clock ESME"),
-    UseCase("ECS80", 0x0067, True, "Supply outage restored alert"),
-    UseCase("ECS82", 0x0069, False, "Read ESME meter balance"),
-    UseCase("GCS01a", 0x006B, True, "Update Tariff GSME"),
-    UseCase("GCS13a", 0x0074, False, "Read GSME Consumption Register"),
-    UseCase("GCS14", 0x0075, False, "Read GSME Prepayment Registers"),
-    UseCase("GCS24", 0x007D, True, "Set Uncontrolled Gas Flow Rate and Supply Tamper State"),
-    UseCase("GCS28", 0x007F, True, "Set Clock GSME"),
-    UseCase("GCS32", 0x0081, True, "Remotely close the valve (disable supply)"),
-    UseCase("GCS33", 0x0082, False, "Read GSME Valve Status"),
-    UseCase("GCS39", 0x0085, True, "Arm the valve"),
-    UseCase("GCS60", 0x008D, False, "Read GSME meter balance"),
-    UseCase("CS01b", 0x0097, False, "Top Up GSME (UTRN)"),
-    UseCase("FD-DLMS", 0x00CC, True, "Future-dated execution alert (DLMS)"),
-    UseCase("FD-GBZ", 0x00CD, True, "Future-dated execution alert (GBZ)"),
-    UseCase("GCS24a", 0x00FC, True, "Set Uncontrolled Gas Flow Rate"),
-    UseCase("GCA", GENERIC_CRITICAL_ALERT, True, "Generic Critical Alert"),
-    UseCase("GNCA", GENERIC_NON_CRITICAL_ALERT, False, "Generic Non-Critical Alert"),
-)
-MESSAGE_CODES: dict[str, int] = {u.name: u.code for u in USE_CASES}
-MESSAGE_NAMES: dict[int, str] = {u.code: u.name for u in USE_CASES}
-CRITICAL_CODES: frozenset[int] = frozenset(u.code for u in USE_CASES if u.critical)
+#: Use-case id -> message code, and back; the whole table with message types is rig.gbcs.codes.
+MESSAGE_CODES: dict[str, int] = CODE_BY_NAME
+MESSAGE_NAMES: dict[int, str] = {code: row.name for code, row in MESSAGE_CODE_TABLE.items()}
 
 #: Alert codes (§1.6). 8F0A, 8F35 and 8F66 are described from their RTDS context, not quoted.
 ALERT_CODES: dict[int, str] = {
@@ -536,6 +494,8 @@ _DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
     (0x0067, Cra.ALERT): SupplyRestoredAlert.decode,
     (0x00CD, Cra.ALERT): GbzAlert.decode,
 }
+#: The (message code, CRA) pairs whose payloads decode to a typed object; any other is RawPayload.
+TYPED_USE_CASES: frozenset[tuple[int, Cra]] = frozenset(_DLMS_DECODERS) | frozenset(_DECODERS)
 #: Typed objects of DLMS payloads decoded lately, by message code, CRA and the payload without
 #: the low 24 bits of its invoke-id (issue 6: every ECS45 command of a load run is the same
 #: bytes but for its invoke-id). Bounded: emptied when full. [ASSUMED] size: far more distinct

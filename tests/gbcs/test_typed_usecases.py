@@ -41,7 +41,8 @@ from rig.keys.keystore import KeyStore
 
 
 def test_message_code_table_is_complete() -> None:
-    assert len(MESSAGE_CODE_TABLE) == 238  # 224 named + 14 unnamed RTDS codes
+    # 224 from gbcs-parser, CCS05/CCS04 from Wireshark, 8 named by RTDS folders, 8 unnamed
+    assert len(MESSAGE_CODE_TABLE) == 241
     assert message_code_name(0x0052).startswith("ECS45 ")
     assert message_code_name(0x011A).startswith("0x011A unnamed")
     assert message_code_name(0xBEEF) == "unknown 0xBEEF"
