@@ -9,6 +9,7 @@ import click
 import pytest
 from click.core import ParameterSource
 from rich.console import Console
+from rich.markup import escape
 
 from devices.commands import bench_devices
 from devices.emulated.cpu_bench import bench_emulator
@@ -168,7 +169,9 @@ def check(bench_file: Path | None, bench: Path, out: Path | None) -> None:
                 console.print(f"[green]ok[/]     {name}: answered in {total_ms:.1f} ms")
             else:
                 failed += 1
-                console.print(f"[red]FAILED[/] {name}: {record.reason}")
+                console.print(
+                    f"[red]FAILED[/] {name}: {escape(record.reason or '')}", soft_wrap=True
+                )
     raise SystemExit(1 if failed else 0)
 
 

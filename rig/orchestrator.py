@@ -436,7 +436,7 @@ class Rig:
     ) -> concurrent.futures.Future[RequestRecord]:
         """Non-blocking SRV 2.2: returns a future of the completed record."""
         build = self.top_up_builder(device, pence=pence, pounds=pounds, utrn_target=utrn_target)
-        return self._submit(device, build, user, mangle=mangle)
+        return self._submit(device, "2.2", build, user, mangle=mangle)
 
     def top_up_builder(
         self,
@@ -479,7 +479,7 @@ class Rig:
     ) -> concurrent.futures.Future[RequestRecord]:
         """Non-blocking SRV 7.4: returns a future of the completed record."""
         return self._submit(
-            device, lambda _o, _c: ReadSupplyStatus(), user, counter=counter, mangle=mangle
+            device, "7.4", lambda _o, _c: ReadSupplyStatus(), user, counter=counter, mangle=mangle
         )
 
     def request(
@@ -502,7 +502,7 @@ class Rig:
         self, device: str, body: Body, *, user: str | None = None, mangle: Mangle | None = None
     ) -> concurrent.futures.Future[RequestRecord]:
         """Non-blocking :meth:`request`: returns a future of the completed record."""
-        return self._submit(device, lambda _o, _c: body, user, mangle=mangle)
+        return self._submit(device, body.srv, lambda _o, _c: body, user, mangle=mangle)
 
     def submit(
         self, request: ServiceRequest, *, mangle: Mangle | None = None
@@ -510,7 +510,7 @@ class Rig:
         """Any DUIS-level request, with its own RequestID (a replayed User's, for example);
         the target must be a device of the bench. Returns a future of the completed record."""
         future: concurrent.futures.Future[RequestRecord] = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(self._on_loop, future, lambda: request, mangle)
+        self._loop.call_soon_threadsafe(self._on_loop, future, lambda: request, mangle, None)
         return future
 
     def note(self, record: dict[str, Any]) -> None:
@@ -520,16 +520,20 @@ class Rig:
     def _submit(
         self,
         device: str,
+        srv: str,
         build: Builder,
         user: str | None,
         *,
         counter: int | None = None,
         mangle: Mangle | None = None,
     ) -> concurrent.futures.Future[RequestRecord]:
-        """A request from a bench User: its counter is allocated on the loop, in order."""
+        """A request of SRV ``srv`` from a bench User: its counter is allocated on the loop, in
+        order; a body that cannot be built (a key file that does not load) fails the request."""
         make = self.request_maker(device, build, user, counter=counter)
+        origin, target = self.bench.user_named(user), self.bench.device(device).eui
+        unbuilt = RequestRecord(f"{origin.eui}:{target}:-", srv, str(target), origin.name)
         future: concurrent.futures.Future[RequestRecord] = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(self._on_loop, future, make, mangle)
+        self._loop.call_soon_threadsafe(self._on_loop, future, make, mangle, unbuilt)
         return future
 
     def request_maker(
@@ -562,13 +566,27 @@ class Rig:
         future: concurrent.futures.Future[RequestRecord],
         make: Callable[[], ServiceRequest],
         mangle: Mangle | None,
+        unbuilt: RequestRecord | None,
     ) -> None:
+        """Queue the request ``make`` builds; if it cannot be built, the record ``unbuilt``
+        fails with the reason. Either way the caller is told."""
+
         def done(record: RequestRecord) -> None:
             # A caller on another thread finds its result on disk when told.
             self.results.after(lambda: future.set_result(record))
 
         try:
-            self.enqueue(make(), done, mangle)
+            try:
+                request = make()
+            except Exception as exc:
+                if unbuilt is None:
+                    raise
+                unbuilt.stamps["submitted"] = self._loop.time()
+                unbuilt.fail(f"the request could not be built: {_exception_text(exc)}")
+                self._record(unbuilt)
+                done(unbuilt)
+                return
+            self.enqueue(request, done, mangle)
         except Exception as exc:  # surfaced to the caller, never lost in the loop
             future.set_exception(exc)
 
@@ -598,8 +616,8 @@ class Rig:
                 self._dcc_counter.next() if command.message_code in DCC_ORIGINATED else None
             )
             signing = command_signing(request, command, dcc_counter=dcc_counter)
-        except DuisError as exc:
-            record.fail(str(exc))
+        except Exception as exc:  # a DUIS error code, or a payload the codec cannot encode
+            record.fail(str(exc) if isinstance(exc, DuisError) else _exception_text(exc))
             self._record(record)
             done(record)
             return
@@ -640,19 +658,25 @@ class Rig:
             return
         stamps = entry.record.stamps
         stamps["dequeued"] = dsp_request.dequeued_at  # type: ignore[assignment]
+        # Called by the DSP's service timer: whatever fails here fails this request alone
+        # (a raise would leave it unfinished and its caller waiting for ever).
         try:
             frame = self._frame(entry)
-        except (GbcsError, KeyNotFound) as exc:  # e.g. a CV 5 whose User signature fails
+        except Exception as exc:  # a CV 5 whose User signature fails, a corrupt key file, …
             self._finish(entry, f"DSP could not frame the command for {entry.device.name}: {exc}")
             return
         if entry.mangle is not None:
-            frame = entry.mangle(frame)
+            try:
+                frame = entry.mangle(frame)
+            except Exception as exc:
+                self._finish(entry, f"the plan's mangle hook raised {_exception_text(exc)}")
+                return
         device = entry.device
         try:
             if device.name in self._down:
-                raise LinkDown(f"{device.name}: {self._down[device.name]}")
+                raise LinkDown(self._down[device.name])
             on_wire = device.send(frame)
-        except (LinkDown, OSError) as exc:
+        except Exception as exc:  # the link down, a write failed, a frame too long for it
             self._finish(entry, f"could not send to {device.name}: {exc}")
             return
         stamps["on_wire"] = on_wire
@@ -809,6 +833,13 @@ class Rig:
     def _write(self, entry: _InFlight) -> None:
         self._record(entry.record)
         entry.done(entry.record)
+
+
+def _exception_text(exc: Exception) -> str:
+    """One line for an exception: the rig's own errors say what failed; a built-in one (a
+    plan's bug, say) is named by its type too."""
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if type(exc).__module__ == "builtins" else text
 
 
 #: ZCL Default Response command id (ZCL §2.5.12): payload = command id, status.

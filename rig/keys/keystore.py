@@ -7,6 +7,7 @@ key. Certificate validity dates are never enforced: the RTDS test certificates h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -51,11 +52,16 @@ def key_file_name(eui: Eui64, role: Role, *, prepayment: bool = False, private: 
     return f"{eui.hex}{'-pp' if prepayment else ''}-{role}.{'key' if private else 'pem'}"
 
 
+def _cause(exc: Exception) -> str:
+    """The library's reason without its pointer to a FAQ page (one line for a log)."""
+    return re.sub(r"\s*See https?://\S+ for more details\.", "", str(exc)).strip()
+
+
 def _load_private(path: Path) -> ec.EllipticCurvePrivateKey:
     try:
         key = load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:
-        raise KeyFileError(f"{path}: not a PEM private key ({exc})") from exc
+        raise KeyFileError(f"{path}: not a PEM private key ({_cause(exc)})") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise KeyFileError(f"{path}: not a P-256 EC private key")
     return key
@@ -69,7 +75,7 @@ def _load_public(path: Path) -> ec.EllipticCurvePublicKey:
         else:
             key = load_pem_public_key(data)
     except (ValueError, TypeError) as exc:
-        raise KeyFileError(f"{path}: not a PEM certificate or public key ({exc})") from exc
+        raise KeyFileError(f"{path}: not a PEM certificate or public key ({_cause(exc)})") from exc
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise KeyFileError(f"{path}: not a P-256 EC public key")
     return key
