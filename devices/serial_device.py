@@ -20,7 +20,7 @@ from devices.transports.faults import Fault, FaultInjector, FaultyLink
 from devices.transports.hdlc import Frame, FrameKind
 from devices.transports.link import Link, LinkEvents, LinkFactory
 from devices.transports.reconnect import Backoff, ReconnectingLink
-from devices.transports.serial_link import SerialLink
+from devices.transports.serial_link import PortOpenError, SerialLink
 from rig.gbcs.eui import Eui64
 
 
@@ -114,7 +114,11 @@ class SerialDevice:
             )
         )
         self._link = link
-        await link.open()
+        try:
+            await link.open()
+        except PortOpenError as exc:
+            self._link = None
+            raise LinkDown(f"{self.name}: cannot open {exc.url}: {exc.cause}") from exc
 
     @property
     def link(self) -> Link | None:

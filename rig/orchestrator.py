@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from devices.api import Device, LinkDown
 from rig import cpu_slice, timer_slack
-from rig.bench import Bench, UserConfig
+from rig.bench import Bench, BenchError, UserConfig
 from rig.busy_poll import PollingSelector
 from rig.clock import AsyncioClock
 from rig.dsp.alerts import DeviceAlert
@@ -60,11 +60,11 @@ from rig.duis.transform import DCC_ORIGINATED, command_signing, to_gbcs
 from rig.gbcs import usecases
 from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.crypto import sign
-from rig.gbcs.errors import GbcsError
+from rig.gbcs.errors import GbcsError, VerifyError
 from rig.gbcs.eui import Eui64
-from rig.gbcs.frame import Cra, GeneralSigning, Message
+from rig.gbcs.frame import Cra, GeneralSigning, Message, decode
 from rig.gbcs.utrn import ValueClass, make_utrn
-from rig.keys.keystore import KeyNotFound, KeyStore
+from rig.keys.keystore import KeyNotFound, KeyStore, Role
 from rig.memo import remember
 from rig.results.background import BackgroundWriter, OffLoopSink
 from rig.results.record import RequestRecord
@@ -96,6 +96,17 @@ Builder = Callable[[Eui64, int], Body]
 _Key = tuple[bytes, bytes, int]
 #: Called on the loop thread with the completed record of a request.
 Done = Callable[[RequestRecord], None]
+
+
+#: How long the rig watches a physical device's network port (``socket://``, ``rfc2217://``)
+#: once opened before the session starts: a loopback forward (``ssh -L``) accepts, then closes
+#: when its target is unreachable or refuses. [ASSUMED] long enough for a refusal on a LAN.
+SETTLE_S = 0.3
+
+
+class BenchUnavailable(BenchError):
+    """Devices that could not be reached when the session started: one line each, naming the
+    bench file, the device, its port and the cause."""
 
 
 @dataclass(slots=True, eq=False)
@@ -187,6 +198,8 @@ class Rig:
         #: The DCC's own originator counter, for the use cases it originates (CCS01/02).
         self._dcc_counter = OriginatorCounter(1)
         self._down: dict[str, str] = {}
+        #: The devices that have sent anything this session.
+        self._heard: set[str] = set()
         self._seq = itertools.count(1)
         # select(2) takes its timeout in microseconds where epoll rounds it up to a whole
         # millisecond: that rounding was the DSP service hop's ~1 ms of timer slop. The rig
@@ -249,8 +262,35 @@ class Rig:
         self._tick()
         if self.bench_io is not None:
             await self.bench_io.start()
-        for device in self.devices.values():
-            await device.open(self._loop, self)
+        failures, opened = [], []
+        for device in self.devices.values():  # every port tried: all that fail are named
+            try:
+                await device.open(self._loop, self)
+            except Exception as exc:
+                text = _exception_text(exc)
+                failures.append(
+                    text if text.startswith(f"{device.name}: ") else f"{device.name}: {text}"
+                )
+            else:
+                opened.append(device.name)
+        networked = {
+            name: config.port
+            for name, config in self.bench.devices.items()
+            if name in opened
+            and not config.emulated
+            and config.port is not None
+            and "://" in config.port
+        }
+        if networked:
+            await asyncio.sleep(SETTLE_S)
+            failures += [
+                f"{name}: {port} was closed by the far end as soon as it opened (a loopback "
+                "forward does this when its target is unreachable or refuses)"
+                for name, port in networked.items()
+                if name in self._down
+            ]
+        if failures:
+            raise BenchUnavailable("\n".join(f"{self.bench.path}: {line}" for line in failures))
 
     def close(self) -> None:
         if self._thread.is_alive():
@@ -303,8 +343,10 @@ class Rig:
             _, seq, key = heapq.heappop(deadlines)
             entry = self._in_flight.get(key)
             if entry is not None and entry.deadline_seq == seq:  # not a later request's key
-                timeout = self._timeouts[entry.device.name]
-                self._finish(entry, f"no response from {entry.device.name} within {timeout:g} s")
+                name = entry.device.name
+                timeout = self._timeouts[name]
+                why = f"no response from {name} within {timeout:g} s{self._silence(name)}"
+                self._finish(entry, why)
 
     # -- the DSP's controls: outages, TMM hot reload, counters -------------------------------
 
@@ -700,10 +742,11 @@ class Rig:
     # -- northbound: wire → codec → DSP → User --------------------------------------------
 
     def frame_received(self, device: Device, frame: bytes, at: float) -> None:
+        self._heard.add(device.name)
         try:
             message = self._codec.open_response(frame)
         except (GbcsError, KeyNotFound) as exc:
-            self._error(device, at, str(exc), frame)
+            self._unopened(device, at, frame, exc)
             return
         signing = message.signing
         assert self._dsp is not None
@@ -725,6 +768,60 @@ class Rig:
             return
         entry.record.stamp("device_response", at)
         self._dsp.respond(_Northbound(device, message, at), request=entry.dsp)
+
+    def _unopened(
+        self, device: Device, at: float, frame: bytes, exc: GbcsError | KeyNotFound
+    ) -> None:
+        """A frame from ``device`` that does not verify: recorded; if it is the answer to a
+        request on the wire (or an alert while one waits), that request fails now with why,
+        naming the key file the check used, instead of waiting for its timeout."""
+        error = str(exc)
+        try:
+            signing = decode(frame).signing
+        except GbcsError:
+            self._error(device, at, error, frame)
+            return
+        what = "alert" if signing.cra is Cra.ALERT else "response"
+        if isinstance(exc, VerifyError):
+            mac = "MAC" in error
+            role = Role.KA if mac else Role.DS
+            used = self._keys.public_file(signing.originator, role)
+            error = (
+                f"{'MAC' if mac else 'signature'} of the {what} from {device.name} does not "
+                f"verify with {used} (are the bench's keys for {device.name} the device's?)"
+            )
+        self._error(device, at, error, frame)
+        if signing.cra is Cra.ALERT:
+            entry = self._oldest_on_wire(device.name)
+        else:
+            entry = self._in_flight.get(
+                (signing.originator.raw, signing.recipient.raw, signing.counter)
+            )
+        if entry is not None:
+            self._finish(entry, error)
+
+    def _oldest_on_wire(self, device: str) -> _InFlight | None:
+        """The request to ``device`` longest on the wire, if any."""
+        waiting = [
+            e
+            for e in self._in_flight.values()
+            if e.device.name == device and "on_wire" in e.record.stamps
+        ]
+        return min(waiting, key=lambda e: e.record.stamps["on_wire"]) if waiting else None
+
+    def _silence(self, name: str) -> str:
+        """Why a physical device that has sent nothing this session may be silent (empty for
+        an emulated one, or one heard from): the rig cannot tell a dead port from a meter
+        that ignores a command whose MAC it cannot verify."""
+        config = self.bench.devices.get(name)
+        if name in self._heard or config is None or config.emulated:
+            return ""
+        used = self._keys.public_file(config.eui, Role.KA)
+        return (
+            f"; nothing has come from {name} since the session started (is it powered and on "
+            f"{config.port}? a meter also ignores a command whose MAC it cannot verify: is "
+            f"{used} its key?)"
+        )
 
     def _error(self, device: Device, at: float, error: str, frame: bytes) -> None:
         self._record(
@@ -807,14 +904,9 @@ class Rig:
         }
         self._record({"kind": "alert", **alert})
         self._alerts.append(alert)
-        waiting = [
-            e
-            for e in self._in_flight.values()
-            if e.device.name == item.device and "on_wire" in e.record.stamps
-        ]
-        if not waiting:
+        oldest = self._oldest_on_wire(item.device)
+        if oldest is None:
             return
-        oldest = min(waiting, key=lambda e: e.record.stamps["on_wire"])
         oldest.record.alerts.append(alert)
         if code in REFUSAL_ALERTS:
             self._finish(oldest, f"device refused the command: alert 0x{code:04X} {alert['name']}")

@@ -124,17 +124,22 @@ class KeyStore:
                 return self._privates.setdefault((eui, role, prepayment), _load_private(d / name))
         raise self._not_found(eui, role, prepayment, "private")
 
-    def _public(self, eui: Eui64, role: Role, prepayment: bool) -> ec.EllipticCurvePublicKey:
-        if (key := self._publics.get((eui, role, prepayment))) is not None:
-            return key
+    def public_file(self, eui: Eui64, role: Role, prepayment: bool = False) -> Path | None:
+        """The file a public key is read from: the first folder's certificate, else its private
+        key (None: no folder has either). Error messages name it."""
         certificate = key_file_name(eui, role, prepayment=prepayment, private=False)
         private = key_file_name(eui, role, prepayment=prepayment, private=True)
         for d in self.dirs:
-            if (d / certificate).is_file():
-                key = _load_public(d / certificate)
-            elif (d / private).is_file():
-                key = _load_private(d / private).public_key()
-            else:
-                continue
-            return self._publics.setdefault((eui, role, prepayment), key)
-        raise self._not_found(eui, role, prepayment, "public")
+            for name in (certificate, private):
+                if (d / name).is_file():
+                    return d / name
+        return None
+
+    def _public(self, eui: Eui64, role: Role, prepayment: bool) -> ec.EllipticCurvePublicKey:
+        if (key := self._publics.get((eui, role, prepayment))) is not None:
+            return key
+        path = self.public_file(eui, role, prepayment)
+        if path is None:
+            raise self._not_found(eui, role, prepayment, "public")
+        key = _load_public(path) if path.suffix == ".pem" else _load_private(path).public_key()
+        return self._publics.setdefault((eui, role, prepayment), key)
