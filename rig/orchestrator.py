@@ -39,6 +39,7 @@ from rig import cpu_slice, timer_slack
 from rig.bench import Bench, BenchError, UserConfig
 from rig.busy_poll import PollingSelector
 from rig.clock import AsyncioClock
+from rig.counter_state import CounterState, CounterStateError, state_path
 from rig.dsp.alerts import DeviceAlert
 from rig.dsp.model import ACK_CODE, Dsp, DspCounters, DspRequest, Fixed, UserCounters
 from rig.dsp.tmm import Mode, TmmError, TrafficManagementDocument, default_tmm, load_tmm
@@ -58,7 +59,7 @@ from rig.duis.request import (
 from rig.duis.srv_matrix import SRV_MATRIX, DeviceType
 from rig.duis.transform import DCC_ORIGINATED, command_signing, to_gbcs
 from rig.gbcs import usecases
-from rig.gbcs.codec import RemotePartyCodec
+from rig.gbcs.codec import DEFAULT_ACB, RemotePartyCodec
 from rig.gbcs.crypto import sign
 from rig.gbcs.errors import GbcsError, VerifyError
 from rig.gbcs.eui import Eui64
@@ -197,6 +198,9 @@ class Rig:
         }
         #: The DCC's own originator counter, for the use cases it originates (CCS01/02).
         self._dcc_counter = OriginatorCounter(1)
+        #: The bench's physical devices by EUI bytes: their counters are kept between runs.
+        self._physical = {c.eui.raw: c.eui for c in bench.devices.values() if not c.emulated}
+        self._kept = CounterState(state_path(bench.path)) if self._physical else None
         self._down: dict[str, str] = {}
         #: The devices that have sent anything this session.
         self._heard: set[str] = set()
@@ -260,6 +264,11 @@ class Rig:
             portfolios={name: user.config.portfolio for name, user in self._users.items()},
         )
         self._tick()
+        if self._kept is not None:
+            try:
+                self._resume_counters(self._kept)
+            except CounterStateError as exc:
+                raise BenchUnavailable(str(exc)) from None
         if self.bench_io is not None:
             await self.bench_io.start()
         failures, opened = [], []
@@ -292,6 +301,17 @@ class Rig:
         if failures:
             raise BenchUnavailable("\n".join(f"{self.bench.path}: {line}" for line in failures))
 
+    def _resume_counters(self, kept: CounterState) -> None:
+        """Each originator's counter resumes above the last a physical device of the bench was
+        sent (a meter never accepts an old one): rig/counter_state.py."""
+        devices = list(self._physical.values())
+        for user in self._users.values():
+            last = kept.resume_after(user.config.eui, devices)
+            if last >= user.config.counter_start:
+                user.counter = OriginatorCounter(last + 1)
+        last = kept.resume_after(DEFAULT_ACB, devices)
+        self._dcc_counter = OriginatorCounter(last + 1)
+
     def close(self) -> None:
         if self._thread.is_alive():
             self._call(self._close())
@@ -300,6 +320,11 @@ class Rig:
         self._loop.close()
         self.results.close()
         gc.unfreeze()
+        if self._kept is not None:
+            try:
+                self._kept.close()
+            except CounterStateError as exc:  # the claims stay on file: counters skipped
+                _log.warning("%s", exc)
 
     async def _close(self) -> None:
         for entry in list(self._in_flight.values()):
@@ -717,6 +742,9 @@ class Rig:
         try:
             if device.name in self._down:
                 raise LinkDown(self._down[device.name])
+            if self._kept is not None and device.eui.raw in self._physical:
+                signing = entry.signing  # kept before it is sent: a meter may take it
+                self._kept.use(signing.originator, device.eui, signing.counter)
             on_wire = device.send(frame)
         except Exception as exc:  # the link down, a write failed, a frame too long for it
             self._finish(entry, f"could not send to {device.name}: {exc}")
@@ -909,7 +937,22 @@ class Rig:
             return
         oldest.record.alerts.append(alert)
         if code in REFUSAL_ALERTS:
-            self._finish(oldest, f"device refused the command: alert 0x{code:04X} {alert['name']}")
+            self._finish(oldest, self._refused(oldest, f"alert 0x{code:04X} {alert['name']}"))
+
+    def _refused(self, entry: _InFlight, alert: str) -> str:
+        """A refusal alert in plain words: the two checks a meter refuses a command for."""
+        signing = entry.signing
+        why = (
+            f"device refused the command: {alert} (a meter refuses a command whose counter, "
+            f"{signing.counter}, is not above the last it accepted from {signing.originator}, "
+            "or whose MAC or signature does not verify)"
+        )
+        if self._kept is None or entry.device.eui.raw not in self._physical:
+            return why
+        return (
+            f"{why}; counters resume above those kept in {self._kept.path}: if the meter "
+            "has seen higher ones, raise the User's counter_start above them"
+        )
 
     def _finish(self, entry: _InFlight, failure: str | None) -> None:
         """Complete a request exactly once: record it and tell its caller."""
