@@ -79,6 +79,9 @@ T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
+#: How a lost link's reason starts (devices/transports/serial_link.py LINK_LOST starts so too).
+_LINK_LOST = "link lost"
+
 #: Alert codes a device raises when it refuses a command outright (firmware_stubs/esme.py).
 REFUSAL_ALERTS = frozenset({0x8F30})
 
@@ -857,14 +860,17 @@ class Rig:
         )
 
     def link_lost(self, device: Device, reason: str) -> None:
-        """Fail what is on the wire to the device; refuse new sends until it is restored."""
-        self._down[device.name] = f"link lost: {reason}"
+        """Fail what is on the wire to the device; refuse new sends until it is restored.
+        The link's reason may say "link lost" itself: it is said once."""
+        detail = reason.removeprefix(_LINK_LOST)
+        detail = detail if detail.startswith((" (", ": ")) else f": {detail}"
+        self._down[device.name] = f"{_LINK_LOST}{detail}"
         self._record(
             {"kind": "link", "device": device.name, "at": self._loop.time(), "event": reason}
         )
         for entry in list(self._in_flight.values()):
             if entry.device is device and "on_wire" in entry.record.stamps:
-                self._finish(entry, f"link to {device.name} lost: {reason}")
+                self._finish(entry, f"link to {device.name} lost{detail}")
 
     def link_restored(self, device: Device) -> None:
         """A reconnecting link is back: requests to the device are sent again."""

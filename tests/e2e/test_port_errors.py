@@ -180,3 +180,17 @@ def test_a_silent_meter_times_out_with_what_the_rig_knows(tmp_path: Path, pty: P
         f"(is it powered and on {pty.slave_path}? a meter also ignores a command whose MAC it "
         f"cannot verify: is {used} its key?)"
     )
+
+
+def test_a_lost_link_is_said_once_in_each_reason(tmp_path: Path) -> None:
+    pair = open_pty_pair()
+    bench = load_bench(write_bench(tmp_path, [pair.slave_path], timeout=30))
+    with launch(bench, tmp_path / "run") as rig:
+        waiting = rig.submit_read_supply_status("m1")
+        time.sleep(0.3)  # on the wire, unanswered
+        pair.close()  # the meter's end goes: the rig reads EIO
+        caught = waiting.result(timeout=10)
+        later = rig.read_supply_status("m1", timeout=10)
+    for record, start in ((caught, "link to m1 lost ("), (later, "could not send to m1: link ")):
+        assert record.reason is not None and record.reason.startswith(start), record.reason
+        assert record.reason.count("link") == 1 and record.reason.count("m1") == 1, record.reason
