@@ -166,17 +166,19 @@ def bridge_argv(transport: DeviceTransport, device: str) -> list[str] | None:
 
 
 def framing_for(
-    transport: DeviceTransport, captures: Captures | None = None
+    transport: DeviceTransport, captures: Captures | None = None, *, baudrate: int | None = None
 ) -> Callable[[str], LinkFactory]:
     """The link framing the rig speaks on the port of a device reached by ``transport``; a
-    ZigBee link offers every PSDU to ``captures`` (the per-test HAN pcap)."""
+    ZigBee link offers every PSDU to ``captures`` (the per-test HAN pcap). ``baudrate`` sets a
+    physical port's speed (None: the link's default)."""
+    options: dict[str, object] = {} if baudrate is None else {"baudrate": baudrate}
     if transport == "zigbee":
         from devices.zigbee.link import ZigbeeLink  # the ZigBee stack loads scapy: only if used
 
-        if captures is None:
-            return ZigbeeLink.factory
-        return functools.partial(ZigbeeLink.factory, capture=captures.han)
-    return SerialLink.factory
+        if captures is not None:
+            options["capture"] = captures.han
+        return functools.partial(ZigbeeLink.factory, **options) if options else ZigbeeLink.factory
+    return functools.partial(SerialLink.factory, **options) if options else SerialLink.factory
 
 
 class EmulatedSerialDevice(SerialDevice):

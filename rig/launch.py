@@ -95,7 +95,11 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 config.name,
                 config.eui,
                 config.port,
-                framing=framing_for(config.transport, captures),  # type: ignore[arg-type]
+                framing=framing_for(
+                    config.transport,  # type: ignore[arg-type]
+                    captures,
+                    baudrate=config.baudrate,
+                ),
                 **options,  # type: ignore[arg-type]
             )
         elif config.kind == "comms_hub":
