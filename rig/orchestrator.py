@@ -869,7 +869,7 @@ class Rig:
         )
         for entry in list(self._in_flight.values()):
             if entry.device is device and "on_wire" in entry.record.stamps:
-                self._finish(entry, f"link to {device.name} lost{detail}")
+                self._finish(entry, f"{device.name}: {self._down[device.name]}")
 
     def link_restored(self, device: Device) -> None:
         """A reconnecting link is back: requests to the device are sent again."""
