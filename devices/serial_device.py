@@ -20,7 +20,7 @@ from devices.transports.faults import Fault, FaultInjector, FaultyLink
 from devices.transports.hdlc import Frame, FrameKind
 from devices.transports.link import Link, LinkEvents, LinkFactory
 from devices.transports.reconnect import Backoff, ReconnectingLink
-from devices.transports.serial_link import SerialLink
+from devices.transports.serial_link import PortOpenError, SerialLink
 from rig.gbcs.eui import Eui64
 
 
@@ -114,7 +114,11 @@ class SerialDevice:
             )
         )
         self._link = link
-        await link.open()
+        try:
+            await link.open()
+        except PortOpenError as exc:
+            self._link = None
+            raise LinkDown(f"{self.name}: cannot open {exc.url}: {exc.cause}") from exc
 
     @property
     def link(self) -> Link | None:
@@ -162,17 +166,19 @@ def bridge_argv(transport: DeviceTransport, device: str) -> list[str] | None:
 
 
 def framing_for(
-    transport: DeviceTransport, captures: Captures | None = None
+    transport: DeviceTransport, captures: Captures | None = None, *, baudrate: int | None = None
 ) -> Callable[[str], LinkFactory]:
     """The link framing the rig speaks on the port of a device reached by ``transport``; a
-    ZigBee link offers every PSDU to ``captures`` (the per-test HAN pcap)."""
+    ZigBee link offers every PSDU to ``captures`` (the per-test HAN pcap). ``baudrate`` sets a
+    physical port's speed (None: the link's default)."""
+    options: dict[str, object] = {} if baudrate is None else {"baudrate": baudrate}
     if transport == "zigbee":
         from devices.zigbee.link import ZigbeeLink  # the ZigBee stack loads scapy: only if used
 
-        if captures is None:
-            return ZigbeeLink.factory
-        return functools.partial(ZigbeeLink.factory, capture=captures.han)
-    return SerialLink.factory
+        if captures is not None:
+            options["capture"] = captures.han
+        return functools.partial(ZigbeeLink.factory, **options) if options else ZigbeeLink.factory
+    return functools.partial(SerialLink.factory, **options) if options else SerialLink.factory
 
 
 class EmulatedSerialDevice(SerialDevice):
@@ -194,6 +200,7 @@ class EmulatedSerialDevice(SerialDevice):
         framing: Callable[[str], LinkFactory] | None = None,
         captures: Captures | None = None,
         group: EmulatorGroup | None = None,
+        log_dir: Path | None = None,
     ) -> None:
         if transport not in DEVICE_TRANSPORTS:
             raise ValueError(
@@ -217,6 +224,9 @@ class EmulatedSerialDevice(SerialDevice):
         #: Set when the device shares one emulator process with others (``module``/``args``
         #: are then the group's).
         self.group = group
+        #: Where its emulator's log goes (``<name>.log``; its bridge's ``<name>-bridge.log``;
+        #: a group's is the group's); None: a temporary file.
+        self.log_dir = log_dir
 
     async def _port(self) -> str:
         if self.group is not None:
@@ -225,13 +235,16 @@ class EmulatedSerialDevice(SerialDevice):
         else:
             args = self._args() if callable(self._args) else self._args
             argv = [sys.executable, "-m", self._module, *args]
-            self.process = await asyncio.to_thread(spawn_emulator, argv)
+            self.process = await asyncio.to_thread(spawn_emulator, argv, log=self._log(""))
             self.port = self.process.port
         argv = bridge_argv(self.transport, self.port)
         if argv is not None:
-            self.bridge = await asyncio.to_thread(spawn_emulator, argv)
+            self.bridge = await asyncio.to_thread(spawn_emulator, argv, log=self._log("-bridge"))
             self.port = self.bridge.port
         return self.port
+
+    def _log(self, suffix: str) -> Path | None:
+        return None if self.log_dir is None else self.log_dir / f"{self.name}{suffix}.log"
 
     async def close(self) -> None:
         await super().close()
@@ -294,6 +307,7 @@ def emulated_esme(
     captures: Captures | None = None,
     report_supply_to: tuple[str, int] | Callable[[], tuple[str, int]] | None = None,
     clock_skew_s: float = 0.0,
+    log_dir: Path | None = None,
 ) -> EmulatedSerialDevice:
     """An ESME emulator process (``python -m devices.emulated.esme``); with
     ``report_supply_to`` it reports its supply state to that loopback UDP address (an
@@ -319,6 +333,7 @@ def emulated_esme(
         reconnect=reconnect,
         faults=faults,
         captures=captures,
+        log_dir=log_dir,
     )
 
 
@@ -332,24 +347,34 @@ def _esme_args(key_dirs: Sequence[Path], processing_time_s: float) -> list[str]:
 class EmulatorGroup:
     """One emulator process serving several devices, each on its own pty (``python -m
     MODULE --eui A --eui B … ARGS``, devices/emulated/host.py ``serve_group``): the first of
-    its devices to open starts it, the last to close stops it."""
+    its devices to open starts it, the last to close stops it. Its log goes to ``log`` (None: a
+    temporary file)."""
 
-    def __init__(self, module: str, euis: Sequence[Eui64], args: Sequence[str]) -> None:
+    def __init__(
+        self, module: str, euis: Sequence[Eui64], args: Sequence[str], log: Path | None = None
+    ) -> None:
         if len(set(euis)) != len(euis) or not euis:
             raise ValueError(f"an emulator group needs distinct EUIs, got {[str(e) for e in euis]}")
         self.euis = list(euis)
         self.module = module
         self._args = list(args)
+        self.log = log
         self.process: EmulatorProcess | None = None
         self._open: set[Eui64] = set()
         self._lock = asyncio.Lock()
 
     @classmethod
     def esmes(
-        cls, euis: Sequence[Eui64], key_dirs: Sequence[Path], *, processing_time_s: float
+        cls,
+        euis: Sequence[Eui64],
+        key_dirs: Sequence[Path],
+        *,
+        processing_time_s: float,
+        log: Path | None = None,
     ) -> EmulatorGroup:
         """ESMEs of one processing time (``python -m devices.emulated.esme``)."""
-        return cls("devices.emulated.esme", euis, _esme_args(key_dirs, processing_time_s))
+        args = _esme_args(key_dirs, processing_time_s)
+        return cls("devices.emulated.esme", euis, args, log)
 
     async def port(self, eui: Eui64) -> str:
         """The pty of device ``eui``, the process started if it is not running."""
@@ -357,7 +382,7 @@ class EmulatorGroup:
             if self.process is None:
                 euis = [arg for eui_ in self.euis for arg in ("--eui", str(eui_))]
                 argv = [sys.executable, "-m", self.module, *euis, *self._args]
-                self.process = await asyncio.to_thread(spawn_emulator, argv)
+                self.process = await asyncio.to_thread(spawn_emulator, argv, log=self.log)
             self._open.add(eui)
             return self.process.ports[self.euis.index(eui)]
 

@@ -38,6 +38,12 @@ TRANSPORTS = ("pty", "tcp", "rfc2217", "zigbee")
 PHYSICAL_TRANSPORTS = ("pty", "zigbee")
 
 
+#: The baud rates a serial port may be set to (the standard UART rates; pyserial takes any, a
+#: typo such as 11520 should not be). A link runs at 8N1, no flow control (docs/wiring.md).
+BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+#: A physical device's link speed unless its ``baudrate`` says otherwise.
+DEFAULT_BAUD_RATE = 115200
+
 #: The per-frame fault rates a ``[device.faults]`` lane may set.
 FAULT_RATES = tuple(fault.value for fault in FRAME_FAULTS)
 
@@ -102,6 +108,8 @@ class DeviceConfig:
     hub: str | None = None
     #: Faults injected on its link (``[device.faults]``), if any.
     faults: FaultConfig | None = None
+    #: The serial port's speed (a physical device's; a pty has none).
+    baudrate: int = DEFAULT_BAUD_RATE
 
     @property
     def inventory_type(self) -> str:
@@ -211,6 +219,14 @@ class _Table:
     def table(self, key: str) -> _Table:
         value = self.get(key, dict, "a table", {})
         return _Table(self.path, value, f"{self.prefix}{key}.")
+
+    def baud_rate(self, key: str, default: int) -> int:
+        """A baud rate, one of :data:`BAUD_RATES`."""
+        expected = f"a baud rate, one of {', '.join(map(str, BAUD_RATES))}"
+        value = self.get(key, int, expected, default)
+        if value not in BAUD_RATES:
+            raise self._error(key, expected, value)
+        return int(value)
 
     def address(self, key: str, default: Any = ...) -> Any:
         """A Modbus address (0..65535)."""
@@ -365,7 +381,7 @@ def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:
         if hub is None or hub.kind != "comms_hub" or kind == "comms_hub":
             hubs = ", ".join(d.name for d in devices.values() if d.kind == "comms_hub") or "none"
             raise table._error("hub", f"a comms_hub listed before it ({hubs})", hub_name)
-        for key in ("port", "transport", "reconnect", "faults"):
+        for key in ("port", "transport", "reconnect", "faults", "baudrate"):
             if key in table.data:
                 raise table._error(key, f"not set on a device joined to hub {hub_name!r}")
         if table.get("emulated", bool, "true or false", hub.emulated) != hub.emulated:
@@ -392,6 +408,8 @@ def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:
         raise table._error(
             "transport", "zigbee or unset for a physical device (give port)", transport
         )
+    if emulated and "baudrate" in table.data:
+        raise table._error("baudrate", "unset on an emulated device (its pty has no baud rate)")
     return DeviceConfig(
         name=name,
         kind=kind,
@@ -401,6 +419,7 @@ def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:
         transport=transport,
         reconnect=table.get("reconnect", bool, "true or false", False),
         faults=_faults(table.table("faults"), emulated) if "faults" in table.data else None,
+        baudrate=table.baud_rate("baudrate", DEFAULT_BAUD_RATE),
         **timing,
     )
 
@@ -461,7 +480,7 @@ def _bench_io(root: _Table, devices: dict[str, DeviceConfig]) -> BenchIOConfig:
         emulated=emulated,
         tcp=tcp,
         rtu=rtu,
-        baudrate=table.get("baudrate", int, "a baud rate", 19200),
+        baudrate=table.baud_rate("baudrate", 19200),
         device_id=device_id,
         contactor_input=table.address("contactor_input", 0),
         power_coil=table.address("power_coil", 0),

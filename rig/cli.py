@@ -9,6 +9,7 @@ import click
 import pytest
 from click.core import ParameterSource
 from rich.console import Console
+from rich.markup import escape
 
 from devices.commands import bench_devices
 from devices.emulated.cpu_bench import bench_emulator
@@ -160,15 +161,20 @@ def check(bench_file: Path | None, bench: Path, out: Path | None) -> None:
         raise click.ClickException(str(exc)) from exc
     console = Console()
     failed = 0
-    with _leased(loaded), launch(loaded, _run_dir(out)) as rig:
-        for name in loaded.devices:
-            record = rig.read_supply_status(name)
-            if record.ok:
-                total_ms = record.latencies()["total"] * 1e3
-                console.print(f"[green]ok[/]     {name}: answered in {total_ms:.1f} ms")
-            else:
-                failed += 1
-                console.print(f"[red]FAILED[/] {name}: {record.reason}")
+    try:
+        with _leased(loaded), launch(loaded, _run_dir(out)) as rig:
+            for name in loaded.devices:
+                record = rig.read_supply_status(name)
+                if record.ok:
+                    total_ms = record.latencies()["total"] * 1e3
+                    console.print(f"[green]ok[/]     {name}: answered in {total_ms:.1f} ms")
+                else:
+                    failed += 1
+                    console.print(
+                        f"[red]FAILED[/] {name}: {escape(record.reason or '')}", soft_wrap=True
+                    )
+    except BenchError as exc:  # a port that will not open, a device that does not start
+        raise click.ClickException(str(exc)) from exc
     raise SystemExit(1 if failed else 0)
 
 

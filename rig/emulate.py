@@ -3,7 +3,9 @@
 Each emulated ESME of the bench is started in its own process (behind a pty, or a loopback TCP
 / RFC 2217 bridge as its ``transport`` says) with freshly generated device keys; the ports, the
 key folder and a ``[[device]]`` snippet for the other rig's bench file are printed; the devices
-run until SIGINT (Ctrl-C) or SIGTERM, then stop cleanly.
+run until SIGINT (Ctrl-C) or SIGTERM, then stop cleanly. Each device's log (frames rejected,
+commands discarded for their MAC or counter) is kept in ``<run folder>/devices/<name>.log`` and
+followed on the terminal.
 """
 
 from __future__ import annotations
@@ -44,10 +46,56 @@ def snippet(served: list[Served], keys: Path) -> str:
     return "\n".join(lines)
 
 
+#: Where the emulated devices' logs go, under the run folder (``rig emulate``'s and a run's,
+#: rig/launch.py): ``<device>.log``; a shared process's is its first device's
+#: ``<device>-group.log``, a serial-server or ZigBee bridge's ``<device>-bridge.log``.
+DEVICE_LOGS_DIR = "devices"
+
+#: How often the device logs are read for new lines. [ASSUMED] prompt enough for a person.
+FOLLOW_INTERVAL_S = 0.2
+
+#: Called with a device's name and each line its emulator logs.
+LogLine = Callable[[str, str], None]
+
+
+class LogFollower:
+    """New lines of log files, by device name, as they are appended."""
+
+    def __init__(self, logs: dict[str, Path], on_line: LogLine) -> None:
+        self._logs = logs
+        self._on_line = on_line
+        self._read = dict.fromkeys(logs, 0)
+        self._partial = dict.fromkeys(logs, b"")
+
+    def poll(self) -> None:
+        """Hand on every whole line appended since the last poll."""
+        for name, path in self._logs.items():
+            try:
+                with path.open("rb") as file:
+                    file.seek(self._read[name])
+                    data = file.read()
+            except FileNotFoundError:
+                continue
+            self._read[name] += len(data)
+            *lines, self._partial[name] = (self._partial[name] + data).split(b"\n")
+            for line in lines:
+                self._on_line(name, line.decode("utf-8", "replace"))
+
+    async def follow(self, interval_s: float = FOLLOW_INTERVAL_S) -> None:
+        """Poll until cancelled."""
+        while True:
+            self.poll()
+            await asyncio.sleep(interval_s)
+
+
 async def serve(
-    bench: Bench, run_dir: Path, on_ready: Callable[[list[Served], Path], None]
+    bench: Bench,
+    run_dir: Path,
+    on_ready: Callable[[list[Served], Path], None],
+    on_log: LogLine | None = None,
 ) -> None:
-    """Start the bench's emulated devices, report them, and run until SIGINT or SIGTERM."""
+    """Start the bench's emulated devices, report them, and run until SIGINT or SIGTERM; every
+    line a device logs goes to ``on_log`` (and stays in ``run_dir/devices/<name>.log``)."""
     emulated = [d for d in bench.devices.values() if d.emulated]
     if not emulated:
         raise ValueError(f"{bench.path}: no device has emulated = true")
@@ -58,6 +106,11 @@ async def serve(
     generate_pki(keys, remote_parties=(), devices=[d.eui for d in emulated], overwrite=True)
     key_dirs = [keys, *bench.key_dirs]
     devices: list[EmulatedSerialDevice] = []
+    log_dir = run_dir / DEVICE_LOGS_DIR
+    follower = LogFollower(
+        {d.name: log_dir / f"{d.name}.log" for d in emulated}, on_log or (lambda _n, _l: None)
+    )
+    following: asyncio.Task[None] | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -71,14 +124,19 @@ async def serve(
                 key_dirs,
                 processing_time_s=config.processing_time_s,
                 transport=config.transport,  # type: ignore[arg-type]
+                log_dir=log_dir,
             )
             devices.append(device)
             port = await device._port()  # start the emulator (and its bridge); no link opened
             served.append(Served(config.name, config.kind, str(config.eui), port))
         on_ready(served, keys)
+        following = asyncio.create_task(follower.follow())
         await stop.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+        if following is not None:
+            following.cancel()
         for device in devices:
             await device.close()
+        follower.poll()  # what the devices logged as they stopped

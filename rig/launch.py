@@ -36,6 +36,7 @@ from devices.transports.capture import Captures
 from devices.transports.faults import FaultInjector, FaultRecord
 from devices.transports.reconnect import Backoff
 from rig.bench import Bench, BenchError, BenchIOConfig, DeviceConfig
+from rig.emulate import DEVICE_LOGS_DIR
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
 from rig.orchestrator import Rig
@@ -71,7 +72,8 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
         powered = bench.device(bench_io.meter).hub or bench_io.meter
     devices: dict[str, Device] = {}
     injectors: dict[str, FaultInjector] = {}
-    groups = _esme_groups(bench, key_dirs, powered) if bench.shared_emulators else {}
+    logs = run_dir / DEVICE_LOGS_DIR
+    groups = _esme_groups(bench, key_dirs, powered, logs) if bench.shared_emulators else {}
     for config in bench.devices.values():
         if config.hub is not None:
             continue  # reached through its hub's link, below
@@ -88,6 +90,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
             "faults": faults,
             "captures": captures,
         }
+        emulated_options = {**options, "log_dir": logs}
         reports = bench_io.supply_address if bench_io and powered == config.name else None
         skew_s = config.faults.clock_skew_s if config.faults is not None else 0.0
         if not config.emulated:
@@ -95,7 +98,11 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 config.name,
                 config.eui,
                 config.port,
-                framing=framing_for(config.transport, captures),  # type: ignore[arg-type]
+                framing=framing_for(
+                    config.transport,  # type: ignore[arg-type]
+                    captures,
+                    baudrate=config.baudrate,
+                ),
                 **options,  # type: ignore[arg-type]
             )
         elif config.kind == "comms_hub":
@@ -106,7 +113,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 "devices.emulated.hub",
                 functools.partial(_hub_args, description, reports, skew_s),
                 transport=config.transport,  # type: ignore[arg-type]
-                **options,  # type: ignore[arg-type]
+                **emulated_options,  # type: ignore[arg-type]
             )
         elif config.name in groups:
             devices[config.name] = EmulatedSerialDevice(
@@ -116,7 +123,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 (),
                 transport=config.transport,  # type: ignore[arg-type]
                 group=groups[config.name],
-                **options,  # type: ignore[arg-type]
+                **emulated_options,  # type: ignore[arg-type]
             )
         elif config.kind == "esme":
             devices[config.name] = emulated_esme(
@@ -127,7 +134,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 transport=config.transport,  # type: ignore[arg-type]
                 report_supply_to=reports,
                 clock_skew_s=skew_s,
-                **options,  # type: ignore[arg-type]
+                **emulated_options,  # type: ignore[arg-type]
             )
         else:
             raise BenchError(
@@ -156,7 +163,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
 
 
 def _esme_groups(
-    bench: Bench, key_dirs: list[Path], powered: str | None
+    bench: Bench, key_dirs: list[Path], powered: str | None, logs: Path | None = None
 ) -> dict[str, EmulatorGroup]:
     """The emulated ESMEs that share a process, by device name: those alike (one processing
     time) that need no process of their own (no bench I/O relay to cut their mains, no clock
@@ -172,7 +179,10 @@ def _esme_groups(
     for processing_time_s, configs in alike.items():
         if len(configs) > 1:
             group = EmulatorGroup.esmes(
-                [c.eui for c in configs], key_dirs, processing_time_s=processing_time_s
+                [c.eui for c in configs],
+                key_dirs,
+                processing_time_s=processing_time_s,
+                log=None if logs is None else logs / f"{configs[0].name}-group.log",
             )
             groups.update((c.name, group) for c in configs)
     return groups

@@ -29,16 +29,16 @@ import selectors
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, fields, is_dataclass
-from enum import Enum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from devices.api import Device, LinkDown
 from rig import cpu_slice, timer_slack
-from rig.bench import Bench, UserConfig
+from rig.bench import Bench, BenchError, UserConfig
 from rig.busy_poll import PollingSelector
 from rig.clock import AsyncioClock
+from rig.counter_state import CounterState, CounterStateError, state_path
 from rig.dsp.alerts import DeviceAlert
 from rig.dsp.model import ACK_CODE, Dsp, DspCounters, DspRequest, Fixed, UserCounters
 from rig.dsp.tmm import Mode, TmmError, TrafficManagementDocument, default_tmm, load_tmm
@@ -58,14 +58,14 @@ from rig.duis.request import (
 from rig.duis.srv_matrix import SRV_MATRIX, DeviceType
 from rig.duis.transform import DCC_ORIGINATED, command_signing, to_gbcs
 from rig.gbcs import usecases
-from rig.gbcs.codec import RemotePartyCodec
+from rig.gbcs.codec import DEFAULT_ACB, RemotePartyCodec
 from rig.gbcs.crypto import sign
-from rig.gbcs.errors import GbcsError
+from rig.gbcs.errors import GbcsError, VerifyError
 from rig.gbcs.eui import Eui64
-from rig.gbcs.frame import Cra, GeneralSigning, Message
+from rig.gbcs.frame import Cra, GeneralSigning, Message, decode
 from rig.gbcs.utrn import ValueClass, make_utrn
-from rig.keys.keystore import KeyNotFound, KeyStore
-from rig.memo import remember
+from rig.keys.keystore import KeyNotFound, KeyStore, Role
+from rig.response_view import describe, failed_result
 from rig.results.background import BackgroundWriter, OffLoopSink
 from rig.results.record import RequestRecord
 from rig.results.store import Sink
@@ -77,6 +77,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
+
+#: How a lost link's reason starts (devices/transports/serial_link.py LINK_LOST starts so too).
+_LINK_LOST = "link lost"
 
 #: Alert codes a device raises when it refuses a command outright (firmware_stubs/esme.py).
 REFUSAL_ALERTS = frozenset({0x8F30})
@@ -96,6 +99,17 @@ Builder = Callable[[Eui64, int], Body]
 _Key = tuple[bytes, bytes, int]
 #: Called on the loop thread with the completed record of a request.
 Done = Callable[[RequestRecord], None]
+
+
+#: How long the rig watches a physical device's network port (``socket://``, ``rfc2217://``)
+#: once opened before the session starts: a loopback forward (``ssh -L``) accepts, then closes
+#: when its target is unreachable or refuses. [ASSUMED] long enough for a refusal on a LAN.
+SETTLE_S = 0.3
+
+
+class BenchUnavailable(BenchError):
+    """Devices that could not be reached when the session started: one line each, naming the
+    bench file, the device, its port and the cause."""
 
 
 @dataclass(slots=True, eq=False)
@@ -186,7 +200,12 @@ class Rig:
         }
         #: The DCC's own originator counter, for the use cases it originates (CCS01/02).
         self._dcc_counter = OriginatorCounter(1)
+        #: The bench's physical devices by EUI bytes: their counters are kept between runs.
+        self._physical = {c.eui.raw: c.eui for c in bench.devices.values() if not c.emulated}
+        self._kept = CounterState(state_path(bench.path)) if self._physical else None
         self._down: dict[str, str] = {}
+        #: The devices that have sent anything this session.
+        self._heard: set[str] = set()
         self._seq = itertools.count(1)
         # select(2) takes its timeout in microseconds where epoll rounds it up to a whole
         # millisecond: that rounding was the DSP service hop's ~1 ms of timer slop. The rig
@@ -247,10 +266,53 @@ class Rig:
             portfolios={name: user.config.portfolio for name, user in self._users.items()},
         )
         self._tick()
+        if self._kept is not None:
+            try:
+                self._resume_counters(self._kept)
+            except CounterStateError as exc:
+                raise BenchUnavailable(str(exc)) from None
         if self.bench_io is not None:
             await self.bench_io.start()
-        for device in self.devices.values():
-            await device.open(self._loop, self)
+        failures, opened = [], []
+        for device in self.devices.values():  # every port tried: all that fail are named
+            try:
+                await device.open(self._loop, self)
+            except Exception as exc:
+                text = _exception_text(exc)
+                failures.append(
+                    text if text.startswith(f"{device.name}: ") else f"{device.name}: {text}"
+                )
+            else:
+                opened.append(device.name)
+        networked = {
+            name: config.port
+            for name, config in self.bench.devices.items()
+            if name in opened
+            and not config.emulated
+            and config.port is not None
+            and "://" in config.port
+        }
+        if networked:
+            await asyncio.sleep(SETTLE_S)
+            failures += [
+                f"{name}: {port} was closed by the far end as soon as it opened (a loopback "
+                "forward does this when its target is unreachable or refuses)"
+                for name, port in networked.items()
+                if name in self._down
+            ]
+        if failures:
+            raise BenchUnavailable("\n".join(f"{self.bench.path}: {line}" for line in failures))
+
+    def _resume_counters(self, kept: CounterState) -> None:
+        """Each originator's counter resumes above the last a physical device of the bench was
+        sent (a meter never accepts an old one): rig/counter_state.py."""
+        devices = list(self._physical.values())
+        for user in self._users.values():
+            last = kept.resume_after(user.config.eui, devices)
+            if last >= user.config.counter_start:
+                user.counter = OriginatorCounter(last + 1)
+        last = kept.resume_after(DEFAULT_ACB, devices)
+        self._dcc_counter = OriginatorCounter(last + 1)
 
     def close(self) -> None:
         if self._thread.is_alive():
@@ -260,6 +322,11 @@ class Rig:
         self._loop.close()
         self.results.close()
         gc.unfreeze()
+        if self._kept is not None:
+            try:
+                self._kept.close()
+            except CounterStateError as exc:  # the claims stay on file: counters skipped
+                _log.warning("%s", exc)
 
     async def _close(self) -> None:
         for entry in list(self._in_flight.values()):
@@ -303,8 +370,10 @@ class Rig:
             _, seq, key = heapq.heappop(deadlines)
             entry = self._in_flight.get(key)
             if entry is not None and entry.deadline_seq == seq:  # not a later request's key
-                timeout = self._timeouts[entry.device.name]
-                self._finish(entry, f"no response from {entry.device.name} within {timeout:g} s")
+                name = entry.device.name
+                timeout = self._timeouts[name]
+                why = f"no response from {name} within {timeout:g} s{self._silence(name)}"
+                self._finish(entry, why)
 
     # -- the DSP's controls: outages, TMM hot reload, counters -------------------------------
 
@@ -436,7 +505,7 @@ class Rig:
     ) -> concurrent.futures.Future[RequestRecord]:
         """Non-blocking SRV 2.2: returns a future of the completed record."""
         build = self.top_up_builder(device, pence=pence, pounds=pounds, utrn_target=utrn_target)
-        return self._submit(device, build, user, mangle=mangle)
+        return self._submit(device, "2.2", build, user, mangle=mangle)
 
     def top_up_builder(
         self,
@@ -479,7 +548,7 @@ class Rig:
     ) -> concurrent.futures.Future[RequestRecord]:
         """Non-blocking SRV 7.4: returns a future of the completed record."""
         return self._submit(
-            device, lambda _o, _c: ReadSupplyStatus(), user, counter=counter, mangle=mangle
+            device, "7.4", lambda _o, _c: ReadSupplyStatus(), user, counter=counter, mangle=mangle
         )
 
     def request(
@@ -502,7 +571,7 @@ class Rig:
         self, device: str, body: Body, *, user: str | None = None, mangle: Mangle | None = None
     ) -> concurrent.futures.Future[RequestRecord]:
         """Non-blocking :meth:`request`: returns a future of the completed record."""
-        return self._submit(device, lambda _o, _c: body, user, mangle=mangle)
+        return self._submit(device, body.srv, lambda _o, _c: body, user, mangle=mangle)
 
     def submit(
         self, request: ServiceRequest, *, mangle: Mangle | None = None
@@ -510,7 +579,7 @@ class Rig:
         """Any DUIS-level request, with its own RequestID (a replayed User's, for example);
         the target must be a device of the bench. Returns a future of the completed record."""
         future: concurrent.futures.Future[RequestRecord] = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(self._on_loop, future, lambda: request, mangle)
+        self._loop.call_soon_threadsafe(self._on_loop, future, lambda: request, mangle, None)
         return future
 
     def note(self, record: dict[str, Any]) -> None:
@@ -520,16 +589,20 @@ class Rig:
     def _submit(
         self,
         device: str,
+        srv: str,
         build: Builder,
         user: str | None,
         *,
         counter: int | None = None,
         mangle: Mangle | None = None,
     ) -> concurrent.futures.Future[RequestRecord]:
-        """A request from a bench User: its counter is allocated on the loop, in order."""
+        """A request of SRV ``srv`` from a bench User: its counter is allocated on the loop, in
+        order; a body that cannot be built (a key file that does not load) fails the request."""
         make = self.request_maker(device, build, user, counter=counter)
+        origin, target = self.bench.user_named(user), self.bench.device(device).eui
+        unbuilt = RequestRecord(f"{origin.eui}:{target}:-", srv, str(target), origin.name)
         future: concurrent.futures.Future[RequestRecord] = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(self._on_loop, future, make, mangle)
+        self._loop.call_soon_threadsafe(self._on_loop, future, make, mangle, unbuilt)
         return future
 
     def request_maker(
@@ -562,13 +635,27 @@ class Rig:
         future: concurrent.futures.Future[RequestRecord],
         make: Callable[[], ServiceRequest],
         mangle: Mangle | None,
+        unbuilt: RequestRecord | None,
     ) -> None:
+        """Queue the request ``make`` builds; if it cannot be built, the record ``unbuilt``
+        fails with the reason. Either way the caller is told."""
+
         def done(record: RequestRecord) -> None:
             # A caller on another thread finds its result on disk when told.
             self.results.after(lambda: future.set_result(record))
 
         try:
-            self.enqueue(make(), done, mangle)
+            try:
+                request = make()
+            except Exception as exc:
+                if unbuilt is None:
+                    raise
+                unbuilt.stamps["submitted"] = self._loop.time()
+                unbuilt.fail(f"the request could not be built: {_exception_text(exc)}")
+                self._record(unbuilt)
+                done(unbuilt)
+                return
+            self.enqueue(request, done, mangle)
         except Exception as exc:  # surfaced to the caller, never lost in the loop
             future.set_exception(exc)
 
@@ -598,8 +685,8 @@ class Rig:
                 self._dcc_counter.next() if command.message_code in DCC_ORIGINATED else None
             )
             signing = command_signing(request, command, dcc_counter=dcc_counter)
-        except DuisError as exc:
-            record.fail(str(exc))
+        except Exception as exc:  # a DUIS error code, or a payload the codec cannot encode
+            record.fail(str(exc) if isinstance(exc, DuisError) else _exception_text(exc))
             self._record(record)
             done(record)
             return
@@ -640,19 +727,28 @@ class Rig:
             return
         stamps = entry.record.stamps
         stamps["dequeued"] = dsp_request.dequeued_at  # type: ignore[assignment]
+        # Called by the DSP's service timer: whatever fails here fails this request alone
+        # (a raise would leave it unfinished and its caller waiting for ever).
         try:
             frame = self._frame(entry)
-        except (GbcsError, KeyNotFound) as exc:  # e.g. a CV 5 whose User signature fails
+        except Exception as exc:  # a CV 5 whose User signature fails, a corrupt key file, …
             self._finish(entry, f"DSP could not frame the command for {entry.device.name}: {exc}")
             return
         if entry.mangle is not None:
-            frame = entry.mangle(frame)
+            try:
+                frame = entry.mangle(frame)
+            except Exception as exc:
+                self._finish(entry, f"the plan's mangle hook raised {_exception_text(exc)}")
+                return
         device = entry.device
         try:
             if device.name in self._down:
-                raise LinkDown(f"{device.name}: {self._down[device.name]}")
+                raise LinkDown(self._down[device.name])
+            if self._kept is not None and device.eui.raw in self._physical:
+                signing = entry.signing  # kept before it is sent: a meter may take it
+                self._kept.use(signing.originator, device.eui, signing.counter)
             on_wire = device.send(frame)
-        except (LinkDown, OSError) as exc:
+        except Exception as exc:  # the link down, a write failed, a frame too long for it
             self._finish(entry, f"could not send to {device.name}: {exc}")
             return
         stamps["on_wire"] = on_wire
@@ -676,10 +772,11 @@ class Rig:
     # -- northbound: wire → codec → DSP → User --------------------------------------------
 
     def frame_received(self, device: Device, frame: bytes, at: float) -> None:
+        self._heard.add(device.name)
         try:
             message = self._codec.open_response(frame)
         except (GbcsError, KeyNotFound) as exc:
-            self._error(device, at, str(exc), frame)
+            self._unopened(device, at, frame, exc)
             return
         signing = message.signing
         assert self._dsp is not None
@@ -702,20 +799,77 @@ class Rig:
         entry.record.stamp("device_response", at)
         self._dsp.respond(_Northbound(device, message, at), request=entry.dsp)
 
+    def _unopened(
+        self, device: Device, at: float, frame: bytes, exc: GbcsError | KeyNotFound
+    ) -> None:
+        """A frame from ``device`` that does not verify: recorded; if it is the answer to a
+        request on the wire (or an alert while one waits), that request fails now with why,
+        naming the key file the check used, instead of waiting for its timeout."""
+        error = str(exc)
+        try:
+            signing = decode(frame).signing
+        except GbcsError:
+            self._error(device, at, error, frame)
+            return
+        what = "alert" if signing.cra is Cra.ALERT else "response"
+        if isinstance(exc, VerifyError):
+            mac = "MAC" in error
+            role = Role.KA if mac else Role.DS
+            used = self._keys.public_file(signing.originator, role)
+            error = (
+                f"{'MAC' if mac else 'signature'} of the {what} from {device.name} does not "
+                f"verify with {used} (are the bench's keys for {device.name} the device's?)"
+            )
+        self._error(device, at, error, frame)
+        if signing.cra is Cra.ALERT:
+            entry = self._oldest_on_wire(device.name)
+        else:
+            entry = self._in_flight.get(
+                (signing.originator.raw, signing.recipient.raw, signing.counter)
+            )
+        if entry is not None:
+            self._finish(entry, error)
+
+    def _oldest_on_wire(self, device: str) -> _InFlight | None:
+        """The request to ``device`` longest on the wire, if any."""
+        waiting = [
+            e
+            for e in self._in_flight.values()
+            if e.device.name == device and "on_wire" in e.record.stamps
+        ]
+        return min(waiting, key=lambda e: e.record.stamps["on_wire"]) if waiting else None
+
+    def _silence(self, name: str) -> str:
+        """Why a physical device that has sent nothing this session may be silent (empty for
+        an emulated one, or one heard from): the rig cannot tell a dead port from a meter
+        that ignores a command whose MAC it cannot verify."""
+        config = self.bench.devices.get(name)
+        if name in self._heard or config is None or config.emulated:
+            return ""
+        used = self._keys.public_file(config.eui, Role.KA)
+        return (
+            f"; nothing has come from {name} since the session started (is it powered and on "
+            f"{config.port}? a meter also ignores a command whose MAC it cannot verify: is "
+            f"{used} its key?)"
+        )
+
     def _error(self, device: Device, at: float, error: str, frame: bytes) -> None:
         self._record(
             {"kind": "error", "device": device.name, "at": at, "error": error, "frame": frame.hex()}
         )
 
     def link_lost(self, device: Device, reason: str) -> None:
-        """Fail what is on the wire to the device; refuse new sends until it is restored."""
-        self._down[device.name] = f"link lost: {reason}"
+        """Fail what is on the wire to the device; refuse new sends until it is restored.
+        The link's reason may say "link lost" itself: it is said once."""
+        detail = reason.removeprefix(_LINK_LOST)
+        detail = detail if detail.startswith((" (", ": ")) else f": {detail}"
+        self._down[device.name] = f"{_LINK_LOST}{detail}"
         self._record(
             {"kind": "link", "device": device.name, "at": self._loop.time(), "event": reason}
         )
         for entry in list(self._in_flight.values()):
             if entry.device is device and "on_wire" in entry.record.stamps:
-                self._finish(entry, f"link to {device.name} lost: {reason}")
+                self._finish(entry, f"{device.name}: {self._down[device.name]}")
 
     def link_restored(self, device: Device) -> None:
         """A reconnecting link is back: requests to the device are sent again."""
@@ -764,7 +918,7 @@ class Rig:
             body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
         except GbcsError as exc:
             return None, 0, f"response payload undecodable: {exc}"
-        return _describe(body), _failed_result(body), ""
+        return describe(body), failed_result(body), ""
 
     def _on_alert(self, item: DeviceAlert) -> None:
         """An alert delivered to its User (after SECMP0062 storm protection): recorded, with
@@ -783,17 +937,27 @@ class Rig:
         }
         self._record({"kind": "alert", **alert})
         self._alerts.append(alert)
-        waiting = [
-            e
-            for e in self._in_flight.values()
-            if e.device.name == item.device and "on_wire" in e.record.stamps
-        ]
-        if not waiting:
+        oldest = self._oldest_on_wire(item.device)
+        if oldest is None:
             return
-        oldest = min(waiting, key=lambda e: e.record.stamps["on_wire"])
         oldest.record.alerts.append(alert)
         if code in REFUSAL_ALERTS:
-            self._finish(oldest, f"device refused the command: alert 0x{code:04X} {alert['name']}")
+            self._finish(oldest, self._refused(oldest, f"alert 0x{code:04X} {alert['name']}"))
+
+    def _refused(self, entry: _InFlight, alert: str) -> str:
+        """A refusal alert in plain words: the two checks a meter refuses a command for."""
+        signing = entry.signing
+        why = (
+            f"device refused the command: {alert} (a meter refuses a command whose counter, "
+            f"{signing.counter}, is not above the last it accepted from {signing.originator}, "
+            "or whose MAC or signature does not verify)"
+        )
+        if self._kept is None or entry.device.eui.raw not in self._physical:
+            return why
+        return (
+            f"{why}; counters resume above those kept in {self._kept.path}: if the meter "
+            "has seen higher ones, raise the User's counter_start above them"
+        )
 
     def _finish(self, entry: _InFlight, failure: str | None) -> None:
         """Complete a request exactly once: record it and tell its caller."""
@@ -811,94 +975,8 @@ class Rig:
         entry.done(entry.record)
 
 
-#: ZCL Default Response command id (ZCL §2.5.12): payload = command id, status.
-_ZCL_DEFAULT_RESPONSE = 0x0B
-
-
-def _failed_result(body: object) -> int:
-    """The first non-zero result a device reported in a response (0: all succeeded): a DLMS
-    action/set result, each of a DLMS access's results, or a GBZ ZCL Default Response status."""
-    result = getattr(body, "result", 0)
-    if result:
-        return result
-    for access in getattr(body, "results", ()):
-        if getattr(access, "result", 0):
-            return access.result
-    gbz = getattr(body, "gbz", None)
-    for component in getattr(gbz, "components", ()):
-        frame = component.frame
-        if frame.command == _ZCL_DEFAULT_RESPONSE and len(frame.payload) >= 2 and frame.payload[1]:
-            return frame.payload[1]
-    return 0
-
-
-def _describe(body: object) -> dict[str, Any] | None:
-    """A JSON-ready view of a decoded payload (None for one that did not decode).
-
-    A flat view (scalar fields only) is remembered by the payload it shows (equal bodies, equal
-    views: the codec hands back the same body for the same response) and given out as a copy,
-    so no record shares it; the table is bounded like the codec's."""
-    if body is None:
-        return None
-    try:
-        known = _VIEWS.get(body)
-    except TypeError:  # an unhashable payload: described afresh each time
-        return _view(body)
-    if known is not None:
-        return known.copy()
-    view = _view(body)
-    if all(item is None or type(item) in _PLAIN for item in view.values()):
-        return remember(_VIEWS, body, view, _VIEWS_MAX).copy()
-    return view
-
-
-def _view(body: object) -> dict[str, Any]:
-    view = _json_ready(body)
-    return view if isinstance(view, dict) else {"type": type(body).__name__, "value": view}
-
-
-#: Flat JSON views by payload, for :func:`_describe`; cleared when full.
-_VIEWS: dict[object, dict[str, Any]] = {}
-_VIEWS_MAX = 256
-
-
-#: JSON's scalar types (bool before int: a bool is an int), and the plain value of a subclass.
-_PLAIN = (bool, int, float, str)
-_PLAIN_OF: dict[type, Callable[[Any], Any]] = {
-    bool: bool,
-    int: int,
-    float: float,
-    str: str.__str__,
-}
-
-
-def _json_ready(value: object) -> Any:
-    """``value`` as JSON types: dataclasses become ``{"type": ..., field: ...}`` (recursively),
-    bytes hex, enums their name, anything else without a JSON form its ``str``."""
-    kind = type(value)
-    if value is None or kind in _PLAIN:
-        return value
-    names = _FIELD_NAMES.get(kind)
-    if names is not None:  # a dataclass met before: every response has one
-        view: dict[str, Any] = {"type": kind.__name__}
-        for name in names:
-            view[name] = _json_ready(getattr(value, name))
-        return view
-    if isinstance(value, bool | int | float | str):  # an IntEnum, say: as JSON writes it
-        return _PLAIN_OF[next(t for t in _PLAIN if isinstance(value, t))](value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
-    if isinstance(value, Enum):
-        return value.name
-    if isinstance(value, list | tuple):
-        return [_json_ready(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _json_ready(item) for key, item in value.items()}
-    if not is_dataclass(value) or isinstance(value, type):
-        return str(value)
-    _FIELD_NAMES[kind] = tuple(field.name for field in fields(value))
-    return _json_ready(value)
-
-
-#: Field names by dataclass type, for :func:`_json_ready` (``fields()`` is slow per call).
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+def _exception_text(exc: Exception) -> str:
+    """One line for an exception: the rig's own errors say what failed; a built-in one (a
+    plan's bug, say) is named by its type too."""
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if type(exc).__module__ == "builtins" else text

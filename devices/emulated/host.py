@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import IO, Protocol, Self, runtime_checkable
 
@@ -532,15 +533,22 @@ def _await_ready(process: subprocess.Popen[bytes], timeout: float) -> list[str]:
                 buffered += chunk
 
 
-def spawn_emulator(argv: list[str], timeout: float = 10.0) -> EmulatorProcess:
+def spawn_emulator(
+    argv: list[str], timeout: float = 10.0, *, log: Path | None = None
+) -> EmulatorProcess:
     """Start an emulator (e.g. ``[sys.executable, "-m", "devices.emulated.esme", ...]``) and wait
     up to ``timeout`` seconds for its ready line.
 
-    Its stdin is a pipe the child watches, so it exits when this process dies; its stderr goes
-    to a temporary file (never a pipe that could fill up). Raises :class:`EmulatorError`, with
-    the child's stderr tail, if it dies or stays silent.
+    Its stdin is a pipe the child watches, so it exits when this process dies; its stderr (its
+    log: frames rejected, commands discarded for their MAC or counter) goes to ``log``, appended
+    (its folder made), or else to a temporary file: never a pipe that could fill up. Raises
+    :class:`EmulatorError`, with the child's stderr tail, if it dies or stays silent.
     """
-    stderr = tempfile.TemporaryFile()  # noqa: SIM115 (the EmulatorProcess owns and closes it)
+    if log is None:
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115 (the EmulatorProcess owns and closes it)
+    else:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        stderr = open(log, "a+b")  # noqa: SIM115 (the EmulatorProcess owns and closes it)
     try:
         process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +47,47 @@ _log = logging.getLogger(__name__)
 READ_CHUNK = 4096
 THREAD_POLL_INTERVAL = 0.05  # how long a reader thread blocks per read, so close() can stop it
 LINK_LOST = "link lost (peer gone or device removed)"  # starts every on_closed reason but "closed"
+
+
+#: What a port that will not open means on a bench, by errno (docs/wiring.md "Serial ports").
+_OPEN_HINTS = {
+    errno.ENOENT: "no such port (unplugged, or the name mistyped?)",
+    errno.ENODEV: "no such device (unplugged?)",
+    errno.ENXIO: "no such device (unplugged?)",
+    errno.EACCES: "permission denied (is the bench user in the dialout group?)",
+    errno.EPERM: "permission denied (is the bench user in the dialout group?)",
+    errno.EBUSY: "port busy (held by another program?)",
+    errno.ECONNREFUSED: "connection refused (nothing listens there: is the serial server or "
+    "the loopback forward running?)",
+    errno.ETIMEDOUT: "connection timed out",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.ENOTTY: "not a serial port",
+}
+
+
+class PortOpenError(LinkClosedError):
+    """A port that would not open: ``str()`` is one line naming the port and the cause."""
+
+    def __init__(self, url: str, cause: str) -> None:
+        super().__init__(f"{url}: {cause}")
+        self.url = url
+        self.cause = cause
+
+
+def open_failure_cause(exc: BaseException) -> str:
+    """Why a port did not open, in a few words: pyserial's messages repeat the port name and
+    nest the OS error (``could not open port X: [Errno 2] No such file or directory: 'X'``)."""
+    number = getattr(exc, "errno", None)
+    text = str(exc)
+    if not isinstance(number, int):
+        found = re.search(r"\[Errno (\d+)\]", text) or re.search(r"\((\d+), '", text)
+        number = int(found.group(1)) if found else None
+    if number in _OPEN_HINTS:
+        return _OPEN_HINTS[number]
+    if number is not None:
+        return os.strerror(number)
+    return text or type(exc).__name__
 
 
 def _fileno(port: serial.SerialBase) -> int | None:
@@ -109,16 +152,20 @@ class SerialLink:
 
     async def open(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Open the port (off the loop: RFC 2217 negotiation can take a while) and start
-        reading. ``loop`` defaults to the running loop."""
+        reading. ``loop`` defaults to the running loop. A port that will not open raises
+        :class:`PortOpenError` (one line: the port and why)."""
         if self._port is not None:
             raise RuntimeError(f"{self.url} is already open")
         loop = loop or asyncio.get_running_loop()
         options: dict[str, Any] = {"baudrate": self.baudrate, "timeout": 0}
         if not self.url.startswith("rfc2217://"):  # pyserial 3.5's RFC 2217 client has none
             options["write_timeout"] = self.write_timeout
-        port = await loop.run_in_executor(
-            None, functools.partial(serial.serial_for_url, self.url, **options)
-        )
+        try:
+            port = await loop.run_in_executor(
+                None, functools.partial(serial.serial_for_url, self.url, **options)
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise PortOpenError(self.url, open_failure_cause(exc)) from exc
         self._loop, self._port = loop, port
         self._new_session()
         self._fd = _fileno(port)
@@ -203,7 +250,10 @@ class SerialLink:
             self._shutdown(f"{LINK_LOST}: {exc}")
             return
         if not data:  # readable with nothing to read: end of file, the peer closed
-            self._shutdown(f"{LINK_LOST}: end of file (peer closed the port)")
+            peer = (
+                "the far end closed the connection" if "://" in self.url else "peer closed the port"
+            )
+            self._shutdown(f"{LINK_LOST}: end of file ({peer})")
             return
         self._deliver(data, self._loop.time())
 

@@ -7,6 +7,7 @@ key. Certificate validity dates are never enforced: the RTDS test certificates h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -51,11 +52,16 @@ def key_file_name(eui: Eui64, role: Role, *, prepayment: bool = False, private: 
     return f"{eui.hex}{'-pp' if prepayment else ''}-{role}.{'key' if private else 'pem'}"
 
 
+def _cause(exc: Exception) -> str:
+    """The library's reason without its pointer to a FAQ page (one line for a log)."""
+    return re.sub(r"\s*See https?://\S+ for more details\.", "", str(exc)).strip()
+
+
 def _load_private(path: Path) -> ec.EllipticCurvePrivateKey:
     try:
         key = load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:
-        raise KeyFileError(f"{path}: not a PEM private key ({exc})") from exc
+        raise KeyFileError(f"{path}: not a PEM private key ({_cause(exc)})") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise KeyFileError(f"{path}: not a P-256 EC private key")
     return key
@@ -69,7 +75,7 @@ def _load_public(path: Path) -> ec.EllipticCurvePublicKey:
         else:
             key = load_pem_public_key(data)
     except (ValueError, TypeError) as exc:
-        raise KeyFileError(f"{path}: not a PEM certificate or public key ({exc})") from exc
+        raise KeyFileError(f"{path}: not a PEM certificate or public key ({_cause(exc)})") from exc
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise KeyFileError(f"{path}: not a P-256 EC public key")
     return key
@@ -118,17 +124,22 @@ class KeyStore:
                 return self._privates.setdefault((eui, role, prepayment), _load_private(d / name))
         raise self._not_found(eui, role, prepayment, "private")
 
-    def _public(self, eui: Eui64, role: Role, prepayment: bool) -> ec.EllipticCurvePublicKey:
-        if (key := self._publics.get((eui, role, prepayment))) is not None:
-            return key
+    def public_file(self, eui: Eui64, role: Role, prepayment: bool = False) -> Path | None:
+        """The file a public key is read from: the first folder's certificate, else its private
+        key (None: no folder has either). Error messages name it."""
         certificate = key_file_name(eui, role, prepayment=prepayment, private=False)
         private = key_file_name(eui, role, prepayment=prepayment, private=True)
         for d in self.dirs:
-            if (d / certificate).is_file():
-                key = _load_public(d / certificate)
-            elif (d / private).is_file():
-                key = _load_private(d / private).public_key()
-            else:
-                continue
-            return self._publics.setdefault((eui, role, prepayment), key)
-        raise self._not_found(eui, role, prepayment, "public")
+            for name in (certificate, private):
+                if (d / name).is_file():
+                    return d / name
+        return None
+
+    def _public(self, eui: Eui64, role: Role, prepayment: bool) -> ec.EllipticCurvePublicKey:
+        if (key := self._publics.get((eui, role, prepayment))) is not None:
+            return key
+        path = self.public_file(eui, role, prepayment)
+        if path is None:
+            raise self._not_found(eui, role, prepayment, "public")
+        key = _load_public(path) if path.suffix == ".pem" else _load_private(path).public_key()
+        return self._publics.setdefault((eui, role, prepayment), key)

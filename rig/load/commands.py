@@ -182,6 +182,11 @@ def _met(ok: bool) -> str:
     return "yes" if ok else "NO"
 
 
+def _show_log(device: str, line: str) -> None:
+    """A line an emulated device logged, on the terminal (stderr: stdout is the snippet)."""
+    click.echo(f"{device}: {line}", err=True)
+
+
 @click.command("emulate")
 @click.argument("bench", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Key folder parent.")
@@ -189,7 +194,7 @@ def emulate(bench: Path, out: Path | None) -> None:
     """Serve a bench's emulated devices so a physical rig can mix them in; Ctrl-C stops.
 
     Prints each device's port and a [[device]] snippet (and the key folder) for the other
-    rig's bench file.
+    rig's bench file, then every line the devices log (kept in OUT/devices/<name>.log).
 
     \b
     Example:
@@ -211,7 +216,7 @@ def emulate(bench: Path, out: Path | None) -> None:
         click.echo("serving; Ctrl-C stops", err=True)
 
     try:
-        asyncio.run(serve(loaded, run_dir, ready))
+        asyncio.run(serve(loaded, run_dir, ready, _show_log))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("stopped", err=True)

@@ -1,0 +1,72 @@
+"""Issue 13: a physical meter never accepts an old counter, so a second run on it must resume
+above the first's (rig/counter_state.py); a refusal says why in plain words. The "physical"
+meter here is an ESME emulator process the rig reaches on its pty like any serial port: it keeps
+its anti-replay state across the rig's runs, as a real meter does."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devices.emulated.host import EmulatorProcess, spawn_emulator
+from rig.bench import RTDS_KEYS, load_bench
+from rig.counter_state import state_path
+from rig.gbcs.eui import Eui64
+from rig.keys.pki import generate_pki
+from rig.launch import launch
+from rig.results.record import RequestRecord
+
+METER = Eui64.parse("00-DB-12-34-56-78-91-01")
+
+BENCH = """
+[bench]
+name = "kept-counters"
+[keys]
+dirs = ["meter-keys", "@rtds"]
+[user]
+eui = "90-B3-D5-1F-30-01-00-00"
+[[device]]
+name = "esme"
+kind = "esme"
+eui = "{eui}"
+port = "{port}"
+"""
+
+
+@pytest.fixture
+def meter(tmp_path: Path) -> Iterator[EmulatorProcess]:
+    keys = tmp_path / "meter-keys"
+    generate_pki(keys, remote_parties=(), devices=[METER])
+    argv = [sys.executable, "-m", "devices.emulated.esme", "--eui", str(METER)]
+    argv += ["--keys", str(keys), "--keys", str(RTDS_KEYS), "--processing-time", "0.001"]
+    with spawn_emulator(argv) as process:
+        yield process
+
+
+def one_run(bench: Path, run_dir: Path) -> RequestRecord:
+    with launch(load_bench(bench), run_dir) as rig:
+        return rig.read_supply_status("esme", timeout=10)
+
+
+def test_a_second_run_on_the_same_meter_is_accepted(tmp_path: Path, meter: EmulatorProcess) -> None:
+    bench = tmp_path / "lab.toml"
+    bench.write_text(BENCH.format(eui=METER, port=meter.port))
+    first = one_run(bench, tmp_path / "run-1")
+    assert first.ok, first.reason
+    second = one_run(bench, tmp_path / "run-2")
+    assert second.ok, second.reason
+    assert int(second.request_id.rsplit(":", 1)[1]) > int(first.request_id.rsplit(":", 1)[1])
+    assert state_path(bench).is_file()
+
+    state_path(bench).unlink()  # the file lost: the meter refuses, and the rig says why
+    refused = one_run(bench, tmp_path / "run-3")
+    assert refused.reason == (
+        "device refused the command: alert 0x8F30 Source Does not have Authority for Command "
+        f"(a meter refuses a command whose counter, {2**32}, is not above the last it accepted "
+        "from 90-B3-D5-1F-30-01-00-00, or whose MAC or signature does not verify); counters "
+        f"resume above those kept in {state_path(bench)}: if the meter has seen higher ones, "
+        "raise the User's counter_start above them"
+    )
