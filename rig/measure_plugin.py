@@ -17,6 +17,8 @@ folder) and all of them write the same run of the one store: the store is the me
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +26,14 @@ from typing import Any
 import pytest
 
 from rig.measure import Measurement, Measurements, format_measurement
+from rig.results.config import run_config
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter
-from rig.results.store import STORE_FILE, StoreWriter, Tee, open_run_writer
+from rig.results.store import STORE_FILE, StoreError, StoreWriter, Tee, checkpoint, open_run_writer
 
 _MEASURE = pytest.StashKey[Measurements]()
 _RECORDER = pytest.StashKey["_Recorder"]()
+#: The selected tests' node ids and files, once collection is done (the run's ``plan``).
+_SELECTED = pytest.StashKey[tuple[list[str], list[Path]]]()
 
 #: Longest failure text kept in a test record.
 MESSAGE_LIMIT = 20_000
@@ -82,10 +87,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[_SELECTED] = (
+        [item.nodeid for item in session.items],
+        [item.path for item in session.items],
+    )
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     recorder = config.stash.get(_RECORDER, None)
     if recorder is not None:
         recorder.close()
+    if getattr(config, "workerinput", None) is None:  # the controller, after every worker
+        try:
+            checkpoint(store_path(config))
+        except StoreError as exc:
+            sys.stderr.write(f"rig: results store not checkpointed: {exc}\n")
 
 
 def run_folder(config: pytest.Config) -> Path:
@@ -108,6 +125,30 @@ def open_store_writer(config: pytest.Config) -> StoreWriter:
         store_path(config),
         bench=" ".join(map(str, config.getoption("--bench") or ())) or "embedded emulated bench",
         plan=" ".join(config.invocation_params.args),
+        config=_run_config(config),
+    )
+
+
+def _run_config(config: pytest.Config) -> dict[str, str]:
+    """The hashes of this run's plan, bench files, TMM documents and options
+    (:mod:`rig.results.config`)."""
+    from rig.bench import DEFAULT_BENCH, BenchError, load_bench
+    from rig.dsp.tmm import default_tmm_path
+
+    benches = list(config.getoption("--bench") or [DEFAULT_BENCH])
+    tmms = []
+    for path in benches:
+        try:
+            tmms.append(load_bench(path).dsp.tmm or default_tmm_path())
+        except BenchError:  # the bench fixture reports it; the file's bytes are still hashed
+            continue
+    nodeids, files = config.stash.get(_SELECTED, ([*config.invocation_params.args], []))
+    return run_config(
+        nodeids=nodeids,
+        plan_files=files,
+        benches=benches,
+        tmms=tmms,
+        options={"xdist workers": os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")},
     )
 
 

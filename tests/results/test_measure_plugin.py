@@ -1,9 +1,12 @@
 """The measure fixture and requirement marker in real pytest runs (pytester)."""
 
+import shutil
+import sqlite3
 import xml.etree.ElementTree as ET
 
 import pytest
 
+from rig.results.config import differing_parts
 from rig.results.jsonl import read_jsonl
 from rig.results.store import STORE_FILE, ResultsStore
 
@@ -107,3 +110,30 @@ def test_xdist_workers_merge_into_one_run_of_a_shared_store(pytester):
         (run_info,) = store.runs()
         assert len(store.tests(run_info.id)) == 5
         assert len(store.measurements(run_info.id)) == 4
+
+
+def test_a_run_records_the_hash_of_its_configuration(pytester):
+    run(pytester, "--rig-store", "history.sqlite", "--rig-results", "all")
+    run(pytester, "--rig-store", "history.sqlite", "--rig-results", "some", "-k", "fast")
+    with ResultsStore(pytester.path / "history.sqlite") as store:
+        every, some = store.runs()
+    assert every.config_hash and some.config_hash and every.config_hash != some.config_hash
+    assert set(every.config) == {"plan", "bench", "tmm", "options"}
+    assert differing_parts(every.config, some.config) == ["plan"]
+
+
+@pytest.mark.slow
+def test_after_an_xdist_run_the_store_file_alone_holds_every_record(pytester, tmp_path):
+    """Another connection open on the store (a reader, a second run sharing it) keeps SQLite
+    from folding the log in when the workers close: the controller checkpoints it."""
+    ResultsStore(pytester.path / "run" / STORE_FILE).close()
+    reader = sqlite3.connect(pytester.path / "run" / STORE_FILE)
+    reader.execute("SELECT count(*) FROM runs").fetchone()
+    try:
+        run(pytester, "-n", "2").assert_outcomes(passed=3, failed=1, skipped=1)
+        shutil.copy(pytester.path / "run" / STORE_FILE, tmp_path / STORE_FILE)
+    finally:
+        reader.close()
+    with ResultsStore(tmp_path / STORE_FILE) as store:
+        run_id = store.run().id
+        assert len(store.tests(run_id)) == 5 and len(store.measurements(run_id)) == 4
