@@ -12,29 +12,7 @@ from typing import Any
 
 from rig.measure import coverage_matrix, format_measurement
 from rig.report.coverage import tally
-from rig.report.run import RunData, captures_of
-
-#: Outcome severity when a test has several records (a teardown error after a pass).
-_RANK = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
-
-
-def _merged_tests(run: RunData) -> dict[str, dict[str, Any]]:
-    """One entry per node id: the worst outcome, total duration, every message."""
-    tests: dict[str, dict[str, Any]] = {}
-    for t in run.tests:
-        entry = tests.setdefault(
-            t["nodeid"],
-            {"outcome": t["outcome"], "duration_s": 0.0, "messages": [], "requirements": []},
-        )
-        if _RANK.get(t["outcome"], 3) > _RANK.get(entry["outcome"], 3):
-            entry["outcome"] = t["outcome"]
-        entry["duration_s"] += t.get("duration_s") or 0.0
-        if t.get("message"):
-            entry["messages"].append(t["message"])
-        entry["requirements"] += [
-            r for r in t.get("requirements") or () if r not in entry["requirements"]
-        ]
-    return tests
+from rig.report.run import OUTCOME_RANK, RunData, captures_of, merged_tests
 
 
 def _names(nodeid: str) -> tuple[str, str]:
@@ -46,11 +24,11 @@ def _names(nodeid: str) -> tuple[str, str]:
 
 def junit_tree(run: RunData) -> ET.ElementTree:
     """The run as a JUnit ``testsuites`` document."""
-    tests = _merged_tests(run)
+    tests = merged_tests(run)
     measured: dict[str, list[Mapping[str, Any]]] = {}
     for m in run.measurements:
         measured.setdefault(m["nodeid"], []).append(m)
-    counts = {k: sum(t["outcome"] == k for t in tests.values()) for k in _RANK}
+    counts = {k: sum(t["outcome"] == k for t in tests.values()) for k in OUTCOME_RANK}
     totals = {
         "tests": str(len(tests)),
         "failures": str(counts["failed"]),

@@ -1,6 +1,6 @@
 import pytest
 from click.testing import CliRunner
-from report_data import requests, write_run
+from report_data import measurement, outcome, requests, write_run
 
 from rig.report.commands import report
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter
@@ -99,3 +99,56 @@ def test_html_and_junit_reports_are_written(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"HTML report: {html}" in result.output and f"JUnit XML: {junit}" in result.output
     assert "<svg" in html.read_text() and 'name="test_a"' in junit.read_text()
+
+
+CONFIG = {"plan": "p1", "bench": "b1", "tmm": "t1", "options": "o1"}
+
+
+def nightly(tmp_path, name, *extra, config=CONFIG):
+    records = [*requests("2.2", [0.1] * 20), *extra]
+    write_run(tmp_path / name, records, config=config)
+    return tmp_path / name
+
+
+def test_compare_exits_1_when_b_fails_a_measurement_limit(tmp_path):
+    a = nightly(tmp_path, "a", outcome("p::t"), measurement("p::t", 120))
+    failed = measurement("p::t", 840, verdict="fail")
+    b = nightly(tmp_path, "b", outcome("p::t", "failed"), failed)
+    result = invoke("--compare", a, b)
+    assert result.exit_code == 1, result.output
+    assert "no regression" not in result.output
+    assert "measurement total (p::t)" in result.output and "840 ms fail" in result.output
+    assert "test p::t: A passed, B failed: regressed" in result.output
+
+
+def test_compare_refuses_runs_of_different_configurations(tmp_path):
+    a = nightly(tmp_path, "a")
+    b = nightly(tmp_path, "b", config={**CONFIG, "bench": "b2", "tmm": "t2"})
+    refused = invoke("--compare", a, b)
+    assert refused.exit_code == 2
+    assert refused.output.strip() == (
+        "cannot compare: a and b differ in bench, tmm (--allow-different compares them anyway)"
+    )
+    allowed = invoke("--compare", a, b, "--allow-different")
+    assert allowed.exit_code == 0, allowed.output
+    assert "WARNING: A and B differ in bench, tmm" in allowed.output
+    assert "no regression" in allowed.output
+
+
+def test_compare_of_a_missing_run_cannot_compare(tmp_path):
+    result = invoke("--compare", nightly(tmp_path, "a"), tmp_path / "nowhere")
+    assert result.exit_code == 2 and "cannot compare:" in result.output
+    assert "no such run folder" in result.output
+
+
+def test_compare_warns_when_configuration_is_not_recorded(tmp_path):
+    a, b = nightly(tmp_path, "a", config=None), nightly(tmp_path, "b", config=None)
+    result = invoke("--compare", a, b)
+    assert result.exit_code == 0 and "not checked that plan, bench" in result.output
+
+
+def test_compare_names_too_few_samples(tmp_path):
+    a, b = nightly(tmp_path, "a"), nightly(tmp_path, "b")
+    result = invoke("--compare", a, b, "--min-samples", "50")
+    assert result.exit_code == 0, result.output
+    assert "not enough samples (n=20 < 50)" in result.output
