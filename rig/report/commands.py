@@ -15,7 +15,7 @@ from rig.report.compare import (
     configuration_differences,
     render_comparison,
 )
-from rig.report.coverage import render_coverage
+from rig.report.coverage import render_coverage, render_measurements
 from rig.report.run import RUN_ID_SEPARATOR, RunData, RunNotFound, load_run
 from rig.results.report import render, summarise
 from rig.results.store import ResultsStore, StoreError
@@ -135,6 +135,7 @@ def report(
     run = _load(runs[0])
     render(summarise(run.requests), console, title=f"Latency report: {run.label}")
     render_coverage(coverage_matrix(run.tests, run.measurements), console)
+    render_measurements(run.measurements, console)
     if html_out is not None:
         from rig.report.html import write_html
 

@@ -1,7 +1,7 @@
 import io
 
 import pytest
-from report_data import measurement, request, requests, outcome
+from report_data import measurement, outcome, request, requests
 from rich.console import Console
 
 from rig.report.compare import Change, compare, render_comparison

@@ -152,3 +152,13 @@ def test_compare_names_too_few_samples(tmp_path):
     result = invoke("--compare", a, b, "--min-samples", "50")
     assert result.exit_code == 0, result.output
     assert "not enough samples (n=20 < 50)" in result.output
+
+
+def test_a_run_report_lists_marginal_and_failed_measurements(tmp_path):
+    marginal = measurement("p::t", 450, marginal_high=400, verdict="marginal")
+    nightly(tmp_path, "a", outcome("p::t"), marginal, measurement("p::u", 1))
+    result = invoke(tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    assert "Marginal and failed measurements" in result.output
+    assert "450 ms marginal (<= 500 (marginal > 400))" in result.output
+    assert "2 measurements: 1 marginal, 1 pass" in result.output
