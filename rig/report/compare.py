@@ -30,7 +30,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rig.measure import Verdict, coverage_matrix, format_measurement
-from rig.report.run import FAILING, RunData, merged_tests
+from rig.report.run import FAILING, RunData, merged_tests, unexpected_failures
 from rig.results.config import differing_parts
 from rig.results.record import HOPS
 from rig.results.report import HopStats, SrvSummary, summarise
@@ -194,8 +194,8 @@ def compare(
     """Compare run ``b`` (the new one) against run ``a`` (the baseline)."""
     if threshold < 0 or floor_s < 0 or min_samples < 1:
         raise ValueError("threshold and floor must not be negative, min_samples at least 1")
-    by_a = {s.srv: s for s in summarise(a.requests)}
-    by_b = {s.srv: s for s in summarise(b.requests)}
+    by_a = {s.srv: s for s in summarise(_judged_requests(a))}
+    by_b = {s.srv: s for s in summarise(_judged_requests(b))}
     srvs = sorted(by_a.keys() | by_b.keys(), key=lambda s: [int(p) for p in s.split(".")])
     hops: list[HopDelta] = []
     counts: list[SrvDelta] = []
@@ -227,6 +227,12 @@ def compare(
         _coverage_deltas(a, b),
         min_samples,
     )
+
+
+def _judged_requests(run: RunData) -> list[dict[str, Any]]:
+    """The run's requests but the failures a test expected (a negative test's refusals)."""
+    expected = {id(r) for r in unexpected_failures(run)[1]}
+    return [r for r in run.requests if id(r) not in expected]
 
 
 def _test_change(a: str | None, b: str | None) -> Change:

@@ -124,6 +124,24 @@ def merged_tests(run: RunData) -> dict[str, dict[str, Any]]:
     return tests
 
 
+#: Outcomes of a test that accepted what its requests met: a failed request sent by such a test
+#: was what it asked for (a negative test's refusal) or knew of (an expected failure).
+_ACCEPTING = frozenset({"passed", "xpassed", "xfailed"})
+
+
+def unexpected_failures(run: RunData) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The run's failed requests, split: those nobody expected (sent outside a test, or by a
+    test that failed), then those a test expected (sent by a test that passed: a negative
+    test's intended refusals; or by an expected failure)."""
+    outcomes = {n: t["outcome"] for n, t in merged_tests(run).items()}
+    unexpected, expected = [], []
+    for r in run.requests:
+        if r["outcome"] != "ok":
+            accepted = outcomes.get(r.get("test") or "") in _ACCEPTING
+            (expected if accepted else unexpected).append(r)
+    return unexpected, expected
+
+
 #: Per-test artefacts (protocol traces, logs) live in ``<run folder>/captures/<test>/``.
 CAPTURES_DIR = "captures"
 

@@ -251,3 +251,26 @@ def test_a_batch_of_mixed_kinds_reads_back_in_order_per_kind(tmp_path):
         assert store.requests(run_id) == [batch[0], batch[1], batch[3], batch[5]]
         assert store.alerts(run_id) == [batch[2]]
         assert store.events(run_id) == [batch[4]]
+
+
+def test_a_request_names_the_test_that_sent_it_through_every_writer(tmp_path):
+    import marshal
+    from types import SimpleNamespace
+
+    from rig.launch import capture_test
+    from rig.results.process_writer import pack, unpack
+
+    rig = SimpleNamespace(captures=None, test=None)
+    with capture_test(rig, tmp_path, "plan.py::test_refused"):
+        assert rig.test == "plan.py::test_refused"
+    assert rig.test is None
+    record = RequestRecord("r1", "7.2", "00-DB", "supplier", test="plan.py::test_refused")
+    record.fail("device refused the command")
+    plain = unpack(marshal.loads(pack(record)))
+    assert plain["test"] == "plan.py::test_refused"
+    assert "test" not in RequestRecord("r2", "7.2", "00-DB", "supplier").to_json()
+    with open_run_writer(tmp_path / "run") as writer:
+        writer.write(plain)
+    with ResultsStore(tmp_path / "run" / STORE_FILE) as store:
+        (read,) = store.requests(store.run().id)
+    assert read["test"] == "plan.py::test_refused"
