@@ -38,8 +38,8 @@ from rig.results.store import STORE_FILE, StoreError, StoreWriter, Tee, checkpoi
 
 _MEASURE = pytest.StashKey[Measurements]()
 _RECORDER = pytest.StashKey["_Recorder"]()
-#: The selected tests' node ids and files, once collection is done (the run's ``plan``).
-_SELECTED = pytest.StashKey[tuple[list[str], list[Path]]]()
+#: The selected tests' node ids, once collection is done (the run's ``plan``).
+_SELECTED = pytest.StashKey[list[str]]()
 
 #: Longest failure text kept in a test record.
 MESSAGE_LIMIT = 20_000
@@ -95,10 +95,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    session.config.stash[_SELECTED] = (
-        [item.nodeid for item in session.items],
-        [item.path for item in session.items],
-    )
+    session.config.stash[_SELECTED] = [item.nodeid for item in session.items]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -149,10 +146,8 @@ def _run_config(config: pytest.Config) -> dict[str, str]:
             tmms.append(load_bench(path).dsp.tmm or default_tmm_path())
         except BenchError:  # the bench fixture reports it; the file's bytes are still hashed
             continue
-    nodeids, files = config.stash.get(_SELECTED, ([*config.invocation_params.args], []))
     return run_config(
-        nodeids=nodeids,
-        plan_files=files,
+        nodeids=config.stash.get(_SELECTED, [*config.invocation_params.args]),
         benches=benches,
         tmms=tmms,
         options={"xdist workers": os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")},

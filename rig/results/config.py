@@ -5,8 +5,9 @@ and the parts are kept too (``runs.config``), so ``rig report --compare`` can re
 runs of different plans, benches or configurations and say which part differs
 (docs/reports.md "Comparing runs").
 
-- ``plan``: the selected tests (node ids, after ``-k`` / ``-m`` / ``--srv``) and the bytes of
-  their files, which hold the plan's limits;
+- ``plan``: the selected tests (node ids, after ``-k`` / ``-m`` / ``--srv``). Not the bytes of
+  their files: a nightly compares the same plan across edits of its bodies and limits, and the
+  comparison shows what such an edit changed (outcomes, measurement verdicts);
 - ``bench``: the bytes of every bench file;
 - ``tmm``: the bytes of the TMM document each bench names (the packaged default if none);
 - ``options``: the run's other settings that change its results, such as the number of xdist
@@ -48,14 +49,13 @@ def parts_hash(parts: Mapping[str, str]) -> str:
 def run_config(
     *,
     nodeids: Iterable[str],
-    plan_files: Iterable[Path],
     benches: Iterable[Path],
     tmms: Iterable[Path],
     options: Mapping[str, object],
 ) -> dict[str, str]:
     """The hash of each part of a run's configuration (see the module docstring)."""
     return {
-        "plan": text_hash("\n".join(sorted(nodeids)) + "\0" + files_hash(sorted(set(plan_files)))),
+        "plan": text_hash("\n".join(sorted(nodeids))),
         "bench": files_hash(benches),
         "tmm": files_hash(tmms),
         "options": text_hash(encode(dict(sorted(options.items())))),

@@ -129,10 +129,8 @@ def test_config_hash_changes_with_the_bench_file(tmp_path):
 def configured(tmp_path, *, bench="a = 1\n", tmm="t = 1\n", nodeids=("t.py::a",), workers="1"):
     (tmp_path / "bench.toml").write_text(bench)
     (tmp_path / "tmm.toml").write_text(tmm)
-    (tmp_path / "t.py").write_text("def test_a(): pass\n")
     return run_config(
         nodeids=nodeids,
-        plan_files=[tmp_path / "t.py"],
         benches=[tmp_path / "bench.toml"],
         tmms=[tmp_path / "tmm.toml"],
         options={"xdist workers": workers},
