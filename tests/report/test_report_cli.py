@@ -5,6 +5,8 @@ from report_data import measurement, outcome, requests, write_run
 from rig.report.commands import report
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter
 
+pytest_plugins = ["pytester"]
+
 
 def invoke(*args):
     return CliRunner().invoke(report, [str(a) for a in args], terminal_width=120)
