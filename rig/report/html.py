@@ -73,8 +73,8 @@ def render_html(run: RunData, *, base: Path | None = None) -> str:
         _section("Per User", _users(run.requests)),
         _section("Measurements", _measurements(run.measurements)),
         _section("Requirement coverage", _coverage(run)),
-        _section("Failures", _failures(run, base)),
-        _section("Expected failures", _expected(run, base)),
+        _section("Failures", _failure_section(run, base, expected=False)),
+        _section("Expected failures", _failure_section(run, base, expected=True)),
         _section("Alerts, errors and events", _events(run)),
     ]
     return (
@@ -358,30 +358,22 @@ def _test_entries(run: RunData, tests: Mapping[str, Mapping[str, Any]], base: Pa
     return "".join(parts) or '<p class="empty">none</p>'
 
 
-def _failures(run: RunData, base: Path | None) -> str:
-    """What nobody expected: failed requests outside a test or in a failed test, failed
-    tests."""
-    unexpected, _ = unexpected_failures(run)
-    tests = {n: t for n, t in merged_tests(run).items() if t["outcome"] in FAILING}
-    head = ["SRV", "test", "count", "reason"]
-    return (
-        "<h3>Requests</h3>"
-        + _table(head, _request_rows(unexpected), {2})
-        + "<h3>Tests</h3>"
-        + _test_entries(run, tests, base)
+def _failure_section(run: RunData, base: Path | None, *, expected: bool) -> str:
+    """Failed requests and tests: those nobody expected (requests outside a test or of a failed
+    test; failed tests), or those a test expected (the refusals a passing negative test asked
+    for; expected failures, xfail, with their reasons)."""
+    requests = unexpected_failures(run)[1 if expected else 0]
+    outcomes = {"xfailed"} if expected else FAILING
+    tests = {n: t for n, t in merged_tests(run).items() if t["outcome"] in outcomes}
+    titles = (
+        ("Requests refused or failed as their test expected", "Expected failures (xfail)")
+        if expected
+        else ("Requests", "Tests")
     )
-
-
-def _expected(run: RunData, base: Path | None) -> str:
-    """What a test expected: the refusals a passing (negative) test asked for, and the expected
-    failures (xfail) with their reasons."""
-    _, expected = unexpected_failures(run)
-    tests = {n: t for n, t in merged_tests(run).items() if t["outcome"] == "xfailed"}
-    head = ["SRV", "test", "count", "reason"]
     return (
-        "<h3>Requests refused or failed as their test expected</h3>"
-        + _table(head, _request_rows(expected), {2})
-        + "<h3>Expected failures (xfail)</h3>"
+        f"<h3>{titles[0]}</h3>"
+        + _table(["SRV", "test", "count", "reason"], _request_rows(requests), {2})
+        + f"<h3>{titles[1]}</h3>"
         + _test_entries(run, tests, base)
     )
 
