@@ -290,14 +290,19 @@ def _test_folder(nodeid: str) -> str:
 def capture_test(rig: Rig, run_dir: Path, nodeid: str) -> Iterator[None]:
     """Capture one test's device traffic into ``run_dir/captures/<test>/`` (``gbcs.pcap``, and
     ``han.pcap`` on a bench with a ZigBee device), then note the files in the results
-    (``{"kind": "capture", "test": …, "gbcs_pcap": …, …}``)."""
-    if rig.captures is None:
-        yield
-        return
-    rig.captures.start(run_dir / CAPTURES_DIR / _test_folder(nodeid))
+    (``{"kind": "capture", "test": …, "gbcs_pcap": …, …}``); the requests sent meanwhile
+    name the test in their records."""
+    rig.test = nodeid
     try:
-        yield
+        if rig.captures is None:
+            yield
+            return
+        rig.captures.start(run_dir / CAPTURES_DIR / _test_folder(nodeid))
+        try:
+            yield
+        finally:
+            files = rig.captures.stop()
+            if files is not None:
+                rig.note({"kind": "capture", "test": nodeid, **files.to_json()})
     finally:
-        files = rig.captures.stop()
-        if files is not None:
-            rig.note({"kind": "capture", "test": nodeid, **files.to_json()})
+        rig.test = None

@@ -138,11 +138,53 @@ class Measurement:
         }
 
 
+#: A measurement record's bounds, as :func:`describe_limits` takes them.
+_BOUNDS = ("low", "high", "marginal_low", "marginal_high")
+
+
 def format_measurement(record: Mapping[str, Any]) -> str:
     """A measurement record in one line: ``12.3 ms pass (<= 500 (marginal > 300))``."""
     units = f" {record['units']}" if record.get("units") else ""
-    bounds = (record.get(k) for k in ("low", "high", "marginal_low", "marginal_high"))
+    bounds = (record.get(k) for k in _BOUNDS)
     return f"{record['value']:g}{units} {record['verdict']} ({describe_limits(*bounds)})"
+
+
+def _number(value: float) -> str:
+    """A number as CI tools parse it: ``840.0``, ``nan``."""
+    return repr(float(value))
+
+
+def junit_properties(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A measurement record as JUnit properties, each value a bare number or word so CI tools
+    can plot it: ``total.value`` = ``840.0``, ``total.units`` = ``ms``, ``total.low`` /
+    ``total.high`` / ``total.marginal_low`` / ``total.marginal_high`` (those the limit has),
+    ``total.verdict`` = ``fail``."""
+    name = record["name"]
+    properties = [(f"{name}.value", _number(record["value"]))]
+    if record.get("units"):
+        properties.append((f"{name}.units", str(record["units"])))
+    properties += [
+        (f"{name}.{bound}", _number(record[bound]))
+        for bound in _BOUNDS
+        if record.get(bound) is not None
+    ]
+    properties.append((f"{name}.verdict", str(record["verdict"])))
+    return properties
+
+
+def limit_breach(record: Mapping[str, Any]) -> str:
+    """Why a failed measurement failed, with its value: ``total 840 ms > limit 500 ms``."""
+    units = f" {record['units']}" if record.get("units") else ""
+    value = record["value"]
+    if math.isnan(value):
+        limits = describe_limits(*(record.get(b) for b in _BOUNDS))
+        return f"{record['name']} is not a number (limits {limits})"
+    low, high = record.get("low"), record.get("high")
+    if high is not None and value > high:
+        return f"{record['name']} {value:g}{units} > limit {high:g}{units}"
+    if low is not None and value < low:
+        return f"{record['name']} {value:g}{units} < limit {low:g}{units}"
+    return f"{record['name']} {format_measurement(record)}"
 
 
 class Measurements:
@@ -208,12 +250,15 @@ class Measurements:
 
 # -- requirement coverage ---------------------------------------------------------------------
 
-#: pytest outcomes as coverage verdicts.
+#: pytest outcomes as coverage verdicts: an expected failure (xfail) demonstrates nothing,
+#: as a skipped test does.
 _TEST_VERDICTS = {
     "passed": Verdict.PASS,
+    "xpassed": Verdict.PASS,
     "failed": Verdict.FAIL,
     "error": Verdict.FAIL,
     "skipped": Verdict.SKIPPED,
+    "xfailed": Verdict.SKIPPED,
 }
 
 

@@ -17,18 +17,29 @@ folder) and all of them write the same run of the one store: the store is the me
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rig.measure import Measurement, Measurements, format_measurement
+from rig.measure import (
+    Measurement,
+    Measurements,
+    format_measurement,
+    junit_properties,
+    limit_breach,
+)
+from rig.results.config import run_config
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter
-from rig.results.store import STORE_FILE, StoreWriter, Tee, open_run_writer
+from rig.results.store import STORE_FILE, StoreError, StoreWriter, Tee, checkpoint, open_run_writer
 
 _MEASURE = pytest.StashKey[Measurements]()
 _RECORDER = pytest.StashKey["_Recorder"]()
+#: The selected tests' node ids, once collection is done (the run's ``plan``).
+_SELECTED = pytest.StashKey[list[str]]()
 
 #: Longest failure text kept in a test record.
 MESSAGE_LIMIT = 20_000
@@ -63,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "'DUIS SRV 7.2' in the coverage matrix, and --srv selects by them",
     )
     config.stash[_RECORDER] = _Recorder(config)
+    config.pluginmanager.register(_SuiteProperties(config), "rig-junit-suite-properties")
 
 
 def srvs_of(item: pytest.Item) -> list[str]:
@@ -82,10 +94,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[_SELECTED] = [item.nodeid for item in session.items]
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     recorder = config.stash.get(_RECORDER, None)
     if recorder is not None:
         recorder.close()
+    if getattr(config, "workerinput", None) is None:  # the controller, after every worker
+        try:
+            checkpoint(store_path(config))
+        except StoreError as exc:
+            sys.stderr.write(f"rig: results store not checkpointed: {exc}\n")
 
 
 def run_folder(config: pytest.Config) -> Path:
@@ -108,6 +129,28 @@ def open_store_writer(config: pytest.Config) -> StoreWriter:
         store_path(config),
         bench=" ".join(map(str, config.getoption("--bench") or ())) or "embedded emulated bench",
         plan=" ".join(config.invocation_params.args),
+        config=_run_config(config),
+    )
+
+
+def _run_config(config: pytest.Config) -> dict[str, str]:
+    """The hashes of this run's plan, bench files, TMM documents and options
+    (:mod:`rig.results.config`)."""
+    from rig.bench import DEFAULT_BENCH, BenchError, load_bench
+    from rig.dsp.tmm import default_tmm_path
+
+    benches = list(config.getoption("--bench") or [DEFAULT_BENCH])
+    tmms = []
+    for path in benches:
+        try:
+            tmms.append(load_bench(path).dsp.tmm or default_tmm_path())
+        except BenchError:  # the bench fixture reports it; the file's bytes are still hashed
+            continue
+    return run_config(
+        nodeids=config.stash.get(_SELECTED, [*config.invocation_params.args]),
+        benches=benches,
+        tmms=tmms,
+        options={"xdist workers": os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")},
     )
 
 
@@ -159,24 +202,58 @@ class _Recorder:
 
 
 @pytest.fixture
-def measure(
-    request: pytest.FixtureRequest, record_property: Any, rig_run_dir: Path
-) -> Iterator[Measurements]:
+def measure(request: pytest.FixtureRequest, rig_run_dir: Path) -> Iterator[Measurements]:
     """Take measurements with limits in a test: ``measure.record(name, value, units, limit)``."""
     rig_run_dir.mkdir(parents=True, exist_ok=True)
     item = request.node
-
-    def to_junit(m: Measurement) -> None:
-        record_property(m.name, format_measurement(m.to_json()))
-
     measurements = Measurements(
-        request.config.stash[_RECORDER],
-        nodeid=item.nodeid,
-        requirements=requirements_of(item),
-        on_record=to_junit,
+        request.config.stash[_RECORDER], nodeid=item.nodeid, requirements=requirements_of(item)
     )
     item.stash[_MEASURE] = measurements
     yield measurements
+
+
+#: JUnit families whose schema has ``properties`` in a ``testcase``; xunit2 (pytest's
+#: default) has them only in the ``testsuite`` (pytest warns when ``record_property`` is used
+#: under it).
+_TESTCASE_PROPERTIES = ("legacy", "xunit1")
+#: A call report's JUnit properties for the testsuite (under xunit2), carried to the process
+#: that writes the XML (the xdist controller) as a report attribute.
+_SUITE_PROPERTIES = "rig_suite_properties"
+
+
+def _junit(item: pytest.Item, report: pytest.TestReport) -> None:
+    """The test's requirements and measurements (numbers: :func:`rig.measure.junit_properties`)
+    as JUnit properties: of its ``testcase`` under the legacy and xunit1 families, else of the
+    ``testsuite``, named after the test (``<nodeid> total.value``)."""
+    measurements = item.stash.get(_MEASURE, None)
+    properties = [("requirement", ref) for ref in requirements_of(item)]
+    for m in measurements.taken if measurements else ():
+        properties += junit_properties(m.to_json())
+    if item.config.getini("junit_family") in _TESTCASE_PROPERTIES:
+        item.user_properties.extend(properties)
+    elif properties:
+        setattr(report, _SUITE_PROPERTIES, [(f"{item.nodeid} {k}", v) for k, v in properties])
+
+
+class _SuiteProperties:
+    """In the process that writes the JUnit XML: a test's testsuite properties go into it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        properties = getattr(report, _SUITE_PROPERTIES, None)
+        if not properties:
+            return
+        # pytest's own ``record_testsuite_property`` is this, in a fixture; no public API
+        # adds one from a hook (and under xdist only the controller holds the XML).
+        from _pytest.junitxml import xml_key
+
+        xml = self._config.stash.get(xml_key, None)
+        if xml is not None:
+            for name, value in properties:
+                xml.add_global_property(name, value)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -187,14 +264,11 @@ def pytest_runtest_makereport(
     measurements = item.stash.get(_MEASURE, None)
     if report.when == "call" and report.passed and measurements and measurements.failures:
         report.outcome = "failed"
-        report.longrepr = "measurements outside their limits:\n" + "\n".join(
-            f"  {m.name}: {format_measurement(m.to_json())}" for m in measurements.failures
-        )
+        report.longrepr = failure_text(measurements.failures)
     outcome = settled_outcome(report)
     if outcome is not None:
         if report.when == "call":
-            for ref in requirements_of(item):
-                item.user_properties.append(("requirement", ref))
+            _junit(item, report)
         item.config.stash[_RECORDER].write(
             {
                 "kind": "test",
@@ -209,8 +283,20 @@ def pytest_runtest_makereport(
     return report
 
 
+def failure_text(failures: list[Measurement]) -> str:
+    """A test's failure from its failed measurements: the first line names each with its
+    value and the limit it broke (``total 840 ms > limit 500 ms``), as JUnit's failure
+    message; then one line each with the full limits."""
+    records = [m.to_json() for m in failures]
+    head = "; ".join(limit_breach(r) for r in records)
+    return f"{head}\n" + "\n".join(f"  {r['name']}: {format_measurement(r)}" for r in records)
+
+
 def settled_outcome(report: pytest.TestReport) -> str | None:
-    """The test outcome a report settles, if any: the call's, or a setup/teardown problem."""
+    """The test outcome a report settles, if any: the call's (``xfailed`` for an expected
+    failure, ``xpassed`` for a non-strict xfail that passed), or a setup/teardown problem."""
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
     if report.when == "call":
         return report.outcome
     if report.skipped:

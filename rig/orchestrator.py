@@ -169,6 +169,9 @@ class Rig:
         self.bench_io = bench_io
         #: The per-test pcap switch the devices write to (docs/zigbee-bridge.md, Captures).
         self.captures = captures
+        #: The node id of the test running now (set by ``capture_test``): each request's
+        #: record names the test that sent it.
+        self.test: str | None = None
         self._keys = keys
         self._tmm = tmm or (load_tmm(bench.dsp.tmm) if bench.dsp.tmm else default_tmm())
         self._codec = RemotePartyCodec(keys)
@@ -673,6 +676,7 @@ class Rig:
             request.srv,
             target_text,
             user,
+            test=self.test,
         )
         now = self._loop.time()
         record.stamps["submitted"] = now

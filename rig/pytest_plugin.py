@@ -164,7 +164,7 @@ def pytest_terminal_summary(
     from rich.console import Console
 
     from rig.measure import coverage_matrix
-    from rig.report.coverage import render_coverage
+    from rig.report.coverage import render_coverage, render_measurements
     from rig.report.run import RunData
     from rig.results.jsonl import read_jsonl
     from rig.results.report import render, summarise
@@ -175,4 +175,5 @@ def pytest_terminal_summary(
     if run.requests:
         render(summarise(run.requests), console, title=f"Latency report: {run_dir}")
     render_coverage(coverage_matrix(run.tests, run.measurements), console)
+    render_measurements(run.measurements, console)
     terminalreporter.write(buffer.getvalue())

@@ -2,8 +2,8 @@
 
 Top to bottom: what ran, verdict tiles, the latency table per SRV and hop, the latency CDF per
 priority level (per SRV when the records carry no level), latency and DSP queue depth over the
-run, per-User counts, measurements, the requirement coverage matrix, failures, alerts and
-other events.
+run, per-User counts, measurements, the requirement coverage matrix, failures nobody expected,
+expected failures (a negative test's intended refusals, xfail), alerts and other events.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from rig.measure import Verdict, coverage_matrix, describe_limits
-from rig.report.run import RunData, captures_of
+from rig.report.run import (
+    FAILING,
+    RunData,
+    captures_of,
+    merged_tests,
+    unexpected_failures,
+)
 from rig.report.svg import Point, Series, chart
 from rig.results.report import summarise
 
@@ -40,7 +46,8 @@ tr.sep td{border-top:2px solid #c9cfda}
 .v{display:inline-block;border-radius:4px;padding:0 7px;font-weight:600;font-size:12px}
 .v.pass,.v.passed,.v.ok{background:#dff0e0;color:#1b5e20}.v.marginal{background:#ffecc2;
 color:#7a4f00}.v.fail,.v.failed,.v.error{background:#fbd5d2;color:#8e1c14}
-.v.skipped{background:#e8eaef;color:#4a5366}
+.v.skipped,.v.xfailed{background:#e8eaef;color:#4a5366}.v.xpassed{background:#dff0e0;
+color:#1b5e20}
 .charts{display:flex;flex-wrap:wrap;gap:18px}.charts figure{margin:0}
 figcaption{font-weight:600;margin-bottom:2px}
 svg.chart{font:11px system-ui,sans-serif}svg .frame{fill:none;stroke:#9aa3b2}
@@ -66,7 +73,8 @@ def render_html(run: RunData, *, base: Path | None = None) -> str:
         _section("Per User", _users(run.requests)),
         _section("Measurements", _measurements(run.measurements)),
         _section("Requirement coverage", _coverage(run)),
-        _section("Failures", _failures(run, base)),
+        _section("Failures", _failure_section(run, base, expected=False)),
+        _section("Expected failures", _failure_section(run, base, expected=True)),
         _section("Alerts, errors and events", _events(run)),
     ]
     return (
@@ -132,15 +140,19 @@ def _header(run: RunData) -> str:
 
 
 def _tiles(run: RunData) -> str:
-    tests = Counter(t["outcome"] for t in run.tests)
-    requests = Counter("ok" if r["outcome"] == "ok" else "failed" for r in run.requests)
+    tests = Counter(t["outcome"] for t in merged_tests(run).values())
+    unexpected, expected = unexpected_failures(run)
+    ok = sum(r["outcome"] == "ok" for r in run.requests)
     measured = Counter(m["verdict"] for m in run.measurements)
+    passed = tests["passed"] + tests["xpassed"]
     tiles = [
-        ("tests passed", tests["passed"], "pass" if tests["passed"] else ""),
+        ("tests passed", passed, "pass" if passed else ""),
         ("tests failed", tests["failed"] + tests["error"], "fail"),
+        ("expected failures (xfail)", tests["xfailed"], ""),
         ("tests skipped", tests["skipped"], ""),
-        ("requests ok", requests["ok"], "pass" if requests["ok"] else ""),
-        ("requests failed", requests["failed"], "fail"),
+        ("requests ok", ok, "pass" if ok else ""),
+        ("requests failed unexpectedly", len(unexpected), "fail"),
+        ("requests refused as a test expected", len(expected), ""),
         ("measurements marginal", measured[Verdict.MARGINAL], "marginal"),
         ("measurements failed", measured[Verdict.FAIL], "fail"),
         ("alerts", len(run.alerts), ""),
@@ -220,19 +232,23 @@ def latency_over_time(requests: Sequence[Mapping[str, Any]]) -> list[Series]:
 
 def queue_depth(requests: Sequence[Mapping[str, Any]]) -> list[Point]:
     """Requests in the DSP queue (acknowledged, not yet dequeued) after each change, against
-    time (s) from the first submission."""
-    moves: list[tuple[float, int]] = []
+    time (s) from the first submission. Changes at the same instant count together (a request
+    dequeued the instant another is acknowledged; one never queued), so the depth is never
+    negative."""
+    changes: Counter[float] = Counter()
     for r in requests:
         stamps = r["stamps"]
         if "acknowledged" in stamps and "dequeued" in stamps:
-            moves += [(stamps["acknowledged"], 1), (stamps["dequeued"], -1)]
-    if not moves:
+            first, last = sorted((stamps["acknowledged"], stamps["dequeued"]))
+            changes[first] += 1
+            changes[last] -= 1
+    if not changes:
         return []
     start = min(r["stamps"]["submitted"] for r in requests if "submitted" in r["stamps"])
-    moves.sort()
-    depth, points = 0, [(moves[0][0] - start, 0.0)]
-    for at, change in moves:
-        depth += change
+    times = sorted(changes)
+    depth, points = 0, [(times[0] - start, 0.0)]
+    for at in times:
+        depth += changes[at]
         points.append((at - start, float(depth)))
     return points
 
@@ -318,26 +334,48 @@ def _coverage(run: RunData) -> str:
     return _table(["requirement", "verdict", "tests"], rows)
 
 
-def _failures(run: RunData, base: Path | None) -> str:
-    reasons = Counter((r["srv"], r["reason"] or "") for r in run.requests if r["outcome"] != "ok")
-    request_rows = [
-        [escape(srv), str(n), escape(reason)] for (srv, reason), n in reasons.most_common()
+def _request_rows(requests: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """Failed requests counted by SRV, the test that sent them and reason."""
+    reasons = Counter((r["srv"], r.get("test") or "", r["reason"] or "") for r in requests)
+    return [
+        [escape(srv), escape(test), str(n), escape(reason)]
+        for (srv, test, reason), n in reasons.most_common()
     ]
-    parts = ["<h3>Requests</h3>", _table(["SRV", "count", "reason"], request_rows, {1})]
-    parts.append("<h3>Tests</h3>")
-    failed = [t for t in run.tests if t["outcome"] in ("failed", "error")]
-    for t in failed:
+
+
+def _test_entries(run: RunData, tests: Mapping[str, Mapping[str, Any]], base: Path | None) -> str:
+    """A paragraph per test, its outcome, capture links and messages."""
+    parts = []
+    for nodeid, t in tests.items():
         links = " ".join(
             f'<a href="{escape(_link(p, base))}">{escape(p.name)}</a>'
-            for p in captures_of(run, t["nodeid"])
+            for p in captures_of(run, nodeid)
         )
         parts.append(
-            f"<p>{_badge(t['outcome'])} <b>{escape(t['nodeid'])}</b> {links}</p>"
-            f"<pre>{escape(t.get('message') or '')}</pre>"
+            f"<p>{_badge(t['outcome'])} <b>{escape(nodeid)}</b> {links}</p>"
+            f"<pre>{escape(chr(10).join(t['messages']))}</pre>"
         )
-    if not failed:
-        parts.append('<p class="empty">none</p>')
-    return "".join(parts)
+    return "".join(parts) or '<p class="empty">none</p>'
+
+
+def _failure_section(run: RunData, base: Path | None, *, expected: bool) -> str:
+    """Failed requests and tests: those nobody expected (requests outside a test or of a failed
+    test; failed tests), or those a test expected (the refusals a passing negative test asked
+    for; expected failures, xfail, with their reasons)."""
+    requests = unexpected_failures(run)[1 if expected else 0]
+    outcomes = {"xfailed"} if expected else FAILING
+    tests = {n: t for n, t in merged_tests(run).items() if t["outcome"] in outcomes}
+    titles = (
+        ("Requests refused or failed as their test expected", "Expected failures (xfail)")
+        if expected
+        else ("Requests", "Tests")
+    )
+    return (
+        f"<h3>{titles[0]}</h3>"
+        + _table(["SRV", "test", "count", "reason"], _request_rows(requests), {2})
+        + f"<h3>{titles[1]}</h3>"
+        + _test_entries(run, tests, base)
+    )
 
 
 def _link(path: Path, base: Path | None) -> str:

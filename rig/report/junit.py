@@ -1,7 +1,10 @@
-"""JUnit XML of a run, from its records: one testcase per test, its measurements and requirement
-references as properties, its captures as ``[[ATTACHMENT|path]]`` lines in ``system-out``
-(the convention GitLab and Jenkins read); the suite's properties carry the run information and
-the requirement coverage matrix (``requirement <ref>`` = ``fail (1 fail, 2 pass)``)."""
+"""JUnit XML of a run, from its records: one testcase per test, its requirement references and
+measurements as properties (numbers: :func:`rig.measure.junit_properties`), a failure message
+naming each failed measurement with its value and limit, its captures as
+``[[ATTACHMENT|path]]`` lines in ``system-out`` (the convention GitLab and Jenkins read); an
+expected failure (xfail) is skipped, its message saying so; the suite's properties carry the
+run information and the requirement coverage matrix
+(``requirement <ref>`` = ``fail (1 fail, 2 pass)``)."""
 
 from __future__ import annotations
 
@@ -10,31 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rig.measure import coverage_matrix, format_measurement
+from rig.measure import coverage_matrix, junit_properties, limit_breach
 from rig.report.coverage import tally
-from rig.report.run import RunData, captures_of
+from rig.report.run import OUTCOME_RANK, RunData, captures_of, merged_tests
 
-#: Outcome severity when a test has several records (a teardown error after a pass).
-_RANK = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
-
-
-def _merged_tests(run: RunData) -> dict[str, dict[str, Any]]:
-    """One entry per node id: the worst outcome, total duration, every message."""
-    tests: dict[str, dict[str, Any]] = {}
-    for t in run.tests:
-        entry = tests.setdefault(
-            t["nodeid"],
-            {"outcome": t["outcome"], "duration_s": 0.0, "messages": [], "requirements": []},
-        )
-        if _RANK.get(t["outcome"], 3) > _RANK.get(entry["outcome"], 3):
-            entry["outcome"] = t["outcome"]
-        entry["duration_s"] += t.get("duration_s") or 0.0
-        if t.get("message"):
-            entry["messages"].append(t["message"])
-        entry["requirements"] += [
-            r for r in t.get("requirements") or () if r not in entry["requirements"]
-        ]
-    return tests
+#: The element a testcase gets per outcome (none when it passed).
+_TAGS = {"failed": "failure", "error": "error", "skipped": "skipped", "xfailed": "skipped"}
 
 
 def _names(nodeid: str) -> tuple[str, str]:
@@ -46,16 +30,16 @@ def _names(nodeid: str) -> tuple[str, str]:
 
 def junit_tree(run: RunData) -> ET.ElementTree:
     """The run as a JUnit ``testsuites`` document."""
-    tests = _merged_tests(run)
+    tests = merged_tests(run)
     measured: dict[str, list[Mapping[str, Any]]] = {}
     for m in run.measurements:
         measured.setdefault(m["nodeid"], []).append(m)
-    counts = {k: sum(t["outcome"] == k for t in tests.values()) for k in _RANK}
+    counts = {k: sum(t["outcome"] == k for t in tests.values()) for k in OUTCOME_RANK}
     totals = {
         "tests": str(len(tests)),
         "failures": str(counts["failed"]),
         "errors": str(counts["error"]),
-        "skipped": str(counts["skipped"]),
+        "skipped": str(counts["skipped"] + counts["xfailed"]),
         "time": f"{sum(t['duration_s'] for t in tests.values()):.3f}",
     }
     root = ET.Element("testsuites", {"name": "rig", **totals})
@@ -85,15 +69,20 @@ def junit_tree(run: RunData) -> ET.ElementTree:
             {"classname": classname, "name": name, "time": f"{t['duration_s']:.3f}"},
         )
         properties = [("requirement", ref) for ref in t["requirements"]]
-        properties += [(m["name"], format_measurement(m)) for m in measured.get(nodeid, ())]
+        for m in measured.get(nodeid, ()):
+            properties += junit_properties(m)
         if properties:
             props = ET.SubElement(case, "properties")
             for key, value in properties:
                 ET.SubElement(props, "property", {"name": key, "value": value})
         text = "\n".join(t["messages"])
-        if t["outcome"] in ("failed", "error", "skipped"):
-            tag = "failure" if t["outcome"] == "failed" else t["outcome"]
-            element = ET.SubElement(case, tag, {"message": (text.splitlines() or [""])[0]})
+        tag = _TAGS.get(t["outcome"])
+        if tag is not None:
+            breaches = [limit_breach(m) for m in measured.get(nodeid, ()) if m["verdict"] == "fail"]
+            message = "; ".join(breaches) or (text.splitlines() or [""])[0]
+            if t["outcome"] == "xfailed":
+                message = f"expected failure: {message}"
+            element = ET.SubElement(case, tag, {"message": message})
             element.text = text
         attachments = captures_of(run, nodeid)
         if attachments:

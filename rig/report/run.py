@@ -96,6 +96,52 @@ def _from_store(path: Path, run_id: str | None, *, folder: Path | None) -> RunDa
     return RunData.of_records(info.id, records, info=info, folder=where)
 
 
+#: Outcome severity when a test has several records (a teardown error after a pass): the
+#: worst is the test's outcome. ``xfailed`` is an expected failure (``pytest.mark.xfail``),
+#: ``xpassed`` a test expected to fail that passed.
+OUTCOME_RANK = {"skipped": 0, "xfailed": 1, "passed": 2, "xpassed": 2, "failed": 3, "error": 4}
+#: Outcomes that fail a run.
+FAILING = frozenset({"failed", "error"})
+
+
+def merged_tests(run: RunData) -> dict[str, dict[str, Any]]:
+    """One entry per node id: the worst outcome, total duration, every message, every
+    requirement."""
+    tests: dict[str, dict[str, Any]] = {}
+    for t in run.tests:
+        entry = tests.setdefault(
+            t["nodeid"],
+            {"outcome": t["outcome"], "duration_s": 0.0, "messages": [], "requirements": []},
+        )
+        if OUTCOME_RANK.get(t["outcome"], 4) > OUTCOME_RANK.get(entry["outcome"], 4):
+            entry["outcome"] = t["outcome"]
+        entry["duration_s"] += t.get("duration_s") or 0.0
+        if t.get("message"):
+            entry["messages"].append(t["message"])
+        entry["requirements"] += [
+            r for r in t.get("requirements") or () if r not in entry["requirements"]
+        ]
+    return tests
+
+
+#: Outcomes of a test that accepted what its requests met: a failed request sent by such a test
+#: was what it asked for (a negative test's refusal) or knew of (an expected failure).
+_ACCEPTING = frozenset({"passed", "xpassed", "xfailed"})
+
+
+def unexpected_failures(run: RunData) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The run's failed requests, split: those nobody expected (sent outside a test, or by a
+    test that failed), then those a test expected (sent by a test that passed: a negative
+    test's intended refusals; or by an expected failure)."""
+    outcomes = {n: t["outcome"] for n, t in merged_tests(run).items()}
+    unexpected, expected = [], []
+    for r in run.requests:
+        if r["outcome"] != "ok":
+            accepted = outcomes.get(r.get("test") or "") in _ACCEPTING
+            (expected if accepted else unexpected).append(r)
+    return unexpected, expected
+
+
 #: Per-test artefacts (protocol traces, logs) live in ``<run folder>/captures/<test>/``.
 CAPTURES_DIR = "captures"
 

@@ -84,15 +84,18 @@ def chart(
     xs = [x for s in drawn for x, _ in s.points]
     ys = [y for s in drawn for _, y in s.points]
     x_ticks = nice_ticks(min(xs), max(xs))
-    y_ticks = nice_ticks(min(ys) if y_min is None else y_min, max(ys))
+    # ``y_min`` lowers the axis to it (0 for counts) but never cuts off a point below it.
+    y_ticks = nice_ticks(min(ys) if y_min is None else min(y_min, *ys), max(ys))
     left, right, top, bottom = 56, 12, 30, 44
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def sx(x: float) -> float:
-        return left + (x - x_ticks[0]) / (x_ticks[-1] - x_ticks[0]) * plot_w
+        at = left + (x - x_ticks[0]) / (x_ticks[-1] - x_ticks[0]) * plot_w
+        return min(max(at, left), left + plot_w)  # inside the frame, whatever rounding does
 
     def sy(y: float) -> float:
-        return top + plot_h - (y - y_ticks[0]) / (y_ticks[-1] - y_ticks[0]) * plot_h
+        at = top + plot_h - (y - y_ticks[0]) / (y_ticks[-1] - y_ticks[0]) * plot_h
+        return min(max(at, top), top + plot_h)
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '

@@ -42,6 +42,9 @@ class RequestRecord:
     reason: str | None = None
     response: dict[str, Any] | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    #: The pytest node id of the test that sent it, when a test did (reports tell a refusal a
+    #: passing negative test asked for from one nobody expected).
+    test: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -74,6 +77,7 @@ class RequestRecord:
             self.reason,
             self.response,
             self.alerts,
+            self.test,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -93,7 +97,8 @@ def hop_latencies(stamps: dict[str, float]) -> dict[str, float]:
 
 
 def request_json(values: tuple[Any, ...]) -> dict[str, Any]:
-    """A request's record as the results file holds it (kind, fields, ``latency_s``), from its
+    """A request's record as the results file holds it (kind, fields, ``latency_s``, and
+    ``test`` when a test sent it), from its
     :meth:`RequestRecord.values`: how the writer process makes it without building a record."""
     (
         request_id,
@@ -107,8 +112,9 @@ def request_json(values: tuple[Any, ...]) -> dict[str, Any]:
         reason,
         response,
         alerts,
+        test,
     ) = values
-    return {
+    out: dict[str, Any] = {
         "kind": "request",
         "request_id": request_id,
         "srv": srv,
@@ -123,3 +129,6 @@ def request_json(values: tuple[Any, ...]) -> dict[str, Any]:
         "stamps": stamps,
         "latency_s": hop_latencies(stamps),
     }
+    if test is not None:
+        out["test"] = test
+    return out

@@ -14,22 +14,22 @@ reading API gives records back in the same shape, so reports read a store or a J
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from itertools import groupby
 from pathlib import Path
 from typing import Any, Protocol
 
+from rig.results.config import parts_hash
 from rig.results.jsonl import encode
 from rig.results.record import HOPS, STAMPS
 
@@ -136,6 +136,9 @@ CREATE INDEX events_run ON events(run_id);
 #: schema version appends a step; the file's version is SQLite's ``user_version``.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda db: _run_script(db, _V1),
+    # v2: what the run's configuration hash covers, part by part (JSON), so a comparison can
+    # say whether the plan, the bench or the rest of the configuration differ.
+    lambda db: _run_script(db, "ALTER TABLE runs ADD COLUMN config TEXT"),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -230,14 +233,8 @@ class RunInfo:
     rig_version: str | None = None
     config_hash: str | None = None
     host: str | None = None
-
-
-def config_hash(*paths: Path) -> str:
-    """SHA-256 over the bytes of the files that configure a run (bench file, TMM document)."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    #: The hash of each part of the configuration (``plan``, ``bench``, ``tmm``, ``options``).
+    config: dict[str, str] | None = field(default=None, hash=False)
 
 
 def rig_version() -> str | None:
@@ -282,13 +279,14 @@ class ResultsStore:
         *,
         bench: str | None = None,
         plan: str | None = None,
-        config_hash: str | None = None,
+        config: Mapping[str, str] | None = None,
     ) -> str:
         """The id of the run writing to ``folder``, creating it on first use.
 
         Every process opening the same folder gets the same id (the folder's name, with a
         suffix if another folder of that name is already in the store); the first one's
-        metadata is kept.
+        metadata is kept. ``config`` is the hash of each part of the run's configuration;
+        ``config_hash`` is :func:`parts_hash` of them.
         """
         where = str(folder.resolve())
         with _transaction(self._db) as db:
@@ -301,7 +299,8 @@ class ResultsStore:
                 n += 1
                 run_id = f"{folder.name}-{n}"
             db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, folder, started, bench, plan, rig_version, config_hash,"
+                " host, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     where,
@@ -309,8 +308,9 @@ class ResultsStore:
                     bench,
                     plan,
                     rig_version(),
-                    config_hash,
+                    None if config is None else parts_hash(config),
                     socket.gethostname(),
+                    _dumps(None if config is None else dict(config)),
                 ),
             )
         return run_id
@@ -318,7 +318,7 @@ class ResultsStore:
     def runs(self) -> list[RunInfo]:
         """Every run, oldest first."""
         rows = self._db.execute("SELECT * FROM runs ORDER BY started, rowid")
-        return [RunInfo(**dict(row)) for row in rows]
+        return [RunInfo(**{**dict(row), "config": _loads(row["config"])}) for row in rows]
 
     def run(self, run_id: str | None = None) -> RunInfo:
         """One run by id; the latest when ``run_id`` is None."""
@@ -548,10 +548,29 @@ def open_run_writer(
     *,
     bench: str | None = None,
     plan: str | None = None,
-    config_hash: str | None = None,
+    config: Mapping[str, str] | None = None,
 ) -> StoreWriter:
     """A writer for the run in ``folder``, in ``store`` (default: the folder's own store)."""
     path = store or folder / STORE_FILE
     with ResultsStore(path) as opened:
-        run_id = opened.open_run(folder, bench=bench, plan=plan, config_hash=config_hash)
+        run_id = opened.open_run(folder, bench=bench, plan=plan, config=config)
     return StoreWriter(path, run_id)
+
+
+def checkpoint(path: Path) -> None:
+    """Fold the store's write-ahead log into the file and empty it (``wal_checkpoint(TRUNCATE)``)
+    so that the file alone holds every record; nothing if there is no such store. Called when
+    every writer of a run has closed (the xdist controller, after its workers): SQLite does
+    this itself only when the last connection closes, which another open connection (a
+    reader, a second run on a shared store) or two workers closing together prevent."""
+    if not path.is_file():
+        return
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=rw"
+        db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: {exc}") from exc

@@ -32,10 +32,42 @@ def requests(srv: str, totals: list[float], **extra) -> list[dict[str, Any]]:
     return [request(n, srv, total_s=t, at=n * 0.01, **extra) for n, t in enumerate(totals)]
 
 
-def write_run(folder: Path, records: list[dict[str, Any]], *, store: Path | None = None) -> str:
+def write_run(
+    folder: Path,
+    records: list[dict[str, Any]],
+    *,
+    store: Path | None = None,
+    config: dict[str, str] | None = None,
+) -> str:
     """Write ``records`` to the folder's store (or ``store``) and JSONL; the run id."""
-    with open_run_writer(folder, store) as writer, JsonlWriter(folder / RESULTS_FILE) as jsonl:
+    writer = open_run_writer(folder, store, config=config)
+    with writer, JsonlWriter(folder / RESULTS_FILE) as jsonl:
         for record in records:
             writer.write(record)
             jsonl.write(record)
         return writer.run_id
+
+
+def outcome(nodeid: str, result: str = "passed", *requirements: str) -> dict[str, Any]:
+    """A test record: ``nodeid`` ended ``result``, covering ``requirements``."""
+    return {"kind": "test", "nodeid": nodeid, "outcome": result, "requirements": requirements}
+
+
+def measurement(
+    nodeid: str, value: float, *, high: float = 500, verdict: str = "pass", **extra: Any
+) -> dict[str, Any]:
+    """A measurement in ms against a high limit of ``high``."""
+    return {
+        "kind": "measurement",
+        "nodeid": nodeid,
+        "name": "total",
+        "value": value,
+        "units": "ms",
+        "low": None,
+        "high": high,
+        "marginal_low": None,
+        "marginal_high": None,
+        "verdict": verdict,
+        "requirements": [],
+        **extra,
+    }

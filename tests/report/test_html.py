@@ -4,7 +4,7 @@ from report_data import request, requests, write_run
 
 from rig.report.html import latency_cdf, queue_depth, render_html, write_html
 from rig.report.run import RunData, capture_dir, load_run
-from rig.report.svg import nice_ticks, thin
+from rig.report.svg import Series, chart, nice_ticks, thin
 
 TESTS = [
     {"kind": "test", "nodeid": "plan.py::test_a", "outcome": "passed", "requirements": ["R1"]},
@@ -113,3 +113,57 @@ def test_thinning_keeps_the_extremes():
     points[5000] = (5000.0, 99.0)
     kept = thin(points, 100)
     assert len(kept) <= 110 and (5000.0, 99.0) in kept
+
+
+def stamped(n, acknowledged, dequeued):
+    record = request(n, "2.2", at=0.0)
+    record["stamps"].update(acknowledged=acknowledged, dequeued=dequeued)
+    return record
+
+
+def polyline_points(svg):
+    (points,) = re.findall(r'<polyline points="([^"]*)"', svg)
+    return [tuple(map(float, p.split(","))) for p in points.split()]
+
+
+def test_the_queue_depth_line_stays_inside_the_plot():
+    """One request dequeued the instant another is acknowledged, and one whose dequeue was
+    stamped before its ack: the depth never goes below zero nor the line out of the frame."""
+    records = [stamped(1, 0.1, 0.5), stamped(2, 0.5, 0.5), stamped(3, 0.7, 0.6)]
+    depth = queue_depth(records)
+    assert min(y for _, y in depth) == 0 and max(y for _, y in depth) == 1
+    svg = chart([Series("queued", depth, step=True)], x_label="t", y_label="n", y_min=0)
+    frame = re.search(r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)" class="frame"', svg)
+    left, top, width, height = map(float, frame.groups())
+    for x, y in polyline_points(svg):
+        assert left <= x <= left + width and top <= y <= top + height
+
+
+def test_a_series_below_y_min_widens_the_axis_instead_of_leaving_the_plot():
+    svg = chart([Series("s", [(0, -2.0), (1, 3.0)])], x_label="t", y_label="n", y_min=0)
+    frame = re.search(r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)" class="frame"', svg)
+    _, top, _, height = map(float, frame.groups())
+    assert all(top <= y <= top + height for _, y in polyline_points(svg))
+
+
+def test_expected_failures_are_told_from_unexpected_ones(tmp_path):
+    refused = request(1, "7.2", ok=False, test="plan.py::test_tampered_is_refused")
+    lost = request(2, "2.2", ok=False, test="plan.py::test_top_up")
+    records = [
+        refused,
+        lost,
+        {"kind": "test", "nodeid": "plan.py::test_tampered_is_refused", "outcome": "passed"},
+        {"kind": "test", "nodeid": "plan.py::test_top_up", "outcome": "failed", "message": "x"},
+        {"kind": "test", "nodeid": "plan.py::test_known", "outcome": "xfailed", "message": "8F30"},
+    ]
+    write_run(tmp_path / "run", records)
+    html = render_html(load_run(tmp_path / "run"))
+    failures, expected = html.split("<h2>Failures</h2>")[1].split("<h2>Expected failures</h2>")
+    expected = expected.split("<h2>")[0]
+    assert "test_top_up" in failures and "test_tampered_is_refused" not in failures
+    assert "test_tampered_is_refused" in expected and "test_known" in expected
+    assert "test_known" not in failures
+    tiles = {name: n for n, name in re.findall(r"<b>(\d+)</b><small>([^<]+)</small>", html)}
+    assert tiles["requests failed unexpectedly"] == "1"
+    assert tiles["requests refused as a test expected"] == "1"
+    assert tiles["expected failures (xfail)"] == "1" and tiles["tests failed"] == "1"

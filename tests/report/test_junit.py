@@ -1,6 +1,6 @@
 import xml.etree.ElementTree as ET
 
-from report_data import write_run
+from report_data import measurement, outcome, write_run
 
 from rig.report.junit import write_junit
 from rig.report.run import capture_dir, load_run
@@ -68,10 +68,26 @@ def test_junit_has_measurements_requirements_outcomes_and_attachments(tmp_path):
     a = cases["test_a"]
     assert a.get("classname") == "plans.test_p.TestX" and a.get("time") == "0.600"
     props = [(p.get("name"), p.get("value")) for p in a.iter("property")]
-    assert props == [("requirement", "SECMP0028 §3"), ("total", "120 ms pass (<= 500)")]
+    assert props == [
+        ("requirement", "SECMP0028 §3"),
+        ("total.value", "120.0"),
+        ("total.units", "ms"),
+        ("total.high", "500.0"),
+        ("total.verdict", "pass"),
+    ]
     assert a.find("error").text == "teardown broke"
     b = cases["test_b"]
     assert b.find("failure").get("message") == "boom"
     (attachment,) = b.find("system-out").text.splitlines()
     assert attachment == f"[[ATTACHMENT|{(capture / 'esme.log').resolve()}]]"
     assert cases["test_c"].find("skipped").get("message") == "no GSME"
+
+
+def test_a_failed_limit_keeps_its_value_in_the_failure_message(tmp_path):
+    failed = measurement("p.py::test_slow", 840, high=500, verdict="fail")
+    records = [outcome("p.py::test_slow", "failed"), failed, outcome("p.py::test_known", "xfailed")]
+    write_run(tmp_path / "run", records)
+    write_junit(load_run(tmp_path / "run"), tmp_path / "junit.xml")
+    cases = {c.get("name"): c for c in ET.parse(tmp_path / "junit.xml").iter("testcase")}
+    assert cases["test_slow"].find("failure").get("message") == "total 840 ms > limit 500 ms"
+    assert cases["test_known"].find("skipped").get("message").startswith("expected failure")

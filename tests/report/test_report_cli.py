@@ -1,9 +1,11 @@
 import pytest
 from click.testing import CliRunner
-from report_data import requests, write_run
+from report_data import measurement, outcome, requests, write_run
 
 from rig.report.commands import report
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter
+
+pytest_plugins = ["pytester"]
 
 
 def invoke(*args):
@@ -99,3 +101,84 @@ def test_html_and_junit_reports_are_written(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"HTML report: {html}" in result.output and f"JUnit XML: {junit}" in result.output
     assert "<svg" in html.read_text() and 'name="test_a"' in junit.read_text()
+
+
+CONFIG = {"plan": "p1", "bench": "b1", "tmm": "t1", "options": "o1"}
+
+
+def nightly(tmp_path, name, *extra, config=CONFIG):
+    records = [*requests("2.2", [0.1] * 20), *extra]
+    write_run(tmp_path / name, records, config=config)
+    return tmp_path / name
+
+
+def test_compare_exits_1_when_b_fails_a_measurement_limit(tmp_path):
+    a = nightly(tmp_path, "a", outcome("p::t"), measurement("p::t", 120))
+    failed = measurement("p::t", 840, verdict="fail")
+    b = nightly(tmp_path, "b", outcome("p::t", "failed"), failed)
+    result = invoke("--compare", a, b)
+    assert result.exit_code == 1, result.output
+    assert "no regression" not in result.output
+    assert "measurement total (p::t)" in result.output and "840 ms fail" in result.output
+    assert "test p::t: A passed, B failed: regressed" in result.output
+
+
+def test_compare_refuses_runs_of_different_configurations(tmp_path):
+    a = nightly(tmp_path, "a")
+    b = nightly(tmp_path, "b", config={**CONFIG, "bench": "b2", "tmm": "t2"})
+    refused = invoke("--compare", a, b)
+    assert refused.exit_code == 2
+    assert refused.output.strip() == (
+        "cannot compare: a and b differ in bench, tmm (--allow-different compares them anyway)"
+    )
+    allowed = invoke("--compare", a, b, "--allow-different")
+    assert allowed.exit_code == 0, allowed.output
+    assert "WARNING: A and B differ in bench, tmm" in allowed.output
+    assert "no regression" in allowed.output
+
+
+def test_compare_of_a_missing_run_cannot_compare(tmp_path):
+    result = invoke("--compare", nightly(tmp_path, "a"), tmp_path / "nowhere")
+    assert result.exit_code == 2 and "cannot compare:" in result.output
+    assert "no such run folder" in result.output
+
+
+def test_compare_warns_when_configuration_is_not_recorded(tmp_path):
+    a, b = nightly(tmp_path, "a", config=None), nightly(tmp_path, "b", config=None)
+    result = invoke("--compare", a, b)
+    assert result.exit_code == 0 and "not checked that plan, bench" in result.output
+
+
+def test_compare_names_too_few_samples(tmp_path):
+    a, b = nightly(tmp_path, "a"), nightly(tmp_path, "b")
+    result = invoke("--compare", a, b, "--min-samples", "50")
+    assert result.exit_code == 0, result.output
+    assert "not enough samples (n=20 < 50)" in result.output
+
+
+def test_a_run_report_lists_marginal_and_failed_measurements(tmp_path):
+    marginal = measurement("p::t", 450, marginal_high=400, verdict="marginal")
+    nightly(tmp_path, "a", outcome("p::t"), marginal, measurement("p::u", 1))
+    result = invoke(tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    assert "Marginal and failed measurements" in result.output
+    assert "450 ms marginal (<= 500 (marginal > 400))" in result.output
+    assert "2 measurements: 1 marginal, 1 pass" in result.output
+
+
+def test_compare_of_two_pytest_runs_exits_1_when_the_second_fails_a_limit(pytester):
+    """The gate end to end: the same plan run twice into one store, its limit tightened
+    between the runs (the same plan: edits of limits are what the comparison shows)."""
+    plan = (
+        "from rig.measure import Limit\n"
+        "def test_latency(measure):\n"
+        "    measure.record('total', 120, limit=Limit(high={high}))\n"
+    )
+    for name, high in (("night1", 500), ("night2", 100)):
+        pytester.makepyfile(test_plan=plan.format(high=high))
+        pytester.runpytest_inprocess(
+            "-p", "rig.measure_plugin", "--rig-results", name, "--rig-store", "history.sqlite"
+        )
+    result = invoke("--compare", pytester.path / "history.sqlite")
+    assert result.exit_code == 1, result.output
+    assert "1 limit(s) failed or regressed" in result.output

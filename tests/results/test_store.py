@@ -3,6 +3,7 @@ import sqlite3
 
 import pytest
 
+from rig.results.config import differing_parts, files_hash, run_config
 from rig.results.record import RequestRecord
 from rig.results.store import (
     MIGRATIONS,
@@ -12,7 +13,6 @@ from rig.results.store import (
     StoreError,
     StoreWriter,
     Tee,
-    config_hash,
     open_run_writer,
 )
 
@@ -121,9 +121,55 @@ def test_tee_writes_and_closes_every_sink(tmp_path):
 def test_config_hash_changes_with_the_bench_file(tmp_path):
     bench = tmp_path / "bench.toml"
     bench.write_text("a = 1\n")
-    first = config_hash(bench)
+    first = files_hash([bench])
     bench.write_text("a = 2\n")
-    assert config_hash(bench) != first and len(first) == 64
+    assert files_hash([bench]) != first and len(first) == 64
+
+
+def configured(tmp_path, *, bench="a = 1\n", tmm="t = 1\n", nodeids=("t.py::a",), workers="1"):
+    (tmp_path / "bench.toml").write_text(bench)
+    (tmp_path / "tmm.toml").write_text(tmm)
+    return run_config(
+        nodeids=nodeids,
+        benches=[tmp_path / "bench.toml"],
+        tmms=[tmp_path / "tmm.toml"],
+        options={"xdist workers": workers},
+    )
+
+
+def test_each_part_of_the_configuration_is_hashed_on_its_own(tmp_path):
+    base = configured(tmp_path)
+    assert differing_parts(base, configured(tmp_path)) == []
+    assert differing_parts(base, configured(tmp_path, bench="a = 2\n")) == ["bench"]
+    assert differing_parts(base, configured(tmp_path, tmm="t = 2\n")) == ["tmm"]
+    assert differing_parts(base, configured(tmp_path, nodeids=("t.py::b",))) == ["plan"]
+    assert differing_parts(base, configured(tmp_path, workers="2")) == ["options"]
+
+
+def test_a_run_keeps_its_configuration_and_its_hash(tmp_path):
+    parts = configured(tmp_path)
+    with open_run_writer(tmp_path / "run", config=parts) as writer:
+        writer.write(request(1))
+    with ResultsStore(tmp_path / "run" / STORE_FILE) as store:
+        info = store.run()
+    assert info.config == parts and info.config_hash is not None and len(info.config_hash) == 64
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    MIGRATIONS[0](db)
+    db.execute("INSERT INTO runs (id, folder, started) VALUES ('night1', '/r', '2026-01-01')")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with ResultsStore(path) as store:
+        (old,) = store.runs()
+        store.open_run(tmp_path / "night2", config={"plan": "p"})
+        new = store.run("night2")
+    assert old.id == "night1" and old.config is None and old.config_hash is None
+    assert new.config == {"plan": "p"} and new.config_hash is not None
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 WORKERS, PER_WORKER = 4, 60
@@ -203,3 +249,26 @@ def test_a_batch_of_mixed_kinds_reads_back_in_order_per_kind(tmp_path):
         assert store.requests(run_id) == [batch[0], batch[1], batch[3], batch[5]]
         assert store.alerts(run_id) == [batch[2]]
         assert store.events(run_id) == [batch[4]]
+
+
+def test_a_request_names_the_test_that_sent_it_through_every_writer(tmp_path):
+    import marshal
+    from types import SimpleNamespace
+
+    from rig.launch import capture_test
+    from rig.results.process_writer import pack, unpack
+
+    rig = SimpleNamespace(captures=None, test=None)
+    with capture_test(rig, tmp_path, "plan.py::test_refused"):
+        assert rig.test == "plan.py::test_refused"
+    assert rig.test is None
+    record = RequestRecord("r1", "7.2", "00-DB", "supplier", test="plan.py::test_refused")
+    record.fail("device refused the command")
+    plain = unpack(marshal.loads(pack(record)))
+    assert plain["test"] == "plan.py::test_refused"
+    assert "test" not in RequestRecord("r2", "7.2", "00-DB", "supplier").to_json()
+    with open_run_writer(tmp_path / "run") as writer:
+        writer.write(plain)
+    with ResultsStore(tmp_path / "run" / STORE_FILE) as store:
+        (read,) = store.requests(store.run().id)
+    assert read["test"] == "plan.py::test_refused"
