@@ -293,7 +293,7 @@ def check(bench_file: Path | None, bench: Path | None, out: Path | None) -> None
 
 
 @main.command()
-@click.argument("log", type=click.Path(exists=True, path_type=Path))
+@click.argument("log")
 @BENCH_OPTION
 @OUT_OPTION
 @click.option(
@@ -303,21 +303,23 @@ def check(bench_file: Path | None, bench: Path | None, out: Path | None) -> None
     show_default=True,
     help="Time scale: 2 replays twice as fast; inf as fast as possible.",
 )
-def replay(log: Path, bench: Path | None, out: Path | None, speed: float) -> None:
+def replay(log: str, bench: Path | None, out: Path | None, speed: float) -> None:
     """Replay a DUIS log (a file, a folder of XML files, or a JSONL capture) onto a bench.
 
+    LOG may also name a log shipped with the rig: default-bench runs on the default bench.
     Send times come from a leading <!-- sent: ISO8601 --> comment, the JSONL "sent" field, or
     the file's modification time. Requests keep their RequestIDs; refused ones are listed with
-    their DUIS or rig code and the replay goes on. It exits 1 when an entry was refused or a
-    request failed (docs/duis.md "Replay logs"; an example log: rig/duis/examples/).
+    their DUIS or rig code and the replay goes on. Exits 1 if an entry was refused or a request
+    failed (docs/duis.md "Replay logs").
 
     \b
     Example:
+      rig replay default-bench --speed 10
       rig replay adapter-log/ --bench lab.toml --speed 10
     """
     from rich.console import Console
 
-    from rig.duis.log import LogError, read_log
+    from rig.duis.log import LogError, find_log, read_log
     from rig.launch import launch
     from rig.progress import tracked
     from rig.replay import replay as run_replay
@@ -325,7 +327,7 @@ def replay(log: Path, bench: Path | None, out: Path | None, speed: float) -> Non
 
     loaded = _load_bench(bench)
     try:
-        entries = read_log(log)
+        entries = read_log(find_log(log))
     except LogError as exc:
         raise click.ClickException(str(exc)) from exc
     run_dir = _run_dir(out)
@@ -337,15 +339,18 @@ def replay(log: Path, bench: Path | None, out: Path | None, speed: float) -> Non
         result = run_replay(rig, shown, speed=speed)
     console = Console()
     records = [r.to_json() for r in result.records]
-    render(summarise(records), console, title=f"Replay of {log}: {run_dir}")
+    if records:  # each SRV's latencies, and the reason of its failures
+        render(summarise(records), console, title=f"Replay of {log}: {run_dir}")
     for refusal in result.refused:
-        console.print(f"  refused: {refusal.source}: {refusal.reason}", markup=False)
-    failed = [r for r in result.records if not r.ok]
-    for record in failed:
-        console.print(f"  failed: {record.request_id}: {record.reason}", markup=False)
+        console.print(
+            f"  refused: {refusal.source}: {refusal.reason}", markup=False, soft_wrap=True
+        )
+    failed = sum(not r.ok for r in result.records)
     console.print(
         f"{len(entries)} entries: {len(records)} sent, {len(result.refused)} refused, "
-        f"{len(failed)} failed; worst submission lag {result.late_s * 1e3:.1f} ms"
+        f"{failed} failed; worst submission lag {result.late_s * 1e3:.1f} ms; results: {run_dir}",
+        markup=False,
+        soft_wrap=True,
     )
     raise SystemExit(1 if result.refused or failed else 0)
 
