@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from rig.bench import Bench
     from rig.lease import BenchLease
 
-#: The default test plan, beside the installed packages in a checkout.
-DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "test_plans" / "test_backbone.py"
+#: The default test plan (test_plans/test_backbone.py, packaged by a link: rig/plans/__init__.py).
+DEFAULT_PLAN = Path(__file__).resolve().parent / "plans" / "test_backbone.py"
 DISTRIBUTION = "gb-smart-rig"
 
 
