@@ -40,7 +40,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     dependencies come from this environment's site-packages through a .pth file)."""
     tmp = tmp_path_factory.mktemp("wheel")
     env = {k: v for k, v in os.environ.items() if k not in ("RIG_PURE_PYTHON", "PYTHONPATH")}
-    wheels = Path(os.environ.get(WHEEL_DIR_ENV) or tmp / "dist")
+    wheels = Path(os.environ.get(WHEEL_DIR_ENV) or tmp / "dist").resolve()
     if not list(wheels.glob("gb_smart_rig-*.whl")):
         pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels)]
         _run([*pip_wheel, str(ROOT)], tmp, env)
