@@ -6,8 +6,12 @@ edited source would be silently ignored. :func:`install` (called by ``rig/__init
 any of them is imported) therefore loads every one of them from source instead when
 
 - ``RIG_PURE_PYTHON=1`` is set at run time, or
-- any of them has a source newer than its build, or a build missing (with one warning naming
-  them and the rebuild command).
+- any of them has a source other than the one it was compiled from, or a build missing (with
+  one warning naming them and the rebuild command).
+
+Staleness is decided by content, not modification times (a wheel keeps none): ``setup.py``
+records the SHA-256 of each source it compiled in :data:`RECORD` beside the shared library, in
+the build (so in a wheel) and, for an in-place or editable build, in the source tree.
 
 It is all or none: compiled modules call each other's native code directly, so a compiled
 module next to a source-loaded one would not accept the latter's objects.
@@ -15,8 +19,10 @@ module next to a source-loaded one would not accept the latter's objects.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.machinery
 import importlib.util
+import json
 import os
 import sys
 import warnings
@@ -42,6 +48,8 @@ code of every module; the ``.so`` beside each source is a shim that is not rebui
 code changes."""
 REBUILD = "python setup.py build_ext --inplace  (or: pip install -e .)"
 PURE_ENV = "RIG_PURE_PYTHON"
+RECORD = "_dsp_core_sources.json"
+"""Written by setup.py beside the shared library: ``{module: SHA-256 of the source compiled}``."""
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,21 +67,44 @@ def _build(source: Path) -> Path | None:
     return None
 
 
+def source_digests(modules: Sequence[str], root: Path = _ROOT) -> dict[str, str]:
+    """The SHA-256 of each module's source, for those whose source is present."""
+    return {
+        m: hashlib.sha256(_source(m, root).read_bytes()).hexdigest()
+        for m in modules
+        if _source(m, root).is_file()
+    }
+
+
+def record_path(library: str = LIBRARY, root: Path = _ROOT) -> Path:
+    """Where the build records its sources' digests: beside the shared library."""
+    return _source(library, root).with_name(RECORD)
+
+
+def _recorded(path: Path) -> dict[str, str]:
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
 def stale_modules(
     modules: Sequence[str] = COMPILED_MODULES, root: Path = _ROOT, library: str = LIBRARY
 ) -> list[str] | None:
     """None when no module has a build (a pure install); else the modules whose shim or the
-    shared library is missing, or whose source is newer than the library (empty: the compiled
-    core is up to date)."""
+    shared library is missing, or whose source is not the one the build recorded (empty: the
+    compiled core is up to date)."""
     shims = {m: _build(_source(m, root)) for m in modules}
     if not any(shims.values()):
         return None
-    code = _build(_source(library, root))
-    built_ns = -1 if code is None else code.stat().st_mtime_ns
+    built = _build(_source(library, root)) is not None
+    recorded = _recorded(record_path(library, root))
+    present = source_digests(modules, root)
     return [
         m
         for m, shim in shims.items()
-        if shim is None or _source(m, root).stat().st_mtime_ns > built_ns
+        if shim is None or not built or (m in present and recorded.get(m) != present[m])
     ]
 
 
@@ -104,7 +135,7 @@ def install() -> None:
         reason = None
     elif stale:
         reason = (
-            f"the compiled DSP core is older than the source of {', '.join(stale)}: "
+            f"the compiled DSP core was not built from the source of {', '.join(stale)}: "
             f"running all of {', '.join(COMPILED_MODULES)} as pure Python (slower). "
             f"Rebuild with: {REBUILD}"
         )

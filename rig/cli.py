@@ -1,36 +1,134 @@
-"""The ``rig`` command."""
+"""The ``rig`` command.
+
+``rig --help`` must answer at once, so this module imports only click: each command imports
+what it needs in its body, and the commands defined in other modules are imported when they are
+run or their help is shown (:class:`LazyGroup`). tests/rig/test_cli_imports.py holds it to that.
+"""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-import pytest
 from click.core import ParameterSource
-from rich.console import Console
-from rich.markup import escape
 
-from devices.commands import bench_devices
-from devices.emulated.cpu_bench import bench_emulator
-from rig.bench import DEFAULT_BENCH, Bench
-from rig.duis.commands import duis
-from rig.gbcs.commands import EUI, bench_codec, decode, frame
-from rig.gbcs.eui import Eui64
-from rig.keys.pki import generate_pki
-from rig.lease import DEFAULT_LEASE_DIR, BenchLease, LeaseUnavailable, lease_bench, this_holder
-from rig.load.commands import bench_load, emulate
-from rig.progress import TestProgress, on_terminal, tracked
-from rig.report.commands import report
-from rig.results.commands import bench_results
-from rig.results.report import render, summarise
-from rig.sim.commands import bench_dsp, simulate
+if TYPE_CHECKING:
+    from rig.bench import Bench
+    from rig.lease import BenchLease
 
-#: The default test plan, beside the installed packages in a checkout.
-DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "test_plans" / "test_backbone.py"
+#: The default test plan (test_plans/test_backbone.py, packaged by a link: rig/plans/__init__.py).
+DEFAULT_PLAN = Path(__file__).resolve().parent / "plans" / "test_backbone.py"
+DISTRIBUTION = "gb-smart-rig"
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group some of whose commands live in other modules, imported only when one of them is
+    run or asked for its help. ``lazy`` maps a command's name to ``"module:attribute"`` and the
+    short help listed for it (tests/rig/test_cli_imports.py checks that it is the command's own).
+    """
+
+    def __init__(
+        self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, attribute = self.lazy[cmd_name][0].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            _add_examples(command, (*_path(ctx), cmd_name))
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, importing none of the lazy commands."""
+        listed = [
+            self.commands.get(name) or click.Command(name, help=self.lazy[name][1])
+            for name in self.list_commands(ctx)
+        ]
+        shown = [command for command in listed if not command.hidden]
+        limit = formatter.width - 6 - max((len(c.name or "") for c in shown), default=0)
+        if shown:
+            with formatter.section("Commands"):
+                formatter.write_dl([(c.name or "", c.get_short_help_str(limit)) for c in shown])
+
+
+def _path(ctx: click.Context) -> tuple[str, ...]:
+    """The names of the (sub)commands of ``ctx`` below ``rig``."""
+    names: list[str] = []
+    while ctx.parent is not None:
+        names.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    return tuple(names)
+
+
+#: Examples for --help of commands defined in other modules that give none themselves
+#: (tests/rig/test_help_examples.py checks that every command shows one).
+_EXAMPLES: dict[tuple[str, ...], list[str]] = {
+    ("bench", "dsp"): ["rig bench dsp --hours 1 --json dsp.json"],
+    ("bench", "codec"): ["rig bench codec --seconds 2 --json"],
+    ("duis",): ["rig duis validate request.xml", "rig duis sign --out signed/ request.xml"],
+    ("duis", "validate"): ["rig duis validate requests/*.xml"],
+    ("duis", "sign"): ["rig duis sign --keys xml-sign-keys --out signed/ request.xml"],
+    ("duis", "verify"): ["rig duis verify --keys xml-sign-keys signed/request.xml"],
+    ("duis", "show"): ["rig duis show response.xml"],
+    ("simulate",): [
+        "rig simulate scenarios/outage-release.toml --json out.json --plot plots/",
+        "rig simulate national-day-2024 --no-progress > national-day.txt",
+    ],
+    ("decode",): ["rig frame ecs45 --counter 5 > frame.hex && rig decode @frame.hex"],
+    ("frame",): ["rig frame cs01a --counter 4294967296 --credit 10", "rig frame ecs42 --counter 7"],
+}
+
+
+def _add_examples(command: click.Command, path: tuple[str, ...]) -> None:
+    """Give ``command`` (and its subcommands) the example :data:`_EXAMPLES` has for it."""
+    lines = _EXAMPLES.get(path)
+    if lines and not command.epilog:
+        command.epilog = "\b\nExample:\n" + "\n".join(f"  {line}" for line in lines)
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            _add_examples(sub, (*path, name))
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "decode": (
+            "rig.gbcs.commands:decode",
+            "Decode a GBCS frame or GBT block into a tree with MAC, signature and decryption "
+            "verdicts.",
+        ),
+        "duis": ("rig.duis.commands:duis", "DUIS 5.4 files: validate, sign, verify, show."),
+        "emulate": (
+            "rig.load.commands:emulate",
+            "Serve a bench's emulated devices so a physical rig can mix them in; Ctrl-C stops.",
+        ),
+        "frame": (
+            "rig.gbcs.commands:frame",
+            "Build an in-scope command and print its hex (keys sign, MAC and make UTRNs).",
+        ),
+        "keys": ("rig.keys.commands:keys", "Test key material (never real keys)."),
+        "report": (
+            "rig.report.commands:report",
+            "Print the latency report of a run, write its HTML or JUnit report, or compare two "
+            "runs.",
+        ),
+        "simulate": (
+            "rig.sim.commands:simulate",
+            "Simulate SCENARIO (a TOML file, or the name of a shipped one such as quiet-hour) on "
+            "a virtual clock with the rig's own DSP model.",
+        ),
+    },
+)
+@click.version_option(package_name=DISTRIBUTION, prog_name="rig")
 def main() -> None:
     """Hardware-in-the-loop test rig for GB smart metering (DCC DSP model, GBCS, devices).
 
@@ -45,7 +143,7 @@ def main() -> None:
 BENCH_OPTION = click.option(
     "--bench",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=DEFAULT_BENCH,
+    default=None,
     show_default="the embedded emulated bench",
     help="Bench file (TOML).",
 )
@@ -61,16 +159,34 @@ def _run_dir(out: Path | None) -> Path:
     return out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _load_bench(path: Path | None) -> Bench:
+    """The bench file (default: the embedded emulated bench), or one line saying what is wrong."""
+    from rig.bench import DEFAULT_BENCH, BenchError, load_bench
+
+    try:
+        return load_bench(path or DEFAULT_BENCH)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _leased(loaded: Bench) -> BenchLease:
     """The bench's physical ports, leased for this command: it does not wait for a run that
     holds them (docs/wiring.md "Sharing a bench")."""
+    from rig import lease
+
     try:
-        return lease_bench([loaded], DEFAULT_LEASE_DIR, holder=this_holder(), timeout_s=0)
-    except LeaseUnavailable as exc:
+        return lease.lease_bench(
+            [loaded], lease.DEFAULT_LEASE_DIR, holder=lease.this_holder(), timeout_s=0
+        )
+    except lease.LeaseUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
 
 
 def _pytest(plan: Path, benches: list[Path], run_dir: Path, extra: list[str]) -> None:
+    import pytest
+
+    from rig.progress import TestProgress, on_terminal
+
     args = [str(plan), "-p", "no:cacheprovider", *(f"--bench={b}" for b in benches)]
     plugins = [TestProgress()] if on_terminal() else []
     code = pytest.main([*args, "--rig-results", str(run_dir), *extra], plugins=plugins)
@@ -81,7 +197,7 @@ def _pytest(plan: Path, benches: list[Path], run_dir: Path, extra: list[str]) ->
 @main.command()
 @BENCH_OPTION
 @OUT_OPTION
-def demo(bench: Path, out: Path | None) -> None:
+def demo(bench: Path | None, out: Path | None) -> None:
     """Run the default test plan on a bench and print the latency report.
 
     \b
@@ -91,7 +207,8 @@ def demo(bench: Path, out: Path | None) -> None:
     """
     if not DEFAULT_PLAN.exists():
         raise click.ClickException(f"default test plan not found at {DEFAULT_PLAN}")
-    _pytest(DEFAULT_PLAN, [bench], _run_dir(out), ["-q", "--rootdir", str(DEFAULT_PLAN.parent)])
+    benches = [bench] if bench else []
+    _pytest(DEFAULT_PLAN, benches, _run_dir(out), ["-q", "--rootdir", str(DEFAULT_PLAN.parent)])
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -125,7 +242,7 @@ def run(
       rig run test_plans/ --bench lab-1.toml --bench lab-2.toml -n 2
     """
     extra = [*pytest_args, *(["-n", workers] if workers else [])]
-    _pytest(plan, list(benches) or [DEFAULT_BENCH], _run_dir(out), extra)
+    _pytest(plan, list(benches), _run_dir(out), extra)
 
 
 @main.command()
@@ -137,7 +254,7 @@ def run(
 )
 @BENCH_OPTION
 @OUT_OPTION
-def check(bench_file: Path | None, bench: Path, out: Path | None) -> None:
+def check(bench_file: Path | None, bench: Path | None, out: Path | None) -> None:
     """Check that every device of a bench answers (SRV 7.4) before a long run.
 
     BENCH (or --bench) is the bench file; the default is the embedded emulated bench.
@@ -147,18 +264,22 @@ def check(bench_file: Path | None, bench: Path, out: Path | None) -> None:
       rig check lab.toml
       rig check --bench lab.toml --out runs/check
     """
-    from rig.bench import BenchError, load_bench
+    from rich.console import Console
+    from rich.markup import escape
+
+    from rig.bench import BenchError
     from rig.launch import launch
 
     if bench_file is not None:
         given = click.get_current_context().get_parameter_source("bench")
-        if given is ParameterSource.COMMANDLINE and bench.resolve() != bench_file.resolve():
+        if (
+            given is ParameterSource.COMMANDLINE
+            and bench
+            and bench.resolve() != bench_file.resolve()
+        ):
             raise click.UsageError(f"two bench files given: {bench_file} and --bench {bench}")
         bench = bench_file
-    try:
-        loaded = load_bench(bench)
-    except BenchError as exc:
-        raise click.ClickException(str(exc)) from exc
+    loaded = _load_bench(bench)
     console = Console()
     failed = 0
     try:
@@ -179,7 +300,7 @@ def check(bench_file: Path | None, bench: Path, out: Path | None) -> None:
 
 
 @main.command()
-@click.argument("log", type=click.Path(exists=True, path_type=Path))
+@click.argument("log")
 @BENCH_OPTION
 @OUT_OPTION
 @click.option(
@@ -189,25 +310,32 @@ def check(bench_file: Path | None, bench: Path, out: Path | None) -> None:
     show_default=True,
     help="Time scale: 2 replays twice as fast; inf as fast as possible.",
 )
-def replay(log: Path, bench: Path, out: Path | None, speed: float) -> None:
+def replay(log: str, bench: Path | None, out: Path | None, speed: float) -> None:
     """Replay a DUIS log (a file, a folder of XML files, or a JSONL capture) onto a bench.
 
+    LOG may also name a log shipped with the rig: default-bench runs on the default bench.
     Send times come from a leading <!-- sent: ISO8601 --> comment, the JSONL "sent" field, or
     the file's modification time. Requests keep their RequestIDs; refused ones are listed with
-    their DUIS or rig code and the replay goes on.
+    their DUIS or rig code and the replay goes on. Exits 1 if an entry was refused or a request
+    failed (docs/duis.md "Replay logs").
 
     \b
     Example:
+      rig replay default-bench --speed 10
       rig replay adapter-log/ --bench lab.toml --speed 10
     """
-    from rig.bench import BenchError, load_bench
-    from rig.duis.log import LogError, read_log
-    from rig.launch import launch
-    from rig.replay import replay as run_replay
+    from rich.console import Console
 
+    from rig.duis.log import LogError, find_log, read_log
+    from rig.launch import launch
+    from rig.progress import tracked
+    from rig.replay import replay as run_replay
+    from rig.results.report import render, summarise
+
+    loaded = _load_bench(bench)
     try:
-        loaded, entries = load_bench(bench), read_log(log)
-    except (BenchError, LogError) as exc:
+        entries = read_log(find_log(log))
+    except LogError as exc:
         raise click.ClickException(str(exc)) from exc
     run_dir = _run_dir(out)
     with (
@@ -218,16 +346,59 @@ def replay(log: Path, bench: Path, out: Path | None, speed: float) -> None:
         result = run_replay(rig, shown, speed=speed)
     console = Console()
     records = [r.to_json() for r in result.records]
-    render(summarise(records), console, title=f"Replay of {log}: {run_dir}")
+    if records:  # each SRV's latencies, and the reason of its failures
+        render(summarise(records), console, title=f"Replay of {log}: {run_dir}")
     for refusal in result.refused:
-        console.print(f"  refused: {refusal.source}: {refusal.reason}")
+        console.print(
+            f"  refused: {refusal.source}: {refusal.reason}", markup=False, soft_wrap=True
+        )
+    failed = sum(not r.ok for r in result.records)
     console.print(
-        f"{len(entries)} entries: {len(records)} sent, {len(result.refused)} refused; "
-        f"worst submission lag {result.late_s * 1e3:.1f} ms"
+        f"{len(entries)} entries: {len(records)} sent, {len(result.refused)} refused, "
+        f"{failed} failed; worst submission lag {result.late_s * 1e3:.1f} ms; results: {run_dir}",
+        markup=False,
+        soft_wrap=True,
     )
+    raise SystemExit(1 if result.refused or failed else 0)
 
 
-@main.group()
+@main.group(
+    cls=LazyGroup,
+    lazy={
+        "codec": (
+            "rig.gbcs.commands:bench_codec",
+            "Frames per second of the codec and its ratio to the bare cryptography it needs.",
+        ),
+        "devices": (
+            "devices.commands:bench_devices",
+            "Sustained frames per second through the emulated ZigBee bridge (echo node), and the "
+            "number of emulated Comms Hubs one core serves at 1 request/s each (--hubs 0 skips "
+            "it).",
+        ),
+        "dsp": (
+            "rig.sim.commands:bench_dsp",
+            "Benchmark the DSP model: simulated messages per CPU-second, one day, SimPy ratio.",
+        ),
+        "emulator": (
+            "devices.emulated.cpu_bench:bench_emulator",
+            "CPU per SRV 7.4 request in an emulated ESME and in the rig's payload codec, in "
+            "process (no pty); with --pty also in an emulator process answering over its pty.",
+        ),
+        "load": (
+            "rig.load.commands:bench_load",
+            "Highest sustained request rate through the real-time path (DSP model, codec, pty "
+            "links, emulated ESMEs) with no request lost, and the rig's overhead per request "
+            "p50/p99.",
+        ),
+        "results": (
+            "rig.results.commands:bench_results",
+            "CPU per record of the results writer process (JSON Lines, and with a SQLite store) "
+            "and of the rig's side of it, for SRV 7.4 load-bench records; then a live probe: a "
+            "writer process fed from a 1 ms timer loop, the timer's lateness and the CPU per "
+            "record.",
+        ),
+    },
+)
 def bench() -> None:
     """Benchmarks: each prints its figure (and a ratio against its named alternative).
 
@@ -235,107 +406,3 @@ def bench() -> None:
     Example:
       rig bench codec --seconds 2
     """
-
-
-main.add_command(report)
-main.add_command(duis)
-main.add_command(simulate)
-main.add_command(decode)
-main.add_command(frame)
-bench.add_command(bench_dsp)
-bench.add_command(bench_codec)
-bench.add_command(bench_devices)
-bench.add_command(bench_load)
-bench.add_command(bench_results)
-bench.add_command(bench_emulator)
-main.add_command(emulate)
-
-#: Examples for --help of commands defined in other modules that give none themselves
-#: (tests/rig/test_help_examples.py checks that every command shows one).
-_EXAMPLES: dict[click.Command, list[str]] = {
-    bench_dsp: ["rig bench dsp --hours 1 --json dsp.json"],
-    bench_codec: ["rig bench codec --seconds 2 --json"],
-    duis: ["rig duis validate request.xml", "rig duis sign --out signed/ request.xml"],
-    duis.commands["validate"]: ["rig duis validate requests/*.xml"],
-    duis.commands["sign"]: ["rig duis sign --keys xml-sign-keys --out signed/ request.xml"],
-    duis.commands["verify"]: ["rig duis verify --keys xml-sign-keys signed/request.xml"],
-    duis.commands["show"]: ["rig duis show response.xml"],
-    simulate: [
-        "rig simulate scenarios/outage-release.toml --json out.json --plot plots/",
-        "rig simulate national-day-2024 --no-progress > national-day.txt",
-    ],
-    decode: ["rig frame ecs45 --counter 5 > frame.hex && rig decode @frame.hex"],
-    frame: ["rig frame cs01a --counter 4294967296 --credit 10", "rig frame ecs42 --counter 7"],
-}
-for _command, _lines in _EXAMPLES.items():
-    if not _command.epilog:
-        _command.epilog = "\b\nExample:\n" + "\n".join(f"  {line}" for line in _lines)
-
-
-@main.group()
-def keys() -> None:
-    """Test key material (never real keys).
-
-    \b
-    Example:
-      rig keys generate --out bench-keys --device 00-DB-12-34-56-78-91-01
-    """
-
-
-@keys.command("generate")
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write the keys into (keystore naming convention).",
-)
-@click.option(
-    "--party",
-    "parties",
-    multiple=True,
-    type=EUI,
-    help="Remote party EUI (supplier, network operator, ACB...); repeatable.",
-)
-@click.option(
-    "--prepayment",
-    "prepayment",
-    multiple=True,
-    type=EUI,
-    help="Remote party that also needs a prepayment KA key (UTRNs); repeatable.",
-)
-@click.option(
-    "--device",
-    "devices",
-    multiple=True,
-    type=EUI,
-    help="Device EUI (ESME, GSME, CHF...); repeatable.",
-)
-@click.option("--overwrite", is_flag=True, help="Replace existing key files.")
-def generate(
-    out: Path,
-    parties: tuple[Eui64, ...],
-    prepayment: tuple[Eui64, ...],
-    devices: tuple[Eui64, ...],
-    overwrite: bool,
-) -> None:
-    """Generate a complete test PKI: P-256 KA and DS keys and certificates per party and device.
-
-    \b
-    Example:
-      rig keys generate --out bench-keys --party 90-B3-D5-1F-30-01-00-00 \\
-          --prepayment 90-B3-D5-1F-30-01-00-00 --device 00-DB-12-34-56-78-91-01
-    """
-    if not (parties or prepayment or devices):
-        raise click.UsageError("name at least one --party, --prepayment or --device")
-    try:
-        written = generate_pki(
-            out,
-            remote_parties=parties,
-            devices=devices,
-            prepayment_parties=prepayment,
-            overwrite=overwrite,
-        )
-    except FileExistsError as exc:
-        raise click.ClickException(f"{exc} (use --overwrite to replace)") from exc
-    for path in written:
-        click.echo(path)

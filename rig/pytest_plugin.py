@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,12 +92,53 @@ def pytest_configure(config: pytest.Config) -> None:
     writes to its own sub-folder (its own emulators, keys and results), merged in the report."""
     worker = getattr(config, "workerinput", None)
     if worker is None:
+        _check_options(config)
         chosen = config.getoption("--rig-results")
         run_dir = chosen or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         os.environ[_RUN_DIR_ENV] = str(run_dir)  # inherited by xdist workers
         config.stash[RUN_DIR] = run_dir
     else:
         config.stash[RUN_DIR] = Path(os.environ[_RUN_DIR_ENV]) / worker["workerid"]
+
+
+def _check_options(config: pytest.Config) -> None:
+    """A bad ``--bench`` or ``--srv`` is one usage error before any test runs (exit code 4), not
+    an error per test nor an empty selection."""
+    paths = config.getoption("--bench") or ()
+    if paths:
+        from rig.bench import BenchError, load_bench
+
+        for path in paths:
+            try:
+                load_bench(path)
+            except BenchError as exc:
+                raise pytest.UsageError(f"--bench: {exc}") from None
+    unknown = unknown_srvs(config.getoption("--srv") or ())
+    if unknown:
+        raise pytest.UsageError(f"--srv: {unknown}")
+
+
+def unknown_srvs(srvs: Iterable[str]) -> str | None:
+    """None when every one of ``srvs`` is in the DUIS SRV matrix (rig/duis/srv_matrix.py,
+    domain.md §7.3), else one line naming the others and the known ones."""
+    from rig.duis.srv_matrix import SRV_MATRIX
+
+    unknown = [srv for srv in srvs if srv not in SRV_MATRIX]
+    if not unknown:
+        return None
+    return (
+        f"unknown SRV {', '.join(map(repr, unknown))} (the SRV matrix has {', '.join(SRV_MATRIX)})"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked with an SRV outside the SRV matrix errors (it would count as covering a
+    requirement that does not exist)."""
+    from rig.measure_plugin import srvs_of
+
+    unknown = unknown_srvs(srvs_of(item))
+    if unknown:
+        pytest.fail(f"@pytest.mark.srv: {unknown}", pytrace=False)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

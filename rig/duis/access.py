@@ -121,7 +121,7 @@ class AccessControl:
         signed = isinstance(request.body, rq.SignedPreCommand)
         reason = None
         if cv not in allowed:
-            reason = f"SRV {request.srv} takes CV {sorted(int(v) for v in allowed)}, not {int(cv)}"
+            reason = f"SRV {request.srv} takes CV {_listed(int(v) for v in allowed)}, not {int(cv)}"
         elif signed != (cv in _SIGNED_PRE_COMMAND_CVS):
             reason = "CV 5-7 carry a SignedPreCommand, and only they do"
         elif request.execution_date_time is not None and cv in _LOCAL_ONLY_ON_DEMAND:
@@ -138,7 +138,7 @@ class AccessControl:
         if not any(device.responsible.get(role) == request.request_id.originator for role in roles):
             raise DuisError(
                 ResponseCode.INVALID_USER_FOR_DEVICE,
-                f"{request.request_id.originator} acts for {target} in none of {sorted(roles)}",
+                f"{request.request_id.originator} acts for {target} in no role of {_listed(roles)}",
                 "sr:RequestID",
             )
         return device
@@ -179,3 +179,8 @@ def check_seed_002(
             "SMETS1 GSMEs take UncontrolledGasFlowRateDecimal (DUIS 4.0, seed 002)",
             "sr:UncontrolledGasFlowRate",
         )
+
+
+def _listed(items: Iterable[object]) -> str:
+    """Sorted values as words for a reason (``IS, GS``), never a Python list of reprs."""
+    return ", ".join(sorted(str(item) for item in items))

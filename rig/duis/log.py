@@ -4,6 +4,7 @@ A log is one of:
 
 * a DUIS XML file (one request);
 * a folder of them (``*.xml`` / ``*.XML``, not recursive);
+* the name of a shipped example (:data:`EXAMPLES_DIR`), e.g. ``default-bench``;
 * a JSONL file (``*.jsonl``): one object per line, ``{"sent": "<ISO 8601>", "xml": "<request>"}``,
   as an adapter's traffic capture would write it.
 
@@ -27,6 +28,10 @@ from pathlib import Path
 from rig.duis.codes import DuisError
 from rig.duis.messages import parse_request
 from rig.duis.request import ServiceRequest
+
+#: Example logs shipped with the rig (package data): ``rig replay default-bench`` replays
+#: ``default-bench.jsonl`` (docs/duis.md "Replay logs").
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
 _SENT = re.compile(rb"\A\s*(?:<\?xml[^>]*\?>\s*)?<!--\s*sent:\s*(\S+)\s*-->")
 
@@ -78,6 +83,18 @@ def _jsonl(path: Path) -> Iterator[tuple[datetime, str, bytes]]:
             if not isinstance(sent, str) or not isinstance(xml, str):
                 raise LogError(f"{source}: 'sent' and 'xml' must be strings")
             yield _utc(sent, source), source, xml.encode("utf-8")
+
+
+def find_log(name: str) -> Path:
+    """A log file or folder, or the name of a shipped example log (:data:`EXAMPLES_DIR`)."""
+    path = Path(name)
+    if path.exists():
+        return path
+    example = EXAMPLES_DIR / f"{name}.jsonl"
+    if "/" not in name and example.is_file():
+        return example
+    shipped = ", ".join(sorted(p.stem for p in EXAMPLES_DIR.glob("*.jsonl")))
+    raise LogError(f"{name}: no such file or folder, nor a shipped example log ({shipped})")
 
 
 def read_log(path: Path) -> list[LogEntry]:

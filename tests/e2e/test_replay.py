@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from rig.bench import DEFAULT_BENCH
 from rig.cli import main
+from rig.duis.log import EXAMPLES_DIR
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 
 BENCH = """
@@ -66,8 +68,8 @@ def test_replayed_traffic_reaches_the_meter_and_bad_entries_are_reported(
     result = CliRunner().invoke(
         main, ["replay", str(log), "--bench", str(bench), "--out", str(out), "--speed", "10"]
     )
-    assert result.exit_code == 0, result.output
-    assert "8 entries: 6 sent, 2 refused" in result.output
+    assert result.exit_code == 1, result.output  # two entries refused
+    assert "8 entries: 6 sent, 2 refused, 0 failed" in result.output
     requests = [r for r in read_jsonl(out / RESULTS_FILE) if r.get("kind") == "request"]
     by_counter = {int(r["request_id"].rsplit(":", 1)[1]): r for r in requests}
     assert [by_counter[c]["outcome"] for c in range(2001, 2007)] == ["ok"] * 6
@@ -89,8 +91,8 @@ def test_access_control_refuses_a_repeated_counter(log: Path, tmp_path: Path) ->
     out = tmp_path / "run"
     args = ["replay", str(log), "--bench", str(bench), "--out", str(out), "--speed", "10"]
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    assert "9 entries: 6 sent, 3 refused" in result.output
+    assert result.exit_code == 1, result.output
+    assert "9 entries: 6 sent, 3 refused, 0 failed" in result.output
     refused = [r for r in read_jsonl(out / RESULTS_FILE) if r.get("kind") == "refused"]
     assert "counter 2002 not above 2002" in refused[0]["reason"]
 
@@ -102,9 +104,49 @@ def test_priority_reordering_meets_the_meters_anti_replay(log: Path, tmp_path: P
     bench.write_text(BENCH.replace("[[device]]", "[dsp]\nservice_time_s = 0.05\n[[device]]"))
     out = tmp_path / "run"
     args = ["replay", str(log), "--bench", str(bench), "--out", str(out), "--speed", "inf"]
-    assert CliRunner().invoke(main, args).exit_code == 0
+    assert CliRunner().invoke(main, args).exit_code == 1
     requests = [r for r in read_jsonl(out / RESULTS_FILE) if r.get("kind") == "request"]
     by_counter = {int(r["request_id"].rsplit(":", 1)[1]): r for r in requests}
     assert all(by_counter[c]["outcome"] == "ok" for c in (2001, 2002, 2004, 2006))
     for counter in (2003, 2005):
         assert "alert 0x8F30" in by_counter[counter]["reason"]
+
+
+def test_the_shipped_example_log_runs_on_the_default_bench(tmp_path: Path) -> None:
+    """docs/duis.md "Replay logs": disable, arm, enable with a read after each, all answered."""
+    out = tmp_path / "run"
+    args = ["replay", "default-bench", "--out", str(out), "--speed", "10"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "7 entries: 7 sent, 0 refused, 0 failed" in result.output
+    requests = [r for r in read_jsonl(out / RESULTS_FILE) if r.get("kind") == "request"]
+    assert [r["outcome"] for r in requests] == ["ok"] * 7
+    reads = [r["response"]["control_state"] for r in requests if r["srv"] == "7.4"]
+    assert reads == [1, 0, 2, 1]  # connected, disconnected, armed, connected
+
+
+def test_failed_requests_alone_make_the_replay_exit_1(tmp_path: Path) -> None:
+    """All at once on a slow DSP, the reads overtake the supply commands (SECMP0028) and the
+    meter refuses the commands' older counters: nothing refused by the DSP, yet a failure."""
+    bench = tmp_path / "bench.toml"
+    bench.write_text(DEFAULT_BENCH.read_text().replace("0.001 ", "0.05 "))
+    log = EXAMPLES_DIR / "default-bench.jsonl"
+    args = ["replay", str(log), "--bench", str(bench), "--out", str(tmp_path / "run")]
+    result = CliRunner().invoke(main, [*args, "--speed", "inf"])
+    assert result.exit_code == 1, result.output
+    assert re.search(r"7 entries: 7 sent, 0 refused, [1-9] failed", result.output)
+    assert "alert 0x8F30" in result.output
+
+
+def test_refusals_print_as_words(tmp_path: Path) -> None:
+    """A refusal names roles and command variants as DUIS does, never as Python reprs."""
+    first = json.loads((EXAMPLES_DIR / "default-bench.jsonl").read_text().splitlines()[0])
+    wrong_cv = first["xml"].replace("<sr:CommandVariant>1<", "<sr:CommandVariant>4<")
+    other_user = first["xml"].replace("90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-03-00-00")
+    log = tmp_path / "bad.jsonl"
+    log.write_text("".join(json.dumps({**first, "xml": x}) + "\n" for x in (wrong_cv, other_user)))
+    result = CliRunner().invoke(main, ["replay", str(log), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1, result.output
+    assert "E12 at sr:CommandVariant: SRV 7.4 takes CV 1, 2, 3, not 4" in result.output
+    assert "in no role of IS" in result.output  # supplier2 is a User, but not this meter's
+    assert not re.search(r"<\w+\.\w+: |\[\d|b'", result.output), result.output

@@ -250,7 +250,7 @@ def test_rig_check_refuses_a_bench_a_run_holds(
     from rig.cli import main
 
     leases = tmp_path / "leases"
-    monkeypatch.setattr("rig.cli.DEFAULT_LEASE_DIR", leases)
+    monkeypatch.setattr("rig.lease.DEFAULT_LEASE_DIR", leases)
     path = write_bench(tmp_path, "a", "/dev/ttyRIGA")
     with lease_bench([load_bench(path)], leases, holder="pid 7 (worker gw0)", timeout_s=0):
         result = CliRunner().invoke(main, ["check", "--bench", str(path)])

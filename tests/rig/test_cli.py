@@ -2,7 +2,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from rig.cli import DEFAULT_BENCH, main
+from rig.bench import DEFAULT_BENCH
+from rig.cli import main
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import KeyStore
 from rig.results.jsonl import RESULTS_FILE

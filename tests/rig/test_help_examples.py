@@ -11,11 +11,16 @@ from click.testing import CliRunner
 from rig.cli import main
 
 
-def command_paths(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def command_paths(
+    command: click.Command, path: tuple[str, ...] = (), parent: click.Context | None = None
+) -> Iterator[tuple[str, ...]]:
     yield path
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
-            yield from command_paths(sub, (*path, name))
+        ctx = click.Context(command, info_name=path[-1] if path else "rig", parent=parent)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None
+            yield from command_paths(sub, (*path, name), ctx)
 
 
 @pytest.mark.parametrize("path", list(command_paths(main)), ids=lambda p: " ".join(("rig", *p)))

@@ -92,28 +92,37 @@ print(caught[0].message)
     assert "rig.dsp.csp" in message and "build_ext --inplace" in message
 
 
-def _touch(path: Path, mtime_s: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("")
-    os.utime(path, (mtime_s, mtime_s))
-
-
-def test_stale_modules_compares_each_source_with_the_shared_library(tmp_path: Path) -> None:
+def test_stale_modules_compares_each_source_with_the_digest_the_build_recorded(
+    tmp_path: Path,
+) -> None:
+    """By content: a wheel keeps no modification times (setup.py ``BuildExt`` records them)."""
     modules, library = ("pkg.a", "pkg.sub.b"), "pkg.lib__mypyc"
     so = importlib.machinery.EXTENSION_SUFFIXES[0]
 
     def stale() -> list[str] | None:
         return _native.stale_modules(modules, tmp_path, library)
 
-    _touch(tmp_path / "pkg/a.py", 100)
-    _touch(tmp_path / "pkg/sub/b.py", 100)
+    def write(name: str, text: str = "", mtime_s: int = 100) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        os.utime(path, (mtime_s, mtime_s))
+        return path
+
+    write("pkg/a.py", "a = 1")
+    write("pkg/sub/b.py", "b = 2")
     assert stale() is None  # a pure install
-    _touch(tmp_path / f"pkg/a{so}", 200)
-    _touch(tmp_path / f"pkg/lib__mypyc{so}", 200)
+    write(f"pkg/a{so}")
+    write(f"pkg/lib__mypyc{so}")
+    assert stale() == ["pkg.a", "pkg.sub.b"]  # no record of what was compiled: an older build
+    record = _native.record_path(library, tmp_path)
+    record.write_text(json.dumps(_native.source_digests(modules, tmp_path)))
     assert stale() == ["pkg.sub.b"]  # a shim missing
-    _touch(tmp_path / f"pkg/sub/b{so}", 50)  # shims keep their first build's time
+    write(f"pkg/sub/b{so}")
     assert stale() == []  # up to date
-    os.utime(tmp_path / "pkg/sub/b.py", (300, 300))  # edited after the build
+    write("pkg/sub/b.py", "b = 2", mtime_s=10**9)  # touched, or installed from a wheel
+    assert stale() == []
+    write("pkg/sub/b.py", "b = 3", mtime_s=50)  # edited, whatever the times say
     assert stale() == ["pkg.sub.b"]
     (tmp_path / f"pkg/lib__mypyc{so}").unlink()
     assert stale() == ["pkg.a", "pkg.sub.b"]  # no compiled code at all

@@ -1,0 +1,80 @@
+"""``rig keys``: test key material for a bench (never real keys)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rig.gbcs.commands import EUI
+from rig.gbcs.eui import Eui64
+from rig.keys.pki import generate_pki
+
+
+@click.group()
+def keys() -> None:
+    """Test key material (never real keys).
+
+    \b
+    Example:
+      rig keys generate --out bench-keys --device 00-DB-12-34-56-78-91-01
+    """
+
+
+@keys.command("generate")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the keys into (keystore naming convention).",
+)
+@click.option(
+    "--party",
+    "parties",
+    multiple=True,
+    type=EUI,
+    help="Remote party EUI (supplier, network operator, ACB...); repeatable.",
+)
+@click.option(
+    "--prepayment",
+    "prepayment",
+    multiple=True,
+    type=EUI,
+    help="Remote party that also needs a prepayment KA key (UTRNs); repeatable.",
+)
+@click.option(
+    "--device",
+    "devices",
+    multiple=True,
+    type=EUI,
+    help="Device EUI (ESME, GSME, CHF...); repeatable.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing key files.")
+def generate(
+    out: Path,
+    parties: tuple[Eui64, ...],
+    prepayment: tuple[Eui64, ...],
+    devices: tuple[Eui64, ...],
+    overwrite: bool,
+) -> None:
+    """Generate a complete test PKI: P-256 KA and DS keys and certificates per party and device.
+
+    \b
+    Example:
+      rig keys generate --out bench-keys --party 90-B3-D5-1F-30-01-00-00 \\
+          --prepayment 90-B3-D5-1F-30-01-00-00 --device 00-DB-12-34-56-78-91-01
+    """
+    if not (parties or prepayment or devices):
+        raise click.UsageError("name at least one --party, --prepayment or --device")
+    try:
+        written = generate_pki(
+            out,
+            remote_parties=parties,
+            devices=devices,
+            prepayment_parties=prepayment,
+            overwrite=overwrite,
+        )
+    except FileExistsError as exc:
+        raise click.ClickException(f"{exc} (use --overwrite to replace)") from exc
+    for path in written:
+        click.echo(path)

@@ -1,0 +1,1 @@
+../../test_plans/test_backbone.py
