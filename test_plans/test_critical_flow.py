@@ -167,6 +167,6 @@ def test_a_tampered_signature_is_refused_by_the_meter(rig: Rig, keys: KeyStore) 
 
     record = rig.request(ESME, DisableSupply(), mangle=tamper_signature, timeout=60)
     assert not record.ok
-    assert record.reason == NO_AUTHORITY
+    assert (record.reason or "").startswith(NO_AUTHORITY)
     assert [a["code"] for a in record.alerts] == [0x8F30]
     assert supply_state(rig) is before
