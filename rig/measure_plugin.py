@@ -102,6 +102,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     recorder = config.stash.get(_RECORDER, None)
     if recorder is not None:
         recorder.close()
+    from rig.pytest_plugin import RUN_DIR
+
+    if RUN_DIR not in config.stash:  # a usage error before the run began: nothing was stored
+        return
     if getattr(config, "workerinput", None) is None:  # the controller, after every worker
         try:
             checkpoint(store_path(config))

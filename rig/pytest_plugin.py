@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -155,11 +156,20 @@ def rig_run_dir(pytestconfig: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def rig(pytestconfig: pytest.Config, bench: Bench, rig_run_dir: Path) -> Iterator[Rig]:
     """The running bench: devices started, DSP model live, results streaming to disk (JSON
-    Lines in the run folder and the SQLite results store)."""
+    Lines in the run folder and the SQLite results store). A bench that cannot start (a port
+    that does not open, a device that does not come up) ends the session with one usage error
+    naming each device, instead of an error per test."""
+    from rig.bench import BenchError
     from rig.launch import launch
     from rig.measure_plugin import open_store_writer
 
-    with launch(bench, rig_run_dir, store=open_store_writer(pytestconfig)) as running:
+    with ExitStack() as stack:
+        try:
+            running = stack.enter_context(
+                launch(bench, rig_run_dir, store=open_store_writer(pytestconfig))
+            )
+        except BenchError as exc:
+            pytest.exit(f"bench did not start: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
         yield running
 
 

@@ -63,3 +63,30 @@ def test_read():
     result = pytester.runpytest_inprocess("--rig-results", "run")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*test_typo*@pytest.mark.srv: unknown SRV '7.44'*"])
+
+
+def test_a_bench_whose_port_does_not_open_is_one_usage_error(pytester: pytest.Pytester) -> None:
+    """Issue 13: a missing serial port stops the session with one line naming the device and
+    the port, not a traceback per test."""
+    pytester.makepyfile(test_plan=PLAN)
+    pytester.makefile(
+        ".toml",
+        lab="""
+[bench]
+name = "lab"
+[keys]
+dirs = ["@rtds"]
+[user]
+eui = "90-B3-D5-1F-30-01-00-00"
+[[device]]
+name = "esme"
+kind = "esme"
+eui = "00-DB-12-34-56-78-90-A0"
+port = "/dev/ttyUSB9"
+""",
+    )
+    result = pytester.runpytest_inprocess("--bench", "lab.toml", "--rig-results", "run")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    out = result.stdout.str()
+    assert "esme" in out and "/dev/ttyUSB9" in out and "Traceback" not in out
+    assert out.count("bench did not start") == 1 and " passed" not in out
