@@ -40,7 +40,7 @@ from rig.gbcs import gbt, usecases
 from rig.gbcs.dlms import AccessKind, AccessResult, Data
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.eui import Eui64
-from rig.gbcs.frame import Message, decode
+from rig.gbcs.frame import decode
 from rig.keys.keystore import KeyStore
 
 
@@ -157,11 +157,10 @@ class Chf(SmartDevice):
         self.log = log
 
     def handle(self, frame: bytes, now: float) -> Output:
-        command = self._accept(frame, now)
-        if not isinstance(command, Message):
-            return command
-        s = command.signing
-        body = usecases.decode_payload(s.message_code, s.payload, s.cra)
+        accepted = self._accept(frame, now)
+        if isinstance(accepted, list):
+            return accepted
+        command, body = accepted
         if isinstance(body, dlms.AddHanDevice):
             return [self._respond(command, self._add(body))]
         if isinstance(body, dlms.RemoveHanDevice):
@@ -169,7 +168,8 @@ class Chf(SmartDevice):
             self._note(f"CCS02 {body.device}: {'removed' if removed else 'not on the log'}")
             result = 0 if removed else dlms.OTHER_REASON
             return [self._respond(command, usecases.ChangeSupplyEsmeResponse(result=result))]
-        self._note(f"CHF: message code 0x{s.message_code:04X} not supported by this stub")
+        code = command.signing.message_code
+        self._note(f"CHF: message code 0x{code:04X} not supported by this stub")
         return []
 
     def _add(self, body: dlms.AddHanDevice) -> dlms.AccessResults:

@@ -14,6 +14,7 @@ from devices.commands import bench_devices
 from devices.emulated.cpu_bench import bench_emulator
 from rig.bench import DEFAULT_BENCH, Bench
 from rig.duis.commands import duis
+from rig.fuzz import bench_fuzz
 from rig.gbcs.commands import EUI, bench_codec, decode, frame
 from rig.gbcs.eui import Eui64
 from rig.keys.pki import generate_pki
@@ -242,6 +243,7 @@ bench.add_command(bench_devices)
 bench.add_command(bench_load)
 bench.add_command(bench_results)
 bench.add_command(bench_emulator)
+bench.add_command(bench_fuzz)
 main.add_command(emulate)
 
 #: Examples for --help of commands defined in other modules that give none themselves
