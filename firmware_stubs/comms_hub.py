@@ -77,6 +77,9 @@ class HubSettings:
     block_size: int = 128
     max_in_flight: int = 4
     max_log_entries: int = 16
+    #: GBT messages reassembled at once; a new one beyond this drops the oldest unfinished
+    #: one, so blocks of messages never completed do not pile up (issue 13).
+    max_reassemblies: int = 16
     #: Apply the SMETS2 install-code rule (16 bytes) to CCS01.
     smets2: bool = True
     #: The CHF's own processing time for CCS01 / CCS02, seconds.
@@ -311,7 +314,14 @@ class CommsHub:
     def _reassemble(self, data: bytes) -> bytes | None:
         try:
             block = gbt.decode_block(data)
-            assembler = self._assembling.setdefault(block.transaction, gbt.Reassembler())
+            assembler = self._assembling.get(block.transaction)
+            if assembler is None:
+                assembler = self._assembling[block.transaction] = gbt.Reassembler()
+                if len(self._assembling) > self.settings.max_reassemblies:
+                    _, counter, originator, *_ = stale = next(iter(self._assembling))
+                    del self._assembling[stale]
+                    why = f"GBT message {counter} from {originator}: unfinished, too many at once"
+                    self._discard(why)
             whole = assembler.add(block)
         except DecodeError as exc:
             self._discard(f"GBT block: {exc}")
