@@ -179,7 +179,8 @@ class KeyedFuzzer:
     # -- running -------------------------------------------------------------------------
 
     def run(self, count: int) -> Tally:
-        """Fuzz ``count`` inputs."""
+        """Fuzz ``count`` inputs; their tally."""
+        self.tally = Tally()
         start, cpu = time.perf_counter(), time.process_time()
         for i in range(count):
             case = self._cases[i % len(self._cases)]

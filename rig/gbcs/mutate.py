@@ -38,6 +38,12 @@ FALLBACK = bytes.fromhex(
     "0002005213D9200003E80001010046000060030AFF0301000052E8965230E91EE41782CE42"
 )
 _TAGS = tuple(Tag)
+#: A-XDR types of the same size but another type (signed / unsigned, enum, bcd, boolean): a
+#: swap keeps the payload's structure, so it reaches the typed models (issue 13's 0F -> 0D).
+SAME_SIZE: dict[int, tuple[Tag, ...]] = {
+    tag: tuple(t for t in _INTEGERS if t != tag and _INTEGERS[t][0] == size)
+    for tag, (size, _) in _INTEGERS.items()
+}
 _SPEC_SIZE = 10
 _GBZ_HEADER = 5
 
@@ -194,7 +200,11 @@ def mutate_fields(rnd: random.Random, payload: bytes, fields: Fields) -> bytes:
         kind = rnd.choice(kinds)
         if kind == 0:
             at = rnd.choice(fields.tags)
-            buf[at] = rnd.choice(_TAGS) if rnd.random() < 0.8 else rnd.randrange(256)
+            roll = rnd.random()
+            if roll < 0.5 and SAME_SIZE.get(buf[at]):
+                buf[at] = rnd.choice(SAME_SIZE[buf[at]])
+            else:
+                buf[at] = rnd.choice(_TAGS) if roll < 0.9 else rnd.randrange(256)
         elif kind == 1:
             at = rnd.choice(fields.lengths)
             step = rnd.choice((-1, 1, 2, -2))

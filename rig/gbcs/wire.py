@@ -25,7 +25,7 @@ def encode_length(n: int) -> bytes:
 
 def require_canonical(what: str, payload: bytes, encode: Callable[[], bytes]) -> None:
     """The strict decoders' last check: the typed object decoded from ``payload`` re-encodes
-    to exactly ``payload``, else DecodeError.
+    to exactly ``payload``, else DecodeError at the first byte that differs.
 
     A value the decoder read but the encoder refuses (its ValueError, e.g. a BCD 251 where the
     model encodes an A-XDR integer: issue 13) is non-canonical input too, never the encoder's
@@ -36,7 +36,8 @@ def require_canonical(what: str, payload: bytes, encode: Callable[[], bytes]) ->
     except ValueError as exc:
         raise DecodeError(0, f"{what}: payload is not in canonical form ({exc})") from None
     if again != payload:
-        raise DecodeError(0, f"{what}: payload is not in canonical form")
+        at = next((i for i, (a, b) in enumerate(zip(again, payload, strict=False)) if a != b), 0)
+        raise DecodeError(at, f"{what}: payload is not in canonical form")
 
 
 class Reader:
