@@ -416,7 +416,7 @@ def bench_fuzz(count: int, seed: int, workers: int, baseline_seconds: float) -> 
     inputs/s, GbcsErrors by class and non-GbcsError exceptions; exit status 1 if there are any.
 
     Seeds: every vector in $RIG_SHARED_DIR/gbcs-rtds (default ../shared) and GBT blocks of each.
-    A million inputs take minutes (docs/gbcs-codec.md, "Bad input and fuzzing").
+    A million inputs take minutes (docs/gbcs-codec.md, "Fuzzing").
 
     \b
     Example:

@@ -15,7 +15,7 @@ from test_comms_hub import premises, read_esme, read_gsme
 
 from firmware_stubs.esme import Esme, EsmeSettings
 from firmware_stubs.gsme import Gsme
-from rig.gbcs import usecases
+from rig.gbcs import gbt, usecases
 from rig.gbcs.codec import RemotePartyCodec, sign_precommand
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.eui import Eui64
@@ -103,3 +103,20 @@ def test_a_standalone_meter_notes_the_refusal_and_keeps_answering(
         assert "discarded: payload offset" in meter.events[-1]
     read = read_esme(supplier) if kind is Esme else read_gsme(supplier)
     assert len(meter.handle(read, 2.0)) == 1
+
+
+def test_the_hub_keeps_a_bounded_number_of_unfinished_gbt_messages(
+    pki: KeyStore, supplier: Supplier
+) -> None:
+    """First blocks of messages never finished do not pile up: past ``max_reassemblies`` the
+    oldest is dropped (and noted); the newest still completes."""
+    site = premises(pki, max_reassemblies=3)
+    messages = [gbt.segment(read_esme(supplier), 50) for _ in range(5)]
+    for blocks in messages:
+        assert site.handle(blocks[0], 1.0) == []
+    dropped = [e for e in site.hub.chf.events if "unfinished, too many at once" in e]
+    assert len(dropped) == 2 and site.hub.stats.discarded == 2
+    for block in messages[0][1:]:  # the oldest was dropped: its message never completes
+        assert site.handle(block, 2.0) == []
+    answers = [out for block in messages[-1][1:] for out in site.handle(block, 3.0)]
+    assert len(answers) == 1
