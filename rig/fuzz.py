@@ -131,17 +131,13 @@ class KeyedFuzzer:
         self.answers = [s for s in messages if s.cra is not Cra.COMMAND]
         self.payloads = [s.payload for s in messages if s.payload]
         self.remote = RemotePartyCodec(self.keys)
-        has_esme_key = any((d / "00db1234567890a0-ka.key").is_file() for d in dirs)
-        self.device = (
-            DeviceCodec(
-                RTDS_ESME,
-                ka_private=self.keys.ka_private(RTDS_ESME),
-                ds_private=None,
-                keys=self.keys,
+        #: The RTDS ESME's end, for open_command on raw frames (None without the shared keys).
+        self.device: DeviceCodec | None = None
+        with contextlib.suppress(KeyNotFound):
+            private = self.keys.ka_private(RTDS_ESME)
+            self.device = DeviceCodec(
+                RTDS_ESME, ka_private=private, ds_private=None, keys=self.keys
             )
-            if has_esme_key
-            else None
-        )
         self._answer_prefixes: dict[Eui64, bytes] = {}
         self.esme = Esme.from_keys(_ESME, self.keys, wall_clock_offset=_WALL_CLOCK)
         self.gsme = Gsme.from_keys(_GSME, self.keys, wall_clock_offset=_WALL_CLOCK)
@@ -200,7 +196,9 @@ class KeyedFuzzer:
         self.tally.cpu_seconds = time.process_time() - cpu
         return self.tally
 
-    def _try(self, target: str, data: bytes, call: Callable[[], object], *, stub: bool = False):
+    def _try(
+        self, target: str, data: bytes, call: Callable[[], object], *, stub: bool = False
+    ) -> object:
         """Run one target on one input and count the outcome; its result, or None."""
         try:
             result = call()
@@ -234,8 +232,8 @@ class KeyedFuzzer:
         else:
             data = mutate(rnd, data, self.pool)
         self._try("inspect", data, lambda: inspect(data, self.keys))
-        if self.device is not None:
-            self._try("open_command", data, lambda: self.device.open_command(data))
+        if (device := self.device) is not None:
+            self._try("open_command", data, lambda: device.open_command(data))
         self._try("open_response", data, lambda: self.remote.open_response(data))
         if gbt.is_gbt(data):
             self._try("gbt.Reassembler", data, lambda: gbt.Reassembler().add(data))

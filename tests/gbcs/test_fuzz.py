@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import random
 import tracemalloc
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -96,9 +97,9 @@ def test_keyed_inputs_keep_the_contract(keyed: KeyedFuzzer, seed: int) -> None:
     assert tally.failure_count == 0, tally.examples
 
 
-def test_the_keyed_fuzz_reaches_every_side(keyed: KeyedFuzzer) -> None:
-    """Not vacuous: stubs answer some sealed commands (their answers open), MACs verify and
-    fail, GBT blocks reassemble."""
+def test_the_keyed_fuzz_reaches_every_side(rtds: Path, keyed: KeyedFuzzer) -> None:
+    """Not vacuous (with the shared vectors): stubs answer some sealed commands (their answers
+    open), MACs verify and fail, GBT blocks reassemble."""
     keyed.rnd = random.Random(5)
     tally = keyed.run(1500)
     assert tally.failure_count == 0, tally.examples
