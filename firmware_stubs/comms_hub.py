@@ -40,7 +40,7 @@ from rig.gbcs import gbt, usecases
 from rig.gbcs.dlms import AccessKind, AccessResult, Data
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.eui import Eui64
-from rig.gbcs.frame import Message, decode
+from rig.gbcs.frame import decode
 from rig.keys.keystore import KeyStore
 
 
@@ -77,6 +77,9 @@ class HubSettings:
     block_size: int = 128
     max_in_flight: int = 4
     max_log_entries: int = 16
+    #: GBT messages reassembled at once; a new one beyond this drops the oldest unfinished
+    #: one, so blocks of messages never completed do not pile up (issue 13).
+    max_reassemblies: int = 16
     #: Apply the SMETS2 install-code rule (16 bytes) to CCS01.
     smets2: bool = True
     #: The CHF's own processing time for CCS01 / CCS02, seconds.
@@ -157,11 +160,10 @@ class Chf(SmartDevice):
         self.log = log
 
     def handle(self, frame: bytes, now: float) -> Output:
-        command = self._accept(frame, now)
-        if not isinstance(command, Message):
-            return command
-        s = command.signing
-        body = usecases.decode_payload(s.message_code, s.payload, s.cra)
+        accepted = self._accept(frame, now)
+        if isinstance(accepted, list):
+            return accepted
+        command, body = accepted
         if isinstance(body, dlms.AddHanDevice):
             return [self._respond(command, self._add(body))]
         if isinstance(body, dlms.RemoveHanDevice):
@@ -169,7 +171,8 @@ class Chf(SmartDevice):
             self._note(f"CCS02 {body.device}: {'removed' if removed else 'not on the log'}")
             result = 0 if removed else dlms.OTHER_REASON
             return [self._respond(command, usecases.ChangeSupplyEsmeResponse(result=result))]
-        self._note(f"CHF: message code 0x{s.message_code:04X} not supported by this stub")
+        code = command.signing.message_code
+        self._note(f"CHF: message code 0x{code:04X} not supported by this stub")
         return []
 
     def _add(self, body: dlms.AddHanDevice) -> dlms.AccessResults:
@@ -311,7 +314,14 @@ class CommsHub:
     def _reassemble(self, data: bytes) -> bytes | None:
         try:
             block = gbt.decode_block(data)
-            assembler = self._assembling.setdefault(block.transaction, gbt.Reassembler())
+            assembler = self._assembling.get(block.transaction)
+            if assembler is None:
+                assembler = self._assembling[block.transaction] = gbt.Reassembler()
+                if len(self._assembling) > self.settings.max_reassemblies:
+                    _, counter, originator, *_ = stale = next(iter(self._assembling))
+                    del self._assembling[stale]
+                    why = f"GBT message {counter} from {originator}: unfinished, too many at once"
+                    self._discard(why)
             whole = assembler.add(block)
         except DecodeError as exc:
             self._discard(f"GBT block: {exc}")

@@ -6,7 +6,11 @@ Command checks, in the order a device applies them (reference/gbcs.md §1.3, §1
 2. the Access Control Broker's MAC (and the supplier's signature on a critical command)
    verifies, and the originator counter is greater than the last one accepted from that remote
    party (anti-replay), else the command is discarded and a critical alert 0x8F30 "Source Does
-   not have Authority for Command" goes to the claimed originator, if it is a known party.
+   not have Authority for Command" goes to the claimed originator, if it is a known party;
+3. the payload decodes as its message code's use case, else the authenticated command is
+   discarded with a logged rejection, as for a use case the stub does not model (its counter
+   stays used: it was authentic and fresh). A malformed payload is never an exception out of
+   ``handle`` (issue 13).
 
 Answers to a command are MAC'd, or signed when the command was signed (critical); alerts carry
 the device's own counter. Every output leaves after a delay drawn from the device's seeded
@@ -19,6 +23,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -48,6 +53,13 @@ class DeviceState:
     #: The remote party that last sent an accepted command: unsolicited alerts go there
     #: unless a recipient is configured.
     last_originator: Eui64 | None = None
+
+
+class Accepted(NamedTuple):
+    """A command that passed every check, and its payload typed."""
+
+    command: Message
+    body: usecases.Payload
 
 
 class SmartDevice:
@@ -82,8 +94,9 @@ class SmartDevice:
         self.events.append(event)
         _log.info("%s: %s", self.eui, event)
 
-    def _accept(self, frame: bytes, now: float) -> Message | Output:
-        """The verified, fresh command in ``frame``; else what the device sends instead."""
+    def _accept(self, frame: bytes, now: float) -> Accepted | Output:
+        """The verified, fresh command in ``frame`` and its typed payload; else what the device
+        sends instead."""
         self._delay = self._processing.draw()
         try:
             command = self._codec.open_command(frame)
@@ -103,7 +116,13 @@ class SmartDevice:
             )
         state.last_command_counter[signing.originator] = signing.counter
         state.last_originator = signing.originator
-        return command
+        try:
+            body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
+        except DecodeError as exc:
+            code = signing.message_code
+            self._note(f"command 0x{code:04X} from {signing.originator} discarded: payload {exc}")
+            return []
+        return Accepted(command, body)
 
     def _refuse(self, frame: bytes, now: float, why: str) -> Output:
         """Discard a command that failed authentication; tell its claimed originator."""

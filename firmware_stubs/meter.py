@@ -151,12 +151,10 @@ class PrepaymentMeter(SmartDevice):
     def handle(self, frame: bytes, now: float) -> Output:
         """Process one GBCS frame received at ``now``; return (delay, frame) pairs to send."""
         alerts = self._advance(now) + self._frame_arrived()
-        command = self._accept(frame, now)
-        if not isinstance(command, Message):
-            return alerts + command
-        signing = command.signing
-        body = usecases.decode_payload(signing.message_code, signing.payload, signing.cra)
-        return alerts + self._dispatch(command, body, now)
+        accepted = self._accept(frame, now)
+        if isinstance(accepted, list):
+            return alerts + accepted
+        return alerts + self._dispatch(*accepted, now)
 
     def tick(self, now: float) -> Output:
         """Advance consumption (and whatever else time wears) to ``now``; the alerts due."""

@@ -379,6 +379,11 @@ def replay(log: str, bench: Path | None, out: Path | None, speed: float) -> None
             "rig.sim.commands:bench_dsp",
             "Benchmark the DSP model: simulated messages per CPU-second, one day, SimPy ratio.",
         ),
+        "fuzz": (
+            "rig.fuzz:bench_fuzz",
+            "Keyed fuzz of the GBCS codec and the firmware stubs: prints inputs run, inputs/s, "
+            "GbcsErrors by class and non-GbcsError exceptions; exit status 1 if there are any.",
+        ),
         "emulator": (
             "devices.emulated.cpu_bench:bench_emulator",
             "CPU per SRV 7.4 request in an emulated ESME and in the rig's payload codec, in "

@@ -26,7 +26,7 @@ from rig.gbcs.dlms import (
 )
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.eui import Eui64
-from rig.gbcs.wire import Reader
+from rig.gbcs.wire import Reader, require_canonical
 
 #: Data protection (class 30) ACTION ``get_protected_attributes`` (§1.4).
 _DATA_PROTECTION_CLASS = 30
@@ -41,8 +41,8 @@ _CRA_ENCRYPTION = 4
 
 
 def _canonical(obj: object, payload: bytes, counter: int) -> None:
-    if obj.encode(counter) != payload:  # type: ignore[attr-defined]
-        raise DecodeError(0, f"{type(obj).__name__}: payload is not in canonical form")
+    encode = obj.encode  # type: ignore[attr-defined]
+    require_canonical(type(obj).__name__, payload, lambda: encode(counter))
 
 
 def _request_of(payload: bytes, what: str) -> AccessRequest:

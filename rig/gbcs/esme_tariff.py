@@ -18,6 +18,7 @@ from typing import ClassVar
 
 from rig.gbcs.dlms import AccessKind, AccessRequest, AccessSpec, Data, Tag, decode_apdu, invoke_id
 from rig.gbcs.errors import DecodeError
+from rig.gbcs.wire import require_canonical
 
 _ANY8 = 0xFF
 _ANY16 = 0xFFFF
@@ -395,8 +396,7 @@ class UpdateTariffEsme:
             obj = _from_data(apdu.data)
         except (TypeError, ValueError, IndexError, AttributeError) as exc:
             raise DecodeError(0, f"ECS01a: malformed tariff data ({exc})") from None
-        if obj.encode(apdu.invoke_id) != payload:
-            raise DecodeError(0, "ECS01a: payload is not in canonical form")
+        require_canonical("ECS01a", payload, lambda: obj.encode(apdu.invoke_id))
         return obj
 
 

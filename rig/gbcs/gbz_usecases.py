@@ -31,7 +31,7 @@ from rig.gbcs.gbz import (
     encode_read_attributes,
     le,
 )
-from rig.gbcs.wire import Reader
+from rig.gbcs.wire import Reader, require_canonical
 
 METERING = 0x0702
 PREPAYMENT = 0x0705
@@ -46,8 +46,8 @@ _UINT16 = 0xFFFF
 
 def _strict(cls: type, payload: bytes, obj: object) -> None:
     """Raise DecodeError unless ``obj`` re-encodes to ``payload`` (canonical decoding)."""
-    if obj.encode(0) != payload:  # type: ignore[attr-defined]
-        raise DecodeError(0, f"{cls.__name__}: payload is not in canonical form")
+    encode = obj.encode  # type: ignore[attr-defined]
+    require_canonical(cls.__name__, payload, lambda: encode(0))
 
 
 def _one(payload: bytes, cluster: int, command: int, what: str) -> ZclFrame:

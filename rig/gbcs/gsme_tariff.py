@@ -24,7 +24,7 @@ from rig.gbcs.gbz import (
     decode_gbz,
     le,
 )
-from rig.gbcs.wire import Reader
+from rig.gbcs.wire import Reader, require_canonical
 
 CALENDAR = 0x0707
 PRICE = 0x0700
@@ -557,6 +557,5 @@ class UpdateTariffGsme:
             except DecodeError as exc:
                 raise DecodeError(0, f"GCS01a component {i}: {exc.reason}") from None
         obj = cls(tuple(commands))  # type: ignore[arg-type]
-        if obj.encode(0) != payload:
-            raise DecodeError(0, "GCS01a: payload is not in canonical form")
+        require_canonical("GCS01a", payload, lambda: obj.encode(0))
         return obj

@@ -6,6 +6,8 @@ length field that the input cannot back; every failure is a :class:`DecodeError`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rig.gbcs.errors import DecodeError
 
 
@@ -19,6 +21,23 @@ def encode_length(n: int) -> bytes:
     if len(body) > 4:
         raise ValueError(f"length {n} too large")
     return bytes([0x80 | len(body)]) + body
+
+
+def require_canonical(what: str, payload: bytes, encode: Callable[[], bytes]) -> None:
+    """The strict decoders' last check: the typed object decoded from ``payload`` re-encodes
+    to exactly ``payload``, else DecodeError at the first byte that differs.
+
+    A value the decoder read but the encoder refuses (its ValueError, e.g. a BCD 251 where the
+    model encodes an A-XDR integer: issue 13) is non-canonical input too, never the encoder's
+    own exception.
+    """
+    try:
+        again = encode()
+    except ValueError as exc:
+        raise DecodeError(0, f"{what}: payload is not in canonical form ({exc})") from None
+    if again != payload:
+        at = next((i for i, (a, b) in enumerate(zip(again, payload, strict=False)) if a != b), 0)
+        raise DecodeError(at, f"{what}: payload is not in canonical form")
 
 
 class Reader:

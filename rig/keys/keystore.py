@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
+from rig.gbcs.errors import GbcsError
 from rig.gbcs.eui import Eui64
 
 
@@ -26,8 +27,9 @@ class Role(StrEnum):
     DS = "ds"
 
 
-class KeyNotFound(KeyError):
-    """No directory holds the requested key."""
+class KeyNotFound(GbcsError, KeyError):
+    """No directory holds the requested key: a :class:`GbcsError`, as a frame naming an unknown
+    party is bad input to the codec (issue 13), and still a KeyError for lookups."""
 
     def __init__(self, eui: Eui64, role: str, dirs: Sequence[Path]) -> None:
         searched = ", ".join(str(d) for d in dirs) or "(no directories)"

@@ -1,11 +1,12 @@
-"""Counted random-mutation fuzzing of the GBCS decoder (reference/gbcs.md §1; not a pytest module).
+"""Counted random-mutation fuzzing of the GBCS decoder without keys (reference/gbcs.md §1; not a
+pytest module). The keyed fuzz of both codec sides and the firmware stubs is ``rig bench fuzz``
+(:mod:`rig.fuzz`); this one is its unkeyed, inspect-only predecessor.
 
 Every input goes through :func:`rig.gbcs.tree.inspect` (frame or GBT block, General-Signing,
 typed payload, decode tree). The contract: a :class:`~rig.gbcs.tree.Report` or a
 :class:`~rig.gbcs.errors.DecodeError` naming an offset inside the input; never another
-exception, never longer than ``--max-ms`` per input. Seeds are the RTDS vectors (if found), GBT
-blocks of them and frames built with fresh keys; mutations are bit flips, byte writes,
-interesting length bytes, insertions, deletions, truncations, splices and random bytes.
+exception, never longer than ``--max-ms`` per input. Seeds are every RTDS vector (if found) and
+GBT blocks of each; mutations are :func:`rig.gbcs.mutate.mutate`'s.
 
     .venv/bin/python tests/gbcs/fuzz_decode.py --count 1000000 --workers 2
 """
@@ -22,59 +23,17 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from rig.gbcs.errors import DecodeError
-from rig.gbcs.gbt import segment
+from rig.gbcs.mutate import mutate, vectors
+from rig.gbcs.mutate import seeds as mutation_seeds
 from rig.gbcs.tree import inspect
-
-_INTERESTING = (0x00, 0x01, 0x02, 0x08, 0x09, 0x0C, 0x40, 0x7F, 0x80, 0x81, 0x82, 0x84, 0xFF)
 
 
 def seeds() -> list[bytes]:
-    """RTDS vectors (from $RIG_SHARED_DIR or ../shared) plus GBT blocks of each."""
+    """Every RTDS vector (from $RIG_SHARED_DIR or ../shared) plus GBT blocks of each."""
     shared = Path(
         os.environ.get("RIG_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared"
     )
-    frames = [
-        bytes.fromhex(p.read_text().strip())
-        for p in sorted(shared.glob("gbcs-rtds/vectors/*/*.HEX"))
-    ]
-    if not frames:
-        frames = [
-            bytes.fromhex(
-                "DD000000000000471100000000DF090100000000000003E80890B3D51F300100000800DB1234567890A0"
-                "0002005213D9200003E80001010046000060030AFF0301000052E8965230E91EE41782CE42"
-            )
-        ]
-    blocks = [b for f in frames[::7] for b in segment(f, 64)]
-    return frames + blocks
-
-
-def mutate(rnd: random.Random, data: bytes, pool: list[bytes]) -> bytes:
-    """One to four random mutations of ``data``."""
-    buf = bytearray(data)
-    for _ in range(rnd.randint(1, 4)):
-        kind = rnd.randrange(9)
-        at = rnd.randrange(len(buf) + 1)
-        if kind == 0 and buf:
-            buf[at % len(buf)] ^= 1 << rnd.randrange(8)
-        elif kind == 1 and buf:
-            buf[at % len(buf)] = rnd.randrange(256)
-        elif kind == 2 and buf:
-            buf[at % len(buf)] = rnd.choice(_INTERESTING)
-        elif kind == 3:
-            buf[at:at] = bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 8)))
-        elif kind == 4:
-            del buf[at : at + rnd.randint(1, 16)]
-        elif kind == 5:
-            del buf[at:]
-        elif kind == 6:
-            other = rnd.choice(pool)
-            start = rnd.randrange(len(other) + 1)
-            buf[at:] = other[start : start + rnd.randint(1, 200)]
-        elif kind == 7:
-            buf = bytearray(rnd.randbytes(rnd.randint(0, 64)))
-        else:
-            buf[at:at] = rnd.choice(pool)[: rnd.randint(1, 40)]
-    return bytes(buf)
+    return mutation_seeds(vectors(shared))
 
 
 def run(count: int, seed: int, max_ms: float) -> tuple[int, int, float, list[str]]:

@@ -132,3 +132,16 @@ def test_mutated_encrypted_responses_decode_or_raise_decode_error(
         return
     verdict = report.verdicts.get("decryption", "valid")
     assert verdict in {"valid", "INVALID"} or verdict.startswith("not checked (no KA key")
+
+
+def test_a_payload_its_model_cannot_re_encode_is_one_error_line(rtds: Path) -> None:
+    """Issue 13: the ECS01a pre-command with a scaler ``0F FB`` flipped to ``0D FB`` (byte 591)
+    is malformed input: exit status 2 and one line naming the offset and the reason."""
+    frame = bytearray.fromhex(vector(rtds, "ECS01a_1.1.1_IMMEDIATE_TOU_SUCCESS_PRECOMMAND"))
+    frame[591] ^= 0x02
+    result = CliRunner().invoke(decode, [frame.hex(), "--keys", str(rtds / "keystore")])
+    assert result.exit_code == 2 and result.exception is not None
+    assert result.output.splitlines() == [
+        "error: offset 36: payload: ECS01a: payload is not in canonical form "
+        "(251 does not fit in INTEGER)"
+    ]

@@ -1,7 +1,7 @@
 """Structured mutations of every RTDS vector (reference/gbcs.md §1).
 
 Decoding gives a Message or a DecodeError, typed payload decoding an object or a DecodeError:
-never another exception.
+never another exception (issue 13: not even when the typed model cannot re-encode a value).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.frame import decode
-from rig.gbcs.usecases import decode_payload
+from rig.gbcs.mutate import SAME_SIZE, frame_length_fields, payload_fields
+from rig.gbcs.usecases import RawPayload, decode_payload
 
 pytestmark = pytest.mark.shared
 
@@ -27,15 +28,6 @@ def _load(path: Path) -> bytes:
 
 
 FRAMES = [_load(path) for path in VECTORS]
-
-
-def length_fields(frame: bytes) -> list[int]:
-    """Offsets of the MAC header and General-Signing length bytes of a valid frame."""
-    apdu = 0 if frame[0] == 0xDF else len(frame) - 12 - len(decode(frame).signing.encode())
-    offsets = [apdu + 1, apdu + 11, apdu + 20, apdu + 29]
-    other = apdu + 30 + (12 if frame[apdu + 29] else 0)
-    offsets += [other, other + 1 + frame[other]]
-    return offsets + ([7] if apdu else [])
 
 
 def survive(data: bytes) -> None:
@@ -69,7 +61,7 @@ def test_every_truncation(rtds: Path) -> None:
 @st.composite
 def mutants(draw: st.DrawFn) -> bytes:
     original = draw(st.sampled_from(FRAMES))
-    fields = length_fields(original)
+    fields = frame_length_fields(original)
     frame = bytearray(original)
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(["flip", "set", "length", "insert", "delete", "truncate"]))
@@ -98,7 +90,8 @@ def test_structured_mutations(rtds: Path, data: bytes) -> None:
 
 
 def test_payload_bytes_flipped(rtds: Path) -> None:
-    """Every single-byte corruption of every typed payload decodes or raises DecodeError."""
+    """Every single-byte corruption of every typed payload of up to 300 bytes decodes or raises
+    DecodeError (the larger ones: the next test)."""
     for frame in FRAMES:
         s = decode(frame).signing
         if len(s.payload) > 300:
@@ -106,5 +99,24 @@ def test_payload_bytes_flipped(rtds: Path) -> None:
         for at in range(len(s.payload)):
             for value in (0x00, 0x80, 0xFF, s.payload[at] ^ 0x01):
                 payload = s.payload[:at] + bytes([value]) + s.payload[at + 1 :]
+                with contextlib.suppress(DecodeError):
+                    decode_payload(s.message_code, payload, s.cra)
+
+
+def test_same_size_tag_swaps_in_every_typed_payload(rtds: Path) -> None:
+    """Each A-XDR integer tag of every typed payload, large ones too, swapped for each other
+    type of its size (signed / unsigned, enum, bcd, boolean): the structure still parses, so the
+    typed model sees the value. Issue 13's ECS01a scaler (``0F FB`` -> ``0D FB``) is one.
+    One vector per message code and CRA, to stay quick."""
+    firsts = {(s.message_code, s.cra): s for s in (decode(f).signing for f in reversed(FRAMES))}
+    for s in firsts.values():
+        try:
+            if isinstance(decode_payload(s.message_code, s.payload, s.cra), RawPayload):
+                continue
+        except DecodeError:
+            continue
+        for at in payload_fields(s.payload).tags:
+            for tag in SAME_SIZE.get(s.payload[at], ()):
+                payload = s.payload[:at] + bytes([tag]) + s.payload[at + 1 :]
                 with contextlib.suppress(DecodeError):
                     decode_payload(s.message_code, payload, s.cra)
