@@ -44,6 +44,7 @@ from firmware_stubs.premises import Premises, PremisesSpec
 from rig.bench import RTDS_KEYS
 from rig.gbcs import gbt
 from rig.gbcs.codec import DeviceCodec, RemotePartyCodec
+from rig.gbcs.codes import CRITICAL_CODES
 from rig.gbcs.commands import SHARED_KEYS
 from rig.gbcs.crypto import kdf_prefix, shared_secret, sign
 from rig.gbcs.errors import GbcsError
@@ -60,7 +61,7 @@ from rig.gbcs.mutate import (
     vectors,
 )
 from rig.gbcs.tree import inspect, inspect_blocks
-from rig.gbcs.usecases import CRITICAL_CODES, RawPayload, decode_payload
+from rig.gbcs.usecases import RawPayload, decode_payload
 from rig.keys.keystore import KeyNotFound, KeyStore
 from rig.keys.pki import generate_pki
 

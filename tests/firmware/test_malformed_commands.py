@@ -17,10 +17,10 @@ from firmware_stubs.esme import Esme, EsmeSettings
 from firmware_stubs.gsme import Gsme
 from rig.gbcs import gbt, usecases
 from rig.gbcs.codec import RemotePartyCodec, sign_precommand
+from rig.gbcs.codes import CRITICAL_CODES
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import decode
-from rig.gbcs.usecases import CRITICAL_CODES
 from rig.keys.keystore import KeyStore
 
 RTDS_ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
