@@ -59,6 +59,7 @@ from rig.duis.srv_matrix import SRV_MATRIX, DeviceType
 from rig.duis.transform import DCC_ORIGINATED, command_signing, to_gbcs
 from rig.gbcs import usecases
 from rig.gbcs.codec import DEFAULT_ACB, RemotePartyCodec
+from rig.gbcs.codes import message_code_name
 from rig.gbcs.crypto import sign
 from rig.gbcs.errors import GbcsError, VerifyError
 from rig.gbcs.eui import Eui64
@@ -790,8 +791,12 @@ class Rig:
             except GbcsError as exc:
                 self._error(device, at, f"alert payload undecodable: {exc}", frame)
                 return
+            code = getattr(body, "alert_code", None)
+            if code is None:  # a use case whose alerts are not typed yet (issue 17)
+                name = message_code_name(signing.message_code)
+                self._error(device, at, f"alert of an untyped use case ({name}) not read", frame)
+                return
             user = self._user_names.get(signing.recipient.raw) or str(signing.recipient)
-            code = body.alert_code  # type: ignore[attr-defined]
             self._dsp.alert(DeviceAlert(user, device.name, code, at, payload=message))
             return
         entry = self._in_flight.get(
