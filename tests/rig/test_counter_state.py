@@ -73,7 +73,7 @@ def _hammer(path: Path, offset: int) -> None:
 def test_processes_sharing_the_file_lose_no_counter(tmp_path: Path) -> None:
     path = state_path(tmp_path / "lab.toml")
     workers = [
-        multiprocessing.get_context("fork").Process(target=_hammer, args=(path, offset))
+        multiprocessing.get_context("spawn").Process(target=_hammer, args=(path, offset))
         for offset in (0, 7, 13)
     ]
     for worker in workers:
