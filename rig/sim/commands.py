@@ -206,7 +206,7 @@ def bench_dsp(
 
     Each run is a separate process, so its peak RSS is its own.
     """
-    from rig.sim import bench
+    from rig.benchmarks import dsp as bench
 
     figures = bench.run_all(
         scenario or bench.NATIONAL_SCENARIO, hours=hours, compare_hours=compare_hours,

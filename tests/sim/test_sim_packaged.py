@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import rig.sim
-from rig.sim.bench import NATIONAL_SCENARIO
+from rig.benchmarks.dsp import NATIONAL_SCENARIO
 from rig.sim.scenario import SCENARIOS_DIR, ScenarioError, scenario_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ def test_scenarios_load_from_a_built_package(tmp_path: Path) -> None:
         cwd=src, check=True, capture_output=True,
     )  # fmt: skip
     check = (
-        "import rig, rig.sim.bench as b\n"
+        "import rig, rig.benchmarks.dsp as b\n"
         "from rig.sim.scenario import SCENARIOS_DIR, load_scenario, scenario_path\n"
         f"assert rig.__file__.startswith({str(build)!r}), rig.__file__\n"
         "load_scenario(b.NATIONAL_SCENARIO).tmm()\n"

@@ -4,7 +4,7 @@ Figures (issue 3, performance): simulated messages per CPU-second on the nationa
 (messages = requests submitted + responses and alerts received by the DSP), the CPU time of
 one simulated day, peak RSS, and the same priority model written with SimPy (a dev-only
 dependency) on the same slice of the same scenario, with the ratio. Every run is a child
-process (``python -m rig.sim.bench``) so that its peak RSS is its own.
+process (``python -m rig.benchmarks.dsp``) so that its peak RSS is its own.
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def run_simpy(scenario: Scenario) -> dict[str, Any]:
 
 def _child(model: str, scenario: Path, hours: float) -> dict[str, Any]:
     """Run one model in a fresh interpreter; its figures come back as JSON on stdout."""
-    cmd = [sys.executable, "-m", "rig.sim.bench", model, str(scenario), str(hours)]
+    cmd = [sys.executable, "-m", "rig.benchmarks.dsp", model, str(scenario), str(hours)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -253,7 +253,7 @@ def render(f: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> None:
-    """Child entry point: ``python -m rig.sim.bench rig|simpy SCENARIO HOURS``."""
+    """Child entry point: ``python -m rig.benchmarks.dsp rig|simpy SCENARIO HOURS``."""
     model, path, hours = argv
     scenario = load_scenario(Path(path)).with_duration(float(hours) * 3600)
     figures = run_rig(scenario) if model == "rig" else run_simpy(scenario)
