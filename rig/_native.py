@@ -40,7 +40,7 @@ COMPILED_MODULES = (
     "rig.sim.stats",
     "rig.sim.runner",
 )
-"""The hot path of ``rig simulate`` and ``rig bench dsp``; setup.py compiles exactly these."""
+"""The hot path of ``rig simulate`` and ``rig benchmark dsp``; setup.py compiles exactly these."""
 
 LIBRARY = "rig._dsp_core__mypyc"
 """The group's shared library (setup.py's ``group_name`` + ``__mypyc``): it holds the compiled

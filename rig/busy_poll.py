@@ -10,7 +10,7 @@ trade of low-latency rigs (busy-poll sockets, ``idle=poll``): one CPU busy while
 idle again ``window`` after the last event.
 
 The window is the bench's choice: off by default, so a test run beside other jobs (pytest-xdist
-workers, say) does not take a core it does not need; ``rig bench load`` turns it on
+workers, say) does not take a core it does not need; ``rig benchmark load`` turns it on
 (``--busy-poll-us``) and says so.
 """
 

@@ -43,9 +43,13 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in self.lazy:
             module, attribute = self.lazy[cmd_name][0].split(":")
             command = getattr(importlib.import_module(module), attribute)
-            _add_examples(command, (*_path(ctx), cmd_name))
+            _add_examples(command, self.examples_path(ctx, cmd_name))
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def examples_path(self, ctx: click.Context, cmd_name: str) -> tuple[str, ...]:
+        """Where :data:`_EXAMPLES` keeps the examples of the command ``cmd_name``."""
+        return (*_path(ctx), cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list, importing none of the lazy commands."""
@@ -72,8 +76,8 @@ def _path(ctx: click.Context) -> tuple[str, ...]:
 #: Examples for --help of commands defined in other modules that give none themselves
 #: (tests/rig/test_help_examples.py checks that every command shows one).
 _EXAMPLES: dict[tuple[str, ...], list[str]] = {
-    ("bench", "dsp"): ["rig bench dsp --hours 1 --json dsp.json"],
-    ("bench", "codec"): ["rig bench codec --seconds 2 --json"],
+    ("benchmark", "dsp"): ["rig benchmark dsp --hours 1 --json dsp.json"],
+    ("benchmark", "codec"): ["rig benchmark codec --seconds 2 --json"],
     ("duis",): ["rig duis validate request.xml", "rig duis sign --out signed/ request.xml"],
     ("duis", "validate"): ["rig duis validate requests/*.xml"],
     ("duis", "sign"): ["rig duis sign --keys xml-sign-keys --out signed/ request.xml"],
@@ -362,52 +366,77 @@ def replay(log: str, bench: Path | None, out: Path | None, speed: float) -> None
     raise SystemExit(1 if result.refused or failed else 0)
 
 
-@main.group(
-    cls=LazyGroup,
-    lazy={
-        "codec": (
-            "rig.gbcs.commands:bench_codec",
-            "Frames per second of the codec and its ratio to the bare cryptography it needs.",
-        ),
-        "devices": (
-            "devices.commands:bench_devices",
-            "Sustained frames per second through the emulated ZigBee bridge (echo node), and the "
-            "number of emulated Comms Hubs one core serves at 1 request/s each (--hubs 0 skips "
-            "it).",
-        ),
-        "dsp": (
-            "rig.sim.commands:bench_dsp",
-            "Benchmark the DSP model: simulated messages per CPU-second, one day, SimPy ratio.",
-        ),
-        "fuzz": (
-            "rig.fuzz:bench_fuzz",
-            "Keyed fuzz of the GBCS codec and the firmware stubs: prints inputs run, inputs/s, "
-            "GbcsErrors by class and non-GbcsError exceptions; exit status 1 if there are any.",
-        ),
-        "emulator": (
-            "devices.emulated.cpu_bench:bench_emulator",
-            "CPU per SRV 7.4 request in an emulated ESME and in the rig's payload codec, in "
-            "process (no pty); with --pty also in an emulator process answering over its pty.",
-        ),
-        "load": (
-            "rig.load.commands:bench_load",
-            "Highest sustained request rate through the real-time path (DSP model, codec, pty "
-            "links, emulated ESMEs) with no request lost, and the rig's overhead per request "
-            "p50/p99.",
-        ),
-        "results": (
-            "rig.results.commands:bench_results",
-            "CPU per record of the results writer process (JSON Lines, and with a SQLite store) "
-            "and of the rig's side of it, for SRV 7.4 load-bench records; then a live probe: a "
-            "writer process fed from a 1 ms timer loop, the timer's lateness and the CPU per "
-            "record.",
-        ),
-    },
-)
-def bench() -> None:
+#: The benchmarks (rig/benchmarks/): name -> ("module:command", its short help).
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "codec": (
+        "rig.benchmarks.commands:benchmark_codec",
+        "Frames per second of the codec and its ratio to the bare cryptography it needs.",
+    ),
+    "devices": (
+        "rig.benchmarks.devices:benchmark_devices",
+        "Sustained frames per second through the emulated ZigBee bridge (echo node), and the "
+        "number of emulated Comms Hubs one core serves at 1 request/s each (--hubs 0 skips "
+        "it).",
+    ),
+    "dsp": (
+        "rig.benchmarks.commands:benchmark_dsp",
+        "Benchmark the DSP model: simulated messages per CPU-second, one day, SimPy ratio.",
+    ),
+    "fuzz": (
+        "rig.benchmarks.fuzz:benchmark_fuzz",
+        "Keyed fuzz of the GBCS codec and the firmware stubs: prints inputs run, inputs/s, "
+        "GbcsErrors by class and non-GbcsError exceptions; exit status 1 if there are any.",
+    ),
+    "emulator": (
+        "rig.benchmarks.emulator:benchmark_emulator",
+        "CPU per SRV 7.4 request in an emulated ESME and in the rig's payload codec, in "
+        "process (no pty); with --pty also in an emulator process answering over its pty.",
+    ),
+    "load": (
+        "rig.benchmarks.load:benchmark_load",
+        "Highest sustained request rate through the real-time path (DSP model, codec, pty "
+        "links, emulated ESMEs) with no request lost, and the rig's overhead per request "
+        "p50/p99.",
+    ),
+    "results": (
+        "rig.benchmarks.commands:benchmark_results",
+        "CPU per record of the results writer process (JSON Lines, and with a SQLite store) "
+        "and of the rig's side of it, for SRV 7.4 load-bench records; then a live probe: a "
+        "writer process fed from a 1 ms timer loop, the timer's lateness and the CPU per "
+        "record.",
+    ),
+}
+
+
+@main.group(cls=LazyGroup, lazy=BENCHMARKS)
+def benchmark() -> None:
     """Benchmarks: each prints its figure (and a ratio against its named alternative).
 
     \b
     Example:
-      rig bench codec --seconds 2
+      rig benchmark codec --seconds 2
     """
+
+
+class DeprecatedBench(LazyGroup):
+    """``rig bench …``, the benchmarks' name until 0.1: each command still runs, after one line
+    on stderr naming its new name (``rig benchmark …``). To be removed in the next release."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        click.echo(
+            f"rig bench {name} is deprecated (\"bench\" is the hardware a plan runs on): "
+            f"use rig benchmark {name}",
+            err=True,
+        )
+        return name, command, rest
+
+    def examples_path(self, ctx: click.Context, cmd_name: str) -> tuple[str, ...]:
+        return ("benchmark", cmd_name)
+
+
+@main.group(cls=DeprecatedBench, lazy=BENCHMARKS, hidden=True)
+def bench() -> None:
+    """Deprecated: the benchmarks are ``rig benchmark …`` (this name goes in the next release)."""

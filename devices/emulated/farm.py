@@ -8,7 +8,7 @@ TCP; each is routed to its premises by the GBCS recipient EUI, then inside it by
 (:mod:`firmware_stubs.comms_hub`). Answers go back on the connection the command came in on;
 unsolicited alerts go to the newest connection (dropped, and counted, when there is none).
 
-One asyncio loop, one listener: the limit is CPU, measured by ``rig bench devices``.
+One asyncio loop, one listener: the limit is CPU, measured by ``rig benchmark devices``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``rig bench dsp``: throughput of the DSP model, one simulated day, and SimPy side by side.
+"""``rig benchmark dsp``: throughput of the DSP model, one simulated day, and SimPy side by side.
 
 Figures (issue 3, performance): simulated messages per CPU-second on the national scenario
 (messages = requests submitted + responses and alerts received by the DSP), the CPU time of

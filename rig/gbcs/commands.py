@@ -1,6 +1,5 @@
-"""Click commands of the GBCS codec: ``rig decode``, ``rig frame`` and ``rig bench codec``
-(reference/gbcs.md §1-3). The lead registers :data:`decode`, :data:`frame` and
-:data:`bench_codec` in ``rig/cli.py``.
+"""Click commands of the GBCS codec: ``rig decode`` and ``rig frame`` (reference/gbcs.md §1-3),
+registered in ``rig/cli.py``; ``rig benchmark codec`` is in rig/benchmarks/commands.py.
 """
 
 from __future__ import annotations
@@ -273,23 +272,3 @@ def frame(
         click.echo(item.hex().upper())
     if pcap_path is not None:
         write_pcap(pcap_path, frames)
-
-
-@click.command("codec")
-@click.option(
-    "--seconds",
-    type=click.FloatRange(0.05),
-    default=1.0,
-    show_default=True,
-    help="Time per measurement.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def bench_codec(seconds: float, as_json: bool) -> None:
-    """Frames per second of the codec and its ratio to the bare cryptography it needs."""
-    from rig.gbcs.bench import run_benchmarks, table
-
-    results = run_benchmarks(seconds)
-    if as_json:
-        click.echo(json.dumps([r.to_json() for r in results], indent=2))
-        return
-    click.echo(table(results))

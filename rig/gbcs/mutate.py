@@ -7,7 +7,7 @@ ones that know where the tags and lengths are: :func:`frame_length_fields` (MAC 
 General-Signing) and :func:`payload_fields` (A-XDR tags, lengths and counts of a DLMS payload;
 GBZ component controls, counts and lengths), rewritten by :func:`mutate_fields`. A payload so
 mutated can then be sealed again with valid keys, so it passes the MAC check and reaches the
-typed decoders and a device's dispatch (:mod:`rig.fuzz`).
+typed decoders and a device's dispatch (:mod:`rig.benchmarks.fuzz`).
 """
 
 from __future__ import annotations

@@ -317,7 +317,7 @@ def background_priority() -> None:
 #: hogs, above the ~8 % it needs at 2,000 records/s: on a saturated machine it keeps up, or
 #: falls behind without losing a record (the pipe and the rig's queue hold them). [ASSUMED]
 #: chosen by measurement: with the writer niced (5, 10 or 19) the p99 overhead at 2,000/s was
-#: lower in 10 of 12 interleaved pairs of rig bench load runs (docs/load.md "Busy polling").
+#: lower in 10 of 12 interleaved pairs of rig benchmark load runs (docs/load.md "Busy polling").
 WRITER_NICE = 5
 
 

@@ -1,12 +1,12 @@
-"""The ``rig simulate`` and ``rig bench dsp`` commands (registered by rig/cli.py).
+"""The ``rig simulate`` command (registered by rig/cli.py); ``rig benchmark dsp`` is in
+rig/benchmarks/commands.py.
 
-This module exposes exactly two click objects: :data:`simulate` and :data:`bench_dsp`.
+This module exposes exactly one click object: :data:`simulate`.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,37 +182,3 @@ def simulate(
 
         for path in write_plots(list(reports.values()), plot_dir):
             click.echo(f"plot written to {path}")
-
-
-@click.command("dsp")
-@click.option(
-    "--hours", type=click.FloatRange(min=0, min_open=True), default=24.0, show_default=True,
-    help="Simulated hours of the national scenario for the throughput and RSS run.",
-)  # fmt: skip
-@click.option(
-    "--compare-hours", type=click.FloatRange(min=0, min_open=True), default=0.5,
-    show_default=True, help="Simulated hours for the side-by-side run against SimPy.",
-)  # fmt: skip
-@click.option(
-    "--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Scenario to run (default: the shipped national-day-2024).",
-)  # fmt: skip
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the figures as JSON here.")  # fmt: skip
-def bench_dsp(
-    hours: float, compare_hours: float, scenario: Path | None, json_out: Path | None
-) -> None:
-    """Benchmark the DSP model: simulated messages per CPU-second, one day, SimPy ratio.
-
-    Each run is a separate process, so its peak RSS is its own.
-    """
-    from rig.benchmarks import dsp as bench
-
-    figures = bench.run_all(
-        scenario or bench.NATIONAL_SCENARIO, hours=hours, compare_hours=compare_hours,
-        echo=lambda line: click.echo(line, err=True),
-    )  # fmt: skip
-    click.echo(bench.render(figures))
-    if json_out is not None:
-        json_out.write_text(json.dumps(figures, indent=1))
-    sys.stdout.flush()

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from devices.commands import bench_devices
 from devices.emulated.farm import HubFarm, farm_euis, farm_spec, make_farm_keys
-from devices.emulated.farm_bench import build_requests, measure_farm
 from devices.emulated.host import spawn_emulator
 from devices.transports.hdlc import Frame, FrameDecoder, FrameKind, encode_frame
 from firmware_stubs.premises import Premises
 from rig.bench import RTDS_KEYS
+from rig.benchmarks.devices import benchmark_devices
+from rig.benchmarks.farm import build_requests, measure_farm
 from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.frame import decode
 from rig.keys.keystore import KeyStore
@@ -68,7 +68,7 @@ def test_the_farm_process_answers_over_tcp(farm_keys: Path) -> None:
 
 
 def test_the_bench_command_says_how_to_measure_the_farm() -> None:
-    result = CliRunner().invoke(bench_devices, ["--messages", "5", "--hubs", "-1"])
+    result = CliRunner().invoke(benchmark_devices, ["--messages", "5", "--hubs", "-1"])
     assert result.exit_code != 0 and "--hubs" in result.output
 
 

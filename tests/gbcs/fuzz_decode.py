@@ -1,6 +1,6 @@
 """Counted random-mutation fuzzing of the GBCS decoder without keys (reference/gbcs.md §1; not a
-pytest module). The keyed fuzz of both codec sides and the firmware stubs is ``rig bench fuzz``
-(:mod:`rig.fuzz`); this one is its unkeyed, inspect-only predecessor.
+pytest module). The keyed fuzz of both codec sides and the firmware stubs is ``rig benchmark fuzz``
+(:mod:`rig.benchmarks.fuzz`); this one is its unkeyed, inspect-only predecessor.
 
 Every input goes through :func:`rig.gbcs.tree.inspect` (frame or GBT block, General-Signing,
 typed payload, decode tree). The contract: a :class:`~rig.gbcs.tree.Report` or a

@@ -1,4 +1,4 @@
-"""``rig decode``, ``rig frame`` and ``rig bench codec`` through click's CliRunner
+"""``rig decode``, ``rig frame`` and ``rig benchmark codec`` through click's CliRunner
 (reference/gbcs.md §1-3)."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rig.gbcs.commands import BUILDERS, bench_codec, decode, frame
+from rig.benchmarks.commands import benchmark_codec
+from rig.gbcs.commands import BUILDERS, decode, frame
 from rig.gbcs.frame import decode as decode_frame
 from rig.gbcs.gbt import reassemble, segment
 from rig.gbcs.usecases import decode_payload
@@ -103,7 +104,7 @@ def test_frame_errors_are_usage_errors() -> None:
 
 
 def test_bench_codec_reports_ratios() -> None:
-    code, out = run(bench_codec, "--seconds", "0.05", "--json")
+    code, out = run(benchmark_codec, "--seconds", "0.05", "--json")
     rows = json.loads(out)
     assert code == 0 and rows[0]["name"] == "decode+verify (non-critical)"
     assert all(r["ratio"] > 0 for r in rows)

@@ -3,7 +3,8 @@ naming an offset within the input, quickly and in memory bounded by the input le
 on both codec sides and in every firmware stub: a GbcsError at most, never an exception out of a
 stub's ``handle`` (issue 13).
 
-The one-million-input keyed run is ``rig bench fuzz`` (:mod:`rig.fuzz`, docs/gbcs-codec.md);
+The one-million-input keyed run is ``rig benchmark fuzz`` (:mod:`rig.benchmarks.fuzz`,
+docs/gbcs-codec.md);
 these are its bounded hypothesis sibling, the unkeyed counted run of ``fuzz_decode.py`` and
 hypothesis-driven structured mutations of every RTDS vector and GBT block.
 """
@@ -23,7 +24,7 @@ from gbcs_testdata import SHARED_DIR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rig.fuzz import KeyedFuzzer, bench_fuzz
+from rig.benchmarks.fuzz import KeyedFuzzer, benchmark_fuzz
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.frame import _decode_common, _decode_general
 from rig.gbcs.mutate import vectors
@@ -111,7 +112,7 @@ def test_the_keyed_fuzz_reaches_every_side(rtds: Path, keyed: KeyedFuzzer) -> No
 
 
 def test_rig_bench_fuzz_prints_its_figures() -> None:
-    result = CliRunner().invoke(bench_fuzz, ["--inputs", "60", "--baseline-seconds", "0.2"])
+    result = CliRunner().invoke(benchmark_fuzz, ["--inputs", "60", "--baseline-seconds", "0.2"])
     assert result.exit_code == 0, result.output
     out = result.output
     assert "inputs run: 60 in" in out and "inputs per CPU-second" in out

@@ -13,10 +13,7 @@ from pathlib import Path
 import pytest
 
 from rig.bench import BenchError, load_bench
-from rig.dsp.tmm import TmmError
-from rig.launch import launch
-from rig.load import LoadDriver, alert_storm, background, merge, outage
-from rig.load.bench import (
+from rig.benchmarks.load import (
     OVERHEAD_HOPS,
     LoadBenchConfig,
     LoadBenchResult,
@@ -24,6 +21,9 @@ from rig.load.bench import (
     hop_overheads,
     run_load_bench,
 )
+from rig.dsp.tmm import TmmError
+from rig.launch import launch
+from rig.load import LoadDriver, alert_storm, background, merge, outage
 from rig.orchestrator import Rig
 from rig.results.record import RequestRecord
 

@@ -1,11 +1,11 @@
-"""``rig bench results``: the writer's CPU per record, from records like the load bench's."""
+"""``rig benchmark results``: the writer's CPU per record, from records like the load bench's."""
 
 import json
 
 from click.testing import CliRunner
 
+from rig.benchmarks.results import RESPONSE_7_4, bench_records, run_results_bench
 from rig.cli import main
-from rig.results.bench import RESPONSE_7_4, bench_records, run_results_bench
 from rig.results.record import STAMPS
 
 
@@ -31,8 +31,10 @@ def test_the_figures_cover_the_rig_and_both_sets_of_sinks():
 
 def test_the_command_prints_json_and_refuses_a_bad_figure():
     runner = CliRunner()
-    done = runner.invoke(main, ["bench", "results", "--records", "20", "--repeat", "1", "--json"])
+    done = runner.invoke(
+        main, ["benchmark", "results", "--records", "20", "--repeat", "1", "--json"]
+    )
     assert done.exit_code == 0, done.output
     assert json.loads(done.output)["records"] == 20
-    refused = runner.invoke(main, ["bench", "results", "--rate", "0"])
+    refused = runner.invoke(main, ["benchmark", "results", "--rate", "0"])
     assert refused.exit_code != 0 and "rate 0" in refused.output

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from rig.bench import DEFAULT_BENCH
@@ -71,3 +72,18 @@ def test_report_names_a_broken_results_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 1
     assert f"{RESULTS_FILE}:1" in result.output
+
+
+@pytest.mark.parametrize("name", ["codec", "devices", "dsp", "emulator", "fuzz", "load", "results"])
+def test_the_old_bench_names_run_the_benchmarks_with_one_line_naming_the_new(name: str) -> None:
+    """``rig bench NAME`` (the benchmarks' name until 0.1) still runs ``rig benchmark NAME``,
+    after one line on stderr naming the new command; ``rig --help`` lists only the new."""
+    old = CliRunner().invoke(main, ["bench", name, "--help"])
+    new = CliRunner().invoke(main, ["benchmark", name, "--help"])
+    assert old.exit_code == new.exit_code == 0, old.output
+    assert old.stdout.replace("main bench ", "main benchmark ", 1) == new.stdout
+    note = old.stderr.splitlines()
+    assert len(note) == 1 and f"use rig benchmark {name}" in note[0], old.stderr
+    assert not new.stderr
+    listed = CliRunner().invoke(main, ["--help"]).stdout
+    assert "  benchmark " in listed and "  bench " not in listed

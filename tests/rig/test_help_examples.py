@@ -1,4 +1,5 @@
-"""Every ``rig`` command and subcommand shows an example in its ``--help``."""
+"""Every ``rig`` command and subcommand shows an example in its ``--help`` (the hidden,
+deprecated ``rig bench`` aliases show their new name's)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def command_paths(
         for name in command.list_commands(ctx):
             sub = command.get_command(ctx, name)
             assert sub is not None
+            if sub.hidden:
+                continue
             yield from command_paths(sub, (*path, name), ctx)
 
 

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from rich.console import Console
 from rich.progress import Progress
 
+from rig.benchmarks.commands import benchmark_dsp
 from rig.progress import simulation_progress
-from rig.sim.commands import bench_dsp, progress_task, simulate
+from rig.sim.commands import progress_task, simulate
 from rig.sim.runner import Run
 from rig.sim.scenario import SCENARIOS_DIR, load_scenario
 from rig.sim.stats import LogHistogram
@@ -329,7 +330,7 @@ def test_bench_dsp_runs_both_models_in_child_processes(tmp_path: Path) -> None:
     pytest.importorskip("simpy")
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(
-        bench_dsp, ["--hours", "0.02", "--compare-hours", "0.01", "--json", str(out)]
+        benchmark_dsp, ["--hours", "0.02", "--compare-hours", "0.01", "--json", str(out)]
     )
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())

@@ -1,4 +1,4 @@
-"""``rig bench emulator``: the emulator's CPU per SRV 7.4 request, measured in process."""
+"""``rig benchmark emulator``: the emulator's CPU per SRV 7.4 request, measured in process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from devices.emulated.cpu_bench import bench_emulator, measure
+from rig.benchmarks.emulator import benchmark_emulator, measure
 
 
 def test_measure_answers_every_command() -> None:
@@ -31,7 +31,7 @@ def test_measure_over_a_pty_counts_the_emulator_process() -> None:
 
 
 def test_command_prints_json() -> None:
-    out = CliRunner().invoke(bench_emulator, ["--requests", "10", "--repeats", "1", "--json"])
+    out = CliRunner().invoke(benchmark_emulator, ["--requests", "10", "--repeats", "1", "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["requests"] == 10
 
@@ -39,6 +39,6 @@ def test_command_prints_json() -> None:
 def test_the_docs_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     doc = Path(__file__).resolve().parents[2] / "docs" / "load.md"
     blocks = [b.split("\n", 1)[1] for b in doc.read_text().split("```")[1::2]]
-    (example,) = [b for b in blocks if "from devices.emulated.cpu_bench import" in b]
+    (example,) = [b for b in blocks if "from rig.benchmarks.emulator import" in b]
     exec(compile(example, str(doc), "exec"), {})
     assert "emulator" in capsys.readouterr().out

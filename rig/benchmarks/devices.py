@@ -1,6 +1,6 @@
-"""Device-side commands for the ``rig`` CLI (the lead registers them): ``rig bench devices``:
+"""Device-side commands for the ``rig`` CLI (the lead registers them): ``rig benchmark devices``:
 the emulated ZigBee bridge's sustained frame rate, and how many emulated Comms Hubs one core
-serves at one request per second each (:mod:`devices.emulated.farm_bench`)."""
+serves at one request per second each (:mod:`rig.benchmarks.farm`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import click
 
-from devices.emulated.farm_bench import measure_farm
 from devices.serial_device import TRANSPORTS
 from devices.zigbee.frames import Encoder
 from devices.zigbee.link import RIG_TUNNEL, emulated_zigbee_echo
+from rig.benchmarks.farm import measure_farm
 from rig.gbcs.eui import Eui64
 
 _BENCH_EUI = Eui64.parse("00-DB-12-34-56-78-91-01")
@@ -79,7 +79,7 @@ async def measure_zigbee(messages: int, size: int, window: int, transport: str) 
     "offered one request per hub per second; 0 skips it.",
 )
 @click.option("--farm-seconds", default=10, show_default=True, help="Length of the farm run.")
-def bench_devices(
+def benchmark_devices(
     messages: int, size: int, window: int, transport: str, hubs: int, farm_seconds: int
 ) -> None:
     """Sustained frames per second through the emulated ZigBee bridge (echo node), and the
@@ -87,8 +87,8 @@ def bench_devices(
 
     \b
     Examples:
-      rig bench devices --messages 1000 --size 40 --window 8 --transport tcp
-      rig bench devices --hubs 2000 --farm-seconds 20
+      rig benchmark devices --messages 1000 --size 40 --window 8 --transport tcp
+      rig benchmark devices --hubs 2000 --farm-seconds 20
     """
     if messages < 1 or size < 1 or window < 1:
         raise click.BadParameter("--messages, --size and --window must be positive")

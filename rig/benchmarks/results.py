@@ -1,4 +1,4 @@
-"""``rig bench results``: the CPU the results writer costs per record (issue 6, "Performance").
+"""``rig benchmark results``: the CPU the results writer costs per record (issue 6, "Performance").
 
 Load-bench records (SRV 7.4 reads: six stamps, a three-field response) are packed as the rig's
 loop packs them, framed as its sender thread frames them at ``rate`` every ``batch_s``, and

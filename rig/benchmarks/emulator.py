@@ -1,7 +1,7 @@
-"""``rig bench emulator``: the CPU an emulated ESME spends per SRV 7.4 request, and what the
+"""``rig benchmark emulator``: the CPU an emulated ESME spends per SRV 7.4 request, and what the
 rig's payload codec spends on the same request, measured in process with no pty (issue 6).
 
-The commands are what ``rig bench load`` sends: ECS45 (SRV 7.4) reads from the RTDS import
+The commands are what ``rig benchmark load`` sends: ECS45 (SRV 7.4) reads from the RTDS import
 supplier to an ESME, MAC'd by the rig's :class:`~rig.gbcs.codec.RemotePartyCodec` and HDLC
 framed, each with its own counter. They are built beforehand; the timed part is only the
 emulator's: :meth:`EmulatorCore.receive` (HDLC decode, the firmware's checks, dispatch and
@@ -14,7 +14,7 @@ other processes disturb them little.
 
 With ``--pty`` the same commands also go, paced at ``rate``, to a real emulator process
 (``python -m devices.emulated.esme``) over its pty, and that process's CPU per request is read
-from ``/proc/<pid>/schedstat`` (Linux): what ``rig bench load`` counts for the emulators, the
+from ``/proc/<pid>/schedstat`` (Linux): what ``rig benchmark load`` counts for the emulators, the
 host loop, the system calls and the wake-ups included. It varies with the machine's load.
 """
 
@@ -44,7 +44,7 @@ from rig.gbcs.frame import Cra
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
 
-#: The User of ``rig bench load`` (rig/load/bench.py) and its first ESME.
+#: The User of ``rig benchmark load`` (rig/benchmarks/load.py) and its first ESME.
 SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
 ESME = Eui64.parse("00-DB-12-34-56-78-00-00")
 #: First originator counter of the measurement (any start works: each request takes the next).
@@ -97,7 +97,7 @@ def measure(
     if requests < 1 or repeats < 1 or rate <= 0:
         raise ValueError("requests, repeats and rate must be positive")
     with tempfile.TemporaryDirectory(prefix="rig-bench-emulator-") as folder:
-        # The meter's own keys, generated as ``rig bench load`` does (rig/launch.py).
+        # The meter's own keys, generated as ``rig benchmark load`` does (rig/launch.py).
         generate_pki(Path(folder), remote_parties=(), devices=[ESME])
         keys = KeyStore([Path(folder), RTDS_KEYS])
         result = _measure(keys, requests, repeats, rate)
@@ -227,14 +227,16 @@ def _response_payloads(codec: RemotePartyCodec, wires: list[bytes]) -> list[byte
     "--pty", "over_pty", is_flag=True, help="Also an emulator process over its pty (Linux)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def bench_emulator(requests: int, repeats: int, rate: float, over_pty: bool, as_json: bool) -> None:
+def benchmark_emulator(
+    requests: int, repeats: int, rate: float, over_pty: bool, as_json: bool
+) -> None:
     """CPU per SRV 7.4 request in an emulated ESME and in the rig's payload codec, in process
     (no pty); with --pty also in an emulator process answering over its pty.
 
     \b
     Examples:
-      rig bench emulator
-      rig bench emulator --requests 500 --repeats 3 --pty --json
+      rig benchmark emulator
+      rig benchmark emulator --requests 500 --repeats 3 --pty --json
     """
     try:
         result = measure(requests, repeats, rate, pty=over_pty)

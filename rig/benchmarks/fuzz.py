@@ -1,4 +1,4 @@
-"""``rig bench fuzz``: keyed fuzzing of both sides of the GBCS codec and of every firmware stub
+"""``rig benchmark fuzz``: keyed fuzzing of both sides of the GBCS codec and of every firmware stub
 (issue 13; reference/gbcs.md §1, §1.3-1.4, §1.8).
 
 The contract: every input gives a decoded message or a :class:`~rig.gbcs.errors.GbcsError`
@@ -410,7 +410,7 @@ def report(tally: Tally, baseline: float | None) -> str:
     show_default=True,
     help="CPU-seconds of the unkeyed inspect-only fuzz to compare the rate with (0: skip).",
 )
-def bench_fuzz(count: int, seed: int, workers: int, baseline_seconds: float) -> None:
+def benchmark_fuzz(count: int, seed: int, workers: int, baseline_seconds: float) -> None:
     """Keyed fuzz of the GBCS codec and the firmware stubs: prints inputs run, inputs/s,
     GbcsErrors by class and non-GbcsError exceptions; exit status 1 if there are any.
 
@@ -419,7 +419,7 @@ def bench_fuzz(count: int, seed: int, workers: int, baseline_seconds: float) -> 
 
     \b
     Example:
-      nice -n 10 rig bench fuzz --inputs 1000000 --seed 2026
+      nice -n 10 rig benchmark fuzz --inputs 1000000 --seed 2026
     """
     frames = vectors(SHARED_KEYS.parent.parent)
     if not frames:

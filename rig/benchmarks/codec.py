@@ -1,4 +1,4 @@
-"""``rig bench codec``: codec throughput against the bare cryptography it needs
+"""``rig benchmark codec``: codec throughput against the bare cryptography it needs
 (reference/gbcs.md §1.4).
 
 Four operations on freshly generated P-256 keys: decode + verify and encode + MAC of a
@@ -21,7 +21,7 @@ that is the accelerator, the same rows are also measured for pure Python in a ch
 with ``RIG_PURE_PYTHON=1``, so that both are visible. Each row names its implementation.
 
 For instruction counts, stable under any load, run one operation a fixed number of times under
-callgrind (``python -m rig.gbcs.bench --help``; docs/gbcs-codec.md).
+callgrind (``python -m rig.benchmarks.codec --help``; docs/gbcs-codec.md).
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def run_benchmarks(seconds: float = 1.0) -> list[BenchResult]:
 def pure_python_benchmarks(seconds: float) -> list[BenchResult]:
     """The four rows measured in a child process with ``RIG_PURE_PYTHON=1``."""
     out = subprocess.run(
-        [sys.executable, "-m", "rig.gbcs.bench", "--json-seconds", str(seconds)],
+        [sys.executable, "-m", "rig.benchmarks.codec", "--json-seconds", str(seconds)],
         env={**os.environ, "RIG_PURE_PYTHON": "1"},
         capture_output=True,
         text=True,
@@ -300,13 +300,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run one operation a fixed number of times, untimed: for instruction counts; or, with
     ``--json-seconds``, measure this process's rows and print them as JSON."""
     parser = argparse.ArgumentParser(
-        prog="python -m rig.gbcs.bench",
+        prog="python -m rig.benchmarks.codec",
         description="Run one benchmark operation COUNT times over its frames, for callgrind: "
         "instructions per operation = (Ir at COUNT - Ir at 0) / COUNT. RIG_PURE_PYTHON=1 "
         "runs the pure-Python codec.",
     )
     parser.add_argument(
-        "operation", type=int, nargs="?", choices=range(4), help="row of rig bench codec"
+        "operation", type=int, nargs="?", choices=range(4), help="row of rig benchmark codec"
     )
     parser.add_argument("count", type=int, nargs="?", help="operations (a multiple of FRAMES)")
     parser.add_argument("--bare", action="store_true", help="the bare crypto calls instead")

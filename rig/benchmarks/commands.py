@@ -1,0 +1,112 @@
+"""The light benchmark commands (registered lazily by rig/cli.py): ``rig benchmark dsp``,
+``rig benchmark codec`` and ``rig benchmark results``; each imports its benchmark when run.
+The others live beside their benchmark (load, emulator, devices, fuzz)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from rig.results.background import BATCH_S
+
+
+@click.command("results")
+@click.option("--records", default=4000, show_default=True, help="Records written per run.")
+@click.option("--rate", default=2000.0, show_default=True, help="Records per second framed.")
+@click.option(
+    "--batch-ms",
+    default=BATCH_S * 1e3,
+    show_default=True,
+    help="Milliseconds between the sender's frames (the writer's batch interval).",
+)
+@click.option("--repeat", default=5, show_default=True, help="Runs; the best is shown.")
+@click.option(
+    "--live-seconds",
+    default=3.0,
+    show_default=True,
+    help="Seconds of the live probe (a writer process fed from a 1 ms timer loop); 0: none.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def benchmark_results(
+    records: int, rate: float, batch_ms: float, repeat: int, live_seconds: float, as_json: bool
+) -> None:
+    """CPU per record of the results writer process (JSON Lines, and with a SQLite store)
+    and of the rig's side of it, for SRV 7.4 load-bench records; then a live probe: a writer
+    process fed from a 1 ms timer loop, the timer's lateness and the CPU per record.
+
+    \b
+    Example:
+      rig benchmark results --rate 2000 --batch-ms 10
+    """
+    from rig.benchmarks.results import run_live_probe, run_results_bench
+
+    try:
+        result = run_results_bench(records, rate, batch_ms / 1e3, repeat)
+        live = run_live_probe(rate, batch_ms / 1e3, live_seconds) if live_seconds else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if as_json:
+        figures = {**result.to_json(), "live": None if live is None else asdict(live)}
+        click.echo(json.dumps(figures, indent=2))
+        return
+    click.echo(result.text())
+    if live is not None:
+        click.echo(live.text())
+
+
+@click.command("dsp")
+@click.option(
+    "--hours", type=click.FloatRange(min=0, min_open=True), default=24.0, show_default=True,
+    help="Simulated hours of the national scenario for the throughput and RSS run.",
+)  # fmt: skip
+@click.option(
+    "--compare-hours", type=click.FloatRange(min=0, min_open=True), default=0.5,
+    show_default=True, help="Simulated hours for the side-by-side run against SimPy.",
+)  # fmt: skip
+@click.option(
+    "--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Scenario to run (default: the shipped national-day-2024).",
+)  # fmt: skip
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the figures as JSON here.")  # fmt: skip
+def benchmark_dsp(
+    hours: float, compare_hours: float, scenario: Path | None, json_out: Path | None
+) -> None:
+    """Benchmark the DSP model: simulated messages per CPU-second, one day, SimPy ratio.
+
+    Each run is a separate process, so its peak RSS is its own.
+    """
+    from rig.benchmarks import dsp as bench
+
+    figures = bench.run_all(
+        scenario or bench.NATIONAL_SCENARIO, hours=hours, compare_hours=compare_hours,
+        echo=lambda line: click.echo(line, err=True),
+    )  # fmt: skip
+    click.echo(bench.render(figures))
+    if json_out is not None:
+        json_out.write_text(json.dumps(figures, indent=1))
+    sys.stdout.flush()
+
+
+@click.command("codec")
+@click.option(
+    "--seconds",
+    type=click.FloatRange(0.05),
+    default=1.0,
+    show_default=True,
+    help="Time per measurement.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def benchmark_codec(seconds: float, as_json: bool) -> None:
+    """Frames per second of the codec and its ratio to the bare cryptography it needs."""
+    from rig.benchmarks.codec import run_benchmarks, table
+
+    results = run_benchmarks(seconds)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in results], indent=2))
+        return
+    click.echo(table(results))
