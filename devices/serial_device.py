@@ -393,3 +393,18 @@ class EmulatorGroup:
             if not self._open and self.process is not None:
                 process, self.process = self.process, None
                 await asyncio.to_thread(process.stop)
+
+
+def emulated_zigbee_echo(
+    name: str, eui: Eui64, *, delay_s: float = 0.0, transport: Transport = "pty"
+) -> EmulatedSerialDevice:
+    """A device behind an emulated ZigBee bridge whose node echoes every GBCS message
+    (``python -m devices.zigbee.emulated_bridge``): the Device API over the ZigBee stack."""
+    return EmulatedSerialDevice(
+        name,
+        eui,
+        "devices.zigbee.emulated_bridge",
+        ["--delay", repr(delay_s)],
+        transport=transport,
+        framing=framing_for("zigbee"),
+    )

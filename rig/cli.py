@@ -16,8 +16,8 @@ import click
 from click.core import ParameterSource
 
 if TYPE_CHECKING:
-    from rig.bench import Bench
-    from rig.lease import BenchLease
+    from rig.config.bench import Bench
+    from rig.live.lease import BenchLease
 
 #: The default test plan (test_plans/test_backbone.py, packaged by a link: rig/plans/__init__.py).
 DEFAULT_PLAN = Path(__file__).resolve().parent / "plans" / "test_backbone.py"
@@ -165,7 +165,7 @@ def _run_dir(out: Path | None) -> Path:
 
 def _load_bench(path: Path | None) -> Bench:
     """The bench file (default: the embedded emulated bench), or one line saying what is wrong."""
-    from rig.bench import DEFAULT_BENCH, BenchError, load_bench
+    from rig.config.bench import DEFAULT_BENCH, BenchError, load_bench
 
     try:
         return load_bench(path or DEFAULT_BENCH)
@@ -176,7 +176,7 @@ def _load_bench(path: Path | None) -> Bench:
 def _leased(loaded: Bench) -> BenchLease:
     """The bench's physical ports, leased for this command: it does not wait for a run that
     holds them (docs/wiring.md "Sharing a bench")."""
-    from rig import lease
+    from rig.live import lease
 
     try:
         return lease.lease_bench(
@@ -189,7 +189,8 @@ def _leased(loaded: Bench) -> BenchLease:
 def _pytest(plan: Path, benches: list[Path], run_dir: Path, extra: list[str]) -> None:
     import pytest
 
-    from rig.progress import TestProgress, on_terminal
+    from rig.plugin.progress import TestProgress
+    from rig.util.progress import on_terminal
 
     args = [str(plan), "-p", "no:cacheprovider", *(f"--bench={b}" for b in benches)]
     plugins = [TestProgress()] if on_terminal() else []
@@ -271,8 +272,8 @@ def check(bench_file: Path | None, bench: Path | None, out: Path | None) -> None
     from rich.console import Console
     from rich.markup import escape
 
-    from rig.bench import BenchError
-    from rig.launch import launch
+    from rig.config.bench import BenchError
+    from rig.live.launch import launch
 
     if bench_file is not None:
         given = click.get_current_context().get_parameter_source("bench")
@@ -331,10 +332,10 @@ def replay(log: str, bench: Path | None, out: Path | None, speed: float) -> None
     from rich.console import Console
 
     from rig.duis.log import LogError, find_log, read_log
-    from rig.launch import launch
-    from rig.progress import tracked
-    from rig.replay import replay as run_replay
+    from rig.live.launch import launch
+    from rig.live.replay import replay as run_replay
     from rig.results.report import render, summarise
+    from rig.util.progress import tracked
 
     loaded = _load_bench(bench)
     try:

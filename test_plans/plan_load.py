@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.bench import Bench
+from rig.config.bench import Bench
 
 #: TMM documents of the plans (each value with its provenance inside).
 TMM = Path(__file__).parent / "tmm"

@@ -13,8 +13,8 @@ import pytest
 
 from devices.benchio.module import BenchIOModule
 from rig.duis.request import DisableSupply, EnableSupply
-from rig.measure import Limit, Measurements
-from rig.orchestrator import Rig
+from rig.live.orchestrator import Rig
+from rig.results.measure import Limit, Measurements
 from rig.results.record import RequestRecord
 
 ESME = "esme"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.bench import Bench
+from rig.config.bench import Bench
 from rig.duis.access import Device as InventoryDevice
 from rig.duis.request import (
     ArmSupply,
@@ -37,9 +37,9 @@ from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import decode
 from rig.gbcs.usecases import SupplyState
 from rig.keys.keystore import KeyStore
-from rig.limits import TRT_ON_DEMAND
-from rig.measure import Measurements
-from rig.orchestrator import Rig
+from rig.live.orchestrator import Rig
+from rig.results.limits import TRT_ON_DEMAND
+from rig.results.measure import Measurements
 from rig.results.record import RequestRecord
 
 ESME = "esme"

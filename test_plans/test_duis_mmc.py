@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import pytest
 
-from rig.bench import Bench
+from rig.config.bench import Bench
 from rig.duis import request as rq
 from rig.duis.access import GAS_THRESHOLD_MAX, AccessControl, Device, User
 from rig.duis.codes import DuisError, RigCode

@@ -13,11 +13,11 @@ import time
 import pytest
 from plan_load import BAND1, meters
 
-from rig.bench import Bench
+from rig.config.bench import Bench
 from rig.dsp.tmm import load_tmm
+from rig.live.orchestrator import Rig
 from rig.load import LoadDriver, alert_storm, merge
-from rig.measure import Limit, Measurements
-from rig.orchestrator import Rig
+from rig.results.measure import Limit, Measurements
 
 STORM_CODE = 0x8F5B  # credit would exceed the maximum: a storm-able, non-excluded code
 EXCLUDED_CODE = 0x8F75  # on the TMM exclusion list

@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 from plan_load import BAND1_THROTTLING, meters, two_users
 
-from rig.bench import Bench
+from rig.config.bench import Bench
 from rig.dsp.tmm import load_tmm
+from rig.live.orchestrator import Rig
 from rig.load import LoadDriver, background, flood, merge
-from rig.measure import Limit, Measurements
-from rig.orchestrator import Rig
+from rig.results.measure import Limit, Measurements
 
 DURATION_S = 2.0
 #: The flooding User asks for this multiple of its allocation; the other for this fraction.

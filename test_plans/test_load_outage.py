@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from plan_load import BAND1, BAND1_PRIORITISED, meters, two_users
 
-from rig.bench import Bench
+from rig.config.bench import Bench
 from rig.duis.request import EnableSupply
+from rig.live.orchestrator import Rig
 from rig.load import LoadDriver
-from rig.measure import Limit, Measurements
-from rig.orchestrator import Rig
+from rig.results.measure import Limit, Measurements
 
 HELD = 40  # level-4 responses held before the read
 POLL_S = 0.01

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from plan_load import BAND1, NO_BAND1, meters, two_users
 
-from rig.bench import Bench
-from rig.limits import TRT_ON_DEMAND
+from rig.config.bench import Bench
+from rig.live.orchestrator import Rig
 from rig.load import LoadDriver, LoadResult, Send, background, merge
-from rig.measure import Limit, Measurements
-from rig.orchestrator import Rig
+from rig.results.limits import TRT_ON_DEMAND
+from rig.results.measure import Limit, Measurements
 from rig.results.record import HOPS, RequestRecord
 
 #: Background load per step, as a multiple of the DSP's configured capacity: below it, at it,
@@ -38,7 +38,7 @@ TMMS = {BAND1: "band 1", NO_BAND1: "no band 1"}
 #: own dispatch, device and northbound hops (about 5 ms on the emulated bench, whose DSP serves
 #: in 1 ms and whose meter takes 2 ms). Beyond 50 ms is marginal: a shared CI machine's
 #: scheduling decides that, not the rule [ASSUMED]. It fails only beyond the On Demand TRT
-#: (rig/limits.py), as without the band.
+#: (rig/results/limits.py), as without the band.
 E2E_BAND1 = Limit(high=TRT_ON_DEMAND.high, marginal_high=50, units="ms")
 #: Without the band, the wait grows with the backlog: judged against the TRT alone.
 E2E_NO_BAND1 = TRT_ON_DEMAND

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from plan_load import BAND1, INVALID, NO_BAND1, meters, two_users
 
-from rig.bench import Bench
+from rig.config.bench import Bench
+from rig.live.orchestrator import Rig
 from rig.load import LoadDriver, background, merge, reload_tmm
-from rig.measure import Limit, Measurements
-from rig.orchestrator import Rig
+from rig.results.measure import Limit, Measurements
 
 RATE = 200.0
 DURATION_S = 2.0

@@ -31,10 +31,10 @@ from devices.emulated.host import EmulatorCore, announce_ready, stdin_is_parent_
 from devices.transports.loopback import check_loopback, parse_loopback
 from firmware_stubs.device import Output
 from firmware_stubs.premises import Premises, PremisesSpec
-from rig.bench import RTDS_KEYS
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import decode
+from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore, Role, key_file_name
 
 _log = logging.getLogger(__name__)

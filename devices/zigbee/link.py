@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from devices.serial_device import EmulatedSerialDevice, Transport
 from devices.transports.hdlc import Frame, FrameKind
 from devices.transports.link import (
     ClosedCallback,
@@ -31,7 +30,6 @@ from devices.zigbee.bridge_codec import (
     split_rx,
 )
 from devices.zigbee.frames import MAX_GBCS, Encoder, Node, Reassembler, Tunnel, ZigbeeFrameError
-from rig.gbcs.eui import Eui64
 
 #: The bench PAN: the rig acts as the Comms Hub (coordinator, tunnel server), the device is 0x0001.
 DEFAULT_PAN = 0x4742
@@ -121,18 +119,3 @@ class ZigbeeLink(SerialLink):
         if self.capture is not None:
             self.capture(psdu, received_at)
         return self._reassembler.feed(psdu)
-
-
-def emulated_zigbee_echo(
-    name: str, eui: Eui64, *, delay_s: float = 0.0, transport: Transport = "pty"
-) -> EmulatedSerialDevice:
-    """A device behind an emulated ZigBee bridge whose node echoes every GBCS message
-    (``python -m devices.zigbee.emulated_bridge``): the Device API over the ZigBee stack."""
-    return EmulatedSerialDevice(
-        name,
-        eui,
-        "devices.zigbee.emulated_bridge",
-        ["--delay", repr(delay_s)],
-        transport=transport,
-        framing=ZigbeeLink.factory,
-    )

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import click
 
-from devices.serial_device import TRANSPORTS
+from devices.serial_device import TRANSPORTS, emulated_zigbee_echo
 from devices.zigbee.frames import Encoder
-from devices.zigbee.link import RIG_TUNNEL, emulated_zigbee_echo
+from devices.zigbee.link import RIG_TUNNEL
 from rig.benchmarks.farm import measure_farm
 from rig.gbcs.eui import Eui64
 

@@ -36,11 +36,11 @@ import click
 from devices.emulated.host import EmulatorCore, spawn_emulator
 from devices.transports.hdlc import FrameDecoder, FrameKind, encode_frame
 from firmware_stubs.esme import Esme, EsmeSettings
-from rig.bench import RTDS_KEYS
 from rig.gbcs import usecases
 from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra
+from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
 
@@ -97,7 +97,7 @@ def measure(
     if requests < 1 or repeats < 1 or rate <= 0:
         raise ValueError("requests, repeats and rate must be positive")
     with tempfile.TemporaryDirectory(prefix="rig-bench-emulator-") as folder:
-        # The meter's own keys, generated as ``rig benchmark load`` does (rig/launch.py).
+        # The meter's own keys, generated as ``rig benchmark load`` does (rig/live/launch.py).
         generate_pki(Path(folder), remote_parties=(), devices=[ESME])
         keys = KeyStore([Path(folder), RTDS_KEYS])
         result = _measure(keys, requests, repeats, rate)

@@ -25,11 +25,11 @@ from pathlib import Path
 from devices.emulated.farm import farm_euis, make_farm_keys
 from devices.emulated.host import spawn_emulator
 from devices.transports.hdlc import Frame, FrameDecoder, FrameKind, encode_frame
-from rig.bench import RTDS_KEYS
 from rig.gbcs import gbz_usecases, usecases
 from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import decode
+from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore
 
 _SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")

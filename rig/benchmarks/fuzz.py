@@ -41,7 +41,6 @@ import click
 from firmware_stubs.esme import Esme
 from firmware_stubs.gsme import Gsme
 from firmware_stubs.premises import Premises, PremisesSpec
-from rig.bench import RTDS_KEYS
 from rig.gbcs import gbt
 from rig.gbcs.codec import DeviceCodec, RemotePartyCodec
 from rig.gbcs.codes import CRITICAL_CODES
@@ -62,6 +61,7 @@ from rig.gbcs.mutate import (
 )
 from rig.gbcs.tree import inspect, inspect_blocks
 from rig.gbcs.usecases import RawPayload, decode_payload
+from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyNotFound, KeyStore
 from rig.keys.pki import generate_pki
 

@@ -31,8 +31,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from rig.bench import DEFAULT_CPU_SLICE_S, load_bench
-from rig.launch import launch
+from rig.config.bench import DEFAULT_CPU_SLICE_S, load_bench
+from rig.live.launch import launch
 from rig.load.driver import LoadDriver, LoadResult
 from rig.load.schedule import background
 from rig.results.record import RequestRecord
@@ -73,9 +73,9 @@ class LoadBenchConfig:
     #: A p99 overhead above this means a queue is building: the path is saturated. [ASSUMED]
     max_overhead_p99_ms: float = 50.0
     warmup_s: float = 0.5
-    #: ``[host] cpu_slice_us`` of the bench (0: the OS default slice; rig/cpu_slice.py).
+    #: ``[host] cpu_slice_us`` of the bench (0: the OS default slice; rig/host/cpu_slice.py).
     cpu_slice_us: int = round(DEFAULT_CPU_SLICE_S * 1e6)
-    #: ``[host] busy_poll_us`` of the bench (0: the loop sleeps at once; rig/busy_poll.py).
+    #: ``[host] busy_poll_us`` of the bench (0: the loop sleeps at once; rig/host/busy_poll.py).
     #: [ASSUMED] chosen by measurement (docs/load.md "Busy polling").
     busy_poll_us: int = 1000
 

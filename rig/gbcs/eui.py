@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Self
 
-from rig.memo import remember
+from rig.util.memo import remember
 
 _TEXT = re.compile(r"[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}|[0-9A-Fa-f]{16}")
 #: Bound on :meth:`Eui64.of`'s table: a real network has a few titles, a fuzz run millions.

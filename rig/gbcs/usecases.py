@@ -58,7 +58,7 @@ from rig.gbcs.gbz_usecases import (
 )
 from rig.gbcs.gsme_tariff import UpdateTariffGsme
 from rig.gbcs.wire import Reader
-from rig.memo import remember
+from rig.util.memo import remember
 
 GENERIC_CRITICAL_ALERT = 0x1000
 GENERIC_NON_CRITICAL_ALERT = 0x1001

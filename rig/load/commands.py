@@ -25,10 +25,10 @@ def emulate(bench: Path, out: Path | None) -> None:
 
     \b
     Example:
-      rig emulate rig/benches/emulated.toml
+      rig emulate rig/config/benches/emulated.toml
     """
-    from rig.bench import BenchError, load_bench
-    from rig.emulate import Served, serve, snippet
+    from rig.config.bench import BenchError, load_bench
+    from rig.live.emulate import Served, serve, snippet
 
     try:
         loaded = load_bench(bench)

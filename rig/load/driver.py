@@ -21,6 +21,7 @@ from typing import Any
 
 from rig.dsp.tmm import default_tmm_path
 from rig.duis.request import ArmSupply, EnableSupply, ReadSupplyStatus, ServiceRequest
+from rig.live.orchestrator import Builder, Rig
 from rig.load.schedule import (
     CONTROLS,
     Control,
@@ -30,7 +31,6 @@ from rig.load.schedule import (
     Send,
     requested_rate,
 )
-from rig.orchestrator import Builder, Rig
 from rig.results.record import RequestRecord
 from rig.results.report import nearest_rank
 

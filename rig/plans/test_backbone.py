@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from rig.gbcs.usecases import SupplyState
-from rig.measure import Limit, Measurements
-from rig.orchestrator import Rig
+from rig.live.orchestrator import Rig
+from rig.results.measure import Limit, Measurements
 from rig.results.report import nearest_rank
 
 ESME = "esme"

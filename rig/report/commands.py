@@ -8,7 +8,6 @@ from typing import NoReturn
 import click
 from rich.console import Console
 
-from rig.measure import coverage_matrix
 from rig.report.compare import (
     MIN_SAMPLES,
     compare,
@@ -17,6 +16,7 @@ from rig.report.compare import (
 )
 from rig.report.coverage import render_coverage, render_measurements
 from rig.report.run import RUN_ID_SEPARATOR, RunData, RunNotFound, load_run
+from rig.results.measure import coverage_matrix
 from rig.results.report import render, summarise
 from rig.results.store import ResultsStore, StoreError
 

@@ -29,9 +29,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rig.measure import Verdict, coverage_matrix, format_measurement
 from rig.report.run import FAILING, RunData, merged_tests, unexpected_failures
 from rig.results.config import differing_parts
+from rig.results.measure import Verdict, coverage_matrix, format_measurement
 from rig.results.record import HOPS
 from rig.results.report import HopStats, SrvSummary, summarise
 

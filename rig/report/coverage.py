@@ -3,7 +3,7 @@ clause) with its verdict, how many tests covered it by verdict, and the tests th
 and the measurements that did not plainly pass (marginal: inside the limits but outside the
 marginal band the limit declares; failed).
 
-The matrix itself is :func:`rig.measure.coverage_matrix`; the HTML report and the JUnit XML
+The matrix itself is :func:`rig.results.measure.coverage_matrix`; the HTML report and the JUnit XML
 show the same rows (docs/reading-the-report.md).
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from rig.measure import RequirementCoverage, Verdict, format_measurement
+from rig.results.measure import RequirementCoverage, Verdict, format_measurement
 
 _STYLE = {
     Verdict.PASS: "green",

@@ -15,7 +15,6 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from rig.measure import Verdict, coverage_matrix, describe_limits
 from rig.report.run import (
     FAILING,
     RunData,
@@ -24,6 +23,7 @@ from rig.report.run import (
     unexpected_failures,
 )
 from rig.report.svg import Point, Series, chart
+from rig.results.measure import Verdict, coverage_matrix, describe_limits
 from rig.results.report import summarise
 
 ACK_ACCEPTED = "I99"

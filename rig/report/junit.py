@@ -1,6 +1,6 @@
 """JUnit XML of a run, from its records: one testcase per test, its requirement references and
-measurements as properties (numbers: :func:`rig.measure.junit_properties`), a failure message
-naming each failed measurement with its value and limit, its captures as
+measurements as properties (numbers: :func:`rig.results.measure.junit_properties`), a
+failure message naming each failed measurement with its value and limit, its captures as
 ``[[ATTACHMENT|path]]`` lines in ``system-out`` (the convention GitLab and Jenkins read); an
 expected failure (xfail) is skipped, its message saying so; the suite's properties carry the
 run information and the requirement coverage matrix
@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rig.measure import coverage_matrix, junit_properties, limit_breach
 from rig.report.coverage import tally
 from rig.report.run import OUTCOME_RANK, RunData, captures_of, merged_tests
+from rig.results.measure import coverage_matrix, junit_properties, limit_breach
 
 #: The element a testcase gets per outcome (none when it passed).
 _TAGS = {"failed": "failure", "error": "error", "skipped": "skipped", "xfailed": "skipped"}

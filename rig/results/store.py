@@ -8,8 +8,9 @@ same folder gets the same run id, without talking to the others.
 
 Records are dicts with a ``kind``: ``request`` (:meth:`RequestRecord.to_json
 <rig.results.record.RequestRecord.to_json>`), ``alert``, ``error``, ``measurement``
-(:mod:`rig.measure`), ``test`` (one per test outcome); any other kind is kept as an event. The
-reading API gives records back in the same shape, so reports read a store or a JSONL file alike.
+(:mod:`rig.results.measure`), ``test`` (one per test outcome); any other kind is kept as an
+event. The reading API gives records back in the same shape, so reports read a store or a
+JSONL file alike.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from rig.progress import simulation_progress, stderr_on_terminal
 from rig.sim.scenario import ScenarioError, load_scenario, scenario_path
+from rig.util.progress import simulation_progress, stderr_on_terminal
 
 if TYPE_CHECKING:
     from rich.progress import Progress

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rig.bench import load_bench
-from rig.launch import launch
-from rig.orchestrator import Rig
+from rig.config.bench import load_bench
+from rig.live.launch import launch
+from rig.live.orchestrator import Rig
 
 #: ``extra`` is appended inside the ESME's ``[[device]]`` table: its keys, then any tables.
 ONE_ESME = """

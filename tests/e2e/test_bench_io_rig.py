@@ -16,8 +16,8 @@ from one_esme_bench import live_rig
 
 from devices.benchio.client import BenchIOError
 from rig.duis.request import DisableSupply, EnableSupply
-from rig.launch import capture_test
-from rig.orchestrator import Rig
+from rig.live.launch import capture_test
+from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 
 DELAY = 0.05

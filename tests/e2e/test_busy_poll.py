@@ -1,4 +1,4 @@
-"""The rig loop's busy polling ([host] busy_poll_us, rig/busy_poll.py)."""
+"""The rig loop's busy polling ([host] busy_poll_us, rig/host/busy_poll.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from one_esme_bench import live_rig, write_bench
 
-from rig.bench import BenchError, load_bench
-from rig.busy_poll import PollingSelector
+from rig.config.bench import BenchError, load_bench
+from rig.host.busy_poll import PollingSelector
 
 EVENT_READ = 1
 

@@ -1,4 +1,4 @@
-"""The short CPU slice of the rig's loop and the device processes it starts (rig/cpu_slice.py).
+"""The short CPU slice of the rig's loop and the device processes it starts (rig/host/cpu_slice.py).
 
 Where the kernel cannot give per-thread slices (not Linux, Linux < 6.12), ``request`` must say
 why and change nothing; the tests that need the feature check the kernel first."""
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from one_esme_bench import live_rig, write_bench
 
-from rig import cpu_slice
-from rig.bench import BenchError, load_bench
+from rig.config.bench import BenchError, load_bench
+from rig.host import cpu_slice
 
 
 def _bench(folder: Path, host: str = "") -> Path:

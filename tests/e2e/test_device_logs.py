@@ -11,8 +11,8 @@ from pathlib import Path
 
 from one_esme_bench import live_rig
 
-from rig.bench import load_bench
-from rig.launch import launch
+from rig.config.bench import load_bench
+from rig.live.launch import launch
 
 MAC_REJECTED = "command discarded: MAC or signature check failed"
 REPLAY_REJECTED = "command discarded: replayed counter"

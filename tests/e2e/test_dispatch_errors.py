@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from devices.transports.pty_pair import PtyPair, open_pty_pair
-from rig.bench import load_bench
 from rig.cli import main
+from rig.config.bench import load_bench
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import Role, key_file_name
-from rig.launch import launch
-from rig.orchestrator import Rig
+from rig.live.launch import launch
+from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 
 METER = Eui64.parse("00-DB-12-34-56-78-91-01")

@@ -15,8 +15,8 @@ from one_esme_bench import live_rig, write_bench
 
 from devices.serial_device import DEVICE_TRANSPORTS, EmulatedSerialDevice
 from devices.transports.faults import Direction, Fault
-from rig.bench import BenchError, load_bench
-from rig.orchestrator import Rig
+from rig.config.bench import BenchError, load_bench
+from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 
 FAULTS = """response_timeout_s = 1.0

@@ -15,13 +15,13 @@ import pytest
 
 from devices.emulated.host import spawn_emulator
 from devices.hub_link import HubLink, HubMember, originator
-from rig.bench import BenchError, load_bench
+from rig.config.bench import BenchError, load_bench
 from rig.duis.request import DisableSupply, EnableSupply
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, encode_signed
 from rig.gbcs.usecases import SupplyState
 from rig.keys.pki import generate_pki
-from rig.launch import launch
+from rig.live.launch import launch
 
 HUB = Eui64.parse("00-DB-12-34-56-78-90-00")
 METER_1 = Eui64.parse("00-DB-12-34-56-78-91-01")

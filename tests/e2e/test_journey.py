@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from devices.serial_device import DEVICE_TRANSPORTS, EmulatedSerialDevice
-from rig.bench import Bench, load_bench
+from rig.config.bench import Bench, load_bench
 from rig.duis.request import (
     ArmSupply,
     DisableSupply,
@@ -25,8 +25,8 @@ from rig.duis.request import (
 from rig.gbcs.eui import Eui64
 from rig.gbcs.usecases import SupplyState
 from rig.keys.pki import generate_pki
-from rig.launch import launch
-from rig.orchestrator import Rig
+from rig.live.launch import launch
+from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 from rig.results.record import STAMPS
 

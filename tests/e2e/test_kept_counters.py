@@ -1,5 +1,5 @@
 """Issue 13: a physical meter never accepts an old counter, so a second run on it must resume
-above the first's (rig/counter_state.py); a refusal says why in plain words. The "physical"
+above the first's (rig/live/counter_state.py); a refusal says why in plain words. The "physical"
 meter here is an ESME emulator process the rig reaches on its pty like any serial port: it keeps
 its anti-replay state across the rig's runs, as a real meter does."""
 
@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from devices.emulated.host import EmulatorProcess, spawn_emulator
-from rig.bench import RTDS_KEYS, load_bench
-from rig.counter_state import state_path
+from rig.config.bench import load_bench
 from rig.gbcs.eui import Eui64
+from rig.keys import RTDS_KEYS
 from rig.keys.pki import generate_pki
-from rig.launch import launch
+from rig.live.counter_state import state_path
+from rig.live.launch import launch
 from rig.results.record import RequestRecord
 
 METER = Eui64.parse("00-DB-12-34-56-78-91-01")

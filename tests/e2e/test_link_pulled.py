@@ -12,10 +12,11 @@ from devices.bridges.serial_server import SerialServer
 from devices.emulated.host import spawn_emulator
 from devices.serial_device import SerialDevice
 from devices.transports.reconnect import Backoff
-from rig.bench import DEFAULT_BENCH, RTDS_KEYS, load_bench
+from rig.config.bench import DEFAULT_BENCH, load_bench
+from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
-from rig.orchestrator import Rig
+from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter, read_jsonl
 
 REQUESTS = 40

@@ -17,15 +17,16 @@ from click.testing import CliRunner
 
 from devices.transports.hdlc import FrameDecoder, FrameKind, encode_frame
 from devices.transports.pty_pair import PtyPair, open_pty_pair
-from rig.bench import RTDS_KEYS, load_bench
 from rig.cli import main
+from rig.config.bench import load_bench
 from rig.gbcs.codec import DeviceCodec
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import decode
+from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore, Role, key_file_name
 from rig.keys.pki import generate_pki
-from rig.launch import launch
-from rig.orchestrator import BenchUnavailable
+from rig.live.launch import launch
+from rig.live.orchestrator import BenchUnavailable
 
 METER = Eui64.parse("00-DB-12-34-56-78-91-01")
 

@@ -1,6 +1,7 @@
-"""The shipped premises bench (rig/benches/premises.toml) end to end: SRVs to the Comms Hub and to
-the sleeping GSME behind it complete through the live rig, the seed-002 rules are applied by the
-DSP before anything reaches a device, and every record reaches the results file as JSON."""
+"""The shipped premises bench (rig/config/benches/premises.toml) end to end: SRVs to the Comms
+Hub and to the sleeping GSME behind it complete through the live rig, the seed-002 rules are
+applied by the DSP before anything reaches a device, and every record reaches the results file as
+JSON."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from rig.bench import load_bench
+from rig.config.bench import load_bench
 from rig.duis import request as rq
 from rig.gbcs.eui import Eui64
-from rig.launch import launch
-from rig.orchestrator import Rig
+from rig.live.launch import launch
+from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 
-PREMISES = Path(__file__).resolve().parents[2] / "rig" / "benches" / "premises.toml"
+PREMISES = Path(__file__).resolve().parents[2] / "rig" / "config" / "benches" / "premises.toml"
 JOINING = Eui64.parse("00-DB-12-34-56-78-93-09")
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rig.bench import DEFAULT_BENCH
 from rig.cli import main
+from rig.config.bench import DEFAULT_BENCH
 from rig.duis.log import EXAMPLES_DIR
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from devices.api import LinkDown
 from devices.emulated import esme as esme_process
-from rig.bench import DEFAULT_BENCH, load_bench
-from rig.launch import _esme_groups, launch
+from rig.config.bench import DEFAULT_BENCH, load_bench
+from rig.live.launch import _esme_groups, launch
 
 HEADER = """
 [bench]

@@ -1,5 +1,5 @@
 """Timers without slack for the rig's loop and the emulated devices it starts
-(rig/timer_slack.py)."""
+(rig/host/timer_slack.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from one_esme_bench import live_rig
 
-from rig import timer_slack
+from rig.host import timer_slack
 
 linux = pytest.mark.skipif(sys.platform != "linux", reason="timer slack is a Linux setting")
 

@@ -14,11 +14,11 @@ from devices.emulated.farm import HubFarm, farm_euis, farm_spec, make_farm_keys
 from devices.emulated.host import spawn_emulator
 from devices.transports.hdlc import Frame, FrameDecoder, FrameKind, encode_frame
 from firmware_stubs.premises import Premises
-from rig.bench import RTDS_KEYS
 from rig.benchmarks.devices import benchmark_devices
 from rig.benchmarks.farm import build_requests, measure_farm
 from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.frame import decode
+from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore
 
 HUBS = 3

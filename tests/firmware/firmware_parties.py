@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rig.bench import RTDS_KEYS
 from rig.gbcs import usecases
 from rig.gbcs.codec import DEFAULT_ACB, RemotePartyCodec
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import GeneralSigning, Message
 from rig.gbcs.utrn import ValueClass, make_utrn
+from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
 

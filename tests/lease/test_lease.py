@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rig.bench import Bench, load_bench
-from rig.lease import (
+from rig.config.bench import Bench, load_bench
+from rig.live.lease import (
     Lease,
     LeaseUnavailable,
     bench_resources,
@@ -72,7 +72,7 @@ def test_lease_file_names_are_safe(tmp_path: Path) -> None:
 HOLD = """
 import sys
 from pathlib import Path
-from rig.lease import Lease
+from rig.live.lease import Lease
 lease = Lease.try_acquire(Path(sys.argv[1]), sys.argv[2], "worker gw0")
 print("held" if lease else "busy", flush=True)
 sys.stdin.read()
@@ -101,7 +101,7 @@ def test_a_killed_workers_lease_is_reacquired(tmp_path: Path) -> None:
 CONTEND = """
 import os, sys, time
 from pathlib import Path
-from rig.lease import Lease
+from rig.live.lease import Lease
 folder, marker = Path(sys.argv[1]), Path(sys.argv[1]) / "in-use"
 taken = 0
 while taken < 25:
@@ -250,7 +250,7 @@ def test_rig_check_refuses_a_bench_a_run_holds(
     from rig.cli import main
 
     leases = tmp_path / "leases"
-    monkeypatch.setattr("rig.lease.DEFAULT_LEASE_DIR", leases)
+    monkeypatch.setattr("rig.live.lease.DEFAULT_LEASE_DIR", leases)
     path = write_bench(tmp_path, "a", "/dev/ttyRIGA")
     with lease_bench([load_bench(path)], leases, holder="pid 7 (worker gw0)", timeout_s=0):
         result = CliRunner().invoke(main, ["check", "--bench", str(path)])

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from rig.bench import BenchError, load_bench
 from rig.benchmarks.load import (
     OVERHEAD_HOPS,
     LoadBenchConfig,
@@ -21,10 +20,11 @@ from rig.benchmarks.load import (
     hop_overheads,
     run_load_bench,
 )
+from rig.config.bench import BenchError, load_bench
 from rig.dsp.tmm import TmmError
-from rig.launch import launch
+from rig.live.launch import launch
+from rig.live.orchestrator import Rig
 from rig.load import LoadDriver, alert_storm, background, merge, outage
-from rig.orchestrator import Rig
 from rig.results.record import RequestRecord
 
 PLAN_TMM = Path(__file__).resolve().parents[2] / "test_plans" / "tmm"

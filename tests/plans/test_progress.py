@@ -8,8 +8,8 @@ import io
 import pytest
 from rich.console import Console
 
-from rig.progress import (
-    TestProgress,
+from rig.plugin.progress import TestProgress
+from rig.util.progress import (
     Tracked,
     new_progress,
     on_terminal,

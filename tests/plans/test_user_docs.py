@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 import pytest
 
-from rig.bench import load_bench
 from rig.cli import main
-from rig.lease import bench_resources
+from rig.config.bench import load_bench
+from rig.live.lease import bench_resources
 
 pytest_plugins = ["pytester"]
 

@@ -9,10 +9,10 @@ from report_data import write_run
 from rich.console import Console
 
 from rig.cli import main
-from rig.measure import coverage_matrix
 from rig.report.coverage import render_coverage
 from rig.report.junit import junit_tree
 from rig.report.run import load_run
+from rig.results.measure import coverage_matrix
 
 pytest_plugins = ["pytester"]
 

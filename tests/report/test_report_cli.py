@@ -170,14 +170,14 @@ def test_compare_of_two_pytest_runs_exits_1_when_the_second_fails_a_limit(pytest
     """The gate end to end: the same plan run twice into one store, its limit tightened
     between the runs (the same plan: edits of limits are what the comparison shows)."""
     plan = (
-        "from rig.measure import Limit\n"
+        "from rig.results.measure import Limit\n"
         "def test_latency(measure):\n"
         "    measure.record('total', 120, limit=Limit(high={high}))\n"
     )
     for name, high in (("night1", 500), ("night2", 100)):
         pytester.makepyfile(test_plan=plan.format(high=high))
         pytester.runpytest_inprocess(
-            "-p", "rig.measure_plugin", "--rig-results", name, "--rig-store", "history.sqlite"
+            "-p", "rig.plugin.measurements", "--rig-results", name, "--rig-store", "history.sqlite"
         )
     result = invoke("--compare", pytester.path / "history.sqlite")
     assert result.exit_code == 1, result.output

@@ -18,7 +18,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "reports.md"
 def test_the_documented_plan_runs_and_reports(pytester):
     (plan,) = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
     pytester.makepyfile(test_measured=plan)
-    result = pytester.runpytest_subprocess("-p", "rig.measure_plugin", "--rig-results", "run")
+    result = pytester.runpytest_subprocess("-p", "rig.plugin.measurements", "--rig-results", "run")
     result.assert_outcomes(passed=1, skipped=1)
     with ResultsStore(pytester.path / "run" / STORE_FILE) as store:
         (measurement,) = store.measurements(store.run().id)

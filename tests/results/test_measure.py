@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from rig.measure import (
+from rig.results.measure import (
     Limit,
     Measurements,
     Verdict,

@@ -14,7 +14,7 @@ pytest_plugins = ["pytester"]
 
 PLAN = """
 import pytest
-from rig.measure import Limit
+from rig.results.measure import Limit
 
 LATENCY = Limit(high=500, marginal_high=300, units="ms")
 
@@ -47,7 +47,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     runner = pytester.runpytest_subprocess if "-n" in args else pytester.runpytest_inprocess
     return runner(
         "-p",
-        "rig.measure_plugin",
+        "rig.plugin.measurements",
         "--rig-results",
         "run",
         "--junitxml",
@@ -127,13 +127,13 @@ def test_under_xdist_the_controller_writes_the_suite_properties(pytester):
 
 def test_the_requirement_marker_is_registered_under_strict_markers(pytester):
     pytester.makepyfile("import pytest\n@pytest.mark.requirement('R')\ndef test_a():\n    pass\n")
-    result = pytester.runpytest_inprocess("-p", "rig.measure_plugin", "--strict-markers")
+    result = pytester.runpytest_inprocess("-p", "rig.plugin.measurements", "--strict-markers")
     result.assert_outcomes(passed=1)
 
 
 def test_without_a_run_folder_nothing_is_written(pytester):
     pytester.makepyfile("def test_a():\n    pass\n")
-    result = pytester.runpytest_inprocess("-p", "rig.measure_plugin")
+    result = pytester.runpytest_inprocess("-p", "rig.plugin.measurements")
     result.assert_outcomes(passed=1)
     assert not list(pytester.path.rglob(STORE_FILE))
 
@@ -201,7 +201,7 @@ def test_fixed():
     pass
 """
     )
-    pytester.runpytest_inprocess("-p", "rig.measure_plugin", "--rig-results", "run")
+    pytester.runpytest_inprocess("-p", "rig.plugin.measurements", "--rig-results", "run")
     with ResultsStore(pytester.path / "run" / STORE_FILE) as store:
         outcomes = {t["nodeid"]: t["outcome"] for t in store.tests(store.run().id)}
     assert outcomes == {

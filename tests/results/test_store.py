@@ -255,7 +255,7 @@ def test_a_request_names_the_test_that_sent_it_through_every_writer(tmp_path):
     import marshal
     from types import SimpleNamespace
 
-    from rig.launch import capture_test
+    from rig.live.launch import capture_test
     from rig.results.process_writer import pack, unpack
 
     rig = SimpleNamespace(captures=None, test=None)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.bench import DEFAULT_BENCH, BenchError, load_bench
+from rig.config.bench import DEFAULT_BENCH, BenchError, load_bench
 
 VALID = """
 [bench]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from devices.transports.pty_pair import open_pty_pair
-from rig.bench import BAUD_RATES, BenchError, load_bench
-from rig.launch import launch
+from rig.config.bench import BAUD_RATES, BenchError, load_bench
+from rig.live.launch import launch
 
 BENCH = """
 [bench]

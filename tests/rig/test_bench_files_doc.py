@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.bench import load_bench
+from rig.config.bench import load_bench
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "bench-files.md"
 EXAMPLES = re.findall(r"```toml\n(.*?)```", DOC.read_text(), re.S)

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rig.bench import DEFAULT_BENCH
 from rig.cli import main
+from rig.config.bench import DEFAULT_BENCH
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import KeyStore
 from rig.results.jsonl import RESULTS_FILE

@@ -1,4 +1,4 @@
-"""Counters kept beside the bench file (rig/counter_state.py): resumed above, never lowered by
+"""Counters kept beside the bench file (rig/live/counter_state.py): resumed above, never lowered by
 another run, written atomically under a lock, and a file that cannot be used named in one line."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rig.counter_state import RESERVE, CounterState, CounterStateError, state_path
 from rig.gbcs.eui import Eui64
+from rig.live.counter_state import RESERVE, CounterState, CounterStateError, state_path
 
 USER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
 METER = Eui64.parse("00-DB-12-34-56-78-91-01")

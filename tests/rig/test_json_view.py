@@ -1,4 +1,4 @@
-"""The JSON view of decoded payloads that request records carry (rig/response_view.py)."""
+"""The JSON view of decoded payloads that request records carry (rig/live/response_view.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from enum import Enum, IntEnum
 
 from rig.gbcs.usecases import ReadSupplyStatusEsmeResponse
-from rig.response_view import _json_ready
-from rig.response_view import describe as _describe
+from rig.live.response_view import _json_ready
+from rig.live.response_view import describe as _describe
 
 
 class Colour(Enum):

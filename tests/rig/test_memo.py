@@ -1,9 +1,9 @@
-"""Bounded memo tables (rig/memo.py)."""
+"""Bounded memo tables (rig/util/memo.py)."""
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rig.memo import remember
+from rig.util.memo import remember
 
 
 @given(st.lists(st.integers(0, 50)), st.integers(1, 8))

@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.progress import Progress
 
 from rig.benchmarks.commands import benchmark_dsp
-from rig.progress import simulation_progress
 from rig.sim.commands import progress_task, simulate
 from rig.sim.runner import Run
 from rig.sim.scenario import SCENARIOS_DIR, load_scenario
 from rig.sim.stats import LogHistogram
+from rig.util.progress import simulation_progress
 
 SCENARIOS = SCENARIOS_DIR
 

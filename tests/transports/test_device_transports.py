@@ -14,10 +14,11 @@ from devices.serial_device import (
     Transport,
     emulated_esme,
 )
-from rig.bench import DEFAULT_BENCH, RTDS_KEYS, load_bench
+from rig.config.bench import DEFAULT_BENCH, load_bench
+from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
-from rig.orchestrator import Rig
+from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from devices.serial_device import TRANSPORTS, Transport
+from devices.serial_device import TRANSPORTS, Transport, emulated_zigbee_echo
 from devices.transports.faults import Direction, Fault, FaultInjector
 from devices.transports.hdlc import FrameKind
-from devices.zigbee.link import ZigbeeLink, emulated_zigbee_echo
+from devices.zigbee.link import ZigbeeLink
 from devices.zigbee.pcap import PcapCapture
 from rig.gbcs.eui import Eui64
 

@@ -1,5 +1,5 @@
 """The JSON view of a device's decoded response, and the first failure it reports (what a
-request's record holds: rig/orchestrator.py)."""
+request's record holds: rig/live/orchestrator.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import fields, is_dataclass
 from enum import Enum
 from typing import Any
 
-from rig.memo import remember
+from rig.util.memo import remember
 
 #: ZCL Default Response command id (ZCL §2.5.12): payload = command id, status.
 _ZCL_DEFAULT_RESPONSE = 0x0B

@@ -21,16 +21,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its import cheap
-    from rig.bench import Bench
+    from rig.config.bench import Bench
+    from rig.live.orchestrator import Rig
     from rig.load import LoadDriver
-    from rig.orchestrator import Rig
 
+from rig.plugin.run_dir import RUN_DIR
 from rig.results.jsonl import RESULTS_FILE
 
-pytest_plugins = ["rig.measure_plugin"]
+pytest_plugins = ["rig.plugin.measurements"]
 
-#: The run folder (this worker's sub-folder under pytest-xdist), in ``config.stash``.
-RUN_DIR = pytest.StashKey[Path]()
 _RUN_DIR_ENV = "RIG_RUN_DIR"
 #: How long a worker waits for a free bench [ASSUMED: one long plan on another worker].
 LEASE_TIMEOUT_S = 600.0
@@ -71,8 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def bench(pytestconfig: pytest.Config) -> Iterator[Bench]:
     """The bench file, loaded and validated, with a lease on each of its physical ports for the
     whole session (docs/writing-test-plans.md "Several workers")."""
-    from rig.bench import DEFAULT_BENCH, load_bench
-    from rig.lease import DEFAULT_LEASE_DIR, lease_bench, this_holder
+    from rig.config.bench import DEFAULT_BENCH, load_bench
+    from rig.live.lease import DEFAULT_LEASE_DIR, lease_bench, this_holder
 
     paths = pytestconfig.getoption("--bench") or [DEFAULT_BENCH]
     worker = getattr(pytestconfig, "workerinput", {}).get("workerid")
@@ -107,7 +106,7 @@ def _check_options(config: pytest.Config) -> None:
     an error per test nor an empty selection."""
     paths = config.getoption("--bench") or ()
     if paths:
-        from rig.bench import BenchError, load_bench
+        from rig.config.bench import BenchError, load_bench
 
         for path in paths:
             try:
@@ -135,7 +134,7 @@ def unknown_srvs(srvs: Iterable[str]) -> str | None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A test marked with an SRV outside the SRV matrix errors (it would count as covering a
     requirement that does not exist)."""
-    from rig.measure_plugin import srvs_of
+    from rig.plugin.measurements import srvs_of
 
     unknown = unknown_srvs(srvs_of(item))
     if unknown:
@@ -159,9 +158,9 @@ def rig(pytestconfig: pytest.Config, bench: Bench, rig_run_dir: Path) -> Iterato
     Lines in the run folder and the SQLite results store). A bench that cannot start (a port
     that does not open, a device that does not come up) ends the session with one usage error
     naming each device, instead of an error per test."""
-    from rig.bench import BenchError
-    from rig.launch import launch
-    from rig.measure_plugin import open_store_writer
+    from rig.config.bench import BenchError
+    from rig.live.launch import launch
+    from rig.plugin.measurements import open_store_writer
 
     with ExitStack() as stack:
         try:
@@ -180,8 +179,8 @@ def rig_captures(request: pytest.FixtureRequest, rig_run_dir: Path) -> Iterator[
     if "rig" not in request.fixturenames:
         yield
         return
-    from rig.launch import capture_test
-    from rig.orchestrator import Rig
+    from rig.live.launch import capture_test
+    from rig.live.orchestrator import Rig
 
     running = request.getfixturevalue("rig")
     if not isinstance(running, Rig):
@@ -214,10 +213,10 @@ def pytest_terminal_summary(
         return
     from rich.console import Console
 
-    from rig.measure import coverage_matrix
     from rig.report.coverage import render_coverage, render_measurements
     from rig.report.run import RunData
     from rig.results.jsonl import read_jsonl
+    from rig.results.measure import coverage_matrix
     from rig.results.report import render, summarise
 
     run = RunData.of_records(str(run_dir), [r for f in files for r in read_jsonl(f)])

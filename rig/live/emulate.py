@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devices.serial_device import EmulatedSerialDevice, emulated_esme
-from rig.bench import Bench
+from rig.config.bench import Bench
 from rig.keys.pki import generate_pki
 
 
@@ -47,7 +47,7 @@ def snippet(served: list[Served], keys: Path) -> str:
 
 
 #: Where the emulated devices' logs go, under the run folder (``rig emulate``'s and a run's,
-#: rig/launch.py): ``<device>.log``; a shared process's is its first device's
+#: rig/live/launch.py): ``<device>.log``; a shared process's is its first device's
 #: ``<device>-group.log``, a serial-server or ZigBee bridge's ``<device>-bridge.log``.
 DEVICE_LOGS_DIR = "devices"
 

@@ -13,11 +13,10 @@ from typing import Any
 
 from devices.transports.faults import FRAME_FAULTS, FaultRates
 from devices.transports.loopback import parse_loopback
-from rig import busy_poll, cpu_slice
 from rig.gbcs.eui import Eui64
+from rig.host import busy_poll, cpu_slice
+from rig.keys import RTDS_KEYS
 
-#: The RTDS remote-party test keys shipped with the rig (rig/keys/rtds/README.md).
-RTDS_KEYS = Path(__file__).parent / "keys" / "rtds"
 #: The embedded emulated bench, used by ``rig demo`` and by default.
 DEFAULT_BENCH = Path(__file__).parent / "benches" / "emulated.toml"
 
@@ -150,13 +149,13 @@ class Bench:
     #: The Modbus bench I/O module (``[bench_io]``), if the bench has one.
     bench_io: BenchIOConfig | None = None
     #: The CPU slice the rig asks for its loop and the device processes it starts
-    #: (``[host] cpu_slice_us``; None: the OS default; rig/cpu_slice.py).
+    #: (``[host] cpu_slice_us``; None: the OS default; rig/host/cpu_slice.py).
     cpu_slice_s: float | None = DEFAULT_CPU_SLICE_S
     #: Emulated ESMEs alike (same processing time, no bench I/O relay, no clock skew) share
     #: one emulator process, each on its own pty (``[host] shared_emulators``).
     shared_emulators: bool = True
     #: How long the rig's loop polls before it sleeps (``[host] busy_poll_us``; None: it
-    #: sleeps at once; rig/busy_poll.py).
+    #: sleeps at once; rig/host/busy_poll.py).
     busy_poll_s: float | None = None
 
     def device(self, name: str) -> DeviceConfig:

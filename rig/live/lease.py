@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rig.bench import Bench
+    from rig.config.bench import Bench
 
 #: Default lease folder: one per host, shared by every run on it (``--rig-leases`` overrides).
 DEFAULT_LEASE_DIR = Path(tempfile.gettempdir()) / "rig-leases"

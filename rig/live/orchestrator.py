@@ -34,11 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from devices.api import Device, LinkDown
-from rig import cpu_slice, timer_slack
-from rig.bench import Bench, BenchError, UserConfig
-from rig.busy_poll import PollingSelector
 from rig.clock import AsyncioClock
-from rig.counter_state import CounterState, CounterStateError, state_path
+from rig.config.bench import Bench, BenchError, UserConfig
 from rig.dsp.alerts import DeviceAlert
 from rig.dsp.model import ACK_CODE, Dsp, DspCounters, DspRequest, Fixed, UserCounters
 from rig.dsp.tmm import Mode, TmmError, TrafficManagementDocument, default_tmm, load_tmm
@@ -65,8 +62,11 @@ from rig.gbcs.errors import GbcsError, VerifyError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message, decode
 from rig.gbcs.utrn import ValueClass, make_utrn
+from rig.host import cpu_slice, timer_slack
+from rig.host.busy_poll import PollingSelector
 from rig.keys.keystore import KeyNotFound, KeyStore, Role
-from rig.response_view import describe, failed_result
+from rig.live.counter_state import CounterState, CounterStateError, state_path
+from rig.live.response_view import describe, failed_result
 from rig.results.background import BackgroundWriter, OffLoopSink
 from rig.results.record import RequestRecord
 from rig.results.store import Sink
@@ -214,7 +214,7 @@ class Rig:
         # select(2) takes its timeout in microseconds where epoll rounds it up to a whole
         # millisecond: that rounding was the DSP service hop's ~1 ms of timer slop. The rig
         # watches a handful of descriptors, well inside select's limit (docs/load.md). With
-        # [host] busy_poll_us it polls that long before sleeping (rig/busy_poll.py).
+        # [host] busy_poll_us it polls that long before sleeping (rig/host/busy_poll.py).
         window = bench.busy_poll_s
         self._loop = asyncio.SelectorEventLoop(
             PollingSelector(window) if window else selectors.SelectSelector()
@@ -230,8 +230,8 @@ class Rig:
     def _run_loop(self) -> None:
         """The loop thread. It asks for the bench's short CPU slice first, so that its wake-ups
         preempt longer-sliced work, and for timers without slack (the DSP's service time fires
-        when due); the device processes and threads it starts inherit both (rig/cpu_slice.py,
-        rig/timer_slack.py, docs/load.md "Short CPU slices", "Timer slack")."""
+        when due); the device processes and threads it starts inherit both (rig/host/cpu_slice.py,
+        rig/host/timer_slack.py, docs/load.md "Short CPU slices", "Timer slack")."""
         if self.bench.cpu_slice_s is not None:
             self.cpu_slice_refused = cpu_slice.request(self.bench.cpu_slice_s)
             if self.cpu_slice_refused is not None:
@@ -309,7 +309,7 @@ class Rig:
 
     def _resume_counters(self, kept: CounterState) -> None:
         """Each originator's counter resumes above the last a physical device of the bench was
-        sent (a meter never accepts an old one): rig/counter_state.py."""
+        sent (a meter never accepts an old one): rig/live/counter_state.py."""
         devices = list(self._physical.values())
         for user in self._users.values():
             last = kept.resume_after(user.config.eui, devices)

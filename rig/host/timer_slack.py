@@ -6,7 +6,7 @@ sleep on timers that model time: the DSP's service time and the meter's processi
 (docs/load.md "Timer slack"); 50 µs late is 50 µs of overhead on every request, in the device hop
 and the dispatch hop. The slack is per thread and inherited by the threads and processes the
 thread starts afterwards (``prctl(2)`` ``PR_SET_TIMERSLACK``). Best effort, like
-:mod:`rig.cpu_slice`: elsewhere nothing changes and :func:`tighten` says why.
+:mod:`rig.host.cpu_slice`: elsewhere nothing changes and :func:`tighten` says why.
 """
 
 from __future__ import annotations

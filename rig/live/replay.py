@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rig.bench import Bench
+from rig.config.bench import Bench
 from rig.duis.access import AccessControl, Device, User
 from rig.duis.codes import DuisError
 from rig.duis.log import LogEntry
 from rig.duis.srv_matrix import DeviceType, Role
 from rig.gbcs.eui import Eui64
-from rig.orchestrator import Rig
+from rig.live.orchestrator import Rig
 from rig.results.record import RequestRecord
 
 

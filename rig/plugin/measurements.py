@@ -1,6 +1,6 @@
 """pytest side of measurements with limits: the ``measure`` fixture and the ``requirement`` marker.
 
-Loaded by the rig's plugin (``pytest_plugins = ["rig.measure_plugin"]``). For every test it
+Loaded by the rig's plugin (``pytest_plugins = ["rig.plugin.measurements"]``). For every test it
 writes a ``test`` record (outcome, duration, requirement references), and for every measurement
 a ``measurement`` record, to the run's results (``results.jsonl`` and the SQLite store); each
 measurement also becomes a JUnit property (``record_property``). A measurement outside its
@@ -25,15 +25,16 @@ from typing import Any
 
 import pytest
 
-from rig.measure import (
+from rig.plugin.run_dir import RUN_DIR
+from rig.results.config import run_config
+from rig.results.jsonl import RESULTS_FILE, JsonlWriter
+from rig.results.measure import (
     Measurement,
     Measurements,
     format_measurement,
     junit_properties,
     limit_breach,
 )
-from rig.results.config import run_config
-from rig.results.jsonl import RESULTS_FILE, JsonlWriter
 from rig.results.store import STORE_FILE, StoreError, StoreWriter, Tee, checkpoint, open_run_writer
 
 _MEASURE = pytest.StashKey[Measurements]()
@@ -102,8 +103,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     recorder = config.stash.get(_RECORDER, None)
     if recorder is not None:
         recorder.close()
-    from rig.pytest_plugin import RUN_DIR
-
     if RUN_DIR not in config.stash:  # a usage error before the run began: nothing was stored
         return
     if getattr(config, "workerinput", None) is None:  # the controller, after every worker
@@ -115,8 +114,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def run_folder(config: pytest.Config) -> Path:
     """The run's folder: the same in every xdist worker (each writes in a sub-folder of it)."""
-    from rig.pytest_plugin import RUN_DIR
-
     run_dir = config.stash[RUN_DIR]
     return run_dir.parent if hasattr(config, "workerinput") else run_dir
 
@@ -140,7 +137,7 @@ def open_store_writer(config: pytest.Config) -> StoreWriter:
 def _run_config(config: pytest.Config) -> dict[str, str]:
     """The hashes of this run's plan, bench files, TMM documents and options
     (:mod:`rig.results.config`)."""
-    from rig.bench import DEFAULT_BENCH, BenchError, load_bench
+    from rig.config.bench import DEFAULT_BENCH, BenchError, load_bench
     from rig.dsp.tmm import default_tmm_path
 
     benches = list(config.getoption("--bench") or [DEFAULT_BENCH])
@@ -179,8 +176,6 @@ class _Recorder:
         self._pending: list[dict[str, Any]] = []
 
     def _ready(self) -> bool:
-        from rig.pytest_plugin import RUN_DIR
-
         config = self._config
         named = config.getoption("--rig-results") or config.getoption("--rig-store")
         return bool(named) or config.stash[RUN_DIR].is_dir()
@@ -190,8 +185,6 @@ class _Recorder:
             if not self._ready():
                 self._pending.append(record)
                 return
-            from rig.pytest_plugin import RUN_DIR
-
             jsonl = JsonlWriter(self._config.stash[RUN_DIR] / RESULTS_FILE)
             self._sink = Tee(jsonl, open_store_writer(self._config))
             for held in self._pending:
@@ -227,9 +220,10 @@ _SUITE_PROPERTIES = "rig_suite_properties"
 
 
 def _junit(item: pytest.Item, report: pytest.TestReport) -> None:
-    """The test's requirements and measurements (numbers: :func:`rig.measure.junit_properties`)
-    as JUnit properties: of its ``testcase`` under the legacy and xunit1 families, else of the
-    ``testsuite``, named after the test (``<nodeid> total.value``)."""
+    """The test's requirements and measurements (numbers:
+    :func:`rig.results.measure.junit_properties`) as JUnit properties: of its ``testcase``
+    under the legacy and xunit1 families, else of the ``testsuite``, named after the
+    test (``<nodeid> total.value``)."""
     measurements = item.stash.get(_MEASURE, None)
     properties = [("requirement", ref) for ref in requirements_of(item)]
     for m in measurements.taken if measurements else ():

@@ -1,4 +1,4 @@
-"""Assemble a running :class:`~rig.orchestrator.Rig` from a bench file.
+"""Assemble a running :class:`~rig.live.orchestrator.Rig` from a bench file.
 
 Emulated devices get freshly generated KA and DS key pairs in the run folder, layered in front
 of the bench's key folders (so the bench uses the RTDS remote-party keys plus generated device
@@ -35,11 +35,11 @@ from devices.serial_device import (
 from devices.transports.capture import Captures
 from devices.transports.faults import FaultInjector, FaultRecord
 from devices.transports.reconnect import Backoff
-from rig.bench import Bench, BenchError, BenchIOConfig, DeviceConfig
-from rig.emulate import DEVICE_LOGS_DIR
+from rig.config.bench import Bench, BenchError, BenchIOConfig, DeviceConfig
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
-from rig.orchestrator import Rig
+from rig.live.emulate import DEVICE_LOGS_DIR
+from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE
 from rig.results.process_writer import ProcessWriter, SinkSpec
 from rig.results.store import StoreWriter

@@ -6,7 +6,7 @@ has one home (change it here, or override it in a plan).
 
 from __future__ import annotations
 
-from rig.measure import Limit
+from rig.results.measure import Limit
 
 #: Target Response Time for On Demand device requests: about 30 s is a recollection, not a
 #: published figure [ASSUMED, shared/reference/domain.md §6]. Marginal from 80 % of it.

@@ -1,0 +1,2 @@
+"""Configuration: bench files (:mod:`rig.config.bench`) and the benches shipped with the rig
+(``rig/config/benches/``)."""

@@ -1,0 +1,1 @@
+"""Host tuning for the live loop (Linux): short CPU slices, busy polling, timer slack."""
