@@ -21,7 +21,8 @@ from typing import Any
 
 from rig.dsp.tmm import default_tmm_path
 from rig.duis.request import ArmSupply, EnableSupply, ReadSupplyStatus, ServiceRequest
-from rig.live.orchestrator import Builder, Rig
+from rig.live.orchestrator import Rig
+from rig.live.srv import Builder
 from rig.load.schedule import (
     CONTROLS,
     Control,

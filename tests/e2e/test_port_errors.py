@@ -26,7 +26,7 @@ from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore, Role, key_file_name
 from rig.keys.pki import generate_pki
 from rig.live.launch import launch
-from rig.live.orchestrator import BenchUnavailable
+from rig.live.loop_thread import BenchUnavailable
 
 METER = Eui64.parse("00-DB-12-34-56-78-91-01")
 

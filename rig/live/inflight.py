@@ -1,0 +1,43 @@
+"""What the live rig keeps of a request on its way: the command in flight, and a verified
+device frame on its way back north (rig/live/orchestrator.py, rig/live/northbound.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from devices.api import Device
+from rig.dsp.model import DspRequest
+from rig.duis.request import ServiceRequest
+from rig.gbcs.frame import GeneralSigning, Message
+from rig.live.srv import Mangle
+from rig.results.record import RequestRecord
+
+#: A command in flight: (device, remote party, GBCS counter), as its response names them.
+#: The EUIs as their raw bytes: hashed in C (an Eui64 hashes in Python, several times per request).
+Key = tuple[bytes, bytes, int]
+#: Called on the loop thread with the completed record of a request.
+Done = Callable[[RequestRecord], None]
+
+
+@dataclass(slots=True, eq=False)
+class InFlight:
+    record: RequestRecord
+    request: ServiceRequest
+    signing: GeneralSigning
+    critical: bool
+    device: Device
+    done: Done
+    mangle: Mangle | None
+    key: Key  # how the response is matched: device, remote party and counter
+    dsp: DspRequest | None = None
+    deadline_seq: int = 0  # its entry in the deadline heap, once on the wire
+
+
+@dataclass(frozen=True)
+class VerifiedFrame:
+    """A verified frame from a device on its way back to the User."""
+
+    device: Device
+    message: Message
+    received_at: float
