@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import multiprocessing
 import random
 import tempfile
 import time
@@ -80,6 +81,9 @@ _KEEP_FAILURES = 5
 #: The stubs' clocks: monotonic 0 is this wall-clock time (2026-01-01 UTC).
 _WALL_CLOCK = 1_767_225_600.0
 _TICK_EVERY = 64
+
+#: Worker processes start fresh: forking the multi-threaded CLI may deadlock (Python 3.12+ warns).
+_SPAWN = multiprocessing.get_context("spawn")
 
 
 @dataclass
@@ -356,7 +360,7 @@ def fuzz(frames: list[bytes], count: int, seed: int, workers: int = 1) -> Tally:
         return _worker(frames, count, seed)
     shares = [count // workers + (i < count % workers) for i in range(workers)]
     total = Tally(workers=workers)
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, mp_context=_SPAWN) as pool:
         for tally in pool.map(_worker, [frames] * workers, shares, range(seed, seed + workers)):
             total.merge(tally)
     return total
@@ -428,7 +432,7 @@ def benchmark_fuzz(count: int, seed: int, workers: int, baseline_seconds: float)
         )
     baseline = None
     if baseline_seconds > 0:  # in a fresh process, as the unkeyed fuzz runs on its own
-        with ProcessPoolExecutor(1) as pool:
+        with ProcessPoolExecutor(1, mp_context=_SPAWN) as pool:
             baseline = pool.submit(unkeyed_rate, frames, baseline_seconds, seed).result()
     tally = fuzz(frames, count, seed, workers)
     click.echo(report(tally, baseline))
