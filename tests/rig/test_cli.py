@@ -87,3 +87,16 @@ def test_the_old_bench_names_run_the_benchmarks_with_one_line_naming_the_new(nam
     assert not new.stderr
     listed = CliRunner().invoke(main, ["--help"]).stdout
     assert "  benchmark " in listed and "  bench " not in listed
+
+
+def test_the_old_measure_path_still_imports_with_a_deprecation_warning() -> None:
+    """Plans written before issue 14 import ``rig.measure``: it works for one more release."""
+    import importlib
+    import sys
+
+    sys.modules.pop("rig.measure", None)
+    with pytest.warns(DeprecationWarning, match=r"rig\.results\.measure"):
+        old = importlib.import_module("rig.measure")
+    from rig.results.measure import Limit
+
+    assert old.Limit is Limit

@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rig.plugin",),  # pytest integration
     ("rig.benchmarks",),  # they import what they measure; nothing imports them
     ("rig.cli",),
+    ("rig.measure",),  # the old path of rig.results.measure, kept for one release
 )
 
 
