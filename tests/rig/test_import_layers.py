@@ -21,7 +21,7 @@ PACKAGES = ("rig", "devices", "firmware_stubs")
 #: Lowest first. A module belongs to the layer of the longest prefix that names it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("rig", "rig._native", "rig.clock", "rig.util"),  # the seam with time, helpers
-    ("rig.gbcs", "rig.keys"),  # the GBCS codec and its key material
+    ("rig.gbcs", "rig.keys", "rig.zigbee"),  # the GBCS codec, key material, the ZigBee stack
     ("firmware_stubs",),  # pure, clock-injected device firmware
     ("rig.dsp", "rig.duis", "rig.results", "rig.host"),  # DSP model, DUIS, results, host tuning
     ("devices",),  # the Device API, transports, emulated devices

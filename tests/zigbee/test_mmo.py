@@ -1,0 +1,39 @@
+"""AES-MMO and install codes (ZigBee spec Annex B.6; the known answer is issue 15's)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rig.zigbee.mmo import InstallCodeError, _pad, link_key, mmo_hash, with_crc
+
+INSTALL_CODE = bytes.fromhex("83FED3407A939723A5C639B26916D505C3B5")
+
+
+def test_install_code_known_answer() -> None:
+    assert link_key(INSTALL_CODE).hex().upper() == "66B6900981E1EE3CA4206B6B861C02BB"
+    assert with_crc(INSTALL_CODE[:-2]) == INSTALL_CODE
+
+
+def test_a_wrong_crc_or_length_is_refused_with_the_reason() -> None:
+    with pytest.raises(InstallCodeError, match="CRC B5C3 does not match"):
+        link_key(INSTALL_CODE[:-2] + bytes.fromhex("B5C3"))
+    with pytest.raises(InstallCodeError, match="6, 8, 12 or 16 bytes, not 10"):
+        link_key(bytes(12))
+
+
+@given(st.binary(max_size=300))
+def test_padding_is_whole_blocks_ending_in_the_bit_length(message: bytes) -> None:
+    padded = _pad(message)
+    assert len(padded) % 16 == 0 and padded.startswith(message + b"\x80")
+    assert int.from_bytes(padded[-2:], "big") == len(message) * 8
+    assert len(padded) - len(message) <= 18
+
+
+def test_long_messages_use_the_32_bit_length_form() -> None:
+    message = bytes(8192)  # 2^16 bits
+    padded = _pad(message)
+    assert len(padded) % 16 == 0 and padded[-2:] == bytes(2)
+    assert int.from_bytes(padded[-6:-2], "big") == 1 << 16
+    assert len(mmo_hash(message)) == 16
