@@ -72,3 +72,14 @@ def link_key(install_code: bytes) -> bytes:
             f"its code (expected {with_crc(code)[-2:].hex().upper()})"
         )
     return mmo_hash(install_code)
+
+
+def hmac_mmo(key: bytes, message: bytes) -> bytes:
+    """The keyed hash for message authentication (ZigBee specification B.1.4): HMAC (FIPS 198)
+    over the MMO hash, whose block is 16 bytes; ipad 0x36, opad 0x5C, a longer key hashed first,
+    a shorter one padded with zeros."""
+    if len(key) > BLOCK:
+        key = mmo_hash(key)
+    key = key.ljust(BLOCK, b"\x00")
+    inner = mmo_hash(bytes(k ^ 0x36 for k in key) + message)
+    return mmo_hash(bytes(k ^ 0x5C for k in key) + inner)

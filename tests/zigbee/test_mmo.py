@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rig.zigbee.mmo import InstallCodeError, _pad, link_key, mmo_hash, with_crc
+from rig.zigbee.mmo import InstallCodeError, _pad, hmac_mmo, link_key, mmo_hash, with_crc
 
 INSTALL_CODE = bytes.fromhex("83FED3407A939723A5C639B26916D505C3B5")
 
@@ -37,3 +37,14 @@ def test_long_messages_use_the_32_bit_length_form() -> None:
     assert len(padded) % 16 == 0 and padded[-2:] == bytes(2)
     assert int.from_bytes(padded[-6:-2], "big") == 1 << 16
     assert len(mmo_hash(message)) == 16
+
+
+def test_hmac_mmo_zigbee_annex_c61_vectors() -> None:
+    """ZigBee specification Annex C.6.1 (keyed hash test vector sets 1 and 2): a 16-byte key and
+    one byte; a 32-byte key (hashed first) and 16 bytes."""
+    assert hmac_mmo(bytes(range(0x40, 0x50)), b"\xc0").hex().upper() == (
+        "4512807BF94CB3400F0E2C25FB76E999"
+    )
+    assert hmac_mmo(bytes(range(0x40, 0x60)), bytes(range(0xC0, 0xD0))).hex().upper() == (
+        "A3B0079984BF1557F74A0D6387E0A11A"
+    )
