@@ -369,6 +369,11 @@ def replay(log: str, bench: Path | None, out: Path | None, speed: float) -> None
 
 #: The benchmarks (rig/benchmarks/): name -> ("module:command", its short help).
 BENCHMARKS: dict[str, tuple[str, str]] = {
+    "cbke": (
+        "rig.benchmarks.cbke:benchmark_cbke",
+        "Time of one sect283k1 scalar multiplication and of one CBKE (both sides, in memory), "
+        "with its ratio to P-256 ECDH in cryptography.",
+    ),
     "codec": (
         "rig.benchmarks.commands:benchmark_codec",
         "Frames per second of the codec and its ratio to the bare cryptography it needs.",
