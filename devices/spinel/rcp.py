@@ -250,6 +250,10 @@ class EmulatedRcp:
         reply = self._dispatch(request, now)
         return [] if reply is None else [(0.0, reply.encode())]
 
+    def outbox_due(self) -> float | None:
+        """When the earliest frame in the outbox is due, if any."""
+        return min(at for at, _ in self._outbox) if self._outbox else None
+
     def take_outbox(self) -> list[tuple[float, bytes]]:
         """Frames for the host produced by the air since the last call: (time due, frame)."""
         out, self._outbox = self._outbox, []
