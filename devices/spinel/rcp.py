@@ -153,8 +153,9 @@ class Air:
             if radio is sender or not radio.listening(request.channel) or self._lost():
                 continue
             pending = radio.hear(psdu, header, request.channel, arrival, self.config)
-            if pending is not None and ack is None:
+            if pending is not None and ack is None and header is not None:
                 ack_end = arrival + (mac.TURNAROUND_US + mac.air_time_us(mac.ACK_PSDU_BYTES)) * 1e-6
+                self._sniffed(mac.ack_psdu(header.seq, pending), request.channel, ack_end, sender)
                 if not self._lost():
                     ack = (ack_end + self.config.delay_s, pending)
                 self.stats.acks += 1
@@ -179,6 +180,13 @@ class Air:
         else:
             self.stats.no_ack += 1
             self._at(deadline, lambda t: sender.tx_done(epoch, TxDone(Status.NO_ACK), t))
+
+    def _sniffed(self, psdu: bytes, channel: int, at: float, sender: EmulatedRcp) -> None:
+        """An ACK reaches the promiscuous radios too (a sniffer hears everything)."""
+        header = mac.parse_header(psdu[:-2])
+        for radio in self.radios:
+            if radio is not sender and radio.state.promiscuous and radio.listening(channel):
+                radio.hear(psdu, header, channel, at + self.config.delay_s, self.config)
 
 
 def _wants_ack(header: mac.MacHeader) -> bool:
