@@ -170,3 +170,13 @@ def test_errors_are_answered_by_last_status_with_the_tid() -> None:
         == Status.ITEM_NOT_FOUND
     )
     assert a.handle(b"\x00garbage", 0.0) == []
+
+
+def test_benchmark_figure_runs_the_whole_path() -> None:
+    """``rig benchmark spinel``'s figure: every frame through the RCP, the air and back."""
+    from rig.benchmarks.spinel import measure
+
+    figure = measure(seconds=0.1, payload=20)
+    assert figure.frames >= 100 and figure.psdu_bytes == 31
+    assert figure.air_frames_per_s == 1 / ((37 * 32 + 192 + 11 * 32) * 1e-6)
+    assert figure.ratio > 0
