@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -88,7 +89,7 @@ class SpinelRadio:
         """Reset the RCP and wait for its reset notification; return the reset status."""
         self._serial.write(b"\x7e\x7e")  # flags first: whatever half-frame the RCP holds ends
         self._write(SpinelFrame(Command.RESET, b"\x02"))  # RESET_STACK, as OpenThread's host
-        frame = self._await(lambda f: _is_reset(f), "the reset notification")
+        frame = self._await(_is_reset, "the reset notification")
         self._received.clear()
         return decode_packed(split_prop(frame.payload)[1])[0]
 
@@ -214,12 +215,12 @@ class SpinelRadio:
             )
         return value
 
-    def _await(self, wanted: object, what: str) -> SpinelFrame:
+    def _await(self, wanted: Callable[[SpinelFrame], bool], what: str) -> SpinelFrame:
         deadline = time.monotonic() + self.timeout
         while True:
             for _ in range(len(self._pending)):
                 frame = self._pending.popleft()
-                if wanted(frame):  # type: ignore[operator]
+                if wanted(frame):
                     return frame
                 _log.debug("radio %s: dropped unmatched frame %s", self.port, frame)
             if not self._poll(deadline):
