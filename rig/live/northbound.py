@@ -56,6 +56,11 @@ class Northbound:
         if entry is None:
             self._dsp.respond(VerifiedFrame(device, message, at))
             return
+        stamps = entry.record.stamps
+        if stamps.get("on_wire", at) > at:
+            # A reader thread (RFC 2217, TCP) read the answer before the loop thread resumed
+            # from the write to note its end: the command was on the wire by then.
+            stamps["on_wire"] = at
         entry.record.stamp("device_response", at)
         self._dsp.respond(VerifiedFrame(device, message, at), request=entry.dsp)
 
