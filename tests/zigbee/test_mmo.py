@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rig.zigbee.mmo import InstallCodeError, _pad, link_key, mmo_hash, with_crc
+from rig.zigbee.mmo import InstallCodeError, _pad, hmac_mmo, link_key, mmo_hash, with_crc
 
 INSTALL_CODE = bytes.fromhex("83FED3407A939723A5C639B26916D505C3B5")
 
@@ -37,3 +37,18 @@ def test_long_messages_use_the_32_bit_length_form() -> None:
     assert len(padded) % 16 == 0 and padded[-2:] == bytes(2)
     assert int.from_bytes(padded[-6:-2], "big") == 1 << 16
     assert len(mmo_hash(message)) == 16
+
+
+def test_keyed_hash_known_answers() -> None:
+    # ZigBee specification 05-3474 Annex C.6 "Keyed hash function for message authentication":
+    # key 40..4F, message C0 (as in blueluna/psila's security tests).
+    assert hmac_mmo(bytes(range(0x40, 0x50)), b"\xc0").hex().upper() == (
+        "4512807BF94CB3400F0E2C25FB76E999"
+    )
+    # The key-transport key of the default trust-center link key "ZigBeeAlliance09" (ZigBee
+    # 4.5.3, input 0x00), as blueluna/psila computes it to open captured Transport Key frames.
+    assert hmac_mmo(b"ZigBeeAlliance09", b"\x00").hex().upper() == (
+        "4BAB0F173E1434A2D572E1C1EF478782"
+    )
+    with pytest.raises(ValueError, match="16-byte key, not 15"):
+        hmac_mmo(bytes(15), b"")
