@@ -78,6 +78,7 @@ def _path(ctx: click.Context) -> tuple[str, ...]:
 _EXAMPLES: dict[tuple[str, ...], list[str]] = {
     ("benchmark", "dsp"): ["rig benchmark dsp --hours 1 --json dsp.json"],
     ("benchmark", "codec"): ["rig benchmark codec --seconds 2 --json"],
+    ("benchmark", "spinel"): ["rig benchmark spinel --seconds 2"],
     ("duis",): ["rig duis validate request.xml", "rig duis sign --out signed/ request.xml"],
     ("duis", "validate"): ["rig duis validate requests/*.xml"],
     ("duis", "sign"): ["rig duis sign --keys xml-sign-keys --out signed/ request.xml"],
@@ -398,6 +399,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "Highest sustained request rate through the real-time path (DSP model, codec, pty "
         "links, emulated ESMEs) with no request lost, and the rig's overhead per request "
         "p50/p99.",
+    ),
+    "spinel": (
+        "rig.benchmarks.spinel:benchmark_spinel",
+        "Frames per CPU-second through the emulated RCP and air, against the 250 kbit/s air.",
     ),
     "results": (
         "rig.benchmarks.commands:benchmark_results",

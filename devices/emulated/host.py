@@ -335,15 +335,20 @@ def serve_group(
     ready: Callable[..., None] | None = None,
     tick_interval: float = 1.0,
     max_payload: int = DEFAULT_MAX_PAYLOAD,
+    make_core: Callable[[Firmware], EmulatorCore] | None = None,
 ) -> None:
     """Serve several devices from one process, each on a pty of its own, as :func:`serve`
-    serves one; ``ready`` gets the slave paths in ``firmwares`` order. One process and one
-    loop for a bench's meters costs less CPU per request than a process each: the loop sleeps
-    less between frames, and a process woken from sleep runs its first frames slower
+    serves one (``make_core`` as there); ``ready`` gets the slave paths in ``firmwares``
+    order. One process and one loop for a bench's meters costs less CPU per request than a
+    process each: the loop sleeps less between frames, and a process woken from sleep runs its
+    first frames slower
     (docs/load.md "One process for the emulated meters"). A failure of any device stops all."""
     if not firmwares:
         raise ValueError("serve_group needs at least one firmware")
-    _serve([EmulatorCore(f, max_payload=max_payload) for f in firmwares], ready, tick_interval)
+    cores = [
+        make_core(f) if make_core else EmulatorCore(f, max_payload=max_payload) for f in firmwares
+    ]
+    _serve(cores, ready, tick_interval)
 
 
 def _serve(

@@ -30,14 +30,26 @@ _OVERHEAD = 3  # kind byte + two FCS bytes
 _REVERSED = bytes(int(f"{byte:08b}"[::-1], 2) for byte in range(256))
 
 
-def crc16_x25(data: bytes) -> int:
-    """CRC-16/X.25 (reflected poly 0x1021, init and xorout 0xFFFF): the HDLC/PPP FCS-16.
+def _reflected_crc16(data: bytes, init: int) -> int:
+    """The reflected CRC-16 of polynomial 0x1021 with ``init`` (0 or 0xFFFF, both the same
+    bit-reversed), before its final XOR.
 
     A reflected CRC is the plain CRC of the bit-reversed bytes, bit-reversed; the plain
     CRC-CCITT runs in C in :func:`binascii.crc_hqx`: 1.4 us for a 150-byte frame, against
     12 us for a Python table loop."""
-    plain = binascii.crc_hqx(data.translate(_REVERSED), 0xFFFF)
-    return ((_REVERSED[plain & 0xFF] << 8) | _REVERSED[plain >> 8]) ^ 0xFFFF
+    plain = binascii.crc_hqx(data.translate(_REVERSED), init)
+    return (_REVERSED[plain & 0xFF] << 8) | _REVERSED[plain >> 8]
+
+
+def crc16_x25(data: bytes) -> int:
+    """CRC-16/X.25 (reflected poly 0x1021, init and xorout 0xFFFF): the HDLC/PPP FCS-16."""
+    return _reflected_crc16(data, 0xFFFF) ^ 0xFFFF
+
+
+def crc16_kermit(data: bytes) -> int:
+    """CRC-16/KERMIT (reflected poly 0x1021, init and xorout 0): the IEEE 802.15.4 FCS
+    (IEEE 802.15.4-2006 §7.2.1.9)."""
+    return _reflected_crc16(data, 0)
 
 
 class FrameKind(IntEnum):
@@ -116,7 +128,7 @@ def encode_frame(kind: FrameKind, payload: bytes) -> bytes:
     return _FLAG_BYTES + stuffed + _FLAG_BYTES
 
 
-def _unstuff(raw: bytes) -> bytes | None:
+def unstuff(raw: bytes) -> bytes | None:
     """Undo byte stuffing; None when the frame ends in a lone escape (an abort).
 
     Any byte after an escape is XORed (as RFC 1662 receivers do), so a peer that also escapes
@@ -201,7 +213,7 @@ class FrameDecoder:
     def _validate(self, raw: bytes, overflow: bool) -> Frame | FrameErrorReason:
         if overflow:
             return FrameErrorReason.OVERSIZE
-        body = _unstuff(raw) if ESCAPE in raw else raw
+        body = unstuff(raw) if ESCAPE in raw else raw
         if body is None:
             return FrameErrorReason.ABORTED
         if len(body) < _OVERHEAD:

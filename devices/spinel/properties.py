@@ -1,0 +1,223 @@
+"""The Spinel properties the rig uses, one declarative description each (id, name, format), and
+the ``STREAM_RAW`` payloads (frames out and in, with their metadata).
+
+Ids and formats: OpenThread ``src/lib/spinel/spinel.h`` (property enumeration; "Raw Stream"
+for ``STREAM_RAW``); what an RCP actually writes and reads: OpenThread
+``src/ncp/ncp_base_radio.cpp`` (``PackRadioFrame``, ``LinkRawTransmitDone``,
+``DecodeStreamRawTxRequest``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from devices.spinel.codec import SpinelError, pack, unpack
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    """A property: ``fmt`` is its value as the radio reports it (``PROP_VALUE_IS``) and as the
+    host sets it, unless ``set_fmt`` differs; ``set_required`` leading fields of a set value
+    must be present (the rest are optional metadata). ``item`` is the format of one entry of a
+    list property (``INSERT``/``REMOVE``)."""
+
+    id: int
+    name: str
+    fmt: str
+    writable: bool = True
+    set_fmt: str | None = None
+    set_required: int | None = None
+    item: str | None = None
+
+    def encode(self, *values: object) -> bytes:
+        return pack(self.fmt, *values)
+
+    def decode(self, data: bytes) -> tuple[object, ...]:
+        try:
+            return unpack(self.fmt, data)
+        except SpinelError as exc:
+            raise SpinelError(f"{self.name}: {exc}") from None
+
+    def decode_set(self, data: bytes) -> tuple[object, ...]:
+        try:
+            return unpack(self.set_fmt or self.fmt, data, required=self.set_required)
+        except SpinelError as exc:
+            raise SpinelError(f"{self.name}: {exc}") from None
+
+
+#: ``STREAM_RAW`` as received (and an ACK in a TX-done): frame, RSSI, noise floor, flags,
+#: PHY data (channel, LQI, timestamp in µs), vendor data (receive error), MAC data (ACK key id
+#: and frame counter).
+RX_FORMAT = "dccSt(CCX)t(i)t(CL)"
+#: ``STREAM_RAW`` as sent: frame, channel (required), max CSMA backoffs, max frame retries,
+#: CSMA-CA enabled, header updated, is a retransmission, security processed, TX delay, TX delay
+#: base time, RX channel after TX done.
+TX_FORMAT = "dCCCbbbbLLC"
+
+
+class Prop:
+    """The properties, by name (spinel.h ``SPINEL_PROP_*``)."""
+
+    LAST_STATUS = Property(0x00, "LAST_STATUS", "i", writable=False)
+    PROTOCOL_VERSION = Property(0x01, "PROTOCOL_VERSION", "ii", writable=False)
+    NCP_VERSION = Property(0x02, "NCP_VERSION", "U", writable=False)
+    CAPS = Property(0x05, "CAPS", "A(i)", writable=False)
+    HWADDR = Property(0x08, "HWADDR", "E", writable=False)
+    PHY_ENABLED = Property(0x20, "PHY_ENABLED", "b")
+    PHY_CHAN = Property(0x21, "PHY_CHAN", "C")
+    MAC_15_4_LADDR = Property(0x34, "MAC_15_4_LADDR", "E")
+    MAC_15_4_SADDR = Property(0x35, "MAC_15_4_SADDR", "S")
+    MAC_15_4_PANID = Property(0x36, "MAC_15_4_PANID", "S")
+    MAC_RAW_STREAM_ENABLED = Property(0x37, "MAC_RAW_STREAM_ENABLED", "b")
+    MAC_PROMISCUOUS_MODE = Property(0x38, "MAC_PROMISCUOUS_MODE", "C")
+    STREAM_RAW = Property(0x71, "STREAM_RAW", RX_FORMAT, set_fmt=TX_FORMAT, set_required=2)
+    MAC_SRC_MATCH_ENABLED = Property(0x1303, "MAC_SRC_MATCH_ENABLED", "b")
+    MAC_SRC_MATCH_SHORT_ADDRESSES = Property(
+        0x1304, "MAC_SRC_MATCH_SHORT_ADDRESSES", "A(S)", item="S"
+    )
+    #: Entries in the frame's (little-endian) byte order, unlike ``MAC_15_4_LADDR``: OpenThread's
+    #: host reverses the extended address it sets, not the source-match entries it inserts.
+    MAC_SRC_MATCH_EXTENDED_ADDRESSES = Property(
+        0x1305, "MAC_SRC_MATCH_EXTENDED_ADDRESSES", "A(E)", item="E"
+    )
+
+
+#: Every property above, by id.
+BY_ID: dict[int, Property] = {
+    prop.id: prop for prop in vars(Prop).values() if isinstance(prop, Property)
+}
+
+#: ``SPINEL_MD_FLAG_*`` of the RX metadata.
+MD_FLAG_TX = 0x0001
+MD_FLAG_BAD_FCS = 0x0004
+MD_FLAG_ACKED_FP = 0x0010
+#: "No LQI" (OpenThread ``OT_RADIO_LQI_NONE``) and the unused noise floor the RCP reports.
+LQI_NONE = 0
+NOISE_FLOOR_UNKNOWN = -128
+
+
+@dataclass(frozen=True, slots=True)
+class RxFrame:
+    """A frame from the air, as ``STREAM_RAW`` carries it: the PSDU (FCS included) and the
+    radio's measurements. ``timestamp_us`` is the radio's clock at the SFD."""
+
+    psdu: bytes
+    rssi: int = NOISE_FLOOR_UNKNOWN
+    channel: int = 0
+    lqi: int = LQI_NONE
+    timestamp_us: int = 0
+    flags: int = 0
+    noise_floor: int = NOISE_FLOOR_UNKNOWN
+    error: int = 0
+
+    @property
+    def mac_frame(self) -> bytes:
+        """The MAC frame without its 2-byte FCS."""
+        return self.psdu[:-2]
+
+    @property
+    def acked_with_frame_pending(self) -> bool:
+        return bool(self.flags & MD_FLAG_ACKED_FP)
+
+    def encode(self) -> bytes:
+        return pack(
+            RX_FORMAT,
+            self.psdu,
+            self.rssi,
+            self.noise_floor,
+            self.flags,
+            (self.channel, self.lqi, self.timestamp_us),
+            (self.error,),
+            (0, 0),
+        )
+
+    @classmethod
+    def decode(cls, data: bytes, pos: int = 0) -> RxFrame:
+        """Decode a ``STREAM_RAW`` value (from ``pos``); PHY fields an older RCP leaves out
+        default as the specification says."""
+        psdu, rssi, noise, flags, phy, vendor, _mac = unpack(RX_FORMAT, data[pos:], required=4)
+        channel, lqi, stamp = (phy or ()) + (0, LQI_NONE, 0)[len(phy or ()) :]  # type: ignore[operator]
+        return cls(
+            psdu,  # type: ignore[arg-type]
+            rssi,  # type: ignore[arg-type]
+            channel,  # type: ignore[arg-type]
+            lqi,  # type: ignore[arg-type]
+            stamp,  # type: ignore[arg-type]
+            flags,  # type: ignore[arg-type]
+            noise,  # type: ignore[arg-type]
+            vendor[0] if vendor else 0,  # type: ignore[index]
+        )
+
+
+#: OpenThread's default ``macMaxFrameRetries`` for a direct transmission (IEEE 802.15.4-2006
+#: §7.4.2: 3) and CSMA backoffs (``macMaxCSMABackoffs`` 4).
+MAX_FRAME_RETRIES = 3
+MAX_CSMA_BACKOFFS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class TxRequest:
+    """A frame to transmit: the PSDU (the radio fills in the last two bytes, the FCS) and the
+    metadata of ``CMD_PROP_VALUE_SET(STREAM_RAW)``."""
+
+    psdu: bytes
+    channel: int
+    max_csma_backoffs: int = MAX_CSMA_BACKOFFS
+    max_frame_retries: int = MAX_FRAME_RETRIES
+    csma_ca: bool = True
+
+    def encode(self) -> bytes:
+        return pack(
+            TX_FORMAT,
+            self.psdu,
+            self.channel,
+            self.max_csma_backoffs,
+            self.max_frame_retries,
+            self.csma_ca,
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> TxRequest:
+        fields = Prop.STREAM_RAW.decode_set(data)
+        psdu, channel, backoffs, retries, csma = fields[:5]
+        if not 2 <= len(psdu) <= 127:  # type: ignore[arg-type]
+            raise SpinelError(f"STREAM_RAW: a PSDU of {len(psdu)} bytes")  # type: ignore[arg-type]
+        return cls(
+            psdu,  # type: ignore[arg-type]
+            channel,  # type: ignore[arg-type]
+            MAX_CSMA_BACKOFFS if backoffs is None else backoffs,  # type: ignore[arg-type]
+            MAX_FRAME_RETRIES if retries is None else retries,  # type: ignore[arg-type]
+            True if csma is None else csma,  # type: ignore[arg-type]
+        )
+
+
+#: The TX-done ``LAST_STATUS``: status, frame pending (from the ACK), header updated.
+TX_DONE_FORMAT = "ibb"
+
+
+@dataclass(frozen=True, slots=True)
+class TxDone:
+    """The end of a transmission, as the RCP reports it: ``PROP_VALUE_IS(LAST_STATUS)`` with the
+    request's TID, the status (``OK``, ``NO_ACK``, ``CCA_FAILURE`` …), whether the ACK had its
+    frame-pending bit set, and the ACK itself when one was received."""
+
+    status: int
+    frame_pending: bool = False
+    ack: RxFrame | None = None
+
+    def encode(self) -> bytes:
+        head = pack(TX_DONE_FORMAT, self.status, self.frame_pending, False)
+        if self.status:
+            return head
+        return head + (self.ack or RxFrame(b"", rssi=0)).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> TxDone:
+        status, pending, _updated = unpack(TX_DONE_FORMAT, data, required=1)
+        ack = None
+        if status == 0 and pending is not None:
+            end = len(pack(TX_DONE_FORMAT, 0, False, False))
+            if len(data) > end:
+                frame = RxFrame.decode(data, end)
+                ack = frame if frame.psdu else None
+        return cls(status, bool(pending), ack)  # type: ignore[arg-type]
