@@ -9,6 +9,11 @@ An **install code** is 6, 8, 12 or 16 bytes followed by its CRC-16 (CRC-16/X-25:
 0x1021 reflected, initial 0xFFFF, final xor 0xFFFF), least significant byte first. The
 trust-center link key of a joining device is the MMO hash of the whole code, CRC included
 (known answer in tests/zigbee/test_mmo.py).
+
+The **keyed hash** (ZigBee spec Annex B.1.4) is HMAC (FIPS 198) over the MMO hash, with a block
+of 16 bytes: ``H((K xor opad) || H((K xor ipad) || M))``, ipad 0x36 and opad 0x5C repeated. The
+APS key-transport and key-load keys are the keyed hash of a link key with the one byte 0x00 and
+0x02 (ZigBee spec 4.5.3; rig/zigbee/security.py).
 """
 
 from __future__ import annotations

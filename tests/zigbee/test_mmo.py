@@ -48,3 +48,11 @@ def test_hmac_mmo_zigbee_annex_c61_vectors() -> None:
     assert hmac_mmo(bytes(range(0x40, 0x60)), bytes(range(0xC0, 0xD0))).hex().upper() == (
         "A3B0079984BF1557F74A0D6387E0A11A"
     )
+
+
+def test_keyed_hash_of_the_default_link_key() -> None:
+    # The key-transport key of the default trust-center link key "ZigBeeAlliance09" (ZigBee
+    # 4.5.3, input 0x00), as blueluna/psila computes it to open captured Transport Key frames.
+    assert hmac_mmo(b"ZigBeeAlliance09", b"\x00").hex().upper() == (
+        "4BAB0F173E1434A2D572E1C1EF478782"
+    )

@@ -1,0 +1,83 @@
+"""Frame counters (rig/zigbee/counters.py): per-sender freshness, drops counted with the reason,
+the outgoing counter never repeated across runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rig.util.kept_counters import RESERVE, CounterStateError
+from rig.zigbee.counters import (
+    MAX_COUNTER,
+    CounterExhausted,
+    Drop,
+    FrameCounters,
+    KeptFrameCounter,
+    OutgoingCounter,
+)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 20)), max_size=60))
+def test_only_counters_above_the_last_accepted_pass_and_every_drop_is_counted(
+    frames: list[tuple[int, int]],
+) -> None:
+    state, accepted = FrameCounters(), {}
+    for source, counter in frames:
+        verdict = state.verdict(source, counter)
+        fresh = counter > accepted.get(source, -1)
+        assert (verdict is None) == fresh
+        if fresh:
+            state, accepted[source] = state.accept(source, counter), counter
+        else:
+            assert verdict == (Drop.REPLAY if counter == accepted[source] else Drop.STALE)
+            state = state.drop(source, verdict)
+    assert state.last == accepted
+    assert state.dropped() == len(frames) - sum(
+        1
+        for i, (s, c) in enumerate(frames)
+        if c > max([-1] + [c2 for s2, c2 in frames[:i] if s2 == s])
+    )
+
+
+def test_states_are_values() -> None:
+    before = FrameCounters()
+    after = before.accept(1, 5).drop(1, Drop.MIC)
+    assert before.last == {} and before.dropped() == 0
+    assert after.dropped(Drop.MIC, 1) == 1 and after.dropped(Drop.MIC, 2) == 0
+    with pytest.raises(TypeError):
+        after.last[1] = 0  # type: ignore[index]
+
+
+def test_the_outgoing_counter_stops_at_its_last_value() -> None:
+    counter, after = OutgoingCounter(7).take()
+    assert (counter, after) == (7, OutgoingCounter(8))
+    with pytest.raises(CounterExhausted, match="0xffffffff"):
+        OutgoingCounter(MAX_COUNTER).take()
+
+
+def test_the_outgoing_counter_resumes_above_every_counter_sent(tmp_path: Path) -> None:
+    path = tmp_path / "han.counters.json"
+    first = KeptFrameCounter(path, "00-0D-6F-FF-FE-21-AE-85")
+    state = first.resume()
+    assert state == OutgoingCounter(1)
+    for _ in range(3):
+        counter, state = state.take()
+        first.sent(counter)
+    # killed now: the next run starts above the block claimed ahead, never below a counter sent
+    assert (
+        KeptFrameCounter(path, "00-0D-6F-FF-FE-21-AE-85").resume().next == 1 + RESERVE + 1
+    )  # first claim
+    first.close()
+    assert KeptFrameCounter(path, "00-0D-6F-FF-FE-21-AE-85").resume().next == 4
+    assert KeptFrameCounter(path, "00-0D-6F-FF-FE-21-AE-85", "aps").resume().next == 1
+    assert json.loads(path.read_text())["counters"] == {"00-0D-6F-FF-FE-21-AE-85": {"nwk": 3}}
+
+
+def test_a_file_that_cannot_be_kept_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "han.counters.json"
+    with pytest.raises(CounterStateError, match="cannot keep counters there"):
+        KeptFrameCounter(path, "node").resume()
