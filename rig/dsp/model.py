@@ -550,7 +550,7 @@ class Dsp:
     @property
     def throttling_active(self) -> bool:
         """Whether the SECMP0067 mechanism is active now."""
-        return self._throttle is not None and self._throttle.active
+        return self._throttle is not None and self._throttle.refresh(self._now())
 
     @property
     def throttling_activations(self) -> int:

@@ -111,6 +111,17 @@ class ThrottleAction(Enum):
     HOLD = "hold"
 
 
+class UnusedAllocation(Enum):
+    """While throttling is active, whether a User over its allocation may use what others leave
+    unused ([SEED 003] allows exceeding it only "where there is spare System capacity")."""
+
+    KEPT = "kept"
+    """Held to its allocation whatever the others do: [SEED 003] "forced to operate within
+    that allocation if the System is near capacity and the mechanism is active"."""
+    SHARED = "shared"
+    """[ASSUMED] option: it borrows while the admitted load is below the deactivation mark."""
+
+
 class ReleasePolicy(Enum):
     """How northbound traffic held during an outage is released (DP100, domain.md §4)."""
 
@@ -128,8 +139,10 @@ class ThrottlingPolicy:
     offered rate, measured over successive ``window_s`` windows, reaches ``activate_at`` x
     capacity (the operating threshold) and deactivates below ``deactivate_at`` x capacity
     (hysteresis). Each User's allocation is ``allocation_pool`` x capacity x its portfolio
-    share; its threshold share is ``activate_at`` x capacity x its share; ``cap_rule`` picks
-    what it is held to while active, through a token bucket ``burst_s`` seconds deep.
+    share (pool 1 by default: a User within its share of the capacity is never throttled,
+    [SEED 003]); its threshold share is ``activate_at`` x capacity x its share; ``cap_rule``
+    picks what it is held to while active, through a token bucket ``burst_s`` seconds deep;
+    ``unused_allocation`` says whether others' unused allocation is shared out.
     ``action`` says what a request over the cap gets; a held request beyond ``hold_limit``
     per User is rejected. ``response_code`` is the rig's own code for a rejection: it must
     start with ``RIG-`` so that it is never mistaken for a DUIS code.
@@ -139,12 +152,13 @@ class ThrottlingPolicy:
     activate_at: float
     deactivate_at: float
     window_s: float
-    allocation_pool: float
     cap_rule: CapRule
     action: ThrottleAction
     hold_limit: int
     burst_s: float
     response_code: str
+    allocation_pool: float = 1.0
+    unused_allocation: UnusedAllocation = UnusedAllocation.KEPT
 
     def validate(self, src: str) -> None:
         sec = "throttling"
@@ -160,6 +174,7 @@ class ThrottlingPolicy:
         _fraction(src, f"{sec}.allocation_pool", self.allocation_pool)
         _expect_type(src, f"{sec}.cap_rule", self.cap_rule, CapRule)
         _expect_type(src, f"{sec}.action", self.action, ThrottleAction)
+        _expect_type(src, f"{sec}.unused_allocation", self.unused_allocation, UnusedAllocation)
         if _expect_type(src, f"{sec}.hold_limit", self.hold_limit, int) < 0:
             raise TmmError(src, f"{sec}.hold_limit", self.hold_limit, "must be >= 0")
         _positive(src, f"{sec}.burst_s", self.burst_s)
@@ -356,9 +371,9 @@ _OPTIONAL = (*_SECTIONS, "provenance")
 _SECTION_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # section: (required fields, optional fields)
     "throttling": (
-        ("capacity", "activate_at", "deactivate_at", "window_s", "allocation_pool", "cap_rule",
-         "action", "hold_limit", "burst_s", "response_code"),
-        (),
+        ("capacity", "activate_at", "deactivate_at", "window_s", "cap_rule", "action",
+         "hold_limit", "burst_s", "response_code"),
+        ("allocation_pool", "unused_allocation"),
     ),
     "alert_storm": (("window_s", "threshold", "forward_period_s", "excluded_codes"), ()),
     "outage_release": (("policy",), ("release_rate",)),
@@ -476,11 +491,14 @@ def _section(src: str, name: str, raw: object, provenance: Mapping[str, str]) ->
                 "missing: every traffic-management parameter must say where its value comes from",
             )  # fmt: skip
     if name == "throttling":
-        return ThrottlingPolicy(
-            **{k: v for k, v in table.items() if k not in ("cap_rule", "action")},
-            cap_rule=_enum(src, "throttling.cap_rule", table["cap_rule"], CapRule),
-            action=_enum(src, "throttling.action", table["action"], ThrottleAction),
-        )
+        enums: dict[str, type[Enum]] = {
+            "cap_rule": CapRule, "action": ThrottleAction, "unused_allocation": UnusedAllocation,
+        }  # fmt: skip
+        fields: dict[str, Any] = {
+            k: _enum(src, f"throttling.{k}", v, enums[k]) if k in enums else v
+            for k, v in table.items()
+        }
+        return ThrottlingPolicy(**fields)
     if name == "alert_storm":
         return alert_storm_policy(src, name, table, TmmError)
     return OutageReleasePolicy(
