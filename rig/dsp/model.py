@@ -29,6 +29,7 @@ from rig.dsp.throttle import ADMIT, HOLD, Throttle
 from rig.dsp.tmm import (
     NUM_CLASSES,
     Mode,
+    NorthboundOrder,
     ReleasePolicy,
     TmmError,
     TrafficManagementDocument,
@@ -163,17 +164,23 @@ class UserCounters:
 
 
 class _Adapter:
-    """One User's northbound queue and adapter: FIFO at ``interval`` seconds per item."""
+    """One User's northbound queue and adapter, ``interval`` seconds per item: ``fifo`` (today's
+    order) or ``ranked`` (the TMM's northbound priority option), fed at once by new items and,
+    after an outage, by the DP100 ``backlog`` at its own pace."""
 
-    __slots__ = ("fifo", "held", "interval", "next_free", "release", "timer")
+    __slots__ = (
+        "backlog", "backlog_timer", "fifo", "held", "interval", "next_free", "ranked", "timer",
+    )  # fmt: skip
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self.fifo: deque[object] = deque()
-        self.release: list[tuple[int, int, object]] = []  # DP100 release heap
+        self.ranked: list[tuple[int, int, object]] = []  # northbound priority heap
+        self.backlog: list[tuple[int, int, object]] = []  # DP100 release heap
         self.held: list[tuple[int, object]] = []  # outage hold, arrival order
         self.next_free = float("-inf")
         self.timer: TimerHandle | None = None
+        self.backlog_timer: TimerHandle | None = None
 
 
 class Dsp:
@@ -199,6 +206,7 @@ class Dsp:
         "_mask",
         "_nb_interval",
         "_nb_intervals",
+        "_nb_ranked",
         "_next_seq",
         "_now",
         "_on_deliver",
@@ -266,6 +274,7 @@ class Dsp:
         self._users: dict[str, list[int]] = {}  # user -> [admitted, throttled, rejected]
         self._adapters: dict[str | None, _Adapter] = {}
         self._outage = False
+        self._nb_ranked = False
         self._tmm = tmm
         self._throttle: Throttle | None = None
         self._storms: AlertStormFilter | None = None
@@ -393,6 +402,12 @@ class Dsp:
         return None
 
     def _apply_sections(self, tmm: TrafficManagementDocument) -> None:
+        ranked = tmm.northbound.order is NorthboundOrder.PRIORITISED
+        if not ranked and self._nb_ranked:
+            for adapter in self._adapters.values():  # back to FIFO: ranked items first, in order
+                items = [heapq.heappop(adapter.ranked)[2] for _ in range(len(adapter.ranked))]
+                adapter.fifo.extendleft(reversed(items))
+        self._nb_ranked = ranked
         policy = tmm.throttling
         if policy is None:
             if self._throttle is not None:
@@ -454,17 +469,31 @@ class Dsp:
             )
         if self._outage:
             adapter.held.append((self._release_rank(source), item))
-        elif adapter.release:
-            heapq.heappush(adapter.release, (self._release_rank(source), self._next_seq, item))
-            self._next_seq += 1
-        elif adapter.timer is None and not adapter.fifo and now >= adapter.next_free:
+        else:
+            self._to_adapter(
+                adapter, self._release_rank(source) if self._nb_ranked else 0, item, now
+            )
+
+    def _to_adapter(self, adapter: _Adapter, rank: int, item: object, now: float) -> None:
+        """Deliver ``item`` now if the adapter is idle, else queue it (FIFO, or by ``rank``
+        with northbound priority)."""
+        if (
+            adapter.timer is None
+            and now >= adapter.next_free
+            and not adapter.fifo
+            and not adapter.ranked
+        ):
             adapter.next_free = now + adapter.interval
             self._delivered += 1
             self._on_deliver(item)
+            return
+        if self._nb_ranked:
+            heapq.heappush(adapter.ranked, (rank, self._next_seq, item))
+            self._next_seq += 1
         else:
             adapter.fifo.append(item)
-            if adapter.timer is None:
-                adapter.timer = self._call_at(adapter.next_free, self._deliver, adapter)
+        if adapter.timer is None:
+            adapter.timer = self._call_at(adapter.next_free, self._deliver, adapter)
 
     def _release_rank(self, source: object) -> int:
         if isinstance(source, DspRequest):
@@ -476,20 +505,29 @@ class Dsp:
         if self._outage:
             return  # resumed by end_outage()
         now = self._now()
-        if adapter.fifo:
-            item = adapter.fifo.popleft()
-            adapter.next_free = now + adapter.interval
-        else:
-            item = heapq.heappop(adapter.release)[2]
-            rate = self._tmm.outage_release.release_rate
-            adapter.next_free = now + max(adapter.interval, 1.0 / rate if rate else 0.0)
+        item = adapter.fifo.popleft() if adapter.fifo else heapq.heappop(adapter.ranked)[2]
+        adapter.next_free = now + adapter.interval
         self._delivered += 1
         try:
             self._on_deliver(item)
         finally:
             # on_deliver may have called respond(), which then scheduled the next delivery.
-            if (adapter.fifo or adapter.release) and adapter.timer is None and not self._outage:
+            if (adapter.fifo or adapter.ranked) and adapter.timer is None and not self._outage:
                 adapter.timer = self._call_at(adapter.next_free, self._deliver, adapter)
+
+    def _release_backlog(self, adapter: _Adapter) -> None:
+        """DP100: the best-ranked held item joins the adapter's queue; the next one follows
+        ``1 / release_rate`` later. Only the backlog is paced: new items do not wait for it."""
+        adapter.backlog_timer = None
+        if self._outage or not adapter.backlog:
+            return  # resumed by end_outage()
+        rank, _, item = heapq.heappop(adapter.backlog)
+        now = self._now()
+        if adapter.backlog:
+            rate = self._tmm.outage_release.release_rate
+            gap = 1.0 / rate if rate else 0.0
+            adapter.backlog_timer = self._call_at(now + gap, self._release_backlog, adapter)
+        self._to_adapter(adapter, rank, item, now)
 
     # -- outages (DP100) ----------------------------------------------------------------------
 
@@ -501,24 +539,32 @@ class Dsp:
         """Restored: release what was held under the TMM's ``outage_release`` policy (DP100).
 
         ALL_AT_ONCE (today's behaviour): everything goes to the adapters at once, in arrival
-        order, behind anything already queued there. PRIORITISED: held items, and any that
-        arrive while they drain, are released in rank order (time-critical responses first,
-        alerts last), paced at ``release_rate`` per User.
+        order, behind anything already queued there. PRIORITISED: the held backlog joins each
+        adapter's queue in rank order (time-critical responses first, alerts last), one item per
+        ``1 / release_rate`` seconds per User; new items are not paced (they follow the
+        adapter's order).
         """
         if not self._outage:
             return
         self._outage = False
         prioritised = self._tmm.outage_release.policy is ReleasePolicy.PRIORITISED
+        now = self._now()
         for adapter in self._adapters.values():
             held, adapter.held = adapter.held, []
             if prioritised:
                 for rank, item in held:
-                    heapq.heappush(adapter.release, (rank, self._next_seq, item))
+                    heapq.heappush(adapter.backlog, (rank, self._next_seq, item))
+                    self._next_seq += 1
+            elif self._nb_ranked:
+                for rank, item in held:
+                    heapq.heappush(adapter.ranked, (rank, self._next_seq, item))
                     self._next_seq += 1
             else:
                 adapter.fifo.extend(item for _, item in held)
-            if (adapter.fifo or adapter.release) and adapter.timer is None:
-                when = max(self._now(), adapter.next_free)
+            if adapter.backlog and adapter.backlog_timer is None:  # (also one paused earlier)
+                adapter.backlog_timer = self._call_at(now, self._release_backlog, adapter)
+            if (adapter.fifo or adapter.ranked) and adapter.timer is None:
+                when = max(now, adapter.next_free)
                 adapter.timer = self._call_at(when, self._deliver, adapter)
 
     @property
@@ -560,7 +606,10 @@ class Dsp:
     @property
     def northbound_depth(self) -> int:
         """Responses and alerts waiting for northbound delivery (queued or held)."""
-        return sum(len(a.fifo) + len(a.release) + len(a.held) for a in self._adapters.values())
+        return sum(
+            len(a.fifo) + len(a.ranked) + len(a.backlog) + len(a.held)
+            for a in self._adapters.values()
+        )
 
     @property
     def storm_filter(self) -> AlertStormFilter | None:

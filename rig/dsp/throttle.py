@@ -235,7 +235,7 @@ class Throttle:
         while held:
             if bucket.tokens >= _ONE_TOKEN:
                 bucket.tokens -= 1.0
-            elif self.active or self._offered_sum + 1 >= self._on_rate * self._span(now):
+            elif self.active or self._offered_sum >= self._on_rate * self._span(now):
                 break
             self._count(1)
             self._release(held.popleft())

@@ -16,6 +16,8 @@ from rig.dsp.tmm import (
     AlertStormPolicy,
     CapRule,
     Mode,
+    NorthboundOrder,
+    NorthboundPolicy,
     OutageReleasePolicy,
     ReleasePolicy,
     ThrottleAction,
@@ -375,9 +377,28 @@ def test_outage_release_all_at_once_is_arrival_order() -> None:
 def test_outage_release_prioritised_is_ranked_and_paced() -> None:
     delivered = outage_run(OutageReleasePolicy(policy=ReleasePolicy.PRIORITISED, release_rate=2.0))
     labels = [label(i) for _, i in delivered]
-    # Band 1 (2.2) first, then the new 7.2 (level 2) ahead of held level 4, alerts at the back.
-    assert labels == ["2.2"] * 3 + ["7.2"] + ["4.1.1"] * 3 + ["alert"] * 3
-    assert [t for t, _ in delivered] == pytest.approx([10.0 + 0.5 * i for i in range(10)])
+    # The backlog by rank, paced at 2/s: Band 1 (2.2) first, level 4, alerts at the back. The
+    # new 7.2 is not part of the backlog: it goes at the adapter's rate (100/s), unpaced.
+    assert labels == ["2.2", "7.2", "2.2", "2.2"] + ["4.1.1"] * 3 + ["alert"] * 3
+    backlog = [10.0 + 0.5 * i for i in range(9)]
+    assert [t for t, _ in delivered] == pytest.approx([10.0, 10.01, *backlog[1:]])
+
+
+def storm_then_top_up(order: NorthboundOrder) -> list[str]:
+    """Ten alerts queue at a 1/s adapter, then a top-up response arrives."""
+    sim = Sim(tmm(northbound=NorthboundPolicy(order=order)), northbound_rate=1.0)
+    for i in range(10):
+        sim.dsp.alert(alert(device=i))
+    sim.clock.call_at(0.5, lambda: sim.submit("u", "2.2"))
+    sim.clock.run()
+    return [label(i) for _, i in sim.delivered]
+
+
+def test_northbound_is_fifo_by_default_and_prioritised_as_an_option() -> None:
+    """Today's DCC (the reference): FIFO, the top-up waits behind the storm. The TMM's
+    northbound priority option (DP100's intent, [SEED 004]): it overtakes the queued alerts."""
+    assert storm_then_top_up(NorthboundOrder.FIFO) == ["alert"] * 10 + ["2.2"]
+    assert storm_then_top_up(NorthboundOrder.PRIORITISED) == ["alert", "2.2"] + ["alert"] * 9
 
 
 def test_northbound_after_release_is_fifo_again() -> None:
