@@ -66,6 +66,7 @@ __all__ = [
     "expect_number",
     "field_path",
     "load_tmm",
+    "shipped_tmm_path",
 ]
 
 
@@ -304,8 +305,9 @@ def load_tmm(
 def default_tmm() -> TrafficManagementDocument:
     """The rig's default TMM document, packaged as ``rig/dsp/default_tmm.toml``.
 
-    SRV 2.2 and 7.4 at level 1 and in Priority Band 1, every other SRV at level 4, On Demand
-    ahead of Scheduled; alert storm protection on; throttling off; outages released all at
+    SRV 2.2 at level 1 and in Priority Band 1 ([SEED 000]), 7.4 at level 1, the install and
+    commission SRVs 8.11, 6.15.1 and 6.15.2 at level 2 ([SEED 001]), every other SRV at level 4,
+    On Demand ahead of Scheduled; alert storm protection on; throttling off; outages released all at
     once. The file annotates each value with its source.
     """
     return load_tmm(default_tmm_path())
@@ -313,7 +315,19 @@ def default_tmm() -> TrafficManagementDocument:
 
 def default_tmm_path() -> Path:
     """Where the packaged default TMM document lives."""
-    return Path(str(resources.files(__package__) / "default_tmm.toml"))
+    path = shipped_tmm_path("default")
+    assert path is not None
+    return path
+
+
+SHIPPED_TMMS = {"default": "default_tmm.toml", "band1-with-7.4": "tmm_band1_with_7_4.toml"}
+"""TMM documents shipped in the package, by the name a scenario or bench file may give."""
+
+
+def shipped_tmm_path(name: str) -> Path | None:
+    """The packaged TMM document called ``name`` (see :data:`SHIPPED_TMMS`), or None."""
+    file = SHIPPED_TMMS.get(name)
+    return None if file is None else Path(str(resources.files(__package__) / file))
 
 
 def _apply_overrides(src: str, raw: dict[str, Any], overrides: Mapping[str, object]) -> dict:

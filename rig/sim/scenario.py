@@ -23,10 +23,10 @@ from rig.dsp.tmm import (
     TmmError,
     TrafficManagementDocument,
     alert_storm_policy,
-    default_tmm_path,
     expect_number,
     field_path,
     load_tmm,
+    shipped_tmm_path,
 )
 
 SCENARIOS_DIR = Path(str(resources.files(__package__) / "scenarios"))
@@ -267,9 +267,7 @@ def load_scenario(path: Path) -> Scenario:
     duration = r.number(raw["duration_s"], "duration_s", strict=True)
 
     tmm_name = raw.get("tmm", "default")
-    tmm_path = (
-        default_tmm_path() if tmm_name == "default" else path.parent / r.string(tmm_name, "tmm")
-    )
+    tmm_path = shipped_tmm_path(r.string(tmm_name, "tmm")) or path.parent / tmm_name
     try:
         load_tmm(tmm_path)
     except TmmError as exc:
