@@ -187,9 +187,11 @@ class Dsp:
     """The DSP southbound queue and northbound delivery, driven only by ``clock.call_at``.
 
     Southbound order is ``tmm.rank(srv, mode)`` then queue arrival (SECMP0028, domain.md §1);
-    service is non-preemptive. ``northbound_rate`` is the items/s each User's adapter accepts
-    (``None``: unlimited), ``northbound_rates`` overrides it per User. ``portfolios`` (User ->
-    portfolio size) sizes the SECMP0067 allocations when the TMM enables throttling.
+    service is non-preemptive, its time drawn from ``service_time_by_srv``, else
+    ``service_time_by_mode``, else ``service_time``. ``northbound_rate`` is the items/s each
+    User's adapter accepts (``None``: unlimited), ``northbound_rates`` overrides it per User.
+    ``portfolios`` (User -> portfolio size) sizes the SECMP0067 allocations when the TMM
+    enables throttling.
     """
 
     __slots__ = (
@@ -218,7 +220,10 @@ class Dsp:
         "_rejected",
         "_rng",
         "_sample",
+        "_samplers",
         "_servers",
+        "_service_by_mode",
+        "_service_by_srv",
         "_storms",
         "_submitted",
         "_throttle",
@@ -240,6 +245,8 @@ class Dsp:
         northbound_rates: Mapping[str, float] | None = None,
         portfolios: Mapping[str, float] | None = None,
         seed: int = 0,
+        service_time_by_srv: Mapping[str, ServiceTime] | None = None,
+        service_time_by_mode: Mapping[Mode, ServiceTime] | None = None,
     ) -> None:
         if servers < 1:
             raise ValueError(f"servers = {servers!r}: must be >= 1")
@@ -259,6 +266,13 @@ class Dsp:
         self._finish = self._finish_service  # bound once, not once per request
         self._rng = random.Random(seed)
         self._sample = sampler(service_time, self._rng)
+        # Per-class service times: by SRV, else by mode, else service_time (one sampler per
+        # (SRV, mode) met, all on the DSP's generator); None keeps the single-sampler path.
+        self._service_by_srv = dict(service_time_by_srv or {})
+        self._service_by_mode = dict(service_time_by_mode or {})
+        self._samplers: dict[tuple[str, Mode], Callable[[], float]] | None = (
+            {} if self._service_by_srv or self._service_by_mode else None
+        )
         self._on_dispatch = on_dispatch
         self._on_deliver = on_deliver
         self._portfolios = dict(portfolios or {})
@@ -337,7 +351,16 @@ class Dsp:
     def _serve(self, request: DspRequest, now: float) -> None:
         request.dequeued_at = now
         self._busy += 1
-        self._call_at(now + self._sample(), self._finish, request)
+        samplers = self._samplers
+        if samplers is None:
+            self._call_at(now + self._sample(), self._finish, request)
+            return
+        key = (request.srv, request.mode)
+        sample = samplers.get(key)
+        if sample is None:
+            dist = self._service_by_srv.get(request.srv) or self._service_by_mode.get(request.mode)
+            sample = samplers[key] = self._sample if dist is None else sampler(dist, self._rng)
+        self._call_at(now + sample(), self._finish, request)
 
     def _finish_service(self, request: DspRequest) -> None:
         request.dispatched_at = self._now()

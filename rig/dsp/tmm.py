@@ -44,6 +44,7 @@ from rig.dsp.tmm_sections import (
 
 __all__ = [
     "ALL_AT_ONCE",
+    "DCC_SCHEDULED_SRVS",
     "DEFAULT_MODE_ORDER",
     "FIFO_NORTHBOUND",
     "KNOWN_SRVS",
@@ -94,14 +95,17 @@ NUM_CLASSES = 2 * len(Mode) * MAX_LEVEL
 """Distinct southbound ranks: Priority Band 1 or not, x mode of operation, x level."""
 
 # fmt: off
+DCC_SCHEDULED_SRVS: frozenset[str] = frozenset((
+    # domain.md §7.3, "DCC Scheduled = Yes" SRVs: the only ones a scenario may send Scheduled.
+    "4.6.1", "4.6.2", "4.8.1", "4.8.2", "4.8.3", "4.10", "4.12.1", "4.12.2", "4.14", "4.15",
+    "4.16", "4.17", "14.1",
+))
 KNOWN_SRVS: frozenset[str] = frozenset((
     # domain.md §7.3, SRV matrix table.
     "1.1.1", "1.5", "1.6", "2.1", "2.2", "2.3", "2.5", "3.1", "3.2", "3.3", "3.4", "3.5",
     "4.1.1", "4.3", "4.13", "4.18", "6.7", "6.11", "6.15.1", "6.15.2", "6.23", "7.1", "7.2",
     "7.3", "7.4", "8.11", "11.1", "11.2", "11.3",
-    # domain.md §7.3, "DCC Scheduled = Yes" SRVs.
-    "4.6.1", "4.6.2", "4.8.1", "4.8.2", "4.8.3", "4.10", "4.12.1", "4.12.2", "4.14", "4.15",
-    "4.16", "4.17", "14.1",
+    *DCC_SCHEDULED_SRVS,
     # domain.md §7.3, Non-Device SRVs.
     "5.1", "5.2", "5.3", "8.2", "8.3", "8.4", "8.6", "8.13", "8.14.1", "8.14.2", "8.14.3",
     "8.14.4", "11.4", "12.1", "12.2",
