@@ -137,6 +137,20 @@ class Scenario:
         """The Target Response Time (end to end) for ``srv`` in ``mode``."""
         return self.trt_by_srv.get(srv, self.trt_by_mode[mode])
 
+    def window(self, start_s: float, end_s: float) -> Scenario:
+        """Only the arrivals from ``start_s`` to ``end_s`` (a slice of the day, e.g. one that
+        includes the nightly read burst); the system starts empty at ``start_s``."""
+        cut = []
+        for a in self.arrivals:
+            if a.kind == "burst":
+                if a.profile[0][0] >= start_s:
+                    cut.append(replace(a, end_s=min(a.end_s, end_s)))
+                continue
+            steps = [(t, r) for t, r in a.profile if t > start_s]
+            before = [(start_s, r) for t, r in a.profile if t <= start_s][-1:]
+            cut.append(replace(a, profile=tuple(before + steps), end_s=min(a.end_s, end_s)))
+        return replace(self, duration_s=end_s, arrivals=tuple(cut))
+
     def with_duration(self, duration_s: float) -> Scenario:
         """The same scenario with arrivals stopping at ``duration_s`` (a shorter run)."""
         cut = tuple(replace(a, end_s=min(a.end_s, duration_s)) for a in self.arrivals)
