@@ -95,7 +95,7 @@ def test_default_every_value_has_a_labelled_source() -> None:
     expected = {"version", "default_level", "mode_order", "priority_band_1"}
     expected |= {f'levels."{srv}"' for srv in tmm.levels}
     expected |= {f"alert_storm.{f}" for f in ("window_s", "threshold", "forward_period_s")}
-    expected |= {"alert_storm.excluded_codes", "outage_release.policy"}
+    expected |= {"alert_storm.excluded_codes", "outage_release.policy", "northbound.order"}
     assert set(tmm.provenance) == expected
     for note in tmm.provenance.values():
         assert "[SEED 00" in note or "[ASSUMED]" in note or "[CONFIRMED]" in note
