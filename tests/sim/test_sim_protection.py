@@ -62,7 +62,7 @@ mix = {{ "4.1.1" = 1.0 }}
 
 
 def run(write: Callable[..., Path], action: str, flood_multiple: float, share: float,
-        within: float, seed: int = 5) -> dict:  # fmt: skip
+        within: float, seed: int = 5, poisson: bool = False) -> dict:  # fmt: skip
     """The flooder offers ``flood_multiple`` x capacity; the protected User, whose portfolio
     is ``share`` of the total, offers ``within`` x its allocation, evenly spaced."""
     tmm = (SCENARIOS_DIR / "tmm-throttling.toml").read_text()
@@ -77,6 +77,14 @@ def run(write: Callable[..., Path], action: str, flood_multiple: float, share: f
             count=round(within * allocation * DURATION), flood=flood_multiple * CAPACITY,
         )
     )  # fmt: skip
+    if poisson:  # the same mean rate, Poisson: "within" on average, bursty at short scales
+        text = path.read_text().replace(
+            f'kind = "burst"\nuser = "protected"\ncount = {round(within * allocation * DURATION)}'
+            f"\nspread_s = {DURATION}\nstart_s = 0.0",
+            f'kind = "poisson"\nuser = "protected"\nrate = {within * allocation}',
+        )
+        assert 'kind = "poisson"\nuser = "protected"' in text
+        path = write(text)
     return Run(load_scenario(path)).run()
 
 
@@ -94,6 +102,18 @@ def test_a_flood_never_pushes_a_user_within_its_allocation_past_its_trt(
     assert protected["latency_s"]["end_to_end"]["max"] <= TRT
     assert protected["trt"]["compliance"] == 1.0
     assert flooder["throttled"] > 0
+
+
+@pytest.mark.parametrize("action", ["hold", "reject"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_poisson_traffic_within_its_allocation_is_protected_too(
+    scenario_file: Callable[..., Path], action: str, seed: int
+) -> None:
+    report = run(scenario_file, action, 5.0, 0.3, within=0.8, seed=seed, poisson=True)
+    protected = report["by_user"]["protected"]
+    assert protected["submitted"] > 1500
+    assert protected["throttled"] == 0
+    assert protected["latency_s"]["end_to_end"]["max"] <= TRT
 
 
 def test_the_shipped_flooding_scenario_holds_without_a_dump(
