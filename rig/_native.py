@@ -35,6 +35,7 @@ COMPILED_MODULES = (
     "rig.clock",
     "rig.dsp.distributions",
     "rig.dsp.alerts",
+    "rig.dsp.records",
     "rig.dsp.model",
     "rig.dsp.csp",
     "rig.sim.stats",

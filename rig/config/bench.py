@@ -300,7 +300,9 @@ def load_bench(path: Path) -> Bench:
             raise BenchError(f"{path}: keys.dirs: folder {str(directory)!r} does not exist")
     users = _users(path, root)
     dsp = root.table("dsp")
-    tmm = dsp.get("tmm", str, "a path to a TMM document, or 'default'", "default")
+    tmm = dsp.get("tmm", str, "a path to a TMM document, or a shipped one's name", "default")
+    from rig.dsp.tmm import shipped_tmm_path  # here: the DSP package is not needed to list benches
+
     devices: dict[str, DeviceConfig] = {}
     device_list = root.get("device", list, "an array of [[device]] tables")
     for index, entry in enumerate(device_list):
@@ -320,7 +322,7 @@ def load_bench(path: Path) -> Bench:
         users=users,
         bench_io=bench_io,
         dsp=DspConfig(
-            tmm=None if tmm == "default" else _resolve(path, tmm),
+            tmm=None if tmm == "default" else shipped_tmm_path(tmm) or _resolve(path, tmm),
             servers=dsp.get("servers", int, "a positive integer", 1),
             service_time_s=dsp.number("service_time_s", 0.001),
             northbound_rate=dsp.number("northbound_rate", None, minimum=1e-9),

@@ -16,19 +16,19 @@ import heapq
 import logging
 import random
 from collections import deque
-from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import Final
 
 from rig.clock import Clock, TimerHandle
 from rig.dsp.alerts import AlertStormFilter, DeviceAlert
 from rig.dsp.distributions import Distribution, Exponential, Fixed, sampler
+from rig.dsp.records import ACK_CODE, Ack, DspCounters, DspRequest, UserCounters, _ack
 from rig.dsp.throttle import ADMIT, HOLD, Throttle
 from rig.dsp.tmm import (
     NUM_CLASSES,
     Mode,
+    NorthboundOrder,
     ReleasePolicy,
     TmmError,
     TrafficManagementDocument,
@@ -49,9 +49,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ACK_CODE: Final = "I99"
-"""DUIS synchronous acknowledgement: accepted for sending to the Device (domain.md §6, §7.4)."""
-
 ServiceTime = Distribution
 """How long a server holds one request, drawn from the DSP's seeded generator."""
 
@@ -61,128 +58,35 @@ _ALERT_RANK: Final = NUM_CLASSES + 1
 items the DSP cannot rank (no request given), then alerts "placed at the back" ([SEED 004])."""
 
 
-@dataclass(slots=True, eq=False, init=False)
-class DspRequest:
-    """A Service Request as the DSP queue sees it; ``payload`` is opaque (the orchestrator's).
-
-    ``target`` is the Comms Hub or device: the EUI-64 string on the bench, any hashable (an
-    integer) in simulation. The DSP fills ``submitted_at``/``acked_at`` on :meth:`Dsp.submit`,
-    ``admitted_at`` when it enters the queue (later than submission if throttling held it),
-    ``dequeued_at`` when a server takes it, ``dispatched_at`` when its service ends and
-    ``responded_at`` when its response comes back through :meth:`Dsp.respond`. ``seq`` is its
-    place in queue-arrival order. Identity, not value, distinguishes two requests.
-    """
-
-    request_id: str
-    srv: str
-    mode: Mode
-    user: str
-    target: Hashable
-    payload: Any  # not object: mypyc's dataclass support fails on a builtin annotation
-    submitted_at: float = 0.0
-    acked_at: float | None = None
-    admitted_at: float | None = None
-    dequeued_at: float | None = None
-    dispatched_at: float | None = None
-    responded_at: float | None = None
-    seq: int = 0
-
-    def __init__(  # written out: the generated one is interpreted even when compiled (~10 %)
-        self,
-        request_id: str,
-        srv: str,
-        mode: Mode,
-        user: str,
-        target: Hashable,
-        payload: Any,
-        submitted_at: float = 0.0,
-        acked_at: float | None = None,
-        admitted_at: float | None = None,
-        dequeued_at: float | None = None,
-        dispatched_at: float | None = None,
-        responded_at: float | None = None,
-        seq: int = 0,
-    ) -> None:
-        self.request_id = request_id
-        self.srv = srv
-        self.mode = mode
-        self.user = user
-        self.target = target
-        self.payload = payload
-        self.submitted_at = submitted_at
-        self.acked_at = acked_at
-        self.admitted_at = admitted_at
-        self.dequeued_at = dequeued_at
-        self.dispatched_at = dispatched_at
-        self.responded_at = responded_at
-        self.seq = seq
-
-
-class Ack(NamedTuple):
-    """The synchronous answer to a submitted request (domain.md §7.1): ``I99`` when accepted
-    (queued, or held by throttling), else the TMM's rig-specific throttling code.
-
-    A named tuple: immutable and the cheapest record to build once per request.
-    """
-
-    code: str
-    at: float
-
-
-_ack: Final = partial(tuple.__new__, Ack)
-"""``_ack((code, at))`` is ``Ack(code, at)`` without the generated ``__new__``'s Python frame."""
-
-
-@dataclass(frozen=True, slots=True)
-class DspCounters:
-    """A snapshot of the DSP's running totals.
-
-    ``submitted`` = ``admitted`` + ``rejected`` + held now; ``throttled`` counts requests the
-    throttle caught (held or rejected). ``alerts`` counts alerts received, ``alerts_discarded``
-    those storm protection dropped.
-    """
-
-    submitted: int
-    dispatched: int
-    delivered: int
-    admitted: int = 0
-    throttled: int = 0
-    rejected: int = 0
-    alerts: int = 0
-    alerts_discarded: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class UserCounters:
-    """One User's SECMP0067 totals: admitted to the queue, throttled (held or rejected),
-    rejected."""
-
-    admitted: int
-    throttled: int
-    rejected: int
-
-
 class _Adapter:
-    """One User's northbound queue and adapter: FIFO at ``interval`` seconds per item."""
+    """One User's northbound queue and adapter, ``interval`` seconds per item: ``fifo`` (today's
+    order) or ``ranked`` (the TMM's northbound priority option), fed at once by new items and,
+    after an outage, by the DP100 ``backlog`` at its own pace."""
 
-    __slots__ = ("fifo", "held", "interval", "next_free", "release", "timer")
+    __slots__ = (
+        "backlog", "backlog_timer", "fifo", "held", "interval", "next_free", "ranked", "timer",
+    )  # fmt: skip
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self.fifo: deque[object] = deque()
-        self.release: list[tuple[int, int, object]] = []  # DP100 release heap
+        self.ranked: list[tuple[int, int, object]] = []  # northbound priority heap
+        self.backlog: list[tuple[int, int, object]] = []  # DP100 release heap
         self.held: list[tuple[int, object]] = []  # outage hold, arrival order
         self.next_free = float("-inf")
         self.timer: TimerHandle | None = None
+        self.backlog_timer: TimerHandle | None = None
 
 
 class Dsp:
     """The DSP southbound queue and northbound delivery, driven only by ``clock.call_at``.
 
     Southbound order is ``tmm.rank(srv, mode)`` then queue arrival (SECMP0028, domain.md §1);
-    service is non-preemptive. ``northbound_rate`` is the items/s each User's adapter accepts
-    (``None``: unlimited), ``northbound_rates`` overrides it per User. ``portfolios`` (User ->
-    portfolio size) sizes the SECMP0067 allocations when the TMM enables throttling.
+    service is non-preemptive, its time drawn from ``service_time_by_srv``, else
+    ``service_time_by_mode``, else ``service_time``. ``northbound_rate`` is the items/s each
+    User's adapter accepts (``None``: unlimited), ``northbound_rates`` overrides it per User.
+    ``portfolios`` (User -> portfolio size) sizes the SECMP0067 allocations when the TMM
+    enables throttling.
     """
 
     __slots__ = (
@@ -199,6 +103,7 @@ class Dsp:
         "_mask",
         "_nb_interval",
         "_nb_intervals",
+        "_nb_ranked",
         "_next_seq",
         "_now",
         "_on_deliver",
@@ -210,7 +115,10 @@ class Dsp:
         "_rejected",
         "_rng",
         "_sample",
+        "_samplers",
         "_servers",
+        "_service_by_mode",
+        "_service_by_srv",
         "_storms",
         "_submitted",
         "_throttle",
@@ -232,6 +140,8 @@ class Dsp:
         northbound_rates: Mapping[str, float] | None = None,
         portfolios: Mapping[str, float] | None = None,
         seed: int = 0,
+        service_time_by_srv: Mapping[str, ServiceTime] | None = None,
+        service_time_by_mode: Mapping[Mode, ServiceTime] | None = None,
     ) -> None:
         if servers < 1:
             raise ValueError(f"servers = {servers!r}: must be >= 1")
@@ -251,6 +161,13 @@ class Dsp:
         self._finish = self._finish_service  # bound once, not once per request
         self._rng = random.Random(seed)
         self._sample = sampler(service_time, self._rng)
+        # Per-class service times: by SRV, else by mode, else service_time (one sampler per
+        # (SRV, mode) met, all on the DSP's generator); None keeps the single-sampler path.
+        self._service_by_srv = dict(service_time_by_srv or {})
+        self._service_by_mode = dict(service_time_by_mode or {})
+        self._samplers: dict[tuple[str, Mode], Callable[[], float]] | None = (
+            {} if self._service_by_srv or self._service_by_mode else None
+        )
         self._on_dispatch = on_dispatch
         self._on_deliver = on_deliver
         self._portfolios = dict(portfolios or {})
@@ -266,6 +183,7 @@ class Dsp:
         self._users: dict[str, list[int]] = {}  # user -> [admitted, throttled, rejected]
         self._adapters: dict[str | None, _Adapter] = {}
         self._outage = False
+        self._nb_ranked = False
         self._tmm = tmm
         self._throttle: Throttle | None = None
         self._storms: AlertStormFilter | None = None
@@ -328,7 +246,16 @@ class Dsp:
     def _serve(self, request: DspRequest, now: float) -> None:
         request.dequeued_at = now
         self._busy += 1
-        self._call_at(now + self._sample(), self._finish, request)
+        samplers = self._samplers
+        if samplers is None:
+            self._call_at(now + self._sample(), self._finish, request)
+            return
+        key = (request.srv, request.mode)
+        sample = samplers.get(key)
+        if sample is None:
+            dist = self._service_by_srv.get(request.srv) or self._service_by_mode.get(request.mode)
+            sample = samplers[key] = self._sample if dist is None else sampler(dist, self._rng)
+        self._call_at(now + sample(), self._finish, request)
 
     def _finish_service(self, request: DspRequest) -> None:
         request.dispatched_at = self._now()
@@ -393,6 +320,12 @@ class Dsp:
         return None
 
     def _apply_sections(self, tmm: TrafficManagementDocument) -> None:
+        ranked = tmm.northbound.order is NorthboundOrder.PRIORITISED
+        if not ranked and self._nb_ranked:
+            for adapter in self._adapters.values():  # back to FIFO: ranked items first, in order
+                items = [heapq.heappop(adapter.ranked)[2] for _ in range(len(adapter.ranked))]
+                adapter.fifo.extendleft(reversed(items))
+        self._nb_ranked = ranked
         policy = tmm.throttling
         if policy is None:
             if self._throttle is not None:
@@ -454,17 +387,31 @@ class Dsp:
             )
         if self._outage:
             adapter.held.append((self._release_rank(source), item))
-        elif adapter.release:
-            heapq.heappush(adapter.release, (self._release_rank(source), self._next_seq, item))
-            self._next_seq += 1
-        elif adapter.timer is None and not adapter.fifo and now >= adapter.next_free:
+        else:
+            self._to_adapter(
+                adapter, self._release_rank(source) if self._nb_ranked else 0, item, now
+            )
+
+    def _to_adapter(self, adapter: _Adapter, rank: int, item: object, now: float) -> None:
+        """Deliver ``item`` now if the adapter is idle, else queue it (FIFO, or by ``rank``
+        with northbound priority)."""
+        if (
+            adapter.timer is None
+            and now >= adapter.next_free
+            and not adapter.fifo
+            and not adapter.ranked
+        ):
             adapter.next_free = now + adapter.interval
             self._delivered += 1
             self._on_deliver(item)
+            return
+        if self._nb_ranked:
+            heapq.heappush(adapter.ranked, (rank, self._next_seq, item))
+            self._next_seq += 1
         else:
             adapter.fifo.append(item)
-            if adapter.timer is None:
-                adapter.timer = self._call_at(adapter.next_free, self._deliver, adapter)
+        if adapter.timer is None:
+            adapter.timer = self._call_at(adapter.next_free, self._deliver, adapter)
 
     def _release_rank(self, source: object) -> int:
         if isinstance(source, DspRequest):
@@ -476,20 +423,29 @@ class Dsp:
         if self._outage:
             return  # resumed by end_outage()
         now = self._now()
-        if adapter.fifo:
-            item = adapter.fifo.popleft()
-            adapter.next_free = now + adapter.interval
-        else:
-            item = heapq.heappop(adapter.release)[2]
-            rate = self._tmm.outage_release.release_rate
-            adapter.next_free = now + max(adapter.interval, 1.0 / rate if rate else 0.0)
+        item = adapter.fifo.popleft() if adapter.fifo else heapq.heappop(adapter.ranked)[2]
+        adapter.next_free = now + adapter.interval
         self._delivered += 1
         try:
             self._on_deliver(item)
         finally:
             # on_deliver may have called respond(), which then scheduled the next delivery.
-            if (adapter.fifo or adapter.release) and adapter.timer is None and not self._outage:
+            if (adapter.fifo or adapter.ranked) and adapter.timer is None and not self._outage:
                 adapter.timer = self._call_at(adapter.next_free, self._deliver, adapter)
+
+    def _release_backlog(self, adapter: _Adapter) -> None:
+        """DP100: the best-ranked held item joins the adapter's queue; the next one follows
+        ``1 / release_rate`` later. Only the backlog is paced: new items do not wait for it."""
+        adapter.backlog_timer = None
+        if self._outage or not adapter.backlog:
+            return  # resumed by end_outage()
+        rank, _, item = heapq.heappop(adapter.backlog)
+        now = self._now()
+        if adapter.backlog:
+            rate = self._tmm.outage_release.release_rate
+            gap = 1.0 / rate if rate else 0.0
+            adapter.backlog_timer = self._call_at(now + gap, self._release_backlog, adapter)
+        self._to_adapter(adapter, rank, item, now)
 
     # -- outages (DP100) ----------------------------------------------------------------------
 
@@ -501,24 +457,32 @@ class Dsp:
         """Restored: release what was held under the TMM's ``outage_release`` policy (DP100).
 
         ALL_AT_ONCE (today's behaviour): everything goes to the adapters at once, in arrival
-        order, behind anything already queued there. PRIORITISED: held items, and any that
-        arrive while they drain, are released in rank order (time-critical responses first,
-        alerts last), paced at ``release_rate`` per User.
+        order, behind anything already queued there. PRIORITISED: the held backlog joins each
+        adapter's queue in rank order (time-critical responses first, alerts last), one item per
+        ``1 / release_rate`` seconds per User; new items are not paced (they follow the
+        adapter's order).
         """
         if not self._outage:
             return
         self._outage = False
         prioritised = self._tmm.outage_release.policy is ReleasePolicy.PRIORITISED
+        now = self._now()
         for adapter in self._adapters.values():
             held, adapter.held = adapter.held, []
             if prioritised:
                 for rank, item in held:
-                    heapq.heappush(adapter.release, (rank, self._next_seq, item))
+                    heapq.heappush(adapter.backlog, (rank, self._next_seq, item))
+                    self._next_seq += 1
+            elif self._nb_ranked:
+                for rank, item in held:
+                    heapq.heappush(adapter.ranked, (rank, self._next_seq, item))
                     self._next_seq += 1
             else:
                 adapter.fifo.extend(item for _, item in held)
-            if (adapter.fifo or adapter.release) and adapter.timer is None:
-                when = max(self._now(), adapter.next_free)
+            if adapter.backlog and adapter.backlog_timer is None:  # (also one paused earlier)
+                adapter.backlog_timer = self._call_at(now, self._release_backlog, adapter)
+            if (adapter.fifo or adapter.ranked) and adapter.timer is None:
+                when = max(now, adapter.next_free)
                 adapter.timer = self._call_at(when, self._deliver, adapter)
 
     @property
@@ -550,7 +514,7 @@ class Dsp:
     @property
     def throttling_active(self) -> bool:
         """Whether the SECMP0067 mechanism is active now."""
-        return self._throttle is not None and self._throttle.active
+        return self._throttle is not None and self._throttle.refresh(self._now())
 
     @property
     def throttling_activations(self) -> int:
@@ -560,7 +524,10 @@ class Dsp:
     @property
     def northbound_depth(self) -> int:
         """Responses and alerts waiting for northbound delivery (queued or held)."""
-        return sum(len(a.fifo) + len(a.release) + len(a.held) for a in self._adapters.values())
+        return sum(
+            len(a.fifo) + len(a.ranked) + len(a.backlog) + len(a.held)
+            for a in self._adapters.values()
+        )
 
     @property
     def storm_filter(self) -> AlertStormFilter | None:

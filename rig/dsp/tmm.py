@@ -14,7 +14,6 @@ document loaded from a file must give a provenance note for every field of the `
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -25,6 +24,51 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
+
+from rig.dsp.tmm_sections import (
+    ALL_AT_ONCE,
+    FIFO_NORTHBOUND,
+    AlertStormPolicy,
+    CapRule,
+    NorthboundOrder,
+    NorthboundPolicy,
+    OutageReleasePolicy,
+    ReleasePolicy,
+    ThrottleAction,
+    ThrottlingPolicy,
+    TmmError,
+    UnusedAllocation,
+    _expect_type,
+    expect_number,
+)
+
+__all__ = [
+    "ALL_AT_ONCE",
+    "DCC_SCHEDULED_SRVS",
+    "DEFAULT_MODE_ORDER",
+    "FIFO_NORTHBOUND",
+    "KNOWN_SRVS",
+    "NUM_CLASSES",
+    "AlertStormPolicy",
+    "CapRule",
+    "Mode",
+    "NorthboundOrder",
+    "NorthboundPolicy",
+    "OutageReleasePolicy",
+    "ReleasePolicy",
+    "ThrottleAction",
+    "ThrottlingPolicy",
+    "TmmError",
+    "TrafficManagementDocument",
+    "UnusedAllocation",
+    "alert_storm_policy",
+    "default_tmm",
+    "default_tmm_path",
+    "expect_number",
+    "field_path",
+    "load_tmm",
+    "shipped_tmm_path",
+]
 
 
 class Mode(Enum):
@@ -51,14 +95,17 @@ NUM_CLASSES = 2 * len(Mode) * MAX_LEVEL
 """Distinct southbound ranks: Priority Band 1 or not, x mode of operation, x level."""
 
 # fmt: off
+DCC_SCHEDULED_SRVS: frozenset[str] = frozenset((
+    # domain.md §7.3, "DCC Scheduled = Yes" SRVs: the only ones a scenario may send Scheduled.
+    "4.6.1", "4.6.2", "4.8.1", "4.8.2", "4.8.3", "4.10", "4.12.1", "4.12.2", "4.14", "4.15",
+    "4.16", "4.17", "14.1",
+))
 KNOWN_SRVS: frozenset[str] = frozenset((
     # domain.md §7.3, SRV matrix table.
     "1.1.1", "1.5", "1.6", "2.1", "2.2", "2.3", "2.5", "3.1", "3.2", "3.3", "3.4", "3.5",
     "4.1.1", "4.3", "4.13", "4.18", "6.7", "6.11", "6.15.1", "6.15.2", "6.23", "7.1", "7.2",
     "7.3", "7.4", "8.11", "11.1", "11.2", "11.3",
-    # domain.md §7.3, "DCC Scheduled = Yes" SRVs.
-    "4.6.1", "4.6.2", "4.8.1", "4.8.2", "4.8.3", "4.10", "4.12.1", "4.12.2", "4.14", "4.15",
-    "4.16", "4.17", "14.1",
+    *DCC_SCHEDULED_SRVS,
     # domain.md §7.3, Non-Device SRVs.
     "5.1", "5.2", "5.3", "8.2", "8.3", "8.4", "8.6", "8.13", "8.14.1", "8.14.2", "8.14.3",
     "8.14.4", "11.4", "12.1", "12.2",
@@ -67,157 +114,13 @@ KNOWN_SRVS: frozenset[str] = frozenset((
 """SRVs a TMM document may name: those listed in domain.md §7.3 (a subset of the 129 in DUIS)."""
 
 Rank = tuple[int, int, int]
-_T = TypeVar("_T")
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_DUIS_LIKE_CODE = re.compile(r"[EIWN]\d+")
 
 
 def field_path(*parts: str) -> str:
     """A TOML dotted path, quoting keys that are not bare (``levels."2.2"``)."""
     return ".".join(p if _BARE_KEY.fullmatch(p) else f'"{p}"' for p in parts)
-
-
-class TmmError(ValueError):
-    """An invalid TMM document; the message names the file, the field and the bad value."""
-
-    def __init__(self, source: str, path: str, value: object, reason: str) -> None:
-        super().__init__(f"{source}: {path} = {value!r}: {reason}")
-        self.source = source
-        self.path = path
-        self.value = value
-        self.reason = reason
-
-
-# -- the sections ---------------------------------------------------------------------------
-
-
-class CapRule(Enum):
-    """What an over-allocation User is held to while throttling is active (SECMP0067).
-
-    The 2019 text says "either their stated allocation or the operating threshold (whichever is
-    greater)", which is ambiguous (domain.md §2), hence a setting.
-    """
-
-    ALLOCATION = "allocation"
-    GREATER_OF_ALLOCATION_AND_THRESHOLD_SHARE = "greater_of_allocation_and_threshold_share"
-
-
-class ThrottleAction(Enum):
-    """What a throttled request gets ([ASSUMED], domain.md §2): refused, or held and admitted
-    later at the User's cap rate."""
-
-    REJECT = "reject"
-    HOLD = "hold"
-
-
-class ReleasePolicy(Enum):
-    """How northbound traffic held during an outage is released (DP100, domain.md §4)."""
-
-    ALL_AT_ONCE = "all_at_once"
-    """Today's behaviour ([SEED 004]): everything at once, in arrival order."""
-    PRIORITISED = "prioritised"
-    """DP100's proposal: time-critical responses first, alerts at the back, paced."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ThrottlingPolicy:
-    """SECMP0067 Service Request Traffic Management ([SEED 003], domain.md §2).
-
-    ``capacity`` is the maximum system capacity in requests/s. The mechanism activates when the
-    offered rate, measured over successive ``window_s`` windows, reaches ``activate_at`` x
-    capacity (the operating threshold) and deactivates below ``deactivate_at`` x capacity
-    (hysteresis). Each User's allocation is ``allocation_pool`` x capacity x its portfolio
-    share; its threshold share is ``activate_at`` x capacity x its share; ``cap_rule`` picks
-    what it is held to while active, through a token bucket ``burst_s`` seconds deep.
-    ``action`` says what a request over the cap gets; a held request beyond ``hold_limit``
-    per User is rejected. ``response_code`` is the rig's own code for a rejection: it must
-    start with ``RIG-`` so that it is never mistaken for a DUIS code.
-    """
-
-    capacity: float
-    activate_at: float
-    deactivate_at: float
-    window_s: float
-    allocation_pool: float
-    cap_rule: CapRule
-    action: ThrottleAction
-    hold_limit: int
-    burst_s: float
-    response_code: str
-
-    def validate(self, src: str) -> None:
-        sec = "throttling"
-        _positive(src, f"{sec}.capacity", self.capacity)
-        _fraction(src, f"{sec}.activate_at", self.activate_at)
-        _fraction(src, f"{sec}.deactivate_at", self.deactivate_at)
-        if self.deactivate_at >= self.activate_at:
-            raise TmmError(
-                src, f"{sec}.deactivate_at", self.deactivate_at,
-                f"must be below activate_at ({self.activate_at}) for hysteresis",
-            )  # fmt: skip
-        _positive(src, f"{sec}.window_s", self.window_s)
-        _fraction(src, f"{sec}.allocation_pool", self.allocation_pool)
-        _expect_type(src, f"{sec}.cap_rule", self.cap_rule, CapRule)
-        _expect_type(src, f"{sec}.action", self.action, ThrottleAction)
-        if _expect_type(src, f"{sec}.hold_limit", self.hold_limit, int) < 0:
-            raise TmmError(src, f"{sec}.hold_limit", self.hold_limit, "must be >= 0")
-        _positive(src, f"{sec}.burst_s", self.burst_s)
-        code = _expect_type(src, f"{sec}.response_code", self.response_code, str)
-        if not code.startswith("RIG-") or _DUIS_LIKE_CODE.fullmatch(code):
-            raise TmmError(
-                src, f"{sec}.response_code", code,
-                "must start with 'RIG-': a rig-specific code, never one that looks like DUIS",
-            )  # fmt: skip
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AlertStormPolicy:
-    """SECMP0062 alert storm protection ([SEED 004], domain.md §3); also DP119 at the CH.
-
-    More than ``threshold`` identical alerts (same device, same code) within ``window_s`` of the
-    first start a storm: the excess is discarded and one copy is forwarded per
-    ``forward_period_s`` carrying ``ThrottledAlertSequenceId`` and ``ThrottledAlertCount``.
-    Codes in ``excluded_codes`` are never throttled.
-    """
-
-    window_s: float
-    threshold: int
-    forward_period_s: float
-    excluded_codes: frozenset[int] = frozenset()
-
-    def validate(self, src: str, sec: str = "alert_storm") -> None:
-        _positive(src, f"{sec}.window_s", self.window_s)
-        if _expect_type(src, f"{sec}.threshold", self.threshold, int) < 1:
-            raise TmmError(src, f"{sec}.threshold", self.threshold, "must be >= 1")
-        _positive(src, f"{sec}.forward_period_s", self.forward_period_s)
-        for code in sorted(self.excluded_codes, key=repr):
-            if not 0 <= _expect_type(src, f"{sec}.excluded_codes", code, int) <= 0xFFFF:
-                raise TmmError(src, f"{sec}.excluded_codes", code, "alert code must be 0..0xFFFF")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OutageReleasePolicy:
-    """How held northbound traffic is released after an outage (DP100, domain.md §4).
-
-    ``release_rate`` (items/s per User) paces a PRIORITISED release; ALL_AT_ONCE ignores it.
-    """
-
-    policy: ReleasePolicy
-    release_rate: float | None = None
-
-    def validate(self, src: str) -> None:
-        _expect_type(src, "outage_release.policy", self.policy, ReleasePolicy)
-        if self.release_rate is not None:
-            _positive(src, "outage_release.release_rate", self.release_rate)
-        elif self.policy is ReleasePolicy.PRIORITISED:
-            raise TmmError(
-                src, "outage_release.release_rate", None, "required by the prioritised policy"
-            )
-
-
-ALL_AT_ONCE = OutageReleasePolicy(policy=ReleasePolicy.ALL_AT_ONCE)
-"""Without an ``[outage_release]`` section: today's behaviour, "all sent at once" ([SEED 004])."""
 
 
 # -- the document ---------------------------------------------------------------------------
@@ -230,8 +133,10 @@ class TrafficManagementDocument:
 
     ``levels`` maps SRV -> priority level 1..4; SRVs not listed get ``default_level``.
     ``priority_band_1`` holds SRVs processed ahead of other On Demand SRVs. ``mode_order`` ranks
-    the modes of operation, each exactly once. ``throttling`` (None: the mechanism is off),
-    ``alert_storm`` (None: no storm protection) and ``outage_release`` are the other sections.
+    the modes of operation, each exactly once, On Demand ahead of Scheduled ([SEED 000] §3)
+    unless ``mode_order_override`` gives the reason to model otherwise. ``throttling`` (None:
+    the mechanism is off), ``alert_storm`` (None: no storm protection), ``outage_release`` and
+    ``northbound`` (the adapters' order) are the other sections.
     ``provenance`` maps a field's dotted path (``mode_order``, ``levels."2.2"``,
     ``throttling.capacity``) to its source. ``source`` names where the document came from, for
     error messages. Constructing one validates it (raises :class:`TmmError`).
@@ -245,6 +150,8 @@ class TrafficManagementDocument:
     throttling: ThrottlingPolicy | None = None
     alert_storm: AlertStormPolicy | None = None
     outage_release: OutageReleasePolicy = ALL_AT_ONCE
+    northbound: NorthboundPolicy = FIFO_NORTHBOUND
+    mode_order_override: str | None = None
     provenance: Mapping[str, str] = field(default_factory=dict)
     source: str = "<in memory>"
     _mode_index: Mapping[Mode, int] = field(init=False, repr=False, compare=False)
@@ -269,7 +176,16 @@ class TrafficManagementDocument:
                 [m.value for m in self.mode_order],
                 f"must list each of {[m.value for m in Mode]} exactly once",
             )
-        for section in (self.throttling, self.alert_storm, self.outage_release):
+        if self.mode_order_override is not None:
+            _expect_type(src, "mode_order_override", self.mode_order_override, str)
+        elif self.mode_order.index(Mode.SCHEDULED) < self.mode_order.index(Mode.ON_DEMAND):
+            raise TmmError(
+                src, "mode_order", [m.value for m in self.mode_order],
+                "puts scheduled ahead of on_demand, against SECMP0028 ([SEED 000] §3: all On "
+                "Demand SRVs ahead of Scheduled); to model it anyway, give the reason in "
+                "mode_order_override",
+            )  # fmt: skip
+        for section in (self.throttling, self.alert_storm, self.outage_release, self.northbound):
             if section is not None:
                 section.validate(src)
         for key, note in self.provenance.items():
@@ -307,36 +223,6 @@ class TrafficManagementDocument:
         return (band * len(Mode) + mode_pos) * MAX_LEVEL + level - MIN_LEVEL
 
 
-# -- validation helpers ---------------------------------------------------------------------
-
-_TOML_TYPE_NAMES = {str: "string", int: "integer", list: "array", dict: "table"}
-
-
-def _expect_type(source: str, path: str, value: object, kind: type[_T]) -> _T:
-    # bool is an int subclass, but `level = true` is a type error, not level 1.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        name = _TOML_TYPE_NAMES.get(kind, kind.__name__)
-        raise TmmError(source, path, value, f"wrong type: expected {name}")
-    return value
-
-
-def expect_number(source: str, path: str, value: object, error: type[TmmError] = TmmError) -> float:
-    """``value`` as a finite float (TOML integer or float, not a boolean), or ``error``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise error(source, path, value, "wrong type: expected a finite number")
-    return float(value)
-
-
-def _positive(source: str, path: str, value: object) -> None:
-    if expect_number(source, path, value) <= 0:
-        raise TmmError(source, path, value, "must be > 0")
-
-
-def _fraction(source: str, path: str, value: object) -> None:
-    if not 0 < expect_number(source, path, value) <= 1:
-        raise TmmError(source, path, value, "must be a fraction in (0, 1]")
-
-
 def _check_level(source: str, path: str, level: object) -> None:
     if not MIN_LEVEL <= _expect_type(source, path, level, int) <= MAX_LEVEL:
         raise TmmError(source, path, level, f"level must be {MIN_LEVEL}..{MAX_LEVEL}")
@@ -351,17 +237,18 @@ def _check_srv(source: str, path: str, srv: object) -> None:
 # -- loading --------------------------------------------------------------------------------
 
 _REQUIRED = ("version", "default_level", "mode_order", "priority_band_1", "levels")
-_SECTIONS = ("throttling", "alert_storm", "outage_release")
-_OPTIONAL = (*_SECTIONS, "provenance")
+_SECTIONS = ("throttling", "alert_storm", "outage_release", "northbound")
+_OPTIONAL = (*_SECTIONS, "mode_order_override", "provenance")
 _SECTION_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # section: (required fields, optional fields)
     "throttling": (
-        ("capacity", "activate_at", "deactivate_at", "window_s", "allocation_pool", "cap_rule",
-         "action", "hold_limit", "burst_s", "response_code"),
-        (),
+        ("capacity", "activate_at", "deactivate_at", "window_s", "cap_rule", "action",
+         "hold_limit", "burst_s", "response_code"),
+        ("allocation_pool", "unused_allocation"),
     ),
     "alert_storm": (("window_s", "threshold", "forward_period_s", "excluded_codes"), ()),
     "outage_release": (("policy",), ("release_rate",)),
+    "northbound": (("order",), ()),
 }  # fmt: skip
 
 
@@ -411,6 +298,7 @@ def load_tmm(
             _expect_type(src, f"priority_band_1[{i}]", v, str) for i, v in enumerate(band)
         ),
         levels=levels,
+        mode_order_override=raw.get("mode_order_override"),
         provenance=provenance,
         source=src,
         **sections,
@@ -421,8 +309,9 @@ def load_tmm(
 def default_tmm() -> TrafficManagementDocument:
     """The rig's default TMM document, packaged as ``rig/dsp/default_tmm.toml``.
 
-    SRV 2.2 and 7.4 at level 1 and in Priority Band 1, every other SRV at level 4, On Demand
-    ahead of Scheduled; alert storm protection on; throttling off; outages released all at
+    SRV 2.2 at level 1 and in Priority Band 1 ([SEED 000]), 7.4 at level 1, the install and
+    commission SRVs 8.11, 6.15.1 and 6.15.2 at level 2 ([SEED 001]), every other SRV at level 4,
+    On Demand ahead of Scheduled; alert storm protection on; throttling off; outages released all at
     once. The file annotates each value with its source.
     """
     return load_tmm(default_tmm_path())
@@ -430,7 +319,19 @@ def default_tmm() -> TrafficManagementDocument:
 
 def default_tmm_path() -> Path:
     """Where the packaged default TMM document lives."""
-    return Path(str(resources.files(__package__) / "default_tmm.toml"))
+    path = shipped_tmm_path("default")
+    assert path is not None
+    return path
+
+
+SHIPPED_TMMS = {"default": "default_tmm.toml", "band1-with-7.4": "tmm_band1_with_7_4.toml"}
+"""TMM documents shipped in the package, by the name a scenario or bench file may give."""
+
+
+def shipped_tmm_path(name: str) -> Path | None:
+    """The packaged TMM document called ``name`` (see :data:`SHIPPED_TMMS`), or None."""
+    file = SHIPPED_TMMS.get(name)
+    return None if file is None else Path(str(resources.files(__package__) / file))
 
 
 def _apply_overrides(src: str, raw: dict[str, Any], overrides: Mapping[str, object]) -> dict:
@@ -476,13 +377,20 @@ def _section(src: str, name: str, raw: object, provenance: Mapping[str, str]) ->
                 "missing: every traffic-management parameter must say where its value comes from",
             )  # fmt: skip
     if name == "throttling":
-        return ThrottlingPolicy(
-            **{k: v for k, v in table.items() if k not in ("cap_rule", "action")},
-            cap_rule=_enum(src, "throttling.cap_rule", table["cap_rule"], CapRule),
-            action=_enum(src, "throttling.action", table["action"], ThrottleAction),
-        )
+        enums: dict[str, type[Enum]] = {
+            "cap_rule": CapRule, "action": ThrottleAction, "unused_allocation": UnusedAllocation,
+        }  # fmt: skip
+        fields: dict[str, Any] = {
+            k: _enum(src, f"throttling.{k}", v, enums[k]) if k in enums else v
+            for k, v in table.items()
+        }
+        return ThrottlingPolicy(**fields)
     if name == "alert_storm":
         return alert_storm_policy(src, name, table, TmmError)
+    if name == "northbound":
+        return NorthboundPolicy(
+            order=_enum(src, "northbound.order", table["order"], NorthboundOrder)
+        )
     return OutageReleasePolicy(
         policy=_enum(src, "outage_release.policy", table["policy"], ReleasePolicy),
         release_rate=table.get("release_rate"),

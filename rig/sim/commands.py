@@ -6,6 +6,7 @@ This module exposes exactly one click object: :data:`simulate`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -123,6 +124,10 @@ def progress_task(progress: Progress, run: Run, description: str) -> Callable[[f
 )  # fmt: skip
 @click.option("--variant", multiple=True, help="Run only this variant (repeatable).")
 @click.option(
+    "--seed", type=click.IntRange(min=0),
+    help="Use this seed instead of the scenario's (another draw of the same scenario).",
+)  # fmt: skip
+@click.option(
     "--progress/--no-progress", default=True, show_default=True,
     help="A progress bar (simulated time, messages) on standard error when it is a terminal.",
 )  # fmt: skip
@@ -132,6 +137,7 @@ def simulate(
     plot_dir: Path | None,
     duration: float | None,
     variant: tuple[str, ...],
+    seed: int | None,
     progress: bool,
 ) -> None:
     """Simulate SCENARIO (a TOML file, or the name of a shipped one such as quiet-hour) on a
@@ -152,6 +158,8 @@ def simulate(
         raise click.ClickException(str(exc)) from None
     if duration is not None:
         spec = spec.with_duration(duration)
+    if seed is not None:
+        spec = dataclasses.replace(spec, seed=seed)
     unknown = [v for v in variant if v not in spec.variants]
     if unknown:
         raise click.BadParameter(

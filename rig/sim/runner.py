@@ -123,6 +123,8 @@ class Run:
             northbound_rates={u.name: u.adapter_rate for u in scenario.users if u.adapter_rate},
             portfolios={u.name: u.portfolio for u in scenario.users},
             seed=scenario.seed,
+            service_time_by_srv=scenario.service_time_by_srv,
+            service_time_by_mode=scenario.service_time_by_mode,
         )
         self.ch: AlertStormFilter | None = None
         if scenario.ch_consolidation is not None:
@@ -156,6 +158,7 @@ class Run:
         self._bin = scenario.series_bin_s
         clock.call_at(self._bin, self._tick)
         self.cpu_s = 0.0
+        self.drained_at = 0.0
 
     # -- sources --------------------------------------------------------------------------------
 
@@ -238,6 +241,7 @@ class Run:
 
     def _deliver(self, item: object) -> None:
         now = self._now()
+        self.drained_at = now  # the last delivery so far: the system is empty after the last
         if type(item) is DspRequest:
             cell: Cell = item.payload  # type: ignore[assignment]
             e2e = cell.record(
@@ -249,8 +253,8 @@ class Run:
             assert isinstance(item, DeviceAlert)
             e2e = now - item.raised_at
             self.alert_latency[item.user].record(e2e)
-            if item.throttled_count is not None:
-                self.alert_summaries[item.user] += 1
+            if item.throttled_count is not None or item.ch_count is not None:
+                self.alert_summaries[item.user] += 1  # the DSP's (SECMP0062) or the CH's (DP119)
             acc = self.series.current[ALERTS_GROUP]
         acc[0] += e2e
         acc[1] += 1
@@ -326,7 +330,7 @@ class Run:
             "tmm_reloads": self.tmm_reloads,
             "run": {
                 "arrivals_until_s": self.scenario.duration_s,
-                "drained_at_s": self.clock.now(),
+                "drained_at_s": self.drained_at,
                 "messages": self.messages,
                 "cpu_s": self.cpu_s,
                 "messages_per_cpu_s": self.messages / self.cpu_s if self.cpu_s else None,

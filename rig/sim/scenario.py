@@ -17,16 +17,17 @@ from typing import Any
 
 from rig.dsp.distributions import Distribution, Empirical, Exponential, Fixed, LogNormal
 from rig.dsp.tmm import (
+    DCC_SCHEDULED_SRVS,
     KNOWN_SRVS,
     AlertStormPolicy,
     Mode,
     TmmError,
     TrafficManagementDocument,
     alert_storm_policy,
-    default_tmm_path,
     expect_number,
     field_path,
     load_tmm,
+    shipped_tmm_path,
 )
 
 SCENARIOS_DIR = Path(str(resources.files(__package__) / "scenarios"))
@@ -110,6 +111,8 @@ class Scenario:
     tmm_path: Path
     servers: int
     service_time: Distribution
+    service_time_by_srv: Mapping[str, Distribution]
+    service_time_by_mode: Mapping[Mode, Distribution]
     latency: Distribution
     ch_in_flight_limit: int | None
     adapter_rate: float | None
@@ -134,6 +137,20 @@ class Scenario:
         """The Target Response Time (end to end) for ``srv`` in ``mode``."""
         return self.trt_by_srv.get(srv, self.trt_by_mode[mode])
 
+    def window(self, start_s: float, end_s: float) -> Scenario:
+        """Only the arrivals from ``start_s`` to ``end_s`` (a slice of the day, e.g. one that
+        includes the nightly read burst); the system starts empty at ``start_s``."""
+        cut = []
+        for a in self.arrivals:
+            if a.kind == "burst":
+                if a.profile[0][0] >= start_s:
+                    cut.append(replace(a, end_s=min(a.end_s, end_s)))
+                continue
+            steps = [(t, r) for t, r in a.profile if t > start_s]
+            before = [(start_s, r) for t, r in a.profile if t <= start_s][-1:]
+            cut.append(replace(a, profile=tuple(before + steps), end_s=min(a.end_s, end_s)))
+        return replace(self, duration_s=end_s, arrivals=tuple(cut))
+
     def with_duration(self, duration_s: float) -> Scenario:
         """The same scenario with arrivals stopping at ``duration_s`` (a shorter run)."""
         cut = tuple(replace(a, end_s=min(a.end_s, duration_s)) for a in self.arrivals)
@@ -146,9 +163,9 @@ _TOP = {
                  "ch_consolidation", "tmm_reloads", "provenance"),
 }  # fmt: skip
 _ARRIVAL_FIELDS = {
-    "poisson": (("user", "mix"), ("rate", "profile", "mode", "start_s", "end_s")),
-    "burst": (("user", "mix", "count", "start_s"), ("spread_s", "mode")),
-    "daily_read_burst": (("user", "mix", "count", "start_s", "duration_s"), ()),
+    "poisson": (("user", "mix"), ("rate", "profile", "mode", "start_s", "end_s", "mode_override")),
+    "burst": (("user", "mix", "count", "start_s"), ("spread_s", "mode", "mode_override")),
+    "daily_read_burst": (("user", "mix", "count", "start_s", "duration_s"), ("mode_override",)),
     "alerts": (("user", "rate", "codes"), ("devices", "start_s", "end_s")),
     "alert_storm": (("user", "devices", "rate_per_device", "code", "start_s", "duration_s"), ()),
 }
@@ -267,15 +284,25 @@ def load_scenario(path: Path) -> Scenario:
     duration = r.number(raw["duration_s"], "duration_s", strict=True)
 
     tmm_name = raw.get("tmm", "default")
-    tmm_path = (
-        default_tmm_path() if tmm_name == "default" else path.parent / r.string(tmm_name, "tmm")
-    )
+    tmm_path = shipped_tmm_path(r.string(tmm_name, "tmm")) or path.parent / tmm_name
     try:
         load_tmm(tmm_path)
     except TmmError as exc:
         raise r.fail("tmm", tmm_name, f"invalid TMM document: {exc}") from None
 
-    dsp = r.table(raw["dsp"], "dsp", ("servers", "service_time"))
+    dsp = r.table(
+        raw["dsp"],
+        "dsp",
+        ("servers", "service_time"),
+        ("service_time_by_srv", "service_time_by_mode"),
+    )
+    by_srv = r.table(dsp.get("service_time_by_srv", {}), "dsp.service_time_by_srv", (),
+                     tuple(dsp.get("service_time_by_srv", {})))  # fmt: skip
+    for srv in by_srv:
+        if srv not in KNOWN_SRVS:
+            raise r.fail(field_path("dsp", "service_time_by_srv", srv), srv, "unknown SRV")
+    by_mode = r.table(dsp.get("service_time_by_mode", {}), "dsp.service_time_by_mode", (),
+                      tuple(m.value for m in Mode))  # fmt: skip
     csp = r.table(raw["csp"], "csp", ("latency",), ("ch_in_flight_limit",))
     northbound = r.table(raw.get("northbound", {}), "northbound", (), ("adapter_rate",))
     trt = r.table(raw["trt"], "trt", tuple(f"{m.value}_s" for m in Mode), ("srv",))
@@ -335,6 +362,13 @@ def load_scenario(path: Path) -> Scenario:
         tmm_path=tmm_path,
         servers=r.integer(dsp["servers"], "dsp.servers", minimum=1),
         service_time=r.distribution(dsp["service_time"], "dsp.service_time"),
+        service_time_by_srv={
+            srv: r.distribution(d, field_path("dsp", "service_time_by_srv", srv))
+            for srv, d in by_srv.items()
+        },
+        service_time_by_mode={
+            Mode(m): r.distribution(d, f"dsp.service_time_by_mode.{m}") for m, d in by_mode.items()
+        },
         latency=r.distribution(csp["latency"], "csp.latency"),
         ch_in_flight_limit=(
             r.integer(csp["ch_in_flight_limit"], "csp.ch_in_flight_limit", minimum=1)
@@ -407,6 +441,10 @@ def _arrivals(
     start = r.number(t.get("start_s", 0.0), f"{path}.start_s")
     mode = r.mode(t.get("mode", "on_demand"), f"{path}.mode")
     mix = r.mix(t["mix"], f"{path}.mix") if "mix" in t else ()
+    if "mode_override" in t:
+        r.string(t["mode_override"], f"{path}.mode_override")
+    else:
+        _check_modes(r, path, Mode.SCHEDULED if kind == "daily_read_burst" else mode, mix)
     if kind == "poisson":
         end = r.number(t.get("end_s", duration), f"{path}.end_s")
         if ("rate" in t) == ("profile" in t):
@@ -454,6 +492,28 @@ def _arrivals(
     return Arrivals(
         "alerts", user, ((start, rate),), min(end, duration), codes=tuple(codes), devices=devices
     )
+
+
+def _check_modes(r: _Reader, path: str, mode: Mode, mix: tuple[tuple[str, float], ...]) -> None:
+    """Each SRV of ``mix`` can be sent in ``mode`` (domain.md §7.3): Scheduled only if DCC
+    Scheduled; Future Dated (released by the DSP) only with a DSP future-dated pattern; On
+    Demand unless the matrix says it is not. ``mode_override`` (a reason) waives the check."""
+    from rig.duis.srv_matrix import SRV_MATRIX, FutureDated
+
+    for srv, _ in mix:
+        row = SRV_MATRIX.get(srv)
+        if mode is Mode.SCHEDULED:
+            ok = srv in DCC_SCHEDULED_SRVS
+        elif mode is Mode.FUTURE_DATED:
+            ok = row is None or row.future_dated in (FutureDated.DSP, FutureDated.DSP_AND_DEVICE)
+        else:
+            ok = row is None or row.on_demand
+        if not ok:
+            raise r.fail(
+                f"{path}.mix.{field_path(srv)}", srv,
+                f"SRV {srv} cannot be sent {mode.value} (domain.md §7.3); to model it anyway, "
+                f"give the reason in {path}.mode_override",
+            )  # fmt: skip
 
 
 def _step(r: _Reader, raw: object, path: str) -> tuple[float, float]:

@@ -14,6 +14,8 @@ from rig.dsp.model import Dsp, DspRequest, Exponential, Fixed
 from rig.dsp.tmm import (
     CapRule,
     Mode,
+    NorthboundOrder,
+    NorthboundPolicy,
     OutageReleasePolicy,
     ReleasePolicy,
     ThrottleAction,
@@ -26,7 +28,11 @@ SRVS = ("2.2", "7.4", "7.2", "4.1.1", "4.6.1")
 srv_modes = st.tuples(st.sampled_from(SRVS), st.sampled_from(list(Mode)))
 tmms = st.builds(
     lambda levels, band, modes: TrafficManagementDocument(
-        version="generated", levels=levels, priority_band_1=frozenset(band), mode_order=modes
+        version="generated",
+        levels=levels,
+        priority_band_1=frozenset(band),
+        mode_order=modes,
+        mode_order_override="any order: the scheduler must honour whatever is in force",
     ),
     st.dictionaries(st.sampled_from(SRVS), st.integers(1, 4)),
     st.sets(st.sampled_from(SRVS)),
@@ -58,12 +64,16 @@ releases = st.one_of(
     ),
 )
 full_tmms = st.builds(
-    lambda doc, throttling, release: dataclasses.replace(
-        doc, throttling=throttling, outage_release=release
+    lambda doc, throttling, release, order: dataclasses.replace(
+        doc,
+        throttling=throttling,
+        outage_release=release,
+        northbound=NorthboundPolicy(order=order),
     ),
     tmms,
     throttlings,
     releases,
+    st.sampled_from(list(NorthboundOrder)),
 )
 
 

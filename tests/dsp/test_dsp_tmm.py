@@ -17,7 +17,9 @@ from rig.dsp.tmm import (
     TmmError,
     TrafficManagementDocument,
     default_tmm,
+    default_tmm_path,
     load_tmm,
+    shipped_tmm_path,
 )
 
 VALID = """\
@@ -47,13 +49,45 @@ def write(tmp_path: Path, text: str) -> Path:
 # -- the packaged default --------------------------------------------------------------------
 
 
-def test_default_levels_and_band() -> None:
+INSTALL_AND_COMMISSION = {"8.11", "6.15.1", "6.15.2"}
+
+
+def test_default_levels_and_band_as_the_seeds_say() -> None:
+    """[SEED 000] names only SRV 2.2 for Priority Band 1; [SEED 001] level 2 (engineer on site)
+    holds the install and commission SRVs, so DP100's release order shows them by default."""
     tmm = default_tmm()
     assert tmm.level_of("2.2") == 1
     assert tmm.level_of("7.4") == 1
-    assert tmm.priority_band_1 == {"2.2", "7.4"}
-    assert all(tmm.level_of(srv) == 4 for srv in KNOWN_SRVS - {"2.2", "7.4"})
+    assert tmm.priority_band_1 == {"2.2"}
+    assert all(tmm.level_of(srv) == 2 for srv in INSTALL_AND_COMMISSION)
+    assert all(
+        tmm.level_of(srv) == 4 for srv in KNOWN_SRVS - {"2.2", "7.4"} - INSTALL_AND_COMMISSION
+    )
     assert tmm.mode_order == (Mode.ON_DEMAND, Mode.FUTURE_DATED, Mode.SCHEDULED)
+
+
+def test_the_band1_with_7_4_variant_is_shipped_with_its_provenance() -> None:
+    path = shipped_tmm_path("band1-with-7.4")
+    assert path is not None
+    variant = load_tmm(path)
+    assert variant.priority_band_1 == {"2.2", "7.4"}
+    assert "[SEED 001]" in variant.provenance["priority_band_1"]
+    assert dict(variant.levels) == dict(default_tmm().levels)
+    assert shipped_tmm_path("no-such") is None
+
+
+def test_scheduled_ahead_of_on_demand_is_refused_unless_overridden(tmp_path: Path) -> None:
+    text = default_tmm_path().read_text()
+    reordered = text.replace(
+        'mode_order = ["on_demand", "future_dated", "scheduled"]',
+        'mode_order = ["scheduled", "on_demand", "future_dated"]',
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text(reordered)
+    with pytest.raises(TmmError, match=r"bad\.toml: mode_order = .*scheduled ahead of on_demand"):
+        load_tmm(bad)
+    bad.write_text(f'mode_order_override = "what-if study of a reversed order"\n{reordered}')
+    assert load_tmm(bad).mode_order[0] is Mode.SCHEDULED
 
 
 def test_default_every_value_has_a_labelled_source() -> None:
@@ -61,7 +95,7 @@ def test_default_every_value_has_a_labelled_source() -> None:
     expected = {"version", "default_level", "mode_order", "priority_band_1"}
     expected |= {f'levels."{srv}"' for srv in tmm.levels}
     expected |= {f"alert_storm.{f}" for f in ("window_s", "threshold", "forward_period_s")}
-    expected |= {"alert_storm.excluded_codes", "outage_release.policy"}
+    expected |= {"alert_storm.excluded_codes", "outage_release.policy", "northbound.order"}
     assert set(tmm.provenance) == expected
     for note in tmm.provenance.values():
         assert "[SEED 00" in note or "[ASSUMED]" in note or "[CONFIRMED]" in note

@@ -16,11 +16,14 @@ from rig.dsp.tmm import (
     AlertStormPolicy,
     CapRule,
     Mode,
+    NorthboundOrder,
+    NorthboundPolicy,
     OutageReleasePolicy,
     ReleasePolicy,
     ThrottleAction,
     ThrottlingPolicy,
     TrafficManagementDocument,
+    UnusedAllocation,
     default_tmm_path,
 )
 
@@ -145,6 +148,73 @@ def test_held_requests_are_admitted_later_in_order_and_none_lost() -> None:
     held = [r for r in requests if r.admitted_at > r.submitted_at]
     assert len(held) >= held_then
     assert [r.submitted_at for r in held] == sorted(r.submitted_at for r in held)
+
+
+def test_throttling_reacts_within_a_fraction_of_the_window() -> None:
+    """A sliding window: the submission that takes the rate to the operating threshold
+    activates the mechanism (before: only at the end of a whole window)."""
+    sim = Sim(tmm(throttling=throttling()), portfolios={"a": 1, "b": 1})
+    sim.offer("a", 500.0, 0.0, 10.0)  # 5x capacity
+    sim.clock.run(until=0.5)
+    assert sim.dsp.throttling_active
+    a = sim.dsp.user_counters("a")
+    # Active at the 81st request (0.9 x 100/s over the 0.9 s the window spans), then one
+    # bucket (40) and 40/s.
+    assert a.admitted <= 81 + 40 + 40 * 0.5 + 1
+    assert a.rejected >= 250 - 142
+
+
+def test_held_requests_leave_paced_and_count_as_load() -> None:
+    """When the mechanism deactivates, held requests are not dumped in one go: they leave
+    under the activation mark (and at least at the User's cap), each counted as offered load,
+    so a User that was never throttled never queues behind a dump (SECMP0067, issue 13)."""
+    policy = throttling(action=ThrottleAction.HOLD, hold_limit=10_000, allocation_pool=1.0)
+    sim = Sim(tmm(throttling=policy), portfolios={"flooder": 1, "steady": 1})
+    sim.offer("flooder", 300.0, 0.0, 10.0)
+    sim.offer("steady", 20.0, 0.0, 30.0)
+    sim.clock.run()
+    c = sim.dsp.counters
+    assert c.submitted == c.admitted == c.delivered == 3000 + 600
+    requests = [item for _, item in sim.delivered]
+    steady = [r for r in requests if r.user == "steady"]
+    assert all(r.admitted_at == r.submitted_at for r in steady)  # never throttled
+    admitted = sorted(r.admitted_at for r in requests)
+    # In every 1 s after the flood, at most the activation mark (90) plus one bucket (50).
+    for start in range(10, 40):
+        n = sum(1 for t in admitted if start <= t < start + 1)
+        assert n <= 90 + 50 + 1, (start, n)
+    flooder = [r for r in requests if r.user == "flooder"]
+    assert [r.submitted_at for r in flooder] == sorted(r.submitted_at for r in flooder)
+
+
+def test_a_user_within_its_allocation_is_never_throttled() -> None:
+    """Allocations share out the whole capacity by default (allocation_pool 1): a User offering
+    25/s with 30 % of a 100/s capacity keeps every request while another floods."""
+    policy = ThrottlingPolicy(
+        capacity=100.0, activate_at=0.9, deactivate_at=0.5, window_s=1.0,
+        cap_rule=CapRule.ALLOCATION, action=ThrottleAction.REJECT, hold_limit=0,
+        burst_s=1.0, response_code="RIG-THROTTLED",
+    )  # fmt: skip
+    sim = Sim(tmm(throttling=policy), portfolios={"small": 3, "flooder": 7})
+    sim.offer("small", 25.0, 0.0, 30.0)
+    sim.offer("flooder", 400.0, 0.0, 30.0)
+    sim.clock.run()
+    assert sim.dsp.user_counters("small") == UserCounters(750, 0, 0)
+    assert sim.dsp.user_counters("flooder").rejected > 8000
+
+
+def test_unused_allocation_shared_when_the_option_says_so() -> None:
+    """``kept`` (default): held to its allocation (50/s); ``shared``: it borrows what the idle
+    User leaves, while the admitted load stays under the lower mark (0.8 x 100/s)."""
+    admitted = {}
+    for option in UnusedAllocation:
+        policy = throttling(allocation_pool=1.0, deactivate_at=0.8, unused_allocation=option)
+        sim = Sim(tmm(throttling=policy), portfolios={"a": 1, "idle": 1})
+        sim.offer("a", 200.0, 0.0, 10.0)
+        sim.clock.run()
+        admitted[option] = sim.dsp.user_counters("a").admitted
+    assert admitted[UnusedAllocation.KEPT] <= 81 + 50 + 50 * 10
+    assert 80 * 10 <= admitted[UnusedAllocation.SHARED] <= 81 + 50 + 80 * 10
 
 
 def test_reload_switching_throttling_off_admits_everything_held() -> None:
@@ -307,9 +377,28 @@ def test_outage_release_all_at_once_is_arrival_order() -> None:
 def test_outage_release_prioritised_is_ranked_and_paced() -> None:
     delivered = outage_run(OutageReleasePolicy(policy=ReleasePolicy.PRIORITISED, release_rate=2.0))
     labels = [label(i) for _, i in delivered]
-    # Band 1 (2.2) first, then the new 7.2 (level 2) ahead of held level 4, alerts at the back.
-    assert labels == ["2.2"] * 3 + ["7.2"] + ["4.1.1"] * 3 + ["alert"] * 3
-    assert [t for t, _ in delivered] == pytest.approx([10.0 + 0.5 * i for i in range(10)])
+    # The backlog by rank, paced at 2/s: Band 1 (2.2) first, level 4, alerts at the back. The
+    # new 7.2 is not part of the backlog: it goes at the adapter's rate (100/s), unpaced.
+    assert labels == ["2.2", "7.2", "2.2", "2.2"] + ["4.1.1"] * 3 + ["alert"] * 3
+    backlog = [10.0 + 0.5 * i for i in range(9)]
+    assert [t for t, _ in delivered] == pytest.approx([10.0, 10.01, *backlog[1:]])
+
+
+def storm_then_top_up(order: NorthboundOrder) -> list[str]:
+    """Ten alerts queue at a 1/s adapter, then a top-up response arrives."""
+    sim = Sim(tmm(northbound=NorthboundPolicy(order=order)), northbound_rate=1.0)
+    for i in range(10):
+        sim.dsp.alert(alert(device=i))
+    sim.clock.call_at(0.5, lambda: sim.submit("u", "2.2"))
+    sim.clock.run()
+    return [label(i) for _, i in sim.delivered]
+
+
+def test_northbound_is_fifo_by_default_and_prioritised_as_an_option() -> None:
+    """Today's DCC (the reference): FIFO, the top-up waits behind the storm. The TMM's
+    northbound priority option (DP100's intent, [SEED 004]): it overtakes the queued alerts."""
+    assert storm_then_top_up(NorthboundOrder.FIFO) == ["alert"] * 10 + ["2.2"]
+    assert storm_then_top_up(NorthboundOrder.PRIORITISED) == ["alert", "2.2"] + ["alert"] * 9
 
 
 def test_northbound_after_release_is_fifo_again() -> None:

@@ -19,4 +19,4 @@ def test_progress_is_called_per_slice_then_drained_with_the_same_report() -> Non
     assert _report_without_cpu(with_progress) == _report_without_cpu(plain)
     assert [now for now, _ in calls[:4]] == [30.0, 60.0, 90.0, 120.0]
     assert {total for _, total in calls} == {120.0}
-    assert calls[-1][0] == with_progress["run"]["drained_at_s"] >= 120.0
+    assert calls[-1][0] >= with_progress["run"]["drained_at_s"] >= 120.0  # then the last tick
