@@ -274,7 +274,7 @@ def render(f: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> None:
-    """Child entry point: ``python -m rig.benchmarks.dsp rig|simpy SCENARIO HOURS [START_HOURS]``."""
+    """Child entry point: ``python -m rig.benchmarks.dsp rig|simpy SCENARIO HOURS [START]``."""
     model, path, hours, *start = argv
     span, first = float(hours) * 3600, float(start[0]) * 3600 if start else 0.0
     scenario = load_scenario(Path(path))

@@ -1,4 +1,4 @@
-"""``rig simulate`` (and the DSP model that ``rig benchmark dsp`` measures): the DSP model in virtual time (issue 3).
+"""``rig simulate``: the DSP model in virtual time (issue 3), as ``rig benchmark dsp`` measures it.
 
 Scenario files (:mod:`rig.sim.scenario`), the runner that wires arrivals, the DSP model and the
 CSP on a :class:`~rig.clock.VirtualClock` (:mod:`rig.sim.runner`), streamed statistics
