@@ -144,6 +144,8 @@ def mac_encode(frame: MacFrame) -> bytes:
     if frame.frame_type == FRAME_BEACON:  # source PAN and address, then the beacon's fields
         pan = (frame.src_pan or 0).to_bytes(2, "little")
         return bytes(header) + pan + _addr_bytes(frame.src) + frame.payload
+    if frame.dst is None:
+        raise ValueError("a data or command frame without a destination (scapy cannot build it)")
     fields = {
         "dest_panid": frame.dst_pan or 0,
         "dest_addr": _scapy_addr(frame.dst),
@@ -177,7 +179,9 @@ def mac_decode(data: bytes) -> MacFrame:
         return MacFrame(
             kind, packet.seqnum, False, False, None, None, src_pan, src, payload=data[start:]
         )
-    dst_pan = body.dest_panid if dst_mode else None
+    if not dst_mode:
+        raise FrameError("MAC frame without a destination address (not used by the stack)")
+    dst_pan = body.dest_panid
     src_pan = None
     if src_mode:
         src_pan = dst_pan if packet.fcf_panidcompress else body.src_panid

@@ -79,8 +79,10 @@ def zcl_decode(asdu: bytes) -> ZclCommand:
     if len(asdu) < _ZCL_HEADER:
         raise FrameError(f"ZCL frame of {len(asdu)} bytes")
     # The header alone: scapy's ZCL payload dispatch needs the APS layer underneath.
+    if asdu[0] & 0x04:
+        raise FrameError("manufacturer-specific ZCL command")
     header = ZigbeeClusterLibrary(asdu[:_ZCL_HEADER])
-    if header.zcl_frametype != 1 or header.manufacturer_specific:
+    if header.zcl_frametype != 1:
         raise FrameError(f"not a cluster-specific command: {header.summary()}")
     return ZclCommand(
         bool(header.command_direction),
