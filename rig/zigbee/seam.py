@@ -6,8 +6,8 @@
 first, which gives the frame with its security removed, or a :class:`Refusal` with the reason
 (wrong MIC, stale counter, unsecured where security is required …). The stack then reports the
 refusal as an event and drops the frame. :class:`NoSecurity` is both, for an open network (the
-rig's tests until CCM* lands): it sends frames as they are, takes unsecured frames, and refuses
-secured ones (it has no key to open them).
+rig's tests until CCM* lands): it sends and opens frames as they are; a frame still flagged
+secured after ``open`` is refused by the stack (there was no key to open it).
 
 **The radio** (:class:`Radio`): transmit a MAC frame, and the source-match table that sets
 "frame pending" in the ACK of a sleepy device's poll (``devices/spinel/driver.py``'s
@@ -63,8 +63,8 @@ class ApsSecurity(Protocol):
 
 
 class NoSecurity:
-    """No security (both seams): frames go out as they are; an unsecured frame is taken, a
-    secured one refused (there is no key to open it)."""
+    """No security (both seams): frames go out and come in as they are (the stack refuses one
+    that is still flagged secured)."""
 
     def secure(self, frame: bytes, **_: object) -> bytes:
         return frame
