@@ -438,7 +438,7 @@ class DeprecatedBench(LazyGroup):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         click.echo(
-            f"rig bench {name} is deprecated (\"bench\" is the hardware a plan runs on): "
+            f'rig bench {name} is deprecated ("bench" is the hardware a plan runs on): '
             f"use rig benchmark {name}",
             err=True,
         )

@@ -139,6 +139,11 @@ class SpinelRadio:
         self.set(Prop.MAC_15_4_SADDR, short_address)
         self.set(Prop.MAC_15_4_LADDR, extended_address)
 
+    def set_pan(self, pan_id: int, short_address: int) -> None:
+        """The PAN ID and short address, as a joining device learns them."""
+        self.set(Prop.MAC_15_4_PANID, pan_id)
+        self.set(Prop.MAC_15_4_SADDR, short_address)
+
     def enable(self, promiscuous: bool = False) -> None:
         """Raw stream on, radio on (the order OpenThread's host uses), optionally promiscuous."""
         self.set(Prop.MAC_RAW_STREAM_ENABLED, True)

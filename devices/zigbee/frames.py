@@ -10,23 +10,18 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from scapy.config import conf
-from scapy.fields import LEShortField, StrField
 from scapy.layers.dot15d4 import Dot15d4Data, Dot15d4FCS
 from scapy.layers.zigbee import ZigbeeAppDataPayload, ZigbeeClusterLibrary, ZigbeeNWK
 from scapy.packet import Packet
 
-conf.dot15d4_protocol = "zigbee"  # dissect 802.15.4 data frames as ZigBee NWK (not 6LoWPAN)
+from rig.zigbee.aps import MAX_BLOCKS, Reassembly, fragments
+from rig.zigbee.codec import FRAGMENT_FIRST, FRAGMENT_NONE, FrameError
+from rig.zigbee.tunnel import SMART_ENERGY_PROFILE, TUNNELING_CLUSTER, ZCLTunnelingTransferData
 
-SMART_ENERGY_PROFILE = 0x0109
-TUNNELING_CLUSTER = 0x0704
 #: Tunneling TransferData: client to server 0x02, server to client 0x01 (ZigBee SE 1.x).
 TRANSFER_DATA = {False: 0x02, True: 0x01}
 #: aMaxPHYPacketSize: the largest PSDU, FCS included.
 MAX_PSDU = 127
-
-_FRAGMENT_NONE, _FRAGMENT_FIRST, _FRAGMENT_MORE = 0, 1, 2
-_MAX_BLOCKS = 255
 
 
 @dataclass(frozen=True)
@@ -52,16 +47,8 @@ class Tunnel:
         return Tunnel(self.pan_id, self.remote, self.local, self.tunnel_id)
 
 
-class ZCLTunnelingTransferData(Packet):
-    """Tunneling cluster TransferData (either direction): tunnel id, then the data to the end
-    of the ASDU (no length prefix). scapy has no Tunneling commands of its own."""
-
-    name = "ZCL Tunneling TransferData"
-    fields_desc = [LEShortField("tunnel_id", 0), StrField("data", b"")]  # noqa: RUF012 (scapy API)
-
-
-class ZigbeeFrameError(ValueError):
-    """A PSDU that is not a well-formed tunnel frame for us."""
+#: A PSDU that is not a well-formed tunnel frame for us.
+ZigbeeFrameError = FrameError
 
 
 def _headers(tunnel: Tunnel, mac_seq: int, nwk_seq: int, aps: ZigbeeAppDataPayload) -> Packet:
@@ -91,7 +78,7 @@ def _headers(tunnel: Tunnel, mac_seq: int, nwk_seq: int, aps: ZigbeeAppDataPaylo
 
 def _aps(tunnel: Tunnel, counter: int, fragmentation: int, block: int) -> ZigbeeAppDataPayload:
     fields: dict[str, object] = {}
-    if fragmentation != _FRAGMENT_NONE:
+    if fragmentation != FRAGMENT_NONE:
         fields = {
             "frame_control": "extended_hdr",
             "fragmentation": fragmentation,
@@ -113,7 +100,7 @@ def _aps(tunnel: Tunnel, counter: int, fragmentation: int, block: int) -> Zigbee
 
 def _overhead(fragmented: bool) -> int:
     probe = Tunnel(0, Node(0), Node(0))
-    aps = _aps(probe, 0, _FRAGMENT_FIRST if fragmented else _FRAGMENT_NONE, 1)
+    aps = _aps(probe, 0, FRAGMENT_FIRST if fragmented else FRAGMENT_NONE, 1)
     return len(bytes(_headers(probe, 0, 0, aps)))
 
 
@@ -123,7 +110,7 @@ MAX_BLOCK = MAX_PSDU - _overhead(True)
 _ZCL_HEADER = 3  # frame control, transaction sequence, command (no manufacturer code)
 _ZCL_AND_TUNNEL_ID = _ZCL_HEADER + 2
 #: Largest GBCS message: 255 blocks of one ASDU (the APS block-number limit).
-MAX_GBCS = _MAX_BLOCKS * MAX_BLOCK - _ZCL_AND_TUNNEL_ID
+MAX_GBCS = MAX_BLOCKS * MAX_BLOCK - _ZCL_AND_TUNNEL_ID
 
 
 @dataclass
@@ -152,12 +139,7 @@ class Encoder:
         )
         asdu = bytes(zcl / ZCLTunnelingTransferData(tunnel_id=tunnel.tunnel_id, data=gbcs))
         counter = next(self._aps)
-        if len(asdu) <= MAX_ASDU:
-            blocks = [(_FRAGMENT_NONE, 0, asdu)]
-        else:
-            chunks = [asdu[i : i + MAX_BLOCK] for i in range(0, len(asdu), MAX_BLOCK)]
-            blocks = [(_FRAGMENT_FIRST, len(chunks), chunks[0])]
-            blocks += [(_FRAGMENT_MORE, i, chunk) for i, chunk in enumerate(chunks[1:], 1)]
+        blocks = fragments(asdu, MAX_ASDU, MAX_BLOCK)
         return [
             bytes(
                 _headers(
@@ -200,7 +182,7 @@ def parse(psdu: bytes, tunnel: Tunnel) -> Block:
             f"not Tunneling: profile 0x{aps.profile:04x} cluster 0x{aps.cluster:04x}"
         )
     extended = aps.frame_control.extended_hdr
-    fragmentation = aps.fragmentation if extended else _FRAGMENT_NONE
+    fragmentation = aps.fragmentation if extended else FRAGMENT_NONE
     block = aps.block_number if extended and fragmentation else 0
     return Block(nwk.source, aps.counter, fragmentation, block, bytes(aps.payload))
 
@@ -222,38 +204,20 @@ def transfer_data(asdu: bytes, tunnel: Tunnel) -> bytes:
 
 @dataclass
 class Reassembler:
-    """Collects APS fragments from the remote end; one message in progress at a time (a new
-    APS counter abandons an unfinished one)."""
+    """Collects APS fragments from the remote end (:class:`rig.zigbee.aps.Reassembly`)."""
 
     tunnel: Tunnel
-    _counter: int | None = None
-    _total: int = 0
-    _blocks: dict[int, bytes] = field(default_factory=dict)
-    abandoned: int = 0
+    _blocks: Reassembly = field(default_factory=Reassembly)
+
+    @property
+    def abandoned(self) -> int:
+        return self._blocks.abandoned
 
     def feed(self, psdu: bytes) -> bytes | None:
         """Take one PSDU; return a whole GBCS message when this completed one. Raises
         ZigbeeFrameError for a frame that is not ours or not well formed."""
         block = parse(psdu, self.tunnel)
-        if block.fragmentation == _FRAGMENT_NONE:
-            self._reset()
-            return transfer_data(block.payload, self.tunnel)
-        if block.fragmentation == _FRAGMENT_FIRST:
-            if self._counter is not None:
-                self.abandoned += 1
-            if block.block_number < 2:
-                raise ZigbeeFrameError(f"first fragment of {block.block_number} blocks")
-            self._counter, self._total = block.counter, block.block_number
-            self._blocks = {0: block.payload}
-        elif block.counter != self._counter or not 0 < block.block_number < self._total:
-            raise ZigbeeFrameError(f"stray fragment {block.block_number} (counter {block.counter})")
-        else:
-            self._blocks[block.block_number] = block.payload
-        if len(self._blocks) < self._total:
-            return None
-        asdu = b"".join(self._blocks[i] for i in range(self._total))
-        self._reset()
-        return transfer_data(asdu, self.tunnel)
-
-    def _reset(self) -> None:
-        self._counter, self._total, self._blocks = None, 0, {}
+        asdu = self._blocks.feed(
+            block.counter, block.fragmentation, block.block_number, block.payload
+        )
+        return None if asdu is None else transfer_data(asdu, self.tunnel)

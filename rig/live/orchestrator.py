@@ -79,9 +79,6 @@ TICK_S = 0.05
 ALERTS_KEPT = 100_000
 
 
-
-
-
 class _User:
     """A bench User on the live rig: its configuration and originator counter."""
 

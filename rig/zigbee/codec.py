@@ -1,0 +1,491 @@
+"""The frames of the ZigBee stack as bytes: IEEE 802.15.4 MAC frames (without the FCS, as
+Spinel's ``STREAM_RAW`` carries them), the NWK and APS frames inside them, ZDO Device Announce.
+Built and parsed with scapy's layers; pure. Any bytes parse to a value or one :class:`FrameError`.
+
+Sources: IEEE 802.15.4-2006 §7.2 (frame formats: beacon §7.2.2.1, data §7.2.2.2, MAC command
+§7.2.2.4), §7.3 (association request 0x01, response 0x02, data request 0x04, beacon request
+0x07; capability information §7.3.1.2); ZigBee specification 05-3474 §3.3 (NWK frames), §3.4.4
+(leave), §3.4.6/§3.4.7 (rejoin request/response), §2.2.5 (APS frames: data, command, ack, the
+extended header for fragmentation), §4.4.9.2 (APS Transport Key), §2.4.3.1.11 (ZDO
+Device_annce), §3.6.7 (the beacon payload, with the extended PAN ID).
+
+Addresses are ``int`` for short addresses and 8 ``bytes`` for an EUI-64 as written (big-endian;
+the frame carries it little-endian).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scapy.config import conf
+from scapy.layers.dot15d4 import (
+    Dot15d4,
+    Dot15d4Beacon,
+    Dot15d4Cmd,
+    Dot15d4CmdAssocReq,
+    Dot15d4CmdAssocResp,
+    Dot15d4Data,
+)
+from scapy.layers.zigbee import (
+    ZDPDeviceAnnce,
+    ZigbeeAppDataPayload,
+    ZigBeeBeacon,
+    ZigbeeDeviceProfile,
+    ZigbeeNWK,
+    ZigbeeNWKCommandPayload,
+)
+from scapy.packet import Packet, Raw
+
+conf.dot15d4_protocol = "zigbee"  # dissect 802.15.4 data frames as ZigBee NWK (not 6LoWPAN)
+
+Address = int | bytes
+
+BROADCAST_PAN = 0xFFFF
+BROADCAST = 0xFFFF
+#: NWK broadcast to every device whose receiver is on when idle (§3.6.5): Device Announce.
+BROADCAST_RX_ON = 0xFFFD
+COORDINATOR = 0x0000
+
+# MAC frame types and command identifiers (§7.2.1.1.1, §7.3).
+FRAME_BEACON, FRAME_DATA, FRAME_COMMAND = 0, 1, 3
+CMD_ASSOC_REQUEST, CMD_ASSOC_RESPONSE, CMD_DATA_REQUEST, CMD_BEACON_REQUEST = 1, 2, 4, 7
+#: Association status (§7.3.2.3): success, PAN at capacity, PAN access denied.
+ASSOC_SUCCESS, ASSOC_AT_CAPACITY, ASSOC_DENIED = 0, 1, 2
+
+# Capability information bits (§7.3.1.2).
+CAP_FFD, CAP_MAINS, CAP_RX_ON_IDLE, CAP_SECURITY, CAP_ALLOCATE = 0x02, 0x04, 0x08, 0x40, 0x80
+
+# NWK frame types and commands (§3.3.1.1, §3.4).
+NWK_DATA, NWK_COMMAND = 0, 1
+NWK_LEAVE, NWK_REJOIN_REQUEST, NWK_REJOIN_RESPONSE = 0x04, 0x06, 0x07
+#: Leave command options (§3.4.4.3.1).
+LEAVE_REQUEST, LEAVE_REJOIN = 0x40, 0x20
+
+# APS frame types (§2.2.5.1.1), fragmentation (§2.2.5.1.8), commands (§4.4.9).
+APS_DATA, APS_COMMAND, APS_ACK = 0, 1, 2
+FRAGMENT_NONE, FRAGMENT_FIRST, FRAGMENT_MORE = 0, 1, 2
+APS_TRANSPORT_KEY = 0x05
+#: Transport Key key types (§4.4.9.2.1): the standard network key.
+KEY_NETWORK = 1
+
+ZDO_PROFILE = 0x0000
+DEVICE_ANNCE = 0x0013
+
+
+class FrameError(ValueError):
+    """Bytes that are not the frame they should be: the message says what is wrong."""
+
+
+def _addr_mode(address: Address | None) -> int:
+    return 0 if address is None else 3 if isinstance(address, bytes) else 2
+
+
+def _scapy_addr(address: Address | None) -> int:
+    if address is None:
+        return 0
+    return int.from_bytes(address, "big") if isinstance(address, bytes) else address
+
+
+def _addr_bytes(address: Address | None) -> bytes:
+    if address is None:
+        return b""
+    return address[::-1] if isinstance(address, bytes) else address.to_bytes(2, "little")
+
+
+def _ours(value: int, mode: int) -> Address | None:
+    return None if mode == 0 else value.to_bytes(8, "big") if mode == 3 else value
+
+
+def _parse(layer: type[Packet], data: bytes, what: str) -> Packet:
+    try:
+        packet = layer(data)
+    except Exception as exc:  # scapy raises anything on garbage
+        raise FrameError(f"undecodable {what}: {exc}") from None
+    return packet
+
+
+def _tail(packet: Packet) -> bytes:
+    return bytes(packet.payload)
+
+
+# --- MAC ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MacFrame:
+    """A parsed MAC frame. ``payload`` is what follows the MAC header (the NWK frame of a data
+    frame, the command's fields, the beacon's superframe and payload)."""
+
+    frame_type: int
+    seq: int
+    ack_request: bool
+    frame_pending: bool
+    dst_pan: int | None
+    dst: Address | None
+    src_pan: int | None
+    src: Address | None
+    command: int | None = None
+    payload: bytes = b""
+
+
+def mac_encode(frame: MacFrame) -> bytes:
+    """The MAC frame's bytes, without FCS; PAN ID compression when both PANs are equal."""
+    dst_mode, src_mode = _addr_mode(frame.dst), _addr_mode(frame.src)
+    compress = dst_mode and src_mode and frame.dst_pan == frame.src_pan
+    header = Dot15d4(
+        fcf_frametype=frame.frame_type,
+        fcf_ackreq=frame.ack_request,
+        fcf_pending=frame.frame_pending,
+        fcf_panidcompress=bool(compress),
+        fcf_destaddrmode=dst_mode,
+        fcf_srcaddrmode=src_mode,
+        seqnum=frame.seq & 0xFF,
+    )
+    if frame.frame_type == FRAME_BEACON:  # source PAN and address, then the beacon's fields
+        pan = (frame.src_pan or 0).to_bytes(2, "little")
+        return bytes(header) + pan + _addr_bytes(frame.src) + frame.payload
+    if frame.dst is None:
+        raise ValueError("a data or command frame without a destination (scapy cannot build it)")
+    fields = {
+        "dest_panid": frame.dst_pan or 0,
+        "dest_addr": _scapy_addr(frame.dst),
+        "src_panid": frame.src_pan or 0,
+        "src_addr": _scapy_addr(frame.src),
+    }
+    if frame.frame_type == FRAME_COMMAND:
+        body: Packet = Dot15d4Cmd(cmd_id=frame.command, **fields)
+    else:
+        body = Dot15d4Data(**fields)
+    return bytes(header / body / Raw(frame.payload)) if frame.payload else bytes(header / body)
+
+
+def mac_decode(data: bytes) -> MacFrame:
+    """Parse a MAC frame (without FCS)."""
+    if len(data) < 3:
+        raise FrameError(f"MAC frame of {len(data)} bytes")
+    packet = _parse(Dot15d4, data, "MAC frame")
+    kind, dst_mode, src_mode = packet.fcf_frametype, packet.fcf_destaddrmode, packet.fcf_srcaddrmode
+    if packet.fcf_security:
+        raise FrameError("MAC-secured frame (ZigBee secures at NWK and APS)")
+    layer = {FRAME_BEACON: Dot15d4Beacon, FRAME_DATA: Dot15d4Data, FRAME_COMMAND: Dot15d4Cmd}
+    if kind not in layer or layer[kind] not in packet:
+        raise FrameError(f"MAC frame of type {kind} not understood")
+    body = packet[layer[kind]]
+    if kind == FRAME_BEACON:
+        if dst_mode or not src_mode:
+            raise FrameError("beacon with a destination or without a source address")
+        start = 5 + (8 if src_mode == 3 else 2)
+        src_pan, src = body.src_panid, _ours(body.src_addr, src_mode)
+        return MacFrame(
+            kind, packet.seqnum, False, False, None, None, src_pan, src, payload=data[start:]
+        )
+    if not dst_mode:
+        raise FrameError("MAC frame without a destination address (not used by the stack)")
+    dst_pan = body.dest_panid
+    src_pan = None
+    if src_mode:
+        src_pan = dst_pan if packet.fcf_panidcompress else body.src_panid
+    header_len = 3 + (2 + (8 if dst_mode == 3 else 2) if dst_mode else 0)
+    if src_mode:
+        header_len += (0 if packet.fcf_panidcompress else 2) + (8 if src_mode == 3 else 2)
+    command = None
+    if kind == FRAME_COMMAND:
+        command, header_len = body.cmd_id, header_len + 1
+    if header_len > len(data):
+        raise FrameError("MAC frame shorter than its header")
+    return MacFrame(
+        kind,
+        packet.seqnum,
+        bool(packet.fcf_ackreq),
+        bool(packet.fcf_pending),
+        dst_pan,
+        _ours(body.dest_addr, dst_mode),
+        src_pan,
+        _ours(body.src_addr, src_mode),
+        command,
+        data[header_len:],
+    )
+
+
+@dataclass(frozen=True)
+class Beacon:
+    """What a joiner reads in a ZigBee beacon (§3.6.7, IEEE 802.15.4 §7.2.2.1.2)."""
+
+    pan_id: int
+    coordinator: int
+    association_permit: bool
+    extended_pan_id: bytes
+
+
+#: A beacon's MAC header from a short address, for scapy to build and parse the fields after it.
+_BEACON_HEADER = Dot15d4(fcf_frametype=FRAME_BEACON, fcf_destaddrmode=0, fcf_srcaddrmode=2)
+
+
+def beacon_payload(permit: bool, extended_pan_id: bytes) -> bytes:
+    """Superframe specification (non-beacon network: orders 15, PAN coordinator), no GTS, no
+    pending addresses, and the ZigBee PRO beacon payload (stack profile 2, version 2)."""
+    frame = (
+        _BEACON_HEADER
+        / Dot15d4Beacon(
+            src_panid=0,
+            src_addr=0,
+            sf_beaconorder=15,
+            sf_sforder=15,
+            sf_finalcapslot=15,
+            sf_pancoord=1,
+            sf_assocpermit=permit,
+            gts_spec_permit=0,
+        )
+        / ZigBeeBeacon(
+            stack_profile=2,
+            nwkc_protocol_version=2,
+            router_capacity=1,
+            end_device_capacity=1,
+            extended_pan_id=int.from_bytes(extended_pan_id, "big"),
+            tx_offset=0xFFFFFF,
+        )
+    )
+    return bytes(frame)[7:]  # without the MAC header (frame control to source address)
+
+
+def beacon_decode(frame: MacFrame) -> Beacon:
+    packet = _parse(Dot15d4, bytes(_BEACON_HEADER) + bytes(4) + frame.payload, "beacon")
+    if ZigBeeBeacon not in packet or not isinstance(frame.src, int) or frame.src_pan is None:
+        raise FrameError("not a ZigBee beacon")
+    zb = packet[ZigBeeBeacon]
+    return Beacon(
+        frame.src_pan,
+        frame.src,
+        bool(packet.sf_assocpermit),
+        zb.extended_pan_id.to_bytes(8, "big"),
+    )
+
+
+def assoc_request_payload(capability: int) -> bytes:
+    return bytes(Dot15d4CmdAssocReq(bytes([capability])))
+
+
+def assoc_response_payload(short: int, status: int) -> bytes:
+    return bytes(Dot15d4CmdAssocResp(short_address=short, association_status=status))
+
+
+def assoc_response_decode(payload: bytes) -> tuple[int, int]:
+    """(short address, status) of an association response."""
+    if len(payload) != 3:
+        raise FrameError(f"association response of {len(payload)} bytes")
+    packet = Dot15d4CmdAssocResp(payload)
+    return packet.short_address, packet.association_status
+
+
+# --- NWK ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NwkFrame:
+    """A NWK frame: header fields and its payload (an APS frame, or a NWK command). ``secured``
+    tells whether the security flag is set; an opened frame (``NwkSecurity.open``) has it clear."""
+
+    frame_type: int
+    dst: int
+    src: int
+    seq: int
+    payload: bytes
+    radius: int = 30
+    secured: bool = False
+    src_ext: bytes | None = None
+
+
+def nwk_encode(frame: NwkFrame) -> bytes:
+    header = ZigbeeNWK(
+        frametype=frame.frame_type,
+        proto_version=2,
+        discover_route=0,
+        flags=(["extended_src"] if frame.src_ext else []) + (["security"] if frame.secured else []),
+        destination=frame.dst,
+        source=frame.src,
+        radius=frame.radius,
+        seqnum=frame.seq & 0xFF,
+        ext_src=_scapy_addr(frame.src_ext) if frame.src_ext else None,
+    )
+    return bytes(header) + frame.payload
+
+
+def nwk_decode(data: bytes) -> NwkFrame:
+    if len(data) < 8:
+        raise FrameError(f"NWK frame of {len(data)} bytes")
+    fc = data[0] | data[1] << 8
+    if (fc >> 2) & 0xF != 2:
+        raise FrameError(f"NWK protocol version {(fc >> 2) & 0xF}, not 2 (ZigBee PRO)")
+    if fc & 0x1C00 & ~0x1000:
+        raise FrameError("NWK frame with multicast or a destination IEEE address")
+    ext_src = bool(fc & 0x1000)
+    header_len = 8 + (8 if ext_src else 0)
+    if len(data) < header_len:
+        raise FrameError("NWK frame shorter than its header")
+    kind = fc & 3
+    if kind not in (NWK_DATA, NWK_COMMAND):
+        raise FrameError(f"NWK frame type {kind}")
+    return NwkFrame(
+        kind,
+        int.from_bytes(data[2:4], "little"),
+        int.from_bytes(data[4:6], "little"),
+        data[7],
+        data[header_len:],
+        data[6],
+        bool(fc & 0x0200),
+        data[8:16][::-1] if ext_src else None,
+    )
+
+
+def nwk_command(command: int, **fields: object) -> bytes:
+    """A NWK command payload: leave (``options``), rejoin request (``capability``), rejoin
+    response (``network_address``, ``rejoin_status``)."""
+    if command == NWK_LEAVE:
+        options = int(fields["options"])  # type: ignore[call-overload]
+        return bytes([command, options])
+    if command == NWK_REJOIN_REQUEST:
+        return bytes([command, int(fields["capability"])])  # type: ignore[call-overload]
+    payload = ZigbeeNWKCommandPayload(cmd_identifier=command, **fields)
+    return bytes(payload)
+
+
+def nwk_command_decode(payload: bytes) -> tuple[int, bytes]:
+    """(command identifier, its fields) of a NWK command payload."""
+    if not payload:
+        raise FrameError("empty NWK command")
+    expected = {NWK_LEAVE: 1, NWK_REJOIN_REQUEST: 1, NWK_REJOIN_RESPONSE: 3}.get(payload[0])
+    if expected is not None and len(payload) != 1 + expected:
+        raise FrameError(f"NWK command 0x{payload[0]:02x} of {len(payload)} bytes")
+    return payload[0], payload[1:]
+
+
+# --- APS ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApsFrame:
+    """An APS frame (unicast or broadcast delivery; no groups). A data frame and its ack carry
+    endpoints, cluster and profile; a command frame carries none. Fragment fields are used when
+    ``fragmentation`` is not FRAGMENT_NONE: ``block`` is the block count in the first fragment,
+    the block number in the others."""
+
+    frame_type: int
+    counter: int
+    payload: bytes = b""
+    dst_endpoint: int = 0
+    cluster: int = 0
+    profile: int = 0
+    src_endpoint: int = 0
+    ack_request: bool = False
+    broadcast: bool = False
+    secured: bool = False
+    fragmentation: int = FRAGMENT_NONE
+    block: int = 0
+    ack_bitfield: int = 0
+
+
+def aps_encode(frame: ApsFrame) -> bytes:
+    extended = frame.fragmentation != FRAGMENT_NONE
+    fields: dict[str, object] = {
+        "aps_frametype": frame.frame_type,
+        "delivery_mode": 2 if frame.broadcast else 0,
+        "frame_control": (0x04 if frame.ack_request else 0) | (0x08 if extended else 0),
+        "counter": frame.counter & 0xFF,
+    }
+    if frame.frame_type == APS_COMMAND:
+        raw = bytes(ZigbeeAppDataPayload(**fields))[:2] + frame.payload  # type: ignore[arg-type]
+    else:
+        fields.update(
+            dst_endpoint=frame.dst_endpoint,
+            cluster=frame.cluster,
+            profile=frame.profile,
+            src_endpoint=frame.src_endpoint,
+        )
+        if extended:
+            fields.update(fragmentation=frame.fragmentation, block_number=frame.block)
+            if frame.frame_type == APS_ACK:
+                fields["ack_bitfield"] = frame.ack_bitfield
+        raw = bytes(ZigbeeAppDataPayload(**fields)) + frame.payload  # type: ignore[arg-type]
+    if frame.secured:
+        raw = bytes([raw[0] | 0x20]) + raw[1:]
+    return raw
+
+
+def aps_decode(data: bytes) -> ApsFrame:
+    if len(data) < 2:
+        raise FrameError(f"APS frame of {len(data)} bytes")
+    fc = data[0]
+    kind, delivery = fc & 3, (fc >> 2) & 3
+    ack_request, extended, secured = bool(fc & 0x40), bool(fc & 0x80), bool(fc & 0x20)
+    if kind == 3 or delivery in (1, 3):
+        raise FrameError(f"APS frame type {kind}, delivery mode {delivery} not handled")
+    if kind == APS_COMMAND:
+        return ApsFrame(
+            kind,
+            data[1],
+            data[2:],
+            broadcast=delivery == 2,
+            secured=secured,
+            ack_request=ack_request,
+        )
+    header = 8
+    fragmentation = block = bitfield = 0
+    if extended:
+        if len(data) < 9:
+            raise FrameError("APS extended header cut short")
+        fragmentation = data[8] & 3
+        if fragmentation:
+            block = data[9] if len(data) > 9 else -1
+            header = 10
+            if kind == APS_ACK:
+                bitfield, header = (data[10] if len(data) > 10 else -1), 11
+        else:
+            header = 9
+        if block < 0 or bitfield < 0:
+            raise FrameError("APS extended header cut short")
+    if len(data) < header:
+        raise FrameError("APS frame shorter than its header")
+    return ApsFrame(
+        kind,
+        data[7],
+        data[header:],
+        dst_endpoint=data[1],
+        cluster=int.from_bytes(data[2:4], "little"),
+        profile=int.from_bytes(data[4:6], "little"),
+        src_endpoint=data[6],
+        ack_request=ack_request,
+        broadcast=delivery == 2,
+        secured=secured,
+        fragmentation=fragmentation,
+        block=block,
+        ack_bitfield=bitfield,
+    )
+
+
+def transport_key(key: bytes, key_seq: int, dst: bytes, src: bytes) -> bytes:
+    """The APS Transport Key command's payload for a standard network key (§4.4.9.2)."""
+    return bytes([APS_TRANSPORT_KEY, KEY_NETWORK]) + key + bytes([key_seq]) + dst[::-1] + src[::-1]
+
+
+def transport_key_decode(payload: bytes) -> tuple[bytes, int, bytes, bytes]:
+    """(key, key sequence number, destination EUI-64, source EUI-64) of a Transport Key."""
+    if len(payload) != 35 or payload[0] != APS_TRANSPORT_KEY or payload[1] != KEY_NETWORK:
+        raise FrameError("not a Transport Key of a network key")
+    return payload[2:18], payload[18], payload[19:27][::-1], payload[27:35][::-1]
+
+
+def device_annce(seq: int, short: int, eui64: bytes, capability: int) -> bytes:
+    """ZDO Device_annce (§2.4.3.1.11): transaction sequence, NWK address, IEEE address,
+    capability (the MAC capability byte)."""
+    body = ZDPDeviceAnnce(
+        nwk_addr=short,
+        ieee_addr=int.from_bytes(eui64, "big"),
+    )
+    return bytes(ZigbeeDeviceProfile(trans_seqnum=seq))[:1] + bytes(body)[:10] + bytes([capability])
+
+
+def device_annce_decode(payload: bytes) -> tuple[int, bytes, int]:
+    """(NWK address, EUI-64, capability) of a Device_annce."""
+    if len(payload) != 12:
+        raise FrameError(f"Device_annce of {len(payload)} bytes")
+    return int.from_bytes(payload[1:3], "little"), payload[3:11][::-1], payload[11]

@@ -1,0 +1,401 @@
+"""What both roles of the stack share: MAC frames out through the :class:`~rig.zigbee.seam.Radio`,
+frames in through the security seams, and APS data with acknowledgements, retries, duplicate
+rejection and fragmentation (ZigBee specification 05-3474 §2.2.8.4: apsMaxFrameRetries 3,
+apsAckWaitDuration; window size 1, so each block is acknowledged before the next goes).
+
+Sans-I/O: a node is fed MAC frames (``receive``), reads the time from an injected
+:class:`~rig.clock.Clock` and schedules its timers on it; what happens is appended to ``events``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass
+
+from rig.clock import Clock, TimerHandle
+from rig.zigbee import codec
+from rig.zigbee.aps import Reassembly, fragments
+from rig.zigbee.codec import ApsFrame, FrameError, MacFrame, NwkFrame
+from rig.zigbee.seam import ApsSecurity, NwkSecurity, Radio, Refusal
+from rig.zigbee.tunnel import SMART_ENERGY_PROFILE, TUNNELING_CLUSTER
+
+#: aMaxPHYPacketSize less the FCS: the largest MAC frame.
+MAX_MAC_FRAME = 125
+#: MAC header of a data frame with short addresses and PAN compression, NWK header, APS header
+#: (with the extended header when fragmented), and room for NWK and APS security (auxiliary
+#: headers with the extended source, MICs) [ASSUMED: 18 + 18 bytes, so secured frames fit too].
+_OVERHEAD = 9 + 8 + 8 + 18 + 18
+MAX_ASDU = MAX_MAC_FRAME - _OVERHEAD
+MAX_BLOCK = MAX_ASDU - 2
+#: Endpoint of the Smart Energy application on every node [ASSUMED: 1, as GBCS devices use].
+SE_ENDPOINT = 1
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the stack did or refused: ``kind`` (``associated``, ``joined``, ``refused``,
+    ``announced``, ``rejoined``, ``left``, ``tunnel-open``, ``transfer-data``, ``expired``,
+    ``aps-retry``, ``aps-failed``, ``dropped``), the device's EUI-64 (hex) when one is concerned,
+    a reason or detail, and data (the GBCS of a TransferData)."""
+
+    at: float
+    kind: str
+    device: str = ""
+    detail: str = ""
+    data: bytes = b""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Timings, each with its source."""
+
+    #: apsAckWaitDuration (§2.2.7.1, Table 2.24: 0.05 x 2 x nwkcMaxDepth + security time)
+    #: [ASSUMED: nwkcMaxDepth 15 and 0.1 s for security: 1.6 s].
+    aps_ack_wait: float = 1.6
+    #: apsMaxFrameRetries (Table 2.24).
+    aps_max_retries: int = 3
+    #: macTransactionPersistenceTime (IEEE 802.15.4-2006 Table 86: 0x01F4 unit periods of
+    #: aBaseSuperframeDuration, 960 symbols of 16 µs, in a non-beacon network): 7.68 s.
+    persistence: float = 7.68
+    #: macResponseWaitTime (Table 86: 32 x aBaseSuperframeDuration): 0.49152 s.
+    response_wait: float = 0.49152
+    #: How long a joiner listens for beacons [ASSUMED: a one-channel bench; scan duration 3 is
+    #: (2^3 + 1) x 15.36 ms = 0.138 s].
+    scan_duration: float = 0.138
+    #: A sleepy device's poll period [ASSUMED: GSMEs poll often while joining and talking].
+    poll_interval: float = 1.0
+    #: The trust center's wait for Device Announce after Transport Key [ASSUMED].
+    join_timeout: float = 10.0
+
+
+@dataclass
+class _Transfer:
+    """One APS data transmission awaiting its acknowledgements, block by block."""
+
+    dst: int
+    counter: int
+    frames: list[ApsFrame]
+    secure: bool
+    index: int = 0
+    tries: int = 0
+    timer: TimerHandle | None = None
+
+
+class Node:
+    """The shared core of the coordinator and the device."""
+
+    def __init__(
+        self,
+        eui64: bytes,
+        clock: Clock,
+        radio: Radio,
+        *,
+        nwk_security: NwkSecurity,
+        aps_security: ApsSecurity,
+        config: StackConfig | None = None,
+    ) -> None:
+        if len(eui64) != 8:
+            raise ValueError("an EUI-64 is 8 bytes")
+        self.eui64 = eui64
+        self.clock = clock
+        self.radio = radio
+        self.nwk_security = nwk_security
+        self.aps_security = aps_security
+        self.config = config or StackConfig()
+        self.events: list[Event] = []
+        self.pan_id = codec.BROADCAST_PAN
+        self.short = 0xFFFE
+        self._mac_seq = itertools.count()
+        self._nwk_seq = itertools.count()
+        self._aps_counter = itertools.count()
+        self._zcl_seq = itertools.count()
+        self._transfers: dict[tuple[int, int], _Transfer] = {}
+        self._reassembly: dict[int, Reassembly] = {}
+        self._seen: deque[tuple[int, int, int]] = deque(maxlen=32)
+
+    # --- what the subclasses give -----------------------------------------------------------
+
+    def eui_of(self, short: int) -> bytes | None:
+        """The EUI-64 of the node with this short address, if known."""
+        raise NotImplementedError
+
+    def _mac_frame(self, mac: MacFrame) -> None:
+        """A beacon or a MAC command frame came in."""
+        raise NotImplementedError
+
+    def _nwk_command(self, mac: MacFrame, nwk: NwkFrame) -> None:
+        raise NotImplementedError
+
+    def _aps_command(self, nwk: NwkFrame, aps: ApsFrame) -> None:
+        raise NotImplementedError
+
+    def _deliver(self, src: int, aps: ApsFrame, asdu: bytes) -> None:
+        """A whole APS data message came in."""
+        raise NotImplementedError
+
+    def _allow_unsecured_nwk(self) -> bool:
+        raise NotImplementedError
+
+    def _secures_nwk_to(self, dst: int) -> bool:
+        raise NotImplementedError
+
+    def _send_mac(self, mac: MacFrame) -> None:
+        """Put a MAC frame on its way (the coordinator holds some for sleepy children)."""
+        self.radio.transmit(codec.mac_encode(mac))
+
+    def _ack_wait(self, dst: int) -> float:
+        return self.config.aps_ack_wait
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _event(self, kind: str, device: bytes | None = None, detail: str = "", **kw: bytes) -> None:
+        who = device.hex().upper() if device else ""
+        self.events.append(Event(self.clock.now(), kind, who, detail, **kw))
+
+    def _next_zcl(self) -> int:
+        return next(self._zcl_seq) & 0xFF
+
+    def _mac(
+        self,
+        *,
+        frame_type: int,
+        dst: codec.Address | None,
+        payload: bytes,
+        command: int | None = None,
+        src: codec.Address | None = None,
+        dst_pan: int | None = None,
+        src_pan: int | None = None,
+        pending: bool = False,
+    ) -> MacFrame:
+        """A MAC frame from this node (its short address unless ``src``), acknowledged when
+        unicast."""
+        unicast = dst is not None and dst != codec.BROADCAST
+        pan = self.pan_id
+        return MacFrame(
+            frame_type,
+            next(self._mac_seq) & 0xFF,
+            unicast,
+            pending,
+            None if dst is None else pan if dst_pan is None else dst_pan,
+            dst,
+            pan if src_pan is None else src_pan,
+            self.short if src is None else src,
+            command,
+            payload,
+        )
+
+    def send_nwk(
+        self,
+        dst: int,
+        frame_type: int,
+        payload: bytes,
+        *,
+        secure: bool | None = None,
+        mac_dst: codec.Address | None = None,
+        mac_src: codec.Address | None = None,
+    ) -> None:
+        """A NWK frame to ``dst`` (one hop: the coordinator and its children), secured by the
+        NWK seam when ``secure`` (default: as the role decides for ``dst``)."""
+        secured = self._secures_nwk_to(dst) if secure is None else secure
+        nwk = NwkFrame(
+            frame_type,
+            dst,
+            self.short,
+            next(self._nwk_seq),
+            payload,
+            src_ext=self.eui64 if secured or mac_src is not None else None,
+        )
+        data = codec.nwk_encode(nwk)
+        if secured:
+            data = self.nwk_security.secure(data, source=self.eui64)
+        mac_to = codec.BROADCAST if dst >= 0xFFFC else dst if mac_dst is None else mac_dst
+        self._send_mac(
+            self._mac(frame_type=codec.FRAME_DATA, dst=mac_to, payload=data, src=mac_src)
+        )
+
+    def _send_aps(
+        self,
+        dst: int,
+        aps: ApsFrame,
+        *,
+        secure: bool,
+        key_transport: bool = False,
+        nwk_secure: bool | None = None,
+    ) -> None:
+        data = codec.aps_encode(aps)
+        if secure:
+            peer = self.eui_of(dst) or bytes(8)
+            data = self.aps_security.secure(data, peer=peer, key_transport=key_transport)
+        self.send_nwk(dst, codec.NWK_DATA, data, secure=nwk_secure)
+
+    # --- APS data with acks and retries ---------------------------------------------------
+
+    def send_data(
+        self,
+        dst: int,
+        cluster: int,
+        profile: int,
+        asdu: bytes,
+        *,
+        secure: bool,
+        endpoint: int = SE_ENDPOINT,
+    ) -> None:
+        """APS data to ``dst``, acknowledged and retried, in blocks when it does not fit."""
+        counter = next(self._aps_counter) & 0xFF
+        frames = [
+            ApsFrame(
+                codec.APS_DATA,
+                counter,
+                chunk,
+                endpoint,
+                cluster,
+                profile,
+                endpoint,
+                ack_request=True,
+                fragmentation=kind,
+                block=block,
+            )
+            for kind, block, chunk in fragments(asdu, MAX_ASDU, MAX_BLOCK)
+        ]
+        transfer = _Transfer(dst, counter, frames, secure)
+        self._transfers[(dst, counter)] = transfer
+        self._send_block(transfer)
+
+    def send_unacked(
+        self,
+        dst: int,
+        cluster: int,
+        profile: int,
+        asdu: bytes,
+        *,
+        endpoint: int,
+        broadcast: bool = False,
+    ) -> None:
+        counter = next(self._aps_counter) & 0xFF
+        aps = ApsFrame(
+            codec.APS_DATA, counter, asdu, endpoint, cluster, profile, endpoint, broadcast=broadcast
+        )
+        self._send_aps(dst, aps, secure=False)
+
+    def _send_block(self, transfer: _Transfer) -> None:
+        transfer.tries += 1
+        self._send_aps(transfer.dst, transfer.frames[transfer.index], secure=transfer.secure)
+        at = self.clock.now() + self._ack_wait(transfer.dst)
+        transfer.timer = self.clock.call_at(at, self._ack_timeout, transfer)
+
+    def _ack_timeout(self, transfer: _Transfer) -> None:
+        peer = self.eui_of(transfer.dst)
+        if transfer.tries > self.config.aps_max_retries:
+            del self._transfers[(transfer.dst, transfer.counter)]
+            self._event(
+                "aps-failed",
+                peer,
+                f"APS counter {transfer.counter}: no ack after "
+                f"{self.config.aps_max_retries} retries",
+            )
+            return
+        self._event("aps-retry", peer, f"APS counter {transfer.counter} block {transfer.index}")
+        self._send_block(transfer)
+
+    def _on_ack(self, src: int, aps: ApsFrame) -> None:
+        transfer = self._transfers.get((src, aps.counter))
+        block = aps.block if aps.fragmentation else 0
+        if transfer is None or block != transfer.index:
+            return  # a late or duplicated ack
+        if transfer.timer is not None:
+            transfer.timer.cancel()
+        transfer.index, transfer.tries = transfer.index + 1, 0
+        if transfer.index == len(transfer.frames):
+            del self._transfers[(src, aps.counter)]
+        else:
+            self._send_block(transfer)
+
+    def _ack(self, src: int, aps: ApsFrame) -> None:
+        ack = ApsFrame(
+            codec.APS_ACK,
+            aps.counter,
+            b"",
+            aps.src_endpoint,
+            aps.cluster,
+            aps.profile,
+            aps.dst_endpoint,
+            fragmentation=aps.fragmentation,
+            block=0 if aps.fragmentation == codec.FRAGMENT_FIRST else aps.block,
+            ack_bitfield=1 if aps.fragmentation else 0,
+        )
+        self._send_aps(src, ack, secure=False)
+
+    # --- frames in ----------------------------------------------------------------------------
+
+    def receive(self, mac_frame: bytes) -> None:
+        """One MAC frame from the radio (without FCS): never raises; a frame that is not
+        well formed or not taken becomes a ``dropped`` or ``refused`` event."""
+        try:
+            mac = codec.mac_decode(mac_frame)
+            if mac.frame_type == codec.FRAME_DATA:
+                self._receive_nwk(mac)
+            else:
+                self._mac_frame(mac)
+        except FrameError as exc:
+            self._event("dropped", None, str(exc))
+
+    def _receive_nwk(self, mac: MacFrame) -> None:
+        opened = self.nwk_security.open(mac.payload, allow_unsecured=self._allow_unsecured_nwk())
+        if isinstance(opened, Refusal):
+            self._event("refused", ext_address(mac.src), f"NWK: {opened.reason}")
+            return
+        nwk = codec.nwk_decode(opened)
+        if nwk.secured:
+            self._event("refused", nwk.src_ext, "NWK-secured frame this end cannot open")
+            return
+        if nwk.dst != self.short and nwk.dst < 0xFFFC:
+            return  # not for us (no routing: the HAN is a star here)
+        if nwk.frame_type == codec.NWK_COMMAND:
+            self._nwk_command(mac, nwk)
+        else:
+            self._receive_aps(nwk)
+
+    def _receive_aps(self, nwk: NwkFrame) -> None:
+        head = codec.aps_decode(nwk.payload)
+        peer = self.eui_of(nwk.src) or nwk.src_ext or bytes(8)
+        required = head.frame_type == codec.APS_COMMAND or (
+            head.frame_type == codec.APS_DATA
+            and (head.profile, head.cluster) == (SMART_ENERGY_PROFILE, TUNNELING_CLUSTER)
+        )
+        opened = self.aps_security.open(nwk.payload, peer=peer, required=required)
+        if isinstance(opened, Refusal):
+            self._event("refused", peer, f"APS: {opened.reason}")
+            return
+        aps = codec.aps_decode(opened)
+        if aps.secured:
+            self._event("refused", peer, "APS-secured frame this end cannot open")
+            return
+        if aps.frame_type == codec.APS_ACK:
+            self._on_ack(nwk.src, aps)
+        elif aps.frame_type == codec.APS_COMMAND:
+            self._aps_command(nwk, aps)
+        else:
+            self._receive_data(nwk.src, aps)
+
+    def _forget(self, src: int) -> None:
+        """A node (re)joined: its APS counter starts again, so forget what it sent before."""
+        self._seen = deque((k for k in self._seen if k[0] != src), maxlen=self._seen.maxlen)
+        self._reassembly.pop(src, None)
+
+    def _receive_data(self, src: int, aps: ApsFrame) -> None:
+        if aps.ack_request and not aps.broadcast:
+            self._ack(src, aps)
+        block = aps.block if aps.fragmentation == codec.FRAGMENT_MORE else 0
+        key = (src, aps.counter, block)
+        if key in self._seen:
+            return  # a retry whose ack was lost: acknowledged again, delivered once
+        self._seen.append(key)
+        reassembly = self._reassembly.setdefault(src, Reassembly())
+        asdu = reassembly.feed(aps.counter, aps.fragmentation, aps.block, aps.payload)
+        if asdu is not None:
+            self._deliver(src, aps, asdu)
+
+
+def ext_address(address: codec.Address | None) -> bytes | None:
+    return address if isinstance(address, bytes) else None
