@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rig.clock import Clock, TimerHandle
@@ -104,6 +105,8 @@ class Node:
         self.aps_security = aps_security
         self.config = config or StackConfig()
         self.events: list[Event] = []
+        #: Called with each event as it happens (an I/O shell's hook), if set.
+        self.on_event: Callable[[Event], None] | None = None
         self.pan_id = codec.BROADCAST_PAN
         self.short = 0xFFFE
         self._mac_seq = itertools.count()
@@ -151,7 +154,10 @@ class Node:
 
     def _event(self, kind: str, device: bytes | None = None, detail: str = "", **kw: bytes) -> None:
         who = device.hex().upper() if device else ""
-        self.events.append(Event(self.clock.now(), kind, who, detail, **kw))
+        event = Event(self.clock.now(), kind, who, detail, **kw)
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
 
     def _next_zcl(self) -> int:
         return next(self._zcl_seq) & 0xFF

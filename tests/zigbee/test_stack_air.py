@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from shared_dir import SHARED_DIR, require_shared
-from stack_air import AirHost
 
+from devices.spinel.air_radio import AirHost
 from devices.spinel.rcp import Air, AirConfig
 from rig.clock import VirtualClock
 from rig.zigbee.coordinator import Coordinator

@@ -1,7 +1,8 @@
-"""The ZigBee stack's nodes on devices/spinel's emulated RCPs and air, in memory on a virtual
-clock: each node's :class:`~rig.zigbee.seam.Radio` speaks Spinel frames to its EmulatedRcp
-(transmissions queued while one is in flight, as the RCP takes one at a time); frames heard come
-back as ``STREAM_RAW`` and go to the node's ``receive``."""
+"""The ZigBee stack's nodes on emulated RCPs and air, in memory, on any clock (virtual in the
+stack's tests, the emulator process's in ``devices.han.emulated``): each node's
+:class:`~rig.zigbee.seam.Radio` speaks Spinel frames to its EmulatedRcp (transmissions queued
+while one is in flight, as the RCP takes one at a time); frames heard come back as
+``STREAM_RAW`` and go to the node's ``receive``."""
 
 from __future__ import annotations
 
@@ -10,25 +11,28 @@ from collections import deque
 from devices.spinel.codec import Command, SpinelFrame, prop_frame, split_prop
 from devices.spinel.properties import Prop, Property, RxFrame, TxDone, TxRequest
 from devices.spinel.rcp import Air, EmulatedRcp
-from rig.clock import VirtualClock
+from rig.clock import Clock
 from rig.zigbee.node import Node
 
+#: The channel unless the host says otherwise.
 CHANNEL = 15
 
 
 class AirRadio:
     """A Radio over one EmulatedRcp."""
 
-    def __init__(self, air: Air, clock: VirtualClock, eui64: bytes, host: AirHost) -> None:
+    def __init__(
+        self, air: Air, clock: Clock, eui64: bytes, host: AirHost, channel: int = CHANNEL
+    ) -> None:
         self.rcp = EmulatedRcp(air, eui64)
-        self.clock, self.host = clock, host
+        self.clock, self.host, self.channel = clock, host, channel
         self.node: Node | None = None
         self.queue: deque[bytes] = deque()
         self.busy = False
         self.sent: list[bytes] = []
         self.tx_done: list[TxDone] = []
         for prop, value in (
-            (Prop.PHY_CHAN, CHANNEL),
+            (Prop.PHY_CHAN, channel),
             (Prop.MAC_RAW_STREAM_ENABLED, True),
             (Prop.MAC_SRC_MATCH_ENABLED, True),
             (Prop.PHY_ENABLED, True),
@@ -39,7 +43,8 @@ class AirRadio:
         wire = prop_frame(command, prop.id, value, tid).encode()
         for _, answer in self.rcp.handle(wire, self.clock.now()):
             prop_id, data = split_prop(SpinelFrame.decode(answer).payload)
-            assert prop_id != Prop.LAST_STATUS.id, f"the RCP refused: status {data.hex()}"
+            if prop_id == Prop.LAST_STATUS.id:
+                raise RuntimeError(f"the emulated RCP refused {prop.name}: status {data.hex()}")
 
     def set_pan(self, pan_id: int, short_address: int) -> None:
         self._command(
@@ -64,7 +69,7 @@ class AirRadio:
         if self.busy or not self.queue:
             return
         self.busy = True
-        request = TxRequest(self.queue.popleft() + b"\0\0", CHANNEL)
+        request = TxRequest(self.queue.popleft() + b"\0\0", self.channel)
         self._command(Command.PROP_VALUE_SET, Prop.STREAM_RAW, request.encode(), tid=2)
         self.host.wake()
 
@@ -89,15 +94,15 @@ def _src_entry(address: int | bytes) -> tuple[Property, bytes]:
 
 
 class AirHost:
-    """Radios on one air, driven by one virtual clock."""
+    """Radios on one air, driven by one clock."""
 
-    def __init__(self, air: Air, clock: VirtualClock) -> None:
-        self.air, self.clock = air, clock
+    def __init__(self, air: Air, clock: Clock, channel: int = CHANNEL) -> None:
+        self.air, self.clock, self.channel = air, clock, channel
         self.radios: list[AirRadio] = []
         self._armed: float | None = None
 
     def radio(self, eui64: bytes) -> AirRadio:
-        radio = AirRadio(self.air, self.clock, eui64, self)
+        radio = AirRadio(self.air, self.clock, eui64, self, self.channel)
         self.radios.append(radio)
         return radio
 
