@@ -13,6 +13,7 @@ from typing import Any
 
 from devices.transports.faults import FRAME_FAULTS, FaultRates
 from devices.transports.loopback import parse_loopback
+from rig.config.han import BenchError, HanConfig, han_device, load_han
 from rig.gbcs.eui import Eui64
 from rig.host import busy_poll, cpu_slice
 from rig.keys import RTDS_KEYS
@@ -30,11 +31,12 @@ INVENTORY_TYPES = {
     "ppmid": "PPMID",
     "sapc": "HCALCS",
 }
-#: How the rig reaches a device: an emulator's pty, a loopback TCP / RFC 2217 bridge to it, or a
-#: ZigBee bridge (emulated, with the device as its node; or physical, on ``port``).
-TRANSPORTS = ("pty", "tcp", "rfc2217", "zigbee")
+#: How the rig reaches a device: an emulator's pty, a loopback TCP / RFC 2217 bridge to it, a
+#: ZigBee bridge (emulated, with the device as its node; or physical, on ``port``), or the
+#: bench's HAN (``[han]``: the rig is the Comms Hub on a Spinel radio; docs/han.md "On the bench").
+TRANSPORTS = ("pty", "tcp", "rfc2217", "zigbee", "han")
 #: The transports a physical device may name (its ``port`` is the serial port or the bridge's).
-PHYSICAL_TRANSPORTS = ("pty", "zigbee")
+PHYSICAL_TRANSPORTS = ("pty", "zigbee", "han")
 
 
 #: The baud rates a serial port may be set to (the standard UART rates; pyserial takes any, a
@@ -45,10 +47,6 @@ DEFAULT_BAUD_RATE = 115200
 
 #: The per-frame fault rates a ``[device.faults]`` lane may set.
 FAULT_RATES = tuple(fault.value for fault in FRAME_FAULTS)
-
-
-class BenchError(ValueError):
-    """A bench file that cannot be used; the message names file, key and expectation."""
 
 
 #: The rig's CPU slice unless ``[host] cpu_slice_us`` says otherwise: the kernel's minimum.
@@ -109,6 +107,8 @@ class DeviceConfig:
     faults: FaultConfig | None = None
     #: The serial port's speed (a physical device's; a pty has none).
     baudrate: int = DEFAULT_BAUD_RATE
+    #: Its ZigBee install code with the CRC (``transport = "han"``): the Comms Hub's device log.
+    install_code: bytes | None = None
 
     @property
     def inventory_type(self) -> str:
@@ -157,6 +157,8 @@ class Bench:
     #: How long the rig's loop polls before it sleeps (``[host] busy_poll_us``; None: it
     #: sleeps at once; rig/host/busy_poll.py).
     busy_poll_s: float | None = None
+    #: The ZigBee HAN whose Comms Hub the rig is (``[han]``), if the bench has one.
+    han: HanConfig | None = None
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -218,6 +220,20 @@ class _Table:
     def table(self, key: str) -> _Table:
         value = self.get(key, dict, "a table", {})
         return _Table(self.path, value, f"{self.prefix}{key}.")
+
+    def hex_bytes(self, key: str, size: int | None = None, default: Any = ...) -> Any:
+        """Hex digits (spaces, ``-`` and ``:`` between them allowed) as bytes; ``size`` bytes."""
+        expected = f"{size * 2} hex digits" if size else "hex digits"
+        text = self.get(key, str, expected, default)
+        if text is None or text is default:
+            return text
+        try:
+            value = bytes.fromhex(text.replace("-", "").replace(":", "").replace(" ", ""))
+        except ValueError:
+            raise self._error(key, expected, text) from None
+        if size is not None and len(value) != size:
+            raise self._error(key, expected, text)
+        return value
 
     def baud_rate(self, key: str, default: int) -> int:
         """A baud rate, one of :data:`BAUD_RATES`."""
@@ -303,13 +319,14 @@ def load_bench(path: Path) -> Bench:
     tmm = dsp.get("tmm", str, "a path to a TMM document, or a shipped one's name", "default")
     from rig.dsp.tmm import shipped_tmm_path  # here: the DSP package is not needed to list benches
 
+    han = load_han(root.table("han")) if "han" in raw else None
     devices: dict[str, DeviceConfig] = {}
     device_list = root.get("device", list, "an array of [[device]] tables")
     for index, entry in enumerate(device_list):
         if not isinstance(entry, dict):
             raise BenchError(f"{path}: device[{index}]: expected a table")
         table = _Table(path, entry, f"device[{index}].")
-        config = _device(table, devices)
+        config = _device(table, devices, han)
         devices[config.name] = config
         table.check_unknown()
     bench_io = _bench_io(root, devices) if "bench_io" in raw else None
@@ -331,6 +348,7 @@ def load_bench(path: Path) -> Bench:
         cpu_slice_s=_cpu_slice(host),
         shared_emulators=host.get("shared_emulators", bool, "true or false", True),
         busy_poll_s=_busy_poll(host),
+        han=han,
     )
     for table in (root, bench, keys, dsp, host):
         table.check_unknown()
@@ -362,10 +380,13 @@ def _busy_poll(host: _Table) -> float | None:
     return window_us / 1e6 if window_us else None
 
 
-def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:
+def _device(
+    table: _Table, devices: dict[str, DeviceConfig], han: HanConfig | None = None
+) -> DeviceConfig:
     """One ``[[device]]``; a device joined to a hub (``hub = "name"``, a comms_hub listed
     before it) is reached through the hub's link: it names no port, transport or reconnect,
-    and is emulated if its hub is."""
+    and is emulated if its hub is. A device on the HAN (``transport = "han"``): see
+    :func:`_han_device`."""
     name = table.get("name", str, "a device name")
     if name in devices:
         raise table._error("name", "a name not used by another device", name)
@@ -376,6 +397,22 @@ def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:
         "response_timeout_s": table.number("response_timeout_s", 5.0, minimum=0.001),
         "processing_time_s": table.number("processing_time_s", 0.002),
     }
+    if table.data.get("transport") == "han":
+        table.used.add("transport")
+        eui, install_code = han_device(table, kind, han)
+        return DeviceConfig(
+            name=name,
+            kind=kind,
+            eui=eui,
+            emulated=han is not None and han.emulated,
+            port=None,
+            transport="han",
+            reconnect=False,
+            install_code=install_code,
+            **timing,
+        )
+    if "install_code" in table.data:
+        raise table._error("install_code", 'unset unless transport = "han"')
     hub_name = table.get("hub", str, "the name of a comms_hub listed before it", None)
     if hub_name is not None:
         hub = devices.get(hub_name)
@@ -407,7 +444,7 @@ def _device(table: _Table, devices: dict[str, DeviceConfig]) -> DeviceConfig:
         raise table._error("transport", f"one of {', '.join(TRANSPORTS)}", transport)
     if transport not in PHYSICAL_TRANSPORTS and not emulated:
         raise table._error(
-            "transport", "zigbee or unset for a physical device (give port)", transport
+            "transport", "zigbee, han or unset for a physical device (give port)", transport
         )
     if emulated and "baudrate" in table.data:
         raise table._error("baudrate", "unset on an emulated device (its pty has no baud rate)")

@@ -1,0 +1,103 @@
+"""The bench file's ``[han]`` table and the devices on it (``transport = "han"``): the ZigBee
+HAN whose Comms Hub the rig is (docs/han.md "On the bench", docs/bench-files.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rig.gbcs.eui import Eui64
+from rig.zigbee.mmo import InstallCodeError, link_key
+
+if TYPE_CHECKING:
+    from rig.config.bench import _Table as Table
+
+#: The device kinds that join the HAN (the rig is the Comms Hub).
+HAN_KINDS = ("esme", "gsme")
+#: OpenThread's RCP UART rate (devices/spinel/driver.py DEFAULT_BAUDRATE).
+RCP_BAUD_RATE = 460800
+
+
+class BenchError(ValueError):
+    """A bench file that cannot be used; the message names file, key and expectation."""
+
+
+@dataclass(frozen=True)
+class HanConfig:
+    """The bench's ZigBee HAN (``[han]``), the rig its Comms Hub (coordinator and trust center):
+    a Spinel RCP on ``port``, or emulated RCPs and air (``emulated``, with the air's ``loss``,
+    ``delay_s`` and ``seed``). ``eui`` is the Comms Hub's EUI-64 (the radio's extended address)."""
+
+    emulated: bool
+    port: str | None
+    baudrate: int
+    eui: Eui64
+    channel: int
+    pan_id: int
+    extended_pan_id: bytes
+    network_key: bytes
+    loss: float = 0.0
+    delay_s: float = 0.0
+    seed: int = 0
+
+
+def load_han(table: Table) -> HanConfig:
+    """The ``[han]`` table: exactly one of ``emulated = true`` or ``port``; the air's ``loss``,
+    ``delay_s`` and ``seed`` with the emulated air only."""
+    emulated = table.get("emulated", bool, "true or false", False)
+    port = table.get("port", str, "the Spinel RCP's serial port path or URL", None)
+    if emulated == (port is not None):
+        raise table._error("emulated", "exactly one of emulated = true or port", emulated)
+    channel = table.get("channel", int, "a 2.4 GHz channel 11-26", 15)
+    if not 11 <= channel <= 26:
+        raise table._error("channel", "a 2.4 GHz channel 11-26", channel)
+    pan_id = table.get("pan_id", int, "a PAN ID 0x0000-0xFFFE", None)
+    if pan_id is None or not 0 <= pan_id <= 0xFFFE:
+        raise table._error("pan_id", "a PAN ID 0x0000-0xFFFE", pan_id)
+    air = {
+        "loss": table.number("loss", 0.0),
+        "delay_s": table.number("delay_s", 0.0),
+        "seed": table.get("seed", int, "an integer", 0),
+    }
+    if air["loss"] > 1:
+        raise table._error("loss", "a probability 0-1", air["loss"])
+    for key in air:
+        if key in table.data and not emulated:
+            raise table._error(key, "unset with a physical radio (the emulated air's)")
+    config = HanConfig(
+        emulated=emulated,
+        port=port,
+        baudrate=table.baud_rate("baudrate", RCP_BAUD_RATE),
+        eui=table.eui("eui"),
+        channel=channel,
+        pan_id=pan_id,
+        extended_pan_id=table.hex_bytes("extended_pan_id", 8),
+        network_key=table.hex_bytes("network_key", 16),
+        **air,
+    )
+    if emulated and "baudrate" in table.data:
+        raise table._error("baudrate", "unset with the emulated radio (its pty has no baud rate)")
+    table.check_unknown()
+    return config
+
+
+def han_device(table: Table, kind: str, han: HanConfig | None) -> tuple[Eui64, bytes]:
+    """The EUI-64 and install code of a device on the bench's HAN (``transport = "han"``): an
+    ESME or GSME with its install code (with CRC: the link key is its AES-MMO hash,
+    rig.zigbee.mmo); emulated as the HAN is, with no port, link options or hub of its own."""
+    if han is None:
+        raise table._error("transport", "a [han] table in the bench for transport han", "han")
+    if kind not in HAN_KINDS:
+        raise table._error("kind", f"one of {', '.join(HAN_KINDS)} on the HAN", kind)
+    for key in ("port", "reconnect", "faults", "baudrate", "hub"):
+        if key in table.data:
+            raise table._error(key, "unset on a HAN device (the radio is [han]'s)")
+    if table.get("emulated", bool, "true or false", han.emulated) != han.emulated:
+        raise table._error("emulated", f"as the HAN's ({han.emulated})")
+    code = table.hex_bytes("install_code")
+    try:
+        link_key(code)
+    except InstallCodeError as exc:
+        text = table.data["install_code"]
+        raise table._error("install_code", f"an install code with its CRC ({exc})", text) from None
+    return table.eui("eui"), code

@@ -1,0 +1,137 @@
+"""The bench file's ``[han]`` table and ``transport = "han"`` devices (rig/config/han.py)."""
+
+from pathlib import Path
+
+import pytest
+
+from rig.config.bench import BenchError, load_bench
+
+CODE = "83FED3407A939723A5C639B26916D505C3B5"  # issue 15's install code (CRC C3B5)
+
+HAN = f"""
+[bench]
+name = "han"
+[keys]
+dirs = ["@rtds"]
+[user]
+eui = "90-B3-D5-1F-30-01-00-00"
+[han]
+emulated = true
+eui = "00-DB-12-34-56-78-94-01"
+channel = 15
+pan_id = 0x4742
+extended_pan_id = "00-DB-12-34-56-78-94-01"
+network_key = "00112233445566778899AABBCCDDEEFF"
+loss = 0.0
+[[device]]
+name = "esme"
+kind = "esme"
+eui = "00-DB-12-34-56-78-94-02"
+transport = "han"
+install_code = "{CODE}"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bench.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_han_bench_loads(tmp_path):
+    bench = load_bench(write(tmp_path, HAN))
+    assert bench.han is not None and bench.han.emulated and bench.han.port is None
+    assert (bench.han.channel, bench.han.pan_id) == (15, 0x4742)
+    assert bench.han.network_key == bytes.fromhex("00112233445566778899AABBCCDDEEFF")
+    esme = bench.device("esme")
+    assert esme.transport == "han" and esme.emulated
+    assert esme.install_code == bytes.fromhex(CODE)
+
+
+def test_a_physical_radio(tmp_path):
+    text = HAN.replace("emulated = true", 'port = "/dev/ttyACM0"').replace("loss = 0.0\n", "")
+    bench = load_bench(write(tmp_path, text))
+    assert bench.han is not None and bench.han.port == "/dev/ttyACM0"
+    assert bench.han.baudrate == 460800 and not bench.device("esme").emulated
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "channel = 15",
+            "channel = 27",
+            r"han\.channel: expected a 2\.4 GHz channel 11-26, got 27",
+        ),
+        ("pan_id = 0x4742", "pan_id = 0xFFFF", r"han\.pan_id: expected a PAN ID .*, got 65535"),
+        (
+            'network_key = "00112233445566778899AABBCCDDEEFF"',
+            'network_key = "0011"',
+            r"han\.network_key: expected 32 hex digits, got '0011'",
+        ),
+        (
+            'extended_pan_id = "00-DB-12-34-56-78-94-01"',
+            'extended_pan_id = "zz"',
+            r"han\.extended_pan_id: expected 16 hex digits, got 'zz'",
+        ),
+        (
+            "emulated = true",
+            'emulated = true\nport = "/dev/ttyACM0"',
+            r"han\.emulated: expected exactly one",
+        ),
+        (
+            "emulated = true",
+            'port = "/dev/ttyACM0"',
+            r"han\.loss: expected unset with a physical radio",
+        ),
+        ("loss = 0.0", "loss = 2.0", r"han\.loss: expected a probability 0-1, got 2\.0"),
+        ("loss = 0.0", "los = 0.0", r"han\.los: unknown key"),
+        (
+            f'install_code = "{CODE}"',
+            f'install_code = "{CODE[:-1]}4"',
+            rf"device\[0\]\.install_code: expected an install code with its CRC \(.*\), "
+            rf"got '{CODE[:-1]}4'",
+        ),
+        (
+            f'install_code = "{CODE}"',
+            'install_code = "xyz"',
+            r"device\[0\]\.install_code: expected hex digits, got 'xyz'",
+        ),
+        (
+            f'install_code = "{CODE}"',
+            "",
+            r"device\[0\]\.install_code: expected hex digits \(missing\)",
+        ),
+        (
+            'kind = "esme"',
+            'kind = "ppmid"',
+            r"device\[0\]\.kind: expected one of esme, gsme on the HAN",
+        ),
+        (
+            'transport = "han"',
+            'transport = "han"\nport = "/dev/ttyUSB0"',
+            r"device\[0\]\.port: expected unset on a HAN device",
+        ),
+        (
+            'transport = "han"',
+            'transport = "han"\nemulated = false',
+            r"device\[0\]\.emulated: expected as the HAN's \(True\)",
+        ),
+        (
+            'transport = "han"',
+            'transport = "pty"',
+            r"device\[0\]\.install_code: expected unset unless transport = \"han\"",
+        ),
+    ],
+)
+def test_errors_name_the_file_key_and_value(tmp_path, old, new, message):
+    path = write(tmp_path, HAN.replace(old, new))
+    with pytest.raises(BenchError, match=message) as info:
+        load_bench(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_han_device_needs_the_han_table(tmp_path):
+    text = HAN[: HAN.index("[han]")] + HAN[HAN.index("[[device]]") :]
+    with pytest.raises(BenchError, match=r"device\[0\]\.transport: expected a \[han\] table"):
+        load_bench(write(tmp_path, text))
