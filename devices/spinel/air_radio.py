@@ -110,9 +110,10 @@ class AirHost:
         due = self.air.next_due()
         if due is not None and (self._armed is None or due < self._armed):
             self._armed = due
-            self.clock.call_at(due, self._pump)
+            self.clock.call_at(due, self.pump)
 
-    def _pump(self) -> None:
+    def pump(self) -> None:
+        """Advance the air to the clock's time and hand each radio what it heard."""
         self._armed = None
         self.air.advance(self.clock.now())
         for radio in self.radios:

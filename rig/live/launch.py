@@ -39,6 +39,7 @@ from rig.config.bench import Bench, BenchError, BenchIOConfig, DeviceConfig
 from rig.keys.keystore import KeyStore
 from rig.keys.pki import generate_pki
 from rig.live.emulate import DEVICE_LOGS_DIR
+from rig.live.han import han_devices
 from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE
 from rig.results.process_writer import ProcessWriter, SinkSpec
@@ -64,7 +65,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
             generated, remote_parties=(), devices=[d.eui for d in emulated], overwrite=True
         )
         key_dirs.insert(0, generated)
-    captures = Captures(han=any(d.transport == "zigbee" for d in bench.devices.values()))
+    captures = Captures(han=any(d.transport in ("zigbee", "han") for d in bench.devices.values()))
     bench_io = _bench_io(bench.bench_io) if bench.bench_io is not None else None
     #: The device whose process drives the bench I/O: the meter, or the hub it is joined to.
     powered = None
@@ -74,9 +75,13 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
     injectors: dict[str, FaultInjector] = {}
     logs = run_dir / DEVICE_LOGS_DIR
     groups = _esme_groups(bench, key_dirs, powered, logs) if bench.shared_emulators else {}
+    han_hub = None
+    if bench.han is not None:
+        han_hub, members = han_devices(bench, run_dir, key_dirs, captures)
+        devices.update(members)
     for config in bench.devices.values():
-        if config.hub is not None:
-            continue  # reached through its hub's link, below
+        if config.hub is not None or config.transport == "han":
+            continue  # reached through its hub's link, below, or the HAN's hub, above
         faults = None
         if config.faults is not None:
             faults = injectors[config.name] = FaultInjector(
@@ -159,6 +164,8 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
     rig = Rig(bench, devices, KeyStore(key_dirs), results, bench_io=bench_io, captures=captures)
     for name, injector in injectors.items():
         injector.on_record = functools.partial(_note_fault, rig, name)
+    if han_hub is not None:
+        han_hub.note = rig.note
     return rig
 
 

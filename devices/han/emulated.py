@@ -1,0 +1,285 @@
+"""The emulated HAN, for CI: ``python -m devices.han.emulated DESCRIPTION.json``.
+
+One process holds the emulated air, the rig's emulated RCP (served on a pty, as
+``devices.spinel.emulated`` serves one: the rig opens it as it would a dongle) and, per meter,
+an emulated RCP on the same air driven by the ZigBee stack's device role
+(:class:`rig.zigbee.device.Device`) with the meter's firmware stub behind its tunnel: each
+TransferData the meter receives goes to the firmware, and what the firmware answers goes back
+as TransferData after its processing time. A meter keeps trying to join (every
+``rejoin_interval``) until it has, opens its tunnel once joined, and joins again after a leave.
+
+The description (JSON, written by the rig's launcher; docs/han.md "On the bench")::
+
+    {"channel": 15, "extended_pan_id": "<16 hex>", "air": {"loss": 0, "delay_s": 0, "seed": 0},
+     "keys": ["<key folder>", ...],
+     "meters": [{"eui": "00-DB-...", "kind": "esme" | "gsme", "install_code": "<hex>",
+                 "processing_time": 0.002}, ...]}
+
+The stack's timers and the air's events run on a :class:`DueClock` kept at the host's
+monotonic time (:class:`HanCore` runs it to ``now`` whenever anything is due).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from devices.emulated.host import Firmware, Output, TickingFirmware, serve
+from devices.spinel.air_radio import AirHost
+from devices.spinel.emulated import HWADDR_PREFIX, RcpCore
+from devices.spinel.rcp import Air, AirConfig, EmulatedRcp
+from firmware_stubs.esme import Esme, EsmeSettings
+from firmware_stubs.gsme import Gsme, GsmeSettings
+from rig.clock import TimerHandle, VirtualClock
+from rig.gbcs.eui import Eui64
+from rig.keys.keystore import KeyStore
+from rig.zigbee.device import Device
+from rig.zigbee.node import Event
+
+_log = logging.getLogger(__name__)
+
+#: How long a meter that could not join waits before it tries again [ASSUMED: a bench figure].
+REJOIN_INTERVAL_S = 1.0
+#: How long a meter waits for its RequestTunnel's answer before it asks again [ASSUMED: past
+#: the APS retries of a sleepy device, apsAckWaitDuration + macTransactionPersistenceTime].
+TUNNEL_RETRY_S = 10.0
+#: The stack events a meter's log records (the rest are routine).
+_LOGGED = {"associated", "joined", "rejoined", "refused", "left", "tunnel-open", "aps-failed"}
+
+
+@dataclass(frozen=True)
+class MeterSpec:
+    """One meter of the description."""
+
+    eui: Eui64
+    kind: str
+    install_code: bytes
+    processing_time: float
+
+
+@dataclass(frozen=True)
+class HanSpec:
+    """A parsed description."""
+
+    channel: int
+    extended_pan_id: bytes
+    air: AirConfig
+    keys: tuple[Path, ...]
+    meters: tuple[MeterSpec, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> HanSpec:
+        """Read a description; ValueError naming the file and what is wrong."""
+        try:
+            data = json.loads(path.read_text())
+            meters = tuple(
+                MeterSpec(
+                    Eui64.parse(m["eui"]),
+                    m["kind"],
+                    bytes.fromhex(m["install_code"]),
+                    float(m.get("processing_time", 0.002)),
+                )
+                for m in data["meters"]
+            )
+            for meter in meters:
+                if meter.kind not in ("esme", "gsme"):
+                    raise ValueError(f"meter {meter.eui}: kind {meter.kind!r}, not esme or gsme")
+            return cls(
+                channel=int(data["channel"]),
+                extended_pan_id=bytes.fromhex(data["extended_pan_id"]),
+                air=AirConfig(**data.get("air", {})),
+                keys=tuple(path.parent / k for k in data["keys"]),
+                meters=meters,
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: {type(exc).__name__}: {exc}") from None
+
+
+class DueClock:
+    """A :class:`~rig.clock.VirtualClock` that also tells when its next timer is due (a
+    cancelled one may still wake the host once), for a select loop that runs it to ``now``."""
+
+    def __init__(self, start: float) -> None:
+        self._clock = VirtualClock(start)
+        self._times: list[float] = []
+
+    def now(self) -> float:
+        return self._clock.now()
+
+    def call_at(self, when: float, callback: Callable[..., None], *args: object) -> TimerHandle:
+        heapq.heappush(self._times, max(when, self._clock.now()))
+        return self._clock.call_at(when, callback, *args)
+
+    def next_due(self) -> float | None:
+        while self._times and self._times[0] < self._clock.now():
+            heapq.heappop(self._times)
+        return self._times[0] if self._times else None
+
+    def run(self, until: float) -> None:
+        self._clock.run(until)
+
+
+class HanMeter:
+    """A meter on the air: the stack's device role and a firmware stub behind its tunnel."""
+
+    def __init__(self, node: Device, firmware: Firmware, clock: DueClock) -> None:
+        self.node, self.firmware, self.clock = node, firmware, clock
+        self.name = node.eui64.hex().upper()
+        node.on_event = self._event
+
+    def start(self, at: float) -> None:
+        self.clock.call_at(at, self._join)
+
+    def _join(self) -> None:
+        if self.node.state in ("idle", "refused", "left"):
+            self.node.join()
+        self.clock.call_at(self.clock.now() + REJOIN_INTERVAL_S, self._retry)
+
+    def _retry(self) -> None:
+        if self.node.state in ("idle", "refused", "left"):
+            self._join()
+        elif self.node.state not in ("joined", "rejoining"):
+            self.clock.call_at(self.clock.now() + REJOIN_INTERVAL_S, self._retry)
+
+    def _event(self, event: Event) -> None:
+        if event.kind in _LOGGED:
+            _log.info("meter %s: %s %s", self.name, event.kind, event.detail)
+        if event.kind in ("joined", "rejoined"):
+            # After the Device Announce that follows this event (the hub takes Tunneling only
+            # from a device that announced itself).
+            self.clock.call_at(self.clock.now(), self._open_tunnel)
+        elif event.kind == "left":
+            self.clock.call_at(self.clock.now() + REJOIN_INTERVAL_S, self._join)
+        elif event.kind == "transfer-data":
+            self.output(self.firmware.handle(event.data, self.clock.now()))
+
+    def _open_tunnel(self) -> None:
+        """RequestTunnel, asked again until answered (a lost one, a hub not ready)."""
+        if self.node.state == "joined" and self.node.tunnel_id is None:
+            self.node.open_tunnel()
+            self.clock.call_at(self.clock.now() + TUNNEL_RETRY_S, self._open_tunnel)
+
+    def output(self, frames: Output) -> None:
+        """Send what the firmware answered, each after its delay."""
+        for delay, frame in frames:
+            self.clock.call_at(self.clock.now() + delay, self._send, frame)
+
+    def _send(self, frame: bytes) -> None:
+        if self.node.tunnel_id is None:
+            _log.warning("meter %s: no tunnel, dropped a %d-byte answer", self.name, len(frame))
+            return
+        self.node.send_transfer_data(frame)
+
+
+class Han:
+    """The air, the rig's RCP and the meters: the firmware the emulator host serves (it ticks
+    the meters' firmware; frames on the rig's pty are the rig RCP's, see :class:`HanCore`)."""
+
+    def __init__(
+        self,
+        spec: HanSpec,
+        *,
+        now: float | None = None,
+        firmware: Callable[[MeterSpec], Firmware] | None = None,
+    ) -> None:
+        start = time.monotonic() if now is None else now
+        self.clock = DueClock(start)
+        self.air = Air(spec.air)
+        self.rig_rcp = EmulatedRcp(self.air, HWADDR_PREFIX + b"\x01")
+        self.host = AirHost(self.air, self.clock, spec.channel)
+        make = firmware or _stub_maker(spec)
+        self.meters: list[HanMeter] = []
+        for index, meter in enumerate(spec.meters):
+            radio = self.host.radio(meter.eui.raw)
+            node = Device(
+                meter.eui.raw,
+                self.clock,
+                radio,
+                install_code=meter.install_code,
+                sleepy=meter.kind == "gsme",
+                extended_pan_id=spec.extended_pan_id,
+            )
+            radio.node = node
+            self.meters.append(HanMeter(node, make(meter), self.clock))
+            # Staggered, so the first beacon requests do not all go at once [ASSUMED].
+            self.meters[-1].start(start + 0.05 * index)
+
+    def handle(self, frame: bytes, now: float) -> Output:
+        """Unused: the rig's pty carries Spinel for the rig's RCP (:class:`HanCore`)."""
+        return []
+
+    def tick(self, now: float) -> Output:
+        for meter in self.meters:
+            if isinstance(meter.firmware, TickingFirmware):
+                meter.output(meter.firmware.tick(now))
+        return []
+
+    def next_due(self) -> float | None:
+        due = [t for t in (self.clock.next_due(), *self._outbox_due()) if t is not None]
+        return min(due) if due else None
+
+    def _outbox_due(self) -> list[float | None]:
+        return [radio.rcp.outbox_due() for radio in self.host.radios]
+
+    def run(self, now: float) -> None:
+        """Everything on the air and in the meters up to ``now``."""
+        self.clock.run(now)
+        self.host.pump()
+        self.clock.run(now)
+
+
+def _stub_maker(spec: HanSpec) -> Callable[[MeterSpec], Firmware]:
+    keys = KeyStore(spec.keys)
+    offset = time.time() - time.monotonic()
+
+    def make(meter: MeterSpec) -> Firmware:
+        if meter.kind == "esme":
+            settings = EsmeSettings(processing_time=meter.processing_time)
+            return Esme.from_keys(meter.eui, keys, settings, wall_clock_offset=offset)
+        gas = GsmeSettings(processing_time=meter.processing_time)
+        return Gsme.from_keys(meter.eui, keys, gas, wall_clock_offset=offset)
+
+    return make
+
+
+class HanCore(RcpCore):
+    """The emulator core of the rig's RCP (Spinel over HDLC-Lite on the pty) with the rest of
+    the HAN run whenever something is due."""
+
+    def __init__(self, firmware: Firmware) -> None:
+        if not isinstance(firmware, Han):
+            raise TypeError("HanCore serves a Han")
+        super().__init__(firmware.rig_rcp)
+        self.han = firmware
+        self.firmware = firmware  # the host ticks the meters through it
+
+    def next_due(self) -> float | None:
+        due = [t for t in (super().next_due(), self.han.next_due()) if t is not None]
+        return min(due) if due else None
+
+    def pop_due(self, now: float) -> list[bytes]:
+        self.han.run(now)
+        return super().pop_due(now)
+
+
+@click.command()
+@click.argument("description", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def main(description: Path) -> None:
+    """Serve an emulated HAN: the rig's RCP on a new pty, the meters on the same air."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        spec = HanSpec.load(description)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="DESCRIPTION") from None
+    serve(Han(spec), make_core=HanCore)
+
+
+if __name__ == "__main__":
+    main()

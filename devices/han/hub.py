@@ -1,0 +1,332 @@
+"""The rig as Comms Hub of the bench's HAN: the coordinator and trust center
+(:class:`rig.zigbee.coordinator.Coordinator`) on the rig's loop, over a Spinel RCP
+(:class:`devices.spinel.driver.SpinelRadio`), each joined meter one :class:`~devices.api.Device`.
+
+A thin shell, as ``devices/hub_link.py`` is for a hub's serial link: the stack's timers run on
+the loop's clock (:class:`~rig.clock.AsyncioClock`); the radio, a blocking driver, is owned by
+one thread (:class:`RadioThread`) that carries out the stack's transmissions and source-match
+changes in order and hands every frame heard to the loop. A member's ``send`` is TransferData
+through the meter's tunnel; each TransferData from the meter is a frame received. The first
+member to open starts the hub (and the emulated HAN's process, on an emulated bench); ``open``
+returns once that meter has joined and opened its tunnel. Every frame sent and heard goes to
+the run's ``han.pcap`` (and the per-test captures), the keys to a Wireshark ``zigbee_pc_keys``
+file beside it, and the stack's join events to ``note`` (the run's results).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from devices.api import LinkDown, Receiver
+from devices.spinel.driver import RadioError, SpinelRadio
+from devices.spinel.mac import with_fcs
+from devices.transports.capture import Captures
+from rig.clock import AsyncioClock
+from rig.gbcs.eui import Eui64
+from rig.zigbee.coordinator import Coordinator
+from rig.zigbee.mmo import link_key
+from rig.zigbee.node import Event
+from rig.zigbee.wireshark import write_pc_keys
+
+_log = logging.getLogger(__name__)
+
+#: How long ``open`` waits for a meter to join and open its tunnel [ASSUMED: a bench figure;
+#: a join is a few hundred ms on the emulated air, a sleepy GSME polls once a second].
+JOIN_TIMEOUT_S = 30.0
+#: How long the radio thread waits for a frame before it looks at its queue again.
+_RECEIVE_WAIT_S = 0.002
+#: The stack events the results record (the others are routine or per frame).
+NOTED = {"associated", "joined", "rejoined", "refused", "left", "expired", "aps-failed"}
+
+
+class HanNetwork(Protocol):
+    """The network the hub forms (the bench's ``[han]``: rig.config.han.HanConfig)."""
+
+    eui: Eui64
+    channel: int
+    pan_id: int
+    extended_pan_id: bytes
+    network_key: bytes
+    baudrate: int
+
+
+@dataclass(frozen=True)
+class HanMeterConfig:
+    """A meter on the HAN: its bench name, EUI-64 and install code (with CRC)."""
+
+    name: str
+    eui: Eui64
+    install_code: bytes
+
+
+class RadioThread:
+    """The one thread that talks to the radio: the stack's calls are queued, in order, from the
+    loop (a :class:`~rig.zigbee.seam.Radio`); frames heard reach ``on_frame(psdu, at)`` and a
+    radio failure ``on_lost(reason)`` on the loop."""
+
+    def __init__(
+        self,
+        radio: SpinelRadio,
+        loop: asyncio.AbstractEventLoop,
+        on_frame: Callable[[bytes, float], None],
+        on_lost: Callable[[str], None],
+    ) -> None:
+        self.radio, self._loop = radio, loop
+        self._on_frame, self._on_lost = on_frame, on_lost
+        self._calls: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"radio {radio.port}", daemon=True)
+        #: Transmissions that ended without an ACK (or CCA failure) after the radio's retries.
+        self.unacked = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    # --- the stack's Radio --------------------------------------------------------------------
+
+    def transmit(self, mac_frame: bytes) -> None:
+        self._calls.put(("transmit", mac_frame))
+
+    def add_pending(self, address: int | bytes) -> None:
+        self._calls.put(("add_pending", address))
+
+    def clear_pending(self, address: int | bytes) -> None:
+        self._calls.put(("clear_pending", address))
+
+    # --- the thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                while not self._calls.empty():
+                    name, argument = self._calls.get()
+                    done = getattr(self.radio, name)(argument)
+                    if name == "transmit" and done.status != 0:
+                        self.unacked += 1
+                frame = self.radio.receive(_RECEIVE_WAIT_S)
+                if frame is not None:
+                    self._loop.call_soon_threadsafe(self._on_frame, frame.psdu, time.monotonic())
+        except RadioError as exc:
+            if not self._stop.is_set():
+                self._loop.call_soon_threadsafe(self._on_lost, str(exc))
+        except RuntimeError:  # the loop closed under us: the rig is gone
+            pass
+
+
+class HanHub:
+    """The Comms Hub of a HAN: its members are the meters, each a Device to the rig.
+
+    ``start_radio`` gives the radio's port (a dongle's, or an emulated HAN's pty it starts);
+    ``stop_radio`` ends what it started. ``run_dir`` gets ``han.pcap`` and
+    ``wireshark/zigbee_pc_keys``.
+    """
+
+    def __init__(
+        self,
+        config: HanNetwork,
+        meters: Sequence[HanMeterConfig],
+        *,
+        run_dir: Path,
+        start_radio: Callable[[], Awaitable[str]],
+        stop_radio: Callable[[], Awaitable[None]] | None = None,
+        captures: Captures | None = None,
+    ) -> None:
+        self.config = config
+        self.members = {m.name: HanMember(self, m) for m in meters}
+        self._by_eui = {member.eui.raw: member for member in self.members.values()}
+        self.run_dir = run_dir
+        self._start_radio, self._stop_radio = start_radio, stop_radio
+        self.captures = captures
+        #: Where the stack's join events go (the rig's ``note``; set by the launcher).
+        self.note: Callable[[dict[str, Any]], None] = lambda record: None
+        self.coordinator: Coordinator | None = None
+        self._thread: RadioThread | None = None
+        self._pcap: Any = None
+        self._open: set[HanMember] = set()
+        self._lock = asyncio.Lock()
+
+    @property
+    def keys(self) -> dict[str, bytes]:
+        """The run's ZigBee keys by label (for Wireshark): the network key, each link key."""
+        keys = {"network key": self.config.network_key}
+        for member in self.members.values():
+            keys[f"link key {member.name}"] = link_key(member.meter.install_code)
+        return keys
+
+    async def joined(self, member: HanMember) -> None:
+        async with self._lock:
+            if not self._open:
+                await self._start()
+            self._open.add(member)
+
+    async def left(self, member: HanMember) -> None:
+        async with self._lock:
+            self._open.discard(member)
+            if not self._open:
+                await self._stop()
+
+    async def _start(self) -> None:
+        from devices.zigbee.pcap import PcapCapture  # scapy: only on a HAN bench
+
+        loop = asyncio.get_running_loop()
+        port = await self._start_radio()
+        try:
+            radio = await asyncio.to_thread(self._open_radio, port)
+        except RadioError as exc:
+            await self._stop()
+            raise LinkDown(f"HAN radio: {exc}") from None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._pcap = PcapCapture(self.run_dir / "han.pcap")
+        write_pc_keys(self.run_dir / "wireshark", self.keys)
+        self._thread = RadioThread(radio, loop, self._heard, self._lost)
+        self.coordinator = Coordinator(
+            self.config.eui.raw,
+            AsyncioClock(loop),
+            _CapturingRadio(self._thread, self._capture, loop),
+            pan_id=self.config.pan_id,
+            extended_pan_id=self.config.extended_pan_id,
+            network_key=self.config.network_key,
+            device_log={eui: m.meter.install_code for eui, m in self._by_eui.items()},
+        )
+        self.coordinator.on_event = self._event
+        self._thread.start()
+
+    def _open_radio(self, port: str) -> SpinelRadio:
+        """Reset the RCP, check it speaks Spinel, set it up as the PAN coordinator."""
+        radio = SpinelRadio(port, baudrate=self.config.baudrate)
+        try:
+            radio.reset()
+            major, _ = radio.protocol_version()
+            if major != 4:
+                raise RadioError(f"radio {port}: Spinel protocol {major}, not 4")
+            radio.configure(
+                channel=self.config.channel,
+                pan_id=self.config.pan_id,
+                short_address=0x0000,
+                extended_address=self.config.eui.raw,
+            )
+            radio.src_match(True)
+            radio.enable()
+        except RadioError:
+            radio.close()
+            raise
+        return radio
+
+    async def _stop(self) -> None:
+        if self._thread is not None:
+            thread, self._thread = self._thread, None
+            await asyncio.to_thread(thread.stop)
+            thread.radio.close()
+        if self._pcap is not None:
+            self._pcap.close()
+            self._pcap = None
+        self.coordinator = None
+        if self._stop_radio is not None:
+            await self._stop_radio()
+
+    # --- on the loop --------------------------------------------------------------------------
+
+    def _capture(self, psdu: bytes, at: float) -> None:
+        if self._pcap is not None:
+            self._pcap(psdu, at)
+        if self.captures is not None:
+            self.captures.han(psdu, at)
+
+    def _heard(self, psdu: bytes, at: float) -> None:
+        if self.coordinator is None:
+            return
+        self._capture(psdu, at)
+        self.coordinator.receive(psdu[:-2])
+
+    def _lost(self, reason: str) -> None:
+        for member in list(self._open):
+            if member.receiver is not None:
+                member.receiver.link_lost(member, reason)
+
+    def _event(self, event: Event) -> None:
+        member = self._by_eui.get(bytes.fromhex(event.device)) if event.device else None
+        name = member.name if member is not None else event.device
+        if event.kind in NOTED:
+            self.note({"kind": "han", "event": event.kind, "device": name, "detail": event.detail})
+        if member is None:
+            return
+        if event.kind == "tunnel-open":
+            member.ready.set()
+        elif event.kind in ("left", "refused"):
+            member.ready.clear()
+        elif event.kind == "transfer-data" and member.receiver is not None:
+            at = asyncio.get_running_loop().time()
+            if self.captures is not None:
+                self.captures.gbcs(event.data, at)
+            member.receiver.frame_received(member, event.data, at)
+
+
+class _CapturingRadio:
+    """The stack's Radio: the radio thread's, each transmitted frame captured first."""
+
+    def __init__(
+        self,
+        thread: RadioThread,
+        capture: Callable[[bytes, float], None],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.thread, self.capture, self.loop = thread, capture, loop
+        self.add_pending, self.clear_pending = thread.add_pending, thread.clear_pending
+
+    def transmit(self, mac_frame: bytes) -> None:
+        self.capture(with_fcs(mac_frame), self.loop.time())
+        self.thread.transmit(mac_frame)
+
+
+class HanMember:
+    """One meter on the HAN, a Device to the rig: GBCS through its tunnel."""
+
+    def __init__(self, hub: HanHub, meter: HanMeterConfig) -> None:
+        self.hub, self.meter = hub, meter
+        self.name, self.eui = meter.name, meter.eui
+        self.receiver: Receiver | None = None
+        self.ready = asyncio.Event()
+
+    async def open(self, loop: asyncio.AbstractEventLoop, receiver: Receiver) -> None:
+        """Start the hub if need be; return once this meter has joined with its tunnel open."""
+        self.receiver = receiver
+        await self.hub.joined(self)
+        try:
+            await asyncio.wait_for(self.ready.wait(), JOIN_TIMEOUT_S)
+        except TimeoutError:
+            await self.close()
+            raise LinkDown(
+                f"{self.name}: did not join the HAN with its tunnel open within "
+                f"{JOIN_TIMEOUT_S:g} s (see the results' han events)"
+            ) from None
+
+    def send(self, frame: bytes) -> float:
+        coordinator = self.hub.coordinator
+        if self.receiver is None or coordinator is None:
+            raise LinkDown(f"{self.name}: not open")
+        try:
+            coordinator.send_transfer_data(self.eui.raw, frame)
+        except ValueError as exc:
+            raise LinkDown(f"{self.name}: {exc}") from None
+        at = asyncio.get_running_loop().time()
+        if self.hub.captures is not None:
+            self.hub.captures.gbcs(frame, at)
+        return at
+
+    async def close(self) -> None:
+        """Leave: the last member to close stops the hub. Safe to call twice."""
+        if self.receiver is not None:
+            self.receiver = None
+            await self.hub.left(self)
