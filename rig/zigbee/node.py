@@ -114,6 +114,8 @@ class Node:
         self._aps_counter = itertools.count()
         self._zcl_seq = itertools.count()
         self._transfers: dict[tuple[int, int], _Transfer] = {}
+        #: Per destination, its transfers in order: the first is in flight.
+        self._waiting: dict[int, deque[_Transfer]] = {}
         self._reassembly: dict[int, Reassembly] = {}
         self._seen: deque[tuple[int, int, int]] = deque(maxlen=32)
 
@@ -266,7 +268,19 @@ class Node:
         ]
         transfer = _Transfer(dst, counter, frames, secure)
         self._transfers[(dst, counter)] = transfer
-        self._send_block(transfer)
+        waiting = self._waiting.setdefault(dst, deque())
+        waiting.append(transfer)
+        if len(waiting) == 1:
+            self._send_block(transfer)
+
+    def _finished(self, transfer: _Transfer) -> None:
+        """One transfer to a peer at a time [ASSUMED: the receiver reassembles one message per
+        source, so blocks of two messages must not interleave]: the next one starts."""
+        del self._transfers[(transfer.dst, transfer.counter)]
+        waiting = self._waiting[transfer.dst]
+        waiting.popleft()
+        if waiting:
+            self._send_block(waiting[0])
 
     def send_unacked(
         self,
@@ -293,7 +307,7 @@ class Node:
     def _ack_timeout(self, transfer: _Transfer) -> None:
         peer = self.eui_of(transfer.dst)
         if transfer.tries > self.config.aps_max_retries:
-            del self._transfers[(transfer.dst, transfer.counter)]
+            self._finished(transfer)
             self._event(
                 "aps-failed",
                 peer,
@@ -313,7 +327,7 @@ class Node:
             transfer.timer.cancel()
         transfer.index, transfer.tries = transfer.index + 1, 0
         if transfer.index == len(transfer.frames):
-            del self._transfers[(src, aps.counter)]
+            self._finished(transfer)
         else:
             self._send_block(transfer)
 
