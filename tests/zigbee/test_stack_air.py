@@ -126,6 +126,22 @@ def test_a_tunnel_carries_an_rtds_gbcs_frame_both_ways_in_fragments() -> None:
     assert len(gbcs) > 100  # more than one frame's ASDU: fragmented and reassembled
 
 
+def test_fragmented_messages_sent_at_once_arrive_whole_and_in_order() -> None:
+    """Blocks of two messages to one peer never interleave (the receiver reassembles one
+    message per source): the second waits for the first's last ack."""
+    gbcs = gbcs_vector()
+    bench = Bench()
+    esme = bench.device(ESME)
+    joined(bench, esme)
+    esme.open_tunnel()
+    bench.run(1.0)
+    messages = [bytes([n]) + gbcs for n in range(5)]
+    for message in messages:
+        bench.hub.send_transfer_data(ESME, message)
+    bench.run(5.0)
+    assert [e.data for e in esme.events if e.kind == "transfer-data"] == messages
+
+
 def test_a_sleepy_device_polls_and_gets_its_held_frame_with_frame_pending() -> None:
     bench = Bench()
     gsme = bench.device(GSME, sleepy=True, icode=GSME_ICODE)

@@ -1,0 +1,72 @@
+"""The shipped HAN bench end to end: the rig as Comms Hub on an emulated Spinel RCP, the ESME and
+GSME joined over the emulated air (docs/han.md "On the bench")."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rig.cli import main
+
+HAN_BENCH = Path(__file__).parents[2] / "rig" / "config" / "benches" / "han.toml"
+PLAN = Path(__file__).parents[2] / "test_plans" / "test_backbone.py"
+
+pytestmark = pytest.mark.slow
+
+
+def han_events(run: Path) -> list[tuple[str, str]]:
+    records = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+    return [(r["event"], r["device"]) for r in records if r.get("kind") == "han"]
+
+
+def test_rig_check_joins_both_meters_and_each_answers(tmp_path: Path) -> None:
+    run = tmp_path / "check"
+    result = CliRunner().invoke(main, ["check", "--bench", str(HAN_BENCH), "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "ok     esme" in result.output and "ok     gsme" in result.output
+    events = han_events(run)
+    for meter in ("esme", "gsme"):
+        assert ("associated", meter) in events and ("joined", meter) in events
+    assert (run / "han.pcap").stat().st_size > 24
+    assert "network key" in (run / "wireshark" / "zigbee_pc_keys").read_text()
+
+
+def test_the_backbone_plan_passes_and_tshark_dissects_the_gbcs_in_han_pcap(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "run"
+    rig = Path(sys.executable).parent / "rig"
+    done = subprocess.run(
+        [str(rig), "run", str(PLAN), "--bench", str(HAN_BENCH), "--out", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert ("joined", "esme") in han_events(run)
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    env = {**os.environ, "WIRESHARK_CONFIG_DIR": str(run / "wireshark")}
+
+    def tshark(*args: str) -> list[str]:
+        out = subprocess.run(
+            ["tshark", "-r", str(run / "han.pcap"), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=True,
+        )
+        return [line for line in out.stdout.splitlines() if line]
+
+    protocols = tshark("-T", "fields", "-e", "frame.protocols")
+    tunnelled = [p for p in protocols if "zbee_zcl_se.tun:gbcs_tunnel:gbcs_message" in p]
+    assert len(tunnelled) >= 100  # every request and response of the plan, reassembled
+    assert tshark("-Y", "_ws.malformed") == []
