@@ -64,13 +64,23 @@ def test_the_readme_links_every_user_doc() -> None:
 
 
 def test_the_wiring_bench_file_loads_and_leases_its_three_ports(tmp_path: Path) -> None:
-    (toml,) = blocks("wiring.md", "toml")
+    toml, _ = blocks("wiring.md", "toml")
     (tmp_path / "bench-keys").mkdir()
     path = tmp_path / "lab.toml"
     path.write_text(toml)
     bench = load_bench(path)
     assert set(bench.devices) == {"esme", "han-esme"} and bench.bench_io is not None
     assert len(bench_resources(bench)) == 3
+
+
+def test_the_wiring_han_bench_file_loads(tmp_path: Path) -> None:
+    _, toml = blocks("wiring.md", "toml")
+    (tmp_path / "bench-keys").mkdir()
+    path = tmp_path / "han.toml"
+    path.write_text(toml)
+    bench = load_bench(path)
+    assert bench.han is not None and bench.han.port is not None
+    assert bench.device("esme").transport == "han" and not bench.device("esme").emulated
 
 
 @pytest.mark.slow
