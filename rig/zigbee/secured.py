@@ -2,7 +2,8 @@
 :class:`SecuredNwk` (ZigBee 05-3474 §4.3: level 5 under the network key, per-source incoming
 counters, the outgoing counter kept across runs) and :class:`SecuredAps` (§4.4: per-device link
 keys, the key-transport key for Transport Key, the key established by CBKE for Tunneling), and
-the configuration of a secured trust center and device with the factories that build them.
+the configuration of a secured trust center and device with the factories that build them
+(:func:`coordinator`, :func:`device`; :class:`Credentials` and :func:`issue` for CBKE).
 
 Built on the pure functions of :mod:`rig.zigbee.security` and the counters of
 :mod:`rig.zigbee.counters`; the only I/O is the kept counters file, when a path is given.
@@ -15,9 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rig.clock import Clock
-from rig.zigbee.cbke.curve import Point
-from rig.zigbee.cbke.ecqv import Certificate, CertificateAuthority
-from rig.zigbee.cbke.machine import Identity
 from rig.zigbee.coordinator import Coordinator
 from rig.zigbee.counters import (
     FrameCounters,
@@ -26,6 +24,7 @@ from rig.zigbee.counters import (
     OutgoingCounter,
 )
 from rig.zigbee.device import Device, Memory
+from rig.zigbee.keyest import Credentials, issue
 from rig.zigbee.node import StackConfig
 from rig.zigbee.seam import Radio, Refusal
 from rig.zigbee.security import (
@@ -40,6 +39,17 @@ from rig.zigbee.security import (
     secure_aps,
     secure_nwk,
 )
+
+__all__ = [
+    "Credentials",
+    "DeviceConfig",
+    "SecuredAps",
+    "SecuredNwk",
+    "TrustCenterConfig",
+    "coordinator",
+    "device",
+    "issue",
+]
 
 #: The kept file's counter names: the outgoing NWK counter, and a prefix for incoming ones.
 NWK_OUT = "nwk"
@@ -211,27 +221,6 @@ def _try_open(frame: bytes, key: bytes, peer: bytes, counters: FrameCounters) ->
 
 
 @dataclass(frozen=True)
-class Credentials:
-    """What a node brings to Key Establishment (SE 1.2a Annex C, suite 2): its static private
-    key and 74-byte certificate, and the certificate authority it trusts (issuer id and public
-    key). :func:`issue` makes them from a test CA."""
-
-    private: int
-    certificate: Certificate
-    ca_issuer: bytes
-    ca_public: Point
-
-    def identity(self, eui64: bytes) -> Identity:
-        return Identity(eui64, self.private, self.certificate, self.ca_issuer, self.ca_public)
-
-
-def issue(ca: CertificateAuthority, eui64: bytes, serial: int = 1) -> Credentials:
-    """Credentials for ``eui64`` from the test certificate authority ``ca`` (ECQV, SEC 4)."""
-    private, certificate = ca.issue(eui64, serial.to_bytes(8, "big"))
-    return Credentials(private, certificate, ca.issuer, ca.public)
-
-
-@dataclass(frozen=True)
 class TrustCenterConfig:
     """The Comms Hub as coordinator and trust center of a secured HAN."""
 
@@ -244,7 +233,6 @@ class TrustCenterConfig:
     device_log: Mapping[bytes, bytes]
     #: The hub's CBKE credentials.
     credentials: Credentials
-    key_seq: int = 0
     #: The kept counters file (NWK frame counters across runs), or None to keep them in memory.
     counters: Path | None = None
     stack: StackConfig = field(default_factory=StackConfig)
@@ -266,11 +254,35 @@ class DeviceConfig:
 
 def coordinator(config: TrustCenterConfig, clock: Clock, radio: Radio) -> Coordinator:
     """The secured trust center: NWK and APS security, Key Establishment with each device."""
-    raise NotImplementedError
+    return Coordinator(
+        config.eui64,
+        clock,
+        radio,
+        pan_id=config.pan_id,
+        extended_pan_id=config.extended_pan_id,
+        network_key=config.network_key,
+        device_log=dict(config.device_log),
+        nwk_security=SecuredNwk(config.eui64, kept=config.counters),
+        aps_security=SecuredAps(config.eui64),
+        config=config.stack,
+        credentials=config.credentials,
+    )
 
 
 def device(
     config: DeviceConfig, clock: Clock, radio: Radio, memory: Memory | None = None
 ) -> Device:
     """A secured device (with ``memory``, after a power cycle: call ``rejoin()``)."""
-    raise NotImplementedError
+    return Device(
+        config.eui64,
+        clock,
+        radio,
+        install_code=config.install_code,
+        sleepy=config.sleepy,
+        extended_pan_id=config.extended_pan_id,
+        memory=memory,
+        nwk_security=SecuredNwk(config.eui64, kept=config.counters),
+        aps_security=SecuredAps(config.eui64),
+        config=config.stack,
+        credentials=config.credentials,
+    )
