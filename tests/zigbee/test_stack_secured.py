@@ -308,3 +308,11 @@ def test_secure_rejoin_after_a_power_cycle_keeps_key_and_counters(
     again.send_transfer_data(b"\x06" * 10)
     bench.run(2.0)
     assert [e.data for e in bench.hub.events if e.kind == "transfer-data"] == [b"\x06" * 10]
+
+
+def test_the_secured_join_timing_prints_its_figures() -> None:
+    from time_secured_join import measure
+
+    figures = measure()
+    assert figures.multiplications == 12 and figures.simulated_s < 2.0
+    assert figures.text().splitlines()[0].startswith("secured join + CBKE of an ESME: ")
