@@ -66,6 +66,19 @@ class KeptCounters:
                 self._save(kept)
             self._claimed[key] = claim
 
+    def read(self, owner: str) -> dict[str, int]:
+        """Every counter on file of ``owner``, by name."""
+        with self._locked() as kept:
+            return {name: counter for (who, name), counter in kept.items() if who == owner}
+
+    def keep(self, owner: str, counters: dict[str, int]) -> None:
+        """Write ``counters`` of ``owner`` exactly (no claim ahead: what a receiver accepted),
+        never lowering one on file."""
+        with self._locked() as kept:
+            for name, counter in counters.items():
+                kept[(owner, name)] = max(kept.get((owner, name), 0), counter)
+            self._save(kept)
+
     def close(self) -> None:
         """Lower this run's claims to the counters it used (where nobody raised them since)."""
         if not self._claimed:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from rig.clock import Clock, TimerHandle
 from rig.zigbee import codec
 from rig.zigbee.codec import ApsFrame, MacFrame, NwkFrame
+from rig.zigbee.keyest import Credentials
 from rig.zigbee.mmo import InstallCodeError, link_key
 from rig.zigbee.node import Node, StackConfig, ext_address
 from rig.zigbee.seam import ApsSecurity, NoSecurity, NwkSecurity, Radio
@@ -83,6 +84,7 @@ class Coordinator(Node):
         nwk_security: NwkSecurity | None = None,
         aps_security: ApsSecurity | None = None,
         config: StackConfig | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         super().__init__(
             eui64,
@@ -91,6 +93,8 @@ class Coordinator(Node):
             nwk_security=nwk_security or NoSecurity(),
             aps_security=aps_security or NoSecurity(),
             config=config,
+            credentials=credentials,
+            initiator=False,
         )
         self.pan_id, self.short = pan_id, codec.COORDINATOR
         self.extended_pan_id = extended_pan_id
@@ -138,6 +142,16 @@ class Coordinator(Node):
     def _child(self, short: int) -> Child | None:
         eui = self.eui_of(short)
         return None if eui is None else self.children.get(eui)
+
+    def _key_establishment_peer(self, src: int) -> bytes | None:
+        child = self._child(src)
+        return child.eui64 if child is not None and child.state == "joined" else None
+
+    def _install_code_key(self, eui: bytes) -> None:
+        """The link key from ``eui``'s install code (Annex B.6), until CBKE replaces it."""
+        self.aps_security.install_link_key(eui, link_key(self.device_log[eui]))
+        if self.cbke is not None:
+            self.cbke.forget(eui)
 
     def _allow_unsecured_nwk(self) -> bool:
         return False
@@ -225,7 +239,7 @@ class Coordinator(Node):
         short = known.short if known else self._free_short()
         self.children[eui] = Child(eui, short, capability)
         self._forget(short)
-        self.aps_security.install_link_key(eui, link_key(self.device_log[eui]))
+        self._install_code_key(eui)
         self._event("associated", eui, f"short address 0x{short:04X}")
         self._respond(eui, short, codec.ASSOC_SUCCESS)
 
@@ -308,7 +322,7 @@ class Coordinator(Node):
         child.capability, child.state = capability, "joined"
         self._forget(child.short)
         self.children[eui] = child
-        self.aps_security.install_link_key(eui, link_key(self.device_log[eui]))
+        self._install_code_key(eui)
         payload = codec.nwk_command(
             codec.NWK_REJOIN_RESPONSE, network_address=child.short, rejoin_status=0
         )

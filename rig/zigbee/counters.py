@@ -115,3 +115,46 @@ class KeptFrameCounter:
     def close(self) -> None:
         """Lower the claim on file to the last counter sent."""
         self._kept.close()
+
+
+#: Accepted frames between two writes of the incoming counters [ASSUMED: a node killed without
+#: :meth:`KeptIncomingCounters.save` may take a replay of at most this many frames per sender].
+SAVE_EVERY = 16
+
+
+class KeptIncomingCounters:
+    """The incoming frame counters of one node (``owner``) kept in the counters file of
+    :class:`KeptFrameCounter`, one entry per sender named ``<name>:<sender's address in hex>``
+    (exact values: a receiver must not claim ahead). Written every :data:`SAVE_EVERY` accepted
+    frames and at :meth:`save`; CounterStateError names the file if it cannot be kept."""
+
+    def __init__(self, path: Path, owner: str, name: str = "nwk-in") -> None:
+        self._kept = KeptCounters(path)
+        self._owner, self._name = owner, name
+        self._unsaved = 0
+
+    def resume(self) -> FrameCounters:
+        """The counters on file (no drops: those are per run)."""
+        prefix = self._name + ":"
+        return FrameCounters(
+            _frozen(
+                {
+                    int(name[len(prefix) :], 16): counter
+                    for name, counter in self._kept.read(self._owner).items()
+                    if name.startswith(prefix)
+                }
+            )
+        )
+
+    def accepted(self, counters: FrameCounters) -> None:
+        """One more frame accepted: write once every :data:`SAVE_EVERY`."""
+        self._unsaved += 1
+        if self._unsaved >= SAVE_EVERY:
+            self.save(counters)
+
+    def save(self, counters: FrameCounters) -> None:
+        self._unsaved = 0
+        self._kept.keep(
+            self._owner,
+            {f"{self._name}:{source:016X}": last for source, last in counters.last.items()},
+        )

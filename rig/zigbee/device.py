@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from rig.clock import Clock, TimerHandle
 from rig.zigbee import codec
 from rig.zigbee.codec import ApsFrame, Beacon, MacFrame, NwkFrame
+from rig.zigbee.keyest import Credentials
 from rig.zigbee.mmo import link_key
 from rig.zigbee.node import Node, StackConfig
 from rig.zigbee.seam import ApsSecurity, NoSecurity, NwkSecurity, Radio
@@ -72,6 +73,7 @@ class Device(Node):
         nwk_security: NwkSecurity | None = None,
         aps_security: ApsSecurity | None = None,
         config: StackConfig | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         super().__init__(
             eui64,
@@ -80,6 +82,8 @@ class Device(Node):
             nwk_security=nwk_security or NoSecurity(),
             aps_security=aps_security or NoSecurity(),
             config=config,
+            credentials=credentials,
+            initiator=True,
         )
         self.install_code = install_code
         self.capability = GSME_CAPABILITY if sleepy else ESME_CAPABILITY
@@ -170,6 +174,14 @@ class Device(Node):
         if short == codec.COORDINATOR:
             return self.trust_center
         return self.eui64 if short == self.short else None
+
+    def _key_establishment_peer(self, src: int) -> bytes | None:
+        return self.trust_center if src == codec.COORDINATOR and self.state == "joined" else None
+
+    def _establish_key(self) -> None:
+        """After a join or rejoin: Key Establishment with the trust center (SE 1.2a §C.3)."""
+        if self.cbke is not None and self.trust_center is not None:
+            self.cbke.start(codec.COORDINATOR, self.trust_center)
 
     def _allow_unsecured_nwk(self) -> bool:
         return self.network_key is None
@@ -269,6 +281,7 @@ class Device(Node):
             self.radio.set_pan(self.pan_id, short)
             self._event("rejoined", self.eui64, f"short address 0x{short:04X}")
             self._announce()
+            self._establish_key()
 
     def _aps_command(self, nwk: NwkFrame, aps: ApsFrame) -> None:
         if self.state != "associated":
@@ -282,6 +295,7 @@ class Device(Node):
         self.state = "joined"
         self._event("joined", self.eui64, f"network key sequence {key_seq}")
         self._announce()
+        self._establish_key()
 
     def _announce(self) -> None:
         payload = codec.device_annce(self._next_zcl(), self.short, self.eui64, self.capability)

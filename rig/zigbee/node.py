@@ -18,15 +18,18 @@ from rig.clock import Clock, TimerHandle
 from rig.zigbee import codec
 from rig.zigbee.aps import Reassembly, fragments
 from rig.zigbee.codec import ApsFrame, FrameError, MacFrame, NwkFrame
+from rig.zigbee.keyest import KEY_ESTABLISHMENT_CLUSTER, Credentials, KeyEstablishment
 from rig.zigbee.seam import ApsSecurity, NwkSecurity, Radio, Refusal
 from rig.zigbee.tunnel import SMART_ENERGY_PROFILE, TUNNELING_CLUSTER
 
 #: aMaxPHYPacketSize less the FCS: the largest MAC frame.
 MAX_MAC_FRAME = 125
-#: MAC header of a data frame with short addresses and PAN compression, NWK header, APS header
-#: (with the extended header when fragmented), and room for NWK and APS security (auxiliary
-#: headers with the extended source, MICs) [ASSUMED: 18 + 18 bytes, so secured frames fit too].
-_OVERHEAD = 9 + 8 + 8 + 18 + 18
+#: What surrounds an ASDU in the largest secured frame: the MAC header of a data frame with short
+#: addresses and PAN compression (9), the NWK header with the extended source (16), the APS
+#: data header with the extended header of a fragment (11), NWK security (auxiliary header with
+#: the extended nonce and key sequence number, 14, and the MIC, 4) and APS security (auxiliary
+#: header with the extended nonce, 13, and the MIC, 4) (05-3474 §3.3.1, §2.2.5.1, §4.5.1).
+_OVERHEAD = 9 + 16 + 11 + 14 + 4 + 13 + 4
 MAX_ASDU = MAX_MAC_FRAME - _OVERHEAD
 MAX_BLOCK = MAX_ASDU - 2
 #: Endpoint of the Smart Energy application on every node [ASSUMED: 1, as GBCS devices use].
@@ -36,6 +39,7 @@ SE_ENDPOINT = 1
 @dataclass(frozen=True)
 class Event:
     """Something the stack did or refused: ``kind`` (``associated``, ``joined``, ``refused``,
+    ``key-established``,
     ``announced``, ``rejoined``, ``left``, ``tunnel-open``, ``transfer-data``, ``expired``,
     ``aps-retry``, ``aps-failed``, ``dropped``), the device's EUI-64 (hex) when one is concerned,
     a reason or detail, and data (the GBCS of a TransferData)."""
@@ -78,6 +82,7 @@ class _Transfer:
     counter: int
     frames: list[ApsFrame]
     secure: bool
+    on_acked: Callable[[], None] | None = None
     index: int = 0
     tries: int = 0
     timer: TimerHandle | None = None
@@ -95,6 +100,8 @@ class Node:
         nwk_security: NwkSecurity,
         aps_security: ApsSecurity,
         config: StackConfig | None = None,
+        credentials: Credentials | None = None,
+        initiator: bool = False,
     ) -> None:
         if len(eui64) != 8:
             raise ValueError("an EUI-64 is 8 bytes")
@@ -118,6 +125,10 @@ class Node:
         self._waiting: dict[int, deque[_Transfer]] = {}
         self._reassembly: dict[int, Reassembly] = {}
         self._seen: deque[tuple[int, int, int]] = deque(maxlen=32)
+        #: Key Establishment (CBKE) with peers, when this node has credentials.
+        self.cbke = (
+            KeyEstablishment(self, credentials, initiator=initiator) if credentials else None
+        )
 
     # --- what the subclasses give -----------------------------------------------------------
 
@@ -137,6 +148,10 @@ class Node:
 
     def _deliver(self, src: int, aps: ApsFrame, asdu: bytes) -> None:
         """A whole APS data message came in."""
+        raise NotImplementedError
+
+    def _key_establishment_peer(self, src: int) -> bytes | None:
+        """The EUI-64 of ``src`` if it may run Key Establishment with this node."""
         raise NotImplementedError
 
     def _allow_unsecured_nwk(self) -> bool:
@@ -248,8 +263,10 @@ class Node:
         *,
         secure: bool,
         endpoint: int = SE_ENDPOINT,
+        on_acked: Callable[[], None] | None = None,
     ) -> None:
-        """APS data to ``dst``, acknowledged and retried, in blocks when it does not fit."""
+        """APS data to ``dst``, acknowledged and retried, in blocks when it does not fit;
+        ``on_acked`` is called once the last block is acknowledged."""
         counter = next(self._aps_counter) & 0xFF
         frames = [
             ApsFrame(
@@ -266,7 +283,7 @@ class Node:
             )
             for kind, block, chunk in fragments(asdu, MAX_ASDU, MAX_BLOCK)
         ]
-        transfer = _Transfer(dst, counter, frames, secure)
+        transfer = _Transfer(dst, counter, frames, secure, on_acked)
         self._transfers[(dst, counter)] = transfer
         waiting = self._waiting.setdefault(dst, deque())
         waiting.append(transfer)
@@ -328,6 +345,8 @@ class Node:
         transfer.index, transfer.tries = transfer.index + 1, 0
         if transfer.index == len(transfer.frames):
             self._finished(transfer)
+            if transfer.on_acked is not None:
+                transfer.on_acked()
         else:
             self._send_block(transfer)
 
@@ -363,7 +382,8 @@ class Node:
     def _receive_nwk(self, mac: MacFrame) -> None:
         opened = self.nwk_security.open(mac.payload, allow_unsecured=self._allow_unsecured_nwk())
         if isinstance(opened, Refusal):
-            self._event("refused", ext_address(mac.src), f"NWK: {opened.reason}")
+            who = self.eui_of(mac.src) if isinstance(mac.src, int) else ext_address(mac.src)
+            self._event("refused", who, f"NWK: {opened.reason}")
             return
         nwk = codec.nwk_decode(opened)
         if nwk.secured:
@@ -379,11 +399,14 @@ class Node:
     def _receive_aps(self, nwk: NwkFrame) -> None:
         head = codec.aps_decode(nwk.payload)
         peer = self.eui_of(nwk.src) or nwk.src_ext or bytes(8)
+        data = head.frame_type == codec.APS_DATA and head.profile == SMART_ENERGY_PROFILE
+        tunneling = data and head.cluster == TUNNELING_CLUSTER
         required = head.frame_type == codec.APS_COMMAND or (
-            head.frame_type == codec.APS_DATA
-            and (head.profile, head.cluster) == (SMART_ENERGY_PROFILE, TUNNELING_CLUSTER)
+            data and head.cluster in (TUNNELING_CLUSTER, KEY_ESTABLISHMENT_CLUSTER)
         )
-        opened = self.aps_security.open(nwk.payload, peer=peer, required=required)
+        opened = self.aps_security.open(
+            nwk.payload, peer=peer, required=required, established=tunneling
+        )
         if isinstance(opened, Refusal):
             self._event("refused", peer, f"APS: {opened.reason}")
             return
@@ -413,7 +436,15 @@ class Node:
         self._seen.append(key)
         reassembly = self._reassembly.setdefault(src, Reassembly())
         asdu = reassembly.feed(aps.counter, aps.fragmentation, aps.block, aps.payload)
-        if asdu is not None:
+        if asdu is None:
+            return
+        if (aps.profile, aps.cluster) == (SMART_ENERGY_PROFILE, KEY_ESTABLISHMENT_CLUSTER):
+            peer = self._key_establishment_peer(src)
+            if self.cbke is None or peer is None:
+                self._event("refused", self.eui_of(src), "Key Establishment not taken here")
+            else:
+                self.cbke.receive(src, peer, asdu)
+        else:
             self._deliver(src, aps, asdu)
 
 

@@ -52,13 +52,22 @@ class ApsSecurity(Protocol):
 
     def secure(self, frame: bytes, *, peer: bytes, key_transport: bool = False) -> bytes: ...
 
-    def open(self, frame: bytes, *, peer: bytes, required: bool) -> bytes | Refusal:
+    def open(
+        self, frame: bytes, *, peer: bytes, required: bool, established: bool = False
+    ) -> bytes | Refusal:
         """The unsecured APS frame inside ``frame``, or why it is refused (an unsecured frame
-        where ``required``, a key this end does not hold for ``peer``, a wrong MIC …)."""
+        where ``required``, a key this end does not hold for ``peer``, a wrong MIC …; where
+        ``established`` (Tunneling), a frame under a key Key Establishment did not set up)."""
         ...
 
-    def install_link_key(self, peer: bytes, key: bytes) -> None:
-        """The link key shared with ``peer`` (from its install code, or set up by CBKE)."""
+    def install_link_key(self, peer: bytes, key: bytes, *, established: bool = False) -> None:
+        """The link key shared with ``peer``, from now on: from its install code, or set up by
+        Key Establishment (``established``)."""
+        ...
+
+    def stage_link_key(self, peer: bytes, key: bytes) -> None:
+        """A key Key Establishment agreed with ``peer`` but not yet in use: frames under it are
+        taken (and make it the link key); frames go out under the current one meanwhile."""
         ...
 
 
@@ -75,8 +84,11 @@ class NoSecurity:
     def install(self, key: bytes, key_seq: int) -> None:
         """Nothing to install: frames stay unsecured."""
 
-    def install_link_key(self, peer: bytes, key: bytes) -> None:
+    def install_link_key(self, peer: bytes, key: bytes, **_: object) -> None:
         """Nothing to install: frames stay unsecured."""
+
+    def stage_link_key(self, peer: bytes, key: bytes) -> None:
+        """Nothing to stage: frames stay unsecured."""
 
 
 class Radio(Protocol):
