@@ -6,14 +6,20 @@ an emulated RCP on the same air driven by the ZigBee stack's device role
 (:class:`rig.zigbee.device.Device`) with the meter's firmware stub behind its tunnel: each
 TransferData the meter receives goes to the firmware, and what the firmware answers goes back
 as TransferData after its processing time. A meter keeps trying to join (every
-``rejoin_interval``) until it has, opens its tunnel once joined, and joins again after a leave.
+``rejoin_interval``) until it has, opens its tunnel once Key Establishment is done, and joins
+again after a leave.
 
 The description (JSON, written by the rig's launcher; docs/han.md "On the bench")::
 
     {"channel": 15, "extended_pan_id": "<16 hex>", "air": {"loss": 0, "delay_s": 0, "seed": 0},
-     "keys": ["<key folder>", ...],
+     "keys": ["<key folder>", ...], "ca": "pki/ca.json", "counters": "meter-counters.json",
      "meters": [{"eui": "00-DB-...", "kind": "esme" | "gsme", "install_code": "<hex>",
-                 "processing_time": 0.002}, ...]}
+                 "credentials": "pki/<EUI-64>.json", "processing_time": 0.002}, ...]}
+
+Paths are relative to the description. The meters are secured devices (rig.zigbee.secured):
+they join with their install code (the network key is only the rig's, sent them in Transport
+Key), run Key Establishment with their credentials from the CA of ``ca`` (rig/zigbee/pki.py),
+and keep their NWK frame counters in ``counters``.
 
 The stack's timers and the air's events run on a :class:`DueClock` kept at the host's
 monotonic time (:class:`HanCore` runs it to ``now`` whenever anything is due).
@@ -40,8 +46,11 @@ from firmware_stubs.gsme import Gsme, GsmeSettings
 from rig.clock import TimerHandle, VirtualClock
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import KeyStore
+from rig.zigbee import secured
 from rig.zigbee.device import Device
+from rig.zigbee.keyest import Credentials
 from rig.zigbee.node import Event
+from rig.zigbee.pki import PkiError, read_ca, read_credentials
 
 _log = logging.getLogger(__name__)
 
@@ -51,7 +60,16 @@ REJOIN_INTERVAL_S = 1.0
 #: the APS retries of a sleepy device, apsAckWaitDuration + macTransactionPersistenceTime].
 TUNNEL_RETRY_S = 10.0
 #: The stack events a meter's log records (the rest are routine).
-_LOGGED = {"associated", "joined", "rejoined", "refused", "left", "tunnel-open", "aps-failed"}
+_LOGGED = {
+    "associated",
+    "joined",
+    "rejoined",
+    "key-established",
+    "refused",
+    "left",
+    "tunnel-open",
+    "aps-failed",
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,7 @@ class MeterSpec:
     kind: str
     install_code: bytes
     processing_time: float
+    credentials: Credentials
 
 
 @dataclass(frozen=True)
@@ -73,20 +92,24 @@ class HanSpec:
     air: AirConfig
     keys: tuple[Path, ...]
     meters: tuple[MeterSpec, ...]
+    counters: Path
 
     @classmethod
     def load(cls, path: Path) -> HanSpec:
         """Read a description; ValueError naming the file and what is wrong."""
         try:
             data = json.loads(path.read_text())
+            ca = read_ca(path.parent / data["ca"])
             meters = tuple(
                 MeterSpec(
-                    Eui64.parse(m["eui"]),
+                    eui,
                     m["kind"],
                     bytes.fromhex(m["install_code"]),
                     float(m.get("processing_time", 0.002)),
+                    read_credentials(path.parent / m["credentials"], ca, eui.raw),
                 )
                 for m in data["meters"]
+                for eui in [Eui64.parse(m["eui"])]
             )
             for meter in meters:
                 if meter.kind not in ("esme", "gsme"):
@@ -97,7 +120,10 @@ class HanSpec:
                 air=AirConfig(**data.get("air", {})),
                 keys=tuple(path.parent / k for k in data["keys"]),
                 meters=meters,
+                counters=path.parent / data["counters"],
             )
+        except PkiError:
+            raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: {type(exc).__name__}: {exc}") from None
 
@@ -151,9 +177,9 @@ class HanMeter:
     def _event(self, event: Event) -> None:
         if event.kind in _LOGGED:
             _log.info("meter %s: %s %s", self.name, event.kind, event.detail)
-        if event.kind in ("joined", "rejoined"):
-            # After the Device Announce that follows this event (the hub takes Tunneling only
-            # from a device that announced itself).
+        if event.kind == "key-established":
+            # The hub takes Tunneling only from a device that announced itself, under the link
+            # key Key Establishment set up (SE 1.2a §5.4.7), which follows every (re)join.
             self.clock.call_at(self.clock.now(), self._open_tunnel)
         elif event.kind == "left":
             self.clock.call_at(self.clock.now() + REJOIN_INTERVAL_S, self._join)
@@ -198,14 +224,15 @@ class Han:
         self.meters: list[HanMeter] = []
         for index, meter in enumerate(spec.meters):
             radio = self.host.radio(meter.eui.raw)
-            node = Device(
-                meter.eui.raw,
-                self.clock,
-                radio,
+            config = secured.DeviceConfig(
+                eui64=meter.eui.raw,
                 install_code=meter.install_code,
+                credentials=meter.credentials,
                 sleepy=meter.kind == "gsme",
                 extended_pan_id=spec.extended_pan_id,
+                counters=spec.counters,
             )
+            node = secured.device(config, self.clock, radio)
             radio.node = node
             self.meters.append(HanMeter(node, make(meter), self.clock))
             # Staggered, so the first beacon requests do not all go at once [ASSUMED].

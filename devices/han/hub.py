@@ -31,7 +31,9 @@ from devices.spinel.mac import with_fcs
 from devices.transports.capture import Captures
 from rig.clock import AsyncioClock
 from rig.gbcs.eui import Eui64
+from rig.zigbee import secured
 from rig.zigbee.coordinator import Coordinator
+from rig.zigbee.keyest import Credentials
 from rig.zigbee.mmo import link_key
 from rig.zigbee.node import Event
 from rig.zigbee.wireshark import write_pc_keys
@@ -44,7 +46,16 @@ JOIN_TIMEOUT_S = 30.0
 #: How long the radio thread waits for a frame before it looks at its queue again.
 _RECEIVE_WAIT_S = 0.002
 #: The stack events the results record (the others are routine or per frame).
-NOTED = {"associated", "joined", "rejoined", "refused", "left", "expired", "aps-failed"}
+NOTED = {
+    "associated",
+    "joined",
+    "rejoined",
+    "key-established",
+    "refused",
+    "left",
+    "expired",
+    "aps-failed",
+}
 
 
 class HanNetwork(Protocol):
@@ -130,7 +141,9 @@ class HanHub:
 
     ``start_radio`` gives the radio's port (a dongle's, or an emulated HAN's pty it starts);
     ``stop_radio`` ends what it started. ``run_dir`` gets ``han.pcap`` and
-    ``wireshark/zigbee_pc_keys``.
+    ``wireshark/zigbee_pc_keys``. The hub is a secured trust center (rig.zigbee.secured):
+    ``credentials`` are its Key Establishment certificate and key, ``counters`` the file that
+    keeps its NWK frame counters across runs.
     """
 
     def __init__(
@@ -140,10 +153,13 @@ class HanHub:
         *,
         run_dir: Path,
         start_radio: Callable[[], Awaitable[str]],
+        credentials: Callable[[], Credentials],
+        counters: Path,
         stop_radio: Callable[[], Awaitable[None]] | None = None,
         captures: Captures | None = None,
     ) -> None:
         self.config = config
+        self._credentials, self.counters = credentials, counters
         self.members = {m.name: HanMember(self, m) for m in meters}
         self._by_eui = {member.eui.raw: member for member in self.members.values()}
         self.run_dir = run_dir
@@ -159,10 +175,13 @@ class HanHub:
 
     @property
     def keys(self) -> dict[str, bytes]:
-        """The run's ZigBee keys by label (for Wireshark): the network key, each link key."""
+        """The run's ZigBee keys by label (for Wireshark): the network key, each install-code
+        link key (Transport Key, Key Establishment) and each link key Key Establishment set up
+        (Tunneling), so far."""
         keys = {"network key": self.config.network_key}
         for member in self.members.values():
             keys[f"link key {member.name}"] = link_key(member.meter.install_code)
+            keys.update({f"CBKE key {member.name} {i}": k for i, k in enumerate(member.cbke_keys)})
         return keys
 
     async def joined(self, member: HanMember) -> None:
@@ -191,14 +210,17 @@ class HanHub:
         self._pcap = PcapCapture(self.run_dir / "han.pcap")
         write_pc_keys(self.run_dir / "wireshark", self.keys)
         self._thread = RadioThread(radio, loop, self._heard, self._lost)
-        self.coordinator = Coordinator(
-            self.config.eui.raw,
-            AsyncioClock(loop),
-            _CapturingRadio(self._thread, self._capture, loop),
+        trust_center = secured.TrustCenterConfig(
+            eui64=self.config.eui.raw,
             pan_id=self.config.pan_id,
             extended_pan_id=self.config.extended_pan_id,
             network_key=self.config.network_key,
             device_log={eui: m.meter.install_code for eui, m in self._by_eui.items()},
+            credentials=self._credentials(),
+            counters=self.counters,
+        )
+        self.coordinator = secured.coordinator(
+            trust_center, AsyncioClock(loop), _CapturingRadio(self._thread, self._capture, loop)
         )
         self.coordinator.on_event = self._event
         self._thread.start()
@@ -229,6 +251,10 @@ class HanHub:
             thread, self._thread = self._thread, None
             await asyncio.to_thread(thread.stop)
             thread.radio.close()
+        if self.coordinator is not None and isinstance(
+            self.coordinator.nwk_security, secured.SecuredNwk
+        ):
+            self.coordinator.nwk_security.close()  # the counters kept on file
         if self._pcap is not None:
             self._pcap.close()
             self._pcap = None
@@ -264,6 +290,15 @@ class HanHub:
             return
         if event.kind == "tunnel-open":
             member.ready.set()
+        elif event.kind == "key-established" and self.coordinator is not None:
+            aps = self.coordinator.aps_security
+            key = aps.link_key(member.eui.raw) if isinstance(aps, secured.SecuredAps) else None
+            if key is not None and key not in member.cbke_keys:
+                member.cbke_keys.append(key)
+                write_pc_keys(self.run_dir / "wireshark", self.keys)
+        elif event.kind == "refused" and not member.ready.is_set() and _ends_join(event):
+            member.refusal = event.detail
+            member.refused.set()
         elif event.kind in ("left", "refused"):
             member.ready.clear()
         elif event.kind == "transfer-data" and member.receiver is not None:
@@ -271,6 +306,12 @@ class HanHub:
             if self.captures is not None:
                 self.captures.gbcs(event.data, at)
             member.receiver.frame_received(member, event.data, at)
+
+
+def _ends_join(event: Event) -> bool:
+    """Whether a refusal ends the device's join (not on the log, no Device Announce in time, Key
+    Establishment failed) rather than drops one frame (``NWK: …``, ``APS: …``, counted)."""
+    return not event.detail.startswith(("NWK:", "APS:"))
 
 
 class _CapturingRadio:
@@ -298,19 +339,31 @@ class HanMember:
         self.name, self.eui = meter.name, meter.eui
         self.receiver: Receiver | None = None
         self.ready = asyncio.Event()
+        #: Set when the trust center refuses the meter before it is ready, with the reason.
+        self.refused = asyncio.Event()
+        self.refusal = ""
+        #: The link keys Key Establishment set up with the meter (for the capture's keys).
+        self.cbke_keys: list[bytes] = []
 
     async def open(self, loop: asyncio.AbstractEventLoop, receiver: Receiver) -> None:
         """Start the hub if need be; return once this meter has joined with its tunnel open."""
         self.receiver = receiver
+        self.refused.clear()
         await self.hub.joined(self)
-        try:
-            await asyncio.wait_for(self.ready.wait(), JOIN_TIMEOUT_S)
-        except TimeoutError:
-            await self.close()
-            raise LinkDown(
-                f"{self.name}: did not join the HAN with its tunnel open within "
-                f"{JOIN_TIMEOUT_S:g} s (see the results' han events)"
-            ) from None
+        ready = asyncio.ensure_future(self.ready.wait())
+        refused = asyncio.ensure_future(self.refused.wait())
+        await asyncio.wait({ready, refused}, timeout=JOIN_TIMEOUT_S, return_when="FIRST_COMPLETED")
+        for waiting in (ready, refused):
+            waiting.cancel()
+        if self.ready.is_set():
+            return
+        await self.close()
+        if self.refused.is_set():
+            raise LinkDown(f"{self.name}: refused by the Comms Hub: {self.refusal}")
+        raise LinkDown(
+            f"{self.name}: did not join the HAN with its tunnel open within "
+            f"{JOIN_TIMEOUT_S:g} s (see the results' han events)"
+        )
 
     def send(self, frame: bytes) -> float:
         coordinator = self.hub.coordinator

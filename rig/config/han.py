@@ -3,14 +3,21 @@ HAN whose Comms Hub the rig is (docs/han.md "On the bench", docs/bench-files.md)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from rig.gbcs.eui import Eui64
+from rig.zigbee.cbke.curve import Point
+from rig.zigbee.keyest import Credentials
 from rig.zigbee.mmo import InstallCodeError, link_key
+from rig.zigbee.pki import PkiError, read_ca, read_certificate, read_credentials
 
 if TYPE_CHECKING:
     from rig.config.bench import _Table as Table
+
+T = TypeVar("T")
 
 #: The device kinds that join the HAN (the rig is the Comms Hub).
 HAN_KINDS = ("esme", "gsme")
@@ -26,7 +33,10 @@ class BenchError(ValueError):
 class HanConfig:
     """The bench's ZigBee HAN (``[han]``), the rig its Comms Hub (coordinator and trust center):
     a Spinel RCP on ``port``, or emulated RCPs and air (``emulated``, with the air's ``loss``,
-    ``delay_s`` and ``seed``). ``eui`` is the Comms Hub's EUI-64 (the radio's extended address)."""
+    ``delay_s`` and ``seed``). ``eui`` is the Comms Hub's EUI-64 (the radio's extended address).
+    With a physical radio, ``ca`` (the test CA's issuer and public key) and ``credentials`` (the
+    Comms Hub's certificate and private key) come from the files the bench names; an emulated
+    HAN's are generated per run (rig/zigbee/pki.py)."""
 
     emulated: bool
     port: str | None
@@ -39,6 +49,8 @@ class HanConfig:
     loss: float = 0.0
     delay_s: float = 0.0
     seed: int = 0
+    ca: tuple[bytes, Point] | None = None
+    credentials: Credentials | None = None
 
 
 def load_han(table: Table) -> HanConfig:
@@ -64,15 +76,31 @@ def load_han(table: Table) -> HanConfig:
     for key in air:
         if key in table.data and not emulated:
             raise table._error(key, "unset with a physical radio (the emulated air's)")
+    eui = table.eui("eui")
+    ca = credentials = None
+    if emulated:
+        for key in ("ca", "certificate"):
+            if key in table.data:
+                raise table._error(key, "unset with the emulated radio (generated per run)")
+    else:
+        ca = _pki(table, "ca", "the test CA's file (docs/bench-files.md)", read_ca)
+        credentials = _pki(
+            table,
+            "certificate",
+            "the Comms Hub's certificate and private key file",
+            lambda path: read_credentials(path, ca, eui.raw),
+        )
     config = HanConfig(
         emulated=emulated,
         port=port,
         baudrate=table.baud_rate("baudrate", RCP_BAUD_RATE),
-        eui=table.eui("eui"),
+        eui=eui,
         channel=channel,
         pan_id=pan_id,
         extended_pan_id=table.hex_bytes("extended_pan_id", 8),
         network_key=table.hex_bytes("network_key", 16),
+        ca=ca,
+        credentials=credentials,
         **air,
     )
     if emulated and "baudrate" in table.data:
@@ -81,10 +109,22 @@ def load_han(table: Table) -> HanConfig:
     return config
 
 
+def _pki(table: Table, key: str, expected: str, read: Callable[[Path], T]) -> T:
+    """A PKI file the bench names at ``key`` (relative to the bench file), read by ``read``."""
+    text = table.get(key, str, expected)
+    path = Path(text) if Path(text).is_absolute() else table.path.parent / text
+    try:
+        return read(path)
+    except PkiError as exc:
+        raise table._error(key, f"{expected} ({exc})", text) from None
+
+
 def han_device(table: Table, kind: str, han: HanConfig | None) -> tuple[Eui64, bytes]:
     """The EUI-64 and install code of a device on the bench's HAN (``transport = "han"``): an
     ESME or GSME with its install code (with CRC: the link key is its AES-MMO hash,
-    rig.zigbee.mmo); emulated as the HAN is, with no port, link options or hub of its own."""
+    rig.zigbee.mmo); emulated as the HAN is, with no port, link options or hub of its own. A
+    physical device names its ``certificate`` file, checked against the HAN's CA (its private
+    key stays in the meter); an emulated one's is generated per run."""
     if han is None:
         raise table._error("transport", "a [han] table in the bench for transport han", "han")
     if kind not in HAN_KINDS:
@@ -100,4 +140,15 @@ def han_device(table: Table, kind: str, han: HanConfig | None) -> tuple[Eui64, b
     except InstallCodeError as exc:
         text = table.data["install_code"]
         raise table._error("install_code", f"an install code with its CRC ({exc})", text) from None
-    return table.eui("eui"), code
+    eui = table.eui("eui")
+    if han.emulated and "certificate" in table.data:
+        raise table._error("certificate", "unset on an emulated HAN (generated per run)")
+    if han.ca is not None:
+        ca = han.ca
+        _pki(
+            table,
+            "certificate",
+            "the device's certificate file",
+            lambda path: read_certificate(path, ca, eui.raw),
+        )
+    return eui, code

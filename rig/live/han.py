@@ -1,7 +1,8 @@
 """The bench's HAN (``[han]``) on the live rig: the rig as its Comms Hub
 (:class:`devices.han.hub.HanHub`), each ``transport = "han"`` meter one device; on an emulated
 bench the HAN's process (``python -m devices.han.emulated``) is started with the hub and its
-pty is the radio's port (docs/han.md "On the bench")."""
+pty is the radio's port (docs/han.md "On the bench"). The HAN's test PKI (rig/zigbee/pki.py) is
+the bench's files for a physical HAN, generated into the run folder for an emulated one."""
 
 from __future__ import annotations
 
@@ -16,9 +17,14 @@ from devices.han.hub import HanHub, HanMeterConfig
 from devices.transports.capture import Captures
 from rig.config.bench import Bench
 from rig.config.han import HanConfig
+from rig.live.counter_state import state_path
+from rig.zigbee.keyest import Credentials
+from rig.zigbee.pki import CA_FILE, credentials_path, generate
 
-#: The HAN's folder in the run folder: its description, its process's log.
+#: The HAN's folder in the run folder: its description, its process's log, its kept counters.
 HAN_DIR = "han"
+#: The emulated HAN's test PKI, in the HAN's folder.
+PKI_DIR = "pki"
 
 
 def han_devices(
@@ -30,12 +36,21 @@ def han_devices(
     configs = [d for d in bench.devices.values() if d.transport == "han"]
     meters = [HanMeterConfig(d.name, d.eui, d.install_code or b"") for d in configs]
     process: EmulatorProcess | None = None
+    hub_credentials = han.credentials
+
+    def credentials() -> Credentials:
+        assert hub_credentials is not None  # set by start() on an emulated HAN
+        return hub_credentials
 
     async def start() -> str:
-        nonlocal process
+        nonlocal process, hub_credentials
         if han.port is not None:
             return han.port
-        description = write_description(han, bench, run_dir / HAN_DIR, key_dirs)
+        folder = run_dir / HAN_DIR
+        euis = [han.eui.raw] + [m.eui.raw for m in meters]
+        made = await asyncio.to_thread(generate, folder / PKI_DIR, euis)
+        hub_credentials = made[han.eui.raw]
+        description = write_description(han, bench, folder, key_dirs)
         argv = [sys.executable, "-m", "devices.han.emulated", str(description)]
         log = run_dir / HAN_DIR / "emulated-han.log"
         process = await asyncio.to_thread(spawn_emulator, argv, log=log)
@@ -47,8 +62,18 @@ def han_devices(
             ended, process = process, None
             await asyncio.to_thread(ended.stop)
 
+    # A physical meter remembers the counters it took: they are kept beside the bench file, as
+    # the GBCS counters are; an emulated HAN's live and die with the run.
+    counters = state_path(bench.path) if han.port else run_dir / HAN_DIR / "counters.json"
     hub = HanHub(
-        han, meters, run_dir=run_dir, start_radio=start, stop_radio=stop, captures=captures
+        han,
+        meters,
+        run_dir=run_dir,
+        start_radio=start,
+        stop_radio=stop,
+        captures=captures,
+        credentials=credentials,
+        counters=counters,
     )
     return hub, dict(hub.members)
 
@@ -60,6 +85,7 @@ def write_description(han: HanConfig, bench: Bench, folder: Path, key_dirs: list
             "eui": str(d.eui),
             "kind": d.kind,
             "install_code": (d.install_code or b"").hex(),
+            "credentials": f"{PKI_DIR}/{credentials_path(Path(), d.eui.raw)}",
             "processing_time": d.processing_time_s,
         }
         for d in bench.devices.values()
@@ -70,6 +96,8 @@ def write_description(han: HanConfig, bench: Bench, folder: Path, key_dirs: list
         "extended_pan_id": han.extended_pan_id.hex(),
         "air": {"loss": han.loss, "delay_s": han.delay_s, "seed": han.seed},
         "keys": [str(d.resolve()) for d in key_dirs],
+        "ca": f"{PKI_DIR}/{CA_FILE}",
+        "counters": "meter-counters.json",
         "meters": meters,
     }
     folder.mkdir(parents=True, exist_ok=True)

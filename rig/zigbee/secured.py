@@ -166,6 +166,11 @@ class SecuredAps:
         frames keep going out under the current key until :meth:`install_link_key`."""
         self._pending[peer] = key
 
+    def link_key(self, peer: bytes) -> bytes | None:
+        """The newest link key with ``peer``, staged or current (for a capture's keys)."""
+        link = self._links.get(peer)
+        return self._pending.get(peer, link.key if link is not None else None)
+
     def established(self, peer: bytes) -> bool:
         """Whether the current key with ``peer`` was set up by Key Establishment."""
         link = self._links.get(peer)
