@@ -78,3 +78,34 @@ def generate(
         raise click.ClickException(f"{exc} (use --overwrite to replace)") from exc
     for path in written:
         click.echo(path)
+
+
+@keys.command("han")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the HAN's test PKI into (ca.json, <EUI-64>.json).",
+)
+@click.option(
+    "--eui",
+    "euis",
+    multiple=True,
+    required=True,
+    type=EUI,
+    help="EUI-64 to certify (the Comms Hub's, each meter's); repeatable.",
+)
+def han(out: Path, euis: tuple[Eui64, ...]) -> None:
+    """Generate a HAN's test PKI for Key Establishment (sect283k1 implicit certificates): a test
+    CA and a certificate and private key per EUI-64 (docs/han.md "On the bench").
+
+    \b
+    Example:
+      rig keys han --out han-pki --eui 00-DB-12-34-56-78-95-01 --eui 00-DB-12-34-56-78-95-02
+    """
+    from rig.zigbee.pki import CA_FILE, credentials_path, generate
+
+    generate(out, [eui.raw for eui in euis])
+    click.echo(out / CA_FILE)
+    for eui in euis:
+        click.echo(credentials_path(out, eui.raw))

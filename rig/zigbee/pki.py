@@ -106,11 +106,13 @@ def write_credentials(path: Path, credentials: Credentials) -> Path:
     return path
 
 
-def generate(folder: Path, euis: list[bytes]) -> dict[bytes, Credentials]:
+def generate(
+    folder: Path, euis: list[bytes], issuer: bytes = TEST_ISSUER
+) -> dict[bytes, Credentials]:
     """A new test CA in ``folder/ca.json`` and credentials for each EUI-64 in
     ``folder/<EUI-64>.json``; the credentials by EUI-64."""
     folder.mkdir(parents=True, exist_ok=True)
-    ca = CertificateAuthority.generate(TEST_ISSUER)
+    ca = CertificateAuthority.generate(issuer)
     ca_data = {"issuer": ca.issuer.hex().upper(), "public": curve.encode(ca.public).hex().upper()}
     (folder / CA_FILE).write_text(json.dumps(ca_data, indent=2) + "\n")
     made = {}

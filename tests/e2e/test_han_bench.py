@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import rig.live.han
 from rig.cli import main
+from rig.zigbee.mmo import with_crc
 
 HAN_BENCH = Path(__file__).parents[2] / "rig" / "config" / "benches" / "han.toml"
 PLAN = Path(__file__).parents[2] / "test_plans" / "test_backbone.py"
@@ -33,9 +35,37 @@ def test_rig_check_joins_both_meters_and_each_answers(tmp_path: Path) -> None:
     assert "ok     esme" in result.output and "ok     gsme" in result.output
     events = han_events(run)
     for meter in ("esme", "gsme"):
-        assert ("associated", meter) in events and ("joined", meter) in events
+        for event in ("associated", "joined", "key-established"):
+            assert (event, meter) in events
     assert (run / "han.pcap").stat().st_size > 24
-    assert "network key" in (run / "wireshark" / "zigbee_pc_keys").read_text()
+    keys = (run / "wireshark" / "zigbee_pc_keys").read_text()
+    assert "network key" in keys and "CBKE key esme" in keys and "CBKE key gsme" in keys
+    assert (run / "han" / "pki" / "ca.json").is_file()
+    assert (run / "han" / "counters.json").is_file()  # the hub's NWK counters, kept
+
+
+def test_a_meter_with_the_wrong_install_code_is_reported_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The emulated ESME is given another install code than the Comms Hub's device log holds:
+    it cannot open the network key's Transport Key, never announces, and is refused."""
+    write = rig.live.han.write_description
+
+    def wrong_code(*args: object, **kwargs: object) -> Path:
+        path = write(*args, **kwargs)  # type: ignore[arg-type]
+        description = json.loads(path.read_text())
+        description["meters"][0]["install_code"] = with_crc(bytes(16)).hex()
+        path.write_text(json.dumps(description))
+        return path
+
+    monkeypatch.setattr(rig.live.han, "write_description", wrong_code)
+    run = tmp_path / "check"
+    result = CliRunner().invoke(main, ["check", "--bench", str(HAN_BENCH), "--out", str(run)])
+    assert result.exit_code != 0
+    refused = [line for line in result.output.splitlines() if "esme: refused" in line]
+    assert len(refused) == 1 and "install code" in refused[0], result.output
+    assert "Traceback" not in result.output
+    assert ("refused", "esme") in han_events(run)
 
 
 def test_the_backbone_plan_passes_and_tshark_dissects_the_gbcs_in_han_pcap(
@@ -70,3 +100,8 @@ def test_the_backbone_plan_passes_and_tshark_dissects_the_gbcs_in_han_pcap(
     tunnelled = [p for p in protocols if "zbee_zcl_se.tun:gbcs_tunnel:gbcs_message" in p]
     assert len(tunnelled) >= 100  # every request and response of the plan, reassembled
     assert tshark("-Y", "_ws.malformed") == []
+    # Without the keys, nothing above the NWK header is readable.
+    env["WIRESHARK_CONFIG_DIR"] = str(tmp_path / "no-keys")
+    blind = tshark("-T", "fields", "-e", "frame.protocols")
+    assert len(blind) == len(protocols)
+    assert not [p for p in blind if "zbee_aps" in p or "zbee_zcl" in p or "gbcs" in p]

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from rig.config.bench import BenchError, load_bench
+from rig.zigbee.pki import generate
 
 CODE = "83FED3407A939723A5C639B26916D505C3B5"  # issue 15's install code (CRC C3B5)
 
@@ -48,11 +49,68 @@ def test_a_han_bench_loads(tmp_path):
     assert esme.install_code == bytes.fromhex(CODE)
 
 
-def test_a_physical_radio(tmp_path):
-    text = HAN.replace("emulated = true", 'port = "/dev/ttyACM0"').replace("loss = 0.0\n", "")
-    bench = load_bench(write(tmp_path, text))
+HUB, METER = "00DB123456789401", "00DB123456789402"
+PHYSICAL = (
+    HAN.replace(
+        "emulated = true",
+        f'port = "/dev/ttyACM0"\nca = "pki/ca.json"\ncertificate = "pki/{HUB}.json"',
+    )
+    .replace("loss = 0.0\n", "")
+    .replace('transport = "han"', f'transport = "han"\ncertificate = "pki/{METER}.json"')
+)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A test PKI for the Comms Hub and the meter, and a second CA's."""
+    folder = tmp_path_factory.mktemp("bench")
+    generate(folder / "pki", [bytes.fromhex(HUB), bytes.fromhex(METER)])
+    generate(folder / "other", [bytes.fromhex(HUB), bytes.fromhex(METER)], b"OTHERCA1")
+    return folder
+
+
+def test_a_physical_radio_with_its_pki(pki):
+    bench = load_bench(write(pki, PHYSICAL))
     assert bench.han is not None and bench.han.port == "/dev/ttyACM0"
     assert bench.han.baudrate == 460800 and not bench.device("esme").emulated
+    assert bench.han.credentials is not None and bench.han.ca is not None
+    assert bench.han.credentials.certificate.subject == bytes.fromhex(HUB)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('ca = "pki/ca.json"\n', "", r"han\.ca: expected the test CA's file .*\(missing\)"),
+        ('ca = "pki/ca.json"', 'ca = "pki/none.json"', r"han\.ca: .*none\.json.*, got 'pki/none"),
+        ('ca = "pki/ca.json"', 'ca = "other/ca.json"', r"han\.certificate: .*issuer"),
+        (
+            f'certificate = "pki/{HUB}.json"',
+            f'certificate = "pki/{METER}.json"',
+            rf"han\.certificate: .*subject {METER}, not {HUB}",
+        ),
+        (
+            f'certificate = "pki/{METER}.json"',
+            f'certificate = "other/{METER}.json"',
+            r"device\[0\]\.certificate: .*issuer",
+        ),
+        (
+            f'certificate = "pki/{METER}.json"\n',
+            "",
+            r"device\[0\]\.certificate: expected the device's certificate file \(missing\)",
+        ),
+    ],
+)
+def test_pki_errors_name_the_file_key_and_value(pki, old, new, message):
+    path = write(pki, PHYSICAL.replace(old, new, 1))
+    with pytest.raises(BenchError, match=message) as info:
+        load_bench(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_emulated_han_takes_no_pki_files(tmp_path):
+    text = HAN.replace("emulated = true", 'emulated = true\nca = "ca.json"')
+    with pytest.raises(BenchError, match=r"han\.ca: expected unset with the emulated radio"):
+        load_bench(write(tmp_path, text))
 
 
 @pytest.mark.parametrize(
@@ -82,7 +140,7 @@ def test_a_physical_radio(tmp_path):
         (
             "emulated = true",
             'port = "/dev/ttyACM0"',
-            r"han\.loss: expected unset with a physical radio",
+            r"han\.(loss: expected unset with a physical radio|ca: )",
         ),
         ("loss = 0.0", "loss = 2.0", r"han\.loss: expected a probability 0-1, got 2\.0"),
         ("loss = 0.0", "los = 0.0", r"han\.los: unknown key"),

@@ -13,7 +13,9 @@ import pytest
 
 from rig.cli import main
 from rig.config.bench import load_bench
+from rig.gbcs.eui import Eui64
 from rig.live.lease import bench_resources
+from rig.zigbee.pki import generate
 
 pytest_plugins = ["pytester"]
 
@@ -76,6 +78,8 @@ def test_the_wiring_bench_file_loads_and_leases_its_three_ports(tmp_path: Path) 
 def test_the_wiring_han_bench_file_loads(tmp_path: Path) -> None:
     _, toml = blocks("wiring.md", "toml")
     (tmp_path / "bench-keys").mkdir()
+    hub, esme = Eui64.parse("00-DB-12-34-56-78-95-01"), Eui64.parse("00-DB-12-34-56-78-95-02")
+    generate(tmp_path / "han-pki", [hub.raw, esme.raw])
     path = tmp_path / "han.toml"
     path.write_text(toml)
     bench = load_bench(path)
