@@ -13,8 +13,6 @@ import collections
 import logging
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 import serial
 
@@ -29,6 +27,7 @@ from devices.spinel.codec import (
     split_prop,
 )
 from devices.spinel.properties import Prop, Property, RxFrame, TxDone, TxRequest
+from rig.util.closing import Closing
 
 _log = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ class RadioStatusError(RadioError):
         self.status = status
 
 
-class SpinelRadio:
+class SpinelRadio(Closing):
     """An RCP on ``port``. ``timeout``: seconds to wait for any answer (a transmission's end
     included: a frame and its retries take a few ms)."""
 
@@ -71,17 +70,6 @@ class SpinelRadio:
 
     def close(self) -> None:
         self._serial.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- requests ----------------------------------------------------------------------------
 

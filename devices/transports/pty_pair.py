@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import pty
 import tty
-from types import TracebackType
-from typing import Self
+
+from rig.util.closing import Closing
 
 
-class PtyPair:
+class PtyPair(Closing):
     """Both ends of a pty, set raw.
 
     The slave fd stays open for the pair's lifetime so the master never sees a hang-up while no
@@ -30,17 +30,6 @@ class PtyPair:
         self._closed = True
         os.close(self.master_fd)
         os.close(self.slave_fd)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def open_pty_pair() -> PtyPair:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from scapy.utils import PcapWriter
+
+from rig.util.closing import Closing
 
 DLT_IEEE802_15_4_WITHFCS = 195
 
 
-class PcapCapture:
+class PcapCapture(Closing):
     """Write PSDUs (FCS included) to ``path``; a ``ZigbeeLink``'s ``capture`` callback.
 
     Loop times (``time.monotonic()``) are turned into wall-clock packet times with the offset
@@ -34,14 +34,3 @@ class PcapCapture:
 
     def close(self) -> None:
         self._writer.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

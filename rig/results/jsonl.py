@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from rig.util.closing import Closing
+
 #: The results file of a run, inside its run folder.
 RESULTS_FILE = "results.jsonl"
 
@@ -24,7 +26,7 @@ class ResultsError(ValueError):
     """A results file that cannot be read; names the file and line."""
 
 
-class JsonlWriter:
+class JsonlWriter(Closing):
     """Appends one JSON object per line and makes it durable before returning."""
 
     def __init__(self, path: Path, *, fsync: bool = False) -> None:
@@ -51,12 +53,6 @@ class JsonlWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-    def __enter__(self) -> JsonlWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from rig.results.config import parts_hash
 from rig.results.jsonl import encode
 from rig.results.record import HOPS, STAMPS
+from rig.util.closing import Closing
 
 #: The store file of a run folder, when no shared store is named.
 STORE_FILE = "results.sqlite"
@@ -251,7 +252,7 @@ def rig_version() -> str | None:
 # -- the store -------------------------------------------------------------------------------
 
 
-class ResultsStore:
+class ResultsStore(Closing):
     """A store file: open (creating or migrating it), add runs, read them back."""
 
     def __init__(self, path: Path, *, durable: bool = False) -> None:
@@ -265,12 +266,6 @@ class ResultsStore:
 
     def close(self) -> None:
         self._db.close()
-
-    def __enter__(self) -> ResultsStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- runs --
 
@@ -506,7 +501,7 @@ def _request_values(record: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-class StoreWriter:
+class StoreWriter(Closing):
     """Writes records of one run; each is committed before :meth:`write` returns, a batch of
     :meth:`write_many` in one transaction (how the rig's writer thread commits, off its loop).
 
@@ -535,12 +530,6 @@ class StoreWriter:
             if self._store is not None:
                 self._store.close()
                 self._store = None
-
-    def __enter__(self) -> StoreWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def open_run_writer(
