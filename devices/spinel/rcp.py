@@ -13,7 +13,8 @@ Frames heard on the air come as unsolicited ``PROP_VALUE_IS(STREAM_RAW)`` with T
 :class:`Air` carries frames between the radios on one channel: each takes its air time at
 250 kbit/s, may be lost (seeded RNG) and delayed; the addressed radio acknowledges a frame that
 asks for it (frame pending from its source-match table for a Data Request); the sender retries
-up to ``macMaxFrameRetries`` and reports ``NO_ACK`` when every try went unanswered.
+up to ``macMaxFrameRetries`` and reports ``NO_ACK`` when every try went unanswered. Scheduled
+faults (drop, delay, corrupt, replay, jam) come from :mod:`devices.spinel.air_faults`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from devices.spinel import mac
+from devices.spinel.air_faults import JAM_CCA_FAILURE_S, AirFault, AirFaultKind, AirFaults
 from devices.spinel.codec import (
     Cap,
     Command,
@@ -94,14 +96,25 @@ class Air:
     and it runs every event due by then. A radio waits for the channel to be clear before it
     sends (CCA); frames never collide [ASSUMED: CSMA-CA on a quiet bench]."""
 
-    def __init__(self, config: AirConfig | None = None) -> None:
+    def __init__(self, config: AirConfig | None = None, faults: AirFaults | None = None) -> None:
         self.config = config or AirConfig()
+        self.faults = faults
         self.radios: list[EmulatedRcp] = []
         self.stats = AirStats()
         self._rng = random.Random(self.config.seed)
         self._events: list[tuple[float, int, Callable[[float], None]]] = []
         self._seq = itertools.count()
         self._clear_at: dict[int, float] = {}
+        for at, fault in faults.replay_times() if faults is not None else ():
+            self._at(at, lambda t, f=fault: self._replay(f, t))  # type: ignore[misc]
+
+    def add_fault(self, fault: AirFault) -> None:
+        """Schedule a fault (a test's API); needs the air built with :class:`AirFaults`."""
+        if self.faults is None:
+            raise ValueError("an air without faults: build it with Air(config, AirFaults(...))")
+        self.faults.add(fault)
+        if fault.kind is AirFaultKind.REPLAY:
+            self._at(self.faults.start + fault.at_s, lambda t: self._replay(fault, t))
 
     def attach(self, radio: EmulatedRcp) -> None:
         self.radios.append(radio)
@@ -122,6 +135,10 @@ class Air:
         self, sender: EmulatedRcp, request: TxRequest, now: float, attempt: int = 0
     ) -> None:
         """Put ``request``'s frame on the air at ``now`` (or when the channel clears)."""
+        if self.faults is not None and self.faults.jammed(sender.hwaddr, request.psdu, now):
+            epoch, failed = sender.epoch, TxDone(Status.CCA_FAILURE)
+            self._at(now + JAM_CCA_FAILURE_S, lambda at: sender.tx_done(epoch, failed, at))
+            return
         start = max(now, self._clear_at.get(request.channel, now))
         end = start + mac.air_time_us(len(request.psdu)) * 1e-6
         self._clear_at[request.channel] = end
@@ -143,18 +160,25 @@ class Air:
         if sender.epoch != epoch:  # the sender was reset meanwhile
             return
         psdu = mac.with_fcs(request.psdu[:-2])
-        try:
-            header: mac.MacHeader | None = mac.parse_header(psdu[:-2])
-        except ValueError:
-            header = None
+        header = _header(psdu)
         arrival = end + self.config.delay_s
         ack: tuple[float, bool] | None = None
         for radio in self.radios:
             if radio is sender or not radio.listening(request.channel) or self._lost():
                 continue
-            pending = radio.hear(psdu, header, request.channel, arrival, self.config)
+            heard, heard_header, at = psdu, header, arrival
+            if self.faults is not None and radio.takes(header):
+                delivery = self.faults.deliver(
+                    sender.hwaddr, radio.hwaddr, psdu, request.channel, end
+                )
+                if delivery.psdu is None:
+                    continue
+                if delivery.psdu != psdu:
+                    heard, heard_header = delivery.psdu, _header(delivery.psdu)
+                at += delivery.delay_s
+            pending = radio.hear(heard, heard_header, request.channel, at, self.config)
             if pending is not None and ack is None and header is not None:
-                ack_end = arrival + (mac.TURNAROUND_US + mac.air_time_us(mac.ACK_PSDU_BYTES)) * 1e-6
+                ack_end = at + (mac.TURNAROUND_US + mac.air_time_us(mac.ACK_PSDU_BYTES)) * 1e-6
                 self._sniffed(mac.ack_psdu(header.seq, pending), request.channel, ack_end, sender)
                 if not self._lost():
                     ack = (ack_end + self.config.delay_s, pending)
@@ -181,12 +205,29 @@ class Air:
             self.stats.no_ack += 1
             self._at(deadline, lambda t: sender.tx_done(epoch, TxDone(Status.NO_ACK), t))
 
+    def _replay(self, fault: AirFault, now: float) -> None:
+        """A replay is due: the frame it picks reaches its receiver again after its air time."""
+        frame = self.faults.replay(fault, now) if self.faults is not None else None
+        if frame is None:
+            return
+        at = now + mac.air_time_us(len(frame.psdu)) * 1e-6
+        for radio in self.radios:
+            if radio.hwaddr == frame.receiver and radio.listening(frame.channel):
+                radio.hear(frame.psdu, _header(frame.psdu), frame.channel, at, self.config)
+
     def _sniffed(self, psdu: bytes, channel: int, at: float, sender: EmulatedRcp) -> None:
         """An ACK reaches the promiscuous radios too (a sniffer hears everything)."""
         header = mac.parse_header(psdu[:-2])
         for radio in self.radios:
             if radio is not sender and radio.state.promiscuous and radio.listening(channel):
                 radio.hear(psdu, header, channel, at + self.config.delay_s, self.config)
+
+
+def _header(psdu: bytes) -> mac.MacHeader | None:
+    try:
+        return mac.parse_header(psdu[:-2])
+    except ValueError:
+        return None
 
 
 def _wants_ack(header: mac.MacHeader) -> bool:
@@ -394,7 +435,7 @@ class EmulatedRcp:
         filter; return the ACK's frame-pending bit if this radio acknowledges it, else None."""
         state = self.state
         promiscuous = state.promiscuous != 0
-        if header is None or not (promiscuous or self._accepts(header)):
+        if header is None or not self.takes(header):
             return None
         ack_pending = None
         flags = 0
@@ -407,6 +448,10 @@ class EmulatedRcp:
             frame = prop_frame(Command.PROP_VALUE_IS, Prop.STREAM_RAW.id, rx.encode())
             self._outbox.append((at, frame.encode()))
         return ack_pending
+
+    def takes(self, header: mac.MacHeader | None) -> bool:
+        """Whether this radio passes a frame with ``header`` to its host."""
+        return header is not None and (self.state.promiscuous != 0 or self._accepts(header))
 
     def _accepts(self, header: mac.MacHeader) -> bool:
         """The third-level filter of IEEE 802.15.4-2006 §7.5.6.2."""

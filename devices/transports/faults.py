@@ -44,6 +44,8 @@ class Fault(StrEnum):
     LINK_UP = "link up"
     POWER_OFF = "power off"  # the device's mains cut: a reboot is POWER_OFF then POWER_ON
     POWER_ON = "power on"
+    REPLAY = "replay"  # on the air: a frame seen earlier sent again (devices/spinel/air_faults.py)
+    JAM = "jam"  # on the air: the channel busy, a transmission fails its CCA
 
 
 #: Per-frame faults, in the order they are decided and applied.
