@@ -12,6 +12,8 @@ again after a leave.
 The description (JSON, written by the rig's launcher; docs/han.md "On the bench")::
 
     {"channel": 15, "extended_pan_id": "<16 hex>", "air": {"loss": 0, "delay_s": 0, "seed": 0},
+     "faults": [{"kind": "drop", "at_s": 5, "for_s": 1, "device": "<EUI-64>" | null,
+                 "direction": "tx" | "rx" | null, "probability": 1, "delay_s": 0.1}, ...],
      "keys": ["<key folder>", ...], "ca": "pki/ca.json", "counters": "meter-counters.json",
      "meters": [{"eui": "00-DB-...", "kind": "esme" | "gsme", "install_code": "<hex>",
                  "credentials": "pki/<EUI-64>.json", "processing_time": 0.002}, ...]}
@@ -19,7 +21,10 @@ The description (JSON, written by the rig's launcher; docs/han.md "On the bench"
 Paths are relative to the description. The meters are secured devices (rig.zigbee.secured):
 they join with their install code (the network key is only the rig's, sent them in Transport
 Key), run Key Establishment with their credentials from the CA of ``ca`` (rig/zigbee/pki.py),
-and keep their NWK frame counters in ``counters``.
+and keep their NWK frame counters in ``counters``. The air's ``faults``
+(devices/spinel/air_faults.py) count ``at_s`` from the process's start; each fault is logged,
+one JSON record a line in the serial fault log's format, to ``air-faults.jsonl`` beside the
+description.
 
 The stack's timers and the air's events run on a :class:`DueClock` kept at the host's
 monotonic time (:class:`HanCore` runs it to ``now`` whenever anything is due).
@@ -38,9 +43,11 @@ from pathlib import Path
 import click
 
 from devices.emulated.host import Firmware, Output, TickingFirmware, serve
+from devices.spinel.air_faults import AirFault, AirFaultKind, AirFaults
 from devices.spinel.air_radio import AirHost
 from devices.spinel.emulated import HWADDR_PREFIX, RcpCore
 from devices.spinel.rcp import Air, AirConfig, EmulatedRcp
+from devices.transports.faults import Direction, FaultRecord
 from firmware_stubs.esme import Esme, EsmeSettings
 from firmware_stubs.gsme import Gsme, GsmeSettings
 from rig.clock import TimerHandle, VirtualClock
@@ -53,6 +60,9 @@ from rig.zigbee.node import Event
 from rig.zigbee.pki import PkiError, read_ca, read_credentials
 
 _log = logging.getLogger(__name__)
+
+#: The air's fault log, beside the description (the run folder's ``han/``).
+FAULT_LOG = "air-faults.jsonl"
 
 #: How long a meter that could not join waits before it tries again [ASSUMED: a bench figure].
 REJOIN_INTERVAL_S = 1.0
@@ -93,6 +103,8 @@ class HanSpec:
     keys: tuple[Path, ...]
     meters: tuple[MeterSpec, ...]
     counters: Path
+    faults: tuple[AirFault, ...] = ()
+    fault_log: Path | None = None
 
     @classmethod
     def load(cls, path: Path) -> HanSpec:
@@ -121,11 +133,27 @@ class HanSpec:
                 keys=tuple(path.parent / k for k in data["keys"]),
                 meters=meters,
                 counters=path.parent / data["counters"],
+                faults=tuple(_fault(f) for f in data.get("faults", [])),
+                fault_log=path.parent / FAULT_LOG,
             )
         except PkiError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: {type(exc).__name__}: {exc}") from None
+
+
+def _fault(data: dict[str, object]) -> AirFault:
+    """One fault of the description (as rig/live/han.py writes it)."""
+    device, direction, for_s = data.get("device"), data.get("direction"), data.get("for_s")
+    return AirFault(
+        AirFaultKind(str(data["kind"])),
+        at_s=float(data.get("at_s", 0.0)),  # type: ignore[arg-type]
+        for_s=float("inf") if for_s is None else float(for_s),  # type: ignore[arg-type]
+        device=None if device is None else Eui64.parse(str(device)).raw,
+        direction=None if direction is None else Direction(str(direction)),
+        probability=float(data.get("probability", 1.0)),  # type: ignore[arg-type]
+        delay_s=float(data.get("delay_s", 0.1)),  # type: ignore[arg-type]
+    )
 
 
 class DueClock:
@@ -217,8 +245,13 @@ class Han:
     ) -> None:
         start = time.monotonic() if now is None else now
         self.clock = DueClock(start)
-        self.air = Air(spec.air)
-        self.rig_rcp = EmulatedRcp(self.air, HWADDR_PREFIX + b"\x01")
+        hub = HWADDR_PREFIX + b"\x01"
+        self.faults = AirFaults(
+            spec.faults, hub=hub, seed=spec.air.seed, start=start, on_record=self._fault_noted
+        )
+        self._fault_log = spec.fault_log
+        self.air = Air(spec.air, self.faults)
+        self.rig_rcp = EmulatedRcp(self.air, hub)
         self.host = AirHost(self.air, self.clock, spec.channel)
         make = firmware or _stub_maker(spec)
         self.meters: list[HanMeter] = []
@@ -237,6 +270,12 @@ class Han:
             self.meters.append(HanMeter(node, make(meter), self.clock))
             # Staggered, so the first beacon requests do not all go at once [ASSUMED].
             self.meters[-1].start(start + 0.05 * index)
+
+    def _fault_noted(self, record: FaultRecord) -> None:
+        _log.info("air fault: %s %s", record.fault.value, record.detail)
+        if self._fault_log is not None:
+            with self._fault_log.open("a") as log:
+                log.write(json.dumps(record.to_json()) + "\n")
 
     def handle(self, frame: bytes, now: float) -> Output:
         """Unused: the rig's pty carries Spinel for the rig's RCP (:class:`HanCore`)."""

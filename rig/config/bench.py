@@ -13,7 +13,7 @@ from typing import Any
 
 from devices.transports.faults import FRAME_FAULTS, FaultRates
 from devices.transports.loopback import parse_loopback
-from rig.config.han import BenchError, HanConfig, han_device, load_han
+from rig.config.han import BenchError, HanConfig, check_fault_devices, han_device, load_han
 from rig.gbcs.eui import Eui64
 from rig.host import busy_poll, cpu_slice
 from rig.keys import RTDS_KEYS
@@ -329,6 +329,9 @@ def load_bench(path: Path) -> Bench:
         config = _device(table, devices, han)
         devices[config.name] = config
         table.check_unknown()
+    if han is not None:
+        on_han = [name for name, d in devices.items() if d.transport == "han"]
+        check_fault_devices(han, on_han, path)
     bench_io = _bench_io(root, devices) if "bench_io" in raw else None
     host = root.table("host")
     result = Bench(

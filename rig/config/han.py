@@ -3,7 +3,7 @@ HAN whose Comms Hub the rig is (docs/han.md "On the bench", docs/bench-files.md)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -21,12 +21,30 @@ T = TypeVar("T")
 
 #: The device kinds that join the HAN (the rig is the Comms Hub).
 HAN_KINDS = ("esme", "gsme")
+#: The kinds of ``[[han.fault]]`` (devices/spinel/air_faults.py).
+AIR_FAULT_KINDS = ("drop", "delay", "corrupt", "replay", "jam")
+#: Their directions, as the serial faults': ``tx`` hub to device, ``rx`` device to hub.
+AIR_FAULT_DIRECTIONS = ("tx", "rx")
 #: OpenThread's RCP UART rate (devices/spinel/driver.py DEFAULT_BAUDRATE).
 RCP_BAUD_RATE = 460800
 
 
 class BenchError(ValueError):
     """A bench file that cannot be used; the message names file, key and expectation."""
+
+
+@dataclass(frozen=True)
+class HanFault:
+    """One ``[[han.fault]]`` on the emulated air: ``device`` is a HAN device's name (checked
+    once the devices are read: :func:`check_fault_devices`)."""
+
+    kind: str
+    at_s: float
+    for_s: float | None
+    device: str | None
+    direction: str | None
+    probability: float
+    delay_s: float
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,7 @@ class HanConfig:
     loss: float = 0.0
     delay_s: float = 0.0
     seed: int = 0
+    faults: tuple[HanFault, ...] = ()
     ca: tuple[bytes, Point] | None = None
     credentials: Credentials | None = None
 
@@ -73,7 +92,8 @@ def load_han(table: Table) -> HanConfig:
     }
     if air["loss"] > 1:
         raise table._error("loss", "a probability 0-1", air["loss"])
-    for key in air:
+    faults = _faults(table)
+    for key in (*air, "fault"):
         if key in table.data and not emulated:
             raise table._error(key, "unset with a physical radio (the emulated air's)")
     eui = table.eui("eui")
@@ -101,12 +121,59 @@ def load_han(table: Table) -> HanConfig:
         network_key=table.hex_bytes("network_key", 16),
         ca=ca,
         credentials=credentials,
+        faults=faults,
         **air,
     )
     if emulated and "baudrate" in table.data:
         raise table._error("baudrate", "unset with the emulated radio (its pty has no baud rate)")
     table.check_unknown()
     return config
+
+
+def _faults(table: Table) -> tuple[HanFault, ...]:
+    """The ``[[han.fault]]`` array: each a scheduled fault on the emulated air."""
+    entries = table.get("fault", list, "an array of [[han.fault]] tables", [])
+    faults = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise table._error(f"fault[{index}]", "a table", entry)
+        fault = type(table)(table.path, entry, f"{table.prefix}fault[{index}].")
+        kind = fault.get("kind", str, f"one of {', '.join(AIR_FAULT_KINDS)}")
+        if kind not in AIR_FAULT_KINDS:
+            raise fault._error("kind", f"one of {', '.join(AIR_FAULT_KINDS)}", kind)
+        for_s = fault.number("for_s", None, minimum=1e-9)
+        if kind == "replay" and for_s is not None:
+            raise fault._error("for_s", "unset for a replay (it sends one frame, at at_s)", for_s)
+        direction = fault.get("direction", str, "tx (hub to device) or rx (device to hub)", None)
+        if direction is not None and direction not in AIR_FAULT_DIRECTIONS:
+            raise fault._error("direction", "tx (hub to device) or rx (device to hub)", direction)
+        probability = fault.number("probability", 1.0)
+        if probability > 1:
+            raise fault._error("probability", "a probability 0-1", probability)
+        faults.append(
+            HanFault(
+                kind=kind,
+                at_s=fault.number("at_s", 0.0),
+                for_s=for_s,
+                device=fault.get("device", str, "the name of a device on the HAN", None),
+                direction=direction,
+                probability=probability,
+                delay_s=fault.number("delay_s", 0.1),
+            )
+        )
+        fault.check_unknown()
+    return tuple(faults)
+
+
+def check_fault_devices(han: HanConfig, devices: Collection[str], path: Path) -> None:
+    """Each fault's ``device`` names a device on the HAN (``devices``: the names of those with
+    ``transport = "han"``)."""
+    for index, fault in enumerate(han.faults):
+        if fault.device is not None and fault.device not in devices:
+            raise BenchError(
+                f"{path}: han.fault[{index}].device: expected the name of a device on the HAN "
+                f"({', '.join(sorted(devices)) or 'none'}), got {fault.device!r}"
+            )
 
 
 def _pki(table: Table, key: str, expected: str, read: Callable[[Path], T]) -> T:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from devices.api import Device
@@ -95,6 +96,13 @@ def write_description(han: HanConfig, bench: Bench, folder: Path, key_dirs: list
         "channel": han.channel,
         "extended_pan_id": han.extended_pan_id.hex(),
         "air": {"loss": han.loss, "delay_s": han.delay_s, "seed": han.seed},
+        "faults": [
+            {
+                **asdict(fault),
+                "device": None if fault.device is None else str(bench.devices[fault.device].eui),
+            }
+            for fault in han.faults
+        ],
         "keys": [str(d.resolve()) for d in key_dirs],
         "ca": f"{PKI_DIR}/{CA_FILE}",
         "counters": "meter-counters.json",
