@@ -198,6 +198,8 @@ class HanMeter:
         self.name = self.node.eui64.hex().upper()
         self.node.on_event = self._event
         self.powered = True
+        #: What the node kept at the last power cut (None: it had not joined).
+        self._kept: Memory | None = None
 
     def start(self, at: float) -> None:
         self.clock.call_at(at, self._join)
