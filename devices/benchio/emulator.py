@@ -53,6 +53,7 @@ class _SupplyReports(asyncio.DatagramProtocol):
         except (ValueError, KeyError, TypeError) as exc:
             _log.warning("ignored supply report %r from %s: %s", data[:80], addr, exc)
             return
+        self._bench.reporter = addr
         self._bench.set_supply(contactor_closed(supply), at=at, source=str(report.get("device")))
 
 
@@ -87,6 +88,9 @@ class EmulatedBenchIO:
         self._reports: asyncio.DatagramTransport | None = None
         self.address: tuple[str, int] = (host, 0)
         self.supply_address: tuple[str, int] = (host, 0)
+        #: Where the last supply report came from: the meter's host, which takes commands
+        #: (its mains, :meth:`tell_reporter`) on the same socket.
+        self.reporter: tuple[str, int] | None = None
 
     async def start(self) -> Self:
         self._loop = asyncio.get_running_loop()
@@ -113,6 +117,14 @@ class EmulatedBenchIO:
         when = now if at is None else min(at, now)
         if self.contactor.command(closed, when) is not None:
             self.supply_log.append((when, closed, source))
+
+    def tell_reporter(self, command: dict[str, object]) -> None:
+        """Send ``command`` (JSON) to the meter's host that reports the supply state, e.g.
+        ``{"power": False}`` for an emulated HAN's meter (devices/han/relay.py)."""
+        if self._reports is None or self.reporter is None:
+            _log.warning("no meter has reported its supply: %s not sent", command)
+            return
+        self._reports.sendto(json.dumps(command).encode(), self.reporter)
 
     async def close(self) -> None:
         if self._reports is not None:

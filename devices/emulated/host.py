@@ -186,6 +186,24 @@ class StateReporter:
         except OSError as exc:  # nobody listening is not the device's problem
             _log.warning("state report to %s:%d failed: %s", *self._address, exc)
 
+    def commands(self) -> list[dict[str, object]]:
+        """What the bench answered to the reports (its relay, say), never waiting: each
+        datagram a JSON object; anything else is logged and skipped."""
+        found: list[dict[str, object]] = []
+        while True:
+            try:
+                data = self._socket.recv(4096, socket.MSG_DONTWAIT)
+            except OSError:  # nothing (more) waiting, or never sent from yet
+                return found
+            try:
+                command = json.loads(data)
+            except ValueError:
+                command = None
+            if isinstance(command, dict):
+                found.append(command)
+            else:
+                _log.warning("ignored a bench command %r", data[:80])
+
     def close(self) -> None:
         self._socket.close()
 

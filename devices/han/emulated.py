@@ -16,7 +16,8 @@ The description (JSON, written by the rig's launcher; docs/han.md "On the bench"
                  "direction": "tx" | "rx" | null, "probability": 1, "delay_s": 0.1}, ...],
      "keys": ["<key folder>", ...], "ca": "pki/ca.json", "counters": "meter-counters.json",
      "meters": [{"eui": "00-DB-...", "kind": "esme" | "gsme", "install_code": "<hex>",
-                 "credentials": "pki/<EUI-64>.json", "processing_time": 0.002}, ...]}
+                 "credentials": "pki/<EUI-64>.json", "processing_time": 0.002}, ...],
+     "bench_io": {"meter": "00-DB-...", "report_to": "127.0.0.1:<port>"}}
 
 Paths are relative to the description. The meters are secured devices (rig.zigbee.secured):
 they join with their install code (the network key is only the rig's, sent them in Transport
@@ -25,6 +26,13 @@ and keep their NWK frame counters in ``counters``. The air's ``faults``
 (devices/spinel/air_faults.py) count ``at_s`` from the process's start; each fault is logged,
 one JSON record a line in the serial fault log's format, to ``air-faults.jsonl`` beside the
 description.
+
+With ``bench_io`` (optional), the meter it names is wired to the emulated bench I/O module: its
+supply state goes to ``report_to`` (the contactor sense input) and the module's relay answers on
+the same socket with ``{"power": false | true}``: off, the meter's radio goes dead and its node
+keeps what a meter keeps across a power cycle (the network key, the NWK frame counters, its
+firmware's state); on, it boots a new node that rejoins securely with that key
+(:meth:`HanMeter.power`).
 
 The stack's timers and the air's events run on a :class:`DueClock` kept at the host's
 monotonic time (:class:`HanCore` runs it to ``now`` whenever anything is due).
@@ -42,19 +50,20 @@ from pathlib import Path
 
 import click
 
-from devices.emulated.host import Firmware, Output, TickingFirmware, serve
+from devices.emulated.host import Firmware, Output, StateReporter, TickingFirmware, serve
 from devices.spinel.air_faults import AirFault, AirFaultKind, AirFaults
 from devices.spinel.air_radio import AirHost
 from devices.spinel.emulated import HWADDR_PREFIX, RcpCore
 from devices.spinel.rcp import Air, AirConfig, EmulatedRcp
 from devices.transports.faults import Direction, FaultRecord
+from devices.transports.loopback import parse_loopback
 from firmware_stubs.esme import Esme, EsmeSettings
 from firmware_stubs.gsme import Gsme, GsmeSettings
 from rig.clock import TimerHandle, VirtualClock
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import KeyStore
 from rig.zigbee import secured
-from rig.zigbee.device import Device
+from rig.zigbee.device import Device, Memory
 from rig.zigbee.keyest import Credentials
 from rig.zigbee.node import Event
 from rig.zigbee.pki import PkiError, read_ca, read_credentials
@@ -69,6 +78,9 @@ REJOIN_INTERVAL_S = 1.0
 #: How long a meter waits for its RequestTunnel's answer before it asks again [ASSUMED: past
 #: the APS retries of a sleepy device, apsAckWaitDuration + macTransactionPersistenceTime].
 TUNNEL_RETRY_S = 10.0
+#: How often the HAN looks for a relay command when nothing else is due [ASSUMED: a bench
+#: figure well under a relay's operate time].
+RELAY_POLL_S = 0.05
 #: The stack events a meter's log records (the rest are routine).
 _LOGGED = {
     "associated",
@@ -105,6 +117,8 @@ class HanSpec:
     counters: Path
     faults: tuple[AirFault, ...] = ()
     fault_log: Path | None = None
+    #: The meter wired to the bench I/O module and where its supply state goes, if any.
+    bench_io: tuple[Eui64, tuple[str, int]] | None = None
 
     @classmethod
     def load(cls, path: Path) -> HanSpec:
@@ -126,6 +140,12 @@ class HanSpec:
             for meter in meters:
                 if meter.kind not in ("esme", "gsme"):
                     raise ValueError(f"meter {meter.eui}: kind {meter.kind!r}, not esme or gsme")
+            wired = data.get("bench_io")
+            bench_io = None
+            if wired is not None:
+                bench_io = (Eui64.parse(wired["meter"]), parse_loopback(wired["report_to"]))
+                if bench_io[0] not in [m.eui for m in meters]:
+                    raise ValueError(f"bench_io: meter {bench_io[0]} is not one of the meters")
             return cls(
                 channel=int(data["channel"]),
                 extended_pan_id=bytes.fromhex(data["extended_pan_id"]),
@@ -135,6 +155,7 @@ class HanSpec:
                 counters=path.parent / data["counters"],
                 faults=tuple(_fault(f) for f in data.get("faults", [])),
                 fault_log=path.parent / FAULT_LOG,
+                bench_io=bench_io,
             )
         except PkiError:
             raise
@@ -180,23 +201,74 @@ class DueClock:
         self._clock.run(until)
 
 
-class HanMeter:
-    """A meter on the air: the stack's device role and a firmware stub behind its tunnel."""
+class _Unpowered:
+    """The radio of a meter whose mains are cut: what its old node still sends goes nowhere."""
 
-    def __init__(self, node: Device, firmware: Firmware, clock: DueClock) -> None:
-        self.node, self.firmware, self.clock = node, firmware, clock
-        self.name = node.eui64.hex().upper()
-        node.on_event = self._event
+    def transmit(self, mac_frame: bytes) -> None:
+        pass
+
+    def add_pending(self, address: int | bytes) -> None:
+        pass
+
+    def clear_pending(self, address: int | bytes) -> None:
+        pass
+
+
+class HanMeter:
+    """A meter on the air: the stack's device role and a firmware stub behind its tunnel.
+    ``boot(memory)`` makes its node on its radio (with ``memory``: a rejoining node)."""
+
+    def __init__(
+        self, boot: Callable[[Memory | None], Device], firmware: Firmware, clock: DueClock
+    ) -> None:
+        self.boot, self.firmware, self.clock = boot, firmware, clock
+        self.node = boot(None)
+        self.name = self.node.eui64.hex().upper()
+        self.node.on_event = self._event
+        self.powered = True
+        #: What the node kept at the last power cut (None: it had not joined).
+        self._kept: Memory | None = None
 
     def start(self, at: float) -> None:
         self.clock.call_at(at, self._join)
 
+    def power(self, on: bool) -> None:
+        """The bench relay switched the meter's mains (a no-op if already so). Off: the node
+        stops (its radio dead, its NWK counters written, 05-3474 §4.3.1) and what a meter keeps
+        is kept (:meth:`Device.memory`, the firmware's state). On: a new node boots and rejoins
+        securely with the kept network key (§3.6.1.4.2), or joins afresh if it had not joined;
+        Key Establishment and the tunnel follow as after any join."""
+        if on == self.powered:
+            return
+        self.powered = on
+        node = self.node
+        if not on:
+            self._kept = node.memory() if node.state == "joined" else None
+            node.on_event = lambda _event: None
+            node.state = "left"
+            node.radio = _Unpowered()
+            node.nwk_security.close()  # type: ignore[attr-defined]
+            _log.info("meter %s: power off", self.name)
+            return
+        _log.info("meter %s: power on (%s)", self.name, "rejoin" if self._kept else "join")
+        self.node = self.boot(self._kept)
+        self.node.on_event = self._event
+        if self._kept is not None:
+            self.node.rejoin()
+            self.clock.call_at(self.clock.now() + REJOIN_INTERVAL_S, self._retry)
+        else:
+            self._join()
+
     def _join(self) -> None:
+        if not self.powered:
+            return
         if self.node.state in ("idle", "refused", "left"):
             self.node.join()
         self.clock.call_at(self.clock.now() + REJOIN_INTERVAL_S, self._retry)
 
     def _retry(self) -> None:
+        if not self.powered:
+            return
         if self.node.state in ("idle", "refused", "left"):
             self._join()
         elif self.node.state not in ("joined", "rejoining"):
@@ -256,20 +328,35 @@ class Han:
         make = firmware or _stub_maker(spec)
         self.meters: list[HanMeter] = []
         for index, meter in enumerate(spec.meters):
-            radio = self.host.radio(meter.eui.raw)
-            config = secured.DeviceConfig(
-                eui64=meter.eui.raw,
-                install_code=meter.install_code,
-                credentials=meter.credentials,
-                sleepy=meter.kind == "gsme",
-                extended_pan_id=spec.extended_pan_id,
-                counters=spec.counters,
-            )
-            node = secured.device(config, self.clock, radio)
-            radio.node = node
-            self.meters.append(HanMeter(node, make(meter), self.clock))
+            self.meters.append(HanMeter(self._booter(spec, meter), make(meter), self.clock))
             # Staggered, so the first beacon requests do not all go at once [ASSUMED].
             self.meters[-1].start(start + 0.05 * index)
+        #: The meter the bench I/O module is wired to, and its wires (the supply reported,
+        #: the relay's commands taken).
+        self.wired: tuple[HanMeter, StateReporter] | None = None
+        if spec.bench_io is not None:
+            eui, address = spec.bench_io
+            wired = self.meters[[m.eui for m in spec.meters].index(eui)]
+            self.wired = wired, StateReporter(_supply_of(eui, wired.firmware), address)
+
+    def _booter(self, spec: HanSpec, meter: MeterSpec) -> Callable[[Memory | None], Device]:
+        """A meter's node maker on its radio: the node a power-up boots."""
+        radio = self.host.radio(meter.eui.raw)
+        config = secured.DeviceConfig(
+            eui64=meter.eui.raw,
+            install_code=meter.install_code,
+            credentials=meter.credentials,
+            sleepy=meter.kind == "gsme",
+            extended_pan_id=spec.extended_pan_id,
+            counters=spec.counters,
+        )
+
+        def boot(memory: Memory | None) -> Device:
+            node = secured.device(config, self.clock, radio, memory)
+            radio.node = node
+            return node
+
+        return boot
 
     def _fault_noted(self, record: FaultRecord) -> None:
         _log.info("air fault: %s %s", record.fault.value, record.detail)
@@ -283,12 +370,14 @@ class Han:
 
     def tick(self, now: float) -> Output:
         for meter in self.meters:
-            if isinstance(meter.firmware, TickingFirmware):
+            if meter.powered and isinstance(meter.firmware, TickingFirmware):
                 meter.output(meter.firmware.tick(now))
         return []
 
     def next_due(self) -> float | None:
         due = [t for t in (self.clock.next_due(), *self._outbox_due()) if t is not None]
+        if self.wired is not None:
+            due.append(self.clock.now() + RELAY_POLL_S)
         return min(due) if due else None
 
     def _outbox_due(self) -> list[float | None]:
@@ -299,6 +388,23 @@ class Han:
         self.clock.run(now)
         self.host.pump()
         self.clock.run(now)
+        if self.wired is not None:
+            meter, wires = self.wired
+            for command in wires.commands():
+                if isinstance(command.get("power"), bool):
+                    meter.power(bool(command["power"]))
+            wires.poll(now)
+
+
+def _supply_of(eui: Eui64, firmware: Firmware) -> Callable[[], dict[str, object]]:
+    """What the bench I/O module senses of a meter: its supply contactor's state."""
+
+    def observe() -> dict[str, object]:
+        state = getattr(firmware, "state", None)
+        supply = getattr(state, "supply", None)
+        return {"device": str(eui), "supply": supply.name.lower() if supply else "unknown"}
+
+    return observe
 
 
 def _stub_maker(spec: HanSpec) -> Callable[[MeterSpec], Firmware]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import select
 import time
 from collections.abc import Callable
 
@@ -49,6 +50,10 @@ class RadioStatusError(RadioError):
         self.status = status
 
 
+#: The port's read timeout: the longest a read waits for a first byte.
+READ_TIMEOUT_S = 0.05
+
+
 class SpinelRadio(Closing):
     """An RCP on ``port``. ``timeout``: seconds to wait for any answer (a transmission's end
     included: a frame and its retries take a few ms)."""
@@ -59,7 +64,7 @@ class SpinelRadio(Closing):
         self.port = port
         self.timeout = timeout
         try:
-            self._serial = serial.serial_for_url(port, baudrate=baudrate, timeout=0.05)
+            self._serial = serial.serial_for_url(port, baudrate=baudrate, timeout=READ_TIMEOUT_S)
         except (serial.SerialException, OSError) as exc:
             raise RadioError(f"radio {port}: cannot open: {exc}") from None
         self._decoder = hdlc_lite.HdlcLiteDecoder()
@@ -226,7 +231,7 @@ class SpinelRadio(Closing):
         :meth:`_await`. False once ``deadline`` has passed with nothing new."""
         while True:
             try:
-                data = self._serial.read(max(1, self._serial.in_waiting))
+                data = self._read(deadline)
             except (serial.SerialException, OSError) as exc:
                 raise RadioError(f"radio {self.port}: read failed: {exc}") from None
             got = False
@@ -243,6 +248,23 @@ class SpinelRadio(Closing):
                 return True
             if time.monotonic() >= deadline:
                 return False
+
+    def _read(self, deadline: float) -> bytes:
+        """What the port has, waiting for it until ``deadline`` at most: a port with a file
+        descriptor (a USB serial port, a pty) is waited on with select(2), so a caller's short
+        wait (the HAN hub's radio thread looks at its queue every 2 ms) is not stretched to the
+        port's read timeout (50 ms; what a port without one, e.g. an rfc2217 URL, waits)."""
+        waiting = self._serial.in_waiting
+        if not waiting:
+            try:
+                fd = self._serial.fileno()
+            except (AttributeError, NotImplementedError, OSError, ValueError):
+                fd = None
+            if fd is not None:
+                left = min(max(0.0, deadline - time.monotonic()), READ_TIMEOUT_S)
+                if not select.select([fd], [], [], left)[0]:
+                    return b""
+        return self._serial.read(max(1, waiting or self._serial.in_waiting))
 
     def _file(self, frame: SpinelFrame) -> bool:
         if frame.tid == 0 and frame.command == Command.PROP_VALUE_IS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,9 +30,14 @@ PKI_DIR = "pki"
 
 
 def han_devices(
-    bench: Bench, run_dir: Path, key_dirs: list[Path], captures: Captures | None
+    bench: Bench,
+    run_dir: Path,
+    key_dirs: list[Path],
+    captures: Captures | None,
+    reports: Callable[[], tuple[str, int]] | None = None,
 ) -> tuple[HanHub, dict[str, Device]]:
-    """The bench's HAN hub and its members by device name."""
+    """The bench's HAN hub and its members by device name. ``reports``: the emulated bench I/O
+    module's supply-report address (taken when the HAN starts), for the meter it is wired to."""
     han = bench.han
     assert han is not None  # only called for a bench with [han]
     configs = [d for d in bench.devices.values() if d.transport == "han"]
@@ -51,7 +57,8 @@ def han_devices(
         euis = [han.eui.raw] + [m.eui.raw for m in meters]
         made = await asyncio.to_thread(generate, folder / PKI_DIR, euis)
         hub_credentials = made[han.eui.raw]
-        description = write_description(han, bench, folder, key_dirs)
+        wired = None if reports is None else "{}:{}".format(*reports())
+        description = write_description(han, bench, folder, key_dirs, wired)
         argv = [sys.executable, "-m", "devices.han.emulated", str(description)]
         log = run_dir / HAN_DIR / "emulated-han.log"
         process = await asyncio.to_thread(spawn_emulator, argv, log=log)
@@ -79,8 +86,11 @@ def han_devices(
     return hub, dict(hub.members)
 
 
-def write_description(han: HanConfig, bench: Bench, folder: Path, key_dirs: list[Path]) -> Path:
-    """The emulated HAN's description (devices/han/emulated.py) for this bench."""
+def write_description(
+    han: HanConfig, bench: Bench, folder: Path, key_dirs: list[Path], reports: str | None = None
+) -> Path:
+    """The emulated HAN's description (devices/han/emulated.py) for this bench; ``reports``
+    ("HOST:PORT"): the bench I/O module's, wired to the ``[bench_io]`` meter."""
     meters = [
         {
             "eui": str(d.eui),
@@ -108,6 +118,9 @@ def write_description(han: HanConfig, bench: Bench, folder: Path, key_dirs: list
         "counters": "meter-counters.json",
         "meters": meters,
     }
+    if reports is not None and bench.bench_io is not None:
+        meter = bench.device(bench.bench_io.meter)
+        description["bench_io"] = {"meter": str(meter.eui), "report_to": reports}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "han.json"
     path.write_text(json.dumps(description, indent=2))

@@ -77,7 +77,9 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
     groups = _esme_groups(bench, key_dirs, powered, logs) if bench.shared_emulators else {}
     han_hub = None
     if bench.han is not None:
-        han_hub, members = han_devices(bench, run_dir, key_dirs, captures)
+        wired = powered is not None and bench.device(powered).transport == "han"
+        reports = bench_io.supply_address if bench_io and wired else None
+        han_hub, members = han_devices(bench, run_dir, key_dirs, captures, reports)
         devices.update(members)
     for config in bench.devices.values():
         if config.hub is not None or config.transport == "han":
@@ -151,11 +153,16 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
         link = HubLink(devices[hub.name], [(hub.name, hub.eui), *joined], own=hub.name)
         devices.update(link.members)
     if bench_io is not None and bench_io.emulator is not None and powered is not None:
-        link_device = devices[powered]
-        if isinstance(link_device, HubMember):
-            link_device = link_device.hub.link
-        assert isinstance(link_device, EmulatedSerialDevice)  # load_bench: emulated module
-        bench_io.emulator.on_power = _power_switch(link_device)
+        emulator = bench_io.emulator
+        if bench.device(powered).transport == "han":
+            # The emulated HAN's meter takes the relay's commands on its supply-report socket.
+            emulator.on_power = lambda on, _at: emulator.tell_reporter({"power": on})
+        else:
+            link_device = devices[powered]
+            if isinstance(link_device, HubMember):
+                link_device = link_device.hub.link
+            assert isinstance(link_device, EmulatedSerialDevice)  # load_bench: emulated module
+            emulator.on_power = _power_switch(link_device)
     # Results are written by a process of their own (rig/results/process_writer.py), which
     # opens the store's run itself.
     results = ProcessWriter(SinkSpec.of(run_dir / RESULTS_FILE, store))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rig.clock import Clock, TimerHandle
 from rig.zigbee import codec
@@ -120,7 +120,6 @@ class Node:
         self._nwk_seq = itertools.count()
         self._aps_counter = itertools.count()
         self._zcl_seq = itertools.count()
-        self._transfers: dict[tuple[int, int], _Transfer] = {}
         #: Per destination, its transfers in order: the first is in flight.
         self._waiting: dict[int, deque[_Transfer]] = {}
         self._reassembly: dict[int, Reassembly] = {}
@@ -266,12 +265,13 @@ class Node:
         on_acked: Callable[[], None] | None = None,
     ) -> None:
         """APS data to ``dst``, acknowledged and retried, in blocks when it does not fit;
-        ``on_acked`` is called once the last block is acknowledged."""
-        counter = next(self._aps_counter) & 0xFF
+        ``on_acked`` is called once the last block is acknowledged. The APS counter is taken
+        when the transfer starts (:meth:`_start`), so a queue longer than the counter's 256
+        values never holds two transfers in flight under one counter."""
         frames = [
             ApsFrame(
                 codec.APS_DATA,
-                counter,
+                0,
                 chunk,
                 endpoint,
                 cluster,
@@ -283,21 +283,24 @@ class Node:
             )
             for kind, block, chunk in fragments(asdu, MAX_ASDU, MAX_BLOCK)
         ]
-        transfer = _Transfer(dst, counter, frames, secure, on_acked)
-        self._transfers[(dst, counter)] = transfer
+        transfer = _Transfer(dst, 0, frames, secure, on_acked)
         waiting = self._waiting.setdefault(dst, deque())
         waiting.append(transfer)
         if len(waiting) == 1:
-            self._send_block(transfer)
+            self._start(transfer)
+
+    def _start(self, transfer: _Transfer) -> None:
+        counter = transfer.counter = next(self._aps_counter) & 0xFF
+        transfer.frames = [replace(frame, counter=counter) for frame in transfer.frames]
+        self._send_block(transfer)
 
     def _finished(self, transfer: _Transfer) -> None:
         """One transfer to a peer at a time [ASSUMED: the receiver reassembles one message per
         source, so blocks of two messages must not interleave]: the next one starts."""
-        del self._transfers[(transfer.dst, transfer.counter)]
         waiting = self._waiting[transfer.dst]
         waiting.popleft()
         if waiting:
-            self._send_block(waiting[0])
+            self._start(waiting[0])
 
     def send_unacked(
         self,
@@ -336,9 +339,10 @@ class Node:
         self._send_block(transfer)
 
     def _on_ack(self, src: int, aps: ApsFrame) -> None:
-        transfer = self._transfers.get((src, aps.counter))
+        waiting = self._waiting.get(src)
+        transfer = waiting[0] if waiting else None
         block = aps.block if aps.fragmentation else 0
-        if transfer is None or block != transfer.index:
+        if transfer is None or aps.counter != transfer.counter or block != transfer.index:
             return  # a late or duplicated ack
         if transfer.timer is not None:
             transfer.timer.cancel()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -114,3 +115,15 @@ def test_silent_port_times_out_naming_it() -> None:
             radio.reset()
         radio.close()
     assert "reset notification" in str(caught.value)
+
+
+def test_a_short_receive_wait_is_kept_on_a_silent_port(
+    radios: tuple[SpinelRadio, SpinelRadio],
+) -> None:
+    """``receive(0.002)`` on a quiet air returns after about 2 ms, not the port's 50 ms read
+    timeout: the HAN hub's radio thread looks at its transmit queue between two such waits."""
+    hub, _ = radios
+    started = time.monotonic()
+    for _ in range(20):
+        assert hub.receive(0.002) is None
+    assert time.monotonic() - started < 20 * 0.02  # 50 ms each before

@@ -142,6 +142,22 @@ def test_fragmented_messages_sent_at_once_arrive_whole_and_in_order() -> None:
     assert [e.data for e in esme.events if e.kind == "transfer-data"] == messages
 
 
+def test_more_messages_queued_to_one_peer_than_aps_counter_values_all_arrive() -> None:
+    """300 short messages queued at once (a load plan's flood): each takes its APS counter
+    when it starts, so none is lost or confused with another under a wrapped counter."""
+    bench = Bench()
+    esme = bench.device(ESME)
+    joined(bench, esme)
+    esme.open_tunnel()
+    bench.run(1.0)
+    messages = [n.to_bytes(2, "big") for n in range(300)]
+    for message in messages:
+        bench.hub.send_transfer_data(ESME, message)
+    bench.run(30.0)
+    assert [e.data for e in esme.events if e.kind == "transfer-data"] == messages
+    assert "aps-failed" not in kinds(bench.hub.events)
+
+
 def test_a_sleepy_device_polls_and_gets_its_held_frame_with_frame_pending() -> None:
     bench = Bench()
     gsme = bench.device(GSME, sleepy=True, icode=GSME_ICODE)
