@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Protocol
 
+from rig.gbcs.asn1 import ASN1_USE_CASES
 from rig.gbcs.codes import CODE_BY_NAME, MESSAGE_CODE_TABLE
 from rig.gbcs.dlms import (
     AccessKind,
@@ -465,8 +466,8 @@ _DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
 #: The (message code, CRA) pairs whose payloads decode to a typed object; any other is RawPayload.
 TYPED_USE_CASES: frozenset[tuple[int, Cra]] = frozenset(_DLMS_DECODERS) | frozenset(_DECODERS)
 # GBZ and ASN.1 use cases with no class of their own: the generic typed layers.
-_DECODERS = {**GBZ_USE_CASES, **_DECODERS}
-TYPED_USE_CASES |= frozenset(GBZ_USE_CASES)
+_DECODERS = {**GBZ_USE_CASES, **ASN1_USE_CASES, **_DECODERS}
+TYPED_USE_CASES |= frozenset(GBZ_USE_CASES) | frozenset(ASN1_USE_CASES)
 #: Typed objects of DLMS payloads decoded lately, by message code, CRA and the payload without
 #: the low 24 bits of its invoke-id (issue 6: every ECS45 command of a load run is the same
 #: bytes but for its invoke-id). Bounded: emptied when full. [ASSUMED] size: far more distinct
