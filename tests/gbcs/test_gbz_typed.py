@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 
 import pytest
 from gbcs_testdata import VECTORS
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rig.gbcs.asn1 import Asn1Payload, Der, read_der
-from rig.gbcs.errors import DecodeError
+from rig.gbcs.errors import DecodeError, GbcsError
 from rig.gbcs.frame import Cra, decode
 from rig.gbcs.gbz import AttributeRecord, ZclArray, ZclStructure, encode_zcl_value, read_zcl_value
 from rig.gbcs.gbz_message import (
@@ -22,6 +23,7 @@ from rig.gbcs.gbz_message import (
     decode_body,
     decode_plaintext,
 )
+from rig.gbcs.mutate import mutate
 from rig.gbcs.usecases import RawPayload, decode_payload, encode_payload
 from rig.gbcs.wire import Reader
 from rig.gbcs.zcl_clusters import PublishEventLog, ReadAttributesResponse
@@ -152,3 +154,20 @@ def test_gbz_and_der_decoders_are_strict_or_exact(payload: bytes) -> None:
             reader = Reader(candidate)
             element = read_der(reader)
             assert element.encode() == candidate[: reader.pos]
+
+
+@pytest.mark.shared
+def test_mutated_gbz_and_asn1_payloads_raise_only_codec_errors() -> None:
+    """rig.gbcs.mutate over every GBZ / ASN.1 payload: a GbcsError or an exact round trip."""
+    items = []
+    for path in VECTORS:
+        s = decode(bytes.fromhex(path.read_text().strip())).signing
+        if _gbz_or_asn1(s.payload):
+            items.append((s.message_code, s.cra, s.payload))
+    pool = [p for _, _, p in items]
+    rnd = random.Random(17)
+    for _ in range(5000):
+        code, cra, payload = rnd.choice(items)
+        mutated = mutate(rnd, payload, pool)
+        with contextlib.suppress(GbcsError):
+            assert encode_payload(decode_payload(code, mutated, cra), 0) == mutated
