@@ -300,7 +300,7 @@ class Gsme(PrepaymentMeter):
             )
             for seq, cmd in enumerate((0x0E, 0x0D))
         ]
-        return self._respond(command, gbz_uc.GbzResponse(Gbz(tuple(frames))))
+        return self._respond(command, gbz_uc.GbzResponse.of(Gbz(tuple(frames))))
 
     def _gbz_reply(
         self,
@@ -322,7 +322,7 @@ class Gsme(PrepaymentMeter):
             else:
                 frame = ZclFrame(_FC_RESPONSE, seq, _READ_ATTRIBUTES_RESPONSE, payload)
             components.append(GbzComponent(cluster, frame, encrypted=encrypted))
-        return self._respond(command, gbz_uc.GbzResponse(Gbz(tuple(components))), now)
+        return self._respond(command, gbz_uc.GbzResponse.of(Gbz(tuple(components))), now)
 
     # -- time, consumption, battery ------------------------------------------------------------
 

@@ -31,11 +31,18 @@ DEFAULT_RESPONSE = 0x0B
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _UINT32 = 1 << 32
 
-# ZCL data types (ZCL §2.6.2): fixed sizes, signed integer types, 1-byte-length strings.
-_ZCL_SIZES = {0x10: 1, 0x18: 1, 0x19: 2, 0x1B: 4, 0x30: 1, 0x31: 2, 0xE0: 4, 0xE1: 4, 0xE2: 4}
-_ZCL_SIZES |= {0x20 + n: n + 1 for n in range(8)} | {0x28 + n: n + 1 for n in range(8)}
+# ZCL data types (ZCL §2.6.2): fixed sizes (data, bool, bitmaps, integers, enums, floats kept
+# as their bit patterns, time of day, date, UTC time, cluster / attribute ids, BACnet OID, IEEE
+# address, 128-bit key), signed integer types, strings by length-field size, and the collections.
+_ZCL_SIZES = {0x10: 1, 0x30: 1, 0x31: 2, 0x38: 2, 0x39: 4, 0x3A: 8, 0xE0: 4, 0xE1: 4, 0xE2: 4}
+_ZCL_SIZES |= {0xE8: 2, 0xE9: 2, 0xEA: 4, 0xF0: 8, 0xF1: 16}
+_ZCL_SIZES |= {base + n: n + 1 for base in (0x08, 0x18, 0x20, 0x28) for n in range(8)}
 _ZCL_SIGNED = frozenset(range(0x28, 0x30))
-_ZCL_STRINGS = frozenset({0x41, 0x42})
+_ZCL_STRINGS = {0x41: 1, 0x42: 1, 0x43: 2, 0x44: 2}
+ZCL_ARRAYS = frozenset({0x48, 0x50, 0x51})  # array, set, bag: element type, count, elements
+ZCL_STRUCTURE = 0x4C  # count, then (type, value) per member
+#: Nesting of arrays and structures a decoder follows (deeper input is malformed to us).
+_MAX_NESTING = 8
 
 
 def gbz_time(moment: datetime) -> int:
@@ -138,6 +145,13 @@ def decode_gbz(payload: bytes) -> Gbz:
     count = reader.byte("GBZ component count")
     if count == 0:
         raise reader.fail("GBZ payload without components", 2)
+    components = read_components(reader, count)
+    reader.expect_end("the last GBZ component")
+    return Gbz(components)
+
+
+def read_components(reader: Reader, count: int) -> tuple[GbzComponent, ...]:
+    """``count`` components (a GBZ payload's or a GBZ alert's), the last one flagged."""
     components = []
     for i in range(count):
         at = reader.offset
@@ -148,11 +162,10 @@ def decode_gbz(payload: bytes) -> Gbz:
             raise DecodeError(at, f"GBZ component {i + 1} of {count}: wrong last-component flag")
         cluster = reader.uint(2, "cluster id")
         size = reader.uint(2, "GBZ component length")
-        start = reader.pos
-        reader.take(size, "GBZ component")
-        components.append(_component(Reader(payload, start, start + size), control, cluster))
-    reader.expect_end("the last GBZ component")
-    return Gbz(tuple(components))
+        start = reader.offset
+        body = Reader(reader.take(size, "GBZ component"), base=start)
+        components.append(_component(body, control, cluster))
+    return tuple(components)
 
 
 def _component(body: Reader, control: int, cluster: int) -> GbzComponent:
@@ -180,7 +193,7 @@ class AttributeRecord:
     attribute: int
     status: int = 0
     data_type: int | None = None
-    value: int | bytes | None = None
+    value: ZclValue | None = None
 
     def encode(self) -> bytes:
         """Attribute id (LE), status, and type and value on success."""
@@ -192,20 +205,68 @@ class AttributeRecord:
         return head + bytes([self.data_type]) + encode_zcl_value(self.data_type, self.value)
 
 
-def encode_zcl_value(data_type: int, value: int | bytes) -> bytes:
-    """A ZCL value of a supported type (integers, enums, bitmaps, times, 1-byte strings)."""
+@dataclass(frozen=True)
+class ZclArray:
+    """A ZCL array, set or bag (``kind`` 0x48 / 0x50 / 0x51) of ``element_type`` values."""
+
+    kind: int
+    element_type: int
+    items: tuple[ZclValue, ...]
+
+
+@dataclass(frozen=True)
+class ZclStructure:
+    """A ZCL structure: (data type, value) per member."""
+
+    members: tuple[tuple[int, ZclValue], ...]
+
+
+ZclValue = int | bytes | ZclArray | ZclStructure
+
+
+def encode_zcl_value(data_type: int, value: ZclValue) -> bytes:
+    """A ZCL value of ``data_type`` (ZCL §2.6.2); ValueError if the value does not fit it."""
     if data_type in _ZCL_STRINGS:
-        if not isinstance(value, bytes) or len(value) > 0xFE:
-            raise ValueError("a ZCL string needs at most 254 bytes")
-        return bytes([len(value)]) + value
+        size = _ZCL_STRINGS[data_type]
+        if not isinstance(value, bytes) or len(value) >= (1 << 8 * size) - 1:
+            raise ValueError(f"ZCL string type 0x{data_type:02X} with {value!r}")
+        return le(len(value), size) + value
+    if data_type in ZCL_ARRAYS:
+        if not isinstance(value, ZclArray) or value.kind != data_type:
+            raise ValueError(f"ZCL collection type 0x{data_type:02X} with {value!r}")
+        items = b"".join(encode_zcl_value(value.element_type, v) for v in value.items)
+        return bytes([value.element_type]) + le(len(value.items), 2) + items
+    if data_type == ZCL_STRUCTURE:
+        if not isinstance(value, ZclStructure):
+            raise ValueError(f"ZCL structure with {value!r}")
+        members = (bytes([t]) + encode_zcl_value(t, v) for t, v in value.members)
+        return le(len(value.members), 2) + b"".join(members)
     if data_type not in _ZCL_SIZES or not isinstance(value, int):
         raise ValueError(f"ZCL type 0x{data_type:02X} with {value!r} not supported")
     return le(value, _ZCL_SIZES[data_type], data_type in _ZCL_SIGNED)
 
 
-def _zcl_value(reader: Reader, data_type: int) -> int | bytes:
+def read_zcl_value(reader: Reader, data_type: int, depth: int = 0) -> ZclValue:
+    """One value of ``data_type``; DecodeError for an unknown type or one nested too deep."""
     if data_type in _ZCL_STRINGS:
-        return reader.take(reader.byte("ZCL string length"), "ZCL string")
+        size = _ZCL_STRINGS[data_type]
+        return reader.take(
+            int.from_bytes(reader.take(size, "ZCL string length"), "little"), "ZCL string"
+        )
+    if data_type in ZCL_ARRAYS or data_type == ZCL_STRUCTURE:
+        if depth >= _MAX_NESTING:
+            raise reader.fail(f"ZCL collections nested deeper than {_MAX_NESTING}")
+        if data_type == ZCL_STRUCTURE:
+            count = int.from_bytes(reader.take(2, "ZCL structure count"), "little")
+            members = []
+            for _ in range(count):
+                member_type = reader.byte("ZCL member type")
+                members.append((member_type, read_zcl_value(reader, member_type, depth + 1)))
+            return ZclStructure(tuple(members))
+        element_type = reader.byte("ZCL element type")
+        count = int.from_bytes(reader.take(2, "ZCL element count"), "little")
+        items = tuple(read_zcl_value(reader, element_type, depth + 1) for _ in range(count))
+        return ZclArray(data_type, element_type, items)
     if data_type not in _ZCL_SIZES:
         raise reader.fail(f"ZCL data type 0x{data_type:02X} not supported", reader.pos - 1)
     raw = reader.take(_ZCL_SIZES[data_type], "ZCL value")
@@ -235,7 +296,7 @@ def decode_attribute_records(payload: bytes) -> tuple[AttributeRecord, ...]:
             records.append(AttributeRecord(attribute, status))
             continue
         data_type = reader.byte("attribute data type")
-        records.append(AttributeRecord(attribute, 0, data_type, _zcl_value(reader, data_type)))
+        records.append(AttributeRecord(attribute, 0, data_type, read_zcl_value(reader, data_type)))
     return tuple(records)
 
 

@@ -17,21 +17,20 @@ from typing import ClassVar, Self
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.gbz import (
     CLUSTER_SPECIFIC,
-    DEFAULT_RESPONSE,
     PROFILE_WIDE,
     READ_ATTRIBUTES,
     SERVER_TO_CLIENT,
-    AttributeRecord,
-    DefaultResponse,
     Gbz,
     GbzComponent,
     ZclFrame,
-    decode_attribute_records,
     decode_gbz,
     encode_read_attributes,
     le,
 )
+from rig.gbcs.gbz_message import GbzResponse
 from rig.gbcs.wire import Reader, require_canonical
+
+__all__ = ["GbzResponse"]
 
 METERING = 0x0702
 PREPAYMENT = 0x0705
@@ -216,46 +215,6 @@ class SupplyStatusResponse:
         obj = cls(issuer, status, implemented, provider)
         _strict(cls, payload, obj)
         return obj
-
-
-@dataclass(frozen=True)
-class GbzResponse:
-    """Any other GSME response: typed GBZ components (attribute reports, default responses,
-    encrypted parts). :meth:`records` and :meth:`default_response` read them."""
-
-    gbz: Gbz
-
-    def encode(self, invoke_counter: int) -> bytes:
-        """The GBZ bytes."""
-        return self.gbz.encode()
-
-    @classmethod
-    def decode(cls, payload: bytes) -> GbzResponse:
-        """Parse the GBZ and every clear attribute report and default response in it."""
-        obj = cls(decode_gbz(payload))
-        for component in obj.gbz.components:
-            if not component.encrypted and not component.frame.cluster_specific:
-                obj._typed(component)
-        return obj
-
-    @staticmethod
-    def _typed(component: GbzComponent) -> tuple[AttributeRecord, ...] | DefaultResponse | None:
-        frame = component.frame
-        if frame.command == DEFAULT_RESPONSE:
-            return DefaultResponse.decode(frame.payload)
-        if frame.command == 0x01:
-            return decode_attribute_records(frame.payload)
-        return None
-
-    def records(self, index: int) -> tuple[AttributeRecord, ...]:
-        """Attribute records of clear component ``index`` (empty if it is something else)."""
-        typed = self._typed(self.gbz.components[index])
-        return typed if isinstance(typed, tuple) else ()
-
-    def default_response(self, index: int) -> DefaultResponse | None:
-        """The Default Response of component ``index``, if it is one."""
-        typed = self._typed(self.gbz.components[index])
-        return typed if isinstance(typed, DefaultResponse) else None
 
 
 @dataclass(frozen=True)

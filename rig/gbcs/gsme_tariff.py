@@ -102,6 +102,10 @@ class _Publish:
     def payload(self) -> bytes:
         raise NotImplementedError
 
+    def encode(self) -> bytes:
+        """The ZCL payload (the body protocol of rig.gbcs.gbz_message)."""
+        return self.payload()
+
     @classmethod
     def read(cls, reader: Reader) -> Self:
         raise NotImplementedError

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Protocol
 
+from rig.gbcs.asn1 import ASN1_USE_CASES
 from rig.gbcs.codes import CODE_BY_NAME, MESSAGE_CODE_TABLE
 from rig.gbcs.dlms import (
     AccessKind,
@@ -43,6 +44,7 @@ from rig.gbcs.dlms_usecases import (
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.esme_tariff import UpdateTariffEsme
 from rig.gbcs.frame import Cra
+from rig.gbcs.gbz_message import GBZ_USE_CASES, GbzAlert
 from rig.gbcs.gbz_usecases import (
     ChangeSupplyGsme,
     GasSupplyState,
@@ -57,7 +59,6 @@ from rig.gbcs.gbz_usecases import (
     TopUpGsmeResponse,
 )
 from rig.gbcs.gsme_tariff import UpdateTariffGsme
-from rig.gbcs.wire import Reader
 from rig.util.memo import remember
 
 GENERIC_CRITICAL_ALERT = 0x1000
@@ -370,37 +371,6 @@ class BillingDataLogAlert(DlmsAlert):
 
 
 @dataclass(frozen=True)
-class GbzAlert:
-    """A GBZ (ZigBee) alert: ``01 09 <components> <code> <UTC seconds since 2000>`` (§1.6)."""
-
-    alert_code: int
-    timestamp: int
-    component_count: int = 0
-    components: bytes = b""
-
-    def encode(self, invoke_counter: int) -> bytes:
-        """GBZ alert bytes (no invoke-id: ``invoke_counter`` is unused)."""
-        return (
-            b"\x01\x09"
-            + bytes([self.component_count])
-            + self.alert_code.to_bytes(2, "big")
-            + self.timestamp.to_bytes(4, "big")
-            + self.components
-        )
-
-    @classmethod
-    def decode(cls, payload: bytes) -> GbzAlert:
-        """Inverse of :meth:`encode`; components are kept as raw bytes."""
-        reader = Reader(payload)
-        reader.expect(0x01, "GBZ profile id (high)")
-        reader.expect(0x09, "GBZ profile id (low)")
-        count = reader.byte("GBZ component count")
-        code = reader.uint(2, "alert code")
-        timestamp = reader.uint(4, "alert timestamp")
-        return cls(code, timestamp, count, reader.take(reader.remaining, "components"))
-
-
-@dataclass(frozen=True)
 class RawPayload:
     """A payload of a use case not modelled yet."""
 
@@ -492,10 +462,12 @@ _DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
     },
     (0x0061, Cra.ALERT): BillingDataLogAlert.decode,
     (0x0067, Cra.ALERT): SupplyRestoredAlert.decode,
-    (0x00CD, Cra.ALERT): GbzAlert.decode,
 }
 #: The (message code, CRA) pairs whose payloads decode to a typed object; any other is RawPayload.
 TYPED_USE_CASES: frozenset[tuple[int, Cra]] = frozenset(_DLMS_DECODERS) | frozenset(_DECODERS)
+# GBZ and ASN.1 use cases with no class of their own: the generic typed layers.
+_DECODERS = {**GBZ_USE_CASES, **ASN1_USE_CASES, **_DECODERS}
+TYPED_USE_CASES |= frozenset(GBZ_USE_CASES) | frozenset(ASN1_USE_CASES)
 #: Typed objects of DLMS payloads decoded lately, by message code, CRA and the payload without
 #: the low 24 bits of its invoke-id (issue 6: every ECS45 command of a load run is the same
 #: bytes but for its invoke-id). Bounded: emptied when full. [ASSUMED] size: far more distinct

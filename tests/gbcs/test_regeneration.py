@@ -127,7 +127,7 @@ def test_encrypted_parts_reencrypt(rtds: Path, rtds_keys: KeyStore) -> None:
             plaintext = codec.decrypt_part(message, block)
             assert crypto.encrypt_part(key, s.originator, plaintext) == block, path.name
             checked += 1
-    assert checked == 12  # ECS17b x2, ECS19, ECS68 x2, GCS13a x4, GCS14 x3
+    assert checked == 14  # ECS17b x2, ECS19, ECS68 x2, GCS13a x4, GCS14 x3, GCS17, GCS18
 
 
 def test_every_typed_use_case_vector_has_a_typed_model() -> None:
