@@ -94,6 +94,7 @@ _LOGGED = {
     "associated",
     "joined",
     "rejoined",
+    "rejoin-failed",
     "key-established",
     "refused",
     "left",

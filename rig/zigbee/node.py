@@ -40,7 +40,8 @@ SE_ENDPOINT = 1
 class Event:
     """Something the stack did or refused: ``kind`` (``associated``, ``joined``, ``refused``,
     ``key-established``,
-    ``announced``, ``rejoined``, ``left``, ``tunnel-open``, ``transfer-data``, ``expired``,
+    ``announced``, ``rejoined``, ``rejoin-failed``, ``left``, ``tunnel-open``, ``transfer-data``,
+    ``expired``,
     ``aps-retry``, ``aps-failed``, ``dropped``), the device's EUI-64 (hex) when one is concerned,
     a reason or detail, and data (the GBCS of a TransferData)."""
 
