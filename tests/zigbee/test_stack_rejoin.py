@@ -89,7 +89,7 @@ def test_a_rejoin_the_hub_cannot_open_falls_back_to_a_fresh_join_with_the_instal
     assert [e.data for e in again.events if e.kind == "transfer-data"] == [b"\x42" * 30]
     assert [e.data for e in after.hub.events if e.kind == "transfer-data"] == [b"\x43" * 30]
     assert not refusals(again.events)
-    assert refusals(after.hub.events) == refusals(after.hub.events)[:1]  # only the rejoin's
+    assert len(refusals(after.hub.events)) == 1  # only the rejoin's
 
 
 def test_a_refused_rejoin_is_answered_and_the_meter_tries_a_fresh_join_at_once(
