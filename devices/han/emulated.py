@@ -24,15 +24,19 @@ they join with their install code (the network key is only the rig's, sent them 
 Key), run Key Establishment with their credentials from the CA of ``ca`` (rig/zigbee/pki.py),
 and keep their NWK frame counters in ``counters``. The air's ``faults``
 (devices/spinel/air_faults.py) count ``at_s`` from the process's start; each fault is logged,
-one JSON record a line in the serial fault log's format, to ``air-faults.jsonl`` beside the
-description.
+one JSON record a line in the serial fault log's format (``FaultRecord.to_json``, the meter
+named by its EUI-64), to ``air-faults.jsonl`` beside the description, which the rig reads into
+its results (rig/live/han.py).
 
 With ``bench_io`` (optional), the meter it names is wired to the emulated bench I/O module: its
 supply state goes to ``report_to`` (the contactor sense input) and the module's relay answers on
 the same socket with ``{"power": false | true}``: off, the meter's radio goes dead and its node
 keeps what a meter keeps across a power cycle (the network key, the NWK frame counters, its
 firmware's state); on, it boots a new node that rejoins securely with that key
-(:meth:`HanMeter.power`).
+(:meth:`HanMeter.power`), or joins afresh with its install code if the rejoin fails
+(rig/zigbee/device.py). The firmware's answers the hub has not acknowledged are kept across the
+power cut and sent once the tunnel is open again [ASSUMED: as a meter keeps its pending
+responses; docs/han.md "Rejoin and the tunnel across it"].
 
 The stack's timers and the air's events run on a :class:`DueClock` kept at the host's
 monotonic time (:class:`HanCore` runs it to ``now`` whenever anything is due).
@@ -41,6 +45,7 @@ monotonic time (:class:`HanCore` runs it to ``now`` whenever anything is due).
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import logging
 import time
@@ -78,6 +83,9 @@ REJOIN_INTERVAL_S = 1.0
 #: How long a meter waits for its RequestTunnel's answer before it asks again [ASSUMED: past
 #: the APS retries of a sleepy device, apsAckWaitDuration + macTransactionPersistenceTime].
 TUNNEL_RETRY_S = 10.0
+#: How many answers a meter keeps for the hub while its tunnel is not open; the oldest goes
+#: first [ASSUMED: as the hub's held tunnel traffic, StackConfig.tunnel_queue].
+OUTBOX = 256
 #: How often the HAN looks for a relay command when nothing else is due [ASSUMED: a bench
 #: figure well under a relay's operate time].
 RELAY_POLL_S = 0.05
@@ -86,6 +94,7 @@ _LOGGED = {
     "associated",
     "joined",
     "rejoined",
+    "rejoin-failed",
     "key-established",
     "refused",
     "left",
@@ -228,6 +237,9 @@ class HanMeter:
         self.powered = True
         #: What the node kept at the last power cut (None: it had not joined).
         self._kept: Memory | None = None
+        #: The firmware's answers not yet acknowledged by the hub, in order.
+        self._outbox: dict[int, bytes] = {}
+        self._numbers = itertools.count()
 
     def start(self, at: float) -> None:
         self.clock.call_at(at, self._join)
@@ -267,11 +279,12 @@ class HanMeter:
         self.clock.call_at(self.clock.now() + REJOIN_INTERVAL_S, self._retry)
 
     def _retry(self) -> None:
+        """Join again until joined (a failed rejoin falls back to a join on its own)."""
         if not self.powered:
             return
         if self.node.state in ("idle", "refused", "left"):
             self._join()
-        elif self.node.state not in ("joined", "rejoining"):
+        elif self.node.state != "joined":
             self.clock.call_at(self.clock.now() + REJOIN_INTERVAL_S, self._retry)
 
     def _event(self, event: Event) -> None:
@@ -281,6 +294,9 @@ class HanMeter:
             # The hub takes Tunneling only from a device that announced itself, under the link
             # key Key Establishment set up (SE 1.2a §5.4.7), which follows every (re)join.
             self.clock.call_at(self.clock.now(), self._open_tunnel)
+        elif event.kind == "tunnel-open":
+            for number in list(self._outbox):  # what the hub has not acknowledged, again
+                self._transmit(number)
         elif event.kind == "left":
             self.clock.call_at(self.clock.now() + REJOIN_INTERVAL_S, self._join)
         elif event.kind == "transfer-data":
@@ -298,10 +314,22 @@ class HanMeter:
             self.clock.call_at(self.clock.now() + delay, self._send, frame)
 
     def _send(self, frame: bytes) -> None:
-        if self.node.tunnel_id is None:
-            _log.warning("meter %s: no tunnel, dropped a %d-byte answer", self.name, len(frame))
+        """An answer goes into the outbox, and through the tunnel if it is open."""
+        if len(self._outbox) >= OUTBOX:
+            oldest = next(iter(self._outbox))
+            _log.warning("meter %s: outbox full, dropped an answer", self.name)
+            del self._outbox[oldest]
+        number = next(self._numbers)
+        self._outbox[number] = frame
+        self._transmit(number)
+
+    def _transmit(self, number: int) -> None:
+        if not self.powered or self.node.tunnel_id is None:
             return
-        self.node.send_transfer_data(frame)
+        node = self.node
+        node.send_transfer_data(
+            self._outbox[number], on_acked=lambda: self._outbox.pop(number, None)
+        )
 
 
 class Han:

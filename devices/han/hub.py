@@ -255,12 +255,33 @@ class HanHub:
             self.coordinator.nwk_security, secured.SecuredNwk
         ):
             self.coordinator.nwk_security.close()  # the counters kept on file
+            self._note_drops(self.coordinator.nwk_security)
         if self._pcap is not None:
             self._pcap.close()
             self._pcap = None
         self.coordinator = None
         if self._stop_radio is not None:
             await self._stop_radio()
+
+    def _note_drops(self, nwk: secured.SecuredNwk) -> None:
+        """The NWK frames refused, counted per sender and reason (a ``dropped`` record each:
+        ``{"kind": "han", "event": "dropped", "device": …, "detail": "NWK: replay", "count":
+        …}``), what each ``refused`` record told one at a time."""
+        by_address = {int.from_bytes(eui, "big"): m.name for eui, m in self._by_eui.items()}
+        for (source, reason), count in sorted(
+            nwk.counters.drops.items(), key=lambda item: (item[0][0] or 0, item[0][1])
+        ):
+            name = by_address.get(source) if source is not None else None
+            who = name or ("" if source is None else f"{source:016X}")
+            self.note(
+                {
+                    "kind": "han",
+                    "event": "dropped",
+                    "device": who,
+                    "detail": f"NWK: {reason}",
+                    "count": count,
+                }
+            )
 
     # --- on the loop --------------------------------------------------------------------------
 

@@ -163,11 +163,13 @@ class AirFaults:
         self,
         now: float,
         kind: AirFaultKind,
-        direction: Direction | None,
+        end: tuple[bytes | None, Direction | None],
         frames: tuple[bytes, ...],
         detail: str,
     ) -> None:
-        record = FaultRecord(now, direction, _LOGGED[kind], frames, detail)
+        meter, direction = end
+        who = "" if meter is None else meter.hex().upper()
+        record = FaultRecord(now, direction, _LOGGED[kind], frames, detail, who)
         self.log.append(record)
         if self.on_record is not None:
             self.on_record(record)
@@ -178,7 +180,7 @@ class AirFaults:
         for fault in self.faults:
             if self._fires(fault, (AirFaultKind.JAM,), now, end):
                 detail = f"from {sender.hex()}: CCA failure"
-                self._record(now, fault.kind, end[1], (psdu,), detail)
+                self._record(now, fault.kind, end, (psdu,), detail)
                 return True
         return False
 
@@ -196,15 +198,15 @@ class AirFaults:
             if not self._fires(fault, kinds, now, end):
                 continue
             if fault.kind is AirFaultKind.DROP:
-                self._record(now, fault.kind, end[1], (psdu,), route)
+                self._record(now, fault.kind, end, (psdu,), route)
                 return Delivery(None)
             if fault.kind is AirFaultKind.CORRUPT:
                 corrupted, bit = _flip(psdu, self._rng.random())
-                self._record(now, fault.kind, end[1], (psdu, corrupted), f"{route} bit {bit}")
+                self._record(now, fault.kind, end, (psdu, corrupted), f"{route} bit {bit}")
                 psdu = corrupted
             else:
                 delay += fault.delay_s
-                self._record(now, fault.kind, end[1], (psdu,), f"{route} by {fault.delay_s:g} s")
+                self._record(now, fault.kind, end, (psdu,), f"{route} by {fault.delay_s:g} s")
         return Delivery(psdu, delay)
 
     def replay(self, fault: AirFault, now: float) -> Captured | None:
@@ -215,7 +217,7 @@ class AirFaults:
                 if self._rng.random() >= fault.probability:
                     return None
                 route = f"{frame.sender.hex()} to {frame.receiver.hex()}"
-                self._record(now, fault.kind, end[1], (frame.psdu,), f"{route} again")
+                self._record(now, fault.kind, end, (frame.psdu,), f"{route} again")
                 return frame
         return None
 

@@ -78,13 +78,15 @@ class FaultRates:
 @dataclass(frozen=True)
 class FaultRecord:
     """One fault: when, which way, what, the payloads it touched (for a corruption: before, then
-    after), and a detail such as the bit flipped or the delay."""
+    after), a detail such as the bit flipped or the delay, and the device it concerns (its bench
+    name in the results; an injector that knows only its EUI-64, as the air's, gives that)."""
 
     at: float
     direction: Direction | None
     fault: Fault
     frames: tuple[bytes, ...]
     detail: str = ""
+    device: str = ""
 
     def to_json(self) -> dict[str, object]:
         """A results record: ``{"kind": "fault", "fault": "drop", "frames": [hex, …], …}``."""
@@ -95,7 +97,25 @@ class FaultRecord:
             "fault": self.fault.value,
             "frames": [frame.hex() for frame in self.frames],
             "detail": self.detail,
+            "device": self.device,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> FaultRecord:
+        """The record :meth:`to_json` gave (a fault log read back); ValueError if it is not
+        one."""
+        try:
+            direction = data["direction"]
+            return cls(
+                float(data["at"]),  # type: ignore[arg-type]
+                None if direction is None else Direction(str(direction)),
+                Fault(str(data["fault"])),
+                tuple(bytes.fromhex(str(frame)) for frame in data["frames"]),  # type: ignore[attr-defined]
+                str(data.get("detail", "")),
+                str(data.get("device", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a fault record: {type(exc).__name__}: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,29 @@
 """The bench's HAN (``[han]``) on the live rig: the rig as its Comms Hub
 (:class:`devices.han.hub.HanHub`), each ``transport = "han"`` meter one device; on an emulated
 bench the HAN's process (``python -m devices.han.emulated``) is started with the hub and its
-pty is the radio's port (docs/han.md "On the bench"). The HAN's test PKI (rig/zigbee/pki.py) is
-the bench's files for a physical HAN, generated into the run folder for an emulated one."""
+pty is the radio's port (docs/han.md "On the bench"), and each fault it injects on the air
+(its ``air-faults.jsonl``) goes into the results as a serial fault does, named by the meter's
+bench name (:class:`AirFaultLog`). The HAN's test PKI (rig/zigbee/pki.py) is the bench's files
+for a physical HAN, generated into the run folder for an emulated one."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from devices.api import Device
 from devices.emulated.host import EmulatorProcess, spawn_emulator
+from devices.han.emulated import FAULT_LOG
 from devices.han.hub import HanHub, HanMeterConfig
 from devices.transports.capture import Captures
+from devices.transports.faults import FaultRecord
 from rig.config.bench import Bench
 from rig.config.han import HanConfig
 from rig.live.counter_state import state_path
@@ -27,6 +34,48 @@ from rig.zigbee.pki import CA_FILE, credentials_path, generate
 HAN_DIR = "han"
 #: The emulated HAN's test PKI, in the HAN's folder.
 PKI_DIR = "pki"
+#: How often the air's fault log is read while the HAN runs [ASSUMED: a bench figure; the
+#: log is read to its end once more when the HAN stops].
+FAULT_LOG_POLL_S = 0.25
+
+_log = logging.getLogger(__name__)
+
+
+class AirFaultLog:
+    """The emulated HAN's fault log, read as it grows: each record (the serial fault log's
+    :class:`~devices.transports.faults.FaultRecord`, the meter named by its EUI-64) goes to
+    ``note`` with the meter's bench name instead; a line that is not a record is logged and
+    skipped."""
+
+    def __init__(self, path: Path, names: dict[str, str], note: Callable[[dict[str, Any]], None]):
+        self.path, self.names, self.note = path, names, note
+        self._offset = 0
+
+    def read(self) -> None:
+        """Note every whole line written since the last read."""
+        try:
+            with self.path.open("rb") as log:
+                log.seek(self._offset)
+                chunk = log.read()
+        except FileNotFoundError:
+            return
+        lines = chunk.split(b"\n")[:-1]  # the last one may be half written
+        self._offset += sum(len(line) + 1 for line in lines)
+        for line in lines:
+            try:
+                record = FaultRecord.from_json(json.loads(line))
+            except ValueError as exc:
+                _log.warning("%s: %s", self.path, exc)
+                continue
+            self.note(
+                replace(record, device=self.names.get(record.device, record.device)).to_json()
+            )
+
+    async def follow(self) -> None:
+        """Read the log every :data:`FAULT_LOG_POLL_S` until cancelled."""
+        while True:
+            await asyncio.sleep(FAULT_LOG_POLL_S)
+            self.read()
 
 
 def han_devices(
@@ -44,13 +93,16 @@ def han_devices(
     meters = [HanMeterConfig(d.name, d.eui, d.install_code or b"") for d in configs]
     process: EmulatorProcess | None = None
     hub_credentials = han.credentials
+    names = {m.eui.raw.hex().upper(): m.name for m in meters}
+    faults = AirFaultLog(run_dir / HAN_DIR / FAULT_LOG, names, lambda record: hub.note(record))
+    following: asyncio.Task[None] | None = None
 
     def credentials() -> Credentials:
         assert hub_credentials is not None  # set by start() on an emulated HAN
         return hub_credentials
 
     async def start() -> str:
-        nonlocal process, hub_credentials
+        nonlocal process, hub_credentials, following
         if han.port is not None:
             return han.port
         folder = run_dir / HAN_DIR
@@ -62,13 +114,20 @@ def han_devices(
         argv = [sys.executable, "-m", "devices.han.emulated", str(description)]
         log = run_dir / HAN_DIR / "emulated-han.log"
         process = await asyncio.to_thread(spawn_emulator, argv, log=log)
+        following = asyncio.create_task(faults.follow())
         return process.port
 
     async def stop() -> None:
-        nonlocal process
+        nonlocal process, following
         if process is not None:
             ended, process = process, None
             await asyncio.to_thread(ended.stop)
+        if following is not None:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            following = None
+            faults.read()  # what the HAN logged before it stopped
 
     # A physical meter remembers the counters it took: they are kept beside the bench file, as
     # the GBCS counters are; an emulated HAN's live and die with the run.

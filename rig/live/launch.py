@@ -11,6 +11,7 @@ state to it. Every device link feeds the rig's per-test captures (:func:`capture
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import re
@@ -239,7 +240,7 @@ def _hub_args(
 
 def _note_fault(rig: Rig, device: str, fault: FaultRecord) -> None:
     """Every injected fault goes into the results with the frames it touched."""
-    rig.note({**fault.to_json(), "device": device})
+    rig.note(dataclasses.replace(fault, device=device).to_json())
 
 
 def _bench_io(config: BenchIOConfig) -> BenchIOModule:

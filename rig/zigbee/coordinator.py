@@ -14,6 +14,11 @@
   pending" in the ACK of the poll, and a held frame expires after macTransactionPersistenceTime
   (an ``expired`` event).
 - Secure rejoin (§3.6.1.4.2), leave both ways (§3.6.1.10), the Tunneling server (GBCS both ways).
+- **A tunnel across a rejoin**: a device that rejoins (or joins again) after it had a tunnel
+  takes Tunneling only once Key Establishment has run again (SE 1.2a §5.4.7), so from the rejoin
+  until it asks for its tunnel again the GBCS for it is **held** (up to
+  ``StackConfig.tunnel_queue`` frames, then refused with the reason), the TransferData in flight
+  to it taken back into that queue, and all of it sent in order once the tunnel is open again.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from rig.zigbee.tunnel import (
     GB_HRGP,
     REQUEST_TUNNEL,
     REQUEST_TUNNEL_RESPONSE,
+    SERVER_TRANSFER_DATA,
     SMART_ENERGY_PROFILE,
     TUNNEL_PROTOCOL_NOT_SUPPORTED,
     TUNNEL_SUCCESS,
@@ -105,12 +111,24 @@ class Coordinator(Node):
         self.permit_joining = True
         self.children: dict[bytes, Child] = {}
         self._held: dict[codec.Address, _Held] = {}
+        #: Per device whose tunnel is held across its rejoin: the GBCS waiting for it.
+        self._tunnel_held: dict[bytes, deque[bytes]] = {}
         self.nwk_security.install(network_key, self.key_seq)
 
     # --- the API ------------------------------------------------------------------------------
 
     def send_transfer_data(self, eui64: bytes, gbcs: bytes) -> None:
-        """GBCS to a device through its open tunnel (TransferData, server to client)."""
+        """GBCS to a device through its open tunnel (TransferData, server to client), or held
+        for it while it rejoins; ValueError with the reason if neither."""
+        held = self._tunnel_held.get(eui64)
+        if held is not None:
+            if len(held) >= self.config.tunnel_queue:
+                raise ValueError(
+                    f"device {eui64.hex().upper()} is rejoining and {len(held)} GBCS frames "
+                    "already wait for its tunnel (StackConfig.tunnel_queue)"
+                )
+            held.append(gbcs)
+            return
         child = self._joined(eui64)
         if child.tunnel_id is None:
             raise ValueError(f"device {eui64.hex().upper()} has no tunnel open")
@@ -146,6 +164,18 @@ class Coordinator(Node):
     def _key_establishment_peer(self, src: int) -> bytes | None:
         child = self._child(src)
         return child.eui64 if child is not None and child.state == "joined" else None
+
+    def _hold_tunnel(self, child: Child | None) -> None:
+        """``child`` (re)joined: if it had a tunnel, its GBCS waits until it opens it again,
+        what was in flight to it first."""
+        if child is None or (child.tunnel_id is None and child.eui64 not in self._tunnel_held):
+            return
+        held = self._tunnel_held.setdefault(child.eui64, deque())
+        for asdu in reversed(self.take_back(child.short, TUNNELING_CLUSTER)):
+            command = zcl_decode(asdu)
+            if command.command == SERVER_TRANSFER_DATA:
+                held.appendleft(transfer_data_decode(command)[1])
+        child.tunnel_id = None
 
     def _install_code_key(self, eui: bytes) -> None:
         """The link key from ``eui``'s install code (Annex B.6), until CBKE replaces it."""
@@ -236,6 +266,7 @@ class Coordinator(Node):
             self._respond(eui, 0xFFFF, codec.ASSOC_DENIED)
             return
         known = self.children.get(eui)
+        self._hold_tunnel(known)
         short = known.short if known else self._free_short()
         self.children[eui] = Child(eui, short, capability)
         self._forget(short)
@@ -317,8 +348,16 @@ class Coordinator(Node):
         eui = nwk.src_ext or ext_address(mac.src)
         if eui is None or self._refusal(eui):
             self._event("refused", eui, f"rejoin: {self._refusal(eui) if eui else 'no EUI-64'}")
+            if eui is not None:  # answered, so the device need not wait to join afresh
+                refusal = codec.nwk_command(
+                    codec.NWK_REJOIN_RESPONSE,
+                    network_address=0xFFFF,
+                    rejoin_status=codec.ASSOC_DENIED,
+                )
+                self.send_nwk(nwk.src, codec.NWK_COMMAND, refusal, secure=True, mac_dst=eui)
             return
         child = self.children.get(eui) or Child(eui, nwk.src, capability)
+        self._hold_tunnel(child)
         child.capability, child.state = capability, "joined"
         self._forget(child.short)
         self.children[eui] = child
@@ -372,6 +411,9 @@ class Coordinator(Node):
             )
             asdu = zcl_encode(ZclCommand(True, command.seq, REQUEST_TUNNEL_RESPONSE, bytes(answer)))
             self.send_data(child.short, TUNNELING_CLUSTER, SMART_ENERGY_PROFILE, asdu, secure=True)
+            if ok:
+                for gbcs in self._tunnel_held.pop(child.eui64, ()):
+                    self.send_transfer_data(child.eui64, gbcs)
             return
         tunnel_id, data = transfer_data_decode(command)
         if tunnel_id != child.tunnel_id:

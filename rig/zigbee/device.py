@@ -10,11 +10,20 @@ install code's link key, through the APS seam); Device Announce. Then RequestTun
 
 A power cycle keeps :class:`Memory` (what a meter keeps in flash; the NWK frame counters are the
 NWK security's to keep): a device built with it does a **secure rejoin** (NWK Rejoin Request
-secured with the stored network key, §3.6.1.4.2) instead of a new join.
+secured with the stored network key, §3.6.1.4.2) instead of a new join. A rejoin that is refused
+(a Rejoin Response with a status other than success) or gets no answer within
+``StackConfig.rejoin_timeout`` (a trust center that lost the device or changed the network key:
+it cannot open the request) makes the device forget the network and **join afresh** with its
+install code (association, Transport Key, then Key Establishment again): §3.6.1.4.2 reports the
+failed rejoin to the application (NLME-JOIN.confirm), which decides what follows [ASSUMED: the
+fallback to association is what ZigBee stacks do, e.g. Digi's XBee "Rejoining" (after failed
+rejoin attempts the device joins by association); a trust center rejoin (unsecured NWK, under
+the link key) is not tried].
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rig.clock import Clock, TimerHandle
@@ -97,6 +106,7 @@ class Device(Node):
         self.polling = sleepy
         self._beacons: list[Beacon] = []
         self._poll_timer: TimerHandle | None = None
+        self._rejoin_timer: TimerHandle | None = None
         if memory is not None:
             self.pan_id, self.short = memory.pan_id, memory.short
             self.trust_center = memory.trust_center
@@ -138,7 +148,23 @@ class Device(Node):
             secure=True,
             mac_src=self.eui64,
         )
+        self._rejoin_timer = self.clock.call_at(
+            self.clock.now() + self.config.rejoin_timeout,
+            self._rejoin_failed,
+            f"no Rejoin Response within {self.config.rejoin_timeout:g} s",
+        )
         self._start_polling()
+
+    def _rejoin_failed(self, why: str) -> None:
+        """The secure rejoin failed: forget the network and join afresh with the install code."""
+        self._rejoin_timer = None
+        if self.state != "rejoining":
+            return
+        self._event("rejoin-failed", self.eui64, f"{why}: joining afresh with the install code")
+        self.pan_id, self.short = codec.BROADCAST_PAN, 0xFFFE
+        self.trust_center = self.network_key = None
+        self.tunnel_id = None
+        self.join()
 
     def memory(self) -> Memory:
         if self.network_key is None or self.trust_center is None:
@@ -153,12 +179,18 @@ class Device(Node):
             codec.COORDINATOR, TUNNELING_CLUSTER, SMART_ENERGY_PROFILE, asdu, secure=True
         )
 
-    def send_transfer_data(self, gbcs: bytes) -> None:
+    def send_transfer_data(self, gbcs: bytes, on_acked: Callable[[], None] | None = None) -> None:
+        """GBCS to the Comms Hub; ``on_acked`` once the hub acknowledged all of it."""
         if self.tunnel_id is None:
             raise ValueError("no tunnel open")
         asdu = transfer_data(False, self._next_zcl(), self.tunnel_id, gbcs)
         self.send_data(
-            codec.COORDINATOR, TUNNELING_CLUSTER, SMART_ENERGY_PROFILE, asdu, secure=True
+            codec.COORDINATOR,
+            TUNNELING_CLUSTER,
+            SMART_ENERGY_PROFILE,
+            asdu,
+            secure=True,
+            on_acked=on_acked,
         )
 
     def leave(self) -> None:
@@ -273,9 +305,10 @@ class Device(Node):
             self.leave()
         elif command == codec.NWK_REJOIN_RESPONSE and self.state == "rejoining":
             short, status = int.from_bytes(fields[:2], "little"), fields[2]
+            if self._rejoin_timer is not None:
+                self._rejoin_timer.cancel()
             if status:
-                self.state = "refused"
-                self._event("refused", self.eui64, f"rejoin status {status}")
+                self._rejoin_failed(f"rejoin refused with status {status}")
                 return
             self.short, self.state = short, "joined"
             self.radio.set_pan(self.pan_id, short)

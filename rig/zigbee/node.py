@@ -40,7 +40,8 @@ SE_ENDPOINT = 1
 class Event:
     """Something the stack did or refused: ``kind`` (``associated``, ``joined``, ``refused``,
     ``key-established``,
-    ``announced``, ``rejoined``, ``left``, ``tunnel-open``, ``transfer-data``, ``expired``,
+    ``announced``, ``rejoined``, ``rejoin-failed``, ``left``, ``tunnel-open``, ``transfer-data``,
+    ``expired``,
     ``aps-retry``, ``aps-failed``, ``dropped``), the device's EUI-64 (hex) when one is concerned,
     a reason or detail, and data (the GBCS of a TransferData)."""
 
@@ -72,6 +73,14 @@ class StackConfig:
     poll_interval: float = 1.0
     #: The trust center's wait for Device Announce after Transport Key [ASSUMED].
     join_timeout: float = 10.0
+    #: How long a rejoining device waits for the Rejoin Response before it joins afresh with its
+    #: install code [ASSUMED: 05-3474 §3.6.1.4.2 leaves the wait to the stack; past a sleepy
+    #: device's poll (1 s) and its held frame's round trip].
+    rejoin_timeout: float = 3.0
+    #: How many GBCS frames the trust center holds for a device's tunnel while the device
+    #: rejoins and runs Key Establishment again, before it refuses more [ASSUMED: a bench
+    #: figure above the 50 round trips the load plans queue at once].
+    tunnel_queue: int = 256
 
 
 @dataclass
@@ -301,6 +310,22 @@ class Node:
         waiting.popleft()
         if waiting:
             self._start(waiting[0])
+
+    def take_back(self, dst: int, cluster: int) -> list[bytes]:
+        """Withdraw the APS data transfers of ``cluster`` to ``dst``, the one in flight too (a
+        peer that rejoined takes them only under a new key): their ASDUs, in order; the other
+        transfers to ``dst`` go on."""
+        waiting = self._waiting.get(dst, deque())
+        taken = [t for t in waiting if t.frames[0].cluster == cluster]
+        if not taken:
+            return []
+        in_flight = waiting[0]
+        if in_flight.frames[0].cluster == cluster and in_flight.timer is not None:
+            in_flight.timer.cancel()
+        left = self._waiting[dst] = deque(t for t in waiting if t.frames[0].cluster != cluster)
+        if left and left[0] is not in_flight:
+            self._start(left[0])
+        return [b"".join(frame.payload for frame in t.frames) for t in taken]
 
     def send_unacked(
         self,

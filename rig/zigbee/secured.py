@@ -93,6 +93,11 @@ class SecuredNwk:
             self.install(network_key, key_seq)
 
     def install(self, key: bytes, key_seq: int) -> None:
+        """Use ``key`` from now on; another key than the one held brings its own incoming
+        counters (§4.3.1: the incoming frame counters belong to the key's security material,
+        nwkSecurityMaterialSet), so a device that joins afresh takes the new key's frames."""
+        if self.keys.get(self.key_seq, key) != key:
+            self.counters = FrameCounters(drops=self.counters.drops)
         self.keys[key_seq] = key
         self.key_seq = key_seq
 

@@ -2,16 +2,18 @@
 description (rig/live/han.py) and read back as the air's faults (devices/han/emulated.py)."""
 
 import json
+import logging
 import math
+from dataclasses import replace
 
 import pytest
 from test_han_bench_file import HAN, write
 
 from devices.han.emulated import _fault
 from devices.spinel.air_faults import AirFault, AirFaultKind
-from devices.transports.faults import Direction
+from devices.transports.faults import Direction, Fault, FaultRecord
 from rig.config.bench import BenchError, load_bench
-from rig.live.han import write_description
+from rig.live.han import AirFaultLog, write_description
 
 FAULTS = """
 [[han.fault]]
@@ -85,3 +87,27 @@ def test_faults_need_the_emulated_air(tmp_path):
                 tmp_path, text.replace("[[device]]", '[[han.fault]]\nkind = "drop"\n[[device]]', 1)
             )
         )
+
+
+def test_the_air_fault_log_reaches_the_results_as_serial_faults_do(tmp_path, caplog):
+    """What the emulated HAN logs (one FaultRecord a line, the meter by its EUI-64) is noted
+    with the meter's bench name, read as the log grows; a half-written line waits for its end,
+    and a line that is no record is skipped with a warning."""
+    esme = "00DB123456789402"
+    drop = FaultRecord(1.5, Direction.TX, Fault.DROP, (b"\x41\x88\x01",), "hub to esme", esme)
+    jam = FaultRecord(2.0, Direction.TX, Fault.JAM, (b"\x01",), "from hub: CCA failure")
+    path = tmp_path / "air-faults.jsonl"
+    noted: list[dict[str, object]] = []
+    log = AirFaultLog(path, {esme: "esme"}, noted.append)
+    log.read()  # no log yet: nothing
+    line = json.dumps(drop.to_json()) + "\n"
+    path.write_text(line + "not json\n" + json.dumps(jam.to_json())[:20])
+    with caplog.at_level(logging.WARNING):
+        log.read()
+    assert noted == [{**drop.to_json(), "device": "esme"}]
+    assert "air-faults.jsonl: Expecting value" in caplog.text
+    with path.open("a") as rest:
+        rest.write(json.dumps(jam.to_json())[20:] + "\n")
+    log.read()
+    assert [FaultRecord.from_json(n) for n in noted] == [replace(drop, device="esme"), jam]
+    assert noted[0]["frames"] == ["418801"]
