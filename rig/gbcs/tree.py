@@ -327,15 +327,29 @@ def _verdicts(message: Message, keys: KeyStore | None) -> dict[str, str]:
     return {"mac": _mac_verdict(message, keys), "signature": _signature_verdict(s, keys)}
 
 
+def mac_key_pair(signing: GeneralSigning) -> tuple[Eui64, Eui64]:
+    """The two parties whose KA keys MAC a message (either private key verifies it; §1.4).
+
+    Commands: the ACB and the target device; responses and alerts: the recipient and the
+    originating device. HAN-only ``SME.C.PPMID-GSME`` messages (PCS01/PCS02 and their responses,
+    ``HAN_ONLY_CODES``) never pass the ACB: the PPMID originates the command and the GSME answers
+    it, so the pair is the two devices named in the header, originator and recipient (GBCS §6
+    message categories; docs/gbcs-codec.md "MAC keys of HAN-only messages").
+    """
+    if signing.message_code in HAN_ONLY_CODES:
+        return signing.originator, signing.recipient
+    if signing.cra is Cra.COMMAND:
+        return ACB, signing.recipient
+    return signing.recipient, signing.originator
+
+
 def _mac_verdict(message: Message, keys: KeyStore) -> str:
-    """Commands: ACB x device; responses and alerts: recipient x originator (§1.4), from
-    whichever side's private key the store holds (ECDH is symmetric)."""
+    """``valid`` / ``INVALID`` under :func:`mac_key_pair`, from whichever side's private key the
+    store holds (ECDH is symmetric), else ``not checked`` naming the private keys it needs."""
     if message.mac is None:
         return "absent"
     s = message.signing
-    if s.message_code in HAN_ONLY_CODES:
-        return "not checked (a HAN-only message: not MAC'd by the ACB; its key is not modelled)"
-    party, device = (ACB, s.recipient) if s.cra is Cra.COMMAND else (s.recipient, s.originator)
+    party, device = mac_key_pair(s)
     for private, public in ((party, device), (device, party)):
         try:
             key = kdf(
@@ -353,7 +367,7 @@ def _mac_verdict(message: Message, keys: KeyStore) -> str:
         except GbcsError:
             return "INVALID"
         return "valid"
-    return f"not checked (no KA key pair for {party} / {device})"
+    return f"not checked (needs the KA private key of {party} or {device})"
 
 
 def _signature_verdict(s: GeneralSigning, keys: KeyStore) -> str:
