@@ -28,7 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rig.gbcs import crypto
-from rig.gbcs.crypto import CRA_ENCRYPTION, ENCRYPTED_PART_HEADER, MAC_LENGTH, kdf
+from rig.gbcs.crypto import (
+    CRA_ENCRYPTION,
+    ENCRYPTED_PART_HEADER,
+    MAC_LENGTH,
+    kdf_from_secret,
+    shared_secret,
+)
 from rig.gbcs.dlms import AccessResponse, Data, DataNotification, Tag, decode_apdu
 from rig.gbcs.errors import DecodeError, GbcsError, VerifyError
 from rig.gbcs.eui import Eui64
@@ -48,7 +54,7 @@ INVALID = "INVALID"
 
 
 class KeyUnavailable(GbcsError, KeyError):
-    """Neither side's KA private key of an encrypted part is in the key store."""
+    """Neither side's KA private key of a key pair (MAC or encrypted part) is in the store."""
 
     def __init__(self, device: Eui64, party: Eui64) -> None:
         super().__init__(device, party)
@@ -178,17 +184,24 @@ def part_counter(signing: GeneralSigning) -> int:
     return signing.counter if counter is None else counter
 
 
-def part_key(signing: GeneralSigning, keys: KeyStore) -> bytes:
-    """The AES key of ``signing``'s encrypted parts (KDF mode 04), from whichever side's KA
-    private key ``keys`` holds; :class:`KeyUnavailable` if neither."""
-    device, party = signing.originator, remote_party(signing)
-    for private, public in ((party, device), (device, party)):
+def pair_secret(keys: KeyStore, a: Eui64, b: Eui64) -> bytes:
+    """The ECDH secret of the KA keys of ``a`` and ``b``, from whichever side's private key
+    ``keys`` holds (ECDH is symmetric); :class:`KeyUnavailable` if neither."""
+    for private, public in ((a, b), (b, a)):
         try:
-            secret_pair = keys.ka_private(private), keys.ka_public(public)
+            pair = keys.ka_private(private), keys.ka_public(public)
         except (KeyError, ValueError):
             continue
-        return kdf(*secret_pair, device, CRA_ENCRYPTION, part_counter(signing), party)
-    raise KeyUnavailable(device, party)
+        return shared_secret(*pair)
+    raise KeyUnavailable(b, a)
+
+
+def part_key(signing: GeneralSigning, keys: KeyStore) -> bytes:
+    """The AES key of ``signing``'s encrypted parts (KDF mode 04); :class:`KeyUnavailable` if
+    ``keys`` holds neither side's private KA key."""
+    party = remote_party(signing)
+    z = pair_secret(keys, party, signing.originator)
+    return kdf_from_secret(z, signing.originator, CRA_ENCRYPTION, part_counter(signing), party)
 
 
 def decrypt_part(signing: GeneralSigning, block: bytes, keys: KeyStore) -> bytes:

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from rig.gbcs.codes import HAN_ONLY_CODES, message_code_name
-from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf, verify_signature
+from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf_from_secret, verify_signature
 from rig.gbcs.dlms import Data, decode_data, parse_cosem_datetime
 from rig.gbcs.errors import DecodeError, GbcsError
 from rig.gbcs.esme_tariff import CosemDate, CosemDateTime, CosemTime
@@ -26,8 +26,10 @@ from rig.gbcs.gsme_tariff import ZclDate
 from rig.gbcs.protect import (
     INVALID,
     EncryptedPart,
+    KeyUnavailable,
     decrypt_parts,
     overall_verdict,
+    pair_secret,
     plaintext_decoder,
 )
 from rig.gbcs.usecases import decode_payload
@@ -350,24 +352,16 @@ def _mac_verdict(message: Message, keys: KeyStore) -> str:
         return "absent"
     s = message.signing
     party, device = mac_key_pair(s)
-    for private, public in ((party, device), (device, party)):
-        try:
-            key = kdf(
-                keys.ka_private(private),
-                keys.ka_public(public),
-                s.originator,
-                s.cra,
-                s.counter,
-                s.recipient,
-            )
-        except (KeyError, ValueError):
-            continue
-        try:
-            check_mac(key, s.originator, s.encode(), message.mac)
-        except GbcsError:
-            return "INVALID"
-        return "valid"
-    return f"not checked (needs the KA private key of {party} or {device})"
+    try:
+        z = pair_secret(keys, party, device)
+    except KeyUnavailable:
+        return f"not checked (needs the KA private key of {party} or {device})"
+    key = kdf_from_secret(z, s.originator, s.cra, s.counter, s.recipient)
+    try:
+        check_mac(key, s.originator, s.encode(), message.mac)
+    except GbcsError:
+        return "INVALID"
+    return "valid"
 
 
 def _signature_verdict(s: GeneralSigning, keys: KeyStore) -> str:
