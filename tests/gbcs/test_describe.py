@@ -6,6 +6,8 @@ description is one error line naming the file, the key and the value."""
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,10 @@ def test_payload_types_include_every_typed_module() -> None:
 def test_build_frame_errors_are_description_errors() -> None:
     with pytest.raises(DescriptionError, match="counter: missing"):
         build_frame({"use_case": "ECS45"}, None)
+
+
+def test_the_docs_toml_example_builds_the_rtds_ecs45_command(rtds: Path) -> None:
+    text = (Path(__file__).parents[2] / "docs" / "gbcs-codec.md").read_text()
+    (toml,) = re.findall(r"```toml\n(.*?)```", text, re.S)
+    frame = build_frame(tomllib.loads(toml), KeyStore([rtds / "keystore"]))
+    assert frame == _vector(rtds, "ECS45_7.4_SUCCESS_COMMAND")
