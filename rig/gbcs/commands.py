@@ -275,10 +275,11 @@ def frame(
     pcap_path: Path | None,
     **opts: object,
 ) -> None:
-    """Build a command and print its hex (keys sign, MAC, encrypt and make UTRNs).
+    """Build a GBCS message from options or a JSON/TOML description and print its hex.
 
     USE_CASE with options builds the in-scope commands; ``--from FILE`` builds any typed
-    message (command, response or alert) from a JSON or TOML description.
+    message (command, response or alert) from a description. Keys sign, MAC, encrypt and make
+    UTRNs.
     """
     keys = _keystore(key_dirs)
     if description_path is not None:
