@@ -85,8 +85,8 @@ def test_vector_regenerates(vector_bytes: bytes, rtds_keys: KeyStore, rtds_vecto
         else:
             codec.open_response(frame)
     elif s.message_code in HAN_ONLY_CODES:
-        # PPMID to GSME (PCS01): its MAC key is not modelled yet (issue 17), so the MAC is
-        # re-attached, not recomputed.
+        # PPMID to GSME (PCS01): MAC'd by the two devices, whose private keys the RTDS lacks
+        # (test_han_only_mac.py), so the MAC is re-attached, not recomputed.
         assert Message(s, message.mac).encode() == vector_bytes
     else:
         assert encode_mac_frame(s, _mac_key(rtds_keys, s)) == vector_bytes
