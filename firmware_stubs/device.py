@@ -161,9 +161,21 @@ class SmartDevice:
         return self._delay, self._codec.build_response(command, payload, date_time=stamp)
 
     def _response_signing(self, command: Message) -> GeneralSigning:
-        """The transaction a response to ``command`` belongs to (for encrypted parts)."""
+        """The transaction a response to ``command`` belongs to (for encrypted parts): with the
+        command's supplementary remote party and counters, which key the part (§1.4) and which
+        the response carries (``DeviceCodec.build_response``)."""
         c = command.signing
-        return GeneralSigning(Cra.RESPONSE, c.counter, self.eui, c.originator, c.message_code, b"")
+        return GeneralSigning(
+            Cra.RESPONSE,
+            c.counter,
+            self.eui,
+            c.originator,
+            c.message_code,
+            b"",
+            supplementary_remote_party_id=c.supplementary_remote_party_id,
+            supplementary_remote_party_counter=c.supplementary_remote_party_counter,
+            supplementary_originator_counter=c.supplementary_originator_counter,
+        )
 
     def _encrypt(self, command: Message, plaintext: bytes) -> bytes:
         """A ``31 00000000 …`` part for the command's originator (KDF mode 04, §1.4)."""

@@ -118,7 +118,7 @@ def _add_examples(command: click.Command, path: tuple[str, ...]) -> None:
         ),
         "frame": (
             "rig.gbcs.commands:frame",
-            "Build an in-scope command and print its hex (keys sign, MAC and make UTRNs).",
+            "Build a GBCS message from options or a JSON/TOML description and print its hex.",
         ),
         "keys": ("rig.keys.commands:keys", "Test key material (never real keys)."),
         "report": (

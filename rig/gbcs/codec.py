@@ -37,6 +37,7 @@ from rig.gbcs.frame import (
     mac_frame,
     signed_apdu,
 )
+from rig.gbcs.protect import part_counter, remote_party
 from rig.keys.keystore import KeyStore
 
 #: The DCC Access Control Broker in RTDS and DCC Boxed (§1.5).
@@ -62,24 +63,11 @@ class _PairPrefixes(dict[bytes, bytes]):
         return prefix
 
 
-def encryption_party(signing: GeneralSigning) -> Eui64:
-    """The remote party whose KA key encrypts payload parts: the supplementary one if present."""
-    return signing.supplementary_remote_party_id or signing.recipient
-
-
 def _encryption_key(
     private_ka: ec.EllipticCurvePrivateKey, peer_ka: ec.EllipticCurvePublicKey, s: GeneralSigning
 ) -> bytes:
     """KDF mode 04: supplementary originator counter and remote party if present (§1.4)."""
-    counter = s.supplementary_originator_counter
-    return kdf(
-        private_ka,
-        peer_ka,
-        s.originator,
-        CRA_ENCRYPTION,
-        s.counter if counter is None else counter,
-        encryption_party(s),
-    )
+    return kdf(private_ka, peer_ka, s.originator, CRA_ENCRYPTION, part_counter(s), remote_party(s))
 
 
 def sign_precommand(precommand: bytes, ds_private: ec.EllipticCurvePrivateKey) -> bytes:
@@ -204,7 +192,7 @@ class RemotePartyCodec:
     def decrypt_part(self, message: Message, block: bytes) -> bytes:
         """Decrypt an encrypted payload part (``31 00000000 …``) of a device's response."""
         s = message.signing
-        private = self.keys.ka_private(encryption_party(s))
+        private = self.keys.ka_private(remote_party(s))
         key = _encryption_key(private, self.keys.ka_public(s.originator), s)
         return decrypt_part(key, s.originator, block)
 
@@ -316,9 +304,7 @@ class DeviceCodec:
 
     def encrypt_part(self, signing: GeneralSigning, plaintext: bytes) -> bytes:
         """Encrypt a sensitive payload part for the remote party of ``signing`` (KDF mode 04)."""
-        key = _encryption_key(
-            self._ka_private, self.keys.ka_public(encryption_party(signing)), signing
-        )
+        key = _encryption_key(self._ka_private, self.keys.ka_public(remote_party(signing)), signing)
         return encrypt_part(key, signing.originator, plaintext)
 
     def _seal(self, signing: GeneralSigning, *, critical: bool) -> bytes:

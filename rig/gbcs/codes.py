@@ -342,8 +342,8 @@ CODE_BY_NAME: dict[str, int] = {row.name: code for code, row in MESSAGE_CODE_TAB
 CRITICAL_CODES: frozenset[int] = frozenset(
     code for code, row in MESSAGE_CODE_TABLE.items() if row.critical
 )
-#: HAN-only messages (PCS01/PCS02, PPMID to GSME): not MAC'd by the ACB; which key MACs them is
-#: not modelled yet, so their MAC verdict is "not checked".
+#: HAN-only messages (PCS01/PCS02, PPMID to GSME): not MAC'd by the ACB but by the two devices'
+#: KA keys (``rig.gbcs.tree.mac_key_pair``; docs/gbcs-codec.md "MAC keys of HAN-only messages").
 HAN_ONLY_CODES: frozenset[int] = frozenset(
     code for code, row in MESSAGE_CODE_TABLE.items() if row.type is MessageType.HAN_ONLY
 )

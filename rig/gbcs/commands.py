@@ -14,6 +14,7 @@ import click
 
 from rig.gbcs.codec import RemotePartyCodec, sign_precommand
 from rig.gbcs.codes import CODE_BY_NAME, CRITICAL_CODES
+from rig.gbcs.describe import DescriptionError, build_frame, describe, load_description
 from rig.gbcs.dlms_usecases import (
     AddHanDevice,
     ProtectionParameters,
@@ -111,7 +112,15 @@ _KEYS_OPTION = click.option(
 @click.argument("frame_inputs", metavar="HEX|@FILE...", nargs=-1, required=True)
 @_KEYS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the tree and verdicts as JSON.")
-def decode(frame_inputs: tuple[str, ...], key_dirs: tuple[Path, ...], as_json: bool) -> None:
+@click.option(
+    "--describe",
+    "as_description",
+    is_flag=True,
+    help="Print the frame's description (JSON) for `rig frame --from` instead of the tree.",
+)
+def decode(
+    frame_inputs: tuple[str, ...], key_dirs: tuple[Path, ...], as_json: bool, as_description: bool
+) -> None:
     """Decode a GBCS frame or GBT block into a tree with MAC, signature and decryption verdicts.
 
     @FILE holds hex text (one frame per line) or raw bytes. Several GBT blocks (arguments or
@@ -124,6 +133,9 @@ def decode(frame_inputs: tuple[str, ...], key_dirs: tuple[Path, ...], as_json: b
     try:
         keys = _keystore(key_dirs)
         report = inspect(frames[0], keys) if len(frames) == 1 else inspect_blocks(frames, keys)
+        if as_description and report.message is not None:
+            click.echo(json.dumps(describe(report.message, keys), indent=2))
+            return
     except GbcsError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
@@ -194,10 +206,22 @@ BUILDERS: dict[str, Builder] = {
 
 
 @click.command("frame")
-@click.argument("use_case", type=click.Choice(sorted(BUILDERS), case_sensitive=False))
-@click.option(
-    "--counter", type=click.IntRange(0, 2**64 - 1), required=True, help="Originator counter."
+@click.argument(
+    "use_case", type=click.Choice(sorted(BUILDERS), case_sensitive=False), required=False
 )
+@click.option(
+    "--from",
+    "description_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Build any typed message from a JSON or TOML description (docs/gbcs-codec.md).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the frame's bytes to this file.",
+)
+@click.option("--counter", type=click.IntRange(0, 2**64 - 1), help="Originator counter.")
 @click.option(
     "--originator", type=EUI, default=SUPPLIER, show_default=True, help="Business originator."
 )
@@ -239,8 +263,10 @@ BUILDERS: dict[str, Builder] = {
 )
 @_KEYS_OPTION
 def frame(
-    use_case: str,
-    counter: int,
+    use_case: str | None,
+    description_path: Path | None,
+    out_path: Path | None,
+    counter: int | None,
     originator: Eui64,
     target: Eui64,
     critical_form: str,
@@ -249,9 +275,25 @@ def frame(
     pcap_path: Path | None,
     **opts: object,
 ) -> None:
-    """Build an in-scope command and print its hex (keys sign, MAC and make UTRNs)."""
-    name = next(n for n in BUILDERS if n.lower() == use_case.lower())
+    """Build a GBCS message from options or a JSON/TOML description and print its hex.
+
+    USE_CASE with options builds the in-scope commands; ``--from FILE`` builds any typed
+    message (command, response or alert) from a description. Keys sign, MAC, encrypt and make
+    UTRNs.
+    """
     keys = _keystore(key_dirs)
+    if description_path is not None:
+        if use_case is not None:
+            raise click.UsageError("give USE_CASE or --from, not both")
+        try:
+            out = build_frame(load_description(description_path), keys)
+        except DescriptionError as exc:
+            raise click.ClickException(f"{description_path}: {exc}") from None
+        _emit(out, gbt_block_size, pcap_path, out_path)
+        return
+    if use_case is None or counter is None:
+        raise click.UsageError("give USE_CASE and --counter, or --from FILE")
+    name = next(n for n in BUILDERS if n.lower() == use_case.lower())
     try:
         payload_obj = BUILDERS[name](opts, keys, originator, target, counter)
         payload = payload_obj.encode(counter)
@@ -267,8 +309,16 @@ def frame(
                 out = codec.send_signed_precommand(out)
     except (GbcsError, ValueError, KeyError) as exc:
         raise click.ClickException(str(exc)) from None
+    _emit(out, gbt_block_size, pcap_path, out_path)
+
+
+def _emit(
+    out: bytes, gbt_block_size: int | None, pcap_path: Path | None, out_path: Path | None
+) -> None:
     frames = segment(out, gbt_block_size) if gbt_block_size else [out]
     for item in frames:
         click.echo(item.hex().upper())
     if pcap_path is not None:
         write_pcap(pcap_path, frames)
+    if out_path is not None:
+        out_path.write_bytes(out)

@@ -13,20 +13,26 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.codes import HAN_ONLY_CODES, message_code_name
-from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf, verify_signature
+from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf_from_secret, verify_signature
 from rig.gbcs.dlms import Data, decode_data, parse_cosem_datetime
-from rig.gbcs.dlms_usecases import ProtectedReadResponse
 from rig.gbcs.errors import DecodeError, GbcsError
 from rig.gbcs.esme_tariff import CosemDate, CosemDateTime, CosemTime
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message, decode
 from rig.gbcs.gbt import GbtBlock, Reassembler, decode_block, is_gbt
-from rig.gbcs.gbz import decode_attribute_records
-from rig.gbcs.gbz_usecases import GbzResponse
+from rig.gbcs.gbz import READ_ATTRIBUTES_RESPONSE, decode_attribute_records
 from rig.gbcs.gsme_tariff import ZclDate
-from rig.gbcs.usecases import BillingDataLogAlert, decode_payload
+from rig.gbcs.protect import (
+    INVALID,
+    EncryptedPart,
+    KeyUnavailable,
+    decrypt_parts,
+    overall_verdict,
+    pair_secret,
+    plaintext_decoder,
+)
+from rig.gbcs.usecases import decode_payload
 from rig.gbcs.wire import Reader
 from rig.keys.keystore import KeyStore
 
@@ -138,9 +144,10 @@ def _field(node: Node, name: str, value: object) -> None:
 def inspect(data: bytes, keys: KeyStore | None = None) -> Report:
     """Decode ``data`` (frame or GBT block) into a tree; DecodeError if malformed.
 
-    With ``keys``, encrypted payload parts (ECS17b / ECS19 / ECS68, GBZ encrypted components)
-    are decrypted and their plaintext decoded under the payload; the ``decryption`` verdict says
-    whether their authentication tags held.
+    Every encrypted payload part (DLMS protected attributes, GBZ encrypted components; found by
+    :func:`rig.gbcs.protect.find_parts`) is listed under the payload, decrypted with ``keys`` and
+    its plaintext decoded; the ``decryption`` verdict is ``valid``, ``INVALID`` (a GCM tag fails)
+    or ``not checked (…)`` naming the key that is missing.
     """
     data = bytes(data)
     if is_gbt(data):
@@ -148,9 +155,9 @@ def inspect(data: bytes, keys: KeyStore | None = None) -> Report:
     message = decode(data)
     tree = _frame_tree(data, message)
     verdicts = _verdicts(message, keys)
-    parts = _encrypted_parts(message)
-    if parts:
-        verdicts["decryption"] = _decrypt(_payload_node(tree), message, parts, keys)
+    decryption = _decrypt(_payload_node(tree), message, keys)
+    if decryption is not None:
+        verdicts["decryption"] = decryption
     return Report(tree, verdicts, message)
 
 
@@ -190,59 +197,48 @@ def _payload_node(tree: Node) -> Node:
     return next(c for c in signing.children if c.label == "payload")
 
 
-def _encrypted_parts(message: Message) -> list[tuple[str, bytes, bool]]:
-    """(label, ``31 00000000 …`` block, is GBZ) of each encrypted part of the payload."""
-    s = message.signing
+def _decrypt(node: Node, message: Message, keys: KeyStore | None) -> str | None:
+    """Each encrypted part's verdict and plaintext under ``node``; the overall verdict, or None
+    if the payload has no encrypted part (§1.4, :mod:`rig.gbcs.protect`)."""
+    results = decrypt_parts(message.signing, keys)
+    for result in results:
+        part = result.part
+        at = None if node.offset is None else node.offset + part.offset
+        child = node.add(f"encrypted {part.label}", f"{len(part.block)} bytes", at)
+        if result.plaintext is None:
+            child.add("decryption", _PART_VERDICTS.get(result.verdict, result.verdict))
+            continue
+        child.add("decryption", "decrypted")
+        child.add("plaintext", result.plaintext)
+        _plaintext(child, message.signing.message_code, part, result.plaintext)
+    return overall_verdict(results) if results else None
+
+
+#: A part's line for the overall verdicts that need rewording.
+_PART_VERDICTS = {INVALID: "authentication tag INVALID"}
+
+
+def _plaintext(node: Node, message_code: int, part: EncryptedPart, plaintext: bytes) -> None:
+    """The plaintext typed: a registered decoder's object, else A-XDR data (DLMS) or, for a
+    ZCL Read Attributes Response, its attribute records; other ZCL payloads stay bytes."""
+    decoder = plaintext_decoder(message_code)
     try:
-        typed = decode_payload(s.message_code, s.payload, s.cra)
-    except DecodeError:
-        return []
-    if isinstance(typed, ProtectedReadResponse | BillingDataLogAlert):
-        return [("encrypted part", typed.encrypted, False)] if typed.encrypted else []
-    if isinstance(typed, GbzResponse):
-        return [
-            (f"component {i} (cluster 0x{c.cluster:04X})", c.frame.payload, True)
-            for i, c in enumerate(typed.gbz.components)
-            if c.encrypted
-        ]
-    return []
-
-
-def _decrypt(
-    node: Node, message: Message, parts: list[tuple[str, bytes, bool]], keys: KeyStore | None
-) -> str:
-    """Decrypt each part under ``node``; the verdict (valid / INVALID / not checked)."""
-    if keys is None:
-        return "not checked (no keys)"
-    codec = RemotePartyCodec(keys)
-    for label, block, gbz in parts:
-        child = node.add(f"decrypted {label}")
-        try:
-            plaintext = codec.decrypt_part(message, block)
-        except (KeyError, ValueError):
-            return f"not checked (no KA key pair for {message.signing.originator})"
-        except GbcsError:
-            child.value = "authentication tag INVALID"
-            return "INVALID"
-        child.add("plaintext", plaintext)
-        _plaintext(child, plaintext, gbz)
-    return "valid"
-
-
-def _plaintext(node: Node, plaintext: bytes, gbz: bool) -> None:
-    """Decoded plaintext: ZCL attribute records (GBZ) or A-XDR data (DLMS)."""
-    try:
-        if gbz:
+        if decoder is not None:
+            typed = decoder(plaintext)
+            _typed(node.add("typed", type(typed).__name__), typed)
+        elif part.zcl_header is not None:
+            if part.zcl_header[0] & 0x03 or part.zcl_header[2] != READ_ATTRIBUTES_RESPONSE:
+                node.add("ZCL command", f"0x{part.zcl_header[2]:02X} (payload above)")
+                return
             for record in decode_attribute_records(plaintext):
                 _typed(node.add(f"attribute 0x{record.attribute:04X}"), record)
-            return
-        reader = Reader(plaintext)
-        data = decode_data(reader)
-        reader.expect_end("the decrypted data")
+        else:
+            reader = Reader(plaintext)
+            data = decode_data(reader)
+            reader.expect_end("the decrypted data")
+            _typed(node.add(f"data ({data.tag.name.lower()})"), data)
     except DecodeError as exc:
         node.add("not decoded", exc.reason)
-        return
-    _typed(node.add(f"data ({data.tag.name.lower()})"), data)
 
 
 def _gbt_report(block: GbtBlock) -> Report:
@@ -333,33 +329,39 @@ def _verdicts(message: Message, keys: KeyStore | None) -> dict[str, str]:
     return {"mac": _mac_verdict(message, keys), "signature": _signature_verdict(s, keys)}
 
 
+def mac_key_pair(signing: GeneralSigning) -> tuple[Eui64, Eui64]:
+    """The two parties whose KA keys MAC a message (either private key verifies it; §1.4).
+
+    Commands: the ACB and the target device; responses and alerts: the recipient and the
+    originating device. HAN-only ``SME.C.PPMID-GSME`` messages (PCS01/PCS02 and their responses,
+    ``HAN_ONLY_CODES``) never pass the ACB: the PPMID originates the command and the GSME answers
+    it, so the pair is the two devices named in the header, originator and recipient (GBCS §6
+    message categories; docs/gbcs-codec.md "MAC keys of HAN-only messages").
+    """
+    if signing.message_code in HAN_ONLY_CODES:
+        return signing.originator, signing.recipient
+    if signing.cra is Cra.COMMAND:
+        return ACB, signing.recipient
+    return signing.recipient, signing.originator
+
+
 def _mac_verdict(message: Message, keys: KeyStore) -> str:
-    """Commands: ACB x device; responses and alerts: recipient x originator (§1.4), from
-    whichever side's private key the store holds (ECDH is symmetric)."""
+    """``valid`` / ``INVALID`` under :func:`mac_key_pair`, from whichever side's private key the
+    store holds (ECDH is symmetric), else ``not checked`` naming the private keys it needs."""
     if message.mac is None:
         return "absent"
     s = message.signing
-    if s.message_code in HAN_ONLY_CODES:
-        return "not checked (a HAN-only message: not MAC'd by the ACB; its key is not modelled)"
-    party, device = (ACB, s.recipient) if s.cra is Cra.COMMAND else (s.recipient, s.originator)
-    for private, public in ((party, device), (device, party)):
-        try:
-            key = kdf(
-                keys.ka_private(private),
-                keys.ka_public(public),
-                s.originator,
-                s.cra,
-                s.counter,
-                s.recipient,
-            )
-        except (KeyError, ValueError):
-            continue
-        try:
-            check_mac(key, s.originator, s.encode(), message.mac)
-        except GbcsError:
-            return "INVALID"
-        return "valid"
-    return f"not checked (no KA key pair for {party} / {device})"
+    party, device = mac_key_pair(s)
+    try:
+        z = pair_secret(keys, party, device)
+    except KeyUnavailable:
+        return f"not checked (needs the KA private key of {party} or {device})"
+    key = kdf_from_secret(z, s.originator, s.cra, s.counter, s.recipient)
+    try:
+        check_mac(key, s.originator, s.encode(), message.mac)
+    except GbcsError:
+        return "INVALID"
+    return "valid"
 
 
 def _signature_verdict(s: GeneralSigning, keys: KeyStore) -> str:

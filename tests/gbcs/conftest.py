@@ -21,7 +21,8 @@ from rig.keys.pki import generate_pki
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize ``rtds_vector`` with every RTDS ``.HEX`` file (one placeholder if absent);
     with the ``authenticated_vectors`` marker, only those that carry a MAC or a signature the
-    keystore can check (not pre-commands, not HAN-only PCS01, whose MAC key is not modelled)."""
+    keystore can check (not pre-commands, not HAN-only PCS01: the PPMID's and GSME's private keys
+    are not in it)."""
     if "rtds_vector" in metafunc.fixturenames:
         vectors = VECTORS
         if metafunc.definition.get_closest_marker("authenticated_vectors"):
