@@ -39,9 +39,9 @@ class SerialDevice:
     it is back, if it has that method (:class:`RestoringReceiver`). With ``faults``, every GBCS
     frame passes that :class:`~devices.transports.faults.FaultInjector`, outermost, so an
     injected outage (``device.link.take_down()``) reaches the receiver like a real one.
-    ``framing`` builds the innermost link for the port: HDLC (``SerialLink.factory``, the
-    default) or a ZigBee bridge (``ZigbeeLink.factory``). With ``captures``, every GBCS frame
-    sent or received is offered to it (the per-test pcap).
+    The innermost link is a ``SerialLink`` (HDLC) at ``baudrate`` (None: the link's default; a
+    pty has none). With ``captures``, every GBCS frame sent or received is offered to it (the
+    per-test pcap).
     """
 
     def __init__(
@@ -52,7 +52,7 @@ class SerialDevice:
         *,
         reconnect: Backoff | None = None,
         faults: FaultInjector | None = None,
-        framing: Callable[[str], LinkFactory] = SerialLink.factory,
+        baudrate: int | None = None,
         captures: Captures | None = None,
     ) -> None:
         self.name = name
@@ -60,7 +60,7 @@ class SerialDevice:
         self.port = port
         self.reconnect = reconnect
         self.faults = faults
-        self.framing = framing
+        self.baudrate = baudrate
         self.captures = captures
         self._link: Link | None = None
         self._receiver: Receiver | None = None
@@ -100,7 +100,8 @@ class SerialDevice:
             if current() and isinstance(receiver, RestoringReceiver):
                 receiver.link_restored(self)
 
-        make = self.framing(port)
+        options = {} if self.baudrate is None else {"baudrate": self.baudrate}
+        make: LinkFactory = SerialLink.factory(port, **options)
         if self.reconnect is not None:
             make = functools.partial(ReconnectingLink, make, backoff=self.reconnect)
         if self.faults is not None:
@@ -144,10 +145,6 @@ class SerialDevice:
 #: or RFC 2217) served by a ``devices.bridges.serial_server`` process in front of the pty.
 Transport = Literal["pty", "tcp", "rfc2217"]
 TRANSPORTS: tuple[Transport, ...] = ("pty", "tcp", "rfc2217")
-#: How the rig reaches an emulated device: a serial transport, or "zigbee": the device is the
-#: node of an emulated ZigBee bridge (``devices.zigbee.emulated_bridge --node``) on the HAN.
-DeviceTransport = Literal["pty", "tcp", "rfc2217", "zigbee"]
-DEVICE_TRANSPORTS: tuple[DeviceTransport, ...] = (*TRANSPORTS, "zigbee")
 
 
 def serial_server_argv(device: str, *, rfc2217: bool) -> list[str]:
@@ -156,36 +153,17 @@ def serial_server_argv(device: str, *, rfc2217: bool) -> list[str]:
     return [sys.executable, "-m", "devices.bridges.serial_server", "--port", device, mode]
 
 
-def bridge_argv(transport: DeviceTransport, device: str) -> list[str] | None:
+def bridge_argv(transport: Transport, device: str) -> list[str] | None:
     """The bridge process the rig reaches ``device`` (an emulator's pty) through, if any."""
-    if transport == "zigbee":
-        return [sys.executable, "-m", "devices.zigbee.emulated_bridge", "--node", device]
     if transport == "pty":
         return None
     return serial_server_argv(device, rfc2217=transport == "rfc2217")
 
 
-def framing_for(
-    transport: DeviceTransport, captures: Captures | None = None, *, baudrate: int | None = None
-) -> Callable[[str], LinkFactory]:
-    """The link framing the rig speaks on the port of a device reached by ``transport``; a
-    ZigBee link offers every PSDU to ``captures`` (the per-test HAN pcap). ``baudrate`` sets a
-    physical port's speed (None: the link's default)."""
-    options: dict[str, object] = {} if baudrate is None else {"baudrate": baudrate}
-    if transport == "zigbee":
-        from devices.zigbee.link import ZigbeeLink  # the ZigBee stack loads scapy: only if used
-
-        if captures is not None:
-            options["capture"] = captures.han
-        return functools.partial(ZigbeeLink.factory, **options) if options else ZigbeeLink.factory
-    return functools.partial(SerialLink.factory, **options) if options else SerialLink.factory
-
-
 class EmulatedSerialDevice(SerialDevice):
     """A device whose firmware stub runs in its own process behind a real pty pair; with
     ``transport`` "tcp" or "rfc2217" the rig reaches that pty through a serial-server bridge
-    process, with "zigbee" through an emulated ZigBee bridge whose node it is (the rig then
-    speaks the bridge's framing: ``framing`` defaults to :func:`framing_for` the transport)."""
+    process (HDLC framing on every transport)."""
 
     def __init__(
         self,
@@ -194,27 +172,16 @@ class EmulatedSerialDevice(SerialDevice):
         module: str,
         args: Sequence[str] | Callable[[], Sequence[str]],
         *,
-        transport: DeviceTransport = "pty",
+        transport: Transport = "pty",
         reconnect: Backoff | None = None,
         faults: FaultInjector | None = None,
-        framing: Callable[[str], LinkFactory] | None = None,
         captures: Captures | None = None,
         group: EmulatorGroup | None = None,
         log_dir: Path | None = None,
     ) -> None:
-        if transport not in DEVICE_TRANSPORTS:
-            raise ValueError(
-                f"transport must be one of {', '.join(DEVICE_TRANSPORTS)}, not {transport!r}"
-            )
-        super().__init__(
-            name,
-            eui,
-            None,
-            reconnect=reconnect,
-            faults=faults,
-            framing=framing or framing_for(transport, captures),
-            captures=captures,
-        )
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+        super().__init__(name, eui, None, reconnect=reconnect, faults=faults, captures=captures)
         self.transport = transport
         self._module = module
         self._args = args
@@ -301,7 +268,7 @@ def emulated_esme(
     key_dirs: Sequence[Path],
     *,
     processing_time_s: float,
-    transport: DeviceTransport = "pty",
+    transport: Transport = "pty",
     reconnect: Backoff | None = None,
     faults: FaultInjector | None = None,
     captures: Captures | None = None,
@@ -393,18 +360,3 @@ class EmulatorGroup:
             if not self._open and self.process is not None:
                 process, self.process = self.process, None
                 await asyncio.to_thread(process.stop)
-
-
-def emulated_zigbee_echo(
-    name: str, eui: Eui64, *, delay_s: float = 0.0, transport: Transport = "pty"
-) -> EmulatedSerialDevice:
-    """A device behind an emulated ZigBee bridge whose node echoes every GBCS message
-    (``python -m devices.zigbee.emulated_bridge``): the Device API over the ZigBee stack."""
-    return EmulatedSerialDevice(
-        name,
-        eui,
-        "devices.zigbee.emulated_bridge",
-        ["--delay", repr(delay_s)],
-        transport=transport,
-        framing=framing_for("zigbee"),
-    )

@@ -381,9 +381,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     ),
     "devices": (
         "rig.benchmarks.devices:benchmark_devices",
-        "Sustained frames per second through the emulated ZigBee bridge (echo node), and the "
-        "number of emulated Comms Hubs one core serves at 1 request/s each (--hubs 0 skips "
-        "it).",
+        "The number of emulated Comms Hubs one core serves at 1 request/s each (--hubs 0 "
+        "skips it).",
     ),
     "dsp": (
         "rig.benchmarks.commands:benchmark_dsp",

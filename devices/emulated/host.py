@@ -331,7 +331,7 @@ def serve(
     exception from the firmware stops the host and propagates. With ``observe`` and
     ``report_to`` (a loopback UDP address), a :class:`StateReporter`
     sends ``observe()`` there at start and whenever it changes after a frame or a tick.
-    ``make_core`` replaces the HDLC framing with another wire (e.g. a ZigBee bridge's).
+    ``make_core`` replaces the HDLC framing with another wire (e.g. an emulated RCP's Spinel).
     """
     if (observe is None) != (report_to is None):
         raise ValueError("observe and report_to go together")

@@ -197,7 +197,7 @@ class HanHub:
                 await self._stop()
 
     async def _start(self) -> None:
-        from devices.zigbee.pcap import PcapCapture  # scapy: only on a HAN bench
+        from devices.han.pcap import PcapCapture  # scapy: only on a HAN bench
 
         loop = asyncio.get_running_loop()
         port = await self._start_radio()

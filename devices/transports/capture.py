@@ -2,8 +2,8 @@
 
 Two files per test: ``gbcs.pcap``, every GBCS frame the rig sent or received on any device
 link (link type 252, Wireshark's ``gbcs_message`` dissector: :mod:`rig.gbcs.pcap`), and
-``han.pcap``, every 802.15.4 PSDU through a ZigBee bridge (link type 195:
-:mod:`devices.zigbee.pcap`). Devices call :meth:`Captures.gbcs` and :meth:`Captures.han` from
+``han.pcap``, every 802.15.4 PSDU the HAN's radio sent or heard (link type 195:
+:mod:`devices.han.pcap`). Devices call :meth:`Captures.gbcs` and :meth:`Captures.han` from
 the rig's loop thread whether or not a capture is open; the test plan's thread opens and closes
 the files around each test.
 """
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from rig.gbcs.pcap import PcapWriter
 
-if TYPE_CHECKING:  # the ZigBee stack loads scapy: only for a bench with a ZigBee device
-    from devices.zigbee.pcap import PcapCapture
+if TYPE_CHECKING:  # the ZigBee stack loads scapy: only for a bench with a HAN
+    from devices.han.pcap import PcapCapture
 
 GBCS_FILE = "gbcs.pcap"
 HAN_FILE = "han.pcap"
@@ -45,8 +45,8 @@ class CaptureFiles:
 
 
 class Captures:
-    """The capture switch shared by a bench's devices; ``han`` says whether any device is
-    behind a ZigBee bridge (else no HAN file is written)."""
+    """The capture switch shared by a bench's devices; ``han`` says whether the bench has a
+    HAN (``[han]``; else no HAN file is written)."""
 
     def __init__(self, *, han: bool) -> None:
         self.has_han = han
@@ -68,7 +68,7 @@ class Captures:
             self._gbcs = PcapWriter(self._gbcs_stream)
             self._gbcs_packets = 0
             if self.has_han:
-                from devices.zigbee.pcap import PcapCapture
+                from devices.han.pcap import PcapCapture
 
                 self._han = PcapCapture(folder / HAN_FILE)
 

@@ -284,8 +284,7 @@ class SerialLink:
             self._shutdown(reason)
 
     def _deliver(self, data: bytes, received_at: float) -> None:
-        """Decode bytes read at ``received_at`` and hand on frames and errors (subclasses with
-        another framing override this and :meth:`_new_session`)."""
+        """Decode bytes read at ``received_at`` and hand on frames and errors."""
         for item in self.decoder.feed(data):
             if self._port is None:  # closed by a callback, or before a thread's hand-over ran
                 return

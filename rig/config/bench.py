@@ -13,7 +13,14 @@ from typing import Any
 
 from devices.transports.faults import FRAME_FAULTS, FaultRates
 from devices.transports.loopback import parse_loopback
-from rig.config.han import BenchError, HanConfig, check_fault_devices, han_device, load_han
+from rig.config.han import (
+    BenchError,
+    HanConfig,
+    check_fault_devices,
+    han_device,
+    load_han,
+    zigbee_replaced,
+)
 from rig.gbcs.eui import Eui64
 from rig.host import busy_poll, cpu_slice
 from rig.keys import RTDS_KEYS
@@ -31,12 +38,12 @@ INVENTORY_TYPES = {
     "ppmid": "PPMID",
     "sapc": "HCALCS",
 }
-#: How the rig reaches a device: an emulator's pty, a loopback TCP / RFC 2217 bridge to it, a
-#: ZigBee bridge (emulated, with the device as its node; or physical, on ``port``), or the
+#: How the rig reaches a device: an emulator's pty, a loopback TCP / RFC 2217 bridge to it, or the
 #: bench's HAN (``[han]``: the rig is the Comms Hub on a Spinel radio; docs/han.md "On the bench").
-TRANSPORTS = ("pty", "tcp", "rfc2217", "zigbee", "han")
-#: The transports a physical device may name (its ``port`` is the serial port or the bridge's).
-PHYSICAL_TRANSPORTS = ("pty", "zigbee", "han")
+#: "zigbee", the SLIP radio bridge's, is refused with its replacement (:func:`zigbee_replaced`).
+TRANSPORTS = ("pty", "tcp", "rfc2217", "han")
+#: The transports a physical device may name (its ``port`` is the serial port).
+PHYSICAL_TRANSPORTS = ("pty", "han")
 
 
 #: The baud rates a serial port may be set to (the standard UART rates; pyserial takes any, a
@@ -400,6 +407,8 @@ def _device(
         "response_timeout_s": table.number("response_timeout_s", 5.0, minimum=0.001),
         "processing_time_s": table.number("processing_time_s", 0.002),
     }
+    if table.data.get("transport") == "zigbee":
+        raise zigbee_replaced(table, kind)
     if table.data.get("transport") == "han":
         table.used.add("transport")
         eui, install_code = han_device(table, kind, han)
@@ -446,9 +455,7 @@ def _device(
     if transport not in TRANSPORTS:
         raise table._error("transport", f"one of {', '.join(TRANSPORTS)}", transport)
     if transport not in PHYSICAL_TRANSPORTS and not emulated:
-        raise table._error(
-            "transport", "zigbee, han or unset for a physical device (give port)", transport
-        )
+        raise table._error("transport", "han or unset for a physical device (give port)", transport)
     if emulated and "baudrate" in table.data:
         raise table._error("baudrate", "unset on an emulated device (its pty has no baud rate)")
     return DeviceConfig(

@@ -186,6 +186,26 @@ def _pki(table: Table, key: str, expected: str, read: Callable[[Path], T]) -> T:
         raise table._error(key, f"{expected} ({exc})", text) from None
 
 
+def zigbee_replaced(table: Table, kind: str) -> BenchError:
+    """The one-line error for ``transport = "zigbee"``: the SLIP radio bridge it named is gone,
+    replaced by the Spinel radio of ``[han]`` (docs/han.md "Bench files that say zigbee"). No
+    alias: ``han`` needs what a ``zigbee`` device never gave (its install code, the HAN's PAN
+    and network key), and a comms_hub is not on the HAN (the rig is its Comms Hub)."""
+    if kind in HAN_KINDS:
+        expected = (
+            '"han" (the SLIP ZigBee bridge was replaced by the Spinel radio: give this device '
+            'transport = "han" and its install_code, and the bench a [han] table; docs/han.md '
+            '"Bench files that say zigbee")'
+        )
+    else:
+        expected = (
+            "one of pty, tcp, rfc2217 (the SLIP ZigBee bridge was replaced by the Spinel radio, "
+            "whose HAN, the rig its Comms Hub, takes an esme or gsme only; docs/han.md "
+            '"Bench files that say zigbee")'
+        )
+    return table._error("transport", expected, "zigbee")
+
+
 def han_device(table: Table, kind: str, han: HanConfig | None) -> tuple[Eui64, bytes]:
     """The EUI-64 and install code of a device on the bench's HAN (``transport = "han"``): an
     ESME or GSME with its install code (with CRC: the link key is its AES-MMO hash,

@@ -48,7 +48,7 @@ def snippet(served: list[Served], keys: Path) -> str:
 
 #: Where the emulated devices' logs go, under the run folder (``rig emulate``'s and a run's,
 #: rig/live/launch.py): ``<device>.log``; a shared process's is its first device's
-#: ``<device>-group.log``, a serial-server or ZigBee bridge's ``<device>-bridge.log``.
+#: ``<device>-group.log``, a serial-server bridge's ``<device>-bridge.log``.
 DEVICE_LOGS_DIR = "devices"
 
 #: How often the device logs are read for new lines. [ASSUMED] prompt enough for a person.

@@ -31,7 +31,6 @@ from devices.serial_device import (
     EmulatorGroup,
     SerialDevice,
     emulated_esme,
-    framing_for,
 )
 from devices.transports.capture import Captures
 from devices.transports.faults import FaultInjector, FaultRecord
@@ -66,7 +65,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
             generated, remote_parties=(), devices=[d.eui for d in emulated], overwrite=True
         )
         key_dirs.insert(0, generated)
-    captures = Captures(han=any(d.transport in ("zigbee", "han") for d in bench.devices.values()))
+    captures = Captures(han=bench.han is not None)
     bench_io = _bench_io(bench.bench_io) if bench.bench_io is not None else None
     #: The device whose process drives the bench I/O: the meter, or the hub it is joined to.
     powered = None
@@ -106,11 +105,7 @@ def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> 
                 config.name,
                 config.eui,
                 config.port,
-                framing=framing_for(
-                    config.transport,  # type: ignore[arg-type]
-                    captures,
-                    baudrate=config.baudrate,
-                ),
+                baudrate=config.baudrate,
                 **options,  # type: ignore[arg-type]
             )
         elif config.kind == "comms_hub":
@@ -304,7 +299,7 @@ def _test_folder(nodeid: str) -> str:
 @contextmanager
 def capture_test(rig: Rig, run_dir: Path, nodeid: str) -> Iterator[None]:
     """Capture one test's device traffic into ``run_dir/captures/<test>/`` (``gbcs.pcap``, and
-    ``han.pcap`` on a bench with a ZigBee device), then note the files in the results
+    ``han.pcap`` on a bench with a HAN), then note the files in the results
     (``{"kind": "capture", "test": …, "gbcs_pcap": …, …}``); the requests sent meanwhile
     name the test in their records."""
     rig.test = nodeid

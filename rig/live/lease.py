@@ -102,11 +102,13 @@ def this_holder(worker: str | None = None) -> str:
 
 
 def bench_resources(bench: Bench) -> list[str]:
-    """The resources of a bench that only one worker may use: each physical device's port (a
-    serial port or a ZigBee bridge's) and a physical Modbus I/O module (its RTU port, or
+    """The resources of a bench that only one worker may use: each physical device's serial
+    port, the HAN's radio (``[han] port``) and a physical Modbus I/O module (its RTU port, or
     ``modbus-tcp://HOST:PORT``). Device paths are resolved through symlinks, so
     ``/dev/serial/by-id/…`` and ``/dev/ttyUSB0`` are one resource."""
     ports = [d.port for d in bench.devices.values() if not d.emulated and d.port is not None]
+    if bench.han is not None and bench.han.port is not None:
+        ports.append(bench.han.port)
     io = bench.bench_io
     if io is not None and not io.emulated:
         ports.append(io.rtu if io.rtu else "modbus-tcp://{}:{}".format(*io.tcp or ("", 0)))

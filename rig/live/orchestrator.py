@@ -111,7 +111,7 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
         #: The Modbus bench I/O module (contactor sense, power relay), started before the
         #: devices; ``rig.bench_io.wait_for_contactor(False, 5.0)`` (docs/bench-io.md).
         self.bench_io = bench_io
-        #: The per-test pcap switch the devices write to (docs/zigbee-bridge.md, Captures).
+        #: The per-test pcap switch the devices write to (docs/reading-the-report.md).
         self.captures = captures
         #: The node id of the test running now (set by ``capture_test``): each request's
         #: record names the test that sent it.

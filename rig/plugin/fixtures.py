@@ -174,8 +174,8 @@ def rig(pytestconfig: pytest.Config, bench: Bench, rig_run_dir: Path) -> Iterato
 
 @pytest.fixture(autouse=True)
 def rig_captures(request: pytest.FixtureRequest, rig_run_dir: Path) -> Iterator[None]:
-    """Per-test pcaps of a test that uses ``rig`` (GBCS frames; 802.15.4 on a ZigBee bench)
-    in ``<run folder>/captures/<test>/``, noted in the results (docs/zigbee-bridge.md)."""
+    """Per-test pcaps of a test that uses ``rig`` (GBCS frames; 802.15.4 on a bench with a HAN)
+    in ``<run folder>/captures/<test>/``, noted in the results (docs/reading-the-report.md)."""
     if "rig" not in request.fixturenames:
         yield
         return

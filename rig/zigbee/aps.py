@@ -1,7 +1,7 @@
 """APS fragmentation and reassembly (ZigBee specification 05-3474 §2.2.8.4.5): a message longer
 than one frame's ASDU goes in blocks; the first block's extended header carries the block count,
 the others their block number (at most 255 blocks). Pure; used by the stack (window size 1, each
-block acknowledged) and by the SLIP bridge's frames (``devices/zigbee/frames.py``)."""
+block acknowledged)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """The bench I/O module wired into the live rig: contactor timing from real Modbus reads, a
 power cycle through the relay rebooting the emulated meter (the run goes on), and the per-test
-captures opened by tshark with no malformed frames."""
+captures opened by tshark with no malformed frames: the GBCS frames on a serial bench, and the
+secured HAN's 802.15.4 frames on a HAN bench (decrypted with the run's keys). The HAN meter's
+relay and secure rejoin: tests/e2e/test_han_plans.py."""
 
 from __future__ import annotations
 
@@ -34,9 +36,20 @@ poll_interval_s = 0.005
 """
 
 
-@pytest.fixture(params=["pty", "zigbee"])
-def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
-    with live_rig(tmp_path, "bench-io", request.param, BENCH_IO) as running:
+#: The one ESME on the bench's emulated HAN instead (rig/config/benches/han.toml's radio).
+ON_HAN = """install_code = "83FED3407A939723A5C639B26916D505C3B5"
+[han]
+emulated = true
+eui = "00-DB-12-34-56-78-95-01"
+pan_id = 0x4742
+extended_pan_id = "00-DB-12-34-56-78-95-01"
+network_key = "5A6967426565416C6C69616E63653039"
+"""
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    with live_rig(tmp_path, "bench-io", "pty", BENCH_IO) as running:
         yield running
 
 
@@ -97,31 +110,41 @@ def tshark() -> str | None:
     return found
 
 
+@pytest.mark.parametrize("transport", ["pty", pytest.param("han", marks=pytest.mark.slow)])
 def test_captures_per_test_open_in_tshark_with_no_malformed_frames(
-    rig: Rig, tmp_path: Path
+    tmp_path: Path, transport: str
 ) -> None:
-    zigbee = rig.bench.device("esme").transport == "zigbee"
-    with capture_test(rig, tmp_path, "tests/e2e/x.py::test[a b]"):
-        assert rig.top_up("esme", pounds=2, timeout=10).ok
-        assert rig.read_supply_status("esme", timeout=10).ok
-    (note,) = written(tmp_path, "capture")
+    on_han = transport == "han"
+    with live_rig(tmp_path, "captures", transport, ON_HAN if on_han else "") as rig:
+        assert rig.read_supply_status("esme", timeout=10).ok  # on the HAN: joined, CBKE done
+        with capture_test(rig, tmp_path, "tests/e2e/x.py::test[a b]"):
+            assert rig.top_up("esme", pounds=2, timeout=10).ok
+            assert rig.read_supply_status("esme", timeout=10).ok
+        (note,) = written(tmp_path, "capture")
     assert note["test"] == "tests/e2e/x.py::test[a b]"
     assert note["gbcs_packets"] == 4
     assert Path(note["gbcs_pcap"]).parent.name == "tests_e2e_x.py_test_a_b"
-    assert (note["han_pcap"] is not None) == zigbee
-    assert (note["han_packets"] >= 4) == zigbee
+    assert (note["han_pcap"] is not None) == on_han
+    assert (note["han_packets"] >= 4) == on_han
     binary = tshark()
     if binary is None:
         pytest.skip("tshark not installed")
+    # The HAN's frames are secured: tshark opens them with the run's keys (docs/han.md).
+    env = {**os.environ, "WIRESHARK_CONFIG_DIR": str(tmp_path / "wireshark")}
     for pcap in filter(None, (note["gbcs_pcap"], note["han_pcap"])):
         bad = subprocess.run(
             [binary, "-r", pcap, "-Y", "_ws.malformed || _ws.expert.severity >= error"],
             capture_output=True,
             text=True,
+            env=env,
             check=True,
         )
         assert bad.stdout == "", bad.stdout
         frames = subprocess.run(
-            [binary, "-r", pcap, "-Y", "gbcs_message"], capture_output=True, text=True, check=True
+            [binary, "-r", pcap, "-Y", "gbcs_message"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         )
         assert len(frames.stdout.splitlines()) == 4, frames.stdout

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from one_esme_bench import live_rig, write_bench
 
-from devices.serial_device import DEVICE_TRANSPORTS, EmulatedSerialDevice
+from devices.serial_device import TRANSPORTS, EmulatedSerialDevice
 from devices.transports.faults import Direction, Fault
 from rig.config.bench import BenchError, load_bench
 from rig.live.orchestrator import Rig
@@ -26,7 +26,7 @@ tx = { delay_s = [0.02, 0.03] }
 """
 
 
-@pytest.fixture(params=DEVICE_TRANSPORTS)
+@pytest.fixture(params=TRANSPORTS)
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     with live_rig(tmp_path, "faults", request.param, FAULTS) as running:
         yield running

@@ -194,7 +194,6 @@ kind = "comms_hub"
 eui = "{hub}"
 emulated = true
 processing_time_s = 0.001
-transport = "{transport}"
 [[device]]
 name = "esme"
 kind = "esme"
@@ -212,12 +211,11 @@ emulated = true
 """
 
 
-@pytest.mark.parametrize("transport", ["pty", "zigbee"])
-def test_an_emulated_premises_behind_one_link(tmp_path: Path, transport: str) -> None:
+def test_an_emulated_premises_behind_one_link(tmp_path: Path) -> None:
     """devices/emulated/hub.py serves the hub and its meters; each is a device of the rig, the
     ESME's contactor reaches the bench I/O module, and its relay power-cycles the premises."""
     path = tmp_path / "bench.toml"
-    path.write_text(EMULATED.format(hub=HUB, meter1=METER_1, transport=transport))
+    path.write_text(EMULATED.format(hub=HUB, meter1=METER_1))
     with launch(load_bench(path), tmp_path / "run") as rig:
         members = [rig.devices[name] for name in ("hub", "esme", "gsme")]
         assert all(isinstance(m, HubMember) for m in members)

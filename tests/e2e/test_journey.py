@@ -1,8 +1,8 @@
 """The backbone journey end to end: DSP model, GBCS codec, a real link, and the ESME firmware
 stub in its own process. Bad inputs are rejected by the device, reported by the rig with a
-reason, and the run goes on. The journey runs unchanged over every transport: HDLC on the
-emulator's pty, through a loopback raw-TCP or RFC 2217 serial server, and as the node of an
-emulated ZigBee bridge."""
+reason, and the run goes on. The journey runs unchanged over every serial transport: HDLC on
+the emulator's pty, or through a loopback raw-TCP or RFC 2217 serial server (over the secured
+HAN: the backbone plan on han.toml, tests/e2e/test_han_plans.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devices.serial_device import DEVICE_TRANSPORTS, EmulatedSerialDevice
+from devices.serial_device import TRANSPORTS, EmulatedSerialDevice
 from rig.config.bench import Bench, load_bench
 from rig.duis.request import (
     ArmSupply,
@@ -62,7 +62,7 @@ def make_bench(
     return load_bench(path)
 
 
-@pytest.fixture(scope="module", params=DEVICE_TRANSPORTS)
+@pytest.fixture(scope="module", params=TRANSPORTS)
 def transport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -78,7 +78,7 @@ def rig(run_dir: Path, transport: str) -> Iterator[Rig]:
         yield running
 
 
-PORTS = {"pty": "/dev/", "tcp": "socket://", "rfc2217": "rfc2217://", "zigbee": "/dev/"}
+PORTS = {"pty": "/dev/", "tcp": "socket://", "rfc2217": "rfc2217://"}
 
 
 def test_the_device_is_reached_over_its_transport(rig: Rig, transport: str) -> None:
@@ -170,7 +170,7 @@ def kinds(run_dir: Path) -> list[str]:
     return [r["kind"] for r in read_jsonl(run_dir / RESULTS_FILE)]
 
 
-@pytest.mark.parametrize("transport", DEVICE_TRANSPORTS)
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_a_dead_device_fails_requests_with_the_reason(tmp_path: Path, transport: str) -> None:
     bench = make_bench(tmp_path, transport=transport)
     with launch(bench, tmp_path) as rig:

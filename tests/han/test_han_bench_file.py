@@ -1,5 +1,6 @@
 """The bench file's ``[han]`` table and ``transport = "han"`` devices (rig/config/han.py)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from rig.config.bench import BenchError, load_bench
 from rig.zigbee.pki import generate
 
 CODE = "83FED3407A939723A5C639B26916D505C3B5"  # issue 15's install code (CRC C3B5)
+DOCS_HAN = Path(__file__).resolve().parents[2] / "docs" / "han.md"
 
 HAN = f"""
 [bench]
@@ -193,3 +195,54 @@ def test_a_han_device_needs_the_han_table(tmp_path):
     text = HAN[: HAN.index("[han]")] + HAN[HAN.index("[[device]]") :]
     with pytest.raises(BenchError, match=r"device\[0\]\.transport: expected a \[han\] table"):
         load_bench(write(tmp_path, text))
+
+
+#: What a bench said for a meter over the SLIP radio bridge, before the Spinel radio replaced it.
+ZIGBEE = """
+[bench]
+name = "old"
+[keys]
+dirs = ["@rtds"]
+[user]
+eui = "90-B3-D5-1F-30-01-00-00"
+[[device]]
+name = "meter"
+kind = "{kind}"
+eui = "00-DB-12-34-56-78-91-01"
+emulated = true
+transport = "zigbee"
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "replacement"),
+    [
+        (
+            "esme",
+            r'expected "han" \(the SLIP ZigBee bridge was replaced by the Spinel radio: give '
+            r'this device transport = "han" and its install_code, and the bench a \[han\] table',
+        ),
+        ("gsme", r'expected "han" \(the SLIP ZigBee bridge was replaced'),
+        ("comms_hub", r"expected one of pty, tcp, rfc2217 \(the SLIP ZigBee bridge was replaced"),
+    ],
+)
+def test_transport_zigbee_is_one_line_naming_its_replacement(tmp_path, kind, replacement):
+    path = write(tmp_path, ZIGBEE.format(kind=kind))
+    with pytest.raises(BenchError) as info:
+        load_bench(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: device[0].transport: expected ")
+    assert message.endswith(", got 'zigbee'") and "\n" not in message
+    assert re.search(replacement, message), message
+    assert 'docs/han.md "Bench files that say zigbee"' in message
+
+
+def test_the_documented_replacement_of_a_zigbee_bench_loads(tmp_path):
+    """docs/han.md "Bench files that say zigbee": the bench file it gives loads, the ESME on the
+    emulated HAN."""
+    section = DOCS_HAN.read_text().split("### Bench files that say zigbee", 1)[1]
+    (toml,) = re.findall(r"```toml\n(.*?)```", section.split("\n## ", 1)[0], re.S)
+    bench = load_bench(write(tmp_path, toml))
+    assert bench.han is not None and bench.han.emulated
+    esme = bench.device("esme")
+    assert (esme.transport, esme.emulated, esme.install_code) == ("han", True, bytes.fromhex(CODE))

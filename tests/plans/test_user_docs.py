@@ -65,14 +65,14 @@ def test_the_readme_links_every_user_doc() -> None:
         assert f"(docs/{doc})" in readme, doc
 
 
-def test_the_wiring_bench_file_loads_and_leases_its_three_ports(tmp_path: Path) -> None:
+def test_the_wiring_bench_file_loads_and_leases_its_two_ports(tmp_path: Path) -> None:
     toml, _ = blocks("wiring.md", "toml")
     (tmp_path / "bench-keys").mkdir()
     path = tmp_path / "lab.toml"
     path.write_text(toml)
     bench = load_bench(path)
-    assert set(bench.devices) == {"esme", "han-esme"} and bench.bench_io is not None
-    assert len(bench_resources(bench)) == 3
+    assert set(bench.devices) == {"esme"} and bench.bench_io is not None
+    assert len(bench_resources(bench)) == 2
 
 
 def test_the_wiring_han_bench_file_loads(tmp_path: Path) -> None:
@@ -85,6 +85,7 @@ def test_the_wiring_han_bench_file_loads(tmp_path: Path) -> None:
     bench = load_bench(path)
     assert bench.han is not None and bench.han.port is not None
     assert bench.device("esme").transport == "han" and not bench.device("esme").emulated
+    assert bench_resources(bench) == [bench.han.port]  # the radio is leased, as a serial port is
 
 
 @pytest.mark.slow

@@ -52,12 +52,12 @@ def test_a_valid_physical_bench_loads(tmp_path):
         (
             'port = "/dev/ttyUSB0"',
             'port = "/dev/ttyUSB0"\ntransport = "tcp"',
-            r"device\[0\]\.transport: expected zigbee, han or unset for a physical device",
+            r"device\[0\]\.transport: expected han or unset for a physical device",
         ),
         (
             'port = "/dev/ttyUSB0"',
             'emulated = true\ntransport = "lora"',
-            r"device\[0\]\.transport: expected one of pty, tcp, rfc2217, zigbee, han, got 'lora'",
+            r"device\[0\]\.transport: expected one of pty, tcp, rfc2217, han, got 'lora'",
         ),
         ('port = "/dev/ttyUSB0"', "", r"device\[0\]\.port: expected a serial port"),
         (

@@ -1,5 +1,5 @@
 """The same device code (EmulatedSerialDevice, the ESME emulator, the rig) over a pty, a raw
-loopback TCP socket, RFC 2217 and an emulated ZigBee bridge."""
+loopback TCP socket and RFC 2217 (a meter on the HAN: tests/e2e/test_han_plans.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devices.serial_device import (
-    DEVICE_TRANSPORTS,
+    TRANSPORTS,
     EmulatedSerialDevice,
     Transport,
     emulated_esme,
@@ -22,7 +22,7 @@ from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, JsonlWriter
 
 
-@pytest.fixture(params=DEVICE_TRANSPORTS)
+@pytest.fixture(params=TRANSPORTS)
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     bench = load_bench(DEFAULT_BENCH)
     esme = bench.device("esme")
@@ -37,7 +37,6 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
             "pty": "/dev/",
             "tcp": "socket://127.0.0.1:",
             "rfc2217": "rfc2217://127.0.0.1:",
-            "zigbee": "/dev/",
         }
         assert device.port is not None and device.port.startswith(expected[request.param])
         yield running

@@ -1,4 +1,4 @@
-"""Frames secured by rig/zigbee/security.py, in a capture as devices/zigbee/pcap.py writes it
+"""Frames secured by rig/zigbee/security.py, in a capture as devices/han/pcap.py writes it
 (link type 195), decrypted by tshark given the keys as rig/zigbee/wireshark.py writes them, and
 unreadable above NWK without them. Skipped only where tshark is not installed (CI installs it)."""
 
@@ -15,7 +15,7 @@ from scapy.layers.dot15d4 import Dot15d4Data, Dot15d4FCS
 from scapy.layers.zigbee import ZigbeeAppDataPayload, ZigbeeClusterLibrary, ZigbeeNWK
 from scapy.packet import Raw
 
-from devices.zigbee.pcap import PcapCapture
+from devices.han.pcap import PcapCapture
 from rig.zigbee.security import KeyId, secure_aps, secure_nwk
 from rig.zigbee.wireshark import PC_KEYS_FILE, pc_keys_uat, tshark_options, write_pc_keys
 

@@ -1,5 +1,5 @@
-"""802.15.4 captures of a ZigBee link (pcap, LINKTYPE_IEEE802_15_4_WITHFCS = 195), readable
-by Wireshark and tshark."""
+"""802.15.4 captures of the HAN's radio (pcap, LINKTYPE_IEEE802_15_4_WITHFCS = 195), readable
+by Wireshark and tshark: the run's ``han.pcap`` and each test's (docs/han.md "On the bench")."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ DLT_IEEE802_15_4_WITHFCS = 195
 
 
 class PcapCapture(Closing):
-    """Write PSDUs (FCS included) to ``path``; a ``ZigbeeLink``'s ``capture`` callback.
+    """Write PSDUs (FCS included) to ``path``: ``capture(psdu, at)`` adds one.
 
     Loop times (``time.monotonic()``) are turned into wall-clock packet times with the offset
     taken when the capture opens.
