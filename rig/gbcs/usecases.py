@@ -15,6 +15,7 @@ from enum import IntEnum
 from typing import ClassVar, Protocol
 
 from rig.gbcs.codes import CODE_BY_NAME, MESSAGE_CODE_TABLE
+from rig.gbcs.cosem.payload import DLMS_TAGS, DLMS_USE_CASES, dlms_decoder
 from rig.gbcs.dlms import (
     AccessKind,
     AccessRequest,
@@ -434,6 +435,7 @@ _GBZ_READS = (
 #: Decoders of the use cases whose payload is a DLMS APDU: its invoke-id (bytes 1-4) only
 #: names the transaction, so the typed object never depends on it (see :func:`decode_payload`).
 _DLMS_DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
+    **DLMS_USE_CASES,
     (TopUpEsme.MESSAGE_CODE, Cra.COMMAND): TopUpEsme.decode,
     (TopUpEsme.MESSAGE_CODE, Cra.RESPONSE): TopUpEsmeResponse.decode,
     (ReadSupplyStatusEsme.MESSAGE_CODE, Cra.COMMAND): ReadSupplyStatusEsme.decode,
@@ -494,7 +496,9 @@ _DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
     (0x0067, Cra.ALERT): SupplyRestoredAlert.decode,
     (0x00CD, Cra.ALERT): GbzAlert.decode,
 }
-#: The (message code, CRA) pairs whose payloads decode to a typed object; any other is RawPayload.
+#: The (message code, CRA) pairs with a typed decoder. Besides these, every DLMS payload (D9, DA
+#: or 0F) of any message code decodes to a typed :mod:`rig.gbcs.cosem.payload` object; only a
+#: payload of neither is RawPayload.
 TYPED_USE_CASES: frozenset[tuple[int, Cra]] = frozenset(_DLMS_DECODERS) | frozenset(_DECODERS)
 #: Typed objects of DLMS payloads decoded lately, by message code, CRA and the payload without
 #: the low 24 bits of its invoke-id (issue 6: every ECS45 command of a load run is the same
@@ -523,7 +527,11 @@ def decode_payload(message_code: int, payload: bytes, cra: Cra | int) -> Payload
     decoder = _DLMS_DECODERS.get(key)
     if decoder is None:
         decoder = _DECODERS.get(key)
-        return RawPayload(message_code, payload) if decoder is None else decoder(payload)
+        if decoder is not None:
+            return decoder(payload)
+        if payload[:1] and payload[0] in DLMS_TAGS:
+            return dlms_decoder(message_code)(payload)
+        return RawPayload(message_code, payload)
     masked = (*key, payload[:2] + payload[5:])
     obj = _DECODED.get(masked)
     return remember(_DECODED, masked, decoder(payload), DECODE_MEMO_SIZE) if obj is None else obj
