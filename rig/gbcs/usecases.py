@@ -17,11 +17,13 @@ from typing import ClassVar, Protocol
 from rig.gbcs.codes import CODE_BY_NAME, MESSAGE_CODE_TABLE
 from rig.gbcs.cosem.payload import DLMS_TAGS, DLMS_USE_CASES, dlms_decoder
 from rig.gbcs.dlms import (
+    INVOKE_ID_FLAGS,
     AccessKind,
     AccessRequest,
     AccessResponse,
     AccessResult,
     AccessSpec,
+    Apdu,
     Data,
     DataNotification,
     Tag,
@@ -58,7 +60,7 @@ from rig.gbcs.gbz_usecases import (
     TopUpGsmeResponse,
 )
 from rig.gbcs.gsme_tariff import UpdateTariffGsme
-from rig.gbcs.wire import Reader
+from rig.gbcs.wire import Reader, require_canonical
 from rig.util.memo import remember
 
 GENERIC_CRITICAL_ALERT = 0x1000
@@ -116,11 +118,19 @@ class Payload(Protocol):
     def encode(self, invoke_counter: int) -> bytes: ...
 
 
+def _plain(apdu: Apdu, what: str) -> None:
+    """The invoke-id flags and date-time these classes encode (0x20, none): else the object
+    would not re-encode to the payload."""
+    if apdu.invoke_id >> 24 != INVOKE_ID_FLAGS or apdu.date_time:
+        raise DecodeError(1, f"{what}: invoke-id flags not 0x20 or a date-time present")
+
+
 def _request(payload: bytes, spec: AccessSpec, what: str) -> Data:
     """The single data item of an ACCESS-Request for exactly ``spec``."""
     apdu = decode_apdu(payload)
     if not isinstance(apdu, AccessRequest) or apdu.specs != (spec,) or len(apdu.data) != 1:
         raise DecodeError(0, f"{what}: expected an ACCESS-Request for {spec}")
+    _plain(apdu, what)
     return apdu.data[0]
 
 
@@ -134,6 +144,7 @@ def _response(payload: bytes, kind: AccessKind, what: str) -> tuple[Data, int]:
         or apdu.results[0].kind is not kind
     ):
         raise DecodeError(0, f"{what}: expected an ACCESS-Response with one {kind.name} result")
+    _plain(apdu, what)
     return apdu.data[0], apdu.results[0].result
 
 
@@ -194,7 +205,10 @@ class ActionResponse:
     @classmethod
     def decode(cls, payload: bytes) -> ActionResponse:
         """Inverse of :meth:`encode`."""
-        return cls(_response(payload, AccessKind.ACTION, cls.__name__)[1])
+        data, result = _response(payload, AccessKind.ACTION, cls.__name__)
+        if data.tag is not Tag.NULL:
+            raise DecodeError(0, f"{cls.__name__}: expected null data, got {data.tag.name}")
+        return cls(result)
 
 
 @dataclass(frozen=True)
@@ -300,7 +314,9 @@ class DlmsAlert:
             or not isinstance(items[1].value, bytes)
         ):
             raise DecodeError(0, "DLMS alert: expected a Data-Notification {code, date-time, ...}")
-        return cls(items[0].value, items[1].value, items[2:])
+        alert = cls(items[0].value, items[1].value, items[2:])
+        require_canonical("DLMS alert", payload, lambda: alert.encode(apdu.invoke_id))
+        return alert
 
 
 @dataclass(frozen=True)
