@@ -92,7 +92,7 @@ def test_names_and_typed_values_of_a_tariff_and_a_profile_read(rtds: Path) -> No
     assert isinstance(buffer, Data) and isinstance(buffer.value, CompactArray)
     assert len(buffer.value.rows) == 49
     assert [r.result_name for r in response.results] == ["success"] * 6
-    # ECS24 (0x003A) sets a passive calendar through the generic layer: named structures.
+    # ECS01c (0x00B7) sets a passive calendar through the generic layer: named structures.
     seasons = next(
         decode_dlms(s.message_code, s.payload).field("season_profile_passive")
         for s in DLMS
