@@ -1,4 +1,8 @@
-"""Minimal A-XDR data and xDLMS ACCESS / Data-Notification APDUs (reference/gbcs.md §1.2, §1.7).
+"""A-XDR data and xDLMS ACCESS / Data-Notification APDUs (reference/gbcs.md §1.2, §1.7).
+
+Every A-XDR type GBCS uses, compact-array (IEC 62056-5-3 ``TypeDescription``) included, and the
+five ACCESS request specifications (GET, SET, ACTION and GET / SET with selective access: the
+RTDS's profile reads, ECS23 / ECS20a / ECS35x / ECS61c, carry a range descriptor).
 
 Decoders are bounds-checked (:mod:`rig.gbcs.wire`), limit nesting depth, and raise only
 :class:`~rig.gbcs.errors.DecodeError`; offsets are relative to the start of the payload.
@@ -36,6 +40,7 @@ class Tag(IntEnum):
     OCTET_STRING = 0x09
     VISIBLE_STRING = 0x0A
     UTF8_STRING = 0x0C
+    COMPACT_ARRAY = 0x13
     BCD = 0x0D
     INTEGER = 0x0F
     LONG = 0x10
@@ -72,8 +77,6 @@ _STRINGS = {Tag.OCTET_STRING, Tag.VISIBLE_STRING, Tag.UTF8_STRING}
 _SEQUENCES = {Tag.ARRAY, Tag.STRUCTURE}
 _EMPTY = {Tag.NULL, Tag.DONT_CARE}
 
-DataValue = int | bytes | str | tuple["Data", ...] | None
-
 
 @dataclass(frozen=True)
 class Data:
@@ -81,7 +84,8 @@ class Data:
 
     ``value`` is an int for integer types (boolean, enum and bcd included), bytes for strings and
     the fixed-size float / date / time types, a tuple of :class:`Data` for arrays and structures,
-    a string of ``0``/``1`` for a bit-string, and None for null-data and dont-care.
+    a string of ``0``/``1`` for a bit-string, a :class:`CompactArray` for a compact-array and
+    None for null-data and dont-care.
     """
 
     tag: Tag
@@ -142,9 +146,126 @@ class Data:
             padded = value + "0" * (-len(value) % 8)
             packed = int(padded, 2).to_bytes(len(padded) // 8, "big") if padded else b""
             return head + encode_length(len(value)) + packed
+        if tag is Tag.COMPACT_ARRAY:
+            if not isinstance(value, CompactArray):
+                raise ValueError("COMPACT_ARRAY needs a CompactArray")
+            return head + value.encode()
         if not isinstance(value, tuple):
             raise ValueError(f"{tag.name} needs a tuple of Data")
         return head + encode_length(len(value)) + b"".join(item.encode() for item in value)
+
+
+@dataclass(frozen=True)
+class TypeDescription:
+    """The element type of a compact-array: a simple type, a structure of ``items``, or an
+    array of ``count`` elements of ``items[0]`` (IEC 62056-5-3 ``TypeDescription``)."""
+
+    tag: Tag
+    items: tuple[TypeDescription, ...] = ()
+    count: int = 0
+
+    def encode(self) -> bytes:
+        """Tag, then a structure's count and members or an array's 16-bit count and type."""
+        tag = Tag(self.tag)
+        if tag is Tag.STRUCTURE:
+            return bytes([tag]) + encode_length(len(self.items)) + _join(self.items)
+        if tag is Tag.ARRAY:
+            if len(self.items) != 1:
+                raise ValueError("an array type description has one element type")
+            return bytes([tag]) + self.count.to_bytes(2, "big") + self.items[0].encode()
+        if tag is Tag.COMPACT_ARRAY or self.items or self.count:
+            raise ValueError(f"{tag.name} is not a compact-array element type")
+        return bytes([tag])
+
+    def min_size(self) -> int:
+        """The fewest content bytes one element of this type takes."""
+        if self.tag is Tag.STRUCTURE:
+            return sum(item.min_size() for item in self.items)
+        if self.tag is Tag.ARRAY:
+            return self.count * self.items[0].min_size()
+        if self.tag in _INTEGERS:
+            return _INTEGERS[self.tag][0]
+        if self.tag in _FIXED_BYTES:
+            return _FIXED_BYTES[self.tag]
+        return 0 if self.tag in _EMPTY else 1
+
+
+@dataclass(frozen=True)
+class CompactArray:
+    """A compact-array: its element type and the elements, each a :class:`Data` of that type."""
+
+    description: TypeDescription
+    rows: tuple[Data, ...]
+
+    def encode(self) -> bytes:
+        """Type description, then the untagged elements as one octet-string."""
+        if self.rows and self.description.min_size() == 0:
+            raise ValueError("compact-array elements of no bytes")
+        contents = b"".join(_untagged(self.description, row) for row in self.rows)
+        return self.description.encode() + encode_length(len(contents)) + contents
+
+
+DataValue = int | bytes | str | tuple[Data, ...] | CompactArray | None
+
+
+def _join(items: tuple[TypeDescription, ...]) -> bytes:
+    return b"".join(item.encode() for item in items)
+
+
+def _untagged(description: TypeDescription, data: Data) -> bytes:
+    """One compact-array element: A-XDR without the tags and counts its type fixes."""
+    if data.tag is not description.tag:
+        raise ValueError(f"compact-array element {data.tag.name}, type is {description.tag.name}")
+    if description.tag not in _SEQUENCES:
+        return data.encode()[1:]
+    items = data.value if isinstance(data.value, tuple) else ()
+    types = description.items
+    if description.tag is Tag.ARRAY:
+        types = types * description.count
+    if len(items) != len(types):
+        raise ValueError(f"compact-array {data.tag.name} of {len(items)}, type has {len(types)}")
+    return b"".join(_untagged(t, item) for t, item in zip(types, items, strict=True))
+
+
+def _decode_description(reader: Reader, depth: int) -> TypeDescription:
+    at = reader.offset
+    raw_tag = reader.byte("type description tag")
+    if raw_tag not in Tag._value2member_map_ or raw_tag == Tag.COMPACT_ARRAY:
+        raise DecodeError(at, f"compact-array element type 0x{raw_tag:02X} not supported")
+    tag = Tag(raw_tag)
+    if tag not in _SEQUENCES:
+        return TypeDescription(tag)
+    if depth >= _MAX_DEPTH:
+        raise DecodeError(at, f"type description nested deeper than {_MAX_DEPTH}")
+    if tag is Tag.ARRAY:
+        count = reader.uint(2, "type description element count")
+        return TypeDescription(tag, (_decode_description(reader, depth + 1),), count)
+    count = reader.length("type description member count")
+    return TypeDescription(tag, tuple(_decode_description(reader, depth + 1) for _ in range(count)))
+
+
+def _decode_compact(reader: Reader, depth: int) -> CompactArray:
+    at = reader.offset
+    description = _decode_description(reader, depth)
+    size = reader.length("compact-array contents length")
+    if size and description.min_size() == 0:
+        raise DecodeError(at, "compact-array elements of no bytes")
+    base = reader.offset
+    contents = Reader(reader.take(size, "compact-array contents"), base=base)
+    rows = []
+    while contents.remaining:
+        rows.append(_decode_element(contents, description, depth))
+    return CompactArray(description, tuple(rows))
+
+
+def _decode_element(reader: Reader, description: TypeDescription, depth: int) -> Data:
+    tag = description.tag
+    if tag not in _SEQUENCES:
+        return _decode_value(reader, tag, depth)
+    types = description.items
+    if tag is Tag.ARRAY:
+        types = types * description.count
+    return Data(tag, tuple(_decode_element(reader, t, depth + 1) for t in types))
 
 
 def decode_data(reader: Reader, depth: int = 0) -> Data:
@@ -153,7 +274,12 @@ def decode_data(reader: Reader, depth: int = 0) -> Data:
     raw_tag = reader.byte("data type tag")
     if raw_tag not in Tag._value2member_map_:
         raise DecodeError(at, f"A-XDR type 0x{raw_tag:02X} not supported")
-    tag = Tag(raw_tag)
+    return _decode_value(reader, Tag(raw_tag), depth)
+
+
+def _decode_value(reader: Reader, tag: Tag, depth: int) -> Data:
+    """The value of a ``tag`` whose tag byte is read already."""
+    at = reader.offset - 1
     if tag in _EMPTY:
         return Data(tag)
     if tag in _INTEGERS:
@@ -170,6 +296,8 @@ def decode_data(reader: Reader, depth: int = 0) -> Data:
         return Data(tag, text[:bits])
     if depth >= _MAX_DEPTH:
         raise DecodeError(at, f"data nested deeper than {_MAX_DEPTH}")
+    if tag is Tag.COMPACT_ARRAY:
+        return Data(tag, _decode_compact(reader, depth + 1))
     count = reader.length(f"{tag.name} count")
     return Data(tag, tuple(decode_data(reader, depth + 1) for _ in range(count)))
 
@@ -186,29 +314,51 @@ def with_invoke_id(apdu: bytes, counter: int) -> bytes:
 
 
 class AccessKind(IntEnum):
-    """ACCESS request / response specification choice."""
+    """ACCESS request specification choice; a response's is 1-3 (a GET with selection is
+    answered as a GET)."""
 
     GET = 1
     SET = 2
     ACTION = 3
+    GET_WITH_SELECTION = 4
+    SET_WITH_SELECTION = 5
+
+
+_SELECTIVE_KINDS = (AccessKind.GET_WITH_SELECTION, AccessKind.SET_WITH_SELECTION)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A selective-access descriptor: the access selector and its parameters (e.g. selector 1,
+    a range descriptor of profile generic, class 7)."""
+
+    selector: int
+    parameters: Data
 
 
 @dataclass(frozen=True)
 class AccessSpec:
-    """A COSEM attribute (GET/SET) or method (ACTION) reference."""
+    """A COSEM attribute (GET/SET) or method (ACTION) reference, with its selective access
+    for the ``*_WITH_SELECTION`` kinds."""
 
     kind: AccessKind
     class_id: int
     obis: bytes
     index: int
+    selection: Selection | None = None
 
     def encode(self) -> bytes:
-        """Choice, class id, logical name, attribute or method id."""
+        """Choice, class id, logical name, attribute or method id[, selector, parameters]."""
         if len(self.obis) != _OBIS_LENGTH:
             raise ValueError(f"OBIS code must be {_OBIS_LENGTH} bytes")
-        return (
+        head = (
             bytes([self.kind]) + self.class_id.to_bytes(2, "big") + self.obis + bytes([self.index])
         )
+        if (self.selection is not None) != (self.kind in _SELECTIVE_KINDS):
+            raise ValueError(f"{AccessKind(self.kind).name}: selective access mismatch")
+        if self.selection is None:
+            return head
+        return head + bytes([self.selection.selector]) + self.selection.parameters.encode()
 
 
 @dataclass(frozen=True)
@@ -310,23 +460,27 @@ def decode_apdu(payload: bytes) -> Apdu:
     return apdu
 
 
-def _kind(reader: Reader, what: str) -> AccessKind:
+def _kind(reader: Reader, what: str, last: AccessKind) -> AccessKind:
     at = reader.offset
     choice = reader.byte(what)
-    if choice not in AccessKind._value2member_map_:
-        raise DecodeError(at, f"{what} {choice}, expected 1 (GET), 2 (SET) or 3 (ACTION)")
+    if not AccessKind.GET <= choice <= last:
+        raise DecodeError(at, f"{what} {choice}, expected 1 to {int(last)} (GET .. {last.name})")
     return AccessKind(choice)
 
 
 def _decode_spec(reader: Reader) -> AccessSpec:
-    kind = _kind(reader, "access-request-specification choice")
+    kind = _kind(reader, "access-request-specification choice", AccessKind.SET_WITH_SELECTION)
     class_id = reader.uint(2, "class-id")
     obis = reader.take(_OBIS_LENGTH, "logical name")
-    return AccessSpec(kind, class_id, obis, reader.byte("attribute / method id"))
+    index = reader.byte("attribute / method id")
+    if kind not in _SELECTIVE_KINDS:
+        return AccessSpec(kind, class_id, obis, index)
+    selector = reader.byte("access selector")
+    return AccessSpec(kind, class_id, obis, index, Selection(selector, decode_data(reader)))
 
 
 def _decode_result(reader: Reader) -> AccessResult:
-    kind = _kind(reader, "access-response-specification choice")
+    kind = _kind(reader, "access-response-specification choice", AccessKind.ACTION)
     return AccessResult(kind, reader.byte("result"))
 
 

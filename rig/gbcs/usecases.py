@@ -16,12 +16,15 @@ from typing import ClassVar, Protocol
 
 from rig.gbcs.asn1 import ASN1_USE_CASES
 from rig.gbcs.codes import CODE_BY_NAME, MESSAGE_CODE_TABLE
+from rig.gbcs.cosem.payload import DLMS_TAGS, DLMS_USE_CASES, dlms_decoder
 from rig.gbcs.dlms import (
+    INVOKE_ID_FLAGS,
     AccessKind,
     AccessRequest,
     AccessResponse,
     AccessResult,
     AccessSpec,
+    Apdu,
     Data,
     DataNotification,
     Tag,
@@ -59,6 +62,7 @@ from rig.gbcs.gbz_usecases import (
     TopUpGsmeResponse,
 )
 from rig.gbcs.gsme_tariff import UpdateTariffGsme
+from rig.gbcs.wire import require_canonical
 from rig.util.memo import remember
 
 GENERIC_CRITICAL_ALERT = 0x1000
@@ -116,11 +120,19 @@ class Payload(Protocol):
     def encode(self, invoke_counter: int) -> bytes: ...
 
 
+def _plain(apdu: Apdu, what: str) -> None:
+    """The invoke-id flags and date-time these classes encode (0x20, none): else the object
+    would not re-encode to the payload."""
+    if apdu.invoke_id >> 24 != INVOKE_ID_FLAGS or apdu.date_time:
+        raise DecodeError(1, f"{what}: invoke-id flags not 0x20 or a date-time present")
+
+
 def _request(payload: bytes, spec: AccessSpec, what: str) -> Data:
     """The single data item of an ACCESS-Request for exactly ``spec``."""
     apdu = decode_apdu(payload)
     if not isinstance(apdu, AccessRequest) or apdu.specs != (spec,) or len(apdu.data) != 1:
         raise DecodeError(0, f"{what}: expected an ACCESS-Request for {spec}")
+    _plain(apdu, what)
     return apdu.data[0]
 
 
@@ -134,6 +146,7 @@ def _response(payload: bytes, kind: AccessKind, what: str) -> tuple[Data, int]:
         or apdu.results[0].kind is not kind
     ):
         raise DecodeError(0, f"{what}: expected an ACCESS-Response with one {kind.name} result")
+    _plain(apdu, what)
     return apdu.data[0], apdu.results[0].result
 
 
@@ -194,7 +207,10 @@ class ActionResponse:
     @classmethod
     def decode(cls, payload: bytes) -> ActionResponse:
         """Inverse of :meth:`encode`."""
-        return cls(_response(payload, AccessKind.ACTION, cls.__name__)[1])
+        data, result = _response(payload, AccessKind.ACTION, cls.__name__)
+        if data.tag is not Tag.NULL:
+            raise DecodeError(0, f"{cls.__name__}: expected null data, got {data.tag.name}")
+        return cls(result)
 
 
 @dataclass(frozen=True)
@@ -300,7 +316,9 @@ class DlmsAlert:
             or not isinstance(items[1].value, bytes)
         ):
             raise DecodeError(0, "DLMS alert: expected a Data-Notification {code, date-time, ...}")
-        return cls(items[0].value, items[1].value, items[2:])
+        alert = cls(items[0].value, items[1].value, items[2:])
+        require_canonical("DLMS alert", payload, lambda: alert.encode(apdu.invoke_id))
+        return alert
 
 
 @dataclass(frozen=True)
@@ -404,6 +422,7 @@ _GBZ_READS = (
 #: Decoders of the use cases whose payload is a DLMS APDU: its invoke-id (bytes 1-4) only
 #: names the transaction, so the typed object never depends on it (see :func:`decode_payload`).
 _DLMS_DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
+    **DLMS_USE_CASES,
     (TopUpEsme.MESSAGE_CODE, Cra.COMMAND): TopUpEsme.decode,
     (TopUpEsme.MESSAGE_CODE, Cra.RESPONSE): TopUpEsmeResponse.decode,
     (ReadSupplyStatusEsme.MESSAGE_CODE, Cra.COMMAND): ReadSupplyStatusEsme.decode,
@@ -463,7 +482,9 @@ _DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
     (0x0061, Cra.ALERT): BillingDataLogAlert.decode,
     (0x0067, Cra.ALERT): SupplyRestoredAlert.decode,
 }
-#: The (message code, CRA) pairs whose payloads decode to a typed object; any other is RawPayload.
+#: The (message code, CRA) pairs with a typed decoder. Besides these, every DLMS payload (D9, DA
+#: or 0F) of any message code decodes to a typed :mod:`rig.gbcs.cosem.payload` object; only a
+#: payload of neither is RawPayload.
 TYPED_USE_CASES: frozenset[tuple[int, Cra]] = frozenset(_DLMS_DECODERS) | frozenset(_DECODERS)
 # GBZ and ASN.1 use cases with no class of their own: the generic typed layers.
 _DECODERS = {**GBZ_USE_CASES, **ASN1_USE_CASES, **_DECODERS}
@@ -495,7 +516,11 @@ def decode_payload(message_code: int, payload: bytes, cra: Cra | int) -> Payload
     decoder = _DLMS_DECODERS.get(key)
     if decoder is None:
         decoder = _DECODERS.get(key)
-        return RawPayload(message_code, payload) if decoder is None else decoder(payload)
+        if decoder is not None:
+            return decoder(payload)
+        if payload[:1] and payload[0] in DLMS_TAGS:
+            return dlms_decoder(message_code)(payload)
+        return RawPayload(message_code, payload)
     masked = (*key, payload[:2] + payload[5:])
     obj = _DECODED.get(masked)
     return remember(_DECODED, masked, decoder(payload), DECODE_MEMO_SIZE) if obj is None else obj

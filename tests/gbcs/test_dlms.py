@@ -80,8 +80,8 @@ def test_huge_count_is_a_decode_error() -> None:
 
 
 def test_unknown_type_and_trailing_bytes() -> None:
-    with pytest.raises(DecodeError, match="A-XDR type 0x13 not supported"):
-        decode_data(Reader(b"\x13\x00"))
+    with pytest.raises(DecodeError, match="A-XDR type 0x1C not supported"):
+        decode_data(Reader(b"\x1c\x00"))
     with pytest.raises(DecodeError, match="unexpected bytes"):
         decode_apdu(DataNotification(1, Data.null()).encode() + b"\x00")
 

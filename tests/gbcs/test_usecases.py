@@ -82,7 +82,10 @@ def test_read_supply_status_response_variants() -> None:
 
 
 def test_unmodelled_code_is_raw() -> None:
-    assert decode_payload(0x0059, b"\xd9junk", Cra.COMMAND) == RawPayload(0x0059, b"\xd9junk")
+    """Only a payload that is not DLMS (D9 / DA / 0F: typed for every code, issue 17)."""
+    assert decode_payload(0x7FFF, b"\x7fjunk", Cra.COMMAND) == RawPayload(0x7FFF, b"\x7fjunk")
+    with pytest.raises(DecodeError):
+        decode_payload(0x7FFF, b"\xd9junk", Cra.COMMAND)
     assert encode_payload(RawPayload(0x0027, b"abc"), 5) == b"abc"
 
 
