@@ -31,9 +31,7 @@ PG_USER = "postgres"
 
 def pg_bin() -> Path | None:
     """The newest installed PostgreSQL's binaries, if any."""
-    found = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3])
-    )
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
     if found:
         return found[-1].parent
     on_path = shutil.which("pg_ctl")

@@ -89,9 +89,7 @@ class SinkSpec:
             sinks.append(JsonlWriter(Path(self.jsonl), fsync=self.fsync))
         if self.store is not None and self.run is not None and self.backlog is not None:
             run = RunSpec(**self.run)
-            sinks.append(
-                ResilientWriter(self.store, run, Path(self.backlog), durable=self.durable)
-            )
+            sinks.append(ResilientWriter(self.store, run, Path(self.backlog), durable=self.durable))
         elif self.store is not None:
             assert self.run_id is not None
             sinks.append(StoreWriter(self.store, self.run_id, durable=self.durable))

@@ -107,8 +107,7 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX runs_build ON runs(build)",
         *(f"ALTER TABLE {t} ADD COLUMN record_id TEXT" for t in RECORD_TABLES),
         *(
-            f"CREATE UNIQUE INDEX {t}_record ON {t}(run_id, record_id)"
-            " WHERE record_id IS NOT NULL"
+            f"CREATE UNIQUE INDEX {t}_record ON {t}(run_id, record_id) WHERE record_id IS NOT NULL"
             for t in RECORD_TABLES
         ),
     ],

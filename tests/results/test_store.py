@@ -6,6 +6,7 @@ import pytest
 
 from rig.results.config import differing_parts, files_hash, run_config
 from rig.results.record import RequestRecord
+from rig.results.schema import SQLITE, migration
 from rig.results.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -16,7 +17,6 @@ from rig.results.store import (
     Tee,
     open_run_writer,
 )
-from rig.results.schema import SQLITE, migration
 
 
 def request(n: int, srv: str = "2.2", ok: bool = True, **extra) -> dict:
