@@ -157,3 +157,14 @@ def test_pytest_xdist_workers_write_one_run_of_a_build_to_postgresql(pytester, p
         workers = {m["nodeid"] for m in store.measurements(run.id)}
         assert len(workers) == 4 and len(store.tests(run.id)) == 4
     assert not list(pytester.path.rglob("results.sqlite"))
+
+
+@pytest.mark.parametrize(("required", "outcome"), [("1", "Failed"), ("", "Skipped")])
+def test_without_a_server_the_tests_skip_locally_and_fail_in_ci(monkeypatch, required, outcome):
+    from pg_cluster import REQUIRE_ENV, unavailable
+
+    monkeypatch.setenv(REQUIRE_ENV, required)
+    with pytest.raises(BaseException) as caught:
+        unavailable("no PostgreSQL binaries")
+    assert type(caught.value).__name__ == outcome
+    assert "set RIG_TEST_POSTGRES_URL" in str(caught.value)
