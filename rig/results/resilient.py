@@ -22,6 +22,7 @@ FOLDER [STORE]`` uploads it later (the pytest plugin does so at the end of each 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -56,8 +57,24 @@ _RUN_LINE = "backlog_run"
 UPLOAD_CHUNK = 500
 #: How long :meth:`ResilientWriter.close` keeps trying a store that is down before leaving the
 #: backlog in the run folder. [ASSUMED] long enough for a database restart or fail-over, short
-#: enough not to hold a CI job.
+#: enough not to hold a CI job; ``$RIG_STORE_WAIT_S`` sets it (seconds).
 CLOSE_WAIT_S = 30.0
+WAIT_ENV = "RIG_STORE_WAIT_S"
+
+
+def default_close_wait() -> float:
+    """:data:`CLOSE_WAIT_S`, or ``$RIG_STORE_WAIT_S`` if that is a number of seconds."""
+    text = os.environ.get(WAIT_ENV)
+    if text is None:
+        return CLOSE_WAIT_S
+    try:
+        wait = float(text)
+    except ValueError:
+        wait = -1.0
+    if not 0 <= wait < float("inf"):
+        _log.error("%s=%r is not a number of seconds: waiting %g s", WAIT_ENV, text, CLOSE_WAIT_S)
+        return CLOSE_WAIT_S
+    return wait
 
 
 @dataclass
@@ -122,7 +139,7 @@ class ResilientWriter(Closing):
         *,
         durable: bool = False,
         backoff: Backoff | None = None,
-        close_wait_s: float = CLOSE_WAIT_S,
+        close_wait_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -132,7 +149,7 @@ class ResilientWriter(Closing):
         self.durable = durable
         self.writer_id = uuid.uuid4().hex[:16]
         self.backlog = backlog_dir / f"{BACKLOG_PREFIX}{self.writer_id}.jsonl"
-        self.close_wait_s = close_wait_s
+        self.close_wait_s = default_close_wait() if close_wait_s is None else close_wait_s
         #: The run's id in the store, once the writer has reached it.
         self.run_id: str | None = None
         self._backoff = backoff or Backoff()

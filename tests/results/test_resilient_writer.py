@@ -14,6 +14,8 @@ from rig.results.process_writer import ProcessWriter, SinkSpec
 from rig.results.resilient import BACKLOG_PREFIX, Backoff, ResilientWriter, RunSpec
 from rig.results.store import ResultsStore
 
+pytest_plugins = ["pytester"]
+
 #: Retries fast enough for a test (the defaults are for a lab: rig/results/resilient.py).
 FAST = {"backoff": Backoff(first_s=0.05, max_s=0.2), "close_wait_s": 30.0}
 
@@ -106,3 +108,32 @@ def test_the_rigs_writer_process_survives_the_database_being_killed(cluster, tmp
     assert writer.returncode == 0
     assert sorted(stored_ids(cluster.url)) == sorted(f"r{n}" for n in range(150))
     assert not backlogs(tmp_path)
+
+
+PLAN = """
+def test_measured(measure):
+    measure.record("total", 12.0, "ms")
+"""
+
+
+@pytest.mark.slow
+def test_a_run_whose_database_is_down_throughout_keeps_everything_for_later(
+    pytester, pg_url, monkeypatch
+):
+    monkeypatch.setenv("RIG_STORE_WAIT_S", "0.2")
+    pytester.makepyfile(test_plan=PLAN)
+    down = f"postgresql://rig@127.0.0.1:{pg_cluster.free_port()}/rig"
+    result = pytester.runpytest_subprocess(
+        "-p", "rig.plugin.measurements", "-n", "2", "--rig-results", "run", "--rig-store", down
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)  # the run itself does not fail for its store
+    assert "records kept in the run folder" in result.stderr.str()
+    assert backlogs(pytester.path / "run")
+    assert upload(pytester.path / "run").returncode == 1  # that store is still down
+    from rig.results.resilient import upload_backlogs
+
+    assert upload_backlogs(pytester.path / "run", pg_url) == 2  # a test and a measurement
+    with ResultsStore(pg_url) as store:
+        (run,) = store.runs()
+        assert [m["value"] for m in store.measurements(run.id)] == [12.0]
+    assert not backlogs(pytester.path / "run")

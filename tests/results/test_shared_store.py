@@ -103,18 +103,20 @@ def _host(store: str, folder: str, host: int) -> None:
             writer.write(request(host * 1000 + n))
 
 
+def hosts(store: str, folder: str, count: int) -> None:
+    """``count`` "hosts" (processes) writing their runs at once; each must succeed."""
+    context = multiprocessing.get_context("spawn")
+    started = [context.Process(target=_host, args=(store, folder, n)) for n in range(count)]
+    for p in started:
+        p.start()
+    for p in started:
+        p.join(120)
+    assert [p.exitcode for p in started] == [0] * count
+
+
 def test_many_hosts_write_one_build_at_once(pg_url, tmp_path):
     ResultsStore(pg_url).close()  # created once; the hosts race to open their runs
-    context = multiprocessing.get_context("spawn")
-    hosts = [
-        context.Process(target=_host, args=(pg_url, str(tmp_path / "nightly"), n))
-        for n in range(HOSTS)
-    ]
-    for p in hosts:
-        p.start()
-    for p in hosts:
-        p.join(120)
-    assert [p.exitcode for p in hosts] == [0] * HOSTS
+    hosts(pg_url, str(tmp_path / "nightly"), HOSTS)
     with ResultsStore(pg_url) as store:
         runs = store.build("nightly-7")
         assert sorted(r.id for r in runs) == ["nightly", "nightly-2", "nightly-3", "nightly-4"]
@@ -122,15 +124,7 @@ def test_many_hosts_write_one_build_at_once(pg_url, tmp_path):
 
 
 def test_fresh_database_opened_by_many_processes_at_once_is_migrated_once(pg_url, tmp_path):
-    context = multiprocessing.get_context("spawn")
-    openers = [
-        context.Process(target=_host, args=(pg_url, str(tmp_path / "n"), n)) for n in range(3)
-    ]
-    for p in openers:
-        p.start()
-    for p in openers:
-        p.join(120)
-    assert [p.exitcode for p in openers] == [0] * 3
+    hosts(pg_url, str(tmp_path / "n"), 3)
     with ResultsStore(pg_url) as store:
         assert len(store.runs()) == 3
 
