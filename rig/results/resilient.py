@@ -159,6 +159,7 @@ class ResilientWriter(Closing):
         self._store: ResultsStore | None = None
         self._spool: JsonlWriter | None = None
         self._next_try = clock()
+        self._why: StoreError | None = None  # why the store was last out of reach
         self._closed = False
         with self._lock:
             self._try_store()
@@ -246,11 +247,12 @@ class ResilientWriter(Closing):
         if self._store is not None:
             self._store.close()
             self._store = None
-            _log.warning("results store lost (%s): keeping records in %s", exc, self.backlog)
+        self._why = exc
         self._next_try = self._clock() + self._backoff.delay()
 
     def _keep(self, records: list[dict[str, Any]]) -> None:
         if self._spool is None:
+            _log.warning("results store: %s: keeping records in %s", self._why, self.backlog)
             fresh = not self.backlog.exists()
             self._spool = JsonlWriter(self.backlog, fsync=self.durable)
             if fresh:
