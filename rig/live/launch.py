@@ -43,16 +43,16 @@ from rig.live.han import han_devices
 from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE
 from rig.results.process_writer import ProcessWriter, SinkSpec
-from rig.results.store import StoreWriter
+from rig.results.resilient import RunWriter
 
 #: Where per-test captures go, under the run folder.
 CAPTURES_DIR = "captures"
 
 
-def launch(bench: Bench, run_dir: Path, *, store: StoreWriter | None = None) -> Rig:
+def launch(bench: Bench, run_dir: Path, *, store: RunWriter | None = None) -> Rig:
     """The rig for a bench, ready to start (``with launch(bench, run_dir) as rig: ...``).
 
-    Results go to ``run_dir`` (and to ``store``'s run of a SQLite results store, when given),
+    Results go to ``run_dir`` (and to ``store``'s run of a results store, when given),
     written by a process of their own; starting it starts the bench I/O module, then every
     device of the bench.
     """

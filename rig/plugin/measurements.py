@@ -2,7 +2,7 @@
 
 Loaded by the rig's plugin (``pytest_plugins = ["rig.plugin.measurements"]``). For every test it
 writes a ``test`` record (outcome, duration, requirement references), and for every measurement
-a ``measurement`` record, to the run's results (``results.jsonl`` and the SQLite store); each
+a ``measurement`` record, to the run's results (``results.jsonl`` and the results store); each
 measurement also becomes a JUnit property (``record_property``). A measurement outside its
 limits fails a test that would otherwise pass::
 
@@ -35,12 +35,20 @@ from rig.results.measure import (
     junit_properties,
     limit_breach,
 )
-from rig.results.store import STORE_FILE, StoreError, StoreWriter, Tee, checkpoint, open_run_writer
+from rig.results.resilient import RunSpec, RunWriter, run_writer, upload_backlogs
+from rig.results.store import STORE_FILE, Location, StoreError, Tee, checkpoint, is_url, run_key
 
 _MEASURE = pytest.StashKey[Measurements]()
 _RECORDER = pytest.StashKey["_Recorder"]()
 #: The selected tests' node ids, once collection is done (the run's ``plan``).
 _SELECTED = pytest.StashKey[list[str]]()
+
+#: The environment variable naming the run's build when ``--rig-build`` does not (a CI job sets
+#: it once for every host of a nightly build).
+BUILD_ENV = "RIG_BUILD"
+#: The xdist worker input carrying the controller's run key: the workers write its run, on
+#: whatever host and disk they run.
+_RUN_KEY_INPUT = "rig_run_key"
 
 #: Longest failure text kept in a test record.
 MESSAGE_LIMIT = 20_000
@@ -57,9 +65,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("rig").addoption(
         "--rig-store",
         default=None,
-        type=Path,
-        help="SQLite results store holding many runs (history); default: results.sqlite in "
+        metavar="FILE|URL",
+        help="results store holding many runs (history): a SQLite file, or a PostgreSQL "
+        "database shared by a lab (postgresql://user@host/db); default: results.sqlite in "
         "the run folder",
+    )
+    parser.getgroup("rig").addoption(
+        "--rig-build",
+        default=None,
+        metavar="ID",
+        help="the build this run belongs to (runs on many hosts share it; rig report --build); "
+        f"default: ${BUILD_ENV}",
     )
 
 
@@ -106,10 +122,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if RUN_DIR not in config.stash:  # a usage error before the run began: nothing was stored
         return
     if getattr(config, "workerinput", None) is None:  # the controller, after every worker
+        location = store_path(config)
         try:
-            checkpoint(store_path(config))
+            checkpoint(location)
+            if is_url(location):  # what a writer could not upload before it closed
+                upload_backlogs(run_folder(config), location)
         except StoreError as exc:
-            sys.stderr.write(f"rig: results store not checkpointed: {exc}\n")
+            sys.stderr.write(f"rig: results store {exc}: records kept in the run folder\n")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: hand each worker the run's key."""
+    if RUN_DIR in node.config.stash:
+        node.workerinput[_RUN_KEY_INPUT] = run_key(run_folder(node.config))
 
 
 def run_folder(config: pytest.Config) -> Path:
@@ -118,20 +144,30 @@ def run_folder(config: pytest.Config) -> Path:
     return run_dir.parent if hasattr(config, "workerinput") else run_dir
 
 
-def store_path(config: pytest.Config) -> Path:
+def store_path(config: pytest.Config) -> Location:
     """The run's results store: ``--rig-store`` if given, else the run folder's own."""
     return config.getoption("--rig-store") or run_folder(config) / STORE_FILE
 
 
-def open_store_writer(config: pytest.Config) -> StoreWriter:
-    """A writer into this run of the results store (every xdist worker shares the run)."""
-    return open_run_writer(
-        run_folder(config),
-        store_path(config),
+def build_of(config: pytest.Config) -> str | None:
+    """The run's build: ``--rig-build``, else ``$RIG_BUILD``, else none."""
+    return config.getoption("--rig-build") or os.environ.get(BUILD_ENV) or None
+
+
+def open_store_writer(config: pytest.Config) -> RunWriter:
+    """A writer into this run of the results store (every xdist worker shares the run); for a
+    database, one that keeps what it cannot store in this process's run folder."""
+    folder = run_folder(config)
+    worker = getattr(config, "workerinput", None) or {}
+    run = RunSpec(
+        folder=str(folder),
+        key=worker.get(_RUN_KEY_INPUT) or run_key(folder),
         bench=" ".join(map(str, config.getoption("--bench") or ())) or "embedded emulated bench",
         plan=" ".join(config.invocation_params.args),
         config=_run_config(config),
+        build=build_of(config),
     )
+    return run_writer(store_path(config), run, config.stash[RUN_DIR])
 
 
 def _run_config(config: pytest.Config) -> dict[str, str]:

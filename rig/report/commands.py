@@ -15,36 +15,58 @@ from rig.report.compare import (
     render_comparison,
 )
 from rig.report.coverage import render_coverage, render_measurements
-from rig.report.run import RUN_ID_SEPARATOR, RunData, RunNotFound, load_run
+from rig.report.run import RUN_ID_SEPARATOR, RunData, RunNotFound, load_build, load_run
 from rig.results.measure import coverage_matrix
 from rig.results.report import render, summarise
-from rig.results.store import ResultsStore, StoreError
+from rig.results.store import ResultsStore, StoreError, is_url
 
 #: Console width when the output is not a terminal (CI logs, pipes).
 LOG_WIDTH = 110
 
 
-def _load(spec: str) -> RunData:
+def _load(spec: str, *, build: str | None = None) -> RunData:
+    """The run a spec names, or (``build``: ``spec`` is the store) the build's runs merged."""
     try:
-        return load_run(spec)
+        return load_run(spec) if build is None else load_build(spec, build)
     except RunNotFound as exc:
         raise click.ClickException(str(exc)) from exc
 
 
 def _store_runs(path: str) -> list[str]:
+    if not _is_store(path):
+        raise click.ClickException(f"{path}: not a store file or postgresql:// URL")
     try:
-        with ResultsStore(Path(path)) as store:
+        with ResultsStore(path) as store:
             return [r.id for r in store.runs()]
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
 def _is_store(spec: str) -> bool:
-    return Path(spec).is_file() and not spec.endswith(".jsonl")
+    return is_url(spec) or (Path(spec).is_file() and not spec.endswith(".jsonl"))
+
+
+def _in_store(store: str | None, runs: tuple[str, ...]) -> tuple[str, ...]:
+    """Run specs: with ``--store``, each RUN is a run id of it."""
+    return runs if store is None else tuple(f"{store}{RUN_ID_SEPARATOR}{r}" for r in runs)
 
 
 @click.command("report")
-@click.argument("runs", nargs=-1, required=True, metavar="RUN [RUN_ID]")
+@click.argument("runs", nargs=-1, metavar="RUN [RUN_ID]")
+@click.option(
+    "--store",
+    metavar="FILE|URL",
+    help="The results store (a SQLite file or a postgresql:// URL): each RUN is then one of "
+    "its run ids (none: its latest run).",
+)
+@click.option(
+    "--build",
+    "builds",
+    multiple=True,
+    metavar="ID",
+    help="With --store: report a build (all its runs, from every host, merged) as a run; "
+    "twice with --compare: build B against build A.",
+)
 @click.option("--compare", "comparing", is_flag=True, help="Compare two runs: RUN_A RUN_B.")
 @click.option(
     "--html",
@@ -89,6 +111,8 @@ def _is_store(spec: str) -> bool:
 @click.option("--list", "listing", is_flag=True, help="List the runs of a store file.")
 def report(
     runs: tuple[str, ...],
+    store: str | None,
+    builds: tuple[str, ...],
     comparing: bool,
     html_out: Path | None,
     junit_out: Path | None,
@@ -101,7 +125,9 @@ def report(
     """Print the latency report of a run, write its HTML or JUnit report, or compare two runs.
 
     A RUN is a run folder (its results.sqlite, or its results.jsonl files), a results.jsonl
-    file, or a store file with a run id (STORE RUN_ID, or STORE#RUN_ID; its latest run if none).
+    file, or a store (a file or a postgresql:// URL) with a run id (STORE RUN_ID, STORE#RUN_ID
+    or --store STORE RUN_ID; its latest run if none). A build (--store STORE --build ID) is
+    every run of that build, from every host, merged into one.
 
     With --compare (B against A; given a single store file, its last two runs) the exit status
     is 0 for no regression; 1 if B regressed against A (tests, measurement limits, requirement
@@ -116,23 +142,36 @@ def report(
       rig report history.sqlite 20261123T120000Z
       rig report --compare runs/nightly-41 runs/nightly-42
       rig report --compare history.sqlite
+      rig report --store postgresql://rig@db/rig --build nightly-42
+      rig report --compare --store postgresql://rig@db/rig --build nightly-41 --build nightly-42
     """
     console = Console()
     if not console.is_terminal:  # logs and pipes: wide enough for the tables, not 80 columns
         console = Console(width=max(console.width, LOG_WIDTH))
+    if builds and (store is None or runs):
+        raise click.UsageError("--build takes --store FILE|URL, and no RUN")
     if listing:
-        for spec in runs:
+        for spec in (store,) if store else runs:
             for run_id in _store_runs(spec):
                 click.echo(run_id)
         return
     if comparing:
-        _compare(runs, threshold / 100, floor_ms / 1e3, min_samples, allow_different, console)
+        pair = builds or _in_store(store, runs) or ((store,) if store else ())
+        a_b = _compare_pair(pair, store if builds else None)
+        _compare(a_b, threshold / 100, floor_ms / 1e3, min_samples, allow_different, console)
         return
-    if len(runs) == 2 and _is_store(runs[0]):
-        runs = (f"{runs[0]}{RUN_ID_SEPARATOR}{runs[1]}",)
-    if len(runs) != 1:
-        raise click.UsageError("name one RUN (or STORE RUN_ID); use --compare for two runs")
-    run = _load(runs[0])
+    if len(builds) > 1:
+        raise click.UsageError("name one --build; use --compare for two builds")
+    if builds:
+        assert store is not None
+        run = _load(store, build=builds[0])
+    else:
+        runs = _in_store(store, runs) or ((store,) if store else ())
+        if len(runs) == 2 and _is_store(runs[0]):
+            runs = (f"{runs[0]}{RUN_ID_SEPARATOR}{runs[1]}",)
+        if len(runs) != 1:
+            raise click.UsageError("name one RUN (or STORE RUN_ID); use --compare for two runs")
+        run = _load(runs[0])
     render(summarise(run.requests), console, title=f"Latency report: {run.label}")
     render_coverage(coverage_matrix(run.tests, run.measurements), console)
     render_measurements(run.measurements, console)
@@ -157,14 +196,8 @@ def _cannot_compare(reason: str) -> NoReturn:
     raise SystemExit(CANNOT_COMPARE)
 
 
-def _compare(
-    specs: tuple[str, ...],
-    threshold: float,
-    floor_s: float,
-    min_samples: int,
-    allow_different: bool,
-    console: Console,
-) -> None:
+def _compare_pair(specs: tuple[str, ...], store: str | None) -> tuple[RunData, RunData]:
+    """Runs A and B: two run specs, a store's last two runs, or (``store``) two builds."""
     try:
         if len(specs) == 1 and _is_store(specs[0]):
             ids = _store_runs(specs[0])
@@ -172,12 +205,26 @@ def _compare(
                 _cannot_compare(f"{specs[0]}: needs two runs to compare, has {len(ids)}")
             specs = tuple(f"{specs[0]}{RUN_ID_SEPARATOR}{run_id}" for run_id in ids[-2:])
         if len(specs) != 2:
-            raise click.UsageError("--compare takes RUN_A RUN_B (or one store file)")
-        a, b = (_load(spec) for spec in specs)
+            raise click.UsageError(
+                "--compare takes RUN_A RUN_B (or one store), or --build A --build B"
+            )
+        a, b = (_load(spec) if store is None else _load(store, build=spec) for spec in specs)
     except click.ClickException as exc:
         if isinstance(exc, click.UsageError):
             raise
         _cannot_compare(exc.format_message())
+    return a, b
+
+
+def _compare(
+    pair: tuple[RunData, RunData],
+    threshold: float,
+    floor_s: float,
+    min_samples: int,
+    allow_different: bool,
+    console: Console,
+) -> None:
+    a, b = pair
     differ = configuration_differences(a, b)
     if differ is None:
         console.print(

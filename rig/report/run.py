@@ -1,8 +1,10 @@
 """One run's records, loaded from a results store or a run folder.
 
 A run is named by a *spec*: a run folder (``runs/20261123T120000Z``: its ``results.sqlite``, or
-its ``results.jsonl`` files, one per xdist worker), a store file (its latest run), a store file
-and a run id (``history.sqlite#20261123T120000Z``), or one ``results.jsonl`` file.
+its ``results.jsonl`` files, one per xdist worker), a store file or ``postgresql://`` URL (its
+latest run), a store and a run id (``history.sqlite#20261123T120000Z``), or one
+``results.jsonl`` file. A *build* (:func:`load_build`) is every run of a store sharing a build
+id, merged into one, so that it reports and compares as a run does.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rig.results.config import parts_hash, text_hash
 from rig.results.jsonl import RESULTS_FILE, ResultsError, read_jsonl
-from rig.results.store import STORE_FILE, ResultsStore, RunInfo, StoreError
+from rig.results.store import STORE_FILE, Location, ResultsStore, RunInfo, StoreError, is_url
 
 #: Separates a store file from a run id in a run spec.
 RUN_ID_SEPARATOR = "#"
@@ -51,6 +54,12 @@ class RunData:
 
 def load_run(spec: str | Path) -> RunData:
     """The run a spec names (see the module docstring); :class:`RunNotFound` if none."""
+    if is_url(spec):
+        location, _, wanted = str(spec).partition(RUN_ID_SEPARATOR)
+        try:
+            return _from_store(location, wanted or None, folder=None)
+        except StoreError as exc:
+            raise RunNotFound(str(exc)) from exc
     path, run_id = Path(spec), None
     if not path.exists() and RUN_ID_SEPARATOR in str(spec):
         head, run_id = str(spec).rsplit(RUN_ID_SEPARATOR, 1)
@@ -84,7 +93,7 @@ def _from_folder(folder: Path, run_id: str | None) -> RunData:
     )
 
 
-def _from_store(path: Path, run_id: str | None, *, folder: Path | None) -> RunData:
+def _from_store(path: Location, run_id: str | None, *, folder: Path | None) -> RunData:
     with ResultsStore(path) as store:
         if run_id is None and folder is not None:
             mine = [r for r in store.runs() if r.folder == str(folder.resolve())]
@@ -94,6 +103,49 @@ def _from_store(path: Path, run_id: str | None, *, folder: Path | None) -> RunDa
     recorded = Path(info.folder)
     where = folder or (recorded if recorded.is_dir() else None)
     return RunData.of_records(info.id, records, info=info, folder=where)
+
+
+def load_build(store: Location, build: str) -> RunData:
+    """Every run of ``build`` in ``store`` as one run (its records merged, :func:`build_info`);
+    :class:`RunNotFound` if the store has none."""
+    if not is_url(store) and not Path(store).is_file():
+        raise RunNotFound(f"{store}: no such store file")
+    try:
+        with ResultsStore(store) as opened:
+            runs = opened.build(build)
+            records = [record for run in runs for record in opened.records(run.id)]
+    except StoreError as exc:
+        raise RunNotFound(str(exc)) from exc
+    return RunData.of_records(f"build {build}", records, info=build_info(build, runs))
+
+
+def build_info(build: str, runs: list[RunInfo]) -> RunInfo:
+    """What a build's runs ran on, as one run's: the first start; each of the benches, hosts,
+    plans and rig versions; per configuration part, the runs' hash if they agree, else one hash
+    over their distinct hashes (so two builds over the same set of benches compare as equal)."""
+
+    def each(values: list[str | None]) -> str | None:
+        return ", ".join(dict.fromkeys(v for v in values if v)) or None
+
+    config: dict[str, str] | None = None
+    if all(run.config for run in runs):
+        names = dict.fromkeys(name for run in runs for name in run.config or {})
+        config = {}
+        for name in names:
+            hashes = sorted({(run.config or {}).get(name, "") for run in runs})
+            config[name] = hashes[0] if len(hashes) == 1 else text_hash("\n".join(hashes))
+    return RunInfo(
+        id=f"build {build}",
+        folder=", ".join(run.folder for run in runs),
+        started=min(run.started for run in runs),
+        bench=each([run.bench for run in runs]),
+        plan=each([run.plan for run in runs]),
+        rig_version=each([run.rig_version for run in runs]),
+        config_hash=None if config is None else parts_hash(config),
+        host=each([run.host for run in runs]),
+        config=config,
+        build=build,
+    )
 
 
 #: Outcome severity when a test has several records (a teardown error after a pass): the

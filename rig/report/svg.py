@@ -32,8 +32,10 @@ class Series:
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten."""
-    if high <= low:
+    """Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten. A
+    range within rounding of one value (equal latencies, computed as float differences that
+    differ in their last bits) is widened to one unit, as an empty one is."""
+    if high - low <= 1e-9 * max(abs(low), abs(high)):
         high = low + 1
     raw = (high - low) / count
     power = 10 ** math.floor(math.log10(raw))

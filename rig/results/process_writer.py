@@ -9,7 +9,7 @@ thread encoding 2,000 records/s put a 1 ms loop timer's p99 lateness at 3.6-6 ms
 So the loop only packs each record into a tuple of plain values (``marshal``, a few µs) and
 queues the bytes; a sender thread, which holds the GIL only to join them, writes them down a
 pipe every ``batch_s``; the child (``python -m rig.results.process_writer``) encodes JSON and
-commits to the JSON Lines file and the SQLite store in chunks of at most
+commits to the JSON Lines file and the results store in chunks of at most
 :data:`CHUNK_RECORDS` (one write, one transaction each), yielding the CPU between chunks, so
 that it never holds a core the request path waits for for long. A killed rig loses
 nothing it handed over: the child reads the pipe to its end, writes everything and exits.
@@ -43,6 +43,7 @@ from typing import Any, BinaryIO
 from rig.results.background import BATCH_S, HandOverThread, record_kind
 from rig.results.jsonl import JsonlWriter
 from rig.results.record import RequestRecord, request_json
+from rig.results.resilient import ResilientWriter, RunSpec, RunWriter
 from rig.results.store import Sink, StoreWriter, Tee, write_all
 
 _log = logging.getLogger(__name__)
@@ -70,29 +71,44 @@ CLOSE_TIMEOUT_S = 300.0
 
 @dataclass(frozen=True)
 class SinkSpec:
-    """What the child opens: a JSON Lines file and/or a run of a SQLite results store."""
+    """What the child opens: a JSON Lines file and/or a run of a results store (a file, or a
+    database through a :class:`~rig.results.resilient.ResilientWriter` when ``run`` and
+    ``backlog`` say which run and where to keep what it cannot store)."""
 
     jsonl: str | None = None
     fsync: bool = False
     store: str | None = None
     run_id: str | None = None
     durable: bool = False
+    run: dict[str, Any] | None = None
+    backlog: str | None = None
 
     def open(self) -> Sink:
         sinks: list[Sink] = []
         if self.jsonl is not None:
             sinks.append(JsonlWriter(Path(self.jsonl), fsync=self.fsync))
-        if self.store is not None:
+        if self.store is not None and self.run is not None and self.backlog is not None:
+            run = RunSpec(**self.run)
+            sinks.append(ResilientWriter(self.store, run, Path(self.backlog), durable=self.durable))
+        elif self.store is not None:
             assert self.run_id is not None
-            sinks.append(StoreWriter(Path(self.store), self.run_id, durable=self.durable))
+            sinks.append(StoreWriter(self.store, self.run_id, durable=self.durable))
         return Tee(*sinks)
 
     @classmethod
-    def of(cls, jsonl: Path | None, store: StoreWriter | None = None) -> SinkSpec:
+    def of(cls, jsonl: Path | None, store: RunWriter | None = None) -> SinkSpec:
         """The spec of a JSON Lines file and the run ``store`` writes (which may then close)."""
+        if isinstance(store, ResilientWriter):
+            return cls(
+                jsonl=None if jsonl is None else str(jsonl),
+                store=str(store.location),
+                durable=store.durable,
+                run=asdict(store.run),
+                backlog=str(store.backlog_dir),
+            )
         return cls(
             jsonl=None if jsonl is None else str(jsonl),
-            store=None if store is None else str(store.path),
+            store=None if store is None else str(store.location),
             run_id=None if store is None else store.run_id,
             durable=False if store is None else store.durable,
         )

@@ -36,11 +36,13 @@ def write_run(
     folder: Path,
     records: list[dict[str, Any]],
     *,
-    store: Path | None = None,
+    store: Path | str | None = None,
     config: dict[str, str] | None = None,
+    **run: str,
 ) -> str:
-    """Write ``records`` to the folder's store (or ``store``) and JSONL; the run id."""
-    writer = open_run_writer(folder, store, config=config)
+    """Write ``records`` to the folder's store (or ``store``) and JSONL; the run id. ``run``:
+    its ``key`` and ``build`` (:meth:`rig.results.store.ResultsStore.open_run`)."""
+    writer = open_run_writer(folder, store, config=config, **run)
     with writer, JsonlWriter(folder / RESULTS_FILE) as jsonl:
         for record in records:
             writer.write(record)

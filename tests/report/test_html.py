@@ -167,3 +167,11 @@ def test_expected_failures_are_told_from_unexpected_ones(tmp_path):
     assert tiles["requests failed unexpectedly"] == "1"
     assert tiles["requests refused as a test expected"] == "1"
     assert tiles["expected failures (xfail)"] == "1" and tiles["tests failed"] == "1"
+
+
+def test_equal_latencies_that_differ_in_their_last_bits_still_chart():
+    # 20 requests of 100 ms, their totals computed from stamps: 100.00000000000001 and so on
+    ticks = nice_ticks(100.0, 100.00000000000003)
+    assert len(set(ticks)) > 1 and ticks[0] <= 100.0 <= ticks[-1]
+    run = RunData.of_records("run", requests("2.2", [0.1] * 20))
+    assert "<svg" in render_html(run)

@@ -1,10 +1,12 @@
 import multiprocessing
+import socket
 import sqlite3
 
 import pytest
 
 from rig.results.config import differing_parts, files_hash, run_config
 from rig.results.record import RequestRecord
+from rig.results.schema import SQLITE, migration
 from rig.results.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -158,8 +160,13 @@ def test_a_run_keeps_its_configuration_and_its_hash(tmp_path):
 def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
-    MIGRATIONS[0](db)
-    db.execute("INSERT INTO runs (id, folder, started) VALUES ('night1', '/r', '2026-01-01')")
+    for statement in migration(0, SQLITE):
+        db.execute(statement)
+    old_folder = tmp_path / "night1"
+    db.execute(
+        "INSERT INTO runs (id, folder, started, host) VALUES ('night1', ?, '2026-01-01', ?)",
+        (str(old_folder.resolve()), socket.gethostname()),
+    )
     db.execute("PRAGMA user_version = 1")
     db.commit()
     db.close()
@@ -167,9 +174,11 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
         (old,) = store.runs()
         store.open_run(tmp_path / "night2", config={"plan": "p"})
         new = store.run("night2")
+        # v3 keys the old run by its host and folder: the same folder still writes it
+        assert store.open_run(old_folder) == "night1"
     assert old.id == "night1" and old.config is None and old.config_hash is None
     assert new.config == {"plan": "p"} and new.config_hash is not None
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 WORKERS, PER_WORKER = 4, 60
