@@ -24,6 +24,7 @@ and its counter checked, the NWK counters kept on file as on a bench.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from collections import deque
@@ -207,8 +208,9 @@ class SecuredHan:
     def run(self, until: float) -> None:
         """Both sides up to ``until`` (simulated), instant by instant: at each, the hub's timers
         and the HAN's events run and what the RCP sends up goes to the hub, again until nothing
-        more comes at that instant (times due at or before it are then done: the clocks may
-        still name them, see :class:`~devices.han.emulated.DueClock`)."""
+        more comes at that instant. Both clocks then step to the next float, so that they no
+        longer name that instant as due (:class:`~devices.han.emulated.DueClock` keeps a time
+        until its clock has passed it)."""
         at = self.clock.now()
         while True:
             while True:
@@ -217,11 +219,13 @@ class SecuredHan:
                 if not frames:
                     break
                 self.radio.feed(frames)
+            after = math.nextafter(at, math.inf)
+            self.clock.run(after)
+            self.han.clock.run(after)
             due = [t for t in (self.clock.next_due(), self.core.next_due()) if t is not None]
-            later = [t for t in due if t > at]
-            if not later or min(later) > until:
+            if not due or min(due) > until:
                 break
-            at = min(later)
+            at = min(due)
         self.clock.run(until)
 
     def establish(self) -> None:
