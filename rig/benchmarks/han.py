@@ -48,12 +48,13 @@ from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.frame import decode
 from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore
-from rig.zigbee import codec, secured
+from rig.zigbee import secured
+from rig.zigbee.aps import fragments
 from rig.zigbee.cbke.ecqv import CertificateAuthority
 from rig.zigbee.coordinator import Coordinator
 from rig.zigbee.keyest import Credentials
 from rig.zigbee.mmo import with_crc
-from rig.zigbee.node import Event
+from rig.zigbee.node import MAX_ASDU, MAX_BLOCK, Event
 
 CHANNEL = 15
 PAN = 0x4742
@@ -234,7 +235,9 @@ class SecuredHan:
         child = None
         while child is None or child.tunnel_id is None:
             if self.now() > limit:
-                raise RuntimeError(f"no secured tunnel within {_JOIN_LIMIT_S:g} s: {self.hub.events}")
+                raise RuntimeError(
+                    f"no secured tunnel within {_JOIN_LIMIT_S:g} s: {self.hub.events}"
+                )
             self.run(self.now() + 0.1)
             child = self.hub.children.get(self.esme.raw)
 
@@ -343,10 +346,8 @@ def measure_frames(seconds: float = 2.0, gbcs: bytes | None = None) -> FrameFigu
             messages += 1
         if han.received != [data] * messages:
             raise RuntimeError("the echoed GBCS came back altered")
-        psdus = han.radio.sent[hub_before:] + [
-            len(f) + 2 for f in meter_radio.sent[meter_before:]
-        ]
-    blocks = sum(1 for _ in _blocks(data)) * 2 * messages
+        psdus = han.radio.sent[hub_before:] + [len(f) + 2 for f in meter_radio.sent[meter_before:]]
+    blocks = _blocks(data) * 2 * messages
     return FrameFigure(
         messages,
         len(data),
@@ -359,12 +360,9 @@ def measure_frames(seconds: float = 2.0, gbcs: bytes | None = None) -> FrameFigu
     )
 
 
-def _blocks(gbcs: bytes) -> Iterator[object]:
+def _blocks(gbcs: bytes) -> int:
     """The APS blocks of one TransferData carrying ``gbcs`` (ZCL header 3, tunnel id 2)."""
-    from rig.zigbee.aps import fragments  # noqa: PLC0415
-    from rig.zigbee.node import MAX_ASDU, MAX_BLOCK  # noqa: PLC0415
-
-    return iter(fragments(bytes(5) + gbcs, MAX_ASDU, MAX_BLOCK))
+    return len(fragments(bytes(5) + gbcs, MAX_ASDU, MAX_BLOCK))
 
 
 @dataclass(frozen=True)
@@ -413,7 +411,9 @@ def measure_hubs(hans: int = 4, seconds: int = 10) -> HubFigure:
             start = _cpu()
             han.establish()
             setup += _cpu() - start
-            warm_up = [read_supply_status(codec, han.esme, (s + 1) << 32, gas=False) for s in (0, 1)]
+            warm_up = [
+                read_supply_status(codec, han.esme, (s + 1) << 32, gas=False) for s in (0, 1)
+            ]
             requests = [
                 read_supply_status(codec, han.esme, (s + 1) << 32, gas=False)
                 for s in range(2, seconds + 2)
