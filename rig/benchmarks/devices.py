@@ -12,6 +12,7 @@ import click
 from devices.serial_device import TRANSPORTS, emulated_zigbee_echo
 from devices.zigbee.frames import Encoder
 from devices.zigbee.link import RIG_TUNNEL
+from rig.benchmarks import han
 from rig.benchmarks.farm import measure_farm
 from rig.gbcs.eui import Eui64
 
@@ -79,8 +80,15 @@ async def measure_zigbee(messages: int, size: int, window: int, transport: str) 
     "offered one request per hub per second; 0 skips it.",
 )
 @click.option("--farm-seconds", default=10, show_default=True, help="Length of the farm run.")
+@han.han_options
 def benchmark_devices(
-    messages: int, size: int, window: int, transport: str, hubs: int, farm_seconds: int
+    messages: int,
+    size: int,
+    window: int,
+    transport: str,
+    hubs: int,
+    farm_seconds: int,
+    **secured_han: float,
 ) -> None:
     """Sustained frames per second through the emulated ZigBee bridge (echo node), and the
     number of emulated Comms Hubs one core serves at 1 request/s each (--hubs 0 skips it).
@@ -89,11 +97,17 @@ def benchmark_devices(
     Examples:
       rig benchmark devices --messages 1000 --size 40 --window 8 --transport tcp
       rig benchmark devices --hubs 2000 --farm-seconds 20
+      rig benchmark devices --hubs 0 --han-frame-seconds 2 --han-hubs 4 --han-seconds 10
+
+    The secured HAN (docs/han.md "Speed of the secured HAN"): secured frames per CPU-second
+    through the emulated RCP and air against the 250 kbit/s air, and secured HANs per core at
+    1 request/s each.
     """
     if messages < 1 or size < 1 or window < 1:
         raise click.BadParameter("--messages, --size and --window must be positive")
     if hubs < 0 or farm_seconds < 1:
         raise click.BadParameter("--hubs must be >= 0 and --farm-seconds >= 1")
+    han.report(**secured_han)  # type: ignore[arg-type]
     result = asyncio.run(measure_zigbee(messages, size, window, transport))
     click.echo(
         f"zigbee bridge ({transport}): {result.messages} x {size}-byte GBCS messages echoed in"

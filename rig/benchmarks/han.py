@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
 from devices.emulated.farm import farm_euis, make_farm_keys
@@ -443,3 +444,45 @@ def _answers(received: list[bytes], esme: object, requests: list[bytes]) -> int:
         if signing.originator == esme and signing.counter in asked:
             answered.add(signing.counter)
     return len(answered)
+
+
+def han_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The secured HAN's options of ``rig benchmark devices`` (passed on to :func:`report`)."""
+    options = (
+        click.option(
+            "--han-frame-seconds",
+            type=click.FloatRange(0.0, 60.0),
+            default=2.0,
+            show_default=True,
+            help="CPU seconds of secured frames through the emulated RCP and air; 0 skips it.",
+        ),
+        click.option(
+            "--han-hubs",
+            type=click.IntRange(0, 64),
+            default=4,
+            show_default=True,
+            help="Secured HANs (hub stack + ESME) offered 1 request/s each; 0 skips them.",
+        ),
+        click.option(
+            "--han-seconds",
+            type=click.IntRange(1, 600),
+            default=10,
+            show_default=True,
+            help="Simulated seconds of requests per secured HAN.",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def report(han_frame_seconds: float, han_hubs: int, han_seconds: int) -> None:
+    """Print Figure A and Figure B, one line each (what was skipped says so)."""
+    if han_frame_seconds:
+        click.echo(measure_frames(han_frame_seconds).text())
+    else:
+        click.echo("secured HAN frames: not measured (--han-frame-seconds 0)")
+    if han_hubs:
+        click.echo(measure_hubs(han_hubs, han_seconds).text())
+    else:
+        click.echo("secured HAN hubs: not measured (--han-hubs 0)")
