@@ -113,8 +113,11 @@ class AirHost:
             self.clock.call_at(due, self.pump)
 
     def pump(self) -> None:
-        """Advance the air to the clock's time and hand each radio what it heard."""
-        self._armed = None
+        """Advance the air to the clock's time and hand each radio what it heard. Called early
+        (a host pumping on its own), it leaves the timer armed for later in place, so that
+        the next :meth:`wake` does not arm a second one for the same time."""
+        if self._armed is not None and self._armed <= self.clock.now():
+            self._armed = None
         self.air.advance(self.clock.now())
         for radio in self.radios:
             for at, wire in radio.rcp.take_outbox():

@@ -9,6 +9,7 @@ for ``STREAM_RAW``); what an RCP actually writes and reads: OpenThread
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from devices.spinel.codec import SpinelError, pack, unpack
@@ -49,6 +50,11 @@ class Property:
 #: PHY data (channel, LQI, timestamp in µs), vendor data (receive error), MAC data (ACK key id
 #: and frame counter).
 RX_FORMAT = "dccSt(CCX)t(i)t(CL)"
+#: ``RX_FORMAT`` after the PSDU when every field is there and the error packs in one byte (as
+#: every RCP frame does): one struct, the fast path of :class:`RxFrame` (each struct's length
+#: before it: PHY 10, vendor 1, MAC 5).
+_RX_AFTER_PSDU = struct.Struct("<bbHHBBQHBHBI")
+_LENGTH = struct.Struct("<H")
 #: ``STREAM_RAW`` as sent: frame, channel (required), max CSMA backoffs, max frame retries,
 #: CSMA-CA enabled, header updated, is a retransmission, security processed, TX delay, TX delay
 #: base time, RX channel after TX done.
@@ -120,6 +126,18 @@ class RxFrame:
         return bool(self.flags & MD_FLAG_ACKED_FP)
 
     def encode(self) -> bytes:
+        if 0 <= self.error < 0x80 and len(self.psdu) <= 0xFFFF:  # one byte packs the error
+            try:
+                return (
+                    _LENGTH.pack(len(self.psdu))
+                    + self.psdu
+                    + _RX_AFTER_PSDU.pack(
+                        self.rssi, self.noise_floor, self.flags, 10, self.channel, self.lqi,
+                        self.timestamp_us, 1, self.error, 5, 0, 0,
+                    )
+                )  # fmt: skip
+            except struct.error:
+                pass  # a value out of range: the general packer says which
         return pack(
             RX_FORMAT,
             self.psdu,
@@ -135,6 +153,15 @@ class RxFrame:
     def decode(cls, data: bytes, pos: int = 0) -> RxFrame:
         """Decode a ``STREAM_RAW`` value (from ``pos``); PHY fields an older RCP leaves out
         default as the specification says."""
+        if len(data) >= pos + 2:  # the whole metadata as this RCP sends it: one struct
+            start = pos + 2 + _LENGTH.unpack_from(data, pos)[0]
+            if len(data) == start + _RX_AFTER_PSDU.size:
+                rssi, noise, flags, phy, channel, lqi, stamp, one, error, five, _, _ = (
+                    _RX_AFTER_PSDU.unpack_from(data, start)
+                )
+                if (phy, one, five) == (10, 1, 5) and error < 0x80:
+                    psdu = bytes(data[pos + 2 : start])
+                    return cls(psdu, rssi, channel, lqi, stamp, flags, noise, error)
         psdu, rssi, noise, flags, phy, vendor, _mac = unpack(RX_FORMAT, data[pos:], required=4)
         channel, lqi, stamp = (phy or ()) + (0, LQI_NONE, 0)[len(phy or ()) :]  # type: ignore[operator]
         return cls(
@@ -193,6 +220,8 @@ class TxRequest:
 
 #: The TX-done ``LAST_STATUS``: status, frame pending (from the ACK), header updated.
 TX_DONE_FORMAT = "ibb"
+#: Its length with a status below 0x80 (one byte packed), the ACK after it.
+_TX_DONE_HEAD = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +242,12 @@ class TxDone:
 
     @classmethod
     def decode(cls, data: bytes) -> TxDone:
-        status, pending, _updated = unpack(TX_DONE_FORMAT, data, required=1)
+        if len(data) >= _TX_DONE_HEAD and data[0] < 0x80 and data[1] < 2 and data[2] < 2:
+            status, pending = data[0], data[1]  # a one-byte status: nothing to unpack
+        else:
+            status, pending, _updated = unpack(TX_DONE_FORMAT, data, required=1)
         ack = None
-        if status == 0 and pending is not None:
-            end = len(pack(TX_DONE_FORMAT, 0, False, False))
-            if len(data) > end:
-                frame = RxFrame.decode(data, end)
-                ack = frame if frame.psdu else None
+        if status == 0 and pending is not None and len(data) > _TX_DONE_HEAD:
+            frame = RxFrame.decode(data, _TX_DONE_HEAD)
+            ack = frame if frame.psdu else None
         return cls(status, bool(pending), ack)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 
+from rig.benchmarks import han
 from rig.benchmarks.farm import measure_farm
 
 
@@ -18,16 +19,23 @@ from rig.benchmarks.farm import measure_farm
     "offered one request per hub per second; 0 skips it.",
 )
 @click.option("--farm-seconds", default=10, show_default=True, help="Length of the farm run.")
-def benchmark_devices(hubs: int, farm_seconds: int) -> None:
-    """The number of emulated Comms Hubs one core serves at 1 request/s each (--hubs 0 skips
-    it).
+@han.han_options
+def benchmark_devices(hubs: int, farm_seconds: int, **secured_han: float) -> None:
+    """The secured HAN's frames per CPU-second and HANs per core, and the number of emulated
+    Comms Hubs one core serves at 1 request/s each (--hubs 0 skips it).
 
     \b
     Examples:
       rig benchmark devices --hubs 2000 --farm-seconds 20
+      rig benchmark devices --hubs 0 --han-frame-seconds 2 --han-hubs 4 --han-seconds 10
+
+    The secured HAN (docs/han.md "Speed of the secured HAN"): secured frames per CPU-second
+    through the emulated RCP and air against the 250 kbit/s air, and secured HANs per core at
+    1 request/s each.
     """
     if hubs < 0 or farm_seconds < 1:
         raise click.BadParameter("--hubs must be >= 0 and --farm-seconds >= 1")
+    han.report(**secured_han)  # type: ignore[arg-type]
     if not hubs:
         click.echo("hub farm: not measured (--hubs 0)")
         return

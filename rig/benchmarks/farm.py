@@ -83,13 +83,20 @@ def build_requests(hubs: int, seconds: int, keys: KeyStore, first: int = 0) -> l
         counter = (second + 1) << 32
         for n in range(hubs):
             euis = farm_euis(n)
-            if (n + second) % 2:
-                payload = usecases.encode_payload(gbz_usecases.ReadSupplyStatusGsme(), counter)
-                frames.append(codec.build_command(_SUPPLIER, euis.gsme, counter, 0x0082, payload))
-            else:
-                payload = usecases.encode_payload(usecases.ReadSupplyStatusEsme(), counter)
-                frames.append(codec.build_command(_SUPPLIER, euis.esme, counter, 0x0052, payload))
+            gas = bool((n + second) % 2)
+            frames.append(
+                read_supply_status(codec, euis.gsme if gas else euis.esme, counter, gas=gas)
+            )
     return frames
+
+
+def read_supply_status(codec: RemotePartyCodec, meter: Eui64, counter: int, *, gas: bool) -> bytes:
+    """A supplier's Read Supply Status (GCS33 to a GSME, ECS45 to an ESME) with its real MAC."""
+    if gas:
+        payload = usecases.encode_payload(gbz_usecases.ReadSupplyStatusGsme(), counter)
+        return codec.build_command(_SUPPLIER, meter, counter, 0x0082, payload)
+    payload = usecases.encode_payload(usecases.ReadSupplyStatusEsme(), counter)
+    return codec.build_command(_SUPPLIER, meter, counter, 0x0052, payload)
 
 
 async def _run(port: str, pid: int, frames: list[bytes], rate: float) -> FarmThroughput:

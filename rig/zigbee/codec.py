@@ -21,20 +21,19 @@ from scapy.config import conf
 from scapy.layers.dot15d4 import (
     Dot15d4,
     Dot15d4Beacon,
-    Dot15d4Cmd,
     Dot15d4CmdAssocReq,
     Dot15d4CmdAssocResp,
-    Dot15d4Data,
 )
 from scapy.layers.zigbee import (
     ZDPDeviceAnnce,
-    ZigbeeAppDataPayload,
     ZigBeeBeacon,
     ZigbeeDeviceProfile,
-    ZigbeeNWK,
     ZigbeeNWKCommandPayload,
 )
-from scapy.packet import Packet, Raw
+from scapy.packet import Packet
+
+from rig.zigbee import layout
+from rig.zigbee.layout import LayoutError
 
 conf.dot15d4_protocol = "zigbee"  # dissect 802.15.4 data frames as ZigBee NWK (not 6LoWPAN)
 
@@ -72,6 +71,11 @@ ZDO_PROFILE = 0x0000
 DEVICE_ANNCE = 0x0013
 
 
+#: The NWK protocol version of ZigBee PRO (§3.3.1.1.2).
+NWK_PROTOCOL_VERSION = 2
+_APS_EXTENDED = (layout.APS_EXTENDED_HEADER, layout.APS_ACK_EXTENDED_HEADER)
+
+
 class FrameError(ValueError):
     """Bytes that are not the frame they should be: the message says what is wrong."""
 
@@ -80,16 +84,11 @@ def _addr_mode(address: Address | None) -> int:
     return 0 if address is None else 3 if isinstance(address, bytes) else 2
 
 
-def _scapy_addr(address: Address | None) -> int:
+def _address_value(address: Address | None) -> int:
+    """An address as the integer its layout field holds (an EUI-64 as written: big-endian)."""
     if address is None:
         return 0
     return int.from_bytes(address, "big") if isinstance(address, bytes) else address
-
-
-def _addr_bytes(address: Address | None) -> bytes:
-    if address is None:
-        return b""
-    return address[::-1] if isinstance(address, bytes) else address.to_bytes(2, "little")
 
 
 def _ours(value: int, mode: int) -> Address | None:
@@ -102,10 +101,6 @@ def _parse(layer: type[Packet], data: bytes, what: str) -> Packet:
     except Exception as exc:  # scapy raises anything on garbage
         raise FrameError(f"undecodable {what}: {exc}") from None
     return packet
-
-
-def _tail(packet: Packet) -> bytes:
-    return bytes(packet.payload)
 
 
 # --- MAC ------------------------------------------------------------------------------------
@@ -131,79 +126,60 @@ class MacFrame:
 def mac_encode(frame: MacFrame) -> bytes:
     """The MAC frame's bytes, without FCS; PAN ID compression when both PANs are equal."""
     dst_mode, src_mode = _addr_mode(frame.dst), _addr_mode(frame.src)
-    compress = dst_mode and src_mode and frame.dst_pan == frame.src_pan
-    header = Dot15d4(
-        fcf_frametype=frame.frame_type,
-        fcf_ackreq=frame.ack_request,
-        fcf_pending=frame.frame_pending,
-        fcf_panidcompress=bool(compress),
-        fcf_destaddrmode=dst_mode,
-        fcf_srcaddrmode=src_mode,
-        seqnum=frame.seq & 0xFF,
+    if frame.frame_type != FRAME_BEACON and frame.dst is None:
+        raise ValueError("a data or command frame without a destination")
+    compress = bool(dst_mode and src_mode and frame.dst_pan == frame.src_pan)
+    control = (
+        frame.frame_type
+        | frame.frame_pending << 4
+        | frame.ack_request << 5
+        | compress << 6
+        | dst_mode << 10
+        | src_mode << 14
     )
-    if frame.frame_type == FRAME_BEACON:  # source PAN and address, then the beacon's fields
-        pan = (frame.src_pan or 0).to_bytes(2, "little")
-        return bytes(header) + pan + _addr_bytes(frame.src) + frame.payload
-    if frame.dst is None:
-        raise ValueError("a data or command frame without a destination (scapy cannot build it)")
     fields = {
-        "dest_panid": frame.dst_pan or 0,
-        "dest_addr": _scapy_addr(frame.dst),
-        "src_panid": frame.src_pan or 0,
-        "src_addr": _scapy_addr(frame.src),
+        "seq": frame.seq & 0xFF,
+        "dst_pan": frame.dst_pan or 0,
+        "dst": _address_value(frame.dst),
+        "src_pan": frame.src_pan or 0,
+        "src": _address_value(frame.src),
+        "command": frame.command or 0,
     }
-    if frame.frame_type == FRAME_COMMAND:
-        body: Packet = Dot15d4Cmd(cmd_id=frame.command, **fields)
-    else:
-        body = Dot15d4Data(**fields)
-    return bytes(header / body / Raw(frame.payload)) if frame.payload else bytes(header / body)
+    return layout.MAC.encode(control, fields) + frame.payload
 
 
 def mac_decode(data: bytes) -> MacFrame:
     """Parse a MAC frame (without FCS)."""
     if len(data) < 3:
         raise FrameError(f"MAC frame of {len(data)} bytes")
-    packet = _parse(Dot15d4, data, "MAC frame")
-    kind, dst_mode, src_mode = packet.fcf_frametype, packet.fcf_destaddrmode, packet.fcf_srcaddrmode
-    if packet.fcf_security:
+    try:
+        fields, end = layout.MAC.decode(data)
+    except LayoutError as exc:
+        raise FrameError(str(exc)) from None
+    control = fields["control"]
+    kind, dst_mode, src_mode = control & 7, layout.dst_mode(control), layout.src_mode(control)
+    if control & 0x08:
         raise FrameError("MAC-secured frame (ZigBee secures at NWK and APS)")
-    layer = {FRAME_BEACON: Dot15d4Beacon, FRAME_DATA: Dot15d4Data, FRAME_COMMAND: Dot15d4Cmd}
-    if kind not in layer or layer[kind] not in packet:
+    if kind not in (FRAME_BEACON, FRAME_DATA, FRAME_COMMAND):
         raise FrameError(f"MAC frame of type {kind} not understood")
-    body = packet[layer[kind]]
     if kind == FRAME_BEACON:
         if dst_mode or not src_mode:
             raise FrameError("beacon with a destination or without a source address")
-        start = 5 + (8 if src_mode == 3 else 2)
-        src_pan, src = body.src_panid, _ours(body.src_addr, src_mode)
-        return MacFrame(
-            kind, packet.seqnum, False, False, None, None, src_pan, src, payload=data[start:]
-        )
-    if not dst_mode:
+    elif not dst_mode:
         raise FrameError("MAC frame without a destination address (not used by the stack)")
-    dst_pan = body.dest_panid
-    src_pan = None
-    if src_mode:
-        src_pan = dst_pan if packet.fcf_panidcompress else body.src_panid
-    header_len = 3 + (2 + (8 if dst_mode == 3 else 2) if dst_mode else 0)
-    if src_mode:
-        header_len += (0 if packet.fcf_panidcompress else 2) + (8 if src_mode == 3 else 2)
-    command = None
-    if kind == FRAME_COMMAND:
-        command, header_len = body.cmd_id, header_len + 1
-    if header_len > len(data):
-        raise FrameError("MAC frame shorter than its header")
+    dst_pan = fields.get("dst_pan")
+    src_pan = fields.get("src_pan", dst_pan) if src_mode else None
     return MacFrame(
         kind,
-        packet.seqnum,
-        bool(packet.fcf_ackreq),
-        bool(packet.fcf_pending),
+        fields["seq"],
+        bool(control & 0x20) and kind != FRAME_BEACON,
+        bool(control & 0x10) and kind != FRAME_BEACON,
         dst_pan,
-        _ours(body.dest_addr, dst_mode),
+        _ours(fields.get("dst", 0), dst_mode),
         src_pan,
-        _ours(body.src_addr, src_mode),
-        command,
-        data[header_len:],
+        _ours(fields.get("src", 0), src_mode),
+        fields.get("command"),
+        data[end:],
     )
 
 
@@ -296,44 +272,46 @@ class NwkFrame:
 
 
 def nwk_encode(frame: NwkFrame) -> bytes:
-    header = ZigbeeNWK(
-        frametype=frame.frame_type,
-        proto_version=2,
-        discover_route=0,
-        flags=(["extended_src"] if frame.src_ext else []) + (["security"] if frame.secured else []),
-        destination=frame.dst,
-        source=frame.src,
-        radius=frame.radius,
-        seqnum=frame.seq & 0xFF,
-        ext_src=_scapy_addr(frame.src_ext) if frame.src_ext else None,
+    control = (
+        frame.frame_type
+        | NWK_PROTOCOL_VERSION << 2
+        | (layout.NWK_SRC_IEEE if frame.src_ext else 0)
+        | (layout.NWK_SECURITY if frame.secured else 0)
     )
-    return bytes(header) + frame.payload
+    fields = {
+        "dst": frame.dst,
+        "src": frame.src,
+        "radius": frame.radius,
+        "seq": frame.seq & 0xFF,
+        "src_ext": _address_value(frame.src_ext),
+    }
+    return layout.NWK.encode(control, fields) + frame.payload
 
 
 def nwk_decode(data: bytes) -> NwkFrame:
     if len(data) < 8:
         raise FrameError(f"NWK frame of {len(data)} bytes")
     fc = data[0] | data[1] << 8
-    if (fc >> 2) & 0xF != 2:
+    if (fc >> 2) & 0xF != NWK_PROTOCOL_VERSION:
         raise FrameError(f"NWK protocol version {(fc >> 2) & 0xF}, not 2 (ZigBee PRO)")
-    if fc & 0x1C00 & ~0x1000:
-        raise FrameError("NWK frame with multicast or a destination IEEE address")
-    ext_src = bool(fc & 0x1000)
-    header_len = 8 + (8 if ext_src else 0)
-    if len(data) < header_len:
-        raise FrameError("NWK frame shorter than its header")
+    if fc & (layout.NWK_SOURCE_ROUTE | layout.NWK_DST_IEEE):
+        raise FrameError("NWK frame with a source route or a destination IEEE address")
     kind = fc & 3
     if kind not in (NWK_DATA, NWK_COMMAND):
         raise FrameError(f"NWK frame type {kind}")
+    try:
+        fields, end = layout.NWK.decode(data)
+    except LayoutError:
+        raise FrameError("NWK frame shorter than its header") from None
     return NwkFrame(
         kind,
-        int.from_bytes(data[2:4], "little"),
-        int.from_bytes(data[4:6], "little"),
-        data[7],
-        data[header_len:],
-        data[6],
-        bool(fc & 0x0200),
-        data[8:16][::-1] if ext_src else None,
+        fields["dst"],
+        fields["src"],
+        fields["seq"],
+        data[end:],
+        fields["radius"],
+        bool(fc & layout.NWK_SECURITY),
+        _ours(fields["src_ext"], 3) if "src_ext" in fields else None,
     )
 
 
@@ -385,30 +363,28 @@ class ApsFrame:
 
 
 def aps_encode(frame: ApsFrame) -> bytes:
-    extended = frame.fragmentation != FRAGMENT_NONE
-    fields: dict[str, object] = {
-        "aps_frametype": frame.frame_type,
-        "delivery_mode": 2 if frame.broadcast else 0,
-        "frame_control": (0x04 if frame.ack_request else 0) | (0x08 if extended else 0),
+    extended = frame.fragmentation != FRAGMENT_NONE and frame.frame_type != APS_COMMAND
+    control = (
+        frame.frame_type
+        | (2 if frame.broadcast else 0) << 2
+        | (layout.APS_SECURITY if frame.secured else 0)
+        | (layout.APS_ACK_REQUEST if frame.ack_request else 0)
+        | (layout.APS_EXTENDED if extended else 0)
+    )
+    fields = {
+        "dst_endpoint": frame.dst_endpoint,
+        "cluster": frame.cluster,
+        "profile": frame.profile,
+        "src_endpoint": frame.src_endpoint,
         "counter": frame.counter & 0xFF,
+        "block": frame.block,
+        "ack_bitfield": frame.ack_bitfield,
     }
-    if frame.frame_type == APS_COMMAND:
-        raw = bytes(ZigbeeAppDataPayload(**fields))[:2] + frame.payload  # type: ignore[arg-type]
-    else:
-        fields.update(
-            dst_endpoint=frame.dst_endpoint,
-            cluster=frame.cluster,
-            profile=frame.profile,
-            src_endpoint=frame.src_endpoint,
-        )
-        if extended:
-            fields.update(fragmentation=frame.fragmentation, block_number=frame.block)
-            if frame.frame_type == APS_ACK:
-                fields["ack_bitfield"] = frame.ack_bitfield
-        raw = bytes(ZigbeeAppDataPayload(**fields)) + frame.payload  # type: ignore[arg-type]
-    if frame.secured:
-        raw = bytes([raw[0] | 0x20]) + raw[1:]
-    return raw
+    raw = layout.APS.encode(control, fields)
+    if extended:
+        ext = _APS_EXTENDED[frame.frame_type == APS_ACK]
+        raw += ext.encode(frame.fragmentation, fields)
+    return raw + frame.payload
 
 
 def aps_decode(data: bytes) -> ApsFrame:
@@ -428,37 +404,29 @@ def aps_decode(data: bytes) -> ApsFrame:
             secured=secured,
             ack_request=ack_request,
         )
-    header = 8
-    fragmentation = block = bitfield = 0
-    if extended:
-        if len(data) < 9:
-            raise FrameError("APS extended header cut short")
-        fragmentation = data[8] & 3
-        if fragmentation:
-            block = data[9] if len(data) > 9 else -1
-            header = 10
-            if kind == APS_ACK:
-                bitfield, header = (data[10] if len(data) > 10 else -1), 11
-        else:
-            header = 9
-        if block < 0 or bitfield < 0:
-            raise FrameError("APS extended header cut short")
-    if len(data) < header:
-        raise FrameError("APS frame shorter than its header")
+    if kind == APS_ACK and fc & layout.APS_ACK_FORMAT:
+        raise FrameError("APS ack without endpoints (ack format) not handled")
+    try:
+        fields, end = layout.APS.decode(data)
+        ext: dict[str, int] = {}
+        if extended:
+            ext, end = _APS_EXTENDED[kind == APS_ACK].decode(data, end)
+    except LayoutError:
+        raise FrameError("APS frame shorter than its header") from None
     return ApsFrame(
         kind,
-        data[7],
-        data[header:],
-        dst_endpoint=data[1],
-        cluster=int.from_bytes(data[2:4], "little"),
-        profile=int.from_bytes(data[4:6], "little"),
-        src_endpoint=data[6],
+        fields["counter"],
+        data[end:],
+        dst_endpoint=fields["dst_endpoint"],
+        cluster=fields["cluster"],
+        profile=fields["profile"],
+        src_endpoint=fields["src_endpoint"],
         ack_request=ack_request,
         broadcast=delivery == 2,
         secured=secured,
-        fragmentation=fragmentation,
-        block=block,
-        ack_bitfield=bitfield,
+        fragmentation=ext.get("control", 0) & 3,
+        block=ext.get("block", 0),
+        ack_bitfield=ext.get("ack_bitfield", 0),
     )
 
 
