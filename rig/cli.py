@@ -381,8 +381,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     ),
     "devices": (
         "rig.benchmarks.devices:benchmark_devices",
-        "The number of emulated Comms Hubs one core serves at 1 request/s each (--hubs 0 "
-        "skips it).",
+        "The secured HAN's frames per CPU-second and HANs per core, and the number of emulated "
+        "Comms Hubs one core serves at 1 request/s each (--hubs 0 skips it).",
     ),
     "dsp": (
         "rig.benchmarks.commands:benchmark_dsp",
