@@ -62,9 +62,7 @@ def lab() -> None:
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
 )
-def export(
-    bench: Path, place: str | None, exporter: str, tags: tuple[str, ...], out: Path
-) -> None:
+def export(bench: Path, place: str | None, exporter: str, tags: tuple[str, ...], out: Path) -> None:
     """Write a bench's labgrid exporter config and its place's labgrid-client commands.
 
     OUT/exporter.yaml is for `labgrid-exporter --name EXPORTER` on the bench host (meter serial
