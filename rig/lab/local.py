@@ -20,6 +20,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -139,6 +141,19 @@ class LocalLab:
         """A fresh exporter for the host, on the same ptys (the meters stayed up)."""
         start_exporter(self.host(place).path)
 
+    @contextmanager
+    def frozen_meters(self, place: str) -> Iterator[None]:
+        """The host's emulated meters stopped (SIGSTOP) for the block: what is sent to them
+        stays on the wire, unanswered (tests/lab)."""
+        meters = _group_children(self.host(place).pid)
+        for pid in meters:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in meters:
+                os.kill(pid, signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop every host (exporter, then serving process) and the coordinator."""
         for host in self.hosts:
@@ -198,6 +213,20 @@ def _reap(pid: int) -> None:
     """Collect our own child once it exited (else it lingers as a zombie in its group)."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def _group_children(pid: int) -> list[int]:
+    """The children of ``pid`` in its own process group (the meters ``rig lab serve`` runs;
+    its exporter has a group of its own), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and int(fields[2]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _free_port() -> int:
