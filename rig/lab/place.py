@@ -40,6 +40,8 @@ T = TypeVar("T")
 
 #: How often a waiting reservation is polled (labgrid's own client polls each 1 s).
 POLL_S = 0.5
+#: How long a refused acquisition is tried again (two of the coordinator's 15 s resource syncs).
+ACQUIRE_TIMEOUT_S = 40.0
 #: How long the exporters get to start ser2net for an acquired place's serial ports.
 PORTS_TIMEOUT_S = 10.0
 #: labgrid's reservation states (labgrid/remote/common.py ReservationState); a reservation's
@@ -306,10 +308,23 @@ class Lab:
             f"(coordinator {self.coordinator}): " + "; ".join(held)
         )
 
-    def acquire(self, name: str) -> None:
+    def acquire(self, name: str, timeout_s: float = ACQUIRE_TIMEOUT_S) -> None:
+        """Acquire the place (reserved for this holder). The coordinator gives an exporter 10 s
+        to start a resource, then forgets the command; an exporter slower than that (ser2net
+        stopping and starting on a loaded host) is left holding it for a place that is not,
+        until the coordinator's resource sync (each 15 s) releases it: so a refusal for that
+        reason is tried again until ``timeout_s``."""
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
 
-        self._call("AcquirePlace", pb.AcquirePlaceRequest(placename=name))
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._call("AcquirePlace", pb.AcquirePlaceRequest(placename=name))
+                return
+            except PlaceError as exc:
+                if "Failed to acquire resources" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            self.wait(1.0)
 
     def resources(self, name: str, timeout_s: float = PORTS_TIMEOUT_S) -> dict[str, PlaceResource]:
         """The acquired place's resources by name (a match's rename, else the resource's),

@@ -71,41 +71,59 @@ def bench_on_held_place(
     from rig.lab.mapping import bench_on_place
     from rig.lab.place import PlaceError, hold_place, holder_name
 
-    try:
-        held = hold_place(lab, holder_name(worker), timeout_s)
-    except PlaceError as exc:
-        pytest.exit(f"labgrid: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
-    config.stash[HELD_PLACE] = held
-    restore = _release_on_sigterm(held)
-    try:
+    with _ReleaseOnSigterm() as on_sigterm:
         try:
-            on_place = bench_on_place(bench, held.name, held.resources)
-        except BenchError as exc:
+            held = on_sigterm.holding(hold_place(lab, holder_name(worker), timeout_s))
+        except PlaceError as exc:
             pytest.exit(f"labgrid: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
-        yield on_place
-    finally:
-        restore()
-        held.release()
-
-
-def _release_on_sigterm(held: HeldPlace) -> Any:
-    """While held: SIGTERM releases the place, then ends the process as SIGTERM would have.
-    Returns what puts the previous handler back."""
-    try:
-        previous = signal.getsignal(signal.SIGTERM)
-
-        def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        config.stash[HELD_PLACE] = held
+        try:
+            try:
+                on_place = bench_on_place(bench, held.name, held.resources)
+            except BenchError as exc:
+                pytest.exit(f"labgrid: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+            yield on_place
+        finally:
             held.release()
-            signal.signal(signal.SIGTERM, previous)
-            if callable(previous):
-                previous(signum, frame)
-            else:
-                os.kill(os.getpid(), signal.SIGTERM)
 
-        signal.signal(signal.SIGTERM, on_sigterm)
-    except ValueError:  # not the main thread: the finally and atexit release it
-        return lambda: None
-    return lambda: signal.signal(signal.SIGTERM, previous)
+
+class _ReleaseOnSigterm:
+    """While entered: SIGTERM releases the held place, then ends the process as SIGTERM would
+    have. One that comes while the place is still being reserved or acquired interrupts that
+    (what was acquired is released: rig/lab/place.py :func:`hold_place`, and at exit). Not the
+    main thread: the ``finally`` and :mod:`atexit` release it."""
+
+    def __init__(self) -> None:
+        self._held: HeldPlace | None = None
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _ReleaseOnSigterm:
+        try:
+            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+            self._installed = True
+        except ValueError:
+            pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGTERM, self._previous)
+
+    def holding(self, held: HeldPlace) -> HeldPlace:
+        self._held = held
+        return held
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        if self._held is None:
+            raise KeyboardInterrupt("SIGTERM while waiting for a labgrid place")
+        self._held.release()
+        signal.signal(signal.SIGTERM, self._previous)
+        self._installed = False
+        if callable(self._previous):
+            self._previous(signum, frame)
+        else:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def worker_results(run_dir: Path) -> bytes | None:
