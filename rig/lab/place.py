@@ -121,15 +121,20 @@ def holder_name(worker: str | None = None) -> str:
 
 
 def hold_place(
-    config: LabgridConfig, holder: str, timeout_s: float, *, prio: float = 0.0
+    config: LabgridConfig,
+    holder: str,
+    timeout_s: float,
+    *,
+    prio: float = 0.0,
+    stop: Callable[[], bool] = lambda: False,
 ) -> HeldPlace:
     """Reserve and acquire a place as ``config`` says, waiting up to ``timeout_s`` in labgrid's
-    queue; released at interpreter exit unless released before."""
+    queue (or until ``stop()``); released at interpreter exit unless released before."""
     with Lab(config.coordinator, holder) as lab:
         lab.release_dead_holders()
         tags = dict(config.tags) if config.place is None else {"name": config.place}
         lab.check_candidates(tags, config)
-        token, name = lab.reserve(tags, timeout_s, config, prio=prio)
+        token, name = lab.reserve(tags, timeout_s, config, prio=prio, stop=stop)
         try:
             lab.acquire(name)
             resources = lab.resources(name)
@@ -270,6 +275,7 @@ class Lab:
         config: LabgridConfig,
         *,
         prio: float = 0.0,
+        stop: Callable[[], bool] = lambda: False,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> tuple[str, str]:
         """A reservation allocated to this holder: its token and place (labgrid's queue)."""
@@ -287,8 +293,10 @@ class Lab:
                 return token, reservation.allocations["main"]
             if reservation.state != WAITING:
                 raise PlaceError(f"labgrid reservation {token} for {config.describe()} ended")
-            if monotonic() >= deadline:
+            if monotonic() >= deadline or stop():
                 self._call("CancelReservation", pb.CancelReservationRequest(token=token))
+                if stop():
+                    raise PlaceError(f"stopped waiting for {config.describe()} (SIGTERM)")
                 raise PlaceError(self.busy(tags, config, timeout_s))
             self.wait(POLL_S)
 

@@ -73,7 +73,8 @@ def bench_on_held_place(
 
     with _ReleaseOnSigterm() as on_sigterm:
         try:
-            held = on_sigterm.holding(hold_place(lab, holder_name(worker), timeout_s))
+            held = hold_place(lab, holder_name(worker), timeout_s, stop=on_sigterm.requested)
+            on_sigterm.holding(held)
         except PlaceError as exc:
             pytest.exit(f"labgrid: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
         config.stash[HELD_PLACE] = held
@@ -89,12 +90,13 @@ def bench_on_held_place(
 
 class _ReleaseOnSigterm:
     """While entered: SIGTERM releases the held place, then ends the process as SIGTERM would
-    have. One that comes while the place is still being reserved or acquired interrupts that
-    (what was acquired is released: rig/lab/place.py :func:`hold_place`, and at exit). Not the
+    have. One that comes while the place is still being reserved stops the wait (the
+    reservation is cancelled); one during its acquisition is acted on once it is held. Not the
     main thread: the ``finally`` and :mod:`atexit` release it."""
 
     def __init__(self) -> None:
         self._held: HeldPlace | None = None
+        self._pending = False
         self._previous: Any = None
         self._installed = False
 
@@ -110,13 +112,19 @@ class _ReleaseOnSigterm:
         if self._installed:
             signal.signal(signal.SIGTERM, self._previous)
 
-    def holding(self, held: HeldPlace) -> HeldPlace:
+    def requested(self) -> bool:
+        """Whether SIGTERM came before the place was held."""
+        return self._pending
+
+    def holding(self, held: HeldPlace) -> None:
         self._held = held
-        return held
+        if self._pending:
+            self._on_sigterm(signal.SIGTERM, None)
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         if self._held is None:
-            raise KeyboardInterrupt("SIGTERM while waiting for a labgrid place")
+            self._pending = True
+            return
         self._held.release()
         signal.signal(signal.SIGTERM, self._previous)
         self._installed = False
