@@ -5,6 +5,7 @@ installed. Without either: skipped locally, FAILED under ``RIG_REQUIRE_LAB=1`` o
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,9 @@ import pytest
 from lab_env import lab_missing, lab_tools  # tests/lab/lab_env.py
 
 from rig.lab.local import STATE_FILE, LocalLab
+
+#: How long a lab test waits for another's turn to end (the pool test takes about 90 s).
+LAB_TURN_TIMEOUT_S = 600.0
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +43,22 @@ def lab_store(tmp_path: Path) -> str:
     """Where the runs' results are stored: ``$RIG_LAB_STORE`` (a PostgreSQL URL, once the
     shared store is merged), else a SQLite file of the test's own."""
     return os.environ.get("RIG_LAB_STORE") or str(tmp_path / "history.sqlite")
+
+
+@pytest.fixture(autouse=True)
+def lab_turn(request: pytest.FixtureRequest) -> Iterator[None]:
+    """One lab test at a time on a lab (xdist workers share CI's): each holds the lab folder's
+    lease (rig/live/lease.py) while it uses the places."""
+    if "lab" not in request.fixturenames:
+        yield
+        return
+    from rig.live.lease import Lease, this_holder
+
+    folder = Path(request.getfixturevalue("lab").folder)
+    deadline = time.monotonic() + LAB_TURN_TIMEOUT_S
+    while (lease := Lease.try_acquire(folder, "tests-lab", this_holder())) is None:
+        if time.monotonic() > deadline:
+            pytest.fail(f"another test held the lab in {folder} for {LAB_TURN_TIMEOUT_S} s")
+        time.sleep(0.2)
+    with lease:
+        yield
