@@ -121,6 +121,10 @@ def _add_examples(command: click.Command, path: tuple[str, ...]) -> None:
             "Build a GBCS message from options or a JSON/TOML description and print its hex.",
         ),
         "keys": ("rig.keys.commands:keys", "Test key material (never real keys)."),
+        "lab": (
+            "rig.lab.commands:lab",
+            "Benches as labgrid places: export a bench, serve an emulated one.",
+        ),
         "report": (
             "rig.report.commands:report",
             "Print the latency report of a run, write its HTML or JUnit report, or compare two "

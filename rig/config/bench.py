@@ -21,6 +21,7 @@ from rig.config.han import (
     load_han,
     zigbee_replaced,
 )
+from rig.config.labgrid import LabgridConfig, load_labgrid
 from rig.gbcs.eui import Eui64
 from rig.host import busy_poll, cpu_slice
 from rig.keys import RTDS_KEYS
@@ -166,6 +167,8 @@ class Bench:
     busy_poll_s: float | None = None
     #: The ZigBee HAN whose Comms Hub the rig is (``[han]``), if the bench has one.
     han: HanConfig | None = None
+    #: The labgrid place (or pool) the bench is reached through (``[labgrid]``), if any.
+    labgrid: LabgridConfig | None = None
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -359,6 +362,7 @@ def load_bench(path: Path) -> Bench:
         shared_emulators=host.get("shared_emulators", bool, "true or false", True),
         busy_poll_s=_busy_poll(host),
         han=han,
+        labgrid=load_labgrid(root.table("labgrid")) if "labgrid" in raw else None,
     )
     for table in (root, bench, keys, dsp, host):
         table.check_unknown()

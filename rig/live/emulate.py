@@ -18,6 +18,8 @@ from pathlib import Path
 
 from devices.serial_device import EmulatedSerialDevice, emulated_esme
 from rig.config.bench import Bench
+from rig.gbcs.eui import Eui64
+from rig.keys.keystore import Role, key_file_name
 from rig.keys.pki import generate_pki
 
 
@@ -44,6 +46,16 @@ def snippet(served: list[Served], keys: Path) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def has_device_keys(folder: Path, euis: list[Eui64]) -> bool:
+    """Whether ``folder`` holds every key pair of these devices (KA and DS)."""
+    return all(
+        (folder / key_file_name(eui, role, private=private)).is_file()
+        for eui in euis
+        for role in Role
+        for private in (True, False)
+    )
 
 
 #: Where the emulated devices' logs go, under the run folder (``rig emulate``'s and a run's,
@@ -93,17 +105,21 @@ async def serve(
     run_dir: Path,
     on_ready: Callable[[list[Served], Path], None],
     on_log: LogLine | None = None,
+    keys: Path | None = None,
 ) -> None:
     """Start the bench's emulated devices, report them, and run until SIGINT or SIGTERM; every
-    line a device logs goes to ``on_log`` (and stays in ``run_dir/devices/<name>.log``)."""
+    line a device logs goes to ``on_log`` (and stays in ``run_dir/devices/<name>.log``). Their
+    keys are generated in ``run_dir/keys``, or kept in ``keys`` if it has them all (several
+    hosts serving the same bench share one key folder: docs/lab.md)."""
     emulated = [d for d in bench.devices.values() if d.emulated]
     if not emulated:
         raise ValueError(f"{bench.path}: no device has emulated = true")
     unsupported = [d.name for d in emulated if d.kind != "esme"]
     if unsupported:
         raise ValueError(f"{bench.path}: rig emulate serves ESMEs only, not {unsupported}")
-    keys = run_dir / "keys"
-    generate_pki(keys, remote_parties=(), devices=[d.eui for d in emulated], overwrite=True)
+    if keys is None or not has_device_keys(keys, [d.eui for d in emulated]):
+        keys = keys or run_dir / "keys"
+        generate_pki(keys, remote_parties=(), devices=[d.eui for d in emulated], overwrite=True)
     key_dirs = [keys, *bench.key_dirs]
     devices: list[EmulatedSerialDevice] = []
     log_dir = run_dir / DEVICE_LOGS_DIR

@@ -11,12 +11,11 @@ A test plan asks for the ``rig`` fixture and calls the SRVs on named devices::
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -25,12 +24,12 @@ if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its import cheap
     from rig.live.orchestrator import Rig
     from rig.load import LoadDriver
 
+from rig.plugin.lab import HELD_PLACE, RESULTS_OUTPUT, RUN_DIR_INPUT
 from rig.plugin.run_dir import RUN_DIR
 from rig.results.jsonl import RESULTS_FILE
 
 pytest_plugins = ["rig.plugin.measurements"]
 
-_RUN_DIR_ENV = "RIG_RUN_DIR"
 #: How long a worker waits for a free bench [ASSUMED: one long plan on another worker].
 LEASE_TIMEOUT_S = 600.0
 
@@ -59,6 +58,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"seconds a worker waits for a free bench (default {LEASE_TIMEOUT_S:g})",
     )
     group.addoption(
+        "--lg-place",
+        default=None,
+        metavar="PLACE",
+        help="hold this labgrid place for the session and reach the bench through it "
+        "(coordinator: the bench's [labgrid] table, else $LG_COORDINATOR; docs/lab.md)",
+    )
+    group.addoption(
+        "--lg-pool",
+        default=None,
+        metavar="TAGS",
+        help="reserve a labgrid place tagged pool=TAGS (or key=value,...): each xdist worker "
+        "gets its own, waiting in labgrid's queue up to --rig-lease-timeout",
+    )
+    group.addoption(
         "--rig-results",
         default=None,
         type=Path,
@@ -68,18 +81,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def bench(pytestconfig: pytest.Config) -> Iterator[Bench]:
-    """The bench file, loaded and validated, with a lease on each of its physical ports for the
-    whole session (docs/writing-test-plans.md "Several workers")."""
+    """The bench file, loaded and validated, held for the whole session: through a labgrid
+    place (``[labgrid]``, ``--lg-place``, ``--lg-pool``; docs/lab.md), else with a lease on
+    each of its physical ports (docs/writing-test-plans.md "Several workers")."""
     from rig.config.bench import DEFAULT_BENCH, load_bench
     from rig.live.lease import DEFAULT_LEASE_DIR, lease_bench, this_holder
+    from rig.plugin.lab import bench_on_held_place, lab_config
 
     paths = pytestconfig.getoption("--bench") or [DEFAULT_BENCH]
     worker = getattr(pytestconfig, "workerinput", {}).get("workerid")
+    timeout_s = pytestconfig.getoption("--rig-lease-timeout")
+    benches = [load_bench(path) for path in paths]
+    lab = lab_config(pytestconfig, benches[0])
+    if lab is not None:
+        with bench_on_held_place(pytestconfig, benches[0], lab, worker, timeout_s) as on_place:
+            yield on_place
+        return
     leased = lease_bench(
-        [load_bench(path) for path in paths],
+        benches,
         pytestconfig.getoption("--rig-leases") or DEFAULT_LEASE_DIR,
         holder=this_holder(worker),
-        timeout_s=pytestconfig.getoption("--rig-lease-timeout"),
+        timeout_s=timeout_s,
     )
     try:
         yield leased.bench
@@ -88,17 +110,47 @@ def bench(pytestconfig: pytest.Config) -> Iterator[Bench]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Fix the run folder once. Under pytest-xdist the controller picks it and each worker
-    writes to its own sub-folder (its own emulators, keys and results), merged in the report."""
+    """Fix the run folder once. Under pytest-xdist the controller picks it and hands it to each
+    worker in xdist's worker input (not the environment: a worker may run on another host);
+    each worker writes to its own sub-folder (its own emulators, keys and results), and sends
+    its results back at the end (:func:`pytest_testnodedown`), merged in the report."""
     worker = getattr(config, "workerinput", None)
     if worker is None:
         _check_options(config)
         chosen = config.getoption("--rig-results")
-        run_dir = chosen or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        os.environ[_RUN_DIR_ENV] = str(run_dir)  # inherited by xdist workers
-        config.stash[RUN_DIR] = run_dir
+        config.stash[RUN_DIR] = chosen or Path("runs") / datetime.now(UTC).strftime(
+            "%Y%m%dT%H%M%SZ"
+        )
     else:
-        config.stash[RUN_DIR] = Path(os.environ[_RUN_DIR_ENV]) / worker["workerid"]
+        config.stash[RUN_DIR] = Path(worker[RUN_DIR_INPUT]) / worker["workerid"]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, on the controller, per worker: the run folder goes in the worker's input."""
+    node.workerinput[RUN_DIR_INPUT] = str(node.config.stash[RUN_DIR])
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker, after its session's teardown: its results go back to the controller in
+    xdist's worker output."""
+    config = session.config
+    if hasattr(config, "workerinput") and hasattr(config, "workeroutput"):
+        from rig.plugin.lab import worker_results
+
+        config.workeroutput[RESULTS_OUTPUT] = worker_results(config.stash[RUN_DIR])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist, on the controller, as a worker ends: its results kept in the run folder if the
+    worker wrote them on another disk (a worker that crashed sends none: docs/lab.md)."""
+    from rig.plugin.lab import keep_worker_results
+
+    output = getattr(node, "workeroutput", None) or {}
+    worker = node.workerinput["workerid"]
+    keep_worker_results(node.config.stash[RUN_DIR], worker, output.get(RESULTS_OUTPUT))
 
 
 def _check_options(config: pytest.Config) -> None:
@@ -116,6 +168,9 @@ def _check_options(config: pytest.Config) -> None:
     unknown = unknown_srvs(config.getoption("--srv") or ())
     if unknown:
         raise pytest.UsageError(f"--srv: {unknown}")
+    from rig.plugin.lab import check_lab_options
+
+    check_lab_options(config)
 
 
 def unknown_srvs(srvs: Iterable[str]) -> str | None:
@@ -141,9 +196,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"@pytest.mark.srv: {unknown}", pytrace=False)
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if getattr(config, "workerinput", None) is None:
-        os.environ.pop(_RUN_DIR_ENV, None)
+def _worker(config: pytest.Config) -> str:
+    """This process's xdist worker id ("main" without xdist)."""
+    return getattr(config, "workerinput", {}).get("workerid", "main")
 
 
 @pytest.fixture(scope="session")
@@ -169,6 +224,9 @@ def rig(pytestconfig: pytest.Config, bench: Bench, rig_run_dir: Path) -> Iterato
             )
         except BenchError as exc:
             pytest.exit(f"bench did not start: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+        held = pytestconfig.stash.get(HELD_PLACE, None)
+        if held is not None:
+            running.note({**held.to_json(), "worker": _worker(pytestconfig)})
         yield running
 
 
