@@ -1,7 +1,7 @@
 """The shipped plans on a pool of two labgrid places, one bench host's exporter killed mid-run
 (issue 16 "CI: the real parts"): each worker holds its own place; the killed host's worker
 fails its in-flight requests with the reason and releases its place; the run's report (from the
-store: SQLite today, ``$RIG_LAB_STORE`` a PostgreSQL URL) merges both workers."""
+PostgreSQL store, one build id) merges both workers' runs."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ REQUESTS_BEFORE_KILL = 20
 RUN_TIMEOUT_S = 300.0
 #: How long the meter is frozen before the kill: well under its response timeout (5 s).
 FREEZE_S = 1.0
+#: The nightly build the run belongs to: the report is the build's, from the shared store.
+BUILD = "lab-nightly-1"
 
 
 def records(run: Path) -> dict[str, list[dict[str, Any]]]:
@@ -72,6 +74,7 @@ def test_plans_on_a_pool_with_an_exporter_killed(
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2"]
     command += [str(PLANS), "--bench", str(lab.bench), "--lg-pool", lab.pool]
     command += ["--rig-results", str(run), "--rig-store", lab_store, "--rig-lease-timeout", "60"]
+    command += ["--rig-build", BUILD]
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -116,10 +119,12 @@ def test_plans_on_a_pool_with_an_exporter_killed(
     assert process.returncode == 1, output[-3000:]
     # Both places were released, the killed host's too.
     assert acquired(lab) == {h.place: None for h in lab.hosts}
-    # The store's report merges both workers: every test of the plans is in its JUnit.
+    # The build's report, from the shared store, merges both workers: every test of the plans is
+    # in its JUnit.
     junit = tmp_path / "junit.xml"
     report = subprocess.run(
-        [sys.executable, "-c", RIG, "report", lab_store, "--junit", str(junit)],
+        [sys.executable, "-c", RIG, "report", "--store", lab_store, "--build", BUILD]
+        + ["--junit", str(junit)],
         cwd=REPO,
         capture_output=True,
         text=True,
