@@ -24,18 +24,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from firmware_stubs.exemplars import Exemplar, placeholder
-from firmware_stubs.object_model import CosemModel, ZclModel
+from firmware_stubs.exemplars import Exemplar, placeholder, placeholder_plaintext
+from firmware_stubs.object_model import SET, CosemModel, ZclModel
+from rig.gbcs.codes import MESSAGE_CODE_TABLE
 from rig.gbcs.cosem.payload import CosemResult, DlmsRequest, DlmsResponse
 from rig.gbcs.crypto import ENCRYPTED_PART_HEADER
 from rig.gbcs.dlms import AccessKind, Data, Tag
 from rig.gbcs.dlms_usecases import ProtectionParameters
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.gbz import (
+    AttributeRecord,
     DefaultResponse,
     Gbz,
     GbzComponent,
     ZclFrame,
+    decode_attribute_records,
     decode_gbz,
     decode_read_attributes,
     read_zcl_value,
@@ -107,12 +110,13 @@ def dlms_answer(
         example = examples[i] if examples else None
         if s.kind in _GET_KINDS:
             value = model.get(key)
-            if value is None and example is not None and example.result == 0:
-                value = example.to_data()
+            own = example is not None and example.result == 0
+            if own and (value is None or model.from_exemplar(key)):
+                value = example.to_data()  # type: ignore[union-attr]
             result = _SUCCESS if value is not None else OBJECT_UNDEFINED
             entry = CosemResult(value or Data.null(), AccessKind.GET, result, member)
         elif s.kind in _SET_KINDS:
-            source = f"SET by {request.use_case}"
+            source = f"{SET} by {MESSAGE_CODE_TABLE[request.message_code].name}"
             result = _SUCCESS if model.set(key, access.to_data(), source) else READ_WRITE_DENIED
             entry = CosemResult(Data.null(), AccessKind.SET, result, member)
         elif example is not None:
@@ -144,12 +148,31 @@ def _default_response(component: GbzComponent) -> GbzComponent:
     return GbzComponent(component.cluster, ZclFrame(control, frame.sequence, _DEFAULT, body))
 
 
+def _template_records(template: GbzComponent | None) -> dict[int, AttributeRecord]:
+    """The exemplar's own records of a Read Attributes Response, by attribute."""
+    if template is None or template.frame.command != _READ_RESPONSE:
+        return {}
+    payload = template.frame.payload
+    if template.encrypted:
+        payload = placeholder_plaintext(payload)
+    try:
+        return {r.attribute: r for r in decode_attribute_records(payload) if r.status == 0}
+    except DecodeError:
+        return {}
+
+
 def _read_response(
     model: ZclModel, component: GbzComponent, template: GbzComponent | None
 ) -> GbzComponent:
     """Read Attributes Response from the model; framed (and encrypted) as the exemplar's."""
     frame = component.frame
-    records = (model.record((component.cluster, a)) for a in decode_read_attributes(frame.payload))
+    own = _template_records(template)
+    records = (
+        own[a]
+        if a in own and model.from_exemplar((component.cluster, a))
+        else model.record((component.cluster, a))
+        for a in decode_read_attributes(frame.payload)
+    )
     body = b"".join(r.encode() for r in records)
     if template is None:
         return GbzComponent(component.cluster, ZclFrame(_RESPONSE_FC, frame.sequence, 1, body))
@@ -185,7 +208,7 @@ def gbz_answer(model: ZclModel, payload: bytes, ex: Exemplar | None, use_case: s
             out.append(_read_response(model, component, templates[0] if templates else None))
             continue
         if general and frame.command == _WRITE:
-            _write(model, component.cluster, frame.payload, f"written by {use_case}")
+            _write(model, component.cluster, frame.payload, f"{SET} by {use_case}")
             body = bytes([_SUCCESS])
             response = ZclFrame(_RESPONSE_FC, frame.sequence, _WRITE_RESPONSE, body)
             out.append(GbzComponent(component.cluster, response))

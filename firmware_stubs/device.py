@@ -33,7 +33,7 @@ from firmware_stubs.object_model import CosemModel, ZclModel
 from firmware_stubs.timing import ProcessingModel, ProcessingTime
 from rig.gbcs import protect, usecases
 from rig.gbcs.codec import DeviceCodec
-from rig.gbcs.codes import message_code_name
+from rig.gbcs.codes import MESSAGE_CODE_TABLE
 from rig.gbcs.cosem.payload import DLMS_TAGS, DlmsRequest
 from rig.gbcs.dlms import ACCESS_REQUEST, cosem_datetime
 from rig.gbcs.dlms_usecases import ProtectionParameters
@@ -207,7 +207,7 @@ class SmartDevice:
                 protection = ProtectionParameters(s.counter, self.eui, s.originator)
                 clear = dlms_answer(cosem, request, ex, protection).encode(s.counter)
             elif payload[:2] == PROFILE and zcl is not None:
-                clear = gbz_answer(zcl, payload, ex, message_code_name(code)).encode()
+                clear = gbz_answer(zcl, payload, ex, MESSAGE_CODE_TABLE[code].name).encode()
             elif ex is not None and payload[:1] not in _DLMS_OR_GBZ:
                 clear = ex.response  # ASN.1: the exemplar's response [ASSUMED]
             else:

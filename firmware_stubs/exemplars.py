@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from rig.gbcs.asn1 import read_der
 from rig.gbcs.cosem.schema import Obis
 from rig.gbcs.crypto import ENCRYPTED_PART_HEADER, MAC_LENGTH
 from rig.gbcs.dlms import ACCESS_REQUEST, AccessKind, AccessRequest, decode_apdu
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.gbz import PROFILE, decode_gbz
+from rig.gbcs.wire import Reader
 
 TABLE = Path(__file__).with_name("exemplars.json")
 _KIND_NAMES = {AccessKind.GET_WITH_SELECTION: "GET/S", AccessKind.SET_WITH_SELECTION: "SET/S"}
@@ -44,7 +46,8 @@ def member_key(kind: AccessKind, class_id: int, obis: bytes, index: int) -> str:
 
 def command_shape(message_code: int, payload: bytes) -> tuple[str, ...]:
     """What tells two commands of one use case apart: a DLMS request's members, a GBZ command's
-    components (cluster, frame control, command id); nothing for ASN.1 or a malformed payload."""
+    components (cluster, frame control, command id), an ASN.1 command's top-level tags (an
+    immediate command has no execution date-time); nothing for a malformed payload."""
     try:
         if payload[:1] == bytes([ACCESS_REQUEST]):
             apdu = decode_apdu(payload)
@@ -55,6 +58,9 @@ def command_shape(message_code: int, payload: bytes) -> tuple[str, ...]:
                 f"{c.cluster:04X} {c.frame.frame_control:02X} {c.frame.command:02X}"
                 for c in decode_gbz(payload).components
             )
+        root = read_der(Reader(payload))
+        if isinstance(root.value, tuple):
+            return tuple(f"{e.tag:02X}" for e in root.value)
     except DecodeError:
         pass
     return ()

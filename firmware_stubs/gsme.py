@@ -261,7 +261,7 @@ class Gsme(PrepaymentMeter):
                 AttributeRecord(0x0205, 0, _UINT16, int(self.battery_days_left)),
                 AttributeRecord(0x0014, 0, _ENUM8, int(self.state.valve)),
             )
-            return [self._gbz_reply(command, (gbz_uc.METERING, records, False))]
+            return [self._gbz_reply(command, (gbz_uc.METERING, records, None))]
         if isinstance(body, gbz_uc.ReadGsmeConsumption):
             litres = round(self.state.volume_m3 * _SUMMATION_DIVISOR)
             records = (
@@ -270,7 +270,11 @@ class Gsme(PrepaymentMeter):
                 AttributeRecord(0x0300, 0, _ENUM8, _UNIT_M3),
                 AttributeRecord(0x0000, 0, _UINT48, litres),
             )
-            return [self._gbz_reply(command, (gbz_uc.METERING, records, True), now=now)]
+            return [
+                self._gbz_reply(
+                    command, (gbz_uc.METERING, records, _FC_RESPONSE_NO_DEFAULT), now=now
+                )
+            ]
         if isinstance(body, gbz_uc.ReadGsmePrepaymentRegisters):
             ledger = self.state.ledger
             price = (
@@ -288,8 +292,8 @@ class Gsme(PrepaymentMeter):
             return [
                 self._gbz_reply(
                     command,
-                    (gbz_uc.PRICE, price, False),
-                    (gbz_uc.PREPAYMENT, prepayment, True),
+                    (gbz_uc.PRICE, price, None),
+                    (gbz_uc.PREPAYMENT, prepayment, _FC_RESPONSE),  # as RTDS GCS14
                     now=now,
                 )
             ]
@@ -298,11 +302,11 @@ class Gsme(PrepaymentMeter):
             return [
                 self._gbz_reply(
                     command,
-                    (gbz_uc.METERING, (AttributeRecord(0x0A00, 0, _UINT32, ledger.spent),), False),
+                    (gbz_uc.METERING, (AttributeRecord(0x0A00, 0, _UINT32, ledger.spent),), None),
                     (
                         gbz_uc.PREPAYMENT,
                         (AttributeRecord(0x0001, 0, _INT32, ledger.balance),),
-                        False,
+                        None,
                     ),
                 )
             ]
@@ -334,23 +338,20 @@ class Gsme(PrepaymentMeter):
     def _gbz_reply(
         self,
         command: Message,
-        *parts: tuple[int, tuple[AttributeRecord, ...], bool],
+        *parts: tuple[int, tuple[AttributeRecord, ...], int | None],
         now: float | None = None,
     ) -> tuple[float, bytes]:
-        """A Read Attributes Response per (cluster, records, encrypted) part, in order."""
+        """A Read Attributes Response per (cluster, records, frame control of an encrypted
+        part or None for a clear one) part, in order."""
         components = []
         for seq, (cluster, records, encrypted) in enumerate(parts):
             payload = b"".join(r.encode() for r in records)
-            if encrypted:
-                frame = ZclFrame(
-                    _FC_RESPONSE_NO_DEFAULT,
-                    seq,
-                    _READ_ATTRIBUTES_RESPONSE,
-                    self._encrypt(command, payload),
-                )
+            if encrypted is not None:
+                block = self._encrypt(command, payload)
+                frame = ZclFrame(encrypted, seq, _READ_ATTRIBUTES_RESPONSE, block)
             else:
                 frame = ZclFrame(_FC_RESPONSE, seq, _READ_ATTRIBUTES_RESPONSE, payload)
-            components.append(GbzComponent(cluster, frame, encrypted=encrypted))
+            components.append(GbzComponent(cluster, frame, encrypted=encrypted is not None))
         return self._respond(command, gbz_uc.GbzResponse.of(Gbz(tuple(components))), now)
 
     # -- time, consumption, battery ------------------------------------------------------------

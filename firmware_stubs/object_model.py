@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from firmware_stubs.exemplars import device_exemplars, placeholder_plaintext
 from rig.gbcs.cosem.payload import DlmsResponse
 from rig.gbcs.cosem.schema import Obis
 from rig.gbcs.crypto import ENCRYPTED_PART_HEADER
-from rig.gbcs.dlms import AccessKind, Data
+from rig.gbcs.dlms import Data
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.gbz import AttributeRecord, ZclValue, decode_attribute_records, decode_gbz
 
@@ -32,7 +33,9 @@ CosemKey = tuple[int, bytes, int]
 ZclKey = tuple[int, int]
 #: ZCL status UNSUPPORTED_ATTRIBUTE (ZCL 2.5.3), for an attribute the model does not hold.
 UNSUPPORTED_ATTRIBUTE = 0x86
-_GETS = (AccessKind.GET, AccessKind.GET_WITH_SELECTION)
+#: Provenance of a value computed from state, and the prefix of one a SET, a Write Attributes
+#: or a plan stored.
+LIVE, SET = "live", "set"
 _READ_ATTRIBUTES_RESPONSE = 0x01
 
 
@@ -62,7 +65,7 @@ class CosemModel:
         live = self.live.get(key)
         return live() if live is not None else self.values.get(key)
 
-    def set(self, key: CosemKey, value: Data, source: str = "set") -> bool:
+    def set(self, key: CosemKey, value: Data, source: str = SET) -> bool:
         """Store a value; False (nothing stored) for a live attribute."""
         if key in self.live:
             return False
@@ -72,7 +75,11 @@ class CosemModel:
 
     def provenance(self, key: CosemKey) -> str:
         """Where the value comes from: ``live``, the RTDS vector's name, or ``set``."""
-        return "live" if key in self.live else self.sources.get(key, "absent")
+        return LIVE if key in self.live else self.sources.get(key, "absent")
+
+    def from_exemplar(self, key: Any) -> bool:
+        """Whether the value held is an RTDS exemplar's (not live, not set)."""
+        return key not in self.live and not self.sources.get(key, SET).startswith(SET)
 
 
 @dataclass
@@ -99,7 +106,7 @@ class ZclModel:
             return AttributeRecord(key[1], UNSUPPORTED_ATTRIBUTE)
         return AttributeRecord(key[1], 0, *held)
 
-    def set(self, key: ZclKey, data_type: int, value: ZclValue, source: str = "set") -> bool:
+    def set(self, key: ZclKey, data_type: int, value: ZclValue, source: str = SET) -> bool:
         """Store a value; False (nothing stored) for a live attribute."""
         if key in self.live:
             return False
@@ -109,7 +116,11 @@ class ZclModel:
 
     def provenance(self, key: ZclKey) -> str:
         """Where the value comes from: ``live``, the RTDS vector's name, or ``set``."""
-        return "live" if key in self.live else self.sources.get(key, "absent")
+        return LIVE if key in self.live else self.sources.get(key, "absent")
+
+    def from_exemplar(self, key: Any) -> bool:
+        """Whether the value held is an RTDS exemplar's (not live, not set)."""
+        return key not in self.live and not self.sources.get(key, SET).startswith(SET)
 
 
 @cache
