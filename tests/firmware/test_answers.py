@@ -30,7 +30,7 @@ from rig.gbcs.cosem.schema import Obis
 from rig.gbcs.crypto import sign
 from rig.gbcs.dlms import AccessKind, AccessSpec, Data, Tag
 from rig.gbcs.frame import Cra, GeneralSigning, decode
-from rig.gbcs.gbz import PROFILE
+from rig.gbcs.gbz import PROFILE, Gbz, GbzComponent, ZclFrame
 from rig.gbcs.gbz_message import GbzPayload, decode_plaintext
 from rig.gbcs.usecases import RawPayload
 from rig.keys.keystore import KeyStore
@@ -186,3 +186,35 @@ def test_a_plan_sets_a_value_in_the_model_and_reads_it_over_gbcs(
     assert supplier.open(frame)[1].results[0].to_data() == Data(  # type: ignore[attr-defined]
         Tag.DOUBLE_LONG_UNSIGNED, 4242
     )
+
+
+def _gbz(*components: GbzComponent) -> RawPayload:
+    return RawPayload(0, Gbz(components).encode())
+
+
+def test_gsme_write_then_read_attributes(pki: KeyStore, supplier: Supplier) -> None:
+    """A Write Attributes is stored in the GSME's ZCL model; a Read Attributes returns it, and
+    an attribute the model does not hold is UNSUPPORTED_ATTRIBUTE."""
+    gsme = Gsme.from_keys(GSME, pki, wall_clock_offset=WALL)
+    write = ZclFrame(0x00, 0, 0x02, bytes.fromhex("0103") + b"\x22" + (1234).to_bytes(3, "little"))
+    [(_, frame)] = gsme.handle(supplier.command(GSME, _gbz(GbzComponent(0x0702, write)), 0x7B), 1)
+    [component] = supplier.open(frame)[1].components  # type: ignore[attr-defined]
+    assert (component.command, component.body.encode()) == (0x04, b"\x00")
+    assert gsme.state.zcl.provenance((0x0702, 0x0301)) == "set by GCS21a"
+    read = ZclFrame(0x00, 1, 0x00, bytes.fromhex("0103FEFF"))
+    [(_, frame)] = gsme.handle(supplier.command(GSME, _gbz(GbzComponent(0x0702, read)), 0x7B), 2)
+    [component] = supplier.open(frame)[1].components  # type: ignore[attr-defined]
+    assert [(r.attribute, r.status, r.value) for r in component.body.records] == [
+        (0x0301, 0, 1234),
+        (0xFFFE, 0x86, None),
+    ]
+
+
+def test_a_payload_the_device_does_not_speak_is_noted_not_answered(
+    pki: KeyStore, supplier: Supplier
+) -> None:
+    """A GBZ command to the ESME gets no answer; the device log says why."""
+    esme = Esme.from_keys(ESME, pki, wall_clock_offset=WALL)
+    read = ZclFrame(0x00, 0, 0x00, bytes.fromhex("0000"))
+    assert esme.handle(supplier.command(ESME, _gbz(GbzComponent(0x0702, read)), 0x7B), 1) == []
+    assert "not supported by this stub" in esme.events[-1]
