@@ -21,23 +21,32 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from firmware_stubs.answers import dlms_answer, gbz_answer
+from firmware_stubs.exemplars import command_shape, exemplar, placeholder_plaintext
+from firmware_stubs.object_model import CosemModel, ZclModel
 from firmware_stubs.timing import ProcessingModel, ProcessingTime
-from rig.gbcs import usecases
+from rig.gbcs import protect, usecases
 from rig.gbcs.codec import DeviceCodec
-from rig.gbcs.dlms import cosem_datetime
+from rig.gbcs.codes import MESSAGE_CODE_TABLE
+from rig.gbcs.cosem.payload import DLMS_TAGS, DlmsRequest
+from rig.gbcs.dlms import ACCESS_REQUEST, cosem_datetime
+from rig.gbcs.dlms_usecases import ProtectionParameters
 from rig.gbcs.errors import DecodeError, VerifyError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message
-from rig.gbcs.gbz import gbz_time
+from rig.gbcs.gbz import PROFILE, gbz_time
 from rig.keys.keystore import KeyNotFound, KeyStore
 
 ALERT_NO_AUTHORITY = 0x8F30
+#: First bytes of DLMS (ACCESS-Request, -Response, Data-Notification) and GBZ payloads; any
+#: other payload is ASN.1 (reference/gbcs.md §1.7).
+_DLMS_OR_GBZ = frozenset(bytes([b]) for b in (*DLMS_TAGS, PROFILE[0]))
 
 Output = list[tuple[float, bytes]]
 
@@ -64,6 +73,9 @@ class Accepted(NamedTuple):
 
 class SmartDevice:
     """Base of the ESME and GSME stubs: bind keys, check commands, build answers and alerts."""
+
+    #: Whose RTDS exemplars the device answers from (firmware_stubs.exemplars): esme or gsme.
+    exemplar_device = ""
 
     def __init__(
         self,
@@ -176,6 +188,45 @@ class SmartDevice:
             supplementary_remote_party_counter=c.supplementary_remote_party_counter,
             supplementary_originator_counter=c.supplementary_originator_counter,
         )
+
+    def _models(self) -> tuple[CosemModel | None, ZclModel | None]:
+        """The device's COSEM and ZCL object models (None where it has none)."""
+        return None, None
+
+    def _answer(self, command: Message, now: float) -> Output:
+        """The general answer (:mod:`firmware_stubs.answers`) to a use case the stub does not
+        model by hand: from the object models and the use case's RTDS exemplar; a use case
+        with neither is noted and not answered."""
+        s = command.signing
+        code, payload = s.message_code, s.payload
+        ex = exemplar(code, command_shape(code, payload), self.exemplar_device)
+        cosem, zcl = self._models()
+        try:
+            if payload[:1] == bytes([ACCESS_REQUEST]) and cosem is not None:
+                request = DlmsRequest.decode(code, payload)
+                protection = ProtectionParameters(s.counter, self.eui, s.originator)
+                clear = dlms_answer(cosem, request, ex, protection).encode(s.counter)
+            elif payload[:2] == PROFILE and zcl is not None:
+                clear = gbz_answer(zcl, payload, ex, MESSAGE_CODE_TABLE[code].name).encode()
+            elif ex is not None and payload[:1] not in _DLMS_OR_GBZ:
+                clear = ex.response  # ASN.1: the exemplar's response [ASSUMED]
+            else:
+                self._note(f"message code 0x{code:04X} not supported by this stub")
+                return []
+        except (DecodeError, ValueError) as exc:
+            self._note(f"command 0x{code:04X} from {s.originator} not answered: {exc}")
+            return []
+        stamp = self._device_time(now) if ex is None or ex.dated else None
+        sealed = self._seal_parts(command, clear)
+        return [(self._delay, self._codec.build_response(command, sealed, date_time=stamp))]
+
+    def _seal_parts(self, command: Message, clear: bytes) -> bytes:
+        """``clear`` with each placeholder part encrypted for the command's originator."""
+        payload = bytearray(clear)
+        for part in protect.find_parts(replace(self._response_signing(command), payload=clear)):
+            block = self._encrypt(command, placeholder_plaintext(part.block))
+            payload[part.offset : part.offset + len(block)] = block
+        return bytes(payload)
 
     def _encrypt(self, command: Message, plaintext: bytes) -> bytes:
         """A ``31 00000000 …`` part for the command's originator (KDF mode 04, §1.4)."""

@@ -25,6 +25,7 @@ connected; ``tick(now)`` advances the registers and the ledger and returns the a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -33,6 +34,7 @@ from firmware_stubs.device import ALERT_NO_AUTHORITY, Output
 from firmware_stubs.load_control import ProportionalController
 from firmware_stubs.load_profile import LoadProfile
 from firmware_stubs.meter import MeterState, PrepaymentAlerts, PrepaymentMeter
+from firmware_stubs.object_model import CosemKey, CosemModel, ZclModel, cosem_key
 from firmware_stubs.prepayment import (
     UNITS_PER_PENNY,
     PrepaymentSettings,
@@ -73,6 +75,10 @@ RESULT_OTHER_REASON = dlms.OTHER_REASON
 ALERT_SUPPLY_RESTORED = 0x8F35
 ALERT_SUPPLY_RESTORED_LONG = 0x8F36
 LONG_OUTAGE = 180.0
+#: Logical names of the attributes the meter computes from its state (IEC 62056-6-2; the first
+#: two as ECS45 and ECS82 read them).
+SUPPLY_OBIS, BALANCE_OBIS, CLOCK_OBIS = "0-0:96.3.10.255", "0-0:19.10.0.255", "0-0:1.0.0.255"
+ACTIVE_IMPORT_OBIS, REACTIVE_IMPORT_OBIS = "1-0:1.8.0.255", "1-0:3.8.0.255"
 #: DLMS scaler-unit units (IEC 62056-6-2): Wh and varh, as in the RTDS ECS17b register part.
 _UNIT_WH, _UNIT_VARH = 30, 32
 
@@ -145,6 +151,8 @@ class EsmeState(MeterState):
     #: Monotonic time up to which consumption has been accounted; None before the first event.
     accounted_to: float | None = None
     outage_since: float | None = None
+    #: Every other COSEM attribute (firmware_stubs.object_model): RTDS values, then SETs.
+    cosem: CosemModel = field(default_factory=CosemModel.seeded)
 
     @property
     def credit_pence(self) -> float:
@@ -162,8 +170,34 @@ class Esme(PrepaymentMeter):
 
     default_settings = EsmeSettings
     state_type = EsmeState
+    exemplar_device = "esme"
     settings: EsmeSettings
     state: EsmeState
+
+    def _models(self) -> tuple[CosemModel | None, ZclModel | None]:
+        """The COSEM model, its live attributes bound to this meter's state."""
+        model = self.state.cosem
+        if not model.live:
+            model.live.update(self._live_attributes())
+        return model, None
+
+    def _live_attributes(self) -> dict[CosemKey, Callable[[], Data]]:
+        """COSEM attributes read from the meter's state: supply (disconnect control), balance
+        (account), clock, active and reactive import registers (IEC 62056-6-2 OBIS codes)."""
+        state = self.state
+        return {
+            cosem_key(SUPPLY_OBIS, 70, 3): lambda: Data.enum(int(state.supply)),
+            cosem_key(BALANCE_OBIS, 112, 2): lambda: Data(Tag.DOUBLE_LONG, state.ledger.balance),
+            cosem_key(CLOCK_OBIS, 8, 2): lambda: Data.octet_string(
+                self._device_time(state.accounted_to or 0.0)
+            ),
+            cosem_key(ACTIVE_IMPORT_OBIS, 3, 2): lambda: Data(
+                Tag.DOUBLE_LONG_UNSIGNED, int(state.active_wh) & 0xFFFFFFFF
+            ),
+            cosem_key(REACTIVE_IMPORT_OBIS, 3, 2): lambda: Data(
+                Tag.DOUBLE_LONG_UNSIGNED, int(state.reactive_varh) & 0xFFFFFFFF
+            ),
+        }
 
     @cached_property
     def apc(self) -> ProportionalController | None:
@@ -215,8 +249,7 @@ class Esme(PrepaymentMeter):
             return [self._protected_read(command, self._prepayment_registers(), now)]
         if isinstance(body, dlms.ReadMeterBalanceEsme):
             return [self._respond(command, dlms.MeterBalanceResponse(self.state.ledger.balance))]
-        self._note(f"message code 0x{command.signing.message_code:04X} not supported by this stub")
-        return []
+        return self._answer(command, now)
 
     def _change_supply(self, target: SupplyState) -> usecases.ChangeSupplyEsmeResponse:
         """ECS42/43/44 (SRV 7.1/7.2/7.3): critical, so the response is signed."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum
@@ -30,6 +31,7 @@ from functools import cached_property
 from firmware_stubs.device import Output
 from firmware_stubs.load_profile import LoadProfile
 from firmware_stubs.meter import MeterState, PrepaymentAlerts, PrepaymentMeter
+from firmware_stubs.object_model import CosemModel, ZclKey, ZclModel
 from firmware_stubs.prepayment import PrepaymentSettings
 from firmware_stubs.utrn_gate import UtrnSettings
 from rig.gbcs import gbz_usecases as gbz_uc
@@ -42,6 +44,7 @@ from rig.gbcs.gbz import (
     Gbz,
     GbzComponent,
     ZclFrame,
+    ZclValue,
 )
 
 #: ZCL frame controls of responses: server-to-client; and with default responses disabled.
@@ -147,6 +150,8 @@ class GsmeState(MeterState):
     flow: FlowConfig | None = None
     accounted_to: float | None = None
     wakes: int = 0
+    #: Every other ZCL attribute (firmware_stubs.object_model): RTDS values, then writes.
+    zcl: ZclModel = field(default_factory=ZclModel.seeded)
 
 
 class Gsme(PrepaymentMeter):
@@ -154,8 +159,33 @@ class Gsme(PrepaymentMeter):
 
     default_settings = GsmeSettings
     state_type = GsmeState
+    exemplar_device = "gsme"
     settings: GsmeSettings
     state: GsmeState
+
+    def _models(self) -> tuple[CosemModel | None, ZclModel | None]:
+        """The ZCL model, its live attributes bound to this meter's state."""
+        model = self.state.zcl
+        if not model.live:
+            model.live.update(self._live_attributes())
+        return None, model
+
+    def _live_attributes(self) -> dict[ZclKey, Callable[[], tuple[int, ZclValue]]]:
+        """ZCL attributes read from the meter's state, typed as the hand-made reads answer
+        them (ZSE Metering and Prepayment clusters)."""
+        state = self.state
+        ledger = state.ledger
+        return {
+            (gbz_uc.METERING, 0x0014): lambda: (_ENUM8, int(state.valve)),
+            (gbz_uc.METERING, 0x0000): lambda: (
+                _UINT48,
+                round(state.volume_m3 * _SUMMATION_DIVISOR),
+            ),
+            (gbz_uc.METERING, 0x0205): lambda: (_UINT16, int(self.battery_days_left)),
+            (gbz_uc.PREPAYMENT, 0x0001): lambda: (_INT32, ledger.credit),
+            (gbz_uc.PREPAYMENT, 0x0002): lambda: (_INT32, ledger.emergency or 0),
+            (gbz_uc.PREPAYMENT, 0x0005): lambda: (_INT32, ledger.debt),
+        }
 
     @cached_property
     def _wake_phase(self) -> float:
@@ -231,7 +261,7 @@ class Gsme(PrepaymentMeter):
                 AttributeRecord(0x0205, 0, _UINT16, int(self.battery_days_left)),
                 AttributeRecord(0x0014, 0, _ENUM8, int(self.state.valve)),
             )
-            return [self._gbz_reply(command, (gbz_uc.METERING, records, False))]
+            return [self._gbz_reply(command, (gbz_uc.METERING, records, None))]
         if isinstance(body, gbz_uc.ReadGsmeConsumption):
             litres = round(self.state.volume_m3 * _SUMMATION_DIVISOR)
             records = (
@@ -240,7 +270,11 @@ class Gsme(PrepaymentMeter):
                 AttributeRecord(0x0300, 0, _ENUM8, _UNIT_M3),
                 AttributeRecord(0x0000, 0, _UINT48, litres),
             )
-            return [self._gbz_reply(command, (gbz_uc.METERING, records, True), now=now)]
+            return [
+                self._gbz_reply(
+                    command, (gbz_uc.METERING, records, _FC_RESPONSE_NO_DEFAULT), now=now
+                )
+            ]
         if isinstance(body, gbz_uc.ReadGsmePrepaymentRegisters):
             ledger = self.state.ledger
             price = (
@@ -258,8 +292,8 @@ class Gsme(PrepaymentMeter):
             return [
                 self._gbz_reply(
                     command,
-                    (gbz_uc.PRICE, price, False),
-                    (gbz_uc.PREPAYMENT, prepayment, True),
+                    (gbz_uc.PRICE, price, None),
+                    (gbz_uc.PREPAYMENT, prepayment, _FC_RESPONSE),  # as RTDS GCS14
                     now=now,
                 )
             ]
@@ -268,18 +302,17 @@ class Gsme(PrepaymentMeter):
             return [
                 self._gbz_reply(
                     command,
-                    (gbz_uc.METERING, (AttributeRecord(0x0A00, 0, _UINT32, ledger.spent),), False),
+                    (gbz_uc.METERING, (AttributeRecord(0x0A00, 0, _UINT32, ledger.spent),), None),
                     (
                         gbz_uc.PREPAYMENT,
                         (AttributeRecord(0x0001, 0, _INT32, ledger.balance),),
-                        False,
+                        None,
                     ),
                 )
             ]
         if isinstance(body, gbz_uc.SetUncontrolledGasFlow):
             return [self._set_gas_flow(command, body)]
-        self._note(f"message code 0x{command.signing.message_code:04X} not supported by this stub")
-        return []
+        return self._answer(command, now)
 
     def _set_gas_flow(
         self, command: Message, body: gbz_uc.SetUncontrolledGasFlow
@@ -305,23 +338,20 @@ class Gsme(PrepaymentMeter):
     def _gbz_reply(
         self,
         command: Message,
-        *parts: tuple[int, tuple[AttributeRecord, ...], bool],
+        *parts: tuple[int, tuple[AttributeRecord, ...], int | None],
         now: float | None = None,
     ) -> tuple[float, bytes]:
-        """A Read Attributes Response per (cluster, records, encrypted) part, in order."""
+        """A Read Attributes Response per (cluster, records, frame control of an encrypted
+        part or None for a clear one) part, in order."""
         components = []
         for seq, (cluster, records, encrypted) in enumerate(parts):
             payload = b"".join(r.encode() for r in records)
-            if encrypted:
-                frame = ZclFrame(
-                    _FC_RESPONSE_NO_DEFAULT,
-                    seq,
-                    _READ_ATTRIBUTES_RESPONSE,
-                    self._encrypt(command, payload),
-                )
+            if encrypted is not None:
+                block = self._encrypt(command, payload)
+                frame = ZclFrame(encrypted, seq, _READ_ATTRIBUTES_RESPONSE, block)
             else:
                 frame = ZclFrame(_FC_RESPONSE, seq, _READ_ATTRIBUTES_RESPONSE, payload)
-            components.append(GbzComponent(cluster, frame, encrypted=encrypted))
+            components.append(GbzComponent(cluster, frame, encrypted=encrypted is not None))
         return self._respond(command, gbz_uc.GbzResponse.of(Gbz(tuple(components))), now)
 
     # -- time, consumption, battery ------------------------------------------------------------

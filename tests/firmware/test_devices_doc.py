@@ -17,3 +17,4 @@ def test_devices_doc_example_runs(
     exec(compile(block, "docs/devices.md", "exec"), {})
     printed = capsys.readouterr().out
     assert "ReadSupplyStatusEsmeResponse" in printed and "'supply': 'connected'" in printed
+    assert "value=7)" in printed  # set in the ESME's object model, read back by ECS26c
