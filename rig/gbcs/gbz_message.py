@@ -37,7 +37,7 @@ from rig.gbcs.gbz import (
     read_components,
 )
 from rig.gbcs.wire import Reader, require_canonical
-from rig.gbcs.zcl import U8, Int, Struct, struct
+from rig.gbcs.zcl import U8, Int, struct
 from rig.gbcs.zcl_clusters import (
     COMMANDS,
     GENERAL,
@@ -106,6 +106,13 @@ class ZclComponent:
     frame_control: int = CLUSTER_SPECIFIC
     sequence: int = 0
     from_date_time: int | None = None
+
+    @classmethod
+    def description_hints(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """The type of :attr:`body` for the cluster and command in ``values``: the command's
+        layout where the tables have one, else ciphered or opaque (rig.gbcs.describe)."""
+        layout = body_layout(values["cluster"], values["frame_control"], values["command"])
+        return {"body": Ciphered | Opaque if layout is None else layout | Ciphered | Opaque}
 
     @property
     def encrypted(self) -> bool:
@@ -235,7 +242,7 @@ class GbzAlert:
     alert_code: int
     timestamp: int
     components: tuple[ZclComponent, ...] = ()
-    executed: Struct | None = None
+    executed: FutureDatedExecution | None = None  # type: ignore[valid-type]
 
     def encode(self, invoke_counter: int = 0) -> bytes:
         """GBZ alert bytes (no invoke id: ``invoke_counter`` is unused)."""
