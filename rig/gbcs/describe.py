@@ -11,7 +11,8 @@ description into the frame, with the MAC, signature and encrypted parts computed
 * ``type`` (the typed payload class, by name; optional for a command whose class alone has the
   use case's ``MESSAGE_CODE``) and ``payload``: that class's dataclass fields by name, enums by
   name, bytes as hex, EUI-64s as text, decimals as strings, nested dataclasses as tables, tuples
-  as lists, A-XDR data as ``{"tag": "OCTET_STRING", "value": …}``;
+  as lists, A-XDR data as ``{"tag": "OCTET_STRING", "value": …}``; from Python, ``payload`` may
+  be the typed object itself (then ``type`` is not needed);
 * ``form``: ``mac`` (null signature, MAC'd), ``signed+mac`` (critical command), ``signed``
   (critical response or alert: no MAC), ``precommand`` (DUIS null signature) or
   ``precommand-rtds`` (no signature byte). Default: ``signed+mac`` for a critical command,
@@ -475,11 +476,13 @@ def build_frame(description: Mapping[str, Any], keys: KeyStore | None) -> bytes:
     code = _message_code(description)
     cra = _enum(Cra, str(description.get("cra", "command")).upper(), "cra")
     pending: dict[bytes, bytes] = {}
-    token = _TO_ENCRYPT.set(pending)
-    try:
-        obj = build_object(_payload_type(description, code, cra), description.get("payload", {}))
-    finally:
-        _TO_ENCRYPT.reset(token)
+    obj = description.get("payload", {})
+    if not callable(getattr(obj, "encode", None)):
+        token = _TO_ENCRYPT.set(pending)
+        try:
+            obj = build_object(_payload_type(description, code, cra), obj)
+        finally:
+            _TO_ENCRYPT.reset(token)
     counter = _int(_required(description, "counter"), "counter")
     try:
         payload = obj.encode(counter)

@@ -141,6 +141,25 @@ class ZclComponent:
         return GbzComponent(self.cluster, frame, False, self.from_date_time)
 
     @classmethod
+    def of_body(
+        cls, cluster: int, body: Any, server_to_client: bool = False, sequence: int = 0
+    ) -> ZclComponent:
+        """The component carrying ``body`` (a structure of :mod:`rig.gbcs.zcl_clusters`): its
+        command id and frame control from the tables, so a plan names the command by its class.
+        ValueError if the tables do not hold ``type(body)``."""
+        layout = type(body)
+        general = [c for c, g in GENERAL.items() if g is layout]
+        specific = [
+            k for k, c in COMMANDS.items() if c is layout and k[:2] == (cluster, server_to_client)
+        ]
+        direction = SERVER_TO_CLIENT if server_to_client else 0
+        if general:
+            return cls(cluster, general[0], body, direction, sequence)
+        if specific:
+            return cls(cluster, specific[0][2], body, CLUSTER_SPECIFIC | direction, sequence)
+        raise ValueError(f"{layout.__name__} is not a command of {cluster_name(cluster)}")
+
+    @classmethod
     def typed(cls, component: GbzComponent) -> ZclComponent:
         """The typed form of an untyped component."""
         frame = component.frame

@@ -19,12 +19,13 @@ from typing import Any
 
 from rig.gbcs.codes import message_code_name
 from rig.gbcs.cosem.accesses import DLMS_ALERT_CODES, USE_CASE_MEMBERS, Member
-from rig.gbcs.cosem.classes import RESULTS, class_name, describe, member
+from rig.gbcs.cosem.classes import CLASSES, RESULTS, class_name, describe, member
 from rig.gbcs.cosem.schema import (
     ANY,
     DATE_TIME,
     LONG_UNSIGNED,
     NULL,
+    Obis,
     Schema,
     typed,
     typed_hint,
@@ -88,6 +89,23 @@ class CosemAccess:
     def member(self) -> str:
         """The attribute or method name."""
         return self.name.rsplit(".", 1)[1]
+
+    @classmethod
+    def named(cls, class_: str, logical_name: str, name: str, value: Any = None) -> CosemAccess:
+        """An access from Blue Book names: ``named("Register", "1-0:1.8.0.255", "value")`` is a
+        GET; with a ``value`` it is a SET, and a method's name makes an ACTION. ValueError if
+        the class or member is unknown (:mod:`rig.gbcs.cosem.classes`)."""
+        ids = [i for i, c in CLASSES.items() if c.name == class_]
+        if len(ids) != 1:
+            raise ValueError(f"no COSEM class named {class_!r}")
+        known = CLASSES[ids[0]]
+        obis = Obis.parse(logical_name).raw
+        for kind, table in ((AccessKind.ACTION, known.methods), (None, known.attributes)):
+            for index, (member_name, _) in table.items():
+                if member_name == name:
+                    kind = kind or (AccessKind.GET if value is None else AccessKind.SET)
+                    return cls(AccessSpec(kind, ids[0], obis, index), value)
+        raise ValueError(f"{class_} has no attribute or method {name!r}")
 
     @classmethod
     def of(cls, spec: AccessSpec, data: Data) -> CosemAccess:
