@@ -60,7 +60,8 @@ def test_every_vector_decodes_typed_with_typed_plaintexts(rtds_keys: KeyStore) -
 def test_cli_json_names_the_payload(rtds: Path) -> None:
     (path,) = (rtds / "vectors").glob("*/GCS13a_4.1.1_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX")
     keys = str(rtds / "keystore")
-    result = CliRunner().invoke(decode_command, [path.read_text().strip(), "--keys", keys, "--json"])
+    args = [path.read_text().strip(), "--keys", keys, "--json"]
+    result = CliRunner().invoke(decode_command, args)
     assert result.exit_code == 0, result.output
     values = {(n["label"], n["value"]) for n in _nodes(json.loads(result.output)["tree"])}
     assert ("cluster name", "Metering") in values
