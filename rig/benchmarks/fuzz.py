@@ -17,7 +17,7 @@ notes a discard). Each input is one of four cases, seeded from every shared RTDS
   device key, to ``open_response``, the typed payload decoders and ``inspect`` with keys;
 * ``gbt``: a sealed command cut into GBT blocks, one of them mutated, dropped, repeated or moved,
   to the hub's ``handle`` and to :func:`~rig.gbcs.tree.inspect_blocks`;
-* ``plaintext``: a vector with encrypted parts whose plaintexts are mutated (same length) and
+* ``plaintext`` (a quarter of the ``raw`` inputs): a vector with encrypted parts whose plaintexts are mutated (same length) and
   encrypted again under its keys, so the typed plaintext decoders (:mod:`rig.gbcs.plaintexts`)
   read them, to ``inspect`` with keys and to the frame's description
   (:func:`rig.gbcs.describe.describe`).
@@ -189,8 +189,6 @@ class KeyedFuzzer:
         self.counter = 0
         self.now = 0.0
         self._cases = [self._raw, self._command, self._command, self._response, self._gbt]
-        if self.encrypted:
-            self._cases.append(self._plaintext)
 
     # -- running -------------------------------------------------------------------------
 
@@ -244,6 +242,9 @@ class KeyedFuzzer:
 
     def _raw(self) -> None:
         rnd = self.rnd
+        if self.encrypted and rnd.random() < 0.25:
+            self._plaintext()
+            return
         data = rnd.choice(self.pool)
         if rnd.random() < 0.25 and not gbt.is_gbt(data):
             buf = bytearray(data)
