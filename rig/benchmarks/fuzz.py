@@ -17,9 +17,10 @@ notes a discard). Each input is one of four cases, seeded from every shared RTDS
   device key, to ``open_response``, the typed payload decoders and ``inspect`` with keys;
 * ``gbt``: a sealed command cut into GBT blocks, one of them mutated, dropped, repeated or moved,
   to the hub's ``handle`` and to :func:`~rig.gbcs.tree.inspect_blocks`;
-* ``plaintext`` (a quarter of the ``raw`` inputs): a vector with encrypted parts whose plaintexts are mutated (same length) and
-  encrypted again under its keys, so the typed plaintext decoders (:mod:`rig.gbcs.plaintexts`)
-  read them, to ``inspect`` with keys and to the frame's description
+* ``plaintext`` (a quarter of the ``raw`` inputs): a vector with encrypted parts whose
+  plaintexts are mutated (same length) and encrypted again under its keys, so the typed
+  plaintext decoders (:mod:`rig.gbcs.plaintexts`) read them, to ``inspect`` with keys and to
+  the frame's description
   (:func:`rig.gbcs.describe.describe`).
 
 The fair alternative it is compared with is the unkeyed fuzz of ``inspect`` alone (the one
