@@ -356,7 +356,6 @@ class KeyedFuzzer:
         for block in blocks:
             self._stub(f"{name.split(' ')[0]} (GBT)", self.premises.handle, block)
 
-
     def _plaintext(self) -> None:
         rnd = self.rnd
         frame, signing, plaintexts = rnd.choice(self.encrypted)

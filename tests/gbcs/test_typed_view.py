@@ -221,9 +221,7 @@ def _round_trip(obj: Any) -> None:
     assert rebuilt.encode(7) == obj.encode(7)
 
 
-_SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_SETTINGS
