@@ -16,7 +16,12 @@ notes a discard). Each input is one of four cases, seeded from every shared RTDS
 * ``response``: a response or alert vector's payload, mutated likewise and MAC'd again by a
   device key, to ``open_response``, the typed payload decoders and ``inspect`` with keys;
 * ``gbt``: a sealed command cut into GBT blocks, one of them mutated, dropped, repeated or moved,
-  to the hub's ``handle`` and to :func:`~rig.gbcs.tree.inspect_blocks`.
+  to the hub's ``handle`` and to :func:`~rig.gbcs.tree.inspect_blocks`;
+* ``plaintext`` (a quarter of the ``raw`` inputs): a vector with encrypted parts whose
+  plaintexts are mutated (same length) and encrypted again under its keys, so the typed
+  plaintext decoders (:mod:`rig.gbcs.plaintexts`) read them, to ``inspect`` with keys and to
+  the frame's description
+  (:func:`rig.gbcs.describe.describe`).
 
 The fair alternative it is compared with is the unkeyed fuzz of ``inspect`` alone (the one
 before issue 13, ``tests/gbcs/fuzz_decode.py``), timed on the same machine after the run.
@@ -47,6 +52,7 @@ from rig.gbcs.codec import DeviceCodec, RemotePartyCodec
 from rig.gbcs.codes import CRITICAL_CODES
 from rig.gbcs.commands import SHARED_KEYS
 from rig.gbcs.crypto import kdf_prefix, shared_secret, sign
+from rig.gbcs.describe import describe
 from rig.gbcs.errors import GbcsError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, decode, mac_frame
@@ -60,6 +66,7 @@ from rig.gbcs.mutate import (
     seeds,
     vectors,
 )
+from rig.gbcs.protect import decrypt_parts, reencrypt
 from rig.gbcs.tree import inspect, inspect_blocks
 from rig.gbcs.usecases import RawPayload, decode_payload
 from rig.keys import RTDS_KEYS
@@ -134,6 +141,13 @@ class KeyedFuzzer:
         #: Commands of the typed use cases, picked half the time: the ones devices act on.
         self.typed = [s for s in self.commands if _typed(s)] or self.commands
         self.answers = [s for s in messages if s.cra is not Cra.COMMAND]
+        #: Frames with encrypted parts, and their plaintexts (those the keys decrypt).
+        self.encrypted = [
+            (f, s, clear)
+            for f, s in zip(frames, messages, strict=True)
+            if (parts := decrypt_parts(s, self.keys))
+            and None not in (clear := tuple(p.plaintext for p in parts))
+        ]
         self.payloads = [s.payload for s in messages if s.payload]
         self.remote = RemotePartyCodec(self.keys)
         #: The RTDS ESME's end, for open_command on raw frames (None without the shared keys).
@@ -229,6 +243,9 @@ class KeyedFuzzer:
 
     def _raw(self) -> None:
         rnd = self.rnd
+        if self.encrypted and rnd.random() < 0.25:
+            self._plaintext()
+            return
         data = rnd.choice(self.pool)
         if rnd.random() < 0.25 and not gbt.is_gbt(data):
             buf = bytearray(data)
@@ -338,6 +355,21 @@ class KeyedFuzzer:
         self._try("inspect_blocks", b"".join(blocks), lambda: inspect_blocks(blocks, self.keys))
         for block in blocks:
             self._stub(f"{name.split(' ')[0]} (GBT)", self.premises.handle, block)
+
+    def _plaintext(self) -> None:
+        rnd = self.rnd
+        frame, signing, plaintexts = rnd.choice(self.encrypted)
+        mutated = []
+        for plaintext in plaintexts:
+            buf = bytearray(plaintext)
+            for _ in range(rnd.randint(1, 3) if buf else 0):
+                buf[rnd.randrange(len(buf))] = rnd.choice((*INTERESTING, rnd.randrange(256)))
+            mutated.append(bytes(buf))
+        payload = reencrypt(signing, tuple(mutated), self.keys)
+        head = frame[: frame.rindex(signing.payload)]
+        frame = head + payload + frame[len(head) + len(payload) :]
+        self._try("inspect (plaintexts)", frame, lambda: inspect(frame, self.keys))
+        self._try("describe (plaintexts)", frame, lambda: describe(frame, self.keys))
 
 
 def _typed(signing: GeneralSigning) -> bool:

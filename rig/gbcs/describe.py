@@ -11,7 +11,8 @@ description into the frame, with the MAC, signature and encrypted parts computed
 * ``type`` (the typed payload class, by name; optional for a command whose class alone has the
   use case's ``MESSAGE_CODE``) and ``payload``: that class's dataclass fields by name, enums by
   name, bytes as hex, EUI-64s as text, decimals as strings, nested dataclasses as tables, tuples
-  as lists, A-XDR data as ``{"tag": "OCTET_STRING", "value": …}``;
+  as lists, A-XDR data as ``{"tag": "OCTET_STRING", "value": …}``; from Python, ``payload`` may
+  be the typed object itself (then ``type`` is not needed);
 * ``form``: ``mac`` (null signature, MAC'd), ``signed+mac`` (critical command), ``signed``
   (critical response or alert: no MAC), ``precommand`` (DUIS null signature) or
   ``precommand-rtds`` (no signature byte). Default: ``signed+mac`` for a critical command,
@@ -24,8 +25,14 @@ description into the frame, with the MAC, signature and encrypted parts computed
   ``{"encrypt": "<plaintext hex>"}`` instead: it is encrypted under the frame's keys.
 
 The mapping is generic (dataclass fields and type hints), so typed classes added to ``rig.gbcs``
-later work without changes here. Every error is :class:`DescriptionError`: one line naming the
-key path and the value.
+later work without changes here. The declarative layers type their generated classes field by
+field (:attr:`rig.gbcs.cosem.schema.Schema.hint`, :func:`rig.gbcs.zcl.hint_of`); the one protocol
+a typed class may add is for fields whose type depends on other fields (an access's data on its
+COSEM member, a GBZ component's body on its cluster and command): such a field is annotated
+``Any`` and the class's ``description_hints(values) -> {field: type}`` names its type from the
+other fields' values. A class whose ``parse`` takes a ``str`` (an EUI-64, an OBIS code) is written
+as its text. A value of a union type is read by its JSON type (a string is tried as bytes before
+an integer). Every error is :class:`DescriptionError`: one line naming the key path and the value.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from typing import Any
 import rig.gbcs
 from rig.gbcs import crypto
 from rig.gbcs.codes import CODE_BY_NAME, CRITICAL_CODES, MESSAGE_CODE_TABLE
-from rig.gbcs.dlms import Data, Tag
+from rig.gbcs.dlms import CompactArray, Data, Tag
 from rig.gbcs.errors import GbcsError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message, decode, encode_signed, mac_frame
@@ -99,16 +106,38 @@ def to_value(obj: object, hint: Any = None) -> Any:
         return obj
     if isinstance(obj, bytes | bytearray):
         return bytes(obj).hex().upper()
-    if isinstance(obj, Eui64 | Decimal):
+    if isinstance(obj, Decimal) or _is_text(type(obj)):
         return str(obj)
     if isinstance(obj, tuple | list):
         args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        if typing.get_origin(hint) is tuple and len(args) == len(obj) > 1:
+            return [to_value(item, arg) for item, arg in zip(obj, args, strict=True)]
         return [to_value(item, args[0] if len(args) == 1 else None) for item in obj]
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        hints = _hints(type(obj))
-        fields = (f for f in dataclasses.fields(obj) if f.init)
-        return {f.name: to_value(getattr(obj, f.name), hints[f.name]) for f in fields}
+        values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init}
+        hints = _field_hints(type(obj), values)
+        return {name: to_value(value, hints[name]) for name, value in values.items()}
     raise TypeError(f"no description for {type(obj).__name__}")
+
+
+@functools.cache
+def _is_text(cls: type) -> bool:
+    """A class written as its text: ``str()`` out, its ``parse(text: str)`` in."""
+    parse = getattr(cls, "parse", None)
+    if parse is None or getattr(parse, "__self__", None) is not cls:
+        return False
+    try:
+        params = list(typing.get_type_hints(parse).items())
+    except (NameError, TypeError):
+        return False
+    return bool(params) and params[0][0] != "return" and params[0][1] is str
+
+
+def _field_hints(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``cls``'s field types, those of its ``Any`` fields from ``cls.description_hints``."""
+    hints = _hints(cls)
+    own = getattr(cls, "description_hints", None)
+    return hints if own is None else {**hints, **own(dict(values))}
 
 
 def _fail(where: str, value: object, expected: str) -> DescriptionError:
@@ -147,6 +176,8 @@ def _data(value: object, where: str) -> Data:
         if not isinstance(raw, list):
             raise _fail(f"{where}.value", raw, "a list")
         inner = tuple(_data(item, f"{where}.value[{i}]") for i, item in enumerate(raw))
+    elif tag is Tag.COMPACT_ARRAY:
+        inner = build_object(CompactArray, raw, f"{where}.value")
     elif raw is None or tag is Tag.BIT_STRING:
         inner = raw
     elif isinstance(raw, str):
@@ -174,7 +205,9 @@ def from_value(hint: Any, value: object, where: str) -> Any:
         if value is None and type(None) in options:
             return None
         errors = []
-        for option in (o for o in options if o is not type(None)):
+        # a string is an integer only if no other option reads it (int | bytes: hex is bytes)
+        ordered = sorted(options, key=lambda o: o is int and isinstance(value, str))
+        for option in (o for o in ordered if o is not type(None)):
             try:
                 return from_value(option, value, where)
             except DescriptionError as exc:
@@ -215,11 +248,11 @@ def _scalar(hint: Any, value: object, where: str) -> Any:
         if isinstance(value, str):
             return value
         raise _fail(where, value, "a string")
-    if hint is Eui64:
+    if isinstance(hint, type) and _is_text(hint):
         try:
-            return Eui64.parse(value)  # type: ignore[arg-type]
-        except ValueError:
-            raise _fail(where, value, "an EUI-64") from None
+            return hint.parse(value)  # type: ignore[attr-defined]
+        except (ValueError, TypeError, AttributeError):
+            raise _fail(where, value, _TEXT_NAMES.get(hint, f"a {hint.__name__}")) from None
     if hint is Decimal:
         try:
             return Decimal(str(value))
@@ -243,16 +276,30 @@ def build_object(cls: type, fields: object, where: str = "payload") -> Any:
         raise DescriptionError(
             f"{where}.{unknown[0]}", f"not a field of {cls.__name__} ({', '.join(known) or 'none'})"
         )
-    kwargs = {}
     for name, f in known.items():
-        if name in fields:
-            kwargs[name] = from_value(hints[name], fields[name], f"{where}.{name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and name not in fields:
             raise DescriptionError(f"{where}.{name}", f"missing (a field of {cls.__name__})")
+    # fields typed Any last: their types come from the others' values (description_hints)
+    later = [n for n in known if hints[n] is Any and hasattr(cls, "description_hints")]
+    kwargs = {
+        name: from_value(hints[name], fields[name], f"{where}.{name}")
+        for name in known
+        if name in fields and name not in later
+    }
+    if later:
+        defaults = {n: f.default for n, f in known.items() if f.default is not dataclasses.MISSING}
+        late_hints = _field_hints(cls, {**defaults, **kwargs})
+        for name in (n for n in later if n in fields):
+            kwargs[name] = from_value(late_hints[name], fields[name], f"{where}.{name}")
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:
         raise DescriptionError(where, f"{cls.__name__}: {exc}") from None
+
+
+#: Names in error messages of the classes written as text.
+_TEXT_NAMES = {Eui64: "an EUI-64"}
 
 
 @functools.cache
@@ -282,12 +329,12 @@ def _placeholder(plaintext: bytes) -> bytes:
 @functools.cache
 def payload_types() -> dict[str, type]:
     """Every typed payload class of ``rig.gbcs`` by name: the dataclasses with an ``encode``
-    method, found in every module of the package (new modules included)."""
+    method, found in every module of the package and its subpackages (new modules included)."""
     found: dict[str, type] = {}
-    for info in pkgutil.iter_modules(rig.gbcs.__path__):
-        if info.name in _SKIP_MODULES:
+    for info in pkgutil.walk_packages(rig.gbcs.__path__, "rig.gbcs."):
+        if info.name.rsplit(".", 1)[1] in _SKIP_MODULES:
             continue
-        module = importlib.import_module(f"rig.gbcs.{info.name}")
+        module = importlib.import_module(info.name)
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)
@@ -429,11 +476,13 @@ def build_frame(description: Mapping[str, Any], keys: KeyStore | None) -> bytes:
     code = _message_code(description)
     cra = _enum(Cra, str(description.get("cra", "command")).upper(), "cra")
     pending: dict[bytes, bytes] = {}
-    token = _TO_ENCRYPT.set(pending)
-    try:
-        obj = build_object(_payload_type(description, code, cra), description.get("payload", {}))
-    finally:
-        _TO_ENCRYPT.reset(token)
+    obj = description.get("payload", {})
+    if not callable(getattr(obj, "encode", None)):
+        token = _TO_ENCRYPT.set(pending)
+        try:
+            obj = build_object(_payload_type(description, code, cra), obj)
+        finally:
+            _TO_ENCRYPT.reset(token)
     counter = _int(_required(description, "counter"), "counter")
     try:
         payload = obj.encode(counter)

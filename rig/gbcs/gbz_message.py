@@ -37,7 +37,7 @@ from rig.gbcs.gbz import (
     read_components,
 )
 from rig.gbcs.wire import Reader, require_canonical
-from rig.gbcs.zcl import U8, Int, Struct, struct
+from rig.gbcs.zcl import U8, Int, struct
 from rig.gbcs.zcl_clusters import (
     COMMANDS,
     GENERAL,
@@ -107,6 +107,13 @@ class ZclComponent:
     sequence: int = 0
     from_date_time: int | None = None
 
+    @classmethod
+    def description_hints(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """The type of :attr:`body` for the cluster and command in ``values``: the command's
+        layout where the tables have one, else ciphered or opaque (rig.gbcs.describe)."""
+        layout = body_layout(values["cluster"], values["frame_control"], values["command"])
+        return {"body": Ciphered | Opaque if layout is None else layout | Ciphered | Opaque}
+
     @property
     def encrypted(self) -> bool:
         """Whether the ZCL payload travels encrypted."""
@@ -132,6 +139,25 @@ class ZclComponent:
             head = (self.body.additional_header_control, self.body.additional_frame_counter)
             return GbzComponent(self.cluster, frame, True, None, *head)
         return GbzComponent(self.cluster, frame, False, self.from_date_time)
+
+    @classmethod
+    def of_body(
+        cls, cluster: int, body: Any, server_to_client: bool = False, sequence: int = 0
+    ) -> ZclComponent:
+        """The component carrying ``body`` (a structure of :mod:`rig.gbcs.zcl_clusters`): its
+        command id and frame control from the tables, so a plan names the command by its class.
+        ValueError if the tables do not hold ``type(body)``."""
+        layout = type(body)
+        general = [c for c, g in GENERAL.items() if g is layout]
+        specific = [
+            k for k, c in COMMANDS.items() if c is layout and k[:2] == (cluster, server_to_client)
+        ]
+        direction = SERVER_TO_CLIENT if server_to_client else 0
+        if general:
+            return cls(cluster, general[0], body, direction, sequence)
+        if specific:
+            return cls(cluster, specific[0][2], body, CLUSTER_SPECIFIC | direction, sequence)
+        raise ValueError(f"{layout.__name__} is not a command of {cluster_name(cluster)}")
 
     @classmethod
     def typed(cls, component: GbzComponent) -> ZclComponent:
@@ -235,7 +261,7 @@ class GbzAlert:
     alert_code: int
     timestamp: int
     components: tuple[ZclComponent, ...] = ()
-    executed: Struct | None = None
+    executed: FutureDatedExecution | None = None  # type: ignore[valid-type]
 
     def encode(self, invoke_counter: int = 0) -> bytes:
         """GBZ alert bytes (no invoke id: ``invoke_counter`` is unused)."""

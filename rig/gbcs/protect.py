@@ -265,16 +265,19 @@ def reencrypt(signing: GeneralSigning, plaintexts: tuple[bytes, ...], keys: KeyS
 
 
 #: Typed plaintext decoders by message code (see :func:`register_plaintext`).
-_PLAINTEXT_TYPES: dict[int, Callable[[bytes], object]] = {}
+PlaintextDecoder = Callable[[EncryptedPart, bytes], object]
+_PLAINTEXT_TYPES: dict[int, PlaintextDecoder] = {}
 
 
-def register_plaintext(message_code: int, decoder: Callable[[bytes], object]) -> None:
-    """Let ``rig decode`` show the plaintext of ``message_code``'s parts as ``decoder``'s typed
-    object (a DLMS protected-attributes body or a GBZ component's ZCL payload); the typed-payload
-    modules call this. A decoder that raises ``DecodeError`` falls back to the generic view."""
+def register_plaintext(message_code: int, decoder: PlaintextDecoder) -> None:
+    """Let ``rig decode`` show the plaintext of ``message_code``'s parts as ``decoder(part,
+    plaintext)``'s typed object (a DLMS protected-attributes body, or a GBZ component's ZCL
+    payload read by the part's cluster and ZCL header); the typed-payload modules call this
+    (:mod:`rig.gbcs.plaintexts`). A decoder that raises ``DecodeError`` falls back to the
+    generic view."""
     _PLAINTEXT_TYPES[message_code] = decoder
 
 
-def plaintext_decoder(message_code: int) -> Callable[[bytes], object] | None:
+def plaintext_decoder(message_code: int) -> PlaintextDecoder | None:
     """The decoder registered for ``message_code``, if any."""
     return _PLAINTEXT_TYPES.get(message_code)

@@ -8,6 +8,7 @@ reason. Verdicts need keys; without them they say ``not checked``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -15,14 +16,14 @@ from typing import Any
 
 from rig.gbcs.codes import HAN_ONLY_CODES, message_code_name
 from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf_from_secret, verify_signature
-from rig.gbcs.dlms import Data, decode_data, parse_cosem_datetime
+from rig.gbcs.dlms import Data, parse_cosem_datetime
 from rig.gbcs.errors import DecodeError, GbcsError
 from rig.gbcs.esme_tariff import CosemDate, CosemDateTime, CosemTime
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message, decode
 from rig.gbcs.gbt import GbtBlock, Reassembler, decode_block, is_gbt
-from rig.gbcs.gbz import READ_ATTRIBUTES_RESPONSE, decode_attribute_records
 from rig.gbcs.gsme_tariff import ZclDate
+from rig.gbcs.plaintexts import typed_plaintext
 from rig.gbcs.protect import (
     INVALID,
     EncryptedPart,
@@ -33,7 +34,6 @@ from rig.gbcs.protect import (
     plaintext_decoder,
 )
 from rig.gbcs.usecases import decode_payload
-from rig.gbcs.wire import Reader
 from rig.keys.keystore import KeyStore
 
 #: The ACB, which MACs every command (§1.5).
@@ -118,8 +118,24 @@ def _typed(node: Node, value: object) -> None:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
             _field(node, f.name, getattr(value, f.name))
+        for name in _names(type(value)):
+            node.add(name.replace("_", " "), getattr(value, name))
         return
     node.value = _text(value)
+
+
+@functools.cache
+def _names(cls: type) -> tuple[str, ...]:
+    """The properties of a typed class that name it (``name``, ``cluster_name`` …): shown beside
+    its fields, so the tree carries the specification's names, not only numbers."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    return tuple(
+        n
+        for n in dir(cls)
+        if (n == "name" or n.endswith("_name"))
+        and n not in fields
+        and isinstance(getattr(cls, n, None), property)
+    )
 
 
 #: Values shown on one line by their ``str``.
@@ -209,7 +225,6 @@ def _decrypt(node: Node, message: Message, keys: KeyStore | None) -> str | None:
             child.add("decryption", _PART_VERDICTS.get(result.verdict, result.verdict))
             continue
         child.add("decryption", "decrypted")
-        child.add("plaintext", result.plaintext)
         _plaintext(child, message.signing.message_code, part, result.plaintext)
     return overall_verdict(results) if results else None
 
@@ -219,26 +234,16 @@ _PART_VERDICTS = {INVALID: "authentication tag INVALID"}
 
 
 def _plaintext(node: Node, message_code: int, part: EncryptedPart, plaintext: bytes) -> None:
-    """The plaintext typed: a registered decoder's object, else A-XDR data (DLMS) or, for a
-    ZCL Read Attributes Response, its attribute records; other ZCL payloads stay bytes."""
-    decoder = plaintext_decoder(message_code)
+    """The plaintext typed: by the decoder registered for the message code, else by the typed
+    layers (:func:`rig.gbcs.plaintexts.typed_plaintext`); its bytes if neither reads it."""
+    decoder = plaintext_decoder(message_code) or typed_plaintext
     try:
-        if decoder is not None:
-            typed = decoder(plaintext)
-            _typed(node.add("typed", type(typed).__name__), typed)
-        elif part.zcl_header is not None:
-            if part.zcl_header[0] & 0x03 or part.zcl_header[2] != READ_ATTRIBUTES_RESPONSE:
-                node.add("ZCL command", f"0x{part.zcl_header[2]:02X} (payload above)")
-                return
-            for record in decode_attribute_records(plaintext):
-                _typed(node.add(f"attribute 0x{record.attribute:04X}"), record)
-        else:
-            reader = Reader(plaintext)
-            data = decode_data(reader)
-            reader.expect_end("the decrypted data")
-            _typed(node.add(f"data ({data.tag.name.lower()})"), data)
+        typed = decoder(part, plaintext)
     except DecodeError as exc:
+        node.add("plaintext", plaintext)
         node.add("not decoded", exc.reason)
+        return
+    _typed(node.add("typed", type(typed).__name__), typed)
 
 
 def _gbt_report(block: GbtBlock) -> Report:

@@ -11,10 +11,15 @@ the payload, or as often as an earlier count field says), :class:`Opt` (a traili
 device may leave out: None when absent, and only a run of trailing fields may be absent),
 :class:`Switch` (a field whose layout an earlier field selects) and :class:`Rest` (the named
 opaque tail of a structure whose layout the specification leaves open).
+
+A codec's values are of its ``read``'s return type (:func:`hint_of`), so each structure's
+dataclass is typed field by field; a :class:`Switch` field's type comes from the field it
+switches on (:meth:`Struct.description_hints`). :mod:`rig.gbcs.describe` maps them to JSON.
 """
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, fields, make_dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -28,6 +33,15 @@ class Codec(Protocol):
     def read(self, reader: Reader) -> Any: ...
 
     def write(self, value: Any) -> bytes: ...
+
+
+def hint_of(codec: Codec) -> Any:
+    """The type of ``codec``'s values: a structure class itself, a codec's ``hint`` if it has
+    one, else its ``read``'s return type."""
+    if isinstance(codec, type):
+        return codec
+    hint = getattr(codec, "hint", None)
+    return typing.get_type_hints(codec.read).get("return", Any) if hint is None else hint
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,11 @@ class Many:
     item: Codec
     count: str | None = None
 
+    @property
+    def hint(self) -> Any:
+        """A tuple of the item's type."""
+        return tuple[hint_of(self.item), ...]  # type: ignore[misc]
+
     def read(self, reader: Reader, n: int | None = None) -> tuple[Any, ...]:
         """The items: ``n`` of them, or up to the end."""
         if n is not None:
@@ -145,6 +164,11 @@ class Opt:
     """A trailing field a device may omit (SE 1.2a added fields at the end of older commands)."""
 
     item: Codec
+
+    @property
+    def hint(self) -> Any:
+        """The item's type, or None."""
+        return hint_of(self.item) | None
 
     def read(self, reader: Reader) -> Any:
         """None when the payload has ended."""
@@ -180,6 +204,11 @@ class Struct:
     """Base of the classes :func:`struct` makes: ``read``/``parse`` and ``encode``."""
 
     LAYOUT: ClassVar[tuple[tuple[str, Codec], ...]] = ()
+
+    @classmethod
+    def description_hints(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """The types of the :class:`Switch` fields, picked by the other ``values``."""
+        return {n: hint_of(c.pick(values)) for n, c in cls.LAYOUT if isinstance(c, Switch)}
 
     @classmethod
     def read(cls, reader: Reader) -> Any:
@@ -229,7 +258,10 @@ class Struct:
 
 def struct(name: str, doc: str, *layout: tuple[str, Codec]) -> type[Struct]:
     """A frozen dataclass named ``name`` with one field per ``(name, codec)`` of ``layout``."""
-    spec = [(n, Any, None) if isinstance(c, Opt) else (n, Any) for n, c in layout]
+    spec: list[tuple[Any, ...]] = []
+    for n, c in layout:
+        hint = Any if isinstance(c, Switch) else hint_of(c)
+        spec.append((n, hint, None) if isinstance(c, Opt) else (n, hint))
     cls = make_dataclass(
         name, spec, bases=(Struct,), frozen=True, namespace={"LAYOUT": layout, "__doc__": doc}
     )

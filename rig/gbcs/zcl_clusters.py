@@ -906,3 +906,19 @@ def cluster_name(cluster: int) -> str:
 def attribute_name(cluster: int, attribute: int) -> str:
     """The attribute's ZSE name, or its id in hex."""
     return ATTRIBUTE_NAMES.get(cluster, {}).get(attribute, f"attribute 0x{attribute:04X}")
+
+
+def cluster_id(name: str) -> int:
+    """The id of the cluster named ``name`` (``"Metering"``); ValueError if none."""
+    ids = [c for c, n in CLUSTER_NAMES.items() if n == name]
+    if not ids:
+        raise ValueError(f"no ZCL cluster named {name!r}")
+    return ids[0]
+
+
+def attribute_id(cluster: int, name: str) -> int:
+    """The id of ``cluster``'s attribute named ``name``; ValueError if none."""
+    ids = [a for a, n in ATTRIBUTE_NAMES.get(cluster, {}).items() if n == name]
+    if not ids:
+        raise ValueError(f"no attribute {name!r} in {cluster_name(cluster)}")
+    return ids[0]

@@ -106,7 +106,13 @@ def test_the_keyed_fuzz_reaches_every_side(rtds: Path, keyed: KeyedFuzzer) -> No
     assert tally.failure_count == 0, tally.examples
     stubs = [s[0] for s in keyed.stubs] + ["premises.handle (GBT)"]
     assert all(tally.ok[name] for name in stubs), tally.ok
-    for target in ("stub output open_response", "inspect", "open_response + decode_payload"):
+    for target in (
+        "stub output open_response",
+        "inspect",
+        "open_response + decode_payload",
+        "inspect (plaintexts)",
+        "describe (plaintexts)",
+    ):
         assert tally.ok[target] > 0, target
     assert tally.errors["open_response: VerifyError"] + tally.errors["inspect: DecodeError"]
 

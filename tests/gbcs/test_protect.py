@@ -121,7 +121,7 @@ def test_registered_plaintext_type_is_shown(rtds: Path, rtds_keys: KeyStore) -> 
     (path,) = (rtds / "vectors").glob("*/ECS66_4.17_SUCCESS_RESPONSE_GBCS.HEX")
     code = _message(path).signing.message_code
     previous = protect.plaintext_decoder(code)
-    protect.register_plaintext(code, lambda plaintext: _Sized(len(plaintext)))
+    protect.register_plaintext(code, lambda part, plaintext: _Sized(len(plaintext)))
     try:
         text = inspect(bytes.fromhex(path.read_text()), rtds_keys).render()
     finally:

@@ -19,8 +19,18 @@ from typing import Any
 
 from rig.gbcs.codes import message_code_name
 from rig.gbcs.cosem.accesses import DLMS_ALERT_CODES, USE_CASE_MEMBERS, Member
-from rig.gbcs.cosem.classes import RESULTS, class_name, describe, member
-from rig.gbcs.cosem.schema import ANY, DATE_TIME, LONG_UNSIGNED, NULL, Schema, typed, untyped
+from rig.gbcs.cosem.classes import CLASSES, RESULTS, class_name, describe, member
+from rig.gbcs.cosem.schema import (
+    ANY,
+    DATE_TIME,
+    LONG_UNSIGNED,
+    NULL,
+    Obis,
+    Schema,
+    typed,
+    typed_hint,
+    untyped,
+)
 from rig.gbcs.dlms import (
     ACCESS_REQUEST,
     ACCESS_RESPONSE,
@@ -37,6 +47,7 @@ from rig.gbcs.dlms import (
     invoke_id,
 )
 from rig.gbcs.errors import DecodeError
+from rig.gbcs.esme_tariff import CosemDateTime
 from rig.gbcs.frame import Cra
 from rig.gbcs.wire import require_canonical
 
@@ -47,6 +58,11 @@ _GETS = (AccessKind.GET, AccessKind.GET_WITH_SELECTION)
 
 def _schema(kind: AccessKind, class_id: int, index: int) -> Schema:
     return member(class_id, index, kind is AccessKind.ACTION)[1]
+
+
+def _spec_schema(spec: AccessSpec) -> Schema:
+    """The schema of a request entry's data: null for a GET, else the member's."""
+    return NULL if spec.kind in _GETS else _schema(spec.kind, spec.class_id, spec.index)
 
 
 def _label(kind: AccessKind, class_id: int, obis: bytes, index: int) -> str:
@@ -75,16 +91,35 @@ class CosemAccess:
         return self.name.rsplit(".", 1)[1]
 
     @classmethod
+    def named(cls, class_: str, logical_name: str, name: str, value: Any = None) -> CosemAccess:
+        """An access from Blue Book names: ``named("Register", "1-0:1.8.0.255", "value")`` is a
+        GET; with a ``value`` it is a SET, and a method's name makes an ACTION. ValueError if
+        the class or member is unknown (:mod:`rig.gbcs.cosem.classes`)."""
+        ids = [i for i, c in CLASSES.items() if c.name == class_]
+        if len(ids) != 1:
+            raise ValueError(f"no COSEM class named {class_!r}")
+        known = CLASSES[ids[0]]
+        obis = Obis.parse(logical_name).raw
+        for kind, table in ((AccessKind.ACTION, known.methods), (None, known.attributes)):
+            for index, (member_name, _) in table.items():
+                if member_name == name:
+                    kind = kind or (AccessKind.GET if value is None else AccessKind.SET)
+                    return cls(AccessSpec(kind, ids[0], obis, index), value)
+        raise ValueError(f"{class_} has no attribute or method {name!r}")
+
+    @classmethod
     def of(cls, spec: AccessSpec, data: Data) -> CosemAccess:
         """The access of ``spec`` with ``data`` typed by its member's schema."""
-        schema = NULL if spec.kind in _GETS else _schema(spec.kind, spec.class_id, spec.index)
-        return cls(spec, typed(schema, data))
+        return cls(spec, typed(_spec_schema(spec), data))
 
     def to_data(self) -> Data:
         """The A-XDR data of :attr:`value`."""
-        s = self.spec
-        schema = NULL if s.kind in _GETS else _schema(s.kind, s.class_id, s.index)
-        return untyped(schema, self.value)
+        return untyped(_spec_schema(self.spec), self.value)
+
+    @classmethod
+    def description_hints(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """The type of :attr:`value` for the ``spec`` in ``values`` (rig.gbcs.describe)."""
+        return {"value": typed_hint(_spec_schema(values["spec"]))}
 
 
 def _named(entries: Sequence[Any], name: str) -> Any:
@@ -176,6 +211,11 @@ class CosemResult:
         """The A-XDR data of :attr:`value`."""
         return untyped(_result_schema(self.member), self.value)
 
+    @classmethod
+    def description_hints(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """The type of :attr:`value` for the ``member`` in ``values`` (rig.gbcs.describe)."""
+        return {"value": typed_hint(_result_schema(values.get("member")))}
+
 
 def _result_schema(m: Member | None) -> Schema:
     """A GET's data is the attribute's value; SET and ACTION results stay :class:`Data`."""
@@ -238,7 +278,7 @@ class DlmsNotification:
 
     message_code: int
     alert_code: int | None
-    alert_time: Any
+    alert_time: CosemDateTime | Data | None
     extra: tuple[Data, ...] = ()
     body: Data | None = None
     date_time: bytes = b""

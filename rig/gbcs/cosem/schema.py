@@ -6,7 +6,9 @@ and back (:meth:`Schema.encode`), from the same description, as scapy's fields a
 structure; :class:`ArrayOf` a tuple; the leaves an int, bytes, a bit-string, an
 :class:`Obis` code or a COSEM date / time / date-time carried in an octet-string (IEC 62056-6-2
 §4.1.6; the forms GBCS uses, reference/gbcs.md §1.7). A value the schema does not describe
-raises :class:`Mismatch`; every decode is exact, so ``encode(decode(d)) == d``.
+raises :class:`Mismatch`; every decode is exact, so ``encode(decode(d)) == d``. Each schema's
+:attr:`Schema.hint` is the Python type of its values, so a :class:`Struct`'s dataclass is typed
+field by field (what :mod:`rig.gbcs.describe` maps to and from JSON).
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ class Obis:
 class Schema:
     """Maps one A-XDR value to a Python value and back."""
 
+    @property
+    def hint(self) -> Any:
+        """The type of the values :meth:`decode` returns."""
+        raise NotImplementedError
+
     def decode(self, data: Data) -> Any:
         """The named value of ``data``; :class:`Mismatch` if it has another shape."""
         raise NotImplementedError
@@ -64,6 +71,8 @@ class Schema:
 
 class AnyData(Schema):
     """Data of any type, kept as :class:`Data` (COSEM attributes typed ``CHOICE``)."""
+
+    hint = Data
 
     def decode(self, data: Data) -> Data:
         """``data`` itself."""
@@ -83,6 +92,15 @@ class Scalar(Schema):
 
     tag: Tag
 
+    @property
+    def hint(self) -> Any:
+        """int, bytes, str (a bit-string) or None, by the tag."""
+        if self.tag is Tag.NULL:
+            return type(None)
+        if self.tag is Tag.BIT_STRING:
+            return str
+        return bytes if self.tag in (Tag.OCTET_STRING, Tag.VISIBLE_STRING) else int
+
     def decode(self, data: Data) -> Any:
         """The value, if ``data`` has this tag."""
         if data.tag is not self.tag:
@@ -96,6 +114,8 @@ class Scalar(Schema):
 
 class Boolean(Schema):
     """An A-XDR boolean in GBCS's form: 0x00 False, 0xFF True (others stay :class:`Data`)."""
+
+    hint = bool
 
     def decode(self, data: Data) -> bool:
         """True or False."""
@@ -115,6 +135,11 @@ class InOctets(Schema):
 
     size: int
     parse: Callable[[bytes], Any]
+
+    @property
+    def hint(self) -> Any:
+        """The value's class (``parse`` is the class or its ``parse`` classmethod)."""
+        return getattr(self.parse, "__self__", self.parse)
 
     def decode(self, data: Data) -> Any:
         """The parsed value."""
@@ -138,9 +163,17 @@ class Struct(Schema):
     def __init__(self, name: str, **members: Schema) -> None:
         self.members = members
         self.type = dataclasses.make_dataclass(
-            name, list(members), frozen=True, namespace={"__doc__": f"COSEM structure {name}."}
+            name,
+            [(n, s.hint) for n, s in members.items()],
+            frozen=True,
+            namespace={"__doc__": f"COSEM structure {name}."},
         )
         self.type.__module__ = __name__
+
+    @property
+    def hint(self) -> Any:
+        """The structure's dataclass."""
+        return self.type
 
     def decode(self, data: Data) -> Any:
         """An instance of :attr:`type`."""
@@ -169,6 +202,11 @@ class ArrayOf(Schema):
 
     item: Schema
 
+    @property
+    def hint(self) -> Any:
+        """A tuple of the element's type."""
+        return tuple[self.item.hint, ...]  # type: ignore[name-defined]
+
     def decode(self, data: Data) -> tuple[Any, ...]:
         """The elements' values."""
         if data.tag is not Tag.ARRAY or not isinstance(data.value, tuple):
@@ -186,6 +224,11 @@ def typed(schema: Schema, data: Data) -> Any:
         return schema.decode(data)
     except Mismatch:
         return data
+
+
+def typed_hint(schema: Schema) -> Any:
+    """The type of what :func:`typed` returns: the schema's values, or :class:`Data`."""
+    return schema.hint if schema.hint is Data else schema.hint | Data
 
 
 def untyped(schema: Schema, value: Any) -> Data:
