@@ -12,8 +12,13 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 RIG_PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-rig_pg() {  # a PostgreSQL tool, as the postgres user when we are root
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$RIG_PG_BIN/$1" "${@:2}"; else "$RIG_PG_BIN/$1" "${@:2}"; fi
+rig_pg() {  # a PostgreSQL tool, as the postgres user when we are root (from /: the checkout
+  # may be a folder that user cannot enter)
+  if [ "$(id -u)" = 0 ]; then
+    (cd / && runuser -u postgres -- "$RIG_PG_BIN/$1" "${@:2}")
+  else
+    "$RIG_PG_BIN/$1" "${@:2}"
+  fi
 }
 RIG_PG_DIR=$(mktemp -d /tmp/rig-ci-postgres.XXXXXX)
 [ "$(id -u)" = 0 ] && chown postgres:postgres "$RIG_PG_DIR"
