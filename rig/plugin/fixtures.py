@@ -65,7 +65,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         metavar="PORT",
         help="serve DUIS on 127.0.0.1:PORT on the session's rig for the whole session "
-        "(docs/dcc-boxed.md \"With a test plan\"; 0: any free port)",
+        '(docs/dcc-boxed.md "With a test plan"; 0: any free port)',
     )
     group.addoption(
         "--rig-results",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,40 @@ def test_a_bad_duis_table_is_one_line_naming_the_key(
     assert str(raised.value).startswith(str(path)) and "\n" not in str(raised.value)
     result = CliRunner().invoke(main, ["serve", str(path)])
     assert result.exit_code == 1 and message in result.output
+
+
+PLAN = """
+def test_the_plan_and_the_adapter_share_the_rig(rig, duis_server):
+    assert duis_server.rig is rig
+    assert duis_server.url == "http://127.0.0.1:{port}"
+"""
+
+
+@pytest.mark.slow  # a pytest session of its own with a bench: ~30 s on 2 cores
+def test_rig_serve_in_a_plan_serves_on_the_sessions_rig(tmp_path: Path, keys: Path) -> None:
+    bench = write_bench(tmp_path, keys, "http://127.0.0.1:9/")
+    with socket.socket() as probe:  # a free port for --rig-serve
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    plan = tmp_path / "test_plan.py"
+    plan.write_text(PLAN.format(port=port))
+    result = subprocess.run(
+        [
+            RIG,
+            "run",
+            str(plan),
+            "--bench",
+            str(bench),
+            "--out",
+            str(tmp_path / "run"),
+            "--rig-serve",
+            str(port),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
