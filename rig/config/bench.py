@@ -13,6 +13,7 @@ from typing import Any
 
 from devices.transports.faults import FRAME_FAULTS, FaultRates
 from devices.transports.loopback import parse_loopback
+from rig.config.duis import DuisConfig, load_duis
 from rig.config.han import (
     BenchError,
     HanConfig,
@@ -169,6 +170,8 @@ class Bench:
     han: HanConfig | None = None
     #: The labgrid place (or pool) the bench is reached through (``[labgrid]``), if any.
     labgrid: LabgridConfig | None = None
+    #: What ``rig serve`` needs (``[duis]``): Users' response endpoints, XML-signing keys.
+    duis: DuisConfig = field(default_factory=DuisConfig)
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -343,6 +346,7 @@ def load_bench(path: Path) -> Bench:
         on_han = [name for name, d in devices.items() if d.transport == "han"]
         check_fault_devices(han, on_han, path)
     bench_io = _bench_io(root, devices) if "bench_io" in raw else None
+    duis = load_duis(root.table("duis"), users, path.parent) if "duis" in raw else DuisConfig()
     host = root.table("host")
     result = Bench(
         path=path,
@@ -363,6 +367,7 @@ def load_bench(path: Path) -> Bench:
         busy_poll_s=_busy_poll(host),
         han=han,
         labgrid=load_labgrid(root.table("labgrid")) if "labgrid" in raw else None,
+        duis=duis,
     )
     for table in (root, bench, keys, dsp, host):
         table.check_unknown()

@@ -12,15 +12,22 @@ from typing import Any
 
 #: The timestamps recorded for every request, in journey order.
 STAMPS = ("submitted", "acknowledged", "dequeued", "on_wire", "device_response", "delivered")
+#: Two more for a request that came in by HTTP (``rig serve``, docs/dcc-boxed.md
+#: "Timestamps"): its HTTP request began (before ``submitted``); its response was accepted by
+#: the User's endpoint (after ``delivered``).
+HTTP_STAMPS = ("received", "posted")
 
 #: Latency hops: name -> (from stamp, to stamp).
 HOPS: dict[str, tuple[str, str]] = {
+    "http_in": ("received", "submitted"),
     "ack": ("submitted", "acknowledged"),
     "queue": ("acknowledged", "dequeued"),
     "dispatch": ("dequeued", "on_wire"),
     "device": ("on_wire", "device_response"),
     "northbound": ("device_response", "delivered"),
+    "http_out": ("delivered", "posted"),
     "total": ("submitted", "delivered"),
+    "adapter": ("received", "posted"),
 }
 
 
@@ -51,8 +58,9 @@ class RequestRecord:
         return self.outcome == "ok"
 
     def stamp(self, name: str, at: float) -> None:
-        if name not in STAMPS:
-            raise ValueError(f"unknown timestamp {name!r}; known: {', '.join(STAMPS)}")
+        if name not in STAMPS and name not in HTTP_STAMPS:
+            known = ", ".join((*STAMPS, *HTTP_STAMPS))
+            raise ValueError(f"unknown timestamp {name!r}; known: {known}")
         self.stamps.setdefault(name, at)
 
     def latencies(self) -> dict[str, float]:
