@@ -2,7 +2,7 @@
 // ($RIG_DUIS_TOOLS/node_modules): @smartdcc/duis-sign-wrap (DCC Boxed's XML signing tool, a Java
 // jar) and @smartdcc/duis-parser. Nothing here signs, verifies or parses DUIS by itself.
 //
-// As a command, it runs the tool over files for the tool-chain test (tests/adapter):
+// As a command, it runs the tool over files for the tool-chain test (tests/dcc_adapter):
 //   node dcc_tools.mjs sign OUT_DIR FILE...   sign each FILE (counter kept) into OUT_DIR
 //   node dcc_tools.mjs validate FILE...       validate each FILE's schema and signature
 // and prints one JSON object: {"FILE": {"ok": true} | {"ok": false, "error": "..."}}.

@@ -1,7 +1,7 @@
 """DCC's own DUIS tools for the adapter tests: where they are, and how tests skip or fail.
 
 ``$RIG_DUIS_TOOLS`` (default ``<repo>/build/duis-tools``) holds ``node_modules`` with the npm
-packages pinned in ``tests/adapter/package-lock.json``; ``.ci/duis-tools.sh`` installs them and
+packages pinned in ``tests/dcc_adapter/package-lock.json``; ``.ci/duis-tools.sh`` installs them and
 sets ``RIG_REQUIRE_DUIS_TOOLS=1``, under which a missing ``node``, ``java`` or package fails the
 test instead of skipping it (docs/adapter-test.md).
 """
@@ -38,7 +38,7 @@ def unavailable(reason: str) -> None:
 
 @dataclass(frozen=True)
 class DccTools:
-    """Node.js with DCC's packages installed, ready to run the scripts in ``tests/adapter``."""
+    """Node.js with DCC's packages installed, ready to run the scripts in ``tests/dcc_adapter``."""
 
     node: str
     folder: Path
@@ -61,7 +61,7 @@ class DccTools:
         }
 
     def run_json(self, script: str, *args: str, timeout: float = 240) -> dict:
-        """Run ``tests/adapter/<script>`` with ``args``; its one-line JSON answer."""
+        """Run ``tests/dcc_adapter/<script>`` with ``args``; its one-line JSON answer."""
         done = subprocess.run(
             [self.node, str(HERE / script), *args],
             env=self.env,
