@@ -126,6 +126,12 @@ def _add_examples(command: click.Command, path: tuple[str, ...]) -> None:
             "Print the latency report of a run, write its HTML or JUnit report, or compare two "
             "runs.",
         ),
+        "serve": (
+            "rig.serve.commands:serve",
+            "Serve DUIS on a bench as DCC Boxed does: POST signed XML to /api/v1/serviceS, "
+            "serviceT and serviceD; responses and alerts are POSTed to each User's response_url "
+            "([duis] in the bench file).",
+        ),
         "simulate": (
             "rig.sim.commands:simulate",
             "Simulate SCENARIO (a TOML file, or the name of a shipped one such as quiet-hour) on "

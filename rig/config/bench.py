@@ -13,6 +13,7 @@ from typing import Any
 
 from devices.transports.faults import FRAME_FAULTS, FaultRates
 from devices.transports.loopback import parse_loopback
+from rig.config.duis import DuisConfig, load_duis
 from rig.config.han import (
     BenchError,
     HanConfig,
@@ -166,6 +167,8 @@ class Bench:
     busy_poll_s: float | None = None
     #: The ZigBee HAN whose Comms Hub the rig is (``[han]``), if the bench has one.
     han: HanConfig | None = None
+    #: What ``rig serve`` needs (``[duis]``): Users' response endpoints, XML-signing keys.
+    duis: DuisConfig = field(default_factory=DuisConfig)
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -340,6 +343,7 @@ def load_bench(path: Path) -> Bench:
         on_han = [name for name, d in devices.items() if d.transport == "han"]
         check_fault_devices(han, on_han, path)
     bench_io = _bench_io(root, devices) if "bench_io" in raw else None
+    duis = load_duis(root.table("duis"), users, path.parent) if "duis" in raw else DuisConfig()
     host = root.table("host")
     result = Bench(
         path=path,
@@ -359,6 +363,7 @@ def load_bench(path: Path) -> Bench:
         shared_emulators=host.get("shared_emulators", bool, "true or false", True),
         busy_poll_s=_busy_poll(host),
         han=han,
+        duis=duis,
     )
     for table in (root, bench, keys, dsp, host):
         table.check_unknown()

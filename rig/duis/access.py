@@ -81,8 +81,12 @@ class AccessControl:
         self.admit(request, signer)
         return request
 
-    def admit(self, request: rq.ServiceRequest, signer: Eui64 | None = None) -> None:
-        """Run checks 3-8 on a parsed request; on success record its counter."""
+    def admit(
+        self, request: rq.ServiceRequest, signer: Eui64 | None = None, *, repeat: bool = False
+    ) -> None:
+        """Run checks 3-8 on a parsed request; on success record its counter. ``repeat``
+        admits the counter last admitted too: a CV 5 signed pre-command carries the RequestID
+        of the CV 4 request whose pre-command it signs (docs/dcc-boxed.md)."""
         rid = request.request_id
         user = self.users.get(rid.originator)
         if user is None or (signer is not None and signer != rid.originator):
@@ -105,7 +109,7 @@ class AccessControl:
         check_seed_002(request, device, self.devices)
         key = (rid.originator, rid.target)
         last = self._last_counter.get(key)
-        if last is not None and rid.counter <= last:
+        if last is not None and (rid.counter < last or (rid.counter == last and not repeat)):
             raise DuisError(
                 RigCode.COUNTER_NOT_INCREASING,
                 f"counter {rid.counter} not above {last} from {rid.originator} to {rid.target}",

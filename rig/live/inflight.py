@@ -18,6 +18,9 @@ from rig.results.record import RequestRecord
 Key = tuple[bytes, bytes, int]
 #: Called on the loop thread with the completed record of a request.
 Done = Callable[[RequestRecord], None]
+#: Takes over a completed request that came in by HTTP (rig/serve): it delivers the answer to
+#: the User, then writes the record and calls its ``done``.
+Relay = Callable[["InFlight"], None]
 
 
 @dataclass(slots=True, eq=False)
@@ -32,6 +35,8 @@ class InFlight:
     key: Key  # how the response is matched: device, remote party and counter
     dsp: DspRequest | None = None
     deadline_seq: int = 0  # its entry in the deadline heap, once on the wire
+    relay: Relay | None = None
+    frame: bytes | None = None  # the device's response frame, as it came off the wire
 
 
 @dataclass(frozen=True)
@@ -41,3 +46,4 @@ class VerifiedFrame:
     device: Device
     message: Message
     received_at: float
+    frame: bytes = b""  # as it came off the wire (a DUIS response's GBCSPayload)

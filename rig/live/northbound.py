@@ -54,7 +54,7 @@ class Northbound:
             (signing.originator.raw, signing.recipient.raw, signing.counter)
         )
         if entry is None:
-            self._dsp.respond(VerifiedFrame(device, message, at))
+            self._dsp.respond(VerifiedFrame(device, message, at, frame))
             return
         stamps = entry.record.stamps
         if stamps.get("on_wire", at) > at:
@@ -62,7 +62,7 @@ class Northbound:
             # from the write to note its end: the command was on the wire by then.
             stamps["on_wire"] = at
         entry.record.stamp("device_response", at)
-        self._dsp.respond(VerifiedFrame(device, message, at), request=entry.dsp)
+        self._dsp.respond(VerifiedFrame(device, message, at, frame), request=entry.dsp)
 
     def _unopened(
         self, device: Device, at: float, frame: bytes, exc: GbcsError | KeyNotFound
@@ -165,6 +165,7 @@ class Northbound:
             )
             return
         entry.record.response = response
+        entry.frame = item.frame
         entry.record.stamp("delivered", self._loop.time())
         if undecodable:
             self._finish(entry, undecodable)
@@ -202,6 +203,8 @@ class Northbound:
         }
         self._record({"kind": "alert", **alert})
         self._alerts.append(alert)
+        if self.alert_relay is not None:  # rig serve: POSTed to the User's endpoint too
+            self.alert_relay(item)
         oldest = self._oldest_on_wire(item.device)
         if oldest is None:
             return

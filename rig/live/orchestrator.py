@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from devices.api import Device, LinkDown
 from rig.config.bench import Bench, UserConfig
+from rig.dsp.alerts import DeviceAlert
 from rig.dsp.model import ACK_CODE, Dsp, DspRequest
 from rig.dsp.tmm import Mode, TrafficManagementDocument, default_tmm, load_tmm
 from rig.duis.access import Device as InventoryDevice
@@ -53,7 +54,7 @@ from rig.host.busy_poll import PollingSelector
 from rig.keys.keystore import KeyStore
 from rig.live.counter_state import CounterState, state_path
 from rig.live.dsp_controls import DspControls
-from rig.live.inflight import Done, InFlight, Key
+from rig.live.inflight import Done, InFlight, Key, Relay
 from rig.live.loop_thread import LoopThread, exception_text
 from rig.live.northbound import Northbound
 from rig.live.srv import Builder, Mangle
@@ -139,6 +140,9 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
         self._record = self.results.write
         self._ticker: asyncio.TimerHandle | None = None
         self._alerts: deque[dict[str, Any]] = deque(maxlen=ALERTS_KEPT)
+        #: Called on the loop with every device alert delivered to a User (``rig serve``
+        #: POSTs them to the User's endpoint: rig/serve).
+        self.alert_relay: Callable[[DeviceAlert], None] | None = None
         self._by_eui = {device.eui.raw: device for device in devices.values()}
         #: The DSP's Smart Metering Inventory: the bench's devices by EUI.
         self._inventory = {
@@ -218,7 +222,7 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
         self._loop.call_soon_threadsafe(self._on_loop, future, lambda: request, mangle, None)
         return future
 
-    def note(self, record: dict[str, Any]) -> None:
+    def note(self, record: dict[str, Any] | RequestRecord) -> None:
         """Add a record of the caller's to the results (from any thread)."""
         self._record(record)
 
@@ -295,9 +299,22 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
         except Exception as exc:  # surfaced to the caller, never lost in the loop
             future.set_exception(exc)
 
-    def enqueue(self, request: ServiceRequest, done: Done, mangle: Mangle | None = None) -> None:
+    def enqueue(
+        self,
+        request: ServiceRequest,
+        done: Done,
+        mangle: Mangle | None = None,
+        *,
+        relay: Relay | None = None,
+        received: float | None = None,
+    ) -> RequestRecord:
         """On the loop thread: validate and transform (DUIS → GBCS, domain.md §7), then queue
-        in the DSP as its User's request; ``done`` gets the completed record."""
+        in the DSP as its User's request; ``done`` gets the completed record. Returns the
+        record (``ack_code`` set, or failed already).
+
+        ``relay`` takes over the completed request of an acknowledged one instead (``rig serve``
+        POSTs its response to the User, then writes it); ``received`` stamps when its HTTP
+        request began."""
         assert self._dsp is not None
         rid = request.request_id
         originator, target = rid.originator, rid.target
@@ -312,6 +329,8 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
             test=self.test,
         )
         now = self._loop.time()
+        if received is not None:
+            record.stamps["received"] = received
         record.stamps["submitted"] = now
         try:
             inventoried = self._inventory.get(target)
@@ -326,7 +345,7 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
             record.fail(str(exc) if isinstance(exc, DuisError) else exception_text(exc))
             self._record(record)
             done(record)
-            return
+            return record
         device = self._by_eui[target.raw]  # to_gbcs answers E19 for a target not in the inventory
         key = (signing.recipient.raw, signing.originator.raw, signing.counter)
         entry = InFlight(record, request, signing, command.critical, device, done, mangle, key)
@@ -335,7 +354,7 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
                 f"GBCS counter {key[2]} from {signing.originator} already in flight to {target}"
             )
             self._write(entry)
-            return
+            return record
         self._in_flight[key] = entry
         tmm = self._dsp.tmm
         entry.dsp = dsp_request = DspRequest(
@@ -353,8 +372,10 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
             del self._in_flight[key]
             record.fail(f"DSP refused the request: {ack.code}")
             self._write(entry)
-            return
+            return record
         record.stamps["acknowledged"] = ack.at
+        entry.relay = relay
+        return record
 
     # -- southbound: DSP dispatch → codec → wire ------------------------------------------
 
@@ -420,5 +441,8 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
         self._write(entry)
 
     def _write(self, entry: InFlight) -> None:
+        if entry.relay is not None:  # its User hears of it first; the relay writes it
+            entry.relay(entry)
+            return
         self._record(entry.record)
         entry.done(entry.record)

@@ -10,17 +10,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: The timestamps recorded for every request, in journey order.
-STAMPS = ("submitted", "acknowledged", "dequeued", "on_wire", "device_response", "delivered")
+#: The timestamps recorded for every request, in journey order. ``received`` and ``posted``
+#: only for a request that came in by HTTP (``rig serve``, docs/dcc-boxed.md "Timestamps"):
+#: its HTTP request began; its response was accepted by the User's endpoint.
+STAMPS = (
+    "received",
+    "submitted",
+    "acknowledged",
+    "dequeued",
+    "on_wire",
+    "device_response",
+    "delivered",
+    "posted",
+)
 
 #: Latency hops: name -> (from stamp, to stamp).
 HOPS: dict[str, tuple[str, str]] = {
+    "http_in": ("received", "submitted"),
     "ack": ("submitted", "acknowledged"),
     "queue": ("acknowledged", "dequeued"),
     "dispatch": ("dequeued", "on_wire"),
     "device": ("on_wire", "device_response"),
     "northbound": ("device_response", "delivered"),
+    "http_out": ("delivered", "posted"),
     "total": ("submitted", "delivered"),
+    "adapter": ("received", "posted"),
 }
 
 

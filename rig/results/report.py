@@ -55,9 +55,9 @@ def summarise(records: Iterable[Mapping[str, Any]]) -> list[SrvSummary]:
     """Group request records by SRV; latency statistics come from successful requests only."""
     by_srv: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
-        by_srv.setdefault(record["srv"], []).append(record)
+        by_srv.setdefault(_group(record), []).append(record)
     summaries = []
-    for srv in sorted(by_srv, key=lambda s: [int(p) for p in s.split(".")]):
+    for srv in sorted(by_srv, key=_srv_order):
         group = by_srv[srv]
         good = [r for r in group if r["outcome"] == "ok"]
         reasons: dict[str, int] = {}
@@ -71,6 +71,22 @@ def summarise(records: Iterable[Mapping[str, Any]]) -> list[SrvSummary]:
         }
         summaries.append(SrvSummary(srv, len(good), len(group) - len(good), hops, reasons))
     return summaries
+
+
+#: How the requests that came in by HTTP (``rig serve``) are grouped apart from a plan's own.
+VIA_HTTP = " via HTTP"
+
+
+def _group(record: Mapping[str, Any]) -> str:
+    """A request's row in the report: its SRV, ``2.2 via HTTP`` for one an adapter POSTed (its
+    hops include ``http_in``/``http_out``; docs/dcc-boxed.md "Timestamps")."""
+    srv = str(record["srv"])
+    return srv + VIA_HTTP if "received" in record.get("stamps", {}) else srv
+
+
+def _srv_order(group: str) -> tuple[list[int], str]:
+    srv, _, via = group.partition(" ")
+    return [int(p) for p in srv.split(".")], via
 
 
 def render(summaries: Sequence[SrvSummary], console: Console, *, title: str) -> None:

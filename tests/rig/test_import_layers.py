@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rig.config",),  # bench files
     ("rig.sim", "rig.report"),  # virtual time; reports from stored results
     ("rig.live",),  # the live bench
-    ("rig.load", "rig.plans"),  # traffic on the live bench
+    ("rig.load", "rig.plans", "rig.serve"),  # traffic on the live bench; its DUIS door
     ("rig.plugin",),  # pytest integration
     ("rig.benchmarks",),  # they import what they measure; nothing imports them
     ("rig.cli",),

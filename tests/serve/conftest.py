@@ -1,0 +1,64 @@
+"""Fixtures for the ``rig serve`` tests: a bench on an emulated ESME served over loopback, the
+adapter's endpoint, and the XML-signing keys of shared/duis (DCC Boxed's test keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from adapter import SUPPLIER, Adapter, Receiver, write_bench
+from shared_dir import SHARED_DIR, require_shared
+
+from rig.config.bench import load_bench
+from rig.duis.dsig import CertificateStore, Signer
+from rig.live.launch import launch
+from rig.live.orchestrator import Rig
+from rig.serve.server import DuisServer
+
+KEYS = SHARED_DIR / "duis" / "xml-sign-keys"
+
+
+@pytest.fixture(scope="module")
+def keys() -> Path:
+    return require_shared(KEYS)
+
+
+@pytest.fixture(scope="module")
+def supplier_signer(keys: Path) -> Signer:
+    stem = keys / f"xml-sign-{SUPPLIER.hex.upper()}-ds"
+    return Signer.load(stem.with_suffix(".key"), stem.with_suffix(".pem"))
+
+
+@pytest.fixture(scope="module")
+def certificates(keys: Path) -> CertificateStore:
+    return CertificateStore.from_dirs(keys)
+
+
+@dataclass
+class Served:
+    rig: Rig
+    server: DuisServer
+    receiver: Receiver
+    adapter: Adapter
+    run_dir: Path
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, keys: Path, supplier_signer: Signer
+) -> Iterator[Served]:
+    """``rig serve`` on an emulated ESME, for the tests of a module (each its own counters)."""
+    folder = tmp_path_factory.mktemp("serve")
+    receiver = Receiver()
+    bench = load_bench(write_bench(folder, keys, receiver.url))
+    run_dir = folder / "run"
+    with launch(bench, run_dir) as rig:
+        server = DuisServer(rig, port=0)
+        url = server.start()
+        try:
+            yield Served(rig, server, receiver, Adapter(url, supplier_signer), run_dir)
+        finally:
+            server.stop()
+    receiver.close()
