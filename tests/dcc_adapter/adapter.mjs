@@ -97,7 +97,7 @@ function safeParse(xml) {
   }
 }
 const idOf = (duis) => {
-  const id = duis?.header?.requestId;
+  const id = duis?.header?.requestId ?? duis?.header?.responseId;
   return id ? `${id.originatorId}:${id.targetId}:${id.counter}`.toUpperCase() : null;
 };
 
@@ -190,7 +190,7 @@ async function main() {
   const read = await runStep('7.4 read supply status', '7.4', base + 1n, { ReadSupplyStatus: '' });
   const critical = await runCritical(base + 2n);
   // An alert: a top-up whose UTRN's MAC is wrong; the meter raises 0x8F64 "UTRN not for this Device".
-  const refused = await runStep('2.2 top-up, forged UTRN (alert)', '2.2', base + STEP, { TopUpDevice: { UTRN: utrn(base + STEP, true) } });
+  const refused = await runStep('2.2 forged UTRN (alert)', '2.2', base + STEP, { TopUpDevice: { UTRN: utrn(base + STEP, true) } });
   const steps = [topUp, read, critical, refused].filter((s) => !s.error);
   await pool(steps, 2, (step) => awaitResponse(step).catch((error) => { step.error = oneLine(error); }));
   try {

@@ -1,7 +1,7 @@
-"""The adapter's own GBCS steps (tests/dcc_adapter/gbcs_user.mjs, Node's crypto) agree with the rig's
-independent code: its UTRNs are the rig's (reference/gbcs.md §2, with the known answers), a forged
-one is refused by the meter's check, and its signed pre-commands verify with the rig's codec
-(§1.3, §1.4). Node only, no Java: quick."""
+"""The adapter's own GBCS steps (tests/dcc_adapter/gbcs_user.mjs, Node's crypto) agree with the
+rig's independent code: its UTRNs are the rig's (reference/gbcs.md §2, with the known answers),
+a forged one is refused by the meter's check, and its signed pre-commands verify with the rig's
+codec (§1.3, §1.4). Node only, no Java: quick."""
 
 from __future__ import annotations
 
