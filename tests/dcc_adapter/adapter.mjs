@@ -5,8 +5,13 @@
 // and alerts at its own HTTP endpoint and validates those with DCC's tool too. It prints one
 // JSON summary line (times, codes, verdicts) and exits 0 when every check passed, 1 if not.
 //
-//   node adapter.mjs --server http://127.0.0.1:8079 --listen 127.0.0.1:9000 \
-//     --esme 00-DB-12-34-56-78-91-01 --device-keys RUN/keys --supplier-keys rig/keys/rtds
+//   node adapter.mjs --server http://127.0.0.1:8079 --listen 127.0.0.1:9000 --device-keys RUN/keys
+//     [--supplier 90-B3-D5-1F-30-01-00-00] [--esme 00-DB-12-34-56-78-90-A0]
+//     [--supplier-keys rig/keys/rtds] [--counter-start 4294967296] [--timeout 60]
+//
+// RUN/keys is `rig serve --out RUN`'s folder of the emulated meters' keys (the ESME's KA
+// certificate makes the UTRN); --supplier-keys holds the User's GBCS keys (<eui>-ds.key signs the
+// pre-command, <eui>-pp-ka.key makes the UTRN), by default the RTDS keys the rig ships.
 //
 // --server - : print {"listening": URL} first, then read the server's URL from standard input
 // (so a test can start the adapter before the rig whose bench names the adapter's endpoint).
@@ -15,28 +20,36 @@ import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { oneLine, parser, pool, sign, validate, versions } from './dcc_tools.mjs';
 import { makeUtrn, signPreCommand } from './gbcs_user.mjs';
 
 const STEP = 1n << 32n; // a top-up's counter has its low 32 bits zero (reference/gbcs.md §2)
-const { values: opt } = parseArgs({
-  options: {
+const OPTIONS = {
     server: { type: 'string', default: '-' },
     listen: { type: 'string', default: '127.0.0.1:0' },
     supplier: { type: 'string', default: '90-B3-D5-1F-30-01-00-00' },
-    esme: { type: 'string', default: '00-DB-12-34-56-78-91-01' },
-    'supplier-keys': { type: 'string' },
+    esme: { type: 'string', default: '00-DB-12-34-56-78-90-A0' },
+    'supplier-keys': { type: 'string', default: fileURLToPath(new URL('../../rig/keys/rtds', import.meta.url)) },
     'device-keys': { type: 'string' },
     'counter-start': { type: 'string', default: String(STEP) },
     timeout: { type: 'string', default: '60' },
-  },
-});
+};
+let opt;
+try {
+  opt = parseArgs({ options: OPTIONS }).values;
+  if (opt.server !== '-' && !/^https?:\/\//.test(opt.server)) throw new Error(`--server ${opt.server}: not an http(s) URL`);
+  if (!opt['device-keys']) throw new Error('--device-keys: the emulated meters\' keys folder (RUN/keys) is required');
+} catch (error) {
+  process.stderr.write(`adapter.mjs: ${error.message} (usage at the top of the file)\n`);
+  process.exit(2);
+}
 const t0 = performance.now();
 const now = () => Number(((performance.now() - t0) / 1000).toFixed(4));
 const keyFile = (dir, eui, suffix) => readFileSync(join(dir, `${eui.replace(/-/g, '').toLowerCase()}-${suffix}`));
-const summary = { versions: versions(), endpoint: null, server: null, steps: [], alerts: [], errors: [] };
+const summary = { versions: versions(), endpoint: null, server: null, steps: [], alerts: [], refusals: [], errors: [] };
 
 // --- the adapter's endpoint: every POST is taken (200 at once), kept, and checked later ----------
 const inbox = [];
@@ -110,10 +123,13 @@ async function post(service, xml) {
   return { started, answered: now(), status: res.status, contentType: res.headers.get('content-type'), text };
 }
 
+const sent = new Map(); // step -> the signed XML last POSTed for it
+
 /** One request: sign with DCC's tool, POST, check the synchronous answer; the step record. */
 async function send(step, service, xml, expected) {
   const signStart = now();
   const signed = await sign(xml);
+  sent.set(step, signed);
   step.times.signed_s = Number((now() - signStart).toFixed(4));
   const reply = await post(service, signed);
   Object.assign(step, { service, http_status: reply.status });
@@ -169,6 +185,29 @@ async function runCritical(counter) {
   return step;
 }
 
+/**
+ * What a User gets for bad input, with no JVM needed: the top-up's signed XML again (a replay),
+ * the read's signed XML with its counter changed (the signature no longer matches), and the
+ * read unsigned. Each answer's HTTP status and first line go in ``summary.refusals``.
+ */
+async function runRefusals(topUp, read) {
+  const changed = (sent.get(read) ?? '').replace(/:(\d+)<\/sr:RequestID>/, (_, n) => `:${BigInt(n) + 1000n}</sr:RequestID>`);
+  const cases = [
+    ['replayed', sent.get(topUp)],
+    ['tampered', changed],
+    ['unsigned', requestXml('7.4', 1, BigInt(read.request_id.split(':').pop()) + 2000n, { ReadSupplyStatus: '' })],
+  ];
+  for (const [name, xml] of cases) {
+    if (!xml) continue;
+    try {
+      const reply = await post('serviceS', xml);
+      summary.refusals.push({ name, http_status: reply.status, answer: reply.text.trim().split('\n')[0].slice(0, 200) });
+    } catch (error) {
+      summary.refusals.push({ name, error: oneLine(error) });
+    }
+  }
+}
+
 async function main() {
   const [host, port] = opt.listen.split(':');
   await new Promise((resolve) => server.listen(Number(port), host, resolve));
@@ -191,6 +230,7 @@ async function main() {
   const critical = await runCritical(base + 2n);
   // An alert: a top-up whose UTRN's MAC is wrong; the meter raises 0x8F64 "UTRN not for this Device".
   const refused = await runStep('2.2 forged UTRN (alert)', '2.2', base + STEP, { TopUpDevice: { UTRN: utrn(base + STEP, true) } });
+  await runRefusals(topUp, read);
   const steps = [topUp, read, critical, refused].filter((s) => !s.error);
   await pool(steps, 2, (step) => awaitResponse(step).catch((error) => { step.error = oneLine(error); }));
   try {

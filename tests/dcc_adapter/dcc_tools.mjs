@@ -13,15 +13,21 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const TOOLS = process.env.RIG_DUIS_TOOLS;
-if (!TOOLS) {
-  throw new Error('RIG_DUIS_TOOLS is not set: source .ci/duis-tools.sh (docs/adapter-test.md)');
+const load = createRequire(join(resolve(TOOLS ?? '.'), 'package.json'));
+function required(name) {
+  try {
+    return load(name);
+  } catch {
+    process.stderr.write(`${name} not found in ${TOOLS ? `${TOOLS}/node_modules` : '$RIG_DUIS_TOOLS (unset)'}: `
+      + 'install DCC\'s tools (docs/adapter-test.md)\n');
+    process.exit(2);
+  }
 }
-const load = createRequire(join(resolve(TOOLS), 'package.json'));
 
 /** @smartdcc/duis-sign-wrap: signDuis / validateDuis, each one run of DCC's Java tool. */
-export const signWrap = load('@smartdcc/duis-sign-wrap');
+export const signWrap = required('@smartdcc/duis-sign-wrap');
 /** @smartdcc/duis-parser: constructDuis / parseDuis. */
-export const parser = load('@smartdcc/duis-parser');
+export const parser = required('@smartdcc/duis-parser');
 
 /** Installed versions of DCC's packages, for the summary. */
 export function versions() {
