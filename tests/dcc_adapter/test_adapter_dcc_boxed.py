@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from adapter_tools import HERE, DccTools
@@ -29,7 +30,7 @@ SUPPLIER = "90-B3-D5-1F-30-01-00-00"
 ESME = "00-DB-12-34-56-78-90-A0"
 RIG = (sys.executable, "-c", "from rig.cli import main; main()")
 #: The rig's whole answer to one adapter run must come within this (a loaded 2-core machine).
-ADAPTER_TIMEOUT_S = 300
+ADAPTER_TIMEOUT_S = 240
 #: The bench docs/adapter-test.md runs by hand; the test points its response_url elsewhere.
 BENCH = HERE / "bench.toml"
 BENCH_URL = 'response_url = "http://127.0.0.1:9000/duis"'
@@ -45,13 +46,13 @@ class Run:
     serve_output: str
 
 
-def _serving_url(serve: subprocess.Popen[str]) -> str:
+def _serving_url(serve: subprocess.Popen[str], log: Path) -> str:
     assert serve.stdout is not None
     for line in serve.stdout:
         if line.startswith("serving DUIS on "):
             return line.removeprefix("serving DUIS on ").strip()
-    _, errors = serve.communicate(timeout=30)
-    raise AssertionError(f"rig serve stopped before serving: {errors[-2000:]}")
+    serve.wait(timeout=30)
+    raise AssertionError(f"rig serve stopped before serving: {log.read_text()[-2000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -79,26 +80,32 @@ def run(dcc_tools: DccTools, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     serve: subprocess.Popen[str] | None = None
     try:
         assert adapter.stdout is not None and adapter.stdin is not None
-        endpoint = json.loads(adapter.stdout.readline())["listening"]
+        first = adapter.stdout.readline()
+        if not first:
+            _, errors = adapter.communicate()
+            raise AssertionError(f"the adapter stopped at start: {errors[-2000:]}")
+        endpoint = json.loads(first)["listening"]
         bench = folder / "bench.toml"
         text = BENCH.read_text()
         assert BENCH_URL in text and SUPPLIER in text and ESME in text
         bench.write_text(text.replace(BENCH_URL, f'response_url = "{endpoint}"'))
-        serve = subprocess.Popen(
-            [*RIG, "serve", str(bench), "--port", "0", "--out", str(run_dir)],
-            env={**os.environ, "RIG_SHARED_DIR": str(SHARED_DIR)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        adapter.stdin.write(_serving_url(serve) + "\n")
+        log = folder / "serve.log"  # a file, not a pipe nobody reads while the run goes on
+        with log.open("w") as stderr:
+            serve = subprocess.Popen(
+                [*RIG, "serve", str(bench), "--port", "0", "--out", str(run_dir)],
+                env={**os.environ, "RIG_SHARED_DIR": str(SHARED_DIR)},
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        adapter.stdin.write(_serving_url(serve, log) + "\n")
         adapter.stdin.flush()
         out, errors = adapter.communicate(timeout=ADAPTER_TIMEOUT_S)
         assert out.strip(), f"the adapter printed no summary: {errors[-2000:]}"
         summary = json.loads(out.strip().splitlines()[-1])
         serve.send_signal(signal.SIGTERM)
-        serve_out, serve_err = serve.communicate(timeout=60)
-        assert serve.returncode == 0, serve_err[-2000:]
+        serve_out, _ = serve.communicate(timeout=60)
+        assert serve.returncode == 0, log.read_text()[-2000:]
         records = list(read_jsonl(run_dir / RESULTS_FILE))
         yield Run(summary, records, serve_out)
     finally:
