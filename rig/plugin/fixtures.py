@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the plugin loads in every pytest run: keep its import cheap
     from rig.config.bench import Bench
     from rig.live.orchestrator import Rig
     from rig.load import LoadDriver
+    from rig.serve.server import DuisServer
 
 from rig.plugin.run_dir import RUN_DIR
 from rig.results.jsonl import RESULTS_FILE
@@ -57,6 +58,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=LEASE_TIMEOUT_S,
         type=float,
         help=f"seconds a worker waits for a free bench (default {LEASE_TIMEOUT_S:g})",
+    )
+    group.addoption(
+        "--rig-serve",
+        default=None,
+        type=int,
+        metavar="PORT",
+        help="serve DUIS on 127.0.0.1:PORT on the session's rig for the whole session "
+        "(docs/dcc-boxed.md \"With a test plan\"; 0: any free port)",
     )
     group.addoption(
         "--rig-results",
@@ -188,6 +197,31 @@ def rig_captures(request: pytest.FixtureRequest, rig_run_dir: Path) -> Iterator[
         return
     with capture_test(running, rig_run_dir, request.node.nodeid):
         yield
+
+
+@pytest.fixture(scope="session")
+def duis_server(pytestconfig: pytest.Config, rig: Rig) -> Iterator[DuisServer]:
+    """``rig serve`` on the session's rig (the same DSP as the plan's requests): on
+    ``--rig-serve PORT``, else a free port; ``duis_server.url``, ``duis_server.records``
+    (docs/dcc-boxed.md "With a test plan")."""
+    from rig.serve.gate import ServeError
+    from rig.serve.server import DuisServer
+
+    port = pytestconfig.getoption("--rig-serve")
+    try:
+        server = DuisServer(rig, port=port or 0)
+        server.start()
+    except ServeError as exc:
+        pytest.exit(f"rig serve did not start: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _rig_serve(request: pytest.FixtureRequest) -> None:
+    """``--rig-serve PORT`` serves for the whole session, whatever the tests use."""
+    if request.config.getoption("--rig-serve") is not None:
+        request.getfixturevalue("duis_server")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from rig.results.jsonl import encode
-from rig.results.record import HOPS, STAMPS
+from rig.results.record import HOPS, HTTP_STAMPS, STAMPS
 
 #: A record's idempotency key (set by :class:`rig.results.resilient.ResilientWriter`): a record
 #: written twice with the same id is stored once. Not part of the record read back.
@@ -55,6 +55,12 @@ RECORD_TABLES = ("requests", "alerts", "errors", "measurements", "tests", "event
 
 _REQUEST_FIELDS = ("request_id", "srv", "priority", "user", "target", "outcome", "reason")
 
+#: The stamps and hops of schema v1 (v4 added those of requests that come in by HTTP).
+_V1_STAMPS = ("submitted", "acknowledged", "dequeued", "on_wire", "device_response", "delivered")
+_V1_HOPS = ("ack", "queue", "dispatch", "device", "northbound", "total")
+#: Every stamp and hop column of a request row.
+_STAMP_COLUMNS = (*STAMPS, *HTTP_STAMPS)
+
 _V1 = [
     """CREATE TABLE runs (
     id TEXT PRIMARY KEY, folder TEXT NOT NULL, started TEXT NOT NULL, bench TEXT, plan TEXT,
@@ -63,8 +69,8 @@ _V1 = [
     id {{id}}, run_id TEXT NOT NULL REFERENCES runs(id),
     request_id TEXT, srv TEXT, priority {{int}}, "user" TEXT, target TEXT, outcome TEXT,
     reason TEXT, response TEXT, alerts TEXT,
-    {", ".join(f"{s} {{real}}" for s in STAMPS)},
-    {", ".join(f"{h}_s {{real}}" for h in HOPS)},
+    {", ".join(f"{s} {{real}}" for s in _V1_STAMPS)},
+    {", ".join(f"{h}_s {{real}}" for h in _V1_HOPS)},
     worker TEXT, extra TEXT)""",
     """CREATE TABLE alerts (
     id {id}, run_id TEXT NOT NULL REFERENCES runs(id),
@@ -110,6 +116,16 @@ MIGRATIONS: list[list[str]] = [
             f"CREATE UNIQUE INDEX {t}_record ON {t}(run_id, record_id) WHERE record_id IS NOT NULL"
             for t in RECORD_TABLES
         ),
+    ],
+    # v4: the stamps and hops of a request that came in by HTTP (rig serve, docs/dcc-boxed.md).
+    [
+        *(
+            f"ALTER TABLE requests ADD COLUMN {column} {{real}}"
+            for column in (
+                *(s for s in _STAMP_COLUMNS if s not in _V1_STAMPS),
+                *(f"{h}_s" for h in HOPS if h not in _V1_HOPS),
+            )
+        )
     ],
 ]
 
@@ -201,7 +217,7 @@ _REQUEST_COLUMNS = (
     *_REQUEST_FIELDS,
     "response",
     "alerts",
-    *STAMPS,
+    *_STAMP_COLUMNS,
     *(f"{h}_s" for h in HOPS),
     "extra",
 )
@@ -217,7 +233,7 @@ def _request_values(record: dict[str, Any]) -> tuple[Any, ...]:
         *map(get, _REQUEST_FIELDS),
         dumps(get("response")),
         dumps(get("alerts") or []),
-        *map(stamps.get, STAMPS),
+        *map(stamps.get, _STAMP_COLUMNS),
         *map(latency.get, HOPS),
         dumps({k: v for k, v in record.items() if k in unknown}) if unknown else None,
     )
@@ -238,7 +254,7 @@ def request_of(row: Mapping[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"kind": "request", **_pick(row, *_REQUEST_FIELDS)}
     record["response"] = loads(row["response"])
     record["alerts"] = loads(row["alerts"]) or []
-    record["stamps"] = {s: row[s] for s in STAMPS if row[s] is not None}
+    record["stamps"] = {s: row[s] for s in _STAMP_COLUMNS if row[s] is not None}
     record["latency_s"] = {h: row[f"{h}_s"] for h in HOPS if row[f"{h}_s"] is not None}
     record.update(_extra(row))
     return record

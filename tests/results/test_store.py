@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from rig.results.config import differing_parts, files_hash, run_config
-from rig.results.record import RequestRecord
+from rig.results.record import STAMPS, RequestRecord
 from rig.results.schema import SQLITE, migration
 from rig.results.store import (
     MIGRATIONS,
@@ -178,7 +178,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path):
         assert store.open_run(old_folder) == "night1"
     assert old.id == "night1" and old.config is None and old.config_hash is None
     assert new.config == {"plan": "p"} and new.config_hash is not None
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 WORKERS, PER_WORKER = 4, 60
@@ -281,3 +281,28 @@ def test_a_request_names_the_test_that_sent_it_through_every_writer(tmp_path):
     with ResultsStore(tmp_path / "run" / STORE_FILE) as store:
         (read,) = store.requests(store.run().id)
     assert read["test"] == "plan.py::test_refused"
+
+
+def test_a_version_3_store_keeps_the_http_stamps_and_hops_of_rig_serve(tmp_path):
+    path = tmp_path / "v3.sqlite"
+    db = sqlite3.connect(path)
+    for step in range(3):
+        for statement in migration(step, SQLITE):
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 3")
+    db.commit()
+    db.close()
+    record = RequestRecord("r1", "2.2", "00-DB", "supplier")
+    for i, stamp in enumerate(("received", *STAMPS, "posted")):
+        record.stamp(stamp, 1.0 + i * 0.001)
+    record.outcome = "ok"
+    written = {"kind": "request", **record.to_json()}
+    with ResultsStore(path) as store:
+        run_id = store.open_run(tmp_path / "run")
+        writer = store.writer(run_id)
+        writer.write(written)
+        writer.close()
+        (read,) = store.records(run_id)
+    assert read["stamps"] == written["stamps"]
+    assert read["latency_s"]["http_in"] == pytest.approx(0.001)
+    assert read["latency_s"]["adapter"] == pytest.approx(0.007)
