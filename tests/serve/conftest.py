@@ -4,17 +4,15 @@ adapter's endpoint, and the XML-signing keys of shared/duis (DCC Boxed's test ke
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from adapter import SUPPLIER, Adapter, Receiver, write_bench
+from serve_adapter import SUPPLIER, Adapter, Receiver, Served, write_bench
 from shared_dir import SHARED_DIR, require_shared
 
 from rig.config.bench import load_bench
 from rig.duis.dsig import CertificateStore, Signer
 from rig.live.launch import launch
-from rig.live.orchestrator import Rig
 from rig.serve.server import DuisServer
 
 KEYS = SHARED_DIR / "duis" / "xml-sign-keys"
@@ -34,15 +32,6 @@ def supplier_signer(keys: Path) -> Signer:
 @pytest.fixture(scope="module")
 def certificates(keys: Path) -> CertificateStore:
     return CertificateStore.from_dirs(keys)
-
-
-@dataclass
-class Served:
-    rig: Rig
-    server: DuisServer
-    receiver: Receiver
-    adapter: Adapter
-    run_dir: Path
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from adapter import write_bench
 from click.testing import CliRunner
+from serve_adapter import write_bench
 
 from rig.cli import main
 from rig.config.bench import BenchError, load_bench

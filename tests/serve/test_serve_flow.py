@@ -4,8 +4,7 @@ command (7.2 through the Transform Service, then CV 5), each acknowledged (I99) 
 
 from __future__ import annotations
 
-from adapter import ESME, SUPPLIER, record_of, rid, utrn
-from conftest import Served
+from serve_adapter import ESME, SUPPLIER, Served, record_of, rid, utrn
 
 from rig.duis.codes import ResponseCode
 from rig.duis.dsig import CertificateStore

@@ -4,8 +4,7 @@ stamps (which requests it dequeued when), not with a time limit."""
 
 from __future__ import annotations
 
-from adapter import record_of, rid, utrn
-from conftest import Served
+from serve_adapter import Served, record_of, rid, utrn
 
 from rig.duis.request import CommandVariant, ReadSupplyStatus, ServiceRequest, TopUpDevice
 from rig.results.report import VIA_HTTP, summarise

@@ -8,8 +8,7 @@ import logging
 import time
 
 import pytest
-from adapter import ESME, SUPPLIER, record_of, rid
-from conftest import Served
+from serve_adapter import ESME, SUPPLIER, Served, record_of, rid
 
 from rig.duis.dsig import CertificateStore
 from rig.duis.messages import DeviceAlert, ResponseMessage

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from adapter import ESME, rid
-from conftest import Served
+from serve_adapter import ESME, Served, rid
 from shared_dir import SHARED_DIR, require_shared
 
 from rig.duis.codes import ResponseCode

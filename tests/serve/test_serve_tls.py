@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from adapter import Adapter, rid
-from conftest import Served
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from serve_adapter import Adapter, Served, rid
 
 from rig.duis.codes import ResponseCode
 from rig.duis.messages import parse_response

@@ -10,8 +10,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rig.duis.dsig import CertificateStore, Signer, sign, signer_eui, verify
 from rig.duis.messages import Response, build_request, parse_response
@@ -21,6 +23,10 @@ from rig.gbcs.utrn import ValueClass, make_utrn
 from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore
 from rig.results.record import RequestRecord
+
+if TYPE_CHECKING:
+    from rig.live.orchestrator import Rig
+    from rig.serve.server import DuisServer
 
 SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
 ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
@@ -158,3 +164,14 @@ def record_of(server: object, counter: int, timeout: float = 10.0) -> RequestRec
                 return record
         time.sleep(0.01)
     raise AssertionError(f"no record of RequestID counter {counter} within {timeout} s")
+
+
+@dataclass
+class Served:
+    """A rig serving DUIS on loopback, with a User's adapter and its response endpoint."""
+
+    rig: Rig
+    server: DuisServer
+    receiver: Receiver
+    adapter: Adapter
+    run_dir: Path
