@@ -193,6 +193,11 @@ class SmartDevice:
         """The device's COSEM and ZCL object models (None where it has none)."""
         return None, None
 
+    def object_models(self) -> tuple[CosemModel | None, ZclModel | None]:
+        """The device's COSEM and ZCL object models, live attributes bound (a GPF mirrors its
+        GSME's)."""
+        return self._models()
+
     def _answer(self, command: Message, now: float) -> Output:
         """The general answer (:mod:`firmware_stubs.answers`) to a use case the stub does not
         model by hand: from the object models and the use case's RTDS exemplar; a use case
