@@ -4,13 +4,14 @@ One mechanism for every payload kind (reference/gbcs.md §1.6-1.7), built from t
 model (:mod:`firmware_stubs.object_model`) and the RTDS exemplar of the use case
 (:mod:`firmware_stubs.exemplars`, **[ASSUMED]** values):
 
-* **DLMS** (ESME): one ACCESS-Response entry per request entry, in order. A GET (with or without
-  selective access; the selector is not applied, [ASSUMED]) returns the model's value, else the
-  exemplar's, else ``object-undefined``; a SET stores the value and succeeds (``read-write-denied``
-  for an attribute computed from state); an ACTION the stub does not model answers as the
-  exemplar does (success), its effect not modelled [ASSUMED], with the protection parameters of
-  a protected read renamed to this transaction.
-* **GBZ** (GSME): per command component, by ZCL sequence number: Read Attributes -> Read
+* **DLMS** (ESME, CHF): one ACCESS-Response entry per request entry, in order. A GET returns the
+  model's value, else the exemplar's, else ``object-undefined``; a profile buffer read with
+  selective access only the entries selected (:mod:`firmware_stubs.selective`); a SET stores
+  the value and succeeds (``read-write-denied`` for an attribute computed from state); an
+  ACTION the stub does not model answers as the exemplar does (success), its effect not
+  modelled [ASSUMED], with the protection parameters of a protected read renamed to this
+  transaction.
+* **GBZ** (GSME, GPF): per command component, by ZCL sequence number: Read Attributes -> Read
   Attributes Response from the model, in the order asked, encrypted where the exemplar's is;
   Write Attributes -> the values stored, Write Attributes Response success; any other command ->
   the exemplar's response components of that sequence number, else a Default Response success.
@@ -26,6 +27,7 @@ from collections.abc import Callable
 
 from firmware_stubs.exemplars import Exemplar, placeholder, placeholder_plaintext
 from firmware_stubs.object_model import SET, CosemModel, ZclModel
+from firmware_stubs.selective import select
 from rig.gbcs.codes import MESSAGE_CODE_TABLE
 from rig.gbcs.cosem.payload import CosemResult, DlmsRequest, DlmsResponse
 from rig.gbcs.crypto import ENCRYPTED_PART_HEADER
@@ -113,6 +115,8 @@ def dlms_answer(
             own = example is not None and example.result == 0
             if own and (value is None or model.from_exemplar(key)):
                 value = example.to_data()  # type: ignore[union-attr]
+            if value is not None and s.selection is not None and key[::2] == (7, 2):
+                value = select(value, s.selection, model.get((7, s.obis, 3)))
             result = _SUCCESS if value is not None else OBJECT_UNDEFINED
             entry = CosemResult(value or Data.null(), AccessKind.GET, result, member)
         elif s.kind in _SET_KINDS:
