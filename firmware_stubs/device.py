@@ -30,11 +30,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from firmware_stubs import future_dated as fd
 from firmware_stubs.answers import CosemStore, ZclStore, dlms_answer, gbz_answer
-from firmware_stubs.exemplars import command_shape, exemplar, placeholder_plaintext
+from firmware_stubs.exemplars import (
+    command_shape,
+    exemplar,
+    firmware_version,
+    placeholder_plaintext,
+)
 from firmware_stubs.future_dated import Execution
 from firmware_stubs.object_model import CosemKey, CosemModel, ZclKey, ZclModel
 from firmware_stubs.timing import ProcessingModel, ProcessingTime
 from rig.gbcs import protect, usecases
+from rig.gbcs.asn1 import Asn1Payload
 from rig.gbcs.codec import DeviceCodec
 from rig.gbcs.codes import MESSAGE_CODE_TABLE
 from rig.gbcs.cosem.payload import DLMS_TAGS, DlmsRequest
@@ -222,7 +228,8 @@ class SmartDevice:
                 name = MESSAGE_CODE_TABLE[code].name
                 clear = gbz_answer(zcl, payload, ex, name, gbz_store).encode()
             elif ex is not None and payload[:1] not in _DLMS_OR_GBZ:
-                clear, dated = ex.response, []  # ASN.1: the exemplar's response [ASSUMED]
+                clear = ex.response  # ASN.1: the exemplar's response [ASSUMED]
+                dated = self._asn1_dated(command, now)
             else:
                 self._note(f"message code 0x{code:04X} not supported by this stub")
                 return []
@@ -304,6 +311,18 @@ class SmartDevice:
 
         return store, list(executions.values())
 
+    def _asn1_dated(self, command: Message, now: float) -> list[Execution]:
+        """A future-dated CS06's execution (the firmware alert), if it is one."""
+        s = command.signing
+        body = usecases.decode_payload(s.message_code, s.payload, s.cra)
+        found = fd.asn1_due(body, self.wall_time(now)) if isinstance(body, Asn1Payload) else None
+        if found is None:
+            return []
+        due, executed = found
+        version = firmware_version(self.exemplar_device)
+        alert = fd.firmware_alert(body, executed, version)
+        return [fd.Execution(due, s.originator, fd.FUTURE_DATED_FIRMWARE, alert)]
+
     def _execute_due(self, now: float) -> Output:
         """Apply the future-dated instructions whose date-time has come; their alerts."""
         state = self._device_state
@@ -314,11 +333,10 @@ class SmartDevice:
         state.scheduled = [e for e in state.scheduled if e.due > wall]
         out: Output = []
         for execution in due:
-            alert = execution.run()
-            self._note(f"future-dated instruction executed: alert 0x{alert.alert_code:04X}")  # type: ignore[attr-defined]
-            out.append(
-                self._alert(execution.recipient, alert, execution.message_code, critical=True)
-            )
+            code, alert = execution.run()
+            self._note(f"future-dated instruction executed: alert 0x{code:04X}")
+            kind = execution.message_code
+            out.append(self._alert(execution.recipient, alert, kind, critical=True))
         return out
 
     def _seal_parts(self, command: Message, clear: bytes) -> bytes:

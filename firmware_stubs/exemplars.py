@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from rig.gbcs.asn1 import read_der
+from rig.gbcs.asn1 import FIELD_NAMES, Asn1Payload, read_der
 from rig.gbcs.cosem.schema import Obis
 from rig.gbcs.crypto import ENCRYPTED_PART_HEADER, MAC_LENGTH
 from rig.gbcs.dlms import ACCESS_REQUEST, AccessKind, AccessRequest, decode_apdu
 from rig.gbcs.errors import DecodeError
+from rig.gbcs.frame import Cra
 from rig.gbcs.gbz import PROFILE, decode_gbz
 from rig.gbcs.wire import Reader
 
@@ -110,3 +111,21 @@ def device_exemplars(device: str) -> tuple[Exemplar, ...]:
     """Every exemplar of ``device`` (``esme``, ``gsme``, ``chf``, ``gpf``), in message-code
     order."""
     return tuple(e for _, entries in sorted(table().items()) for e in entries if e.device == device)
+
+
+#: CS06 Activate Firmware (reference/gbcs.md §1.7).
+ACTIVATE_FIRMWARE = 0x0012
+
+
+@cache
+def firmware_version(device: str) -> bytes:
+    """The firmware version ``device``'s CS06 exemplar reports (empty if it has none)."""
+    decode = Asn1Payload.decoder(FIELD_NAMES[("CS06", Cra.RESPONSE)])
+    for e in table().get(ACTIVATE_FIRMWARE, ()):
+        try:
+            version = decode(e.response).field("firmware_version") if e.device == device else None
+        except (DecodeError, ValueError):
+            continue
+        if version is not None and isinstance(version.value, bytes):
+            return version.value
+    return b""

@@ -18,6 +18,10 @@ alert code **0x8F66** (executed; **0x8F67** when the held change could no longer
   originator counter, cluster, frame control, command: ``FutureDatedExecution``). A start time
   of 0xFFFFFFFE / 0xFFFFFFFF cancels the waiting instruction of the same cluster and command
   (ZSE 1.4 cancellation, as the RTDS CANCELLATION forms send).
+* **ASN.1** CS06 Activate Firmware with an ``execution_date_time`` (message code **0x00CA**,
+  FDFA): ``{alert code, execution date-time, originator counter, {0, firmware version}}``, the
+  firmware version that of the device's CS06 exemplar [ASSUMED]; the image itself is not
+  modelled. (CS02g's future-dated 0x0124 alert is not sent: see docs/devices.md.)
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from rig.gbcs import usecases
+from rig.gbcs.asn1 import Asn1Payload, Der
 from rig.gbcs.cosem.payload import DlmsRequest
 from rig.gbcs.dlms import AccessKind, Data, cosem_datetime, parse_cosem_datetime
 from rig.gbcs.errors import DecodeError
@@ -35,7 +40,9 @@ from rig.gbcs.gbz import GbzComponent, gbz_time, parse_gbz_time
 from rig.gbcs.gbz_message import FutureDatedExecution, GbzAlert
 
 EXECUTED, NOT_EXECUTED = 0x8F66, 0x8F67
-FUTURE_DATED_DLMS, FUTURE_DATED_GBZ = 0x00CC, 0x00CD
+FUTURE_DATED_FIRMWARE, FUTURE_DATED_DLMS, FUTURE_DATED_GBZ = 0x00CA, 0x00CC, 0x00CD
+#: ASN.1 tags (X.690): INTEGER, OCTET STRING, GeneralizedTime, SEQUENCE.
+_INTEGER, _OCTETS, _TIME, _SEQUENCE = 0x02, 0x04, 0x18, 0x30
 #: (class id, attribute) of the activation date-times a future-dated DLMS command sets
 #: (IEC 62056-6-2: activity calendar activate_passive_calendar_time, account and charge
 #: activation times; GBCS class 9000 attribute 6). [ASSUMED] from every RTDS 4.5.0 future-dated
@@ -73,10 +80,10 @@ class Execution:
     #: (cluster, command) of a GBZ instruction, for cancellation.
     instruction: tuple[int, int] | None = None
 
-    def run(self) -> usecases.Payload:
-        """Apply the held changes; the alert with the outcome."""
-        ok = all([change() for change in self.apply])
-        return self.alert(EXECUTED if ok else NOT_EXECUTED)
+    def run(self) -> tuple[int, usecases.Payload]:
+        """Apply the held changes; the alert code of the outcome and the alert."""
+        code = EXECUTED if all([change() for change in self.apply]) else NOT_EXECUTED
+        return code, self.alert(code)
 
 
 def _seconds(moment: datetime) -> float:
@@ -156,3 +163,31 @@ def cancels(component: GbzComponent) -> bool:
     """Whether the component cancels a scheduled instruction (start time 0xFFFFFFFE/F)."""
     start = gbz_start(component)
     return start is not None and start >= CANCEL
+
+
+def asn1_due(payload: Asn1Payload, wall_now: float) -> tuple[float, Der] | None:
+    """The execution time of an ASN.1 command with an ``execution_date_time`` ahead of
+    ``wall_now`` (GeneralizedTime ``YYYYMMDDHHMMSSZ``), and that element; else None."""
+    if "execution_date_time" not in payload.names:
+        return None
+    element = payload.field("execution_date_time")
+    if element is None or element.tag != _TIME or not isinstance(element.value, bytes):
+        return None
+    try:
+        moment = datetime.strptime(element.value.decode("ascii"), "%Y%m%d%H%M%SZ")
+    except (UnicodeDecodeError, ValueError):
+        return None
+    due = moment.replace(tzinfo=UTC).timestamp()
+    return (due, element) if due > wall_now else None
+
+
+def firmware_alert(
+    payload: Asn1Payload, executed: Der, version: bytes
+) -> Callable[[int], usecases.Payload]:
+    """The 0x00CA (FDFA) alert body of a future-dated CS06."""
+    counter = payload.field("originator_counter")
+    count = counter.value if counter is not None and isinstance(counter.value, int) else 0
+    outcome = Der(_SEQUENCE, (Der(_INTEGER, 0), Der(_OCTETS, version)))
+    return lambda code: Asn1Payload(
+        Der(_SEQUENCE, (Der(_INTEGER, code), executed, Der(_INTEGER, count), outcome))
+    )

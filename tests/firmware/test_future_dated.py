@@ -126,3 +126,20 @@ def test_a_dated_write_attributes_is_held_and_a_cancellation_drops_it(
         gsme.handle(frame, 1.0)
     left = _alerts(supplier, gsme.tick(DUE + 1), 0x00CD)
     assert [a.executed.message_code for a in left] == [0x006F] * 6  # type: ignore[attr-defined]
+
+
+def test_a_future_dated_firmware_activation_sends_the_fdfa_alert(
+    pki: KeyStore, supplier: Supplier
+) -> None:
+    """CS06 with an execution date-time: the NULL acknowledgement now, the 0x00CA alert (the
+    RTDS's elements: code, that date-time, the command's counter, the outcome) at the time."""
+    esme = Esme.from_keys(ESME, pki, wall_clock_offset=WALL)
+    frame = rebuilt(supplier, _exemplar("CS06_11.3_FUTURE_DATED_SUCCESS_RESPONSE"), ESME)
+    assert len(esme.handle(frame, 1.0)) == 1
+    assert esme.tick(DUE - 1) == []
+    [alert] = _alerts(supplier, esme.tick(DUE + 1), 0x00CA)
+    [rtds, _] = _rtds_alerts("CS06_11.3_8F6*_FUTURE_DATED_*ALERT*.HEX")
+    code, when, counter, outcome = alert.root.value  # type: ignore[attr-defined]
+    assert (code, when, counter) == rtds.root.value[:3]  # type: ignore[attr-defined]
+    assert code.value == EXECUTED
+    assert outcome.value[0].value == 0 and outcome.tag == rtds.root.value[3].tag  # type: ignore[attr-defined]
