@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -180,25 +180,9 @@ class Chf(HubFunction):
 
     exemplar_device = "chf"
 
-    def __init__(
-        self,
-        eui: Eui64,
-        *,
-        ka_private: ec.EllipticCurvePrivateKey,
-        ds_private: ec.EllipticCurvePrivateKey | None,
-        keys: KeyStore,
-        settings: HubSettings,
-        log: dict[Eui64, HanLogEntry],
-        wall_clock_offset: float = 0.0,
-    ) -> None:
-        super().__init__(
-            eui,
-            ka_private=ka_private,
-            ds_private=ds_private,
-            keys=keys,
-            settings=settings,
-            wall_clock_offset=wall_clock_offset,
-        )
+    def __init__(self, eui: Eui64, *, log: dict[Eui64, HanLogEntry], **function: Any) -> None:
+        """``function``: :class:`HubFunction`'s keys, settings and clock offset."""
+        super().__init__(eui, **function)
         self.log = log
         self.cosem = CosemModel.seeded(self.exemplar_device)
 
@@ -254,25 +238,9 @@ class Gpf(HubFunction):
 
     exemplar_device = "gpf"
 
-    def __init__(
-        self,
-        eui: Eui64,
-        *,
-        ka_private: ec.EllipticCurvePrivateKey,
-        ds_private: ec.EllipticCurvePrivateKey | None,
-        keys: KeyStore,
-        settings: HubSettings,
-        gsme: Gsme | None = None,
-        wall_clock_offset: float = 0.0,
-    ) -> None:
-        super().__init__(
-            eui,
-            ka_private=ka_private,
-            ds_private=ds_private,
-            keys=keys,
-            settings=settings,
-            wall_clock_offset=wall_clock_offset,
-        )
+    def __init__(self, eui: Eui64, *, gsme: Gsme | None = None, **function: Any) -> None:
+        """``function``: :class:`HubFunction`'s keys, settings and clock offset."""
+        super().__init__(eui, **function)
         self.gsme = gsme
         self.zcl = ZclModel.seeded(self.exemplar_device)
 
