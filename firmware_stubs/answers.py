@@ -4,13 +4,14 @@ One mechanism for every payload kind (reference/gbcs.md §1.6-1.7), built from t
 model (:mod:`firmware_stubs.object_model`) and the RTDS exemplar of the use case
 (:mod:`firmware_stubs.exemplars`, **[ASSUMED]** values):
 
-* **DLMS** (ESME): one ACCESS-Response entry per request entry, in order. A GET (with or without
-  selective access; the selector is not applied, [ASSUMED]) returns the model's value, else the
-  exemplar's, else ``object-undefined``; a SET stores the value and succeeds (``read-write-denied``
-  for an attribute computed from state); an ACTION the stub does not model answers as the
-  exemplar does (success), its effect not modelled [ASSUMED], with the protection parameters of
-  a protected read renamed to this transaction.
-* **GBZ** (GSME): per command component, by ZCL sequence number: Read Attributes -> Read
+* **DLMS** (ESME, CHF): one ACCESS-Response entry per request entry, in order. A GET returns the
+  model's value, else the exemplar's, else ``object-undefined``; a profile buffer read with
+  selective access only the entries selected (:mod:`firmware_stubs.selective`); a SET stores
+  the value and succeeds (``read-write-denied`` for an attribute computed from state); an
+  ACTION the stub does not model answers as the exemplar does (success), its effect not
+  modelled [ASSUMED], with the protection parameters of a protected read renamed to this
+  transaction.
+* **GBZ** (GSME, GPF): per command component, by ZCL sequence number: Read Attributes -> Read
   Attributes Response from the model, in the order asked, encrypted where the exemplar's is;
   Write Attributes -> the values stored, Write Attributes Response success; any other command ->
   the exemplar's response components of that sequence number, else a Default Response success.
@@ -25,7 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from firmware_stubs.exemplars import Exemplar, placeholder, placeholder_plaintext
-from firmware_stubs.object_model import SET, CosemModel, ZclModel
+from firmware_stubs.object_model import SET, CosemKey, CosemModel, ZclKey, ZclModel
+from firmware_stubs.selective import select
 from rig.gbcs.codes import MESSAGE_CODE_TABLE
 from rig.gbcs.cosem.payload import CosemResult, DlmsRequest, DlmsResponse
 from rig.gbcs.crypto import ENCRYPTED_PART_HEADER
@@ -38,6 +40,7 @@ from rig.gbcs.gbz import (
     Gbz,
     GbzComponent,
     ZclFrame,
+    ZclValue,
     decode_attribute_records,
     decode_gbz,
     decode_read_attributes,
@@ -56,6 +59,10 @@ _RESPONSE_FC, _DIRECTION = 0x18, 0x08
 _SUCCESS = 0x00
 
 Note = Callable[[str], None]
+#: Where a SET's value goes: (key, value, provenance) -> stored (False: refused).
+CosemStore = Callable[[CosemKey, Data, str], bool]
+#: Where a Write Attributes record goes: (component, key, ZCL type, value, provenance).
+ZclStore = Callable[[GbzComponent, ZclKey, int, ZclValue, str], bool]
 
 
 # -- DLMS ------------------------------------------------------------------------------------
@@ -99,8 +106,11 @@ def dlms_answer(
     request: DlmsRequest,
     ex: Exemplar | None,
     protection: ProtectionParameters,
+    store: CosemStore | None = None,
 ) -> DlmsResponse:
-    """The ACCESS-Response to ``request`` (see the module docstring)."""
+    """The ACCESS-Response to ``request`` (see the module docstring); a SET goes to ``store``
+    (default: the model; a future-dated command's are held, firmware_stubs.future_dated)."""
+    store = store or model.set
     examples = _exemplar_results(ex, request)
     results = []
     for i, access in enumerate(request.accesses):
@@ -113,11 +123,13 @@ def dlms_answer(
             own = example is not None and example.result == 0
             if own and (value is None or model.from_exemplar(key)):
                 value = example.to_data()  # type: ignore[union-attr]
+            if value is not None and s.selection is not None and key[::2] == (7, 2):
+                value = select(value, s.selection, model.get((7, s.obis, 3)))
             result = _SUCCESS if value is not None else OBJECT_UNDEFINED
             entry = CosemResult(value or Data.null(), AccessKind.GET, result, member)
         elif s.kind in _SET_KINDS:
             source = f"{SET} by {MESSAGE_CODE_TABLE[request.message_code].name}"
-            result = _SUCCESS if model.set(key, access.to_data(), source) else READ_WRITE_DENIED
+            result = _SUCCESS if store(key, access.to_data(), source) else READ_WRITE_DENIED
             entry = CosemResult(Data.null(), AccessKind.SET, result, member)
         elif example is not None:
             data = _renamed(example.to_data(), protection)
@@ -131,13 +143,14 @@ def dlms_answer(
 # -- GBZ -------------------------------------------------------------------------------------
 
 
-def _write(model: ZclModel, cluster: int, payload: bytes, source: str) -> None:
+def _write(store: ZclStore, component: GbzComponent, source: str) -> None:
     """Store every record of a Write Attributes payload: id (LE), type, value."""
-    reader = Reader(payload)
+    reader = Reader(component.frame.payload)
     while reader.remaining:
         attribute = int.from_bytes(reader.take(2, "attribute id"), "little")
         data_type = reader.byte("attribute data type")
-        model.set((cluster, attribute), data_type, read_zcl_value(reader, data_type), source)
+        value = read_zcl_value(reader, data_type)
+        store(component, (component.cluster, attribute), data_type, value, source)
 
 
 def _default_response(component: GbzComponent) -> GbzComponent:
@@ -193,8 +206,22 @@ def _read_response(
     )
 
 
-def gbz_answer(model: ZclModel, payload: bytes, ex: Exemplar | None, use_case: str) -> Gbz:
-    """The GBZ response to a GBZ command (see the module docstring); DecodeError if malformed."""
+def gbz_answer(
+    model: ZclModel,
+    payload: bytes,
+    ex: Exemplar | None,
+    use_case: str,
+    store: ZclStore | None = None,
+) -> Gbz:
+    """The GBZ response to a GBZ command (see the module docstring); DecodeError if malformed.
+    A written value goes to ``store`` (default: the model)."""
+
+    def into_model(
+        _component: GbzComponent, key: ZclKey, data_type: int, value: ZclValue, source: str
+    ) -> bool:
+        return model.set(key, data_type, value, source)
+
+    store = store or into_model
     examples: dict[int, list[GbzComponent]] = {}
     if ex is not None and ex.response[:2] == payload[:2]:
         for c in decode_gbz(ex.response).components:
@@ -208,7 +235,7 @@ def gbz_answer(model: ZclModel, payload: bytes, ex: Exemplar | None, use_case: s
             out.append(_read_response(model, component, templates[0] if templates else None))
             continue
         if general and frame.command == _WRITE:
-            _write(model, component.cluster, frame.payload, f"{SET} by {use_case}")
+            _write(store, component, f"{SET} by {use_case}")
             body = bytes([_SUCCESS])
             response = ZclFrame(_RESPONSE_FC, frame.sequence, _WRITE_RESPONSE, body)
             out.append(GbzComponent(component.cluster, response))

@@ -3,7 +3,8 @@
 The hub is what a premises looks like from the WAN: every frame for any of its devices arrives
 here and is routed over the HAN by the GBCS header's recipient EUI (domain.md §0). It models:
 
-- **routing**: a frame for the CHF itself (CCS01 / CCS02) is answered by the CHF; a frame for a
+- **routing**: a frame for the CHF itself (CCS01 / CCS02 / CCS06, ECS26i …) is answered by the
+  CHF, one for the GPF (GCS09, GCS13a …) by the GPF, each with its own keys; a frame for a
   device on the HAN device log is relayed to it; anything else is discarded and noted;
 - **the HAN device log** (SRV 8.11, CCS01 / CCS02): a SMETS2 hub refuses an install code that is
   not 16 bytes with the known, consistent error response (seed 002; domain.md §5); a full log
@@ -29,18 +30,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from firmware_stubs.device import DeviceState, Output, SmartDevice
+from firmware_stubs.gsme import Gsme
+from firmware_stubs.object_model import CosemModel, ZclModel, cosem_key
 from firmware_stubs.timing import ProcessingTime
 from rig.gbcs import dlms_usecases as dlms
 from rig.gbcs import gbt, usecases
-from rig.gbcs.dlms import AccessKind, AccessResult, Data
+from rig.gbcs.dlms import AccessKind, AccessResult, Data, Tag
 from rig.gbcs.errors import DecodeError
 from rig.gbcs.eui import Eui64
-from rig.gbcs.frame import decode
+from rig.gbcs.frame import Message, decode
 from rig.keys.keystore import KeyStore
 
 
@@ -132,8 +135,10 @@ _ADDED = dlms.AccessResults(
 )
 
 
-class Chf(SmartDevice):
-    """The Communications Hub Function's own commands: the HAN device log (SRV 8.11)."""
+class HubFunction(SmartDevice):
+    """A function of the Comms Hub with its own EUI and keys (the CHF, the GPF): it answers
+    its use cases through the general mechanism (:mod:`firmware_stubs.answers`) from its own
+    object model and RTDS exemplars, secured with its own device keys."""
 
     def __init__(
         self,
@@ -143,7 +148,7 @@ class Chf(SmartDevice):
         ds_private: ec.EllipticCurvePrivateKey | None,
         keys: KeyStore,
         settings: HubSettings,
-        log: dict[Eui64, HanLogEntry],
+        wall_clock_offset: float = 0.0,
     ) -> None:
         super().__init__(
             eui,
@@ -152,18 +157,47 @@ class Chf(SmartDevice):
             keys=keys,
             processing=ProcessingTime(settings.processing_time),
             seed=settings.seed,
-            wall_clock_offset=0.0,
+            wall_clock_offset=wall_clock_offset,
             alert_recipient=None,
             device_state=DeviceState(),
         )
         self.settings = settings
-        self.log = log
 
     def handle(self, frame: bytes, now: float) -> Output:
         accepted = self._accept(frame, now)
         if isinstance(accepted, list):
             return accepted
-        command, body = accepted
+        return self._dispatch(*accepted, now)
+
+    def _dispatch(self, command: Message, body: object, now: float) -> Output:
+        return self._answer(command, now)
+
+
+class Chf(HubFunction):
+    """The Communications Hub Function: the HAN device log (SRV 8.11: CCS01 / CCS02 by hand,
+    CCS06 reads it live) and every other CHF use case from its COSEM model (ECS26i/n, ECS35c,
+    DBCH01/05, CS02a/b …)."""
+
+    exemplar_device = "chf"
+
+    def __init__(self, eui: Eui64, *, log: dict[Eui64, HanLogEntry], **function: Any) -> None:
+        """``function``: :class:`HubFunction`'s keys, settings and clock offset."""
+        super().__init__(eui, **function)
+        self.log = log
+        self.cosem = CosemModel.seeded(self.exemplar_device)
+
+    def _models(self) -> tuple[CosemModel | None, ZclModel | None]:
+        """The CHF's COSEM model; its active devices (CCS06) are the HAN device log."""
+        model = self.cosem
+        template = model.values.get(ACTIVE_DEVICES)
+        if not model.live and template is not None and template.value:
+            first = template.value[0]  # type: ignore[index]
+            model.live[ACTIVE_DEVICES] = lambda: Data(
+                Tag.ARRAY, tuple(_device_entry(first, eui) for eui in self.log)
+            )
+        return model, None
+
+    def _dispatch(self, command: Message, body: object, now: float) -> Output:
         if isinstance(body, dlms.AddHanDevice):
             return [self._respond(command, self._add(body))]
         if isinstance(body, dlms.RemoveHanDevice):
@@ -171,9 +205,7 @@ class Chf(SmartDevice):
             self._note(f"CCS02 {body.device}: {'removed' if removed else 'not on the log'}")
             result = 0 if removed else dlms.OTHER_REASON
             return [self._respond(command, usecases.ChangeSupplyEsmeResponse(result=result))]
-        code = command.signing.message_code
-        self._note(f"CHF: message code 0x{code:04X} not supported by this stub")
-        return []
+        return self._answer(command, now)
 
     def _add(self, body: dlms.AddHanDevice) -> dlms.AccessResults:
         try:
@@ -187,6 +219,38 @@ class Chf(SmartDevice):
         self.log[body.device] = HanLogEntry(body.device, body.install_code, body.device_type)
         self._note(f"CCS01 {body.device} added to the HAN device log")
         return _ADDED
+
+
+#: ZigBee network control (class 104, 0-0:30.3.0.255) active_devices, as CCS06 reads it.
+ACTIVE_DEVICES = cosem_key("0-0:30.3.0.255", 104, 4)
+
+
+def _device_entry(template: Data, eui: Eui64) -> Data:
+    """An active_devices entry for ``eui``: the RTDS entry's link figures [ASSUMED], its EUI."""
+    _, *rest = template.value  # type: ignore[misc]
+    return Data.structure(Data.octet_string(eui.raw), *rest)
+
+
+class Gpf(HubFunction):
+    """The Gas Proxy Function: it answers for the GSME from its mirror of the GSME's data
+    (GCS13a, GCS14, GCS60a read the GSME's live attributes when one is on the premises) and
+    its own use cases (GCS09, GCS59, CS02b) from its ZCL model and RTDS exemplars."""
+
+    exemplar_device = "gpf"
+
+    def __init__(self, eui: Eui64, *, gsme: Gsme | None = None, **function: Any) -> None:
+        """``function``: :class:`HubFunction`'s keys, settings and clock offset."""
+        super().__init__(eui, **function)
+        self.gsme = gsme
+        self.zcl = ZclModel.seeded(self.exemplar_device)
+
+    def _models(self) -> tuple[CosemModel | None, ZclModel | None]:
+        """The GPF's ZCL model, mirroring the GSME's live attributes."""
+        if not self.zcl.live and self.gsme is not None:
+            _, mirrored = self.gsme.object_models()
+            if mirrored is not None:
+                self.zcl.live.update(mirrored.live)
+        return None, self.zcl
 
 
 @dataclass
@@ -208,8 +272,17 @@ class _Lane:
 class CommsHub:
     """A Comms Hub and its HAN devices as one firmware (``handle`` and ``tick``)."""
 
-    def __init__(self, chf: Chf, devices: Sequence[HanDevice], settings: HubSettings) -> None:
+    def __init__(
+        self,
+        chf: Chf,
+        devices: Sequence[HanDevice],
+        settings: HubSettings,
+        gpf: Gpf | None = None,
+    ) -> None:
         self.chf = chf
+        self.gpf = gpf
+        #: The hub's own functions by EUI: they answer at once, not over the HAN.
+        self.functions: dict[Eui64, HubFunction] = {f.eui: f for f in (chf, gpf) if f}
         self.settings = settings
         self.devices = {d.eui: d for d in devices}
         self._lanes = {d.eui: _Lane(d) for d in devices}
@@ -218,8 +291,8 @@ class CommsHub:
 
     @property
     def euis(self) -> tuple[Eui64, ...]:
-        """Every EUI this hub answers for: the CHF and its devices."""
-        return (self.chf.eui, *self.devices)
+        """Every EUI this hub answers for: its functions (CHF, GPF) and its devices."""
+        return (*self.functions, *self.devices)
 
     @property
     def log(self) -> dict[Eui64, HanLogEntry]:
@@ -244,9 +317,10 @@ class CommsHub:
         except DecodeError as exc:
             self._discard(f"malformed frame: {exc}")
             return []
-        if recipient == self.chf.eui:
+        function = self.functions.get(recipient)
+        if function is not None:
             self.stats.routed += 1
-            return self.chf.handle(frame, now)
+            return function.handle(frame, now)
         lane = self._lanes.get(recipient)
         if lane is None:
             self._discard(f"frame for {recipient}: no such device behind this hub")

@@ -23,24 +23,33 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from firmware_stubs.answers import dlms_answer, gbz_answer
-from firmware_stubs.exemplars import command_shape, exemplar, placeholder_plaintext
-from firmware_stubs.object_model import CosemModel, ZclModel
+from firmware_stubs import future_dated as fd
+from firmware_stubs.answers import CosemStore, ZclStore, dlms_answer, gbz_answer
+from firmware_stubs.exemplars import (
+    command_shape,
+    exemplar,
+    firmware_version,
+    placeholder_plaintext,
+)
+from firmware_stubs.future_dated import Execution
+from firmware_stubs.object_model import CosemKey, CosemModel, ZclKey, ZclModel
 from firmware_stubs.timing import ProcessingModel, ProcessingTime
 from rig.gbcs import protect, usecases
+from rig.gbcs.asn1 import Asn1Payload
 from rig.gbcs.codec import DeviceCodec
 from rig.gbcs.codes import MESSAGE_CODE_TABLE
 from rig.gbcs.cosem.payload import DLMS_TAGS, DlmsRequest
-from rig.gbcs.dlms import ACCESS_REQUEST, cosem_datetime
+from rig.gbcs.dlms import ACCESS_REQUEST, Data, cosem_datetime
 from rig.gbcs.dlms_usecases import ProtectionParameters
 from rig.gbcs.errors import DecodeError, VerifyError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message
-from rig.gbcs.gbz import PROFILE, gbz_time
+from rig.gbcs.gbz import PROFILE, GbzComponent, ZclValue, decode_gbz, gbz_time
 from rig.keys.keystore import KeyNotFound, KeyStore
 
 ALERT_NO_AUTHORITY = 0x8F30
@@ -62,6 +71,8 @@ class DeviceState:
     #: The remote party that last sent an accepted command: unsolicited alerts go there
     #: unless a recipient is configured.
     last_originator: Eui64 | None = None
+    #: Future-dated instructions waiting for their date-time (firmware_stubs.future_dated).
+    scheduled: list[Execution] = field(default_factory=list)
 
 
 class Accepted(NamedTuple):
@@ -193,6 +204,11 @@ class SmartDevice:
         """The device's COSEM and ZCL object models (None where it has none)."""
         return None, None
 
+    def object_models(self) -> tuple[CosemModel | None, ZclModel | None]:
+        """The device's COSEM and ZCL object models, live attributes bound (a GPF mirrors its
+        GSME's)."""
+        return self._models()
+
     def _answer(self, command: Message, now: float) -> Output:
         """The general answer (:mod:`firmware_stubs.answers`) to a use case the stub does not
         model by hand: from the object models and the use case's RTDS exemplar; a use case
@@ -205,20 +221,123 @@ class SmartDevice:
             if payload[:1] == bytes([ACCESS_REQUEST]) and cosem is not None:
                 request = DlmsRequest.decode(code, payload)
                 protection = ProtectionParameters(s.counter, self.eui, s.originator)
-                clear = dlms_answer(cosem, request, ex, protection).encode(s.counter)
+                store, dated = self._dlms_dated(command, request, cosem, now)
+                clear = dlms_answer(cosem, request, ex, protection, store).encode(s.counter)
             elif payload[:2] == PROFILE and zcl is not None:
-                clear = gbz_answer(zcl, payload, ex, MESSAGE_CODE_TABLE[code].name).encode()
+                gbz_store, dated = self._gbz_dated(command, zcl, now)
+                name = MESSAGE_CODE_TABLE[code].name
+                clear = gbz_answer(zcl, payload, ex, name, gbz_store).encode()
             elif ex is not None and payload[:1] not in _DLMS_OR_GBZ:
                 clear = ex.response  # ASN.1: the exemplar's response [ASSUMED]
+                dated = self._asn1_dated(command, now)
             else:
                 self._note(f"message code 0x{code:04X} not supported by this stub")
                 return []
         except (DecodeError, ValueError) as exc:
             self._note(f"command 0x{code:04X} from {s.originator} not answered: {exc}")
             return []
+        self._device_state.scheduled.extend(dated)
+        for execution in dated:
+            self._note(f"0x{code:04X} from {s.originator}: executes at {execution.due:.0f}")
         stamp = self._device_time(now) if ex is None or ex.dated else None
         sealed = self._seal_parts(command, clear)
         return [(self._delay, self._codec.build_response(command, sealed, date_time=stamp))]
+
+    def _dlms_dated(
+        self, command: Message, request: DlmsRequest, model: CosemModel, now: float
+    ) -> tuple[CosemStore | None, list[Execution]]:
+        """A future-dated DLMS command's executions (one per activation date-time ahead), and
+        the store that holds its other SETs until the first of them; (None, []) if undated."""
+        s = command.signing
+        dated = fd.dlms_activations(request, self.wall_time(now))
+        if not dated:
+            return None, []
+        first = min(due for due, _ in dated)
+        executions = [
+            fd.Execution(
+                due, s.originator, fd.FUTURE_DATED_DLMS, fd.dlms_alert(request, s.counter, i, due)
+            )
+            for due, i in sorted(dated)
+        ]
+        schedule = {
+            (a.spec.class_id, a.spec.obis, a.spec.index)
+            for a in (request.accesses[i] for _, i in dated)
+        }
+        held = next(e for e in executions if e.due == first).apply
+
+        def store(key: CosemKey, value: Data, source: str) -> bool:
+            if key in model.live:
+                return False
+            if key in schedule:
+                return model.set(key, value, source)
+            held.append(partial(model.set, key, value, source))
+            return True
+
+        return store, executions
+
+    def _gbz_dated(
+        self, command: Message, model: ZclModel, now: float
+    ) -> tuple[ZclStore | None, list[Execution]]:
+        """A GBZ command's dated components' executions, and the store that holds their
+        written values; a cancelling component drops the waiting instruction it names."""
+        s = command.signing
+        components = decode_gbz(s.payload).components
+        state = self._device_state
+        cancelled = {(c.cluster, c.frame.command) for c in components if fd.cancels(c)}
+        if cancelled:
+            state.scheduled = [e for e in state.scheduled if e.instruction not in cancelled]
+        wall = self.wall_time(now)
+        executions: dict[GbzComponent, Execution] = {}
+        for c in components:
+            due = fd.gbz_due(c, wall)
+            if due is not None:
+                control = components[0].frame.frame_control
+                alert = fd.gbz_alert(s.message_code, s.counter, c, due, control)
+                instruction = (c.cluster, c.frame.command)
+                executions[c] = fd.Execution(
+                    due, s.originator, fd.FUTURE_DATED_GBZ, alert, instruction=instruction
+                )
+        if not executions:
+            return None, []
+
+        def store(
+            component: GbzComponent, key: ZclKey, data_type: int, value: ZclValue, source: str
+        ) -> bool:
+            execution = executions.get(component)
+            if execution is None or key in model.live:
+                return model.set(key, data_type, value, source)
+            execution.apply.append(partial(model.set, key, data_type, value, source))
+            return True
+
+        return store, list(executions.values())
+
+    def _asn1_dated(self, command: Message, now: float) -> list[Execution]:
+        """A future-dated CS06's execution (the firmware alert), if it is one."""
+        s = command.signing
+        body = usecases.decode_payload(s.message_code, s.payload, s.cra)
+        found = fd.asn1_due(body, self.wall_time(now)) if isinstance(body, Asn1Payload) else None
+        if found is None:
+            return []
+        due, executed = found
+        version = firmware_version(self.exemplar_device)
+        alert = fd.firmware_alert(body, executed, version)
+        return [fd.Execution(due, s.originator, fd.FUTURE_DATED_FIRMWARE, alert)]
+
+    def _execute_due(self, now: float) -> Output:
+        """Apply the future-dated instructions whose date-time has come; their alerts."""
+        state = self._device_state
+        wall = self.wall_time(now)
+        due = sorted((e for e in state.scheduled if e.due <= wall), key=lambda e: e.due)
+        if not due:
+            return []
+        state.scheduled = [e for e in state.scheduled if e.due > wall]
+        out: Output = []
+        for execution in due:
+            code, alert = execution.run()
+            self._note(f"future-dated instruction executed: alert 0x{code:04X}")
+            kind = execution.message_code
+            out.append(self._alert(execution.recipient, alert, kind, critical=True))
+        return out
 
     def _seal_parts(self, command: Message, clear: bytes) -> bytes:
         """``clear`` with each placeholder part encrypted for the command's originator."""

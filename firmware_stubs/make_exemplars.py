@@ -2,9 +2,10 @@
 
     python -m firmware_stubs.make_exemplars ../shared/gbcs-rtds [--out FILE]
 
-For every SUCCESS command of the RTDS 4.5.0 vectors addressed to the RTDS ESME (``…90A0``) or
-GSME (``…90A1``), the response of the same vector name is kept: its payload in clear form (each
-encrypted part decrypted with the RTDS key store and written back as a placeholder block, see
+For every SUCCESS command of the RTDS 4.5.0 vectors addressed to the RTDS ESME (``…90A0``),
+GSME (``…90A1``), Comms Hub Function (``…90A2``) or Gas Proxy Function (``…90A3``), the
+response of the same vector name is kept: its payload in clear form (each encrypted part
+decrypted with the RTDS key store and written back as a placeholder block, see
 :func:`firmware_stubs.exemplars.placeholder`), whether its header carries a date-time, and the
 command's shape (its members or components), so the emulated device can pick the exemplar of the
 command it is given. The devices read only the committed table, never ``../shared``.
@@ -24,8 +25,14 @@ from rig.gbcs.errors import GbcsError
 from rig.gbcs.frame import decode
 from rig.keys.keystore import KeyStore
 
-#: The RTDS's emulated-device EUIs (gbcs-rtds README): ESME and GSME.
-RTDS_DEVICES = {"00DB1234567890A0": "esme", "00DB1234567890A1": "gsme"}
+#: The RTDS's emulated-device EUIs (gbcs-rtds README): ESME, GSME, CHF and GPF. The SAPC
+#: (``…90A6``, CS02g-1) is not here: the emulated SAPC holds no keys (firmware_stubs.sapc).
+RTDS_DEVICES = {
+    "00DB1234567890A0": "esme",
+    "00DB1234567890A1": "gsme",
+    "00DB1234567890A2": "chf",
+    "00DB1234567890A3": "gpf",
+}
 
 
 def clear_payload(frame: bytes, keys: KeyStore) -> bytes:

@@ -150,15 +150,16 @@ class PrepaymentMeter(SmartDevice):
 
     def handle(self, frame: bytes, now: float) -> Output:
         """Process one GBCS frame received at ``now``; return (delay, frame) pairs to send."""
-        alerts = self._advance(now) + self._frame_arrived()
+        alerts = self._advance(now) + self._execute_due(now) + self._frame_arrived()
         accepted = self._accept(frame, now)
         if isinstance(accepted, list):
             return alerts + accepted
         return alerts + self._dispatch(*accepted, now)
 
     def tick(self, now: float) -> Output:
-        """Advance consumption (and whatever else time wears) to ``now``; the alerts due."""
-        return self._advance(now)
+        """Advance consumption (and whatever else time wears) to ``now`` and execute the
+        future-dated instructions due; the alerts due."""
+        return self._advance(now) + self._execute_due(now)
 
     def _frame_arrived(self) -> Output:
         """What receiving a frame costs the meter, after consumption is accounted: nothing

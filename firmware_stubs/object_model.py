@@ -1,8 +1,8 @@
 """The emulated meters' object models: what a GET or a Read Attributes reads and a SET or a Write
 Attributes writes, for every use case the stubs do not model by hand.
 
-* :class:`CosemModel` (the ESME): (class id, logical name, attribute) -> A-XDR value;
-* :class:`ZclModel` (the GSME): (cluster, attribute) -> ZCL data type and value.
+* :class:`CosemModel` (the ESME, the CHF): (class id, logical name, attribute) -> A-XDR value;
+* :class:`ZclModel` (the GSME, the GPF): (cluster, attribute) -> ZCL data type and value.
 
 Each is seeded from the RTDS SUCCESS responses of :mod:`firmware_stubs.exemplars` (**[ASSUMED]**
 exemplar values; :meth:`provenance` names the vector each comes from) and overlaid by *live*
@@ -55,9 +55,10 @@ class CosemModel:
     live: dict[CosemKey, Callable[[], Data]] = field(default_factory=dict)
 
     @classmethod
-    def seeded(cls) -> CosemModel:
-        """A model holding every attribute the ESME's RTDS exemplars read (first vector wins)."""
-        values, sources = _cosem_seed()
+    def seeded(cls, device: str = "esme") -> CosemModel:
+        """A model holding every attribute ``device``'s RTDS exemplars read (first vector
+        wins)."""
+        values, sources = _cosem_seed(device)
         return cls(dict(values), dict(sources))
 
     def get(self, key: CosemKey) -> Data | None:
@@ -91,10 +92,10 @@ class ZclModel:
     live: dict[ZclKey, Callable[[], tuple[int, ZclValue]]] = field(default_factory=dict)
 
     @classmethod
-    def seeded(cls) -> ZclModel:
-        """A model holding every attribute the GSME's RTDS exemplars report (first vector wins;
-        encrypted components read from their clear form)."""
-        values, sources = _zcl_seed()
+    def seeded(cls, device: str = "gsme") -> ZclModel:
+        """A model holding every attribute ``device``'s RTDS exemplars report (first vector
+        wins; encrypted components read from their clear form)."""
+        values, sources = _zcl_seed(device)
         return cls(dict(values), dict(sources))
 
     def record(self, key: ZclKey) -> AttributeRecord:
@@ -124,11 +125,11 @@ class ZclModel:
 
 
 @cache
-def _cosem_seed() -> tuple[dict[CosemKey, Data], dict[CosemKey, str]]:
-    """The GET results of the ESME's exemplars by attribute, and their vectors (read once)."""
+def _cosem_seed(device: str) -> tuple[dict[CosemKey, Data], dict[CosemKey, str]]:
+    """The GET results of ``device``'s exemplars by attribute, and their vectors (read once)."""
     values: dict[CosemKey, Data] = {}
     sources: dict[CosemKey, str] = {}
-    for ex in device_exemplars("esme"):
+    for ex in device_exemplars(device):
         if ex.response[:1] != b"\xda" or not ex.command:
             continue
         try:
@@ -147,11 +148,11 @@ def _cosem_seed() -> tuple[dict[CosemKey, Data], dict[CosemKey, str]]:
 
 
 @cache
-def _zcl_seed() -> tuple[dict[ZclKey, tuple[int, ZclValue]], dict[ZclKey, str]]:
-    """The Read Attributes Response records of the GSME's exemplars, and their vectors."""
+def _zcl_seed(device: str) -> tuple[dict[ZclKey, tuple[int, ZclValue]], dict[ZclKey, str]]:
+    """The Read Attributes Response records of ``device``'s exemplars, and their vectors."""
     values: dict[ZclKey, tuple[int, ZclValue]] = {}
     sources: dict[ZclKey, str] = {}
-    for ex in device_exemplars("gsme"):
+    for ex in device_exemplars(device):
         try:
             components = decode_gbz(ex.response).components
         except DecodeError:

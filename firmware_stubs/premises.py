@@ -2,15 +2,17 @@
 
 The description is JSON-like (``docs/devices.md`` shows one)::
 
-    {"chf": "00-DB-12-34-56-78-90-A2", "keys": ["keys"], "seed": 1,
+    {"chf": "00-DB-12-34-56-78-90-A2", "gpf": "00-DB-12-34-56-78-90-A3", "keys": ["keys"],
+     "seed": 1,
      "hub": {"max_in_flight": 4},
      "esme": {"eui": "00-DB-12-34-56-78-90-A0", "credit_pence": 1000, "prepayment": true},
      "gsme": {"eui": "00-DB-12-34-56-78-90-A1", "wake_interval": 5},
      "ppmid": {"eui": "00-DB-12-34-56-78-90-A4"}, "sapc": {"eui": "00-DB-12-34-56-78-90-A6"}}
 
-Every device is optional but the CHF. Keys are looked up in the ``keys`` folders (relative to
-``base``) in order: each device's and the CHF's KA and DS private keys, the remote parties'
-public keys. Device seeds default to the premises seed plus a per-role offset.
+Every device is optional but the CHF (the GPF answers for the GSME from its mirror). Keys are
+looked up in the ``keys`` folders (relative to ``base``) in order: each device's, the CHF's and
+the GPF's KA and DS private keys, the remote parties' public keys. Device seeds default to the
+premises seed plus a per-role offset.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, TypeVar
 from firmware_stubs.comms_hub import (
     Chf,
     CommsHub,
+    Gpf,
     HanDevice,
     HanLogEntry,
     HubSettings,
@@ -41,7 +44,7 @@ from rig.gbcs.eui import Eui64
 from rig.keys.keystore import KeyStore
 
 _ROLES = ("esme", "gsme", "ppmid", "sapc")
-_KNOWN = {"chf", "keys", "seed", "hub", *_ROLES}
+_KNOWN = {"chf", "gpf", "keys", "seed", "hub", *_ROLES}
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class PremisesSpec:
     gsme: tuple[Eui64, GsmeSettings, float] | None = None
     ppmid: tuple[Eui64, PpmidSettings] | None = None
     sapc: tuple[Eui64, ProportionalController] | None = None
+    gpf: Eui64 | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], where: str, base: Path = Path()) -> PremisesSpec:
@@ -77,6 +81,8 @@ class PremisesSpec:
         for offset, role in enumerate(_ROLES, 1):
             if role in data:
                 parsed[role] = _device(role, data[role], f"{where}.{role}", seed + offset)
+        if "gpf" in data:
+            parsed["gpf"] = _eui(data["gpf"], f"{where}.gpf")
         return cls(
             chf=_eui(data["chf"], f"{where}.chf"),
             keys=tuple(base / k for k in keys),
@@ -169,8 +175,20 @@ class Premises:
             keys=keys,
             settings=spec.hub,
             log=log,
+            wall_clock_offset=wall_clock_offset,
         )
-        self.hub = CommsHub(chf, devices, spec.hub)
+        self.gpf: Gpf | None = None
+        if spec.gpf is not None:
+            self.gpf = Gpf(
+                spec.gpf,
+                ka_private=keys.ka_private(spec.gpf),
+                ds_private=keys.ds_private(spec.gpf),
+                keys=keys,
+                settings=spec.hub,
+                gsme=self.gsme,
+                wall_clock_offset=wall_clock_offset,
+            )
+        self.hub = CommsHub(chf, devices, spec.hub, self.gpf)
 
     @property
     def euis(self) -> tuple[Eui64, ...]:

@@ -21,7 +21,8 @@ CHF = Eui64.parse("00-DB-12-34-56-78-91-03")
 PPMID = Eui64.parse("00-DB-12-34-56-78-91-04")
 SAPC = Eui64.parse("00-DB-12-34-56-78-91-05")
 OTHER = Eui64.parse("00-DB-12-34-56-78-91-09")
-DEVICES = (ESME, GSME, CHF, PPMID, SAPC, OTHER)
+GPF = Eui64.parse("00-DB-12-34-56-78-91-06")
+DEVICES = (ESME, GSME, CHF, PPMID, SAPC, OTHER, GPF)
 #: UTRN counters need their low 32 bits clear (reference/gbcs.md §2).
 STEP = 1 << 32
 

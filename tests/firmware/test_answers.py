@@ -1,5 +1,6 @@
-"""Every RTDS use case addressed to the ESME or the GSME gets a well-formed, secured answer from
-the emulated meter (issue 17; firmware_stubs/answers.py).
+"""Every RTDS use case addressed to the ESME, the GSME, the Comms Hub Function or the Gas Proxy
+Function gets a well-formed, secured answer from the emulated device (issue 17;
+firmware_stubs/answers.py).
 
 Each SUCCESS command vector of the shared RTDS is re-addressed to the bench's meter and rebuilt
 with the bench's keys (fresh counter, ACB MAC, the originator's signature where the vector has
@@ -14,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from firmware_parties import ESME, GSME, SUPPLIER, Supplier
+from firmware_parties import CHF, ESME, GPF, GSME, SUPPLIER, Supplier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shared_dir import SHARED_DIR, require_shared
 
+from firmware_stubs.comms_hub import Chf, Gpf, HanLogEntry, HubSettings, install_code_for
+from firmware_stubs.device import SmartDevice
 from firmware_stubs.esme import Esme
 from firmware_stubs.exemplars import Exemplar, placeholder, table
 from firmware_stubs.gsme import Gsme
@@ -29,6 +32,7 @@ from rig.gbcs.cosem.payload import CosemAccess, DlmsRequest, DlmsResponse
 from rig.gbcs.cosem.schema import Obis
 from rig.gbcs.crypto import sign
 from rig.gbcs.dlms import AccessKind, AccessSpec, Data, Tag
+from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, decode
 from rig.gbcs.gbz import PROFILE, Gbz, GbzComponent, ZclFrame
 from rig.gbcs.gbz_message import GbzPayload, decode_plaintext
@@ -114,18 +118,32 @@ def shape(code: int, payload: bytes) -> Any:
     return out
 
 
-def meter(pki: KeyStore, ex: Exemplar) -> tuple[Esme | Gsme, Any]:
+#: The RTDS devices a CCS02 may remove: on the bench CHF's log before the test.
+RTDS_HAN = [Eui64.parse(f"00-DB-12-34-56-78-90-A{i}") for i in range(7)]
+
+
+def meter(pki: KeyStore, ex: Exemplar) -> tuple[SmartDevice, Any]:
     if ex.device == "esme":
         return Esme.from_keys(ESME, pki, wall_clock_offset=WALL), ESME
-    return Gsme.from_keys(GSME, pki, wall_clock_offset=WALL), GSME
+    if ex.device == "gsme":
+        return Gsme.from_keys(GSME, pki, wall_clock_offset=WALL), GSME
+    keys = {"ka_private": pki.ka_private, "ds_private": pki.ds_private}
+    if ex.device == "chf":
+        log = {eui: HanLogEntry(eui, install_code_for(eui)) for eui in RTDS_HAN}
+        own = {k: f(CHF) for k, f in keys.items()}
+        return Chf(CHF, **own, keys=pki, settings=HubSettings(), log=log), CHF
+    gsme = Gsme.from_keys(GSME, pki, wall_clock_offset=WALL)
+    own = {k: f(GPF) for k, f in keys.items()}
+    return Gpf(GPF, **own, keys=pki, settings=HubSettings(), gsme=gsme), GPF
 
 
-@pytest.mark.parametrize("ex", EXEMPLARS, ids=lambda e: e.vector)
-def test_the_meter_answers_the_rtds_command(
+@pytest.mark.parametrize("ex", EXEMPLARS, ids=lambda e: f"{e.device}-{e.vector}")
+def test_the_device_answers_the_rtds_command(
     pki: KeyStore, supplier: Supplier, ex: Exemplar
 ) -> None:
     device, eui = meter(pki, ex)
-    device.tick(0.0)
+    if isinstance(device, Esme | Gsme):
+        device.tick(0.0)
     frame = rebuilt(supplier, ex, eui)
     outputs = device.handle(frame, 1.0)
     assert outputs, list(device.events)
@@ -143,9 +161,20 @@ def test_the_meter_answers_the_rtds_command(
 
 
 def test_the_count_of_use_cases_answered() -> None:
-    """Every use case with a command to the RTDS ESME or GSME has an exemplar (105 of the
-    shared vectors); the command codes not answered are the Comms Hub's and GPF's."""
-    assert len(table()) == 105
+    """Every use case with a SUCCESS command to the RTDS ESME, GSME, CHF or GPF has an
+    exemplar: 116 message codes of the shared vectors (105 ESME / GSME, 10 CHF, 6 GPF, some
+    shared with the meters); only CS02g-1 to the SAPC (no keys) is not answered."""
+    by_device: dict[str, set[int]] = {}
+    for code, entries in table().items():
+        for e in entries:
+            by_device.setdefault(e.device, set()).add(code)
+    assert len(table()) == 116
+    assert {d: len(c) for d, c in by_device.items()} == {
+        "esme": 67,
+        "gsme": 38,
+        "chf": 10,
+        "gpf": 6,
+    }
 
 
 EMERGENCY_OBIS = [f"0-0:94.44.6.{i}" for i in range(1, 6)]

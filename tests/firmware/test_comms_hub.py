@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from firmware_parties import ACB, CHF, ESME, GSME, OTHER, PPMID, SAPC, SUPPLIER, Supplier
+from firmware_parties import ACB, CHF, ESME, GPF, GSME, OTHER, PPMID, SAPC, SUPPLIER, Supplier
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -11,9 +11,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from firmware_stubs.comms_hub import LOG_FULL
 from firmware_stubs.premises import Premises, PremisesSpec
 from rig.gbcs import dlms_usecases as dlms
-from rig.gbcs import gbt, usecases
+from rig.gbcs import gbt, protect, usecases
 from rig.gbcs import gbz_usecases as gbz_uc
+from rig.gbcs.cosem.payload import CosemAccess, DlmsRequest
+from rig.gbcs.cosem.schema import Obis
+from rig.gbcs.dlms import AccessKind, AccessSpec
 from rig.gbcs.frame import Cra
+from rig.gbcs.gbz import decode_attribute_records
 from rig.keys.keystore import KeyStore
 
 HAN = 0.01
@@ -23,6 +27,7 @@ WAKE = 5.0
 def premises(keys: KeyStore, **hub: object) -> Premises:
     description = {
         "chf": str(CHF),
+        "gpf": str(GPF),
         "keys": [str(d) for d in keys.dirs],
         "seed": 3,
         "hub": {"han_latency": HAN, **hub},
@@ -195,3 +200,42 @@ def test_one_wake_window_serves_every_command_waiting(pki: KeyStore, supplier: S
 
 def test_the_bench_sees_the_esme_contactor_and_the_gsme_valve(pki: KeyStore) -> None:
     assert premises(pki).observe() == {"device": str(ESME), "supply": "connected", "valve": "on"}
+
+
+def _active_devices(site: Premises, supplier: Supplier, now: float) -> list[bytes]:
+    """CCS06 (read the CHF device log) as the bench's CHF answers it: the EUIs listed."""
+    spec = AccessSpec(AccessKind.GET, 104, Obis.parse("0-0:30.3.0.255").raw, 4)
+    read = DlmsRequest(0x010F, (CosemAccess(spec),))
+    [(_, frame)] = site.handle(supplier.command(CHF, read, 0x010F, originator=ACB), now)
+    signing, body = supplier.open(frame)
+    assert signing.originator == CHF
+    return [entry.value[0].value for entry in body.results[0].to_data().value]  # type: ignore[attr-defined]
+
+
+def test_ccs06_reads_the_device_log_ccs01_and_ccs02_change(
+    pki: KeyStore, supplier: Supplier
+) -> None:
+    """The CHF's log is one: CCS02 removes the ESME, CCS01 adds a device, CCS06 lists them."""
+    site = premises(pki)
+    assert _active_devices(site, supplier, 1.0) == [e.raw for e in (ESME, GSME, PPMID, SAPC)]
+    remove = supplier.command(CHF, dlms.RemoveHanDevice(ESME), 0x0002, originator=ACB)
+    site.handle(remove, 2.0)
+    add = dlms.AddHanDevice(OTHER, bytes(range(16)), 1)
+    site.handle(supplier.command(CHF, add, 0x0001, originator=ACB), 3.0)
+    assert _active_devices(site, supplier, 4.0) == [e.raw for e in (GSME, PPMID, SAPC, OTHER)]
+
+
+def test_the_gpf_answers_for_the_gsme_from_its_mirror(pki: KeyStore, supplier: Supplier) -> None:
+    """GCS13a to the GPF: answered at once (no wake wait) under the GPF's own keys, with the
+    GSME's current summation (the mirror of its live state)."""
+    site = premises(pki)
+    assert site.gsme is not None
+    site.gsme.state.volume_m3 = 12.345
+    [(delay, frame)] = site.handle(supplier.command(GPF, gbz_uc.ReadGsmeConsumption(), 0x74), 1)
+    assert delay < WAKE / 2
+    signing = supplier.message(frame).signing
+    assert signing.originator == GPF
+    [part] = protect.decrypt_parts(signing, pki)
+    assert part.verdict == protect.VALID and part.plaintext is not None
+    records = {r.attribute: r.value for r in decode_attribute_records(part.plaintext)}
+    assert records[0x0000] == 12345
