@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from devices.api import LinkDown, Receiver
+from devices.spinel.codec import Status
 from devices.spinel.driver import RadioError, SpinelRadio
-from devices.spinel.mac import with_fcs
+from devices.spinel.mac import parse_header, with_fcs
 from devices.transports.capture import Captures
 from rig.clock import AsyncioClock
 from rig.gbcs.eui import Eui64
@@ -45,6 +46,11 @@ _log = logging.getLogger(__name__)
 JOIN_TIMEOUT_S = 30.0
 #: How long the radio thread waits for a frame before it looks at its queue again.
 _RECEIVE_WAIT_S = 0.002
+#: What a transmission's TX status says in a failed request's reason (spinel.h statuses).
+TX_FAILURES = {
+    Status.CCA_FAILURE: "channel busy: CCA failure",
+    Status.NO_ACK: "no MAC ack: NO_ACK",
+}
 #: The stack events the results record (the others are routine or per frame).
 NOTED = {
     "associated",
@@ -80,8 +86,9 @@ class HanMeterConfig:
 
 class RadioThread:
     """The one thread that talks to the radio: the stack's calls are queued, in order, from the
-    loop (a :class:`~rig.zigbee.seam.Radio`); frames heard reach ``on_frame(psdu, at)`` and a
-    radio failure ``on_lost(reason)`` on the loop."""
+    loop (a :class:`~rig.zigbee.seam.Radio`); frames heard reach ``on_frame(psdu, at)``, each
+    transmission that failed (its TX status: ``NO_ACK``, ``CCA_FAILURE``)
+    ``on_tx_failed(mac_frame, status)`` and a radio failure ``on_lost(reason)`` on the loop."""
 
     def __init__(
         self,
@@ -89,9 +96,10 @@ class RadioThread:
         loop: asyncio.AbstractEventLoop,
         on_frame: Callable[[bytes, float], None],
         on_lost: Callable[[str], None],
+        on_tx_failed: Callable[[bytes, int], None] = lambda frame, status: None,
     ) -> None:
         self.radio, self._loop = radio, loop
-        self._on_frame, self._on_lost = on_frame, on_lost
+        self._on_frame, self._on_lost, self._on_tx_failed = on_frame, on_lost, on_tx_failed
         self._calls: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"radio {radio.port}", daemon=True)
@@ -126,6 +134,7 @@ class RadioThread:
                     done = getattr(self.radio, name)(argument)
                     if name == "transmit" and done.status != 0:
                         self.unacked += 1
+                        self._loop.call_soon_threadsafe(self._on_tx_failed, argument, done.status)
                 frame = self.radio.receive(_RECEIVE_WAIT_S)
                 if frame is not None:
                     self._loop.call_soon_threadsafe(self._on_frame, frame.psdu, time.monotonic())
@@ -209,7 +218,7 @@ class HanHub:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._pcap = PcapCapture(self.run_dir / "han.pcap")
         write_pc_keys(self.run_dir / "wireshark", self.keys)
-        self._thread = RadioThread(radio, loop, self._heard, self._lost)
+        self._thread = RadioThread(radio, loop, self._heard, self._lost, self._tx_failed)
         trust_center = secured.TrustCenterConfig(
             eui64=self.config.eui.raw,
             pan_id=self.config.pan_id,
@@ -297,6 +306,32 @@ class HanHub:
         self._capture(psdu, at)
         self.coordinator.receive(psdu[:-2])
 
+    def _tx_failed(self, mac_frame: bytes, status: int) -> None:
+        """The radio gave up on a frame (its TX status): kept on the meter it was for, to name
+        why its APS delivery failed, if it does (:meth:`_undelivered`)."""
+        try:
+            short = parse_header(mac_frame).dst
+        except ValueError:
+            return
+        eui = None if self.coordinator is None or short is None else self.coordinator.eui_of(short)
+        member = self._by_eui.get(eui) if eui is not None else None
+        if member is not None:
+            member.tx_failure = (asyncio.get_running_loop().time(), status)
+
+    def _undelivered(self, member: HanMember, at: float) -> str:
+        """Why the APS delivery to ``member`` failed at ``at``: the retries, and what the radio
+        said of its last transmission to it over them (CCA failure: the channel busy; no MAC
+        ack), if a transmission failed (else the meter's APS ack never came)."""
+        assert self.coordinator is not None
+        config = self.coordinator.config
+        reason = (
+            f"HAN: APS delivery to {member.name} failed after {config.aps_max_retries} retries"
+        )
+        failed = member.tx_failure
+        if failed is None or failed[0] < at - (config.aps_max_retries + 1) * config.aps_ack_wait:
+            return f"{reason} (no APS ack)"
+        return f"{reason} ({TX_FAILURES.get(failed[1], Status.name_of(failed[1]))})"
+
     def _lost(self, reason: str) -> None:
         for member in list(self._open):
             if member.receiver is not None:
@@ -322,6 +357,8 @@ class HanHub:
             member.refused.set()
         elif event.kind in ("left", "refused"):
             member.ready.clear()
+        elif event.kind == "aps-failed" and event.data and member.receiver is not None:
+            member.receiver.send_failed(member, event.data, self._undelivered(member, event.at))
         elif event.kind == "transfer-data" and member.receiver is not None:
             at = asyncio.get_running_loop().time()
             if self.captures is not None:
@@ -365,6 +402,8 @@ class HanMember:
         self.refusal = ""
         #: The link keys Key Establishment set up with the meter (for the capture's keys).
         self.cbke_keys: list[bytes] = []
+        #: The last transmission to the meter the radio gave up on: (loop time, TX status).
+        self.tx_failure: tuple[float, int] | None = None
 
     async def open(self, loop: asyncio.AbstractEventLoop, receiver: Receiver) -> None:
         """Start the hub if need be; return once this meter has joined with its tunnel open."""
