@@ -202,7 +202,8 @@ def _pytest(plan: Path, benches: list[Path], run_dir: Path, extra: list[str]) ->
     args = [str(plan), "-p", "no:cacheprovider", *(f"--bench={b}" for b in benches)]
     plugins = [TestProgress()] if on_terminal() else []
     code = pytest.main([*args, "--rig-results", str(run_dir), *extra], plugins=plugins)
-    click.echo(f"results: {run_dir}")
+    if code != pytest.ExitCode.USAGE_ERROR:  # else nothing ran: pytest said why, in one line
+        click.echo(f"results: {run_dir}")
     raise SystemExit(int(code))
 
 

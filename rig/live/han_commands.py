@@ -10,7 +10,12 @@ from devices.spinel.driver import DEFAULT_BAUDRATE
 
 @click.group("han")
 def han() -> None:
-    """The HAN's radio: check a Spinel RCP dongle before a bench file names it."""
+    """The HAN's radio: check a Spinel RCP dongle before a bench file names it.
+
+    \b
+    Example:
+      rig han probe /dev/ttyACM0
+    """
 
 
 @han.command("probe")

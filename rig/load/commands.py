@@ -15,7 +15,7 @@ def _show_log(device: str, line: str) -> None:
 
 
 @click.command("emulate")
-@click.argument("bench", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("bench", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Key folder parent.")
 def emulate(bench: Path, out: Path | None) -> None:
     """Serve a bench's emulated devices so a physical rig can mix them in; Ctrl-C stops.
