@@ -44,6 +44,9 @@ _log = logging.getLogger(__name__)
 #: How long ``open`` waits for a meter to join and open its tunnel [ASSUMED: a bench figure;
 #: a join is a few hundred ms on the emulated air, a sleepy GSME polls once a second].
 JOIN_TIMEOUT_S = 30.0
+#: How long a stopping hub waits for its Leave requests to go out [ASSUMED: a few of a sleepy
+#: meter's 1 s polls, each of which fetches one held frame: the Leave may wait behind an APS ack].
+LEAVE_WAIT_S = 5.0
 #: How long the radio thread waits for a frame before it looks at its queue again.
 _RECEIVE_WAIT_S = 0.002
 #: What a transmission's TX status says in a failed request's reason (spinel.h statuses).
@@ -105,9 +108,15 @@ class RadioThread:
         self._thread = threading.Thread(target=self._run, name=f"radio {radio.port}", daemon=True)
         #: Transmissions that ended without an ACK (or CCA failure) after the radio's retries.
         self.unacked = 0
+        self._busy = False
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def idle(self) -> bool:
+        """Whether every call queued so far has been carried out."""
+        return self._calls.empty() and not self._busy
 
     def stop(self) -> None:
         self._stop.set()
@@ -130,11 +139,13 @@ class RadioThread:
         try:
             while not self._stop.is_set():
                 while not self._calls.empty():
+                    self._busy = True
                     name, argument = self._calls.get()
                     done = getattr(self.radio, name)(argument)
                     if name == "transmit" and done.status != 0:
                         self.unacked += 1
                         self._loop.call_soon_threadsafe(self._on_tx_failed, argument, done.status)
+                self._busy = False
                 frame = self.radio.receive(_RECEIVE_WAIT_S)
                 if frame is not None:
                     self._loop.call_soon_threadsafe(self._on_frame, frame.psdu, time.monotonic())
@@ -255,7 +266,27 @@ class HanHub:
             raise
         return radio
 
+    async def _ask_to_leave(self) -> None:
+        """Ask each joined meter to leave (NWK Leave with the request bit, 05-3474 §3.6.1.10.2)
+        and wait until the requests are on the air (at most :data:`LEAVE_WAIT_S`): the next
+        hub on this HAN (the next run, another rig process on the same radio) is a trust
+        center with no children, which a meter that still thinks itself joined would never
+        reach; having left, it joins afresh [ASSUMED: the rig's hub ends its HAN with its run]."""
+        coordinator, thread = self.coordinator, self._thread
+        assert coordinator is not None and thread is not None
+        coordinator.permit_joining = False  # a meter that has left joins the next hub, not this
+        for eui, child in list(coordinator.children.items()):
+            if child.state == "joined":
+                coordinator.request_leave(eui)
+        deadline = asyncio.get_running_loop().time() + LEAVE_WAIT_S
+        while (coordinator.holding or not thread.idle) and (
+            asyncio.get_running_loop().time() < deadline
+        ):
+            await asyncio.sleep(0.02)
+
     async def _stop(self) -> None:
+        if self._thread is not None and self.coordinator is not None:
+            await self._ask_to_leave()
         if self._thread is not None:
             thread, self._thread = self._thread, None
             await asyncio.to_thread(thread.stop)

@@ -144,6 +144,11 @@ class Coordinator(Node):
             codec.nwk_command(codec.NWK_LEAVE, options=codec.LEAVE_REQUEST),
         )
 
+    @property
+    def holding(self) -> int:
+        """How many frames wait for a sleepy child's poll."""
+        return sum(len(held.frames) for held in self._held.values())
+
     def _joined(self, eui64: bytes) -> Child:
         child = self.children.get(eui64)
         if child is None or child.state != "joined":
