@@ -115,8 +115,8 @@ class RadioThread:
 
     @property
     def idle(self) -> bool:
-        """Whether every call queued so far has been carried out."""
-        return self._calls.empty() and not self._busy
+        """Whether every call queued so far has been carried out (or the thread has ended)."""
+        return not self._thread.is_alive() or (self._calls.empty() and not self._busy)
 
     def stop(self) -> None:
         self._stop.set()
