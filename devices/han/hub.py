@@ -355,9 +355,7 @@ class HanHub:
         ack), if a transmission failed (else the meter's APS ack never came)."""
         assert self.coordinator is not None
         config = self.coordinator.config
-        reason = (
-            f"HAN: APS delivery to {member.name} failed after {config.aps_max_retries} retries"
-        )
+        reason = f"HAN: APS delivery to {member.name} failed after {config.aps_max_retries} retries"
         failed = member.tx_failure
         if failed is None or failed[0] < at - (config.aps_max_retries + 1) * config.aps_ack_wait:
             return f"{reason} (no APS ack)"

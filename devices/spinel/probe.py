@@ -53,9 +53,7 @@ def _le16(value: int) -> bytes:
     return value.to_bytes(2, "little")
 
 
-def probe(
-    radio: SpinelRadio, *, channel: int, listen_s: float = 0.5
-) -> Iterator[Step]:
+def probe(radio: SpinelRadio, *, channel: int, listen_s: float = 0.5) -> Iterator[Step]:
     """The steps, in order; one with ``ok`` False, or a :class:`RadioError`, ends the probe."""
     reset = radio.reset()
     yield Step("reset", Status.name_of(reset))
