@@ -6,11 +6,14 @@ A thin shell, as ``devices/hub_link.py`` is for a hub's serial link: the stack's
 the loop's clock (:class:`~rig.clock.AsyncioClock`); the radio, a blocking driver, is owned by
 one thread (:class:`RadioThread`) that carries out the stack's transmissions and source-match
 changes in order and hands every frame heard to the loop. A member's ``send`` is TransferData
-through the meter's tunnel; each TransferData from the meter is a frame received. The first
-member to open starts the hub (and the emulated HAN's process, on an emulated bench); ``open``
-returns once that meter has joined and opened its tunnel. Every frame sent and heard goes to
-the run's ``han.pcap`` (and the per-test captures), the keys to a Wireshark ``zigbee_pc_keys``
-file beside it, and the stack's join events to ``note`` (the run's results).
+through the meter's tunnel; each TransferData from the meter is a frame received, and one the
+stack could not deliver (its APS retries spent) the receiver's ``send_failed``, naming what the
+radio said of it (CCA failure, no ACK). The first member to open starts the hub (and the
+emulated HAN's process, on an emulated bench); ``open`` returns once that meter has joined and
+opened its tunnel; the last to close stops it, after asking the meters to leave (docs/han.md
+"The hub ends its HAN with its run"). Every frame sent and heard goes to the run's ``han.pcap``
+(and the per-test captures), the keys to a Wireshark ``zigbee_pc_keys`` file beside it, and the
+stack's join events to ``note`` (the run's results).
 """
 
 from __future__ import annotations
