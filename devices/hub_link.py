@@ -20,13 +20,18 @@ from devices.api import Device, LinkDown, Receiver
 from devices.serial_device import RestoringReceiver
 from rig.gbcs.errors import GbcsError
 from rig.gbcs.eui import Eui64
-from rig.gbcs.frame import decode
+from rig.gbcs.frame import GeneralSigning, decode
 
 
 def originator(frame: bytes) -> Eui64 | None:
     """The EUI a GBCS frame names as its originator (None if its header does not parse)."""
+    signing = _signing(frame)
+    return None if signing is None else signing.originator
+
+
+def _signing(frame: bytes) -> GeneralSigning | None:
     try:
-        return decode(frame).signing.originator
+        return decode(frame).signing
     except (GbcsError, ValueError):
         return None
 
@@ -99,6 +104,13 @@ class HubLink:
             self.unrouted += 1
             return
         member.receiver.frame_received(member, frame, at)
+
+    def send_failed(self, device: Device, frame: bytes, reason: str) -> None:
+        """To the member the frame was for (its recipient), else the hub's own."""
+        signing = _signing(frame)
+        member = self._by_eui.get(signing.recipient, self.own) if signing else self.own
+        if member.receiver is not None:
+            member.receiver.send_failed(member, frame, reason)
 
     def link_lost(self, device: Device, reason: str) -> None:
         for member in list(self._open):

@@ -120,6 +120,10 @@ def _add_examples(command: click.Command, path: tuple[str, ...]) -> None:
             "rig.gbcs.commands:frame",
             "Build a GBCS message from options or a JSON/TOML description and print its hex.",
         ),
+        "han": (
+            "rig.live.han_commands:han",
+            "The HAN's radio: check a Spinel RCP dongle before a bench file names it.",
+        ),
         "keys": ("rig.keys.commands:keys", "Test key material (never real keys)."),
         "lab": (
             "rig.lab.commands:lab",
@@ -155,12 +159,14 @@ def main() -> None:
     """
 
 
+#: A bench file, or a shipped bench's name (checked when it is loaded: rig.config.bench).
+BENCH_FILE = click.Path(dir_okay=False, path_type=Path)
 BENCH_OPTION = click.option(
     "--bench",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=BENCH_FILE,
     default=None,
     show_default="the embedded emulated bench",
-    help="Bench file (TOML).",
+    help="Bench file (TOML), or a shipped bench's name (han).",
 )
 OUT_OPTION = click.option(
     "--out",
@@ -206,7 +212,8 @@ def _pytest(plan: Path, benches: list[Path], run_dir: Path, extra: list[str]) ->
     args = [str(plan), "-p", "no:cacheprovider", *(f"--bench={b}" for b in benches)]
     plugins = [TestProgress()] if on_terminal() else []
     code = pytest.main([*args, "--rig-results", str(run_dir), *extra], plugins=plugins)
-    click.echo(f"results: {run_dir}")
+    if code != pytest.ExitCode.USAGE_ERROR:  # else nothing ran: pytest said why, in one line
+        click.echo(f"results: {run_dir}")
     raise SystemExit(int(code))
 
 
@@ -233,9 +240,9 @@ def demo(bench: Path | None, out: Path | None) -> None:
     "--bench",
     "benches",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Bench file (TOML); repeat it for a pool: each worker leases a free bench. "
-    "[default: the embedded emulated bench]",
+    type=BENCH_FILE,
+    help="Bench file (TOML), or a shipped bench's name (han); repeat it for a pool: each "
+    "worker leases a free bench. [default: the embedded emulated bench]",
 )
 @OUT_OPTION
 @click.option("-n", "workers", default=None, help="pytest-xdist workers, one bench each.")
@@ -266,7 +273,7 @@ def run(
     "bench_file",
     metavar="[BENCH]",
     required=False,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=BENCH_FILE,
 )
 @BENCH_OPTION
 @OUT_OPTION
@@ -283,7 +290,7 @@ def check(bench_file: Path | None, bench: Path | None, out: Path | None) -> None
     from rich.console import Console
     from rich.markup import escape
 
-    from rig.config.bench import BenchError
+    from rig.config.bench import BenchError, bench_path
     from rig.live.launch import launch
 
     if bench_file is not None:
@@ -291,7 +298,7 @@ def check(bench_file: Path | None, bench: Path | None, out: Path | None) -> None
         if (
             given is ParameterSource.COMMANDLINE
             and bench
-            and bench.resolve() != bench_file.resolve()
+            and bench_path(bench).resolve() != bench_path(bench_file).resolve()
         ):
             raise click.UsageError(f"two bench files given: {bench_file} and --bench {bench}")
         bench = bench_file

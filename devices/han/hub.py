@@ -6,11 +6,14 @@ A thin shell, as ``devices/hub_link.py`` is for a hub's serial link: the stack's
 the loop's clock (:class:`~rig.clock.AsyncioClock`); the radio, a blocking driver, is owned by
 one thread (:class:`RadioThread`) that carries out the stack's transmissions and source-match
 changes in order and hands every frame heard to the loop. A member's ``send`` is TransferData
-through the meter's tunnel; each TransferData from the meter is a frame received. The first
-member to open starts the hub (and the emulated HAN's process, on an emulated bench); ``open``
-returns once that meter has joined and opened its tunnel. Every frame sent and heard goes to
-the run's ``han.pcap`` (and the per-test captures), the keys to a Wireshark ``zigbee_pc_keys``
-file beside it, and the stack's join events to ``note`` (the run's results).
+through the meter's tunnel; each TransferData from the meter is a frame received, and one the
+stack could not deliver (its APS retries spent) the receiver's ``send_failed``, naming what the
+radio said of it (CCA failure, no ACK). The first member to open starts the hub (and the
+emulated HAN's process, on an emulated bench); ``open`` returns once that meter has joined and
+opened its tunnel; the last to close stops it, after asking the meters to leave (docs/han.md
+"The hub ends its HAN with its run"). Every frame sent and heard goes to the run's ``han.pcap``
+(and the per-test captures), the keys to a Wireshark ``zigbee_pc_keys`` file beside it, and the
+stack's join events to ``note`` (the run's results).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from devices.api import LinkDown, Receiver
+from devices.spinel.codec import Status
 from devices.spinel.driver import RadioError, SpinelRadio
-from devices.spinel.mac import with_fcs
+from devices.spinel.mac import parse_header, with_fcs
 from devices.transports.capture import Captures
 from rig.clock import AsyncioClock
 from rig.gbcs.eui import Eui64
@@ -43,8 +47,16 @@ _log = logging.getLogger(__name__)
 #: How long ``open`` waits for a meter to join and open its tunnel [ASSUMED: a bench figure;
 #: a join is a few hundred ms on the emulated air, a sleepy GSME polls once a second].
 JOIN_TIMEOUT_S = 30.0
+#: How long a stopping hub waits for its Leave requests to go out [ASSUMED: a few of a sleepy
+#: meter's 1 s polls, each of which fetches one held frame: the Leave may wait behind an APS ack].
+LEAVE_WAIT_S = 5.0
 #: How long the radio thread waits for a frame before it looks at its queue again.
 _RECEIVE_WAIT_S = 0.002
+#: What a transmission's TX status says in a failed request's reason (spinel.h statuses).
+TX_FAILURES = {
+    Status.CCA_FAILURE: "channel busy: CCA failure",
+    Status.NO_ACK: "no MAC ack: NO_ACK",
+}
 #: The stack events the results record (the others are routine or per frame).
 NOTED = {
     "associated",
@@ -80,8 +92,9 @@ class HanMeterConfig:
 
 class RadioThread:
     """The one thread that talks to the radio: the stack's calls are queued, in order, from the
-    loop (a :class:`~rig.zigbee.seam.Radio`); frames heard reach ``on_frame(psdu, at)`` and a
-    radio failure ``on_lost(reason)`` on the loop."""
+    loop (a :class:`~rig.zigbee.seam.Radio`); frames heard reach ``on_frame(psdu, at)``, each
+    transmission that failed (its TX status: ``NO_ACK``, ``CCA_FAILURE``)
+    ``on_tx_failed(mac_frame, status)`` and a radio failure ``on_lost(reason)`` on the loop."""
 
     def __init__(
         self,
@@ -89,17 +102,24 @@ class RadioThread:
         loop: asyncio.AbstractEventLoop,
         on_frame: Callable[[bytes, float], None],
         on_lost: Callable[[str], None],
+        on_tx_failed: Callable[[bytes, int], None] = lambda frame, status: None,
     ) -> None:
         self.radio, self._loop = radio, loop
-        self._on_frame, self._on_lost = on_frame, on_lost
+        self._on_frame, self._on_lost, self._on_tx_failed = on_frame, on_lost, on_tx_failed
         self._calls: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"radio {radio.port}", daemon=True)
         #: Transmissions that ended without an ACK (or CCA failure) after the radio's retries.
         self.unacked = 0
+        self._busy = False
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def idle(self) -> bool:
+        """Whether every call queued so far has been carried out (or the thread has ended)."""
+        return not self._thread.is_alive() or (self._calls.empty() and not self._busy)
 
     def stop(self) -> None:
         self._stop.set()
@@ -122,10 +142,13 @@ class RadioThread:
         try:
             while not self._stop.is_set():
                 while not self._calls.empty():
+                    self._busy = True
                     name, argument = self._calls.get()
                     done = getattr(self.radio, name)(argument)
                     if name == "transmit" and done.status != 0:
                         self.unacked += 1
+                        self._loop.call_soon_threadsafe(self._on_tx_failed, argument, done.status)
+                self._busy = False
                 frame = self.radio.receive(_RECEIVE_WAIT_S)
                 if frame is not None:
                     self._loop.call_soon_threadsafe(self._on_frame, frame.psdu, time.monotonic())
@@ -209,7 +232,7 @@ class HanHub:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._pcap = PcapCapture(self.run_dir / "han.pcap")
         write_pc_keys(self.run_dir / "wireshark", self.keys)
-        self._thread = RadioThread(radio, loop, self._heard, self._lost)
+        self._thread = RadioThread(radio, loop, self._heard, self._lost, self._tx_failed)
         trust_center = secured.TrustCenterConfig(
             eui64=self.config.eui.raw,
             pan_id=self.config.pan_id,
@@ -246,7 +269,27 @@ class HanHub:
             raise
         return radio
 
+    async def _ask_to_leave(self) -> None:
+        """Ask each joined meter to leave (NWK Leave with the request bit, 05-3474 §3.6.1.10.2)
+        and wait until the requests are on the air (at most :data:`LEAVE_WAIT_S`): the next
+        hub on this HAN (the next run, another rig process on the same radio) is a trust
+        center with no children, which a meter that still thinks itself joined would never
+        reach; having left, it joins afresh [ASSUMED: the rig's hub ends its HAN with its run]."""
+        coordinator, thread = self.coordinator, self._thread
+        assert coordinator is not None and thread is not None
+        coordinator.permit_joining = False  # a meter that has left joins the next hub, not this
+        for eui, child in list(coordinator.children.items()):
+            if child.state == "joined":
+                coordinator.request_leave(eui)
+        deadline = asyncio.get_running_loop().time() + LEAVE_WAIT_S
+        while (coordinator.holding or not thread.idle) and (
+            asyncio.get_running_loop().time() < deadline
+        ):
+            await asyncio.sleep(0.02)
+
     async def _stop(self) -> None:
+        if self._thread is not None and self.coordinator is not None:
+            await self._ask_to_leave()
         if self._thread is not None:
             thread, self._thread = self._thread, None
             await asyncio.to_thread(thread.stop)
@@ -297,6 +340,30 @@ class HanHub:
         self._capture(psdu, at)
         self.coordinator.receive(psdu[:-2])
 
+    def _tx_failed(self, mac_frame: bytes, status: int) -> None:
+        """The radio gave up on a frame (its TX status): kept on the meter it was for, to name
+        why its APS delivery failed, if it does (:meth:`_undelivered`)."""
+        try:
+            short = parse_header(mac_frame).dst
+        except ValueError:
+            return
+        eui = None if self.coordinator is None or short is None else self.coordinator.eui_of(short)
+        member = self._by_eui.get(eui) if eui is not None else None
+        if member is not None:
+            member.tx_failure = (asyncio.get_running_loop().time(), status)
+
+    def _undelivered(self, member: HanMember, at: float) -> str:
+        """Why the APS delivery to ``member`` failed at ``at``: the retries, and what the radio
+        said of its last transmission to it over them (CCA failure: the channel busy; no MAC
+        ack), if a transmission failed (else the meter's APS ack never came)."""
+        assert self.coordinator is not None
+        config = self.coordinator.config
+        reason = f"HAN: APS delivery to {member.name} failed after {config.aps_max_retries} retries"
+        failed = member.tx_failure
+        if failed is None or failed[0] < at - (config.aps_max_retries + 1) * config.aps_ack_wait:
+            return f"{reason} (no APS ack)"
+        return f"{reason} ({TX_FAILURES.get(failed[1], Status.name_of(failed[1]))})"
+
     def _lost(self, reason: str) -> None:
         for member in list(self._open):
             if member.receiver is not None:
@@ -322,6 +389,8 @@ class HanHub:
             member.refused.set()
         elif event.kind in ("left", "refused"):
             member.ready.clear()
+        elif event.kind == "aps-failed" and event.data and member.receiver is not None:
+            member.receiver.send_failed(member, event.data, self._undelivered(member, event.at))
         elif event.kind == "transfer-data" and member.receiver is not None:
             at = asyncio.get_running_loop().time()
             if self.captures is not None:
@@ -365,6 +434,8 @@ class HanMember:
         self.refusal = ""
         #: The link keys Key Establishment set up with the meter (for the capture's keys).
         self.cbke_keys: list[bytes] = []
+        #: The last transmission to the meter the radio gave up on: (loop time, TX status).
+        self.tx_failure: tuple[float, int] | None = None
 
     async def open(self, loop: asyncio.AbstractEventLoop, receiver: Receiver) -> None:
         """Start the hub if need be; return once this meter has joined with its tunnel open."""

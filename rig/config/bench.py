@@ -27,8 +27,11 @@ from rig.gbcs.eui import Eui64
 from rig.host import busy_poll, cpu_slice
 from rig.keys import RTDS_KEYS
 
+#: The benches shipped with the rig (``emulated``, ``han``, ``premises``), each also given by its
+#: name: ``--bench han`` (docs/bench-files.md "Shipped benches").
+SHIPPED_BENCHES = Path(__file__).parent / "benches"
 #: The embedded emulated bench, used by ``rig demo`` and by default.
-DEFAULT_BENCH = Path(__file__).parent / "benches" / "emulated.toml"
+DEFAULT_BENCH = SHIPPED_BENCHES / "emulated.toml"
 
 DEVICE_KINDS = ("esme", "gsme", "comms_hub", "ppmid", "sapc")
 #: The DSP inventory's device type of each kind (domain.md §0). The inventory has no SAPC type:
@@ -272,6 +275,14 @@ class _Table:
                 )
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is under it (as a user would type it)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _resolve(path: Path, text: str) -> Path:
     if text == "@rtds":
         return RTDS_KEYS
@@ -312,12 +323,33 @@ def _users(path: Path, root: _Table) -> dict[str, UserConfig]:
     return users
 
 
+def shipped_benches() -> list[str]:
+    """The shipped benches' names."""
+    return sorted(path.stem for path in SHIPPED_BENCHES.glob("*.toml"))
+
+
+def bench_path(given: str | Path) -> Path:
+    """The bench file ``given`` names: a path, or a shipped bench's name (``han``) when no such
+    file is here."""
+    path = Path(given)
+    shipped = SHIPPED_BENCHES / f"{path}.toml"
+    if path.suffix or len(path.parts) != 1 or path.exists() or not shipped.is_file():
+        return path
+    return shipped
+
+
 def load_bench(path: Path) -> Bench:
-    """Read and validate a bench file."""
+    """Read and validate a bench file (or a shipped bench, by name: :func:`bench_path`)."""
+    path = bench_path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BenchError(f"{path}: bench file not found") from None
+        raise BenchError(
+            f"{path}: bench file not found (the shipped benches, by name or in "
+            f"{_shown(SHIPPED_BENCHES)}/: {', '.join(shipped_benches())})"
+        ) from None
+    except IsADirectoryError:
+        raise BenchError(f"{path}: a folder, not a bench file") from None
     except tomllib.TOMLDecodeError as exc:
         raise BenchError(f"{path}: not valid TOML: {exc}") from None
     root = _Table(path, raw, "")

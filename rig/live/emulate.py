@@ -1,11 +1,14 @@
 """``rig emulate BENCH``: serve a bench's emulated devices for a physical rig to mix in.
 
 Each emulated ESME of the bench is started in its own process (behind a pty, or a loopback TCP
-/ RFC 2217 bridge as its ``transport`` says) with freshly generated device keys; the ports, the
-key folder and a ``[[device]]`` snippet for the other rig's bench file are printed; the devices
-run until SIGINT (Ctrl-C) or SIGTERM, then stop cleanly. Each device's log (frames rejected,
-commands discarded for their MAC or counter) is kept in ``<run folder>/devices/<name>.log`` and
-followed on the terminal.
+/ RFC 2217 bridge as its ``transport`` says) with freshly generated device keys; a bench with an
+emulated ``[han]`` gets its emulated HAN (the air, the meters on it, and the Comms Hub's RCP on
+a pty: rig/live/han.py), with a test PKI generated for it, and another rig drives that pty as
+its ``[han] port`` exactly as it would a dongle. The ports, the key folder and the bench-file
+text for the other rig are printed; the devices run until SIGINT (Ctrl-C) or SIGTERM, then stop
+cleanly. Each device's log (frames rejected, commands discarded for their MAC or counter) is
+kept in ``<run folder>/devices/<name>.log`` (the HAN's in ``<run folder>/han/``) and followed
+on the terminal.
 """
 
 from __future__ import annotations
@@ -16,35 +19,49 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from devices.emulated.host import EmulatorProcess
 from devices.serial_device import EmulatedSerialDevice, emulated_esme
 from rig.config.bench import Bench
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import Role, key_file_name
 from rig.keys.pki import generate_pki
+from rig.live.han import EMULATED_HAN_LOG, HAN_DIR, PKI_DIR, start_emulated_han
+from rig.zigbee.pki import CA_FILE, credentials_path
 
 
 @dataclass(frozen=True)
 class Served:
-    """One emulated device being served: the port another rig opens."""
+    """One emulated device being served: the port another rig opens (a HAN meter's: the HAN's
+    radio), and what else its ``[[device]]`` needs (a HAN meter's install code, certificate)."""
 
     name: str
     kind: str
     eui: str
     port: str
+    settings: tuple[tuple[str, str], ...] = ()
 
 
-def snippet(served: list[Served], keys: Path) -> str:
+@dataclass(frozen=True)
+class ServedHan:
+    """The emulated HAN being served: the ``[han]`` table of a bench whose radio is its pty."""
+
+    port: str
+    settings: tuple[tuple[str, str], ...]
+
+
+def snippet(served: list[Served], keys: Path, han: ServedHan | None = None) -> str:
     """Bench-file text for the rig that mixes these devices in."""
     lines = [f'# add to [keys] dirs: "{keys}" (the emulated devices\' public keys)']
+    if han is not None:
+        lines += ["[han]", *(f"{key} = {value}" for key, value in han.settings), ""]
     for device in served:
-        lines += [
-            "[[device]]",
-            f'name = "{device.name}"',
-            f'kind = "{device.kind}"',
-            f'eui = "{device.eui}"',
-            f'port = "{device.port}"',
-            "",
-        ]
+        lines += ["[[device]]", f'name = "{device.name}"', f'kind = "{device.kind}"']
+        lines.append(f'eui = "{device.eui}"')
+        if device.settings:
+            lines += [f"{key} = {value}" for key, value in device.settings]
+        else:
+            lines.append(f'port = "{device.port}"')
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -56,6 +73,41 @@ def has_device_keys(folder: Path, euis: list[Eui64]) -> bool:
         for role in Role
         for private in (True, False)
     )
+
+
+def _served_han(bench: Bench, port: str, folder: Path) -> tuple[ServedHan, list[Served]]:
+    """The ``[han]`` table and the HAN meters' ``[[device]]`` settings for a rig driving the
+    emulated HAN's radio on ``port`` (docs/han.md "rig emulate: a HAN for another rig")."""
+    han = bench.han
+    assert han is not None
+    pki = (folder / PKI_DIR).resolve()
+    table = (
+        ("port", f'"{port}"'),
+        ("eui", f'"{han.eui}"'),
+        ("channel", str(han.channel)),
+        ("pan_id", f"0x{han.pan_id:04X}"),
+        ("extended_pan_id", f'"{han.extended_pan_id.hex().upper()}"'),
+        ("network_key", f'"{han.network_key.hex().upper()}"  # a TEST key'),
+        ("ca", f'"{pki / CA_FILE}"'),
+        ("certificate", f'"{credentials_path(pki, han.eui.raw)}"'),
+    )
+    meters = [
+        Served(
+            d.name,
+            d.kind,
+            str(d.eui),
+            port,
+            (
+                ("transport", '"han"'),
+                ("install_code", f'"{(d.install_code or b"").hex().upper()}"'),
+                ("certificate", f'"{credentials_path(pki, d.eui.raw)}"'),
+                ("response_timeout_s", f"{d.response_timeout_s:g}"),
+            ),
+        )
+        for d in bench.devices.values()
+        if d.transport == "han"
+    ]
+    return ServedHan(port, table), meters
 
 
 #: Where the emulated devices' logs go, under the run folder (``rig emulate``'s and a run's,
@@ -103,29 +155,35 @@ class LogFollower:
 async def serve(
     bench: Bench,
     run_dir: Path,
-    on_ready: Callable[[list[Served], Path], None],
+    on_ready: Callable[[list[Served], Path, ServedHan | None], None],
     on_log: LogLine | None = None,
     keys: Path | None = None,
 ) -> None:
-    """Start the bench's emulated devices, report them, and run until SIGINT or SIGTERM; every
-    line a device logs goes to ``on_log`` (and stays in ``run_dir/devices/<name>.log``). Their
-    keys are generated in ``run_dir/keys``, or kept in ``keys`` if it has them all (several
-    hosts serving the same bench share one key folder: docs/lab.md)."""
+    """Start the bench's emulated devices (and emulated HAN), report them, and run until SIGINT
+    or SIGTERM; every line a device logs goes to ``on_log`` (and stays in
+    ``run_dir/devices/<name>.log``, the HAN's in ``run_dir/han/``). Their keys are generated in
+    ``run_dir/keys``, or kept in ``keys`` if it has them all (several hosts serving the same
+    bench share one key folder: docs/lab.md)."""
     emulated = [d for d in bench.devices.values() if d.emulated]
     if not emulated:
         raise ValueError(f"{bench.path}: no device has emulated = true")
-    unsupported = [d.name for d in emulated if d.kind != "esme"]
+    serial = [d for d in emulated if d.transport != "han"]
+    unsupported = [d.name for d in serial if d.kind != "esme"]
     if unsupported:
-        raise ValueError(f"{bench.path}: rig emulate serves ESMEs only, not {unsupported}")
+        raise ValueError(
+            f"{bench.path}: rig emulate serves ESMEs and a [han]'s meters only, not {unsupported}"
+        )
     if keys is None or not has_device_keys(keys, [d.eui for d in emulated]):
         keys = keys or run_dir / "keys"
         generate_pki(keys, remote_parties=(), devices=[d.eui for d in emulated], overwrite=True)
     key_dirs = [keys, *bench.key_dirs]
     devices: list[EmulatedSerialDevice] = []
+    han_process: EmulatorProcess | None = None
     log_dir = run_dir / DEVICE_LOGS_DIR
-    follower = LogFollower(
-        {d.name: log_dir / f"{d.name}.log" for d in emulated}, on_log or (lambda _n, _l: None)
-    )
+    logs = {d.name: log_dir / f"{d.name}.log" for d in serial}
+    if len(serial) < len(emulated):
+        logs["han"] = run_dir / HAN_DIR / EMULATED_HAN_LOG
+    follower = LogFollower(logs, on_log or (lambda _n, _l: None))
     following: asyncio.Task[None] | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -133,7 +191,7 @@ async def serve(
         loop.add_signal_handler(signum, stop.set)
     try:
         served = []
-        for config in emulated:
+        for config in serial:
             device = emulated_esme(
                 config.name,
                 config.eui,
@@ -145,7 +203,13 @@ async def serve(
             devices.append(device)
             port = await device._port()  # start the emulator (and its bridge); no link opened
             served.append(Served(config.name, config.kind, str(config.eui), port))
-        on_ready(served, keys)
+        han = None
+        if len(serial) < len(emulated):
+            folder = run_dir / HAN_DIR
+            han_process, _ = await asyncio.to_thread(start_emulated_han, bench, folder, key_dirs)
+            han, meters = _served_han(bench, han_process.port, folder)
+            served += meters
+        on_ready(served, keys, han)
         following = asyncio.create_task(follower.follow())
         await stop.wait()
     finally:
@@ -155,4 +219,6 @@ async def serve(
             following.cancel()
         for device in devices:
             await device.close()
+        if han_process is not None:
+            await asyncio.to_thread(han_process.stop)
         follower.poll()  # what the devices logged as they stopped

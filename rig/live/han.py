@@ -34,6 +34,8 @@ from rig.zigbee.pki import CA_FILE, credentials_path, generate
 HAN_DIR = "han"
 #: The emulated HAN's test PKI, in the HAN's folder.
 PKI_DIR = "pki"
+#: The emulated HAN's process's log, in the HAN's folder.
+EMULATED_HAN_LOG = "emulated-han.log"
 #: How often the air's fault log is read while the HAN runs [ASSUMED: a bench figure; the
 #: log is read to its end once more when the HAN stops].
 FAULT_LOG_POLL_S = 0.25
@@ -105,15 +107,11 @@ def han_devices(
         nonlocal process, hub_credentials, following
         if han.port is not None:
             return han.port
-        folder = run_dir / HAN_DIR
-        euis = [han.eui.raw] + [m.eui.raw for m in meters]
-        made = await asyncio.to_thread(generate, folder / PKI_DIR, euis)
-        hub_credentials = made[han.eui.raw]
         wired = None if reports is None else "{}:{}".format(*reports())
-        description = write_description(han, bench, folder, key_dirs, wired)
-        argv = [sys.executable, "-m", "devices.han.emulated", str(description)]
-        log = run_dir / HAN_DIR / "emulated-han.log"
-        process = await asyncio.to_thread(spawn_emulator, argv, log=log)
+        folder = run_dir / HAN_DIR
+        process, hub_credentials = await asyncio.to_thread(
+            start_emulated_han, bench, folder, key_dirs, wired
+        )
         following = asyncio.create_task(faults.follow())
         return process.port
 
@@ -143,6 +141,22 @@ def han_devices(
         counters=counters,
     )
     return hub, dict(hub.members)
+
+
+def start_emulated_han(
+    bench: Bench, folder: Path, key_dirs: list[Path], reports: str | None = None
+) -> tuple[EmulatorProcess, Credentials]:
+    """Start the bench's emulated HAN (``python -m devices.han.emulated``, its log
+    ``folder/emulated-han.log``): its test PKI generated into ``folder/pki``, its description
+    written; the running process (its ``port``: the radio's pty) and the Comms Hub's
+    credentials. ``reports`` as for :func:`write_description`."""
+    han = bench.han
+    assert han is not None
+    euis = [han.eui.raw] + [d.eui.raw for d in bench.devices.values() if d.transport == "han"]
+    made = generate(folder / PKI_DIR, euis)
+    description = write_description(han, bench, folder, key_dirs, reports)
+    argv = [sys.executable, "-m", "devices.han.emulated", str(description)]
+    return spawn_emulator(argv, log=folder / EMULATED_HAN_LOG), made[han.eui.raw]
 
 
 def write_description(

@@ -123,6 +123,22 @@ class Northbound:
             {"kind": "error", "device": device.name, "at": at, "error": error, "frame": frame.hex()}
         )
 
+    def send_failed(self, device: Device, frame: bytes, reason: str) -> None:
+        """A frame sent to ``device`` was not delivered: the request that sent it fails now
+        with ``reason`` rather than by its response timeout. The request is the one the frame's
+        header names (recipient, originator, counter), or for a frame whose header does not
+        parse (a plan's mangle hook) the one longest on the wire to the device."""
+        try:
+            signing = decode(frame).signing
+        except (GbcsError, ValueError):
+            entry = self._oldest_on_wire(device.name)
+        else:
+            entry = self._in_flight.get(
+                (signing.recipient.raw, signing.originator.raw, signing.counter)
+            )
+        if entry is not None and entry.device is device:
+            self._finish(entry, reason)
+
     def link_lost(self, device: Device, reason: str) -> None:
         """Fail what is on the wire to the device; refuse new sends until it is restored.
         The link's reason may say "link lost" itself: it is said once."""

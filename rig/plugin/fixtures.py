@@ -41,9 +41,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--bench",
         action="append",
         default=None,
-        type=Path,
-        help="bench file (TOML); default: the embedded emulated bench. Repeat it to give "
-        "pytest-xdist workers a pool: each leases the first bench whose ports are free",
+        type=_bench_path,
+        help="bench file (TOML), or a shipped bench's name (han); default: the embedded "
+        "emulated bench. Repeat it to give pytest-xdist workers a pool: each leases the first "
+        "bench whose ports are free",
     )
     group.addoption(
         "--rig-leases",
@@ -86,6 +87,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=Path,
         help="folder for this run's results; default: runs/<UTC time>",
     )
+
+
+def _bench_path(given: str) -> Path:
+    from rig.config.bench import bench_path  # here: the bench module is not needed to start
+
+    return bench_path(given)
 
 
 @pytest.fixture(scope="session")

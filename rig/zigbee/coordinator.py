@@ -144,6 +144,11 @@ class Coordinator(Node):
             codec.nwk_command(codec.NWK_LEAVE, options=codec.LEAVE_REQUEST),
         )
 
+    @property
+    def holding(self) -> int:
+        """How many frames wait for a sleepy child's poll."""
+        return sum(len(held.frames) for held in self._held.values())
+
     def _joined(self, eui64: bytes) -> Child:
         child = self.children.get(eui64)
         if child is None or child.state != "joined":
@@ -172,10 +177,14 @@ class Coordinator(Node):
             return
         held = self._tunnel_held.setdefault(child.eui64, deque())
         for asdu in reversed(self.take_back(child.short, TUNNELING_CLUSTER)):
-            command = zcl_decode(asdu)
-            if command.command == SERVER_TRANSFER_DATA:
-                held.appendleft(transfer_data_decode(command)[1])
+            gbcs = _gbcs_sent(asdu)
+            if gbcs is not None:
+                held.appendleft(gbcs)
         child.tunnel_id = None
+
+    def _undelivered(self, cluster: int, asdu: bytes) -> bytes:
+        gbcs = _gbcs_sent(asdu) if cluster == TUNNELING_CLUSTER else None
+        return gbcs or b""
 
     def _install_code_key(self, eui: bytes) -> None:
         """The link key from ``eui``'s install code (Annex B.6), until CBKE replaces it."""
@@ -420,6 +429,12 @@ class Coordinator(Node):
             self._event("refused", child.eui64, f"TransferData on tunnel {tunnel_id}, not open")
             return
         self._event("transfer-data", child.eui64, f"{len(data)} bytes", data=data)
+
+
+def _gbcs_sent(asdu: bytes) -> bytes | None:
+    """The GBCS of a TransferData the hub sent (server to client), None for another command."""
+    command = zcl_decode(asdu)
+    return transfer_data_decode(command)[1] if command.command == SERVER_TRANSFER_DATA else None
 
 
 def _with_pending(mac: MacFrame, pending: bool) -> MacFrame:

@@ -294,6 +294,9 @@ class Device(Node):
         self.short, self.trust_center, self.state = short, mac.src, "associated"
         self.radio.set_pan(self.pan_id, short)
         self.aps_security.install_link_key(mac.src, link_key(self.install_code))
+        # A new session with the trust center (perhaps a restarted one, whose APS counter
+        # starts again): what its APS frames carried before is no duplicate of what comes now.
+        self._forget(codec.COORDINATOR)
         self._event("associated", self.eui64, f"short address 0x{short:04X}")
         self._start_polling()
 

@@ -43,7 +43,8 @@ class Event:
     ``announced``, ``rejoined``, ``rejoin-failed``, ``left``, ``tunnel-open``, ``transfer-data``,
     ``expired``,
     ``aps-retry``, ``aps-failed``, ``dropped``), the device's EUI-64 (hex) when one is concerned,
-    a reason or detail, and data (the GBCS of a TransferData)."""
+    a reason or detail, and data (the GBCS of a TransferData; of an ``aps-failed`` one, the GBCS
+    it carried)."""
 
     at: float
     kind: str
@@ -95,6 +96,11 @@ class _Transfer:
     index: int = 0
     tries: int = 0
     timer: TimerHandle | None = None
+
+    @property
+    def asdu(self) -> bytes:
+        """The whole ASDU, its blocks joined."""
+        return b"".join(frame.payload for frame in self.frames)
 
 
 class Node:
@@ -311,6 +317,11 @@ class Node:
         if waiting:
             self._start(waiting[0])
 
+    def _undelivered(self, cluster: int, asdu: bytes) -> bytes:
+        """What an ``aps-failed`` event carries of the transfer that failed: nothing here (the
+        coordinator gives the GBCS of a TransferData, for the request that sent it)."""
+        return b""
+
     def take_back(self, dst: int, cluster: int) -> list[bytes]:
         """Withdraw the APS data transfers of ``cluster`` to ``dst``, the one in flight too (a
         peer that rejoined takes them only under a new key): their ASDUs, in order; the other
@@ -325,7 +336,7 @@ class Node:
         left = self._waiting[dst] = deque(t for t in waiting if t.frames[0].cluster != cluster)
         if left and left[0] is not in_flight:
             self._start(left[0])
-        return [b"".join(frame.payload for frame in t.frames) for t in taken]
+        return [t.asdu for t in taken]
 
     def send_unacked(
         self,
@@ -358,6 +369,7 @@ class Node:
                 peer,
                 f"APS counter {transfer.counter}: no ack after "
                 f"{self.config.aps_max_retries} retries",
+                data=self._undelivered(transfer.frames[0].cluster, transfer.asdu),
             )
             return
         self._event("aps-retry", peer, f"APS counter {transfer.counter} block {transfer.index}")

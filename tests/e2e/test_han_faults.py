@@ -136,3 +136,43 @@ def test_a_power_cycle_mid_stream_refuses_and_loses_no_request(tmp_path: Path) -
     log = (run / "han" / "emulated-han.log").read_text()
     after = log[log.index("power on (rejoin)") :]  # before the hub's radio was up: no beacon
     assert "refused" not in after and "dropped" not in after, after
+
+
+#: The Comms Hub's transmissions jammed for 12 s, from 8 s after the emulated HAN starts (its
+#: meter joined by then). Only the hub's side (``direction = "tx"``), and a single request sent
+#: into it with nothing else on the air: every one of its APS tries (0, 1.6, 3.2, 4.8 s) fails
+#: its CCA, whenever within the first 7 s of the jam it is sent.
+LONG_JAM = """
+[[han.fault]]
+kind = "jam"
+at_s = 8
+for_s = 12.0
+direction = "tx"
+"""
+
+
+def test_a_jam_longer_than_the_aps_retries_fails_the_request_at_once_naming_it(
+    tmp_path: Path,
+) -> None:
+    """The request sent into the jam fails when the hub's APS retries run out (about 6.4 s),
+    not by its 30 s response timeout, and its reason names the APS failure and the radio's CCA
+    failure; a request sent as the jam ends is answered."""
+    run = tmp_path / "run"
+    with launch(load_bench(esme_only(tmp_path, LONG_JAM)), run) as rig:
+        # The HAN started before now and the jam starts 8 s after it: at now + 8 s it is on,
+        # for 7 s more at least if the join took under 5 s.
+        launched = time.monotonic()
+        time.sleep(8.0)
+        record = rig.read_supply_status("esme", timeout=60)
+        took = time.monotonic() - launched - 8.0
+        # The jam ends by now + 20 s: a request at now + 16 s gets through by its third retry.
+        time.sleep(max(0.0, launched + 16.0 - time.monotonic()))
+        after = rig.read_supply_status("esme", timeout=60)
+    assert record.reason == (
+        "HAN: APS delivery to esme failed after 3 retries (channel busy: CCA failure)"
+    )
+    assert 4.8 < took < 10.0  # the retries, not the 30 s response timeout
+    assert after.ok, after.reason
+    failed = [r for r in results(run, "han") if r["event"] == "aps-failed"]
+    assert [r["device"] for r in failed] == ["esme"]
+    assert any(f["fault"] == "jam" for f in results(run, "fault"))

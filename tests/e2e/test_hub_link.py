@@ -59,6 +59,9 @@ class Heard:
     def frame_received(self, device: HubMember, frame: bytes, at: float) -> None:
         self.events.append(("frame", device.name, frame))
 
+    def send_failed(self, device: HubMember, frame: bytes, reason: str) -> None:
+        self.events.append(("failed", device.name, reason))
+
     def link_lost(self, device: HubMember, reason: str) -> None:
         self.events.append(("lost", device.name, reason))
 
@@ -80,6 +83,8 @@ def test_routing_by_originator_and_one_link_for_all() -> None:
         frame = response_from(METER_2)
         hub.frame_received(fake, frame, 2.0)
         hub.frame_received(fake, b"not gbcs", 3.0)
+        hub.send_failed(fake, command_to(METER_1), "not delivered")
+        hub.send_failed(fake, b"not gbcs", "not delivered either")
         hub.link_lost(fake, "gone")
         hub.link_restored(fake)
         for member in hub.members.values():
@@ -88,9 +93,11 @@ def test_routing_by_originator_and_one_link_for_all() -> None:
         assert fake.closed == 1
 
     asyncio.run(main())
-    assert heard.events[:2] == [
+    assert heard.events[:4] == [
         ("frame", "m2", response_from(METER_2)),
         ("frame", "hub", b"not gbcs"),
+        ("failed", "m1", "not delivered"),  # to the member the frame was for
+        ("failed", "hub", "not delivered either"),
     ]
     assert {e[1] for e in heard.events if e[0] == "lost"} == {"hub", "m1", "m2"}
     assert {e[1] for e in heard.events if e[0] == "restored"} == {"hub", "m1", "m2"}
@@ -98,6 +105,19 @@ def test_routing_by_originator_and_one_link_for_all() -> None:
         HubLink(fake, [("a", HUB), ("b", HUB)], own="a")
     with pytest.raises(ValueError, match="own member 'x'"):
         HubLink(fake, [("a", HUB)], own="x")
+
+
+def command_to(eui: Eui64) -> bytes:
+    """A well-formed GBCS command whose header names ``eui`` as the recipient."""
+    signing = GeneralSigning(
+        cra=Cra.COMMAND,
+        originator=Eui64.parse("90-B3-D5-1F-30-01-00-00"),
+        recipient=eui,
+        counter=2,
+        message_code=0x0052,
+        payload=b"\x01",
+    )
+    return encode_signed(signing)
 
 
 def response_from(eui: Eui64) -> bytes:

@@ -25,7 +25,11 @@ def test_read():
 
 @pytest.mark.parametrize(
     ("bench", "reason"),
-    [("nope.toml", "nope.toml: bench file not found"), ("broken.toml", "not valid TOML")],
+    [
+        ("nope.toml", "nope.toml: bench file not found"),
+        ("broken.toml", "not valid TOML"),
+        ("rig/benches/han.toml", "not found (the shipped benches, by name or in "),
+    ],
 )
 def test_a_bad_bench_file_is_one_usage_error(
     pytester: pytest.Pytester, bench: str, reason: str
@@ -37,6 +41,12 @@ def test_a_bad_bench_file_is_one_usage_error(
     errors = [line for line in result.errlines if line.startswith("ERROR")]
     assert len(errors) == 1 and reason in errors[0]
     assert "passed" not in result.stdout.str() and not (pytester.path / "run").exists()
+
+
+def test_a_shipped_bench_by_name_is_taken(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plan="def test_bench(bench):\n    assert bench.han is not None\n")
+    result = pytester.runpytest_inprocess("--bench", "han", "--rig-results", "run")
+    result.assert_outcomes(passed=1)
 
 
 def test_an_unknown_srv_option_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from rig.config.bench import DEFAULT_BENCH, BenchError, load_bench
+from rig.config.bench import DEFAULT_BENCH, SHIPPED_BENCHES, BenchError, bench_path, load_bench
 
 VALID = """
 [bench]
@@ -30,6 +30,28 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_embedded_bench_loads():
     bench = load_bench(DEFAULT_BENCH)
     assert bench.device("esme").emulated
+
+
+def test_a_shipped_bench_by_name(tmp_path, monkeypatch):
+    """``han`` is the shipped HAN bench wherever the rig runs, unless a file of that name is
+    here; a path is a path."""
+    monkeypatch.chdir(tmp_path)
+    assert load_bench(Path("han")).path == SHIPPED_BENCHES / "han.toml"
+    assert bench_path("han.toml") == Path("han.toml")
+    (tmp_path / "han").write_text('[bench]\nname = "mine"\n')
+    assert bench_path("han") == Path("han")
+
+
+def test_a_missing_bench_names_the_shipped_ones(tmp_path, monkeypatch):
+    """Issue 15 named ``rig/benches/han.toml``; the shipped benches are in rig/config/benches/:
+    one line says so, and lists them."""
+    monkeypatch.chdir(SHIPPED_BENCHES.parents[2])
+    with pytest.raises(BenchError) as caught:
+        load_bench(Path("rig/benches/han.toml"))
+    assert str(caught.value) == (
+        "rig/benches/han.toml: bench file not found (the shipped benches, by name or in "
+        "rig/config/benches/: emulated, han, premises)"
+    )
 
 
 def test_a_valid_physical_bench_loads(tmp_path):

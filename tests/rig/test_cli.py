@@ -67,6 +67,14 @@ def test_check_refuses_two_different_benches(tmp_path: Path) -> None:
     assert "two bench files given" in result.output
 
 
+def test_check_names_the_shipped_benches_for_a_bench_not_found(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "rig" / "benches" / "han.toml")])
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith("Error: ") and "bench file not found" in line
+    assert line.endswith("benches/: emulated, han, premises)")
+
+
 def test_report_names_a_broken_results_file(tmp_path: Path) -> None:
     (tmp_path / RESULTS_FILE).write_text('{"kind":\n{"kind": "request"}\n')
     result = CliRunner().invoke(main, ["report", str(tmp_path)])

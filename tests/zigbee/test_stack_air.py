@@ -214,6 +214,27 @@ def test_aps_retries_when_acks_are_lost_and_gives_up_reported() -> None:
     assert kinds(esme.events).count("aps-retry") >= 3
 
 
+def test_a_tunnel_frame_the_hub_cannot_deliver_names_its_gbcs() -> None:
+    """The hub's ``aps-failed`` for a TransferData carries the GBCS it held (the block that
+    failed may be any of a fragmented one's), so the request that sent it fails with why; an
+    undelivered frame of another cluster carries none."""
+    bench = Bench()
+    esme = bench.device(ESME)
+    joined(bench, esme)
+    esme.open_tunnel()
+    bench.run(1.0)
+    bench.air.config = AirConfig(loss=1.0)
+    gbcs = gbcs_vector()
+    bench.hub.send_transfer_data(ESME, gbcs)
+    bench.run(10.0)
+    [failed] = [e for e in bench.hub.events if e.kind == "aps-failed"]
+    assert failed.device == ESME.hex().upper() and failed.data == gbcs
+    assert "no ack after 3 retries" in failed.detail
+    esme.send_data(0, 0x0019, 0x0104, b"\x01\x02", secure=False)  # OTA: not the tunnel's
+    bench.run(10.0)
+    assert [e.data for e in esme.events if e.kind == "aps-failed"] == [b""]
+
+
 def test_leave_both_ways() -> None:
     bench = Bench()
     esme, gsme = bench.device(ESME), bench.device(GSME, sleepy=True, icode=GSME_ICODE)

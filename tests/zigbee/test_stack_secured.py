@@ -25,7 +25,7 @@ from test_stack_air import (
     kinds,
 )
 
-from rig.zigbee import codec
+from rig.zigbee import codec, secured
 from rig.zigbee.cbke.ecqv import CertificateAuthority
 from rig.zigbee.counters import Drop
 from rig.zigbee.device import Device
@@ -308,6 +308,27 @@ def test_secure_rejoin_after_a_power_cycle_keeps_key_and_counters(
     again.send_transfer_data(b"\x06" * 10)
     bench.run(2.0)
     assert [e.data for e in bench.hub.events if e.kind == "transfer-data"] == [b"\x06" * 10]
+
+
+def test_a_meter_asked_to_leave_joins_the_next_hub_and_establishes_its_key(
+    hub_config: TrustCenterConfig, esme_config: DeviceConfig, tmp_path: Path
+) -> None:
+    """The rig's hub asks its meters to leave when it stops; the next run's hub (a new trust
+    center on the same radio, its NWK counters kept, its APS counters starting again) takes the
+    meter's fresh join, and the meter does not drop the new hub's frames as duplicates of the
+    last hub's."""
+    config = replace(hub_config, counters=tmp_path / "hub-counters.json")
+    bench = SecuredBench(config)
+    esme = bench.device(esme_config)
+    established(bench, esme)
+    bench.hub.request_leave(ESME)
+    bench.run(1.0)
+    assert esme.state == "left" and ESME not in bench.hub.children
+    bench.hub.nwk_security.close()  # type: ignore[attr-defined]
+    bench.hub = secured.coordinator(config, bench.clock, bench.hub_radio)
+    bench.hub_radio.node = bench.hub
+    established(bench, esme)
+    assert not refusals(bench.hub.events) and not refusals(esme.events[-6:])
 
 
 def test_the_secured_join_timing_prints_its_figures() -> None:
