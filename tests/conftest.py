@@ -16,6 +16,11 @@ from shared_dir import SHARED_DIR, require_shared
 settings.register_profile("rig", deadline=None)
 settings.load_profile("rig")
 
+# The pytest runs the tests start (pytester's in-process ones, and subprocesses) leave labgrid's
+# own plugin out, as pyproject.toml's addopts do for this one.
+if "no:labgrid" not in os.environ.get("PYTEST_ADDOPTS", ""):
+    os.environ["PYTEST_ADDOPTS"] = f"{os.environ.get('PYTEST_ADDOPTS', '')} -p no:labgrid".strip()
+
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
