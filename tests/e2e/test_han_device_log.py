@@ -120,6 +120,8 @@ def test_srv_8_11_decides_who_joins_the_han(tmp_path: Path) -> None:
     assert "refused" in events[:first_log]  # refused before SRV 8.11
     assert events.index("key-established") > first_log
     assert "left" in events[events.index("key-established") :]
+    meter_log = (run / "han" / "emulated-han.log").read_text()
+    assert ": left " in meter_log  # the meter took the NWK Leave request
     reasons = [detail for event, detail in han if event == "refused"]
     assert any("not on the device log" in r for r in reasons)
     assert any("wrong install code?" in r for r in reasons)
