@@ -28,7 +28,7 @@ scheduled outputs, not the state changes already made.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -180,8 +180,12 @@ class Chf(HubFunction):
 
     exemplar_device = "chf"
 
-    def __init__(self, eui: Eui64, *, log: dict[Eui64, HanLogEntry], **function: Any) -> None:
-        """``function``: :class:`HubFunction`'s keys, settings and clock offset."""
+    def __init__(
+        self, eui: Eui64, *, log: MutableMapping[Eui64, HanLogEntry], **function: Any
+    ) -> None:
+        """``log``: the HAN device log (a dict, or the rig's live one on a HAN bench:
+        devices/han/chf.py); ``function``: :class:`HubFunction`'s keys, settings and clock
+        offset."""
         super().__init__(eui, **function)
         self.log = log
         self.cosem = CosemModel.seeded(self.exemplar_device)
@@ -295,7 +299,7 @@ class CommsHub:
         return (*self.functions, *self.devices)
 
     @property
-    def log(self) -> dict[Eui64, HanLogEntry]:
+    def log(self) -> MutableMapping[Eui64, HanLogEntry]:
         """The HAN device log."""
         return self.chf.log
 

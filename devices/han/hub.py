@@ -29,16 +29,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from devices.api import LinkDown, Receiver
+from devices.han.chf import DeviceLog
 from devices.spinel.codec import Status
 from devices.spinel.driver import RadioError, SpinelRadio
 from devices.spinel.mac import parse_header, with_fcs
 from devices.transports.capture import Captures
+from firmware_stubs.comms_hub import HanLogEntry
 from rig.clock import AsyncioClock
 from rig.gbcs.eui import Eui64
 from rig.zigbee import secured
 from rig.zigbee.coordinator import Coordinator
 from rig.zigbee.keyest import Credentials
-from rig.zigbee.mmo import link_key
+from rig.zigbee.mmo import link_key, with_crc
 from rig.zigbee.node import Event
 from rig.zigbee.wireshark import write_pc_keys
 
@@ -83,11 +85,13 @@ class HanNetwork(Protocol):
 
 @dataclass(frozen=True)
 class HanMeterConfig:
-    """A meter on the HAN: its bench name, EUI-64 and install code (with CRC)."""
+    """A meter on the HAN: its bench name, EUI-64 and install code (with CRC), and whether the
+    Comms Hub's device log holds it from the start (else SRV 8.11 puts it there)."""
 
     name: str
     eui: Eui64
     install_code: bytes
+    on_log: bool = True
 
 
 class RadioThread:
@@ -185,6 +189,10 @@ class HanHub:
         self._credentials, self.counters = credentials, counters
         self.members = {m.name: HanMember(self, m) for m in meters}
         self._by_eui = {member.eui.raw: member for member in self.members.values()}
+        #: The Comms Hub's device log: the bench's install codes, then what SRV 8.11 changes
+        #: (the CHF's CCS01 / CCS02, devices/han/chf.py), applied to the trust center live.
+        self.log = DeviceLog.with_crcs((m.eui, m.install_code) for m in meters if m.on_log)
+        self.log.on_change = self._log_changed
         self.run_dir = run_dir
         self._start_radio, self._stop_radio = start_radio, stop_radio
         self.captures = captures
@@ -205,7 +213,35 @@ class HanHub:
         for member in self.members.values():
             keys[f"link key {member.name}"] = link_key(member.meter.install_code)
             keys.update({f"CBKE key {member.name} {i}": k for i, k in enumerate(member.cbke_keys)})
+        for eui, code in self.log.codes().items():  # a code SRV 8.11 gave, if another
+            if link_key(code) not in keys.values():
+                keys[f"device log link key {self._name(eui)}"] = link_key(code)
         return keys
+
+    def _name(self, eui: bytes) -> str:
+        member = self._by_eui.get(eui)
+        return member.name if member is not None else eui.hex().upper()
+
+    def _log_changed(self, device: Eui64, entry: HanLogEntry | None) -> None:
+        """SRV 8.11 changed the device log: into the results, and to the trust center."""
+        if entry is None:
+            detail = "removed from the device log (CCS02): refused at its next join or rejoin"
+        else:
+            code = with_crc(entry.install_code)
+            detail = f"on the device log (CCS01), install code {code.hex().upper()}"
+        self._note_log(device.raw, detail)
+        if self.coordinator is None:
+            return
+        if entry is None:
+            self.coordinator.unlog_device(device.raw)
+        else:
+            self.coordinator.log_device(device.raw, with_crc(entry.install_code))
+        write_pc_keys(self.run_dir / "wireshark", self.keys)
+
+    def _note_log(self, eui: bytes, detail: str) -> None:
+        self.note(
+            {"kind": "han", "event": "device-log", "device": self._name(eui), "detail": detail}
+        )
 
     async def joined(self, member: HanMember) -> None:
         async with self._lock:
@@ -238,7 +274,7 @@ class HanHub:
             pan_id=self.config.pan_id,
             extended_pan_id=self.config.extended_pan_id,
             network_key=self.config.network_key,
-            device_log={eui: m.meter.install_code for eui, m in self._by_eui.items()},
+            device_log=self.log.codes(),
             credentials=self._credentials(),
             counters=self.counters,
         )
@@ -246,6 +282,8 @@ class HanHub:
             trust_center, AsyncioClock(loop), _CapturingRadio(self._thread, self._capture, loop)
         )
         self.coordinator.on_event = self._event
+        for eui, code in trust_center.device_log.items():
+            self._note_log(eui, f"on the device log at start, install code {code.hex().upper()}")
         self._thread.start()
 
     def _open_radio(self, port: str) -> SpinelRadio:
@@ -442,6 +480,8 @@ class HanMember:
         self.receiver = receiver
         self.refused.clear()
         await self.hub.joined(self)
+        if self.eui not in self.hub.log:
+            return  # it joins once SRV 8.11 puts it on the log; LinkDown until then
         ready = asyncio.ensure_future(self.ready.wait())
         refused = asyncio.ensure_future(self.refused.wait())
         await asyncio.wait({ready, refused}, timeout=JOIN_TIMEOUT_S, return_when="FIRST_COMPLETED")

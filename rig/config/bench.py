@@ -18,6 +18,7 @@ from rig.config.han import (
     BenchError,
     HanConfig,
     check_fault_devices,
+    han_comms_hub,
     han_device,
     load_han,
     zigbee_replaced,
@@ -121,6 +122,9 @@ class DeviceConfig:
     baudrate: int = DEFAULT_BAUD_RATE
     #: Its ZigBee install code with the CRC (``transport = "han"``): the Comms Hub's device log.
     install_code: bytes | None = None
+    #: Whether the device log holds it from the start (``transport = "han"``; else SRV 8.11
+    #: puts it there: docs/han.md "The device log").
+    on_log: bool = True
 
     @property
     def inventory_type(self) -> str:
@@ -375,7 +379,7 @@ def load_bench(path: Path) -> Bench:
         devices[config.name] = config
         table.check_unknown()
     if han is not None:
-        on_han = [name for name, d in devices.items() if d.transport == "han"]
+        on_han = [n for n, d in devices.items() if d.transport == "han" and d.kind != "comms_hub"]
         check_fault_devices(han, on_han, path)
     bench_io = _bench_io(root, devices) if "bench_io" in raw else None
     duis = load_duis(root.table("duis"), users, path.parent) if "duis" in raw else DuisConfig()
@@ -450,6 +454,18 @@ def _device(
     }
     if table.data.get("transport") == "zigbee":
         raise zigbee_replaced(table, kind)
+    if table.data.get("transport") == "han" and kind == "comms_hub":
+        table.used.add("transport")
+        return DeviceConfig(  # the rig itself: its CHF is emulated, its keys made per run
+            name=name,
+            kind=kind,
+            eui=han_comms_hub(table, han),
+            emulated=True,
+            port=None,
+            transport="han",
+            reconnect=False,
+            **timing,
+        )
     if table.data.get("transport") == "han":
         table.used.add("transport")
         eui, install_code = han_device(table, kind, han)
@@ -462,6 +478,7 @@ def _device(
             transport="han",
             reconnect=False,
             install_code=install_code,
+            on_log=table.get("on_log", bool, "true or false", True),
             **timing,
         )
     if "install_code" in table.data:

@@ -206,6 +206,24 @@ def zigbee_replaced(table: Table, kind: str) -> BenchError:
     return table._error("transport", expected, "zigbee")
 
 
+def han_comms_hub(table: Table, han: HanConfig | None) -> Eui64:
+    """The EUI-64 of the rig's own Comms Hub as a device of the bench (``kind = "comms_hub"``,
+    ``transport = "han"``): GBCS addressed to it is answered by the rig's CHF
+    (devices/han/chf.py: SRV 8.11 reaches the device log). Its ``eui`` is ``[han]``'s, given or
+    not; it has no link, install code or certificate of its own (docs/han.md "The device log")."""
+    if han is None:
+        raise table._error("transport", "a [han] table in the bench for transport han", "han")
+    for key in ("port", "reconnect", "faults", "baudrate", "hub", "emulated", "install_code"):
+        if key in table.data:
+            raise table._error(key, "unset on the HAN's Comms Hub (the rig is the Comms Hub)")
+    for key in ("on_log", "certificate"):
+        if key in table.data:
+            raise table._error(key, "unset on the HAN's Comms Hub (it keeps the device log)")
+    if "eui" in table.data and table.eui("eui") != han.eui:
+        raise table._error("eui", f"[han] eui ({han.eui}), or unset", table.data["eui"])
+    return han.eui
+
+
 def han_device(table: Table, kind: str, han: HanConfig | None) -> tuple[Eui64, bytes]:
     """The EUI-64 and install code of a device on the bench's HAN (``transport = "han"``): an
     ESME or GSME with its install code (with CRC: the link key is its AES-MMO hash,

@@ -1,5 +1,7 @@
 """The bench's HAN (``[han]``) on the live rig: the rig as its Comms Hub
-(:class:`devices.han.hub.HanHub`), each ``transport = "han"`` meter one device; on an emulated
+(:class:`devices.han.hub.HanHub`), each ``transport = "han"`` meter one device, and a
+``kind = "comms_hub"`` one the rig's CHF (:class:`devices.han.chf.HanChf`: SRV 8.11 reaches the
+hub's device log, docs/han.md "The device log"); on an emulated
 bench the HAN's process (``python -m devices.han.emulated``) is started with the hub and its
 pty is the radio's port (docs/han.md "On the bench"), and each fault it injects on the air
 (its ``air-faults.jsonl``) goes into the results as a serial fault does, named by the meter's
@@ -20,12 +22,15 @@ from typing import Any
 
 from devices.api import Device
 from devices.emulated.host import EmulatorProcess, spawn_emulator
+from devices.han.chf import HanChf
 from devices.han.emulated import FAULT_LOG
 from devices.han.hub import HanHub, HanMeterConfig
 from devices.transports.capture import Captures
 from devices.transports.faults import FaultRecord
+from firmware_stubs.comms_hub import HubSettings
 from rig.config.bench import Bench
-from rig.config.han import HanConfig
+from rig.config.han import HAN_KINDS, HanConfig
+from rig.keys.keystore import KeyStore
 from rig.live.counter_state import state_path
 from rig.zigbee.keyest import Credentials
 from rig.zigbee.pki import CA_FILE, credentials_path, generate
@@ -91,8 +96,8 @@ def han_devices(
     module's supply-report address (taken when the HAN starts), for the meter it is wired to."""
     han = bench.han
     assert han is not None  # only called for a bench with [han]
-    configs = [d for d in bench.devices.values() if d.transport == "han"]
-    meters = [HanMeterConfig(d.name, d.eui, d.install_code or b"") for d in configs]
+    configs = [d for d in bench.devices.values() if d.transport == "han" and d.kind in HAN_KINDS]
+    meters = [HanMeterConfig(d.name, d.eui, d.install_code or b"", d.on_log) for d in configs]
     process: EmulatorProcess | None = None
     hub_credentials = han.credentials
     names = {m.eui.raw.hex().upper(): m.name for m in meters}
@@ -140,7 +145,19 @@ def han_devices(
         credentials=credentials,
         counters=counters,
     )
-    return hub, dict(hub.members)
+    devices: dict[str, Device] = dict(hub.members)
+    for config in bench.devices.values():
+        if config.transport == "han" and config.kind == "comms_hub":
+            settings = HubSettings(processing_time=config.processing_time_s)
+            devices[config.name] = HanChf(
+                config.name,
+                config.eui,
+                hub.log,
+                keys=KeyStore(key_dirs),
+                settings=settings,
+                captures=captures,
+            )
+    return hub, devices
 
 
 def start_emulated_han(
@@ -173,7 +190,7 @@ def write_description(
             "processing_time": d.processing_time_s,
         }
         for d in bench.devices.values()
-        if d.transport == "han"
+        if d.transport == "han" and d.kind in HAN_KINDS
     ]
     description = {
         "channel": han.channel,

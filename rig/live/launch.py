@@ -144,7 +144,10 @@ def launch(bench: Bench, run_dir: Path, *, store: RunWriter | None = None) -> Ri
                 f"{bench.path}: device {config.name!r}: an emulated {config.kind} runs behind "
                 'an emulated comms_hub (give hub = "...")'
             )
-    for hub in [c for c in bench.devices.values() if c.kind == "comms_hub"]:
+    serial_hubs = [
+        c for c in bench.devices.values() if c.kind == "comms_hub" and c.transport != "han"
+    ]
+    for hub in serial_hubs:  # the HAN's Comms Hub is the rig's own (rig/live/han.py)
         joined = [(c.name, c.eui) for c in bench.devices.values() if c.hub == hub.name]
         link = HubLink(devices[hub.name], [(hub.name, hub.eui), *joined], own=hub.name)
         devices.update(link.members)

@@ -14,6 +14,10 @@
   pending" in the ACK of the poll, and a held frame expires after macTransactionPersistenceTime
   (an ``expired`` event).
 - Secure rejoin (§3.6.1.4.2), leave both ways (§3.6.1.10), the Tunneling server (GBCS both ways).
+- **The device log changes live** (SRV 8.11: CCS01 :meth:`Coordinator.log_device`, CCS02
+  :meth:`Coordinator.unlog_device`): a device added may join from then on; a device removed is
+  refused at its next join or rejoin and, if it is on the network, asked to leave (NWK Leave with
+  the request bit, §3.4.4, §3.6.1.10.2) and forgotten by the trust center at once.
 - **A tunnel across a rejoin**: a device that rejoins (or joins again) after it had a tunnel
   takes Tunneling only once Key Establishment has run again (SE 1.2a §5.4.7), so from the rejoin
   until it asks for its tunnel again the GBCS for it is **held** (up to
@@ -148,6 +152,29 @@ class Coordinator(Node):
     def holding(self) -> int:
         """How many frames wait for a sleepy child's poll."""
         return sum(len(held.frames) for held in self._held.values())
+
+    def log_device(self, eui64: bytes, install_code: bytes) -> None:
+        """Put ``eui64`` on the device log with ``install_code`` (with its CRC): it may join from
+        now on. A device already on the network keeps its place; the new code is its link key
+        from its next join [ASSUMED: the trust center changes keys only at a join]."""
+        self.device_log[eui64] = install_code
+
+    def unlog_device(self, eui64: bytes) -> None:
+        """Take ``eui64`` off the device log: refused at its next join or rejoin. If it is on
+        the network it is asked to leave (NWK Leave, request bit) and forgotten at once, so
+        nothing more of it is taken (its Tunneling, a Device Announce) whether or not it obeys
+        [ASSUMED: 05-3474 §4.6.3.6 has the trust center remove a device through its parent,
+        here itself; a Network Key update after a removal is not modelled]."""
+        self.device_log.pop(eui64, None)
+        child = self.children.get(eui64)
+        if child is None:
+            return
+        if child.state == "joined":
+            self.request_leave(eui64)
+        self._tunnel_held.pop(eui64, None)
+        if self.cbke is not None:
+            self.cbke.forget(eui64)
+        self._remove(child, "removed from the device log: asked to leave (NWK Leave request)")
 
     def _joined(self, eui64: bytes) -> Child:
         child = self.children.get(eui64)
@@ -345,11 +372,12 @@ class Coordinator(Node):
         elif command == codec.NWK_REJOIN_REQUEST:
             self._rejoin(mac, nwk, fields[0])
 
-    def _remove(self, child: Child) -> None:
+    def _remove(self, child: Child, why: str = "") -> None:
         del self.children[child.eui64]
         if child.join_timer is not None:
             child.join_timer.cancel()
-        self._event("left", child.eui64, f"short address 0x{child.short:04X}")
+        where = f"short address 0x{child.short:04X}"
+        self._event("left", child.eui64, f"{where}: {why}" if why else where)
 
     def _rejoin(self, mac: MacFrame, nwk: NwkFrame, capability: int) -> None:
         """A secure rejoin (the request came NWK-secured with the network key): the device
