@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,13 +49,22 @@ def served(
     receiver.close()
 
 
-def test_an_undelivered_future_dated_command_raises_a_command_failure_alert(
-    served: Served, certificates: CertificateStore
-) -> None:
+@contextmanager
+def _unplugged(served: Served) -> Iterator[None]:
+    """The ESME's link is lost for the duration: commands to it cannot be sent (E20)."""
     rig = served.rig
     esme = rig.devices["esme"]
     rig.call(rig.link_lost, esme, "link lost (unplugged for the test)")
     try:
+        yield
+    finally:
+        rig.call(rig.link_restored, esme)
+
+
+def test_an_undelivered_future_dated_command_raises_a_command_failure_alert(
+    served: Served, certificates: CertificateStore
+) -> None:
+    with _unplugged(served):
         later = datetime(2030, 1, 1, tzinfo=UTC)
         read = ServiceRequest(
             rid(31 << 32), ReadInstantaneousImportRegisters(later), CommandVariant.NON_CRITICAL_WAN
@@ -64,8 +74,6 @@ def test_an_undelivered_future_dated_command_raises_a_command_failure_alert(
         assert isinstance(response.body, ResponseMessage)
         assert response.code == ResponseCode.UNABLE_TO_COMMUNICATE
         alert = served.receiver.next(certificates)  # signature verified, schema validated
-    finally:
-        rig.call(rig.link_restored, esme)
     assert isinstance(alert.body, DccAlert) and alert.body.code == "N13"
     assert alert.response_id is not None
     assert (alert.response_id.originator, alert.response_id.target) == (DCC, SUPPLIER)
@@ -79,18 +87,13 @@ def test_an_undelivered_future_dated_command_raises_a_command_failure_alert(
 def test_an_on_demand_command_that_fails_gets_its_response_only(
     served: Served, certificates: CertificateStore
 ) -> None:
-    rig = served.rig
-    esme = rig.devices["esme"]
-    rig.call(rig.link_lost, esme, "link lost (unplugged for the test)")
-    try:
+    with _unplugged(served):
         read = ServiceRequest(
             rid(32 << 32), ReadInstantaneousImportRegisters(), CommandVariant.NON_CRITICAL_WAN
         )
         assert served.adapter.post("serviceS", served.adapter.signed(read))[0] == 200
         response = served.receiver.next(certificates)
         assert response.code == ResponseCode.UNABLE_TO_COMMUNICATE
-    finally:
-        rig.call(rig.link_restored, esme)
     # One message at a time per User, in order: a DCC alert would come before this answer.
     after = ServiceRequest(rid((32 << 32) + 1), ReadSupplyStatus(), CommandVariant.NON_CRITICAL_WAN)
     assert served.adapter.post("serviceS", served.adapter.signed(after))[0] == 200
