@@ -10,6 +10,7 @@ bench; manufacturer and model name the rig (:data:`MANUFACTURER`), since a bench
 
 from __future__ import annotations
 
+from firmware_stubs.exemplars import firmware_version
 from rig.config.bench import Bench, DeviceConfig
 from rig.duis.codes import DuisError, ResponseCode
 from rig.duis.messages import Content
@@ -29,8 +30,6 @@ def _firmware(config: DeviceConfig) -> str | None:
     stub = _STUBS.get(config.kind)
     if not config.emulated or stub is None:
         return None
-    from firmware_stubs.exemplars import firmware_version
-
     version = firmware_version(stub)
     return version.hex().upper()[:8] or None
 
