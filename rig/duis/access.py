@@ -10,7 +10,8 @@ request or raises :class:`~rig.duis.codes.DuisError`. Checks, in order:
 5. command variant allowed for the SRV, and no future-dating with CV 2/3 (E12; DUIS schema
    comment on CommandVariant: CV 2 and 3 are On Demand only);
 6. the target device exists (E19), its type suits the SRV (E11), and the User acts for it in an
-   eligible role (E4);
+   eligible role (E4); a Non-Device request (8.2, 12.2) targets the DCC itself (domain.md §7.1:
+   its EUI-64 :data:`DCC`), else E19;
 7. seed-002 rules: 8.11 install code of 16 bytes for SMETS2, GasThresholdType at most 2^48-1,
    6.7 to a SMETS1 GSME in UncontrolledGasFlowRateDecimal (rig codes: the reference gives none);
 8. RequestID counter above the last accepted from that originator to that target
@@ -27,10 +28,19 @@ from rig.duis import request as rq
 from rig.duis.codes import DuisError, ResponseCode, RigCode
 from rig.duis.dsig import CertificateStore, signer_eui, verify
 from rig.duis.messages import SR, parse_request, parse_xml, tariff_elements
-from rig.duis.srv_matrix import DEVICE_USE_CASES, SRV_MATRIX, DeviceType, Role, use_case
+from rig.duis.srv_matrix import (
+    DEVICE_USE_CASES,
+    NON_DEVICE_SRVS,
+    SRV_MATRIX,
+    DeviceType,
+    Role,
+    use_case,
+)
 from rig.gbcs.eui import Eui64
 from rig.gbcs.gsme_tariff import GAS_THRESHOLD_MAX  # seed 002 / DUIS 4.0 release note §4.2
 
+#: The DCC's EUI-64, the target of Non-Device requests (domain.md §7.1, SRV 11.1).
+DCC = Eui64.parse("90-B3-D5-1F-30-00-00-02")
 #: seed 002 / DUIS 4.0 release note §4.1: SMETS2 install codes are 16 bytes.
 SMETS2_INSTALL_CODE_LENGTH = 16
 _LOCAL_ONLY_ON_DEMAND = frozenset({rq.CommandVariant(2), rq.CommandVariant(3)})
@@ -95,7 +105,8 @@ class AccessControl:
         if not user.active:
             raise DuisError(ResponseCode.INVALID_USER_STATUS, f"User {user.eui} is not active")
         info = SRV_MATRIX.get(request.srv)
-        if info is None or request.srv not in DEVICE_USE_CASES:
+        non_device = request.srv in NON_DEVICE_SRVS
+        if info is None or not (non_device or request.srv in DEVICE_USE_CASES):
             raise DuisError(RigCode.UNSUPPORTED_SRV, f"the rig does not model SRV {request.srv}")
         roles = user.roles & info.roles
         if not roles:
@@ -105,8 +116,16 @@ class AccessControl:
                 "sr:ServiceReferenceVariant",
             )
         self._check_command_variant(request, info.command_variants)
-        device = self._check_device(request, roles)
-        check_seed_002(request, device, self.devices)
+        if non_device:
+            if rid.target != DCC:
+                raise DuisError(
+                    ResponseCode.DEVICE_UNKNOWN,
+                    f"a Non-Device request targets the DCC ({DCC}), not {rid.target}",
+                    "sr:RequestID",
+                )
+        else:
+            device = self._check_device(request, roles)
+            check_seed_002(request, device, self.devices)
         key = (rid.originator, rid.target)
         last = self._last_counter.get(key)
         if last is not None and (rid.counter < last or (rid.counter == last and not repeat)):

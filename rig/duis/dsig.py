@@ -32,7 +32,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from rig.duis.codes import DuisError, RigCode
-from rig.duis.messages import DS, canonical, parse_xml, serialize
+from rig.duis.xmltext import DS, canonical, parse_xml, serialize
 from rig.gbcs.eui import Eui64
 
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"

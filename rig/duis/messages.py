@@ -7,13 +7,12 @@ the compact XML (no whitespace between elements), the form that is signed (:mod:
 
 Not modelled (schema-valid, but refused with ``RIG-UNSUPPORTED-SRV`` or ignored): request bodies
 of SRVs outside the rig's scope; the optional request header elements FirstInSequence and
-PrecedingServiceRequestID (dropped); response bodies other than GBCSPayload / PreCommand.
+PrecedingServiceRequestID (dropped); response bodies other than GBCSPayload, PreCommand and
+DSPInventory (:mod:`rig.duis.nondevice`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,101 +21,28 @@ from typing import Any
 
 from lxml import etree
 
+from rig.duis import nondevice as nd
 from rig.duis import request as rq
 from rig.duis.codes import DuisError, RigCode
+from rig.duis.xmltext import (
+    _PARSER,
+    GBCS_VERSION,
+    SCHEMA_VERSION,
+    SR,
+    canonical,
+    format_datetime,
+    parse_datetime,
+    parse_xml,
+    serialize,
+)
+from rig.duis.xmltext import add as _add
+from rig.duis.xmltext import b64 as _b64
+from rig.duis.xmltext import b64decode as _b64decode
+from rig.duis.xmltext import q as _q
+from rig.duis.xmltext import required as _required
+from rig.duis.xmltext import text as _text
 from rig.duis.xsd import validate
 from rig.gbcs.eui import Eui64
-
-SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
-DS = "http://www.w3.org/2000/09/xmldsig#"
-SCHEMA_VERSION = "5.4"
-#: DUIS alerts' GBCS version strings are free text; the rig labels pre-commands with this.
-GBCS_VERSION = "4.3"
-
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    remove_blank_text=True,
-    huge_tree=False,
-)
-
-
-def _q(name: str) -> str:
-    return f"{{{SR}}}{name}"
-
-
-def parse_xml(data: bytes) -> etree._Element:
-    """The root element of compact-parsed XML, or ``RIG-MALFORMED-XML`` with the line."""
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise DuisError(RigCode.MALFORMED_XML, str(exc)) from exc
-    if root is None:
-        raise DuisError(RigCode.MALFORMED_XML, "empty document")
-    if next(root.iter(etree.Entity, etree.ProcessingInstruction), None) is not None:
-        raise DuisError(RigCode.MALFORMED_XML, "entities and processing instructions are refused")
-    return root
-
-
-def canonical(node: etree._Element, *, exclusive: bool) -> bytes:
-    """C14N 1.0 (inclusive or exclusive) without comments; libxml2 refuses relative namespace
-    URIs there, which gives ``RIG-MALFORMED-XML``."""
-    try:
-        return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=False)
-    except etree.C14NError as exc:
-        raise DuisError(RigCode.MALFORMED_XML, f"cannot canonicalise: {exc}") from exc
-
-
-def serialize(root: etree._Element) -> bytes:
-    """Compact UTF-8 XML with a declaration."""
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-# --- small element helpers -------------------------------------------------------------------
-
-
-def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-    element = etree.SubElement(parent, _q(name))
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _text(parent: etree._Element, name: str) -> str | None:
-    element = parent.find(_q(name))
-    return None if element is None else (element.text or "").strip()
-
-
-def _required(parent: etree._Element, name: str) -> str:
-    value = _text(parent, name)
-    if value is None:
-        raise DuisError(RigCode.SCHEMA_VIOLATION, "missing element", f"sr:{name}")
-    return value
-
-
-def format_datetime(moment: datetime) -> str:
-    """xs:dateTime text; UTC as ``Z``."""
-    text = moment.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def parse_datetime(text: str, element: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise DuisError(RigCode.SCHEMA_VIOLATION, f"bad dateTime {text!r}", element) from exc
-
-
-def _b64decode(text: str, element: str) -> bytes:
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except binascii.Error as exc:
-        raise DuisError(RigCode.SCHEMA_VIOLATION, "not base64", element) from exc
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def _execution(body: etree._Element) -> datetime | None:
@@ -390,6 +316,10 @@ _CODECS: dict[type, _BodyCodec] = {
         "UpdateDeviceConfigurationGasFlow", _parse_gas_flow, _build_gas_flow
     ),
     rq.UpdateHanDeviceLog: _BodyCodec("UpdateHANDeviceLog", _parse_han_log, _build_han_log),
+    nd.ReadInventory: _BodyCodec("ReadInventory", nd.parse_read_inventory, nd.build_read_inventory),
+    nd.DevicePrenotification: _BodyCodec(
+        "DevicePrenotification", nd.parse_prenotification, nd.build_prenotification
+    ),
 }
 _BY_ELEMENT = {codec.element: codec for codec in _CODECS.values()}
 
@@ -471,12 +401,17 @@ class PreCommand:
     gbcs_version: str = GBCS_VERSION
 
 
+#: What a ResponseMessage may carry besides its SRV (the ones the rig models).
+Content = bytes | PreCommand | nd.DspInventory | None
+
+
 @dataclass(frozen=True)
 class ResponseMessage:
-    """A response to a request: its SRV and at most one of GBCS payload or pre-command."""
+    """A response to a request: its SRV and at most one of GBCS payload, pre-command or (a
+    Non-Device request's) DSP inventory."""
 
     srv: str
-    content: bytes | PreCommand | None = None
+    content: Content = None
 
 
 @dataclass(frozen=True)
@@ -538,7 +473,7 @@ def acknowledgement(request: rq.ServiceRequest, at: datetime) -> Response:
 
 
 def response_to(
-    request: rq.ServiceRequest, code: str, at: datetime, content: bytes | PreCommand | None = None
+    request: rq.ServiceRequest, code: str, at: datetime, content: Content = None
 ) -> Response:
     """A response to ``request`` with ``code`` (I0, I99 or a DUIS error) and optional content."""
     return Response(code, at, ResponseMessage(request.srv, content), request.request_id)
@@ -563,8 +498,11 @@ def _add_throttle(element: etree._Element, alert: DeviceAlert | DccAlert) -> Non
 def _parse_response_message(element: etree._Element) -> ResponseMessage:
     payload = _text(element, "GBCSPayload")
     pre = element.find(_q("PreCommand"))
-    content: bytes | PreCommand | None = None
-    if payload is not None:
+    inventory = element.find(_q("DSPInventory"))
+    content: Content = None
+    if inventory is not None:
+        content = nd.parse_inventory(inventory)
+    elif payload is not None:
         content = _b64decode(payload, "sr:GBCSPayload")
     elif pre is not None:
         content = PreCommand(
@@ -633,6 +571,8 @@ def _build_body(parent: etree._Element, body: ResponseBody) -> None:
             pre = _add(element, "PreCommand")
             _add(pre, "GBCSVersion", body.content.gbcs_version)
             _add(pre, "GBCSPayload", _b64(body.content.gbcs_payload))
+        elif isinstance(body.content, nd.DspInventory):
+            nd.build_inventory(body.content, element)
     elif isinstance(body, DeviceAlert):
         element = _add(parent, "DeviceAlertMessage")
         _add(element, "AlertCode", f"{body.alert_code:04X}")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 
+from rig.duis.nondevice import DevicePrenotification, ReadInventory
 from rig.gbcs.eui import Eui64
 
 _MAX_COUNTER = 2**64
@@ -305,6 +306,8 @@ Body = (
     | UpdateImportTariff
     | UpdateDeviceConfigurationGasFlow
     | UpdateHanDeviceLog
+    | ReadInventory
+    | DevicePrenotification
     | SignedPreCommand
 )
 

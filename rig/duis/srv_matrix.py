@@ -4,6 +4,8 @@ Provenance:
 
 * rows: reference/domain.md §7.3 "SRV matrix for the bench rig" [CONFIRMED there from
   duis-parser ``src/duis-request-matrix.json`` and duis-templates ``src/gbcs-mapping-table.json``];
+  the Non-Device rows 8.2 and 12.2 (listed as non-device in §7.3, their roles not given there)
+  read from that same duis-parser file;
 * allowed command variants: derived from criticality (critical 4-7, non-critical device 1-3,
   non-device 8), which is what the DUIS 5.4 schema's comments on each ServiceReferenceVariant
   value say for every row here (checked by tests/duis/test_srv_matrix.py);
@@ -94,6 +96,7 @@ def _row(
 
 
 _Y, _N = True, False
+_ALL_ROLES = "IS,ES,GS,RSA,ED,GT,OU"
 #: domain.md §7.3, in its order (SRV, name, critical, on demand, future-dated, non-device, roles).
 SRV_MATRIX: dict[str, SrvInfo] = {
     row.srv: row
@@ -123,12 +126,16 @@ SRV_MATRIX: dict[str, SrvInfo] = {
         _row("7.2", "Disable Supply", _Y, _Y, "No", _N, "IS,GS"),
         _row("7.3", "Arm Supply", _Y, _Y, "No", _N, "IS,GS"),
         _row("7.4", "Read Supply Status", _N, _Y, "No", _N, "IS,ES,GS,RSA,ED,GT"),
+        _row("8.2", "Read Inventory", _N, _N, "No", _Y, _ALL_ROLES),
         _row("8.11", "Update HAN Device Log", _N, _Y, "DSP", _N, "IS,GS,OU"),
         _row("11.1", "Update Firmware", _N, _N, "No", _Y, "IS,GS"),
         _row("11.2", "Read Firmware Version", _N, _Y, "DSP", _N, "IS,ES,GS,RSA,ED,GT,OU"),
         _row("11.3", "Activate Firmware", _Y, _Y, "Device", _N, "IS,GS"),
+        _row("12.2", "Device Pre-notification", _N, _N, "No", _Y, _ALL_ROLES),
     )
 }
+#: The Non-Device SRVs the rig's DSP answers (:mod:`rig.duis.nondevice`).
+NON_DEVICE_SRVS = frozenset({"8.2", "12.2"})
 
 _E, _G, _C, _P = DeviceType.ESME, DeviceType.GSME, DeviceType.CHF, DeviceType.GPF
 #: GBCS use case per (SRV, target device type) for the SRVs the rig transforms; a device type

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -109,3 +110,53 @@ def han(out: Path, euis: tuple[Eui64, ...]) -> None:
     click.echo(out / CA_FILE)
     for eui in euis:
         click.echo(credentials_path(out, eui.raw))
+
+
+@keys.command("tls")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace existing files.")
+def tls(out: Path, overwrite: bool) -> None:
+    """Generate a test TLS set for rig serve: ca, server (127.0.0.1, localhost) and client
+    pairs (.key, .pem), for mutual TLS both ways (docs/dcc-boxed.md).
+
+    \b
+    Example:
+      rig keys tls tls/ && rig serve lab.toml --tls-cert tls/server.pem \\
+          --tls-key tls/server.key --tls-ca tls/ca.pem
+    """
+    from rig.keys.web import tls_set
+
+    _written(lambda: tls_set(out, overwrite=overwrite))
+
+
+@keys.command("duis")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--user",
+    "users",
+    multiple=True,
+    type=EUI,
+    help="A DCC User's EUI-64; repeatable (default: DCC Boxed's test supplier and operator).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing files.")
+def duis_keys(out: Path, users: tuple[Eui64, ...], overwrite: bool) -> None:
+    """Generate a test set of DUIS XML-signing keys: the DSP's and one per User, in the folder
+    layout [duis] keys takes (docs/dcc-boxed.md "Keys"). DCC's own signing tool validates only
+    the keys it bundles: use this set with a home-made adapter.
+
+    \b
+    Example:
+      rig keys duis xml-sign-keys --user 90-B3-D5-1F-30-01-00-00
+    """
+    from rig.keys.web import DEFAULT_USERS, duis_set
+
+    _written(lambda: duis_set(out, users or DEFAULT_USERS, overwrite=overwrite))
+
+
+def _written(make: Callable[[], list[Path]]) -> None:
+    try:
+        written = make()
+    except FileExistsError as exc:
+        raise click.ClickException(f"{exc} (use --overwrite to replace)") from exc
+    for path in written:
+        click.echo(path)

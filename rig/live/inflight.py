@@ -1,5 +1,6 @@
 """What the live rig keeps of a request on its way: the command in flight, and a verified
-device frame on its way back north (rig/live/orchestrator.py, rig/live/northbound.py)."""
+device frame or a DCC event on its way back north (rig/live/orchestrator.py,
+rig/live/northbound.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 from devices.api import Device
 from rig.dsp.model import DspRequest
-from rig.duis.request import ServiceRequest
+from rig.duis.request import RequestId, ServiceRequest
 from rig.gbcs.frame import GeneralSigning, Message
 from rig.live.srv import Mangle
 from rig.results.record import RequestRecord
@@ -47,3 +48,15 @@ class VerifiedFrame:
     message: Message
     received_at: float
     frame: bytes = b""  # as it came off the wire (a DUIS response's GBCSPayload)
+
+
+@dataclass(frozen=True)
+class DccEvent:
+    """An event the DSP tells a User of by a DCC alert (docs/dcc-boxed.md "DCC alerts"): its
+    ``event`` (a key of ``[duis.dcc_alert_codes]``), the request and device it is about."""
+
+    user: str
+    event: str
+    request_id: RequestId
+    device: str
+    raised_at: float

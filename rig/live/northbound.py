@@ -14,7 +14,7 @@ from rig.gbcs.codes import message_code_name
 from rig.gbcs.errors import GbcsError, VerifyError
 from rig.gbcs.frame import Cra, GeneralSigning, decode
 from rig.keys.keystore import KeyNotFound, Role
-from rig.live.inflight import InFlight, VerifiedFrame
+from rig.live.inflight import DccEvent, InFlight, VerifiedFrame
 from rig.live.response_view import describe, failed_result
 
 #: How a lost link's reason starts (devices/transports/serial_link.py LINK_LOST starts so too).
@@ -162,6 +162,21 @@ class Northbound:
     def _deliver(self, item: object) -> None:
         if isinstance(item, DeviceAlert):
             self._on_alert(item)
+            return
+        if isinstance(item, DccEvent):
+            self._record(
+                {
+                    "kind": "dcc_alert",
+                    "event": item.event,
+                    "user": item.user,
+                    "request_id": str(item.request_id),
+                    "device": item.device,
+                    "at": item.raised_at,
+                    "delivered_at": self._loop.time(),
+                }
+            )
+            if self.dcc_alert_relay is not None:  # rig serve: POSTed to the User's endpoint
+                self.dcc_alert_relay(item)
             return
         assert isinstance(item, VerifiedFrame)
         signing = item.message.signing

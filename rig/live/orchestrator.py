@@ -54,7 +54,7 @@ from rig.host.busy_poll import PollingSelector
 from rig.keys.keystore import KeyStore
 from rig.live.counter_state import CounterState, state_path
 from rig.live.dsp_controls import DspControls
-from rig.live.inflight import Done, InFlight, Key, Relay
+from rig.live.inflight import DccEvent, Done, InFlight, Key, Relay
 from rig.live.loop_thread import LoopThread, exception_text
 from rig.live.northbound import Northbound
 from rig.live.srv import Builder, Mangle
@@ -143,6 +143,8 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
         #: Called on the loop with every device alert delivered to a User (``rig serve``
         #: POSTs them to the User's endpoint: rig/serve).
         self.alert_relay: Callable[[DeviceAlert], None] | None = None
+        #: Called on the loop with every DCC alert's event delivered to a User (rig/serve).
+        self.dcc_alert_relay: Callable[[DccEvent], None] | None = None
         self._by_eui = {device.eui.raw: device for device in devices.values()}
         #: The DSP's Smart Metering Inventory: the bench's devices by EUI.
         self._inventory = {
@@ -439,6 +441,18 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
         else:
             entry.record.fail(failure)
         self._write(entry)
+        if failure is not None and entry.frame is None and entry.request.execution_date_time:
+            # A DSP future-dated command that failed delivery: its User hears by a DCC alert
+            # (CommandFailure), through the DSP's northbound like any alert.
+            assert self._dsp is not None
+            event = DccEvent(
+                entry.record.user,
+                "command_failure",
+                entry.request.request_id,
+                entry.device.name,
+                self._loop.time(),
+            )
+            self._dsp.respond(event, user=event.user)
 
     def _write(self, entry: InFlight) -> None:
         if entry.relay is not None:  # its User hears of it first; the relay writes it

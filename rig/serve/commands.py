@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from rig.config.bench import BenchError, load_bench
-from rig.serve.gate import ServeError
+from rig.serve.gate import ServeError, dsp_signer
 
 
 @click.command()
@@ -59,7 +59,8 @@ def serve(
         raise click.UsageError("--tls-cert and --tls-key go together; --tls-ca needs both")
     try:
         loaded = load_bench(bench)
-    except BenchError as exc:
+        dsp_signer(loaded.duis.keys)  # before any device starts: a missing key set is one line
+    except (BenchError, ServeError) as exc:
         raise click.ClickException(str(exc)) from exc
     logging.basicConfig(format="%(levelname)s %(message)s", level=logging.WARNING)
     run_dir = out or Path("runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rig.config.bench import Bench
+from rig.config.duis import default_keys
 from rig.duis.codes import Code, DuisError, ResponseCode, RigCode
 from rig.duis.dsig import CertificateStore, Signer, sign, signer_eui, verify
 from rig.duis.messages import (
-    PreCommand,
+    Content,
     build_response,
     parse_request,
     parse_xml,
@@ -53,9 +54,11 @@ def dsp_signer(keys: Path) -> Signer:
     (the DCC Boxed signing tool's naming; shared/duis/README.md)."""
     found = sorted(keys.glob("dsp-xml-sign-*-ds.key")) if keys.is_dir() else []
     if not found:
+        default = " (the default: $RIG_SHARED_DIR/duis/xml-sign-keys)" * (keys == default_keys())
         raise ServeError(
-            f"{keys}: no dsp-xml-sign-<EUI>-ds.key and .pem (the DSP's XML-signing key): "
-            "set [duis] keys in the bench file, or RIG_SHARED_DIR"
+            f"{keys}{default}: no DSP XML-signing key "
+            "(dsp-xml-sign-<EUI>-ds.key and .pem) there: set [duis] keys in the bench file to "
+            'such a folder; `rig keys duis OUT` makes a test set (docs/dcc-boxed.md "Keys")'
         )
     try:
         return Signer.load(found[0], found[0].with_suffix(".pem"))
@@ -119,9 +122,7 @@ class Gate:
         self._transformed[rid] = signing
         return Admitted(request, service, encode_signed(signing))
 
-    def answer(
-        self, request: ServiceRequest, code: str, content: bytes | PreCommand | None = None
-    ) -> bytes:
+    def answer(self, request: ServiceRequest, code: str, content: Content = None) -> bytes:
         """The DSP's signed DUIS response to ``request`` (I99, I0, or a DUIS error code)."""
         return self.sign(build_response(response_to(request, code, datetime.now(UTC), content)))
 

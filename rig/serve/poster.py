@@ -15,6 +15,7 @@ import base64
 import concurrent.futures
 import itertools
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,13 +25,16 @@ import aiohttp
 
 from rig.config.duis import DuisConfig
 from rig.dsp.alerts import DeviceAlert
+from rig.duis.access import DCC
 from rig.duis.codes import ResponseCode
+from rig.duis.dcc_alerts import command_failure
+from rig.duis.messages import DccAlert, Response, build_response, response_to
 from rig.duis.messages import DeviceAlert as DuisDeviceAlert
-from rig.duis.messages import Response, build_response, response_to
 from rig.duis.request import RequestId
 from rig.gbcs.eui import Eui64
-from rig.live.inflight import InFlight
+from rig.live.inflight import DccEvent, InFlight
 from rig.live.orchestrator import Rig
+from rig.serve.gate import ServeError
 
 _log = logging.getLogger("rig.serve")
 
@@ -59,6 +63,25 @@ def response_code(entry: InFlight) -> str:
     return ResponseCode.UNABLE_TO_COMMUNICATE
 
 
+def client_context(config: DuisConfig) -> ssl.SSLContext | None:
+    """The northbound POSTs' TLS for ``https`` endpoints: trust ``tls_ca`` (else the system's
+    CAs) and present ``tls_client_cert`` (mutual TLS); None when ``[duis]`` sets neither.
+    Raises ServeError, one line naming the files, when they do not load."""
+    if config.tls_ca is None and config.tls_client_cert is None:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=config.tls_ca)
+        if config.tls_client_cert is not None:
+            context.load_cert_chain(config.tls_client_cert, config.tls_client_key)
+    except (OSError, ssl.SSLError) as exc:
+        files = [f for f in (config.tls_ca, config.tls_client_cert, config.tls_client_key) if f]
+        raise ServeError(
+            f"[duis] tls_*: {' / '.join(map(str, files))}: not a usable CA, certificate or key: "
+            f"{exc}"
+        ) from exc
+    return context
+
+
 class Poster:
     """The POSTs of one ``rig serve``; all its methods run on the rig's loop."""
 
@@ -70,6 +93,7 @@ class Poster:
         pool: concurrent.futures.Executor,
     ) -> None:
         self._rig, self._config, self._sign, self._pool = rig, config, sign, pool
+        self._ssl = client_context(config)
         self._queues: dict[str, asyncio.Queue[Outgoing]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
@@ -84,7 +108,8 @@ class Poster:
 
     def start(self) -> None:
         self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self._config.post_timeout_s)
+            timeout=aiohttp.ClientTimeout(total=self._config.post_timeout_s),
+            connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True),
         )
 
     # -- what the rig hands over --------------------------------------------------------------
@@ -110,6 +135,18 @@ class Poster:
         )
         response = Response("I0", datetime.now(UTC), alert, response_id=response_id)
         label = f"alert 0x{item.code:04X} from {item.device}"
+        self._queue(Outgoing(item.user, build_response(response), label))
+
+    def dcc_alert(self, item: DccEvent) -> None:
+        """A DCC alert the DSP delivered to a User with an endpoint: its event with the bench's
+        N-code, ``ResponseID`` = DCC : User : a counter of the rig's alerts."""
+        if item.user not in self._config.response_urls:
+            return
+        code = self._config.dcc_alert_codes[item.event]
+        event = command_failure(item.request_id, self._device_eui(item.device))
+        response_id = RequestId(DCC, self._euis[item.user], next(self._alert_counter))
+        response = Response("I0", datetime.now(UTC), DccAlert(code, event), response_id=response_id)
+        label = f"DCC alert {code} ({item.event}) of {item.request_id}"
         self._queue(Outgoing(item.user, build_response(response), label))
 
     def _device_eui(self, name: Any) -> Eui64:

@@ -23,11 +23,13 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from rig.duis.codes import DuisError, ResponseCode
-from rig.duis.messages import PreCommand
+from rig.duis.messages import Content, PreCommand
 from rig.duis.request import ServiceRequest
+from rig.duis.srv_matrix import NON_DEVICE_SRVS
 from rig.live.orchestrator import Rig
 from rig.results.record import RequestRecord
 from rig.serve.gate import HTTP_STATUS, SERVICES, Gate, ServeError
+from rig.serve.nondevice import Inventory
 from rig.serve.poster import KEPT_XML, Poster
 
 T = TypeVar("T")
@@ -75,6 +77,8 @@ class DuisServer:
         self._ssl = tls.context() if tls is not None else None
         self._pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="rig-serve")
         self.poster = Poster(rig, rig.bench.duis, self.gate.sign, self._pool)
+        self.inventory = Inventory(rig.bench)
+        self._user_names = {user.eui: name for name, user in rig.bench.users.items()}
         self._runner: web.AppRunner | None = None
         self.url = ""
         #: The records of the requests that came in by HTTP, as each is written.
@@ -108,6 +112,7 @@ class DuisServer:
         self.url = f"{scheme}://{self._host}:{port}"
         self.poster.start()
         self.rig.alert_relay = self.poster.alert
+        self.rig.dcc_alert_relay = self.poster.dcc_alert
         return self.url
 
     def stop(self, drain_s: float = DRAIN_S) -> None:
@@ -125,6 +130,7 @@ class DuisServer:
 
     async def _close(self) -> None:
         self.rig.alert_relay = None
+        self.rig.dcc_alert_relay = None
         await self.poster.close()
 
     # -- the services -------------------------------------------------------------------------
@@ -144,6 +150,8 @@ class DuisServer:
             admitted = self.gate.admit(request, signer, service)
         except DuisError as error:
             return await self._refuse(service, request, error, body)
+        if request.srv in NON_DEVICE_SRVS:
+            return await self._non_device(request, received)
         if admitted.pre_command is not None:
             self.rig.note(_event("transformed", service, request, received, loop.time()))
             return await self._answer(
@@ -159,12 +167,35 @@ class DuisServer:
             return _line(400, record.reason or "the request could not be transformed")
         return await self._answer(request, ResponseCode.ACKNOWLEDGEMENT)
 
+    async def _non_device(self, request: ServiceRequest, received: float) -> web.Response:
+        """A Non-Device request answered at once from the rig's state, signed; recorded as a
+        request whose hops are ``http_in`` and ``ack`` (answering and signing)."""
+        loop = asyncio.get_running_loop()
+        rid = request.request_id
+        user = self._user_names.get(rid.originator, str(rid.originator))
+        record = RequestRecord(str(rid), request.srv, "DCC", user, test=self.rig.test)
+        record.stamps["received"] = received
+        record.stamps["submitted"] = loop.time()
+        content: Content = None
+        try:
+            code, content = self.inventory.answer(request)
+            record.outcome = "ok"
+        except DuisError as error:
+            code = error.code
+            record.fail(str(error))
+        record.ack_code = str(code)
+        xml = await loop.run_in_executor(self._pool, self.gate.answer, request, code, content)
+        record.stamps["acknowledged"] = record.stamps["delivered"] = loop.time()
+        self.rig.note(record)
+        self.records.append(record)
+        return web.Response(body=xml, content_type="application/xml")
+
     def _written(self, record: RequestRecord) -> None:
         self._pending -= 1
         self.records.append(record)
 
     async def _answer(
-        self, request: ServiceRequest, code: str, content: PreCommand | None = None
+        self, request: ServiceRequest, code: str, content: Content = None
     ) -> web.Response:
         loop = asyncio.get_running_loop()
         xml = await loop.run_in_executor(self._pool, self.gate.answer, request, code, content)

@@ -20,7 +20,7 @@ def test_command_variants_match_the_schema_comments() -> None:
 
 
 def test_rows_from_the_reference() -> None:
-    assert len(SRV_MATRIX) == 29
+    assert len(SRV_MATRIX) == 31
     assert SRV_MATRIX["7.1"].roles == {Role.IMPORT_SUPPLIER}
     assert SRV_MATRIX["6.7"].roles == {Role.GAS_SUPPLIER}
     assert Role.OTHER_USER in SRV_MATRIX["8.11"].roles

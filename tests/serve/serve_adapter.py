@@ -6,6 +6,7 @@ against DCC Boxed (docs/dcc-boxed.md)."""
 from __future__ import annotations
 
 import queue
+import ssl
 import threading
 import time
 import urllib.error
@@ -55,6 +56,7 @@ response_timeout_s = {timeout}
 keys = "{keys}"
 retry_attempts = 3
 retry_backoff_s = 0.05
+{duis}
 [[duis.user]]
 name = "supplier"
 response_url = "{url}"
@@ -62,17 +64,25 @@ response_url = "{url}"
 
 
 def write_bench(
-    folder: Path, keys: Path, url: str, *, tmm: str = "default", timeout: float = 2.0
+    folder: Path,
+    keys: Path,
+    url: str,
+    *,
+    tmm: str = "default",
+    timeout: float = 2.0,
+    duis: str = "",
 ) -> Path:
+    """The serve bench; ``duis`` adds lines to its ``[duis]`` table."""
     path = folder / "serve.toml"
-    path.write_text(BENCH.format(keys=keys, url=url, tmm=tmm, timeout=timeout))
+    path.write_text(BENCH.format(keys=keys, url=url, tmm=tmm, timeout=timeout, duis=duis))
     return path
 
 
 class Receiver:
-    """The adapter's endpoint: every POST body it is sent, answered with ``status``."""
+    """The adapter's endpoint: every POST body it is sent, answered with ``status``; HTTPS
+    with ``context`` (a server context: with CERT_REQUIRED, only to clients it trusts)."""
 
-    def __init__(self) -> None:
+    def __init__(self, context: ssl.SSLContext | None = None) -> None:
         self.bodies: queue.Queue[bytes] = queue.Queue()
         self.status = 204
         self.posts = 0
@@ -93,7 +103,10 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/duis"
+        if context is not None:
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        scheme = "http" if context is None else "https"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}/duis"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
