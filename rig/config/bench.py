@@ -25,6 +25,7 @@ from rig.config.labgrid import LabgridConfig, load_labgrid
 from rig.gbcs.eui import Eui64
 from rig.host import busy_poll, cpu_slice
 from rig.keys import RTDS_KEYS
+from rig.results.backends import URL_SCHEMES
 
 #: The embedded emulated bench, used by ``rig demo`` and by default.
 DEFAULT_BENCH = Path(__file__).parent / "benches" / "emulated.toml"
@@ -169,6 +170,9 @@ class Bench:
     han: HanConfig | None = None
     #: The labgrid place (or pool) the bench is reached through (``[labgrid]``), if any.
     labgrid: LabgridConfig | None = None
+    #: The PostgreSQL database the physical devices' counters are kept in (``[counters]
+    #: store``), shared by a lab's bench hosts; None: the file beside the bench file.
+    counters_store: str | None = None
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -363,6 +367,7 @@ def load_bench(path: Path) -> Bench:
         busy_poll_s=_busy_poll(host),
         han=han,
         labgrid=load_labgrid(root.table("labgrid")) if "labgrid" in raw else None,
+        counters_store=_counters_store(root.table("counters")),
     )
     for table in (root, bench, keys, dsp, host):
         table.check_unknown()
@@ -371,6 +376,15 @@ def load_bench(path: Path) -> Bench:
             f"{path}: dsp.servers: expected a positive integer, got {result.dsp.servers}"
         )
     return result
+
+
+def _counters_store(counters: _Table) -> str | None:
+    """``[counters] store``: a ``postgresql://`` URL (docs/bench-files.md "Counters")."""
+    store = counters.get("store", str, "a postgresql:// URL", None)
+    if store is not None and not store.startswith(URL_SCHEMES):
+        raise counters._error("store", "a postgresql:// URL", store)
+    counters.check_unknown()
+    return store
 
 
 def _cpu_slice(host: _Table) -> float | None:

@@ -220,6 +220,6 @@ class Northbound:
         if self._kept is None or entry.device.eui.raw not in self._physical:
             return why
         return (
-            f"{why}; counters resume above those kept in {self._kept.path}: if the meter "
+            f"{why}; counters resume above those kept in {self._kept.where}: if the meter "
             "has seen higher ones, raise the User's counter_start above them"
         )
