@@ -3,6 +3,7 @@ lab, checks the devices through the place's resources, and releases the place.""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -48,4 +49,20 @@ def test_rig_check_on_a_place_that_serves_no_meter_is_one_line(
     output = done.stdout + done.stderr
     assert done.returncode == 1, output[-3000:]
     assert "FAILED esme: no response from esme within 1 s" in output
+    assert held(lab) == {h.place: None for h in lab.hosts}
+
+
+def test_rig_demo_runs_on_the_bench_files_place(lab: LocalLab, tmp_path: Path) -> None:
+    """``rig demo`` runs its plan through pytest, whose session holds the ``[labgrid]`` place:
+    its results name the place, and the place is released after."""
+    bench = tmp_path / "one-place.toml"
+    place = lab.hosts[0].place
+    bench.write_text(lab.bench.read_text().replace(f'pool = "{lab.pool}"', f'place = "{place}"'))
+    run = tmp_path / "run"
+    command = [sys.executable, "-c", RIG, "demo", "--bench", str(bench), "--out", str(run)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    records = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+    assert [r["place"] for r in records if r.get("kind") == "lab_place"] == [place]
     assert held(lab) == {h.place: None for h in lab.hosts}
