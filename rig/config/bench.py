@@ -118,6 +118,9 @@ class DeviceConfig:
     baudrate: int = DEFAULT_BAUD_RATE
     #: Its ZigBee install code with the CRC (``transport = "han"``): the Comms Hub's device log.
     install_code: bytes | None = None
+    #: Where a labgrid place serves it, for messages: ``place P (exporter E)`` (set when the
+    #: bench is mapped onto a held place, rig/lab/mapping.py); None: not through a place.
+    place: str | None = None
 
     @property
     def inventory_type(self) -> str:

@@ -11,9 +11,10 @@ an emulated meter (its contactor input follows that meter's supply).
 A device the place serves is reached through it whatever the bench file says of it (an emulated
 device exported from another host by ``rig lab serve`` is, to this rig, a physical one; its
 keys are the served ones, in the bench's ``[keys] dirs``). A device the place does not serve
-stays as the file says, if it is emulated; a physical one is an error. An emulated bench I/O
-module of this host cannot sense a meter behind a place: it is dropped then (the plans that need
-it skip) unless the place serves one.
+stays as the file says, if it is emulated; a physical one is an error. A device reached through
+the place keeps which place and exporter (``DeviceConfig.place``): a link lost names them. An
+emulated bench I/O module of this host cannot sense a meter behind a place: it is dropped then
+(the plans that need it skip) unless the place serves one.
 """
 
 from __future__ import annotations
@@ -34,13 +35,18 @@ def bench_on_place(bench: Bench, place: str, resources: dict[str, PlaceResource]
     for name, device in bench.devices.items():
         if device.hub is not None:
             hub = devices[device.hub]  # listed before it (load_bench)
-            devices[name] = replace(device, emulated=hub.emulated, transport=hub.transport)
+            devices[name] = replace(
+                device, emulated=hub.emulated, transport=hub.transport, place=hub.place
+            )
             continue
         resource = resources.get(name) if device.transport != "han" else None
         if resource is not None:
             _expect(resource, place, SERIAL_CLASS)
             transport = "zigbee" if device.transport == "zigbee" else "pty"
-            devices[name] = replace(device, emulated=False, port=resource.url, transport=transport)
+            where = f"place {place} (exporter {resource.exporter})"
+            devices[name] = replace(
+                device, emulated=False, port=resource.url, transport=transport, place=where
+            )
         elif device.emulated or device.transport == "han":
             devices[name] = device
         else:

@@ -159,6 +159,9 @@ def test_a_bench_on_a_place_reaches_each_device_through_it(tmp_path: Path) -> No
     )
     assert on_place.device("esme").port == "rfc2217://10.0.0.5:4000?ign_set_control"
     assert on_place.device("gsme").port is None and not on_place.device("gsme").emulated
+    # which place and exporter serve each device, for messages (a link lost names them)
+    assert on_place.device("esme").place == "place bench_a (exporter host-1)"
+    assert on_place.device("gsme").place == "place bench_a (exporter host-1)"  # its hub's
     assert on_place.bench_io is not None and on_place.bench_io.tcp == ("10.0.0.5", 502)
     served = PlaceResource("bench_io", "ModbusTCPCoil", "h", {"host": "127.0.0.1:4502", "coil": 0})
     on_place = bench_on_place(
