@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rig.config.bench import Bench
 from rig.gbcs.eui import Eui64
+from rig.results.backends import is_url
 from rig.util.kept_counters import RESERVE, CounterStateError, KeptCounters
 
 __all__ = ["RESERVE", "CounterState", "CounterStateError", "counters_location", "state_path"]
@@ -43,7 +44,12 @@ class CounterState:
     host name)."""
 
     def __init__(self, location: str | Path, *, host: str | None = None) -> None:
-        self._kept = KeptCounters(location, host=host)
+        if is_url(location):
+            from rig.results.counters_table import CountersTable  # psycopg: only for a lab
+
+            self._kept = KeptCounters(CountersTable(str(location)), host=host)
+        else:
+            self._kept = KeptCounters(Path(location), host=host)
 
     @property
     def where(self) -> str:

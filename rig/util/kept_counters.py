@@ -18,11 +18,11 @@ removes only its own claim and raises ``used`` to what it sent: no run ever lowe
 another live run relies on. A killed run's claim stays (resuming above it is safe) until a later
 run on the same host sees that process gone and folds the claim into ``used``.
 
-Where they are kept (:func:`open_backend`): a JSON file (the default, beside the bench file),
-written atomically (a temporary file renamed over it) under an ``flock`` on ``<file>.lock``; or,
-for a lab of several hosts, a table of a PostgreSQL database (rig/results/counters_table.py), one
-row per key, changed in transactions that lock it. The file's version 2 holds the claims; a
-version 1 file (counters only) is read as ``used``.
+Where they are kept (a :class:`Backend`): a JSON file (:class:`FileBackend`, the default beside
+the bench file), written atomically (a temporary file renamed over it) under an ``flock`` on
+``<file>.lock``; or, for a lab of several hosts, a table of a PostgreSQL database
+(rig/results/counters_table.py), one row per key, changed in transactions that lock it. The
+file's version 2 holds the claims; a version 1 file (counters only) is read as ``used``.
 """
 
 from __future__ import annotations
@@ -210,23 +210,12 @@ class FileBackend(Backend):
             raise
 
 
-def open_backend(location: str | Path) -> Backend:
-    """The backend of ``location``: a ``postgresql://`` URL (a shared table), else a file."""
-    from rig.results.backends import is_url  # the store's modules only when one is named
-
-    if is_url(location):
-        from rig.results.counters_table import CountersTable
-
-        return CountersTable(str(location))
-    return FileBackend(Path(location))
-
-
 class KeptCounters:
-    """The kept counters of one file or database, as one run uses them (see the module
-    docstring); ``host`` names this host in run ids (default: its host name)."""
+    """The kept counters of one file (a path) or other :class:`Backend`, as one run uses them
+    (see the module docstring); ``host`` names this host in run ids (default: its host name)."""
 
-    def __init__(self, location: str | Path, *, host: str | None = None) -> None:
-        self._backend = open_backend(location)
+    def __init__(self, where: Path | Backend, *, host: str | None = None) -> None:
+        self._backend = where if isinstance(where, Backend) else FileBackend(where)
         self.host = host or socket.gethostname()
         self.run = run_id(self.host)
         self._dead = dead_on(self.host)
