@@ -8,6 +8,8 @@ run or their help is shown (:class:`LazyGroup`). tests/rig/test_cli_imports.py h
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -203,6 +205,25 @@ def _leased(loaded: Bench) -> BenchLease:
         raise click.ClickException(str(exc)) from exc
 
 
+@contextmanager
+def _held(loaded: Bench) -> Iterator[Bench]:
+    """The bench for one command: through its labgrid place if it has a ``[labgrid]`` table
+    (held for the command, then released: docs/lab.md), else with its ports leased."""
+    if loaded.labgrid is None:
+        with _leased(loaded):
+            yield loaded
+        return
+    from rig.lab.hold import COMMAND_WAIT_S, holding
+    from rig.lab.place import PlaceError, holder_name
+
+    try:
+        with holding(loaded, loaded.labgrid, holder_name(), COMMAND_WAIT_S) as (held, on_place):
+            click.echo(f"labgrid: place {held.name} held (exporter {', '.join(held.exporters)})")
+            yield on_place
+    except PlaceError as exc:
+        raise click.ClickException(f"labgrid: {exc}") from exc
+
+
 def _pytest(plan: Path, benches: list[Path], run_dir: Path, extra: list[str]) -> None:
     import pytest
 
@@ -306,7 +327,7 @@ def check(bench_file: Path | None, bench: Path | None, out: Path | None) -> None
     console = Console()
     failed = 0
     try:
-        with _leased(loaded), launch(loaded, _run_dir(out)) as rig:
+        with _held(loaded) as on_bench, launch(on_bench, _run_dir(out)) as rig:
             for name in loaded.devices:
                 record = rig.read_supply_status(name)
                 if record.ok:
@@ -362,8 +383,8 @@ def replay(log: str, bench: Path | None, out: Path | None, speed: float) -> None
         raise click.ClickException(str(exc)) from exc
     run_dir = _run_dir(out)
     with (
-        _leased(loaded),
-        launch(loaded, run_dir) as rig,
+        _held(loaded) as on_bench,
+        launch(on_bench, run_dir) as rig,
         tracked(entries, f"replaying {log}") as shown,
     ):
         result = run_replay(rig, shown, speed=speed)

@@ -27,6 +27,7 @@ from rig.config.labgrid import LabgridConfig, load_labgrid
 from rig.gbcs.eui import Eui64
 from rig.host import busy_poll, cpu_slice
 from rig.keys import RTDS_KEYS
+from rig.results.backends import URL_SCHEMES
 
 #: The benches shipped with the rig (``emulated``, ``han``, ``premises``), each also given by its
 #: name: ``--bench han`` (docs/bench-files.md "Shipped benches").
@@ -125,6 +126,9 @@ class DeviceConfig:
     #: Whether the device log holds it from the start (``transport = "han"``; else SRV 8.11
     #: puts it there: docs/han.md "The device log").
     on_log: bool = True
+    #: Where a labgrid place serves it, for messages: ``place P (exporter E)`` (set when the
+    #: bench is mapped onto a held place, rig/lab/mapping.py); None: not through a place.
+    place: str | None = None
 
     @property
     def inventory_type(self) -> str:
@@ -179,6 +183,9 @@ class Bench:
     labgrid: LabgridConfig | None = None
     #: What ``rig serve`` needs (``[duis]``): Users' response endpoints, XML-signing keys.
     duis: DuisConfig = field(default_factory=DuisConfig)
+    #: The PostgreSQL database the physical devices' counters are kept in (``[counters]
+    #: store``), shared by a lab's bench hosts; None: the file beside the bench file.
+    counters_store: str | None = None
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -404,6 +411,7 @@ def load_bench(path: Path) -> Bench:
         han=han,
         labgrid=load_labgrid(root.table("labgrid")) if "labgrid" in raw else None,
         duis=duis,
+        counters_store=_counters_store(root.table("counters")),
     )
     for table in (root, bench, keys, dsp, host):
         table.check_unknown()
@@ -412,6 +420,15 @@ def load_bench(path: Path) -> Bench:
             f"{path}: dsp.servers: expected a positive integer, got {result.dsp.servers}"
         )
     return result
+
+
+def _counters_store(counters: _Table) -> str | None:
+    """``[counters] store``: a ``postgresql://`` URL (docs/bench-files.md "Counters")."""
+    store = counters.get("store", str, "a postgresql:// URL", None)
+    if store is not None and not store.startswith(URL_SCHEMES):
+        raise counters._error("store", "a postgresql:// URL", store)
+    counters.check_unknown()
+    return store
 
 
 def _cpu_slice(host: _Table) -> float | None:

@@ -9,8 +9,10 @@ named after the place:
   with ``ser2net`` while a place holds it, and publishes it as a ``NetworkSerialPort``;
 - the HAN's Spinel radio (``[han] port``) is a ``RawSerialPort`` named :data:`HAN_RESOURCE`;
 - the Modbus bench I/O module (``[bench_io]``) is a ``ModbusTCPCoil`` named
-  :data:`BENCH_IO_RESOURCE` (labgrid's Modbus/TCP resource; its coil is the relay, the rig
-  reads the contactor input from the same module), or a ``RawSerialPort`` for Modbus RTU.
+  :data:`BENCH_IO_RESOURCE` (labgrid's Modbus/TCP resource, labgrid/resource/modbus.py: its
+  ``host`` is the module's ``HOST:PORT``, its ``coil`` the relay; the rig reads the contactor
+  input from the same module), or a ``RawSerialPort`` for Modbus RTU. ``rig lab serve``
+  exports the emulated module it runs for an emulated bench the same way.
 
 The place is made with ``labgrid-client`` (the coordinator keeps places; there is no place
 file): create it, match the group on that exporter, tag it for pools. docs/lab.md walks through
@@ -25,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rig.config.bench import Bench, BenchError
+from rig.lab.place import MODBUS_TCP_CLASS
 
 #: The resource name of the HAN's Spinel radio and of the Modbus bench I/O module.
 HAN_RESOURCE = "han"
@@ -42,10 +45,15 @@ class Resource:
     params: dict[str, object]
 
 
-def bench_resources(bench: Bench, ports: Mapping[str, str] | None = None) -> list[Resource]:
+def bench_resources(
+    bench: Bench,
+    ports: Mapping[str, str] | None = None,
+    io_address: tuple[str, int] | None = None,
+) -> list[Resource]:
     """The resources that export ``bench``; ``ports`` gives the port of a device the bench
-    emulates (its emulator's pty, served by ``rig lab serve``). A device with no port (an
-    emulated one not given in ``ports``, or one joined to a hub) is not exported."""
+    emulates (its emulator's pty, served by ``rig lab serve``), ``io_address`` the Modbus/TCP
+    address of the emulated bench I/O module it runs. A device with no port (an emulated one
+    not given in ``ports``, or one joined to a hub) is not exported."""
     ports = dict(ports or {})
     resources = []
     for device in bench.devices.values():
@@ -67,15 +75,11 @@ def bench_resources(bench: Bench, ports: Mapping[str, str] | None = None) -> lis
 
         resources.append(_serial(HAN_RESOURCE, han.port, RCP_BAUD_RATE))
     io = bench.bench_io
-    if io is not None and io.tcp is not None:
-        host, port = io.tcp
-        resources.append(
-            Resource(
-                BENCH_IO_RESOURCE,
-                "ModbusTCPCoil",
-                {"host": host, "port": port, "coil": io.power_coil},
-            )
-        )
+    address = io_address or (io.tcp if io is not None else None)
+    if io is not None and address is not None:
+        host, port = address
+        params = {"host": f"{host}:{port}", "coil": io.power_coil}
+        resources.append(Resource(BENCH_IO_RESOURCE, MODBUS_TCP_CLASS, params))
     elif io is not None and io.rtu is not None:
         resources.append(_serial(BENCH_IO_RESOURCE, io.rtu, io.baudrate))
     return resources

@@ -4,13 +4,17 @@ The resources are named as ``rig lab export`` names them (rig/lab/export.py): a 
 serial port after the device, the HAN's radio :data:`~rig.lab.export.HAN_RESOURCE`, the Modbus
 bench I/O module :data:`~rig.lab.export.BENCH_IO_RESOURCE`. A served serial port
 (``NetworkSerialPort``, HOST:PORT) is opened as ``rfc2217://HOST:PORT``; a ``ModbusTCPCoil``
-gives the module's HOST:PORT.
+gives the module's address in its ``host`` (``HOST:PORT``, port 502 if none, as labgrid's
+Modbus driver reads it) — a physical module, or the emulated one ``rig lab serve`` runs beside
+an emulated meter (its contactor input follows that meter's supply).
 
 A device the place serves is reached through it whatever the bench file says of it (an emulated
 device exported from another host by ``rig lab serve`` is, to this rig, a physical one; its
 keys are the served ones, in the bench's ``[keys] dirs``). A device the place does not serve
-stays as the file says, if it is emulated; a physical one is an error. An emulated bench I/O
-module cannot power a meter behind a place: it is dropped then (the plans that need it skip).
+stays as the file says, if it is emulated; a physical one is an error. A device reached through
+the place keeps which place and exporter (``DeviceConfig.place``): a link lost names them. An
+emulated bench I/O module of this host cannot sense a meter behind a place: it is dropped then
+(the plans that need it skip) unless the place serves one.
 """
 
 from __future__ import annotations
@@ -19,11 +23,10 @@ from dataclasses import replace
 
 from rig.config.bench import Bench, BenchError, BenchIOConfig, DeviceConfig
 from rig.lab.export import BENCH_IO_RESOURCE, HAN_RESOURCE
-from rig.lab.place import PlaceResource
+from rig.lab.place import MODBUS_TCP_CLASS, PlaceResource
 
-#: labgrid's class of a serial port an exporter serves over RFC 2217, and of a Modbus/TCP one.
+#: labgrid's class of a serial port an exporter serves over RFC 2217.
 SERIAL_CLASS = "NetworkSerialPort"
-MODBUS_TCP_CLASS = "ModbusTCPCoil"
 
 
 def bench_on_place(bench: Bench, place: str, resources: dict[str, PlaceResource]) -> Bench:
@@ -32,13 +35,18 @@ def bench_on_place(bench: Bench, place: str, resources: dict[str, PlaceResource]
     for name, device in bench.devices.items():
         if device.hub is not None:
             hub = devices[device.hub]  # listed before it (load_bench)
-            devices[name] = replace(device, emulated=hub.emulated, transport=hub.transport)
+            devices[name] = replace(
+                device, emulated=hub.emulated, transport=hub.transport, place=hub.place
+            )
             continue
         resource = resources.get(name) if device.transport != "han" else None
         if resource is not None:
             _expect(resource, place, SERIAL_CLASS)
             transport = "zigbee" if device.transport == "zigbee" else "pty"
-            devices[name] = replace(device, emulated=False, port=resource.url, transport=transport)
+            where = f"place {place} (exporter {resource.exporter})"
+            devices[name] = replace(
+                device, emulated=False, port=resource.url, transport=transport, place=where
+            )
         elif device.emulated or device.transport == "han":
             devices[name] = device
         else:
@@ -67,6 +75,8 @@ def _bench_io(
     if io is None:
         return None
     if module is not None and module.cls == MODBUS_TCP_CLASS:
+        if module.address is None:
+            raise BenchError(f"place {place}: {module.name} ({module.cls}) has no HOST:PORT")
         return replace(io, emulated=False, tcp=module.address, rtu=None)
     if module is not None:
         _expect(module, place, SERIAL_CLASS)

@@ -36,6 +36,11 @@ from typing import Any, TypeVar
 
 from rig.config.labgrid import LabgridConfig
 
+#: labgrid's Modbus/TCP coil resource class, and the port its Modbus driver takes when the
+#: resource's ``host`` names none (labgrid/resource/modbus.py, labgrid/driver/modbusdriver.py).
+MODBUS_TCP_CLASS = "ModbusTCPCoil"
+MODBUS_TCP_PORT = 502
+
 T = TypeVar("T")
 
 #: How often a waiting reservation is polled (labgrid's own client polls each 1 s).
@@ -64,8 +69,14 @@ class PlaceResource:
 
     @property
     def address(self) -> tuple[str, int] | None:
-        """HOST, PORT of a network resource (None until its exporter serves it)."""
+        """HOST, PORT of a network resource (None until its exporter serves it). labgrid's
+        Modbus/TCP resources give both in ``host`` (``HOST[:PORT]``, port 502 if none)."""
         host, port = self.params.get("host"), self.params.get("port")
+        if host and self.cls == MODBUS_TCP_CLASS:
+            name, colon, number = str(host).rpartition(":")
+            if not colon:
+                return str(host), MODBUS_TCP_PORT
+            return (name, int(number)) if number.isdigit() else None
         return (str(host), int(port)) if host and port else None
 
     @property

@@ -6,6 +6,13 @@ The bench's emulated ESMEs run as ``rig emulate`` runs them, each behind a pty
 holding them is acquired, the exporter serves each pty with ``ser2net`` over RFC 2217, exactly as
 it serves a USB serial adapter: CI exercises the whole labgrid path without hardware.
 
+An emulated ``[bench_io]`` module wired to a served meter runs here too (a pymodbus server on
+loopback whose contactor input follows that meter's supply reports) and is exported as labgrid's
+``ModbusTCPCoil`` (``host`` = its ``127.0.0.1:PORT``), so the contactor plans run on the place. The
+module listens on loopback only (devices/benchio/emulator.py), so it is exported only when the
+exporter's ``--hostname`` is a loopback IP address (a lab on one machine, as CI's); its relay is not
+wired to the served meter (a power cut would restart the meter on another pty under ser2net).
+
 The exporter runs in a process group of its own (with the ``ser2net`` it starts), its pid in
 ``OUT/exporter.pid``: killing that group is the bench host's labgrid going away while the
 meters stay up (tests/lab).
@@ -14,6 +21,7 @@ meters stay up (tests/lab).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import os
 import shutil
@@ -24,10 +32,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from devices.benchio.emulator import EmulatedBenchIO
 from rig.config.bench import Bench
 from rig.lab.export import bench_resources, exporter_config, place_commands
 from rig.lab.place import PlaceError
 from rig.live.emulate import LogLine, Served, serve
+from rig.live.launch import emulated_bench_io
 
 #: The files ``rig lab serve`` writes in its folder.
 EXPORTER_CONFIG = "exporter.yaml"
@@ -89,11 +99,13 @@ def serve_bench(
     }
     exporter_bin = tool("labgrid-exporter")
     folder.mkdir(parents=True, exist_ok=True)
+    module = served_bench_io(bench, hostname)
 
     def ready(served: list[Served], key_folder: Path) -> None:
         ports = {device.name: device.port for device in served}
+        io_address = module.address if module is not None else None
         config = folder / EXPORTER_CONFIG
-        config.write_text(exporter_config(place, bench_resources(bench, ports)))
+        config.write_text(exporter_config(place, bench_resources(bench, ports, io_address)))
         command = [exporter_bin, "--name", exporter, "--hostname", hostname]
         command += ["--coordinator", coordinator, str(config.resolve())]
         (folder / EXPORTER_COMMAND).write_text(json.dumps(command))
@@ -103,7 +115,37 @@ def serve_bench(
         start_exporter(folder)
         on_ready(served, key_folder, script)
 
+    async def run() -> None:
+        reports = {}
+        if module is not None:
+            assert bench.bench_io is not None  # served_bench_io: the bench has one
+            await module.start()
+            reports[bench.bench_io.meter] = module.supply_address
+        try:
+            served_bench = replace(bench, devices=devices)
+            await serve(served_bench, folder, ready, on_log, keys=keys, supply_reports=reports)
+        finally:
+            if module is not None:
+                await module.close()
+
     try:
-        asyncio.run(serve(replace(bench, devices=devices), folder, ready, on_log, keys=keys))
+        asyncio.run(run())
     finally:
         stop_exporter(folder)
+
+
+def served_bench_io(bench: Bench, hostname: str) -> EmulatedBenchIO | None:
+    """The emulated bench I/O module to run and export beside the served meters: the bench's
+    ``[bench_io]`` if it is emulated, wired to a meter served here (not one behind a hub), and
+    reachable at ``hostname`` (a loopback address: the module listens on loopback only)."""
+    io = bench.bench_io
+    if io is None or not io.emulated:
+        return None
+    meter = bench.devices.get(io.meter)
+    if meter is None or not meter.emulated or meter.hub is not None:
+        return None
+    try:
+        loopback = ipaddress.ip_address(hostname).is_loopback
+    except ValueError:  # a host name: the rig would reach the module on another address
+        loopback = False
+    return emulated_bench_io(io) if loopback else None

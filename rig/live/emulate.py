@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,12 +158,14 @@ async def serve(
     on_ready: Callable[[list[Served], Path, ServedHan | None], None],
     on_log: LogLine | None = None,
     keys: Path | None = None,
+    supply_reports: Mapping[str, tuple[str, int]] | None = None,
 ) -> None:
     """Start the bench's emulated devices (and emulated HAN), report them, and run until SIGINT
     or SIGTERM; every line a device logs goes to ``on_log`` (and stays in
     ``run_dir/devices/<name>.log``, the HAN's in ``run_dir/han/``). Their keys are generated in
     ``run_dir/keys``, or kept in ``keys`` if it has them all (several hosts serving the same
-    bench share one key folder: docs/lab.md)."""
+    bench share one key folder: docs/lab.md). A device named in ``supply_reports`` reports its
+    supply state there (an emulated bench I/O module's)."""
     emulated = [d for d in bench.devices.values() if d.emulated]
     if not emulated:
         raise ValueError(f"{bench.path}: no device has emulated = true")
@@ -199,6 +201,7 @@ async def serve(
                 processing_time_s=config.processing_time_s,
                 transport=config.transport,  # type: ignore[arg-type]
                 log_dir=log_dir,
+                report_supply_to=(supply_reports or {}).get(config.name),
             )
             devices.append(device)
             port = await device._port()  # start the emulator (and its bridge); no link opened

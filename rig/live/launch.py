@@ -265,14 +265,17 @@ def _bench_io(config: BenchIOConfig) -> BenchIOModule:
             points=points,
         )
 
-    emulator = None
-    if config.emulated:
-        contactor = ContactorModel(
-            actuation_delay_s=config.actuation_delay_s,
-            pulses_per_second=config.pulses_per_second,
-        )
-        emulator = EmulatedBenchIO(contactor)
+    emulator = emulated_bench_io(config) if config.emulated else None
     return BenchIOModule(config.meter, connect, emulator=emulator)
+
+
+def emulated_bench_io(config: BenchIOConfig) -> EmulatedBenchIO:
+    """The emulated module of a ``[bench_io]`` table (not started): its contactor model."""
+    contactor = ContactorModel(
+        actuation_delay_s=config.actuation_delay_s,
+        pulses_per_second=config.pulses_per_second,
+    )
+    return EmulatedBenchIO(contactor)
 
 
 def _power_switch(meter: EmulatedSerialDevice) -> Callable[[bool, float], None]:

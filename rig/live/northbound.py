@@ -141,16 +141,20 @@ class Northbound:
 
     def link_lost(self, device: Device, reason: str) -> None:
         """Fail what is on the wire to the device; refuse new sends until it is restored.
-        The link's reason may say "link lost" itself: it is said once."""
+        The link's reason may say "link lost" itself: it is said once. A device a labgrid place
+        serves is named with the place and its exporter (``esme on place bench_b (exporter
+        host-b): link lost (…)``), from the place's resources (rig/lab/mapping.py)."""
         detail = reason.removeprefix(_LINK_LOST)
         detail = detail if detail.startswith((" (", ": ")) else f": {detail}"
         self._down[device.name] = f"{_LINK_LOST}{detail}"
         self._record(
             {"kind": "link", "device": device.name, "at": self._loop.time(), "event": reason}
         )
+        config = self.bench.devices.get(device.name)
+        where = f"{device.name} on {config.place}" if config and config.place else device.name
         for entry in list(self._in_flight.values()):
             if entry.device is device and "on_wire" in entry.record.stamps:
-                self._finish(entry, f"{device.name}: {self._down[device.name]}")
+                self._finish(entry, f"{where}: {self._down[device.name]}")
 
     def link_restored(self, device: Device) -> None:
         """A reconnecting link is back: requests to the device are sent again."""
@@ -254,6 +258,6 @@ class Northbound:
         if self._kept is None or entry.device.eui.raw not in self._physical:
             return why
         return (
-            f"{why}; counters resume above those kept in {self._kept.path}: if the meter "
+            f"{why}; counters resume above those kept in {self._kept.where}: if the meter "
             "has seen higher ones, raise the User's counter_start above them"
         )

@@ -52,7 +52,7 @@ from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.crypto import sign
 from rig.host.busy_poll import PollingSelector
 from rig.keys.keystore import KeyStore
-from rig.live.counter_state import CounterState, state_path
+from rig.live.counter_state import CounterState, counters_location
 from rig.live.dsp_controls import DspControls
 from rig.live.inflight import DccEvent, Done, InFlight, Key, Relay
 from rig.live.loop_thread import LoopThread, exception_text
@@ -155,7 +155,7 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
         self._dcc_counter = OriginatorCounter(1)
         #: The bench's physical devices by EUI bytes: their counters are kept between runs.
         self._physical = {c.eui.raw: c.eui for c in bench.devices.values() if not c.emulated}
-        self._kept = CounterState(state_path(bench.path)) if self._physical else None
+        self._kept = CounterState(counters_location(bench)) if self._physical else None
         self._down: dict[str, str] = {}
         #: The devices that have sent anything this session.
         self._heard: set[str] = set()

@@ -6,22 +6,19 @@ A plain module the plugin (rig/plugin/fixtures.py) calls, not a plugin itself.
 
 from __future__ import annotations
 
-import os
-import signal
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
     from rig.config.bench import Bench
     from rig.config.labgrid import LabgridConfig
-    from rig.lab.place import HeldPlace
+    from rig.lab.place import HeldPlace  # noqa: F401  (HELD_PLACE's type)
 
 #: The place a session holds, in ``config.stash`` (None: the bench is not a place).
 HELD_PLACE = pytest.StashKey["HeldPlace | None"]()
@@ -66,72 +63,17 @@ def bench_on_held_place(
     config: pytest.Config, bench: Bench, lab: LabgridConfig, worker: str | None, timeout_s: float
 ) -> Iterator[Bench]:
     """Hold a place for the session and yield the bench on it; the place is released when the
-    session ends, fails, or is sent SIGTERM (and at exit: rig/lab/place.py)."""
+    session ends, fails, or is sent SIGTERM (and at exit: rig/lab/hold.py)."""
     from rig.config.bench import BenchError
-    from rig.lab.mapping import bench_on_place
-    from rig.lab.place import PlaceError, hold_place, holder_name
+    from rig.lab.hold import holding
+    from rig.lab.place import PlaceError, holder_name
 
-    with _ReleaseOnSigterm() as on_sigterm:
-        try:
-            held = hold_place(lab, holder_name(worker), timeout_s, stop=on_sigterm.requested)
-            on_sigterm.holding(held)
-        except PlaceError as exc:
-            pytest.exit(f"labgrid: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
-        config.stash[HELD_PLACE] = held
-        try:
-            try:
-                on_place = bench_on_place(bench, held.name, held.resources)
-            except BenchError as exc:
-                pytest.exit(f"labgrid: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    try:
+        with holding(bench, lab, holder_name(worker), timeout_s) as (held, on_place):
+            config.stash[HELD_PLACE] = held
             yield on_place
-        finally:
-            held.release()
-
-
-class _ReleaseOnSigterm:
-    """While entered: SIGTERM releases the held place, then ends the process as SIGTERM would
-    have. One that comes while the place is still being reserved stops the wait (the
-    reservation is cancelled); one during its acquisition is acted on once it is held. Not the
-    main thread: the ``finally`` and :mod:`atexit` release it."""
-
-    def __init__(self) -> None:
-        self._held: HeldPlace | None = None
-        self._pending = False
-        self._previous: Any = None
-        self._installed = False
-
-    def __enter__(self) -> _ReleaseOnSigterm:
-        try:
-            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
-            self._installed = True
-        except ValueError:
-            pass
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGTERM, self._previous)
-
-    def requested(self) -> bool:
-        """Whether SIGTERM came before the place was held."""
-        return self._pending
-
-    def holding(self, held: HeldPlace) -> None:
-        self._held = held
-        if self._pending:
-            self._on_sigterm(signal.SIGTERM, None)
-
-    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
-        if self._held is None:
-            self._pending = True
-            return
-        self._held.release()
-        signal.signal(signal.SIGTERM, self._previous)
-        self._installed = False
-        if callable(self._previous):
-            self._previous(signum, frame)
-        else:
-            os.kill(os.getpid(), signal.SIGTERM)
+    except (PlaceError, BenchError) as exc:
+        pytest.exit(f"labgrid: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def worker_results(run_dir: Path) -> bytes | None:

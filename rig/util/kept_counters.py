@@ -1,108 +1,170 @@
-"""Counters that must only grow across runs, kept in a JSON file (anti-replay state).
+"""Counters that must only grow across runs, kept in a JSON file or a shared PostgreSQL table.
 
 A receiver that remembers the last counter it accepted refuses anything not above it, for good:
 a GB meter its GBCS originator counters (rig/live/counter_state.py), a ZigBee node the NWK and
 APS frame counters of each sender (rig/zigbee/counters.py). A sender that restarted from its
-first counter every run would be refused from its second run on, so the last counter it used
-is kept here per ``(owner, name)`` pair of strings (the owner's EUI text, and what it counts).
+first counter every run would be refused from its second run on, so the counters are kept per
+``(owner, name)`` pair of strings (the owner's EUI text, and what it counts) as an
+:class:`Entry`:
 
-The file is written atomically (a temporary file renamed over it) under an ``flock`` on
-``<file>.lock``, and merged, never overwritten: concurrent runs and pytest-xdist workers sharing
-one file never lower a counter. To keep the loop's work small a user claims :data:`RESERVE`
-counters ahead in one write; at the end of the run it lowers its own claim to what it used
-(unless another run raised it meanwhile).
+- ``used``: the highest counter any finished run used (raised by max, never lowered);
+- ``claims``: per live run (its :func:`run_id`: host, pid, process start, instance), the counter
+  it claimed ahead. A run claims :data:`RESERVE` counters past what it sends in one write, so
+  the loop's work stays small and a run killed unannounced never had a counter on the wire
+  above what is kept.
+
+The next run resumes above ``used`` and every claim (:meth:`Entry.resume`). A run that ends
+removes only its own claim and raises ``used`` to what it sent: no run ever lowers the counters
+another live run relies on. A killed run's claim stays (resuming above it is safe) until a later
+run on the same host sees that process gone and folds the claim into ``used``.
+
+Where they are kept (a :class:`Backend`): a JSON file (:class:`FileBackend`, the default beside
+the bench file), written atomically (a temporary file renamed over it) under an ``flock`` on
+``<file>.lock``; or, for a lab of several hosts, a table of a PostgreSQL database
+(rig/results/counters_table.py), one row per key, changed in transactions that lock it. The
+file's version 2 holds the claims; a version 1 file (counters only) is read as ``used``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import os
+import socket
 import tempfile
-from collections.abc import Iterable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Counters claimed per write: a run that dies unannounced skips at most this many (harmless:
 #: a meter needs counters to grow, not to be consecutive). [ASSUMED]
 RESERVE = 1024
-#: The file's format version.
-VERSION = 1
+#: The file's format version (1: ``counters`` only; 2: ``counters`` are used, plus ``claims``).
+VERSION = 2
 
-_Key = tuple[str, str]  # (owner, name): e.g. (originator, device) as EUI text
+Key = tuple[str, str]  # (owner, name): e.g. (originator, device) as EUI text
+
+#: Instances made in this process: each is a run of its own.
+_instances = itertools.count(1)
 
 
 class CounterStateError(OSError):
-    """The counters file cannot be read or written; the message names it."""
+    """The counters cannot be read or written; the message names the file or database."""
 
 
-class KeptCounters:
-    """The kept counters of one file (see the module docstring)."""
+@dataclass
+class Entry:
+    """One key's kept counters: the highest ``used`` by finished runs (None: none kept, which
+    a receiver's counter 0 is not), and each live run's claim by run id."""
+
+    used: int | None = None
+    claims: dict[str, int] = field(default_factory=dict)
+
+    def resume(self) -> int:
+        """The counter a new run must stay above."""
+        return max([self.used or 0, *self.claims.values()])
+
+    def raise_used(self, counter: int) -> None:
+        """``used`` raised to ``counter`` (never lowered)."""
+        self.used = counter if self.used is None else max(self.used, counter)
+
+    def fold_dead(self, dead: Callable[[str], bool]) -> None:
+        """Claims of runs that are gone become ``used`` (they may have used all of it)."""
+        for run in [run for run in self.claims if dead(run)]:
+            self.raise_used(self.claims.pop(run))
+
+    def __bool__(self) -> bool:
+        return self.used is not None or bool(self.claims)
+
+
+def _start_ticks(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, /proc), None if unknown or gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def run_id(host: str | None = None) -> str:
+    """A new run's id: ``HOST/PID/START/N`` (START: the process's start, so a reused pid is
+    told apart; N: the instance in this process)."""
+    pid = os.getpid()
+    return f"{host or socket.gethostname()}/{pid}/{_start_ticks(pid) or 0}/{next(_instances)}"
+
+
+def dead_on(host: str) -> Callable[[str], bool]:
+    """Whether a run id names a run of ``host`` whose process is gone (its pid no longer
+    exists, or is another process's); runs of other hosts are never judged."""
+
+    def dead(run: str) -> bool:
+        try:
+            where, pid, start, _ = run.rsplit("/", 3)
+            number = int(pid)
+        except ValueError:
+            return False
+        if where != host:
+            return False
+        try:
+            os.kill(number, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass  # another user's process: alive
+        now = _start_ticks(number)
+        return now is not None and start != "0" and now != start
+
+    return dead
+
+
+class Backend(ABC):
+    """Where the entries are kept; :meth:`entries` yields them under a lock and saves them."""
+
+    #: The file or database, as messages name it.
+    where: str
+
+    @abstractmethod
+    def entries(
+        self, owner: str, names: Iterable[str] | None, *, write: bool
+    ) -> contextlib.AbstractContextManager[dict[Key, Entry]]:
+        """The entries of ``owner`` under ``names`` (None: all of them; missing ones empty),
+        locked against other runs; with ``write`` saved when the block ends without error."""
+
+    def close(self) -> None:  # noqa: B027  (a file has nothing to close)
+        """Let go of the connection, if any."""
+
+
+class FileBackend(Backend):
+    """A JSON file, rewritten atomically under an ``flock`` of ``<file>.lock``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.where = str(path)
         self._lock_path = path.with_name(path.name + ".lock")
-        #: Per (owner, name): the highest counter used this run, and the claim on file.
-        self._used: dict[_Key, int] = {}
-        self._claimed: dict[_Key, int] = {}
-
-    def resume_after(self, owner: str, names: Iterable[str]) -> int:
-        """The highest counter on file of ``owner`` under any of ``names`` (0: none).
-        Checks the file can be written too: a run must not send counters it cannot keep."""
-        with self._locked() as kept:
-            self._save(kept)
-        return max((kept.get((owner, name), 0) for name in names), default=0)
-
-    def use(self, owner: str, name: str, counter: int) -> None:
-        """Note ``counter`` used by ``owner`` under ``name``; past the claim on file, claim
-        :data:`RESERVE` more first (a write)."""
-        key = (owner, name)
-        if counter > self._used.get(key, 0):
-            self._used[key] = counter
-        if counter > self._claimed.get(key, 0):
-            claim = counter + RESERVE
-            with self._locked() as kept:
-                kept[key] = max(kept.get(key, 0), claim)
-                self._save(kept)
-            self._claimed[key] = claim
-
-    def read(self, owner: str) -> dict[str, int]:
-        """Every counter on file of ``owner``, by name."""
-        with self._locked() as kept:
-            return {name: counter for (who, name), counter in kept.items() if who == owner}
-
-    def keep(self, owner: str, counters: dict[str, int]) -> None:
-        """Write ``counters`` of ``owner`` exactly (no claim ahead: what a receiver accepted),
-        never lowering one on file."""
-        with self._locked() as kept:
-            for name, counter in counters.items():
-                kept[(owner, name)] = max(kept.get((owner, name), 0), counter)
-            self._save(kept)
-
-    def close(self) -> None:
-        """Lower this run's claims to the counters it used (where nobody raised them since)."""
-        if not self._claimed:
-            return
-        with self._locked() as kept:
-            for key, claim in self._claimed.items():
-                if kept.get(key) == claim:
-                    kept[key] = self._used[key]
-            self._save(kept)
-        self._claimed.clear()
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[dict[_Key, int]]:
-        """The counters on file, read (and to be saved) under the lock."""
+    def entries(
+        self, owner: str, names: Iterable[str] | None, *, write: bool
+    ) -> Iterator[dict[Key, Entry]]:
         try:
             with open(self._lock_path, "a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
-                yield self._read()
+                kept = self._read()
+                if names is None:
+                    yield {key: entry for key, entry in kept.items() if key[0] == owner}
+                else:
+                    yield {(owner, name): kept.setdefault((owner, name), Entry()) for name in names}
+                if write:
+                    self._save({key: entry for key, entry in kept.items() if entry})
         except CounterStateError:
             raise
         except OSError as exc:
             raise CounterStateError(f"{self.path}: cannot keep counters there: {exc}") from exc
 
-    def _read(self) -> dict[_Key, int]:
+    def _read(self) -> dict[Key, Entry]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -110,19 +172,31 @@ class KeptCounters:
         except (ValueError, UnicodeDecodeError) as exc:
             raise CounterStateError(f"{self.path}: not a counters file ({exc})") from None
         try:
-            return {
-                (owner, name): int(counter)
+            if data["version"] not in (1, VERSION):
+                raise ValueError(f"version {data['version']!r}, this rig reads 1 and {VERSION}")
+            kept = {
+                (owner, name): Entry(int(used))
                 for owner, names in data["counters"].items()
-                for name, counter in names.items()
+                for name, used in names.items()
             }
+            for run, owners in data.get("claims", {}).items():
+                for owner, names in owners.items():
+                    for name, claim in names.items():
+                        kept.setdefault((owner, name), Entry()).claims[run] = int(claim)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise CounterStateError(f"{self.path}: not a counters file ({exc!r})") from None
+        return kept
 
-    def _save(self, kept: dict[_Key, int]) -> None:
-        nested: dict[str, dict[str, int]] = {}
-        for (owner, name), counter in sorted(kept.items()):
-            nested.setdefault(owner, {})[name] = counter
-        text = json.dumps({"version": VERSION, "counters": nested}, indent=2) + "\n"
+    def _save(self, kept: dict[Key, Entry]) -> None:
+        counters: dict[str, dict[str, int]] = {}
+        claims: dict[str, dict[str, dict[str, int]]] = {}
+        for (owner, name), entry in sorted(kept.items()):
+            if entry.used is not None:
+                counters.setdefault(owner, {})[name] = entry.used
+            for run, claim in sorted(entry.claims.items()):
+                claims.setdefault(run, {}).setdefault(owner, {})[name] = claim
+        document = {"version": VERSION, "counters": counters, "claims": claims}
+        text = json.dumps(document, indent=2) + "\n"
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as file:
@@ -134,3 +208,70 @@ class KeptCounters:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
+
+
+class KeptCounters:
+    """The kept counters of one file (a path) or other :class:`Backend`, as one run uses them
+    (see the module docstring); ``host`` names this host in run ids (default: its host name)."""
+
+    def __init__(self, where: Path | Backend, *, host: str | None = None) -> None:
+        self._backend = where if isinstance(where, Backend) else FileBackend(where)
+        self.host = host or socket.gethostname()
+        self.run = run_id(self.host)
+        self._dead = dead_on(self.host)
+        #: Per (owner, name): the highest counter used this run, and this run's claim on file.
+        self._used: dict[Key, int] = {}
+        self._claimed: dict[Key, int] = {}
+
+    @property
+    def where(self) -> str:
+        """The file or database, as messages name it."""
+        return self._backend.where
+
+    def resume_after(self, owner: str, names: Iterable[str]) -> int:
+        """The highest counter kept of ``owner`` under any of ``names`` (0: none), claims of
+        live runs included; dead runs of this host are folded first. Checks the counters can
+        be written too: a run must not send counters it cannot keep."""
+        with self._backend.entries(owner, list(names), write=True) as entries:
+            for entry in entries.values():
+                entry.fold_dead(self._dead)
+            return max((entry.resume() for entry in entries.values()), default=0)
+
+    def use(self, owner: str, name: str, counter: int) -> None:
+        """Note ``counter`` used by ``owner`` under ``name``; past this run's claim, claim
+        :data:`RESERVE` more first (a write)."""
+        key = (owner, name)
+        if counter > self._used.get(key, 0):
+            self._used[key] = counter
+        if counter > self._claimed.get(key, 0):
+            claim = counter + RESERVE
+            with self._backend.entries(owner, [name], write=True) as entries:
+                claims = entries[key].claims
+                claims[self.run] = max(claims.get(self.run, 0), claim)
+            self._claimed[key] = claim
+
+    def read(self, owner: str) -> dict[str, int]:
+        """Every counter kept of ``owner`` (claims included), by name."""
+        with self._backend.entries(owner, None, write=False) as entries:
+            return {name: entry.resume() for (_, name), entry in entries.items() if entry}
+
+    def keep(self, owner: str, counters: dict[str, int]) -> None:
+        """Keep ``counters`` of ``owner`` as used, exactly (no claim ahead: what a receiver
+        accepted), never lowering one."""
+        with self._backend.entries(owner, list(counters), write=True) as entries:
+            for (_, name), entry in entries.items():
+                entry.raise_used(counters[name])
+
+    def close(self) -> None:
+        """End the run: its claims are removed and what it used is kept (raised by max)."""
+        try:
+            for owner in sorted({owner for owner, _ in self._claimed}):
+                names = [name for who, name in self._claimed if who == owner]
+                with self._backend.entries(owner, names, write=True) as entries:
+                    for key, entry in entries.items():
+                        entry.claims.pop(self.run, None)
+                        entry.raise_used(self._used[key])
+                        entry.fold_dead(self._dead)
+            self._claimed.clear()
+        finally:
+            self._backend.close()

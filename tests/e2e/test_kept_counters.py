@@ -71,3 +71,22 @@ def test_a_second_run_on_the_same_meter_is_accepted(tmp_path: Path, meter: Emula
         f"resume above those kept in {state_path(bench)}: if the meter has seen higher ones, "
         "raise the User's counter_start above them"
     )
+
+
+def test_bench_hosts_sharing_a_counters_store_each_resume_above_the_other(
+    tmp_path: Path, meter: EmulatorProcess, pg_url: str
+) -> None:
+    """Issue 16: two bench hosts (here two folders, no file shared) whose bench files name one
+    PostgreSQL ``[counters] store``: the second host's run resumes above the first's."""
+    text = BENCH.format(eui=METER, port=meter.port) + f'[counters]\nstore = "{pg_url}"\n'
+    benches = []
+    for host in ("host-a", "host-b"):
+        (tmp_path / host).mkdir()
+        (tmp_path / host / "meter-keys").symlink_to(tmp_path / "meter-keys")
+        benches.append(tmp_path / host / "lab.toml")
+        benches[-1].write_text(text)
+    first = one_run(benches[0], tmp_path / "run-1")
+    second = one_run(benches[1], tmp_path / "run-2")
+    assert first.ok and second.ok, (first.reason, second.reason)
+    assert int(second.request_id.rsplit(":", 1)[1]) > int(first.request_id.rsplit(":", 1)[1])
+    assert not state_path(benches[0]).exists() and not state_path(benches[1]).exists()

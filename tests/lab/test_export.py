@@ -60,7 +60,18 @@ def test_the_exporter_config_has_each_port_and_the_modbus_module(tmp_path: Path)
         ("bench_io", "ModbusTCPCoil"),
     ]
     assert resources[0].params == {"port": "/dev/ttyUSB0", "speed": 9600}
-    assert resources[2].params == {"host": "127.0.0.1", "port": 1502, "coil": 3}
+    assert resources[2].params == {"host": "127.0.0.1:1502", "coil": 3}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("labgrid") is None, reason="labgrid not installed")
+def test_the_modbus_resource_has_labgrids_own_parameters(tmp_path: Path) -> None:
+    """labgrid's ModbusTCPCoil takes ``host`` as HOST:PORT and a ``coil``; no ``port`` (a
+    client making the resource from the exporter's parameters would fail on one)."""
+    import attr
+    from labgrid.resource.modbus import ModbusTCPCoil
+
+    module = bench_resources(load_bench(bench_file(tmp_path)))[2]
+    assert set(module.params) <= {field.name for field in attr.fields(ModbusTCPCoil)}
 
 
 @pytest.mark.skipif(importlib.util.find_spec("labgrid") is None, reason="labgrid not installed")
@@ -140,7 +151,7 @@ def serial(name: str, port: int) -> PlaceResource:
 
 def test_a_bench_on_a_place_reaches_each_device_through_it(tmp_path: Path) -> None:
     bench = load_bench(bench_file(tmp_path))
-    modbus = PlaceResource("bench_io", "ModbusTCPCoil", "host-1", {"host": "10.0.0.5", "port": 502})
+    modbus = PlaceResource("bench_io", "ModbusTCPCoil", "host-1", {"host": "10.0.0.5", "coil": 3})
     on_place = bench_on_place(
         bench,
         "bench_a",
@@ -148,13 +159,33 @@ def test_a_bench_on_a_place_reaches_each_device_through_it(tmp_path: Path) -> No
     )
     assert on_place.device("esme").port == "rfc2217://10.0.0.5:4000?ign_set_control"
     assert on_place.device("gsme").port is None and not on_place.device("gsme").emulated
+    # which place and exporter serve each device, for messages (a link lost names them)
+    assert on_place.device("esme").place == "place bench_a (exporter host-1)"
+    assert on_place.device("gsme").place == "place bench_a (exporter host-1)"  # its hub's
     assert on_place.bench_io is not None and on_place.bench_io.tcp == ("10.0.0.5", 502)
+    served = PlaceResource("bench_io", "ModbusTCPCoil", "h", {"host": "127.0.0.1:4502", "coil": 0})
+    on_place = bench_on_place(
+        bench,
+        "bench_a",
+        {"esme": serial("esme", 4000), "hub": serial("hub", 4001), "bench_io": served},
+    )
+    assert on_place.bench_io is not None and on_place.bench_io.tcp == ("127.0.0.1", 4502)
 
 
 def test_a_place_missing_a_physical_device_is_one_line(tmp_path: Path) -> None:
     bench = load_bench(bench_file(tmp_path))
     with pytest.raises(BenchError, match=r"place bench_a has no resource for device 'hub'"):
         bench_on_place(bench, "bench_a", {"esme": serial("esme", 4000)})
+
+
+def test_a_served_emulated_bench_exports_its_io_module_on_loopback_only() -> None:
+    from rig.lab.serve import served_bench_io
+
+    bench = load_bench(Path("rig/config/benches/emulated.toml"))
+    assert served_bench_io(bench, "127.0.0.1") is not None
+    assert served_bench_io(bench, "bench-host-1") is None  # it listens on loopback only
+    module = bench_resources(bench, {"esme": "/dev/pts/7"}, ("127.0.0.1", 4502))[1]
+    assert (module.cls, module.params) == ("ModbusTCPCoil", {"host": "127.0.0.1:4502", "coil": 0})
 
 
 def test_an_emulated_meter_on_a_place_loses_its_emulated_io_module() -> None:

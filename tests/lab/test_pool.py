@@ -111,6 +111,12 @@ def test_plans_on_a_pool_with_an_exporter_killed(
         if r["kind"] == "request" and "link lost" in (r.get("reason") or "")
     ]
     assert lost, output[-3000:]
+    exporter = lab.host(victim).exporter
+    assert all(
+        r["reason"].startswith(f"esme on place {victim} (exporter {exporter}): link lost")
+        for r in lost
+        if "on_wire" in r.get("stamps", {})
+    ), lost[:3]
     assert any("on_wire" in r.get("stamps", {}) for r in lost), lost[:3]
     # The other worker's plans all passed; the run failed (not a usage error or a crash).
     other = next(w for w in holders if w != worker)
