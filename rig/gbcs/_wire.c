@@ -375,6 +375,22 @@ check_bound(void)
     return 0;
 }
 
+/* The Message of a parsed frame: a new reference, or NULL with an exception set. */
+static PyObject *
+new_message(PyObject *frame, const Apdu *a, Py_ssize_t mac_at)
+{
+    PyObject *message = instance(message_type);
+    if (message == NULL)
+        return NULL;
+    if (put(message, message_slots[M_SIGNING], new_signing(frame, a)) < 0 ||
+        put(message, message_slots[M_MAC],
+            mac_at < 0 ? Py_NewRef(Py_None) : slice(frame, mac_at, MAC_LENGTH)) < 0) {
+        Py_DECREF(message);
+        return NULL;
+    }
+    return message;
+}
+
 static PyObject *
 w_decode(PyObject *module, PyObject *frame)
 {
@@ -386,16 +402,7 @@ w_decode(PyObject *module, PyObject *frame)
         parse_frame((const unsigned char *)PyBytes_AS_STRING(frame), PyBytes_GET_SIZE(frame), &a,
                     &mac_at) < 0)
         return PyObject_CallOneArg(decode_fallback, frame);
-    PyObject *message = instance(message_type);
-    if (message == NULL)
-        return NULL;
-    if (put(message, message_slots[M_SIGNING], new_signing(frame, &a)) < 0 ||
-        put(message, message_slots[M_MAC],
-            mac_at < 0 ? Py_NewRef(Py_None) : slice(frame, mac_at, MAC_LENGTH)) < 0) {
-        Py_DECREF(message);
-        return NULL;
-    }
-    return message;
+    return new_message(frame, &a, mac_at);
 }
 
 /* ---- building frames -------------------------------------------------------------------- */
@@ -549,6 +556,124 @@ w_check_apdu_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_RETURN_NONE;
     }
     return PyObject_Vectorcall(check_fallback, args, nargs, NULL);
+}
+
+/* The common case of codec.RemotePartyCodec.open_response: a valid MAC'd response or alert
+ * without a signature whose MAC verifies under prefixes[originator .. recipient titles] (the KDF
+ * prefix of its pair of KA keys; a dict, whose __missing__ may compute it). Sets *message (a new
+ * reference) and returns 1; returns 0 for anything else (bad input, a command, a signature to
+ * verify, a lookup that raises, a MAC that fails), with no exception set, so that the caller's
+ * Python path decides; -1 with an exception only if memory runs out. */
+static int
+open_mac(PyObject *frame, PyObject *prefixes, Apdu *a, PyObject **message)
+{
+    Py_ssize_t mac_at;
+    if (!PyBytes_CheckExact(frame))
+        return 0;
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(frame);
+    if (parse_frame(d, PyBytes_GET_SIZE(frame), a, &mac_at) < 0 || mac_at < 0 || a->cra == 1 ||
+        a->signature_field == 2 || a->end - a->start < APDU_HEAD_LENGTH)
+        return 0;
+    PyObject *titles = PyBytes_FromStringAndSize(
+        (const char *)d + a->start + ORIGINATOR_AT, APDU_HEAD_LENGTH - ORIGINATOR_AT);
+    if (titles == NULL)
+        return -1;
+    PyObject *prefix = PyObject_GetItem(prefixes, titles);
+    Py_DECREF(titles);
+    if (prefix == NULL || !PyBytes_Check(prefix)) {
+        PyErr_Clear();
+        Py_XDECREF(prefix);
+        return 0;
+    }
+    PyObject *opened = new_message(frame, a, mac_at);
+    if (opened == NULL) {
+        Py_DECREF(prefix);
+        return -1;
+    }
+    PyObject *signing = *(PyObject **)((char *)opened + message_slots[M_SIGNING]);
+    PyObject *apdu = *(PyObject **)((char *)signing + signing_slots[S_RAW]);
+    PyObject *expected = apdu_mac(prefix, apdu);
+    Py_DECREF(prefix);
+    if (expected == NULL) {
+        Py_DECREF(opened);
+        return -1;
+    }
+    const unsigned char *x = (const unsigned char *)PyBytes_AS_STRING(expected);
+    unsigned difference = 0;
+    for (int i = 0; i < MAC_LENGTH; i++)
+        difference |= x[i] ^ d[mac_at + i];
+    Py_DECREF(expected);
+    if (difference != 0) {
+        Py_DECREF(opened);
+        return 0;
+    }
+    *message = opened;
+    return 1;
+}
+
+static PyObject *
+w_open_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Apdu a;
+    PyObject *message;
+    if (check_bound() < 0)
+        return NULL;
+    if (nargs != 2 || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "open_mac(frame: bytes, prefixes: dict)");
+        return NULL;
+    }
+    int opened = open_mac(args[0], args[1], &a, &message);
+    if (opened < 0)
+        return NULL;
+    return opened ? message : Py_NewRef(Py_None);
+}
+
+/* open_mac, then the typed payload from memo (usecases._DECODED): its key is (message code, Cra
+ * member, the payload without invoke-id bytes 2-4), built here as usecases.decode_payload
+ * builds it. (Message, typed object or None on a miss), or None where open_mac declines. */
+static PyObject *
+w_open_mac_typed(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Apdu a;
+    PyObject *message, *typed = Py_None;
+    if (check_bound() < 0)
+        return NULL;
+    if (nargs != 3 || !PyDict_Check(args[1]) || !PyDict_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "open_mac_typed(frame: bytes, prefixes: dict, memo: dict)");
+        return NULL;
+    }
+    int opened = open_mac(args[0], args[1], &a, &message);
+    if (opened <= 0)
+        return opened < 0 ? NULL : Py_NewRef(Py_None);
+    if (a.payload_length >= 5) {
+        const char *p = PyBytes_AS_STRING(args[0]) + a.payload;
+        PyObject *masked = PyBytes_FromStringAndSize(NULL, a.payload_length - 3);
+        PyObject *code = PyLong_FromUnsignedLong(a.message_code);
+        PyObject *key = NULL;
+        if (masked != NULL && code != NULL) {
+            char *m = PyBytes_AS_STRING(masked);
+            memcpy(m, p, 2);
+            memcpy(m + 2, p + 5, a.payload_length - 5);
+            key = PyTuple_Pack(3, code, cras[a.cra], masked);
+        }
+        Py_XDECREF(masked);
+        Py_XDECREF(code);
+        if (key == NULL) {
+            Py_DECREF(message);
+            return NULL;
+        }
+        PyObject *found = PyDict_GetItemWithError(args[2], key);
+        Py_DECREF(key);
+        if (found != NULL)
+            typed = found;
+        else if (PyErr_Occurred()) {
+            Py_DECREF(message);
+            return NULL;
+        }
+    }
+    PyObject *pair = PyTuple_Pack(2, message, typed);
+    Py_DECREF(message);
+    return pair;
 }
 
 /* MAC Header + APDU + MAC (frame._py_seal). */
@@ -761,6 +886,14 @@ static PyMethodDef methods[] = {
     {"check_apdu_mac", (PyCFunction)(void (*)(void))w_check_apdu_mac, METH_FASTCALL,
      "check_apdu_mac(kdf_prefix, apdu, mac) -> None: return if mac is apdu_mac(kdf_prefix, "
      "apdu); otherwise the Python reference raises VerifyError."},
+    {"open_mac", (PyCFunction)(void (*)(void))w_open_mac, METH_FASTCALL,
+     "open_mac(frame, prefixes) -> Message | None: decode a MAC'd response or alert without a "
+     "signature and check its MAC under prefixes[its titles] in one call; None for anything "
+     "else (no exception), for the Python path to decide."},
+    {"open_mac_typed", (PyCFunction)(void (*)(void))w_open_mac_typed, METH_FASTCALL,
+     "open_mac_typed(frame, prefixes, memo) -> (Message, typed | None) | None: open_mac, then "
+     "the typed payload from memo by (message code, Cra, payload without invoke-id bytes 2-4); "
+     "None in the pair on a miss."},
     {"mac_frame", (PyCFunction)(void (*)(void))w_mac_frame, METH_FASTCALL,
      "mac_frame(apdu, mac) -> bytes: MAC Header + APDU + MAC (reference/gbcs.md 1.2)."},
     {"encode_apdu", (PyCFunction)(void (*)(void))w_encode_apdu, METH_FASTCALL | METH_KEYWORDS,

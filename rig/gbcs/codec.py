@@ -35,9 +35,12 @@ from rig.gbcs.frame import (
     encode_apdu,
     encode_signed,
     mac_frame,
+    open_mac,
+    open_mac_typed,
     signed_apdu,
 )
 from rig.gbcs.protect import part_counter, remote_party
+from rig.gbcs.usecases import Payload, decode_payload, decoded_memo
 from rig.keys.keystore import KeyStore
 
 #: The DCC Access Control Broker in RTDS and DCC Boxed (§1.5).
@@ -45,6 +48,8 @@ DEFAULT_ACB = Eui64.parse("90-B3-D5-1F-30-00-00-02")
 #: Offsets inside a General-Signing APDU: CRA flag, recipient system title (§1.2).
 _CRA_OFFSET = 2
 _RECIPIENT_OFFSET = 21
+#: The typed-payload memo that open_typed's C call reads (never rebound, only emptied).
+_TYPED_MEMO = decoded_memo()
 
 
 class _PairPrefixes(dict[bytes, bytes]):
@@ -174,6 +179,10 @@ class RemotePartyCodec:
 
     def open_response(self, frame: bytes) -> Message:
         """Decode a response or alert and verify its MAC and/or device signature."""
+        if open_mac is not None:  # the common case in one C call; None: the checks below decide
+            opened = open_mac(frame, self._response_prefixes)
+            if opened is not None:
+                return opened
         message = decode(frame)
         s = message.signing
         if s.cra is Cra.COMMAND:
@@ -188,6 +197,24 @@ class RemotePartyCodec:
         if s.signature is not None:
             verify_signature(self.keys.ds_public(s.originator), s.signed_data(), s.signature)
         return message
+
+    def open_typed(self, frame: bytes) -> tuple[Message, Payload]:
+        """:meth:`open_response`, then the payload's typed object
+        (:func:`~rig.gbcs.usecases.decode_payload`): DecodeError if the payload is malformed.
+
+        With the C accelerator, a MAC'd unsigned frame is opened and its payload looked up in the
+        typed-payload memo in one call; a miss is decoded (and remembered) as usual."""
+        if open_mac_typed is not None:
+            opened = open_mac_typed(frame, self._response_prefixes, _TYPED_MEMO)
+            if opened is not None:
+                message, typed = opened
+                if typed is not None:
+                    return message, typed
+                s = message.signing
+                return message, decode_payload(s.message_code, s.payload, s.cra)
+        message = self.open_response(frame)
+        s = message.signing
+        return message, decode_payload(s.message_code, s.payload, s.cra)
 
     def decrypt_part(self, message: Message, block: bytes) -> bytes:
         """Decrypt an encrypted payload part (``31 00000000 …``) of a device's response."""

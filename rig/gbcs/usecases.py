@@ -498,6 +498,12 @@ DECODE_MEMO_SIZE = 1024
 _CRAS: dict[int, Cra] = dict(Cra._value2member_map_)  # type: ignore[arg-type]
 
 
+def decoded_memo() -> dict[tuple[int, Cra, bytes], Payload]:
+    """The typed-payload memo itself, for the C accelerator's one-call open
+    (``RemotePartyCodec.open_typed``), which looks payloads up under the same keys."""
+    return _DECODED
+
+
 def encode_payload(obj: Payload, invoke_counter: int) -> bytes:
     """Payload bytes of a typed use-case object."""
     return obj.encode(invoke_counter)
@@ -511,6 +517,9 @@ def decode_payload(message_code: int, payload: bytes, cra: Cra | int) -> Payload
     payload that differs from one decoded lately only there gets the same (immutable) object.
     Only successful decodes are remembered: a malformed payload raises every time.
     """
+    obj = _DECODED.get((message_code, cra, payload[:2] + payload[5:]))
+    if obj is not None:  # only DLMS decoders' results are kept, so a hit is one of theirs
+        return obj
     kind = _CRAS.get(cra)
     key = (message_code, Cra(cra) if kind is None else kind)
     decoder = _DLMS_DECODERS.get(key)
@@ -522,5 +531,4 @@ def decode_payload(message_code: int, payload: bytes, cra: Cra | int) -> Payload
             return dlms_decoder(message_code)(payload)
         return RawPayload(message_code, payload)
     masked = (*key, payload[:2] + payload[5:])
-    obj = _DECODED.get(masked)
-    return remember(_DECODED, masked, decoder(payload), DECODE_MEMO_SIZE) if obj is None else obj
+    return remember(_DECODED, masked, decoder(payload), DECODE_MEMO_SIZE)
