@@ -273,8 +273,9 @@ def install_gbcs_parser(folder: Path) -> str | None:
     except subprocess.TimeoutExpired:
         return f"npm install {PACKAGE} did not finish in {NPM_TIMEOUT_S} s"
     if done.returncode != 0:
-        error = [line for line in done.stderr.splitlines() if "404" in line or "ERR" in line]
-        return f"npm install {PACKAGE} failed: {_last_line(error[0] if error else done.stderr)}"
+        lines = [line.strip() for line in done.stderr.splitlines()]
+        found = [line for line in lines if "Not Found" in line or "ETIMEDOUT" in line]
+        return f"npm install {PACKAGE} failed: {found[0] if found else _last_line(done.stderr)}"
     return None
 
 
