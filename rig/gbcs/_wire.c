@@ -558,6 +558,57 @@ w_check_apdu_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyObject_Vectorcall(check_fallback, args, nargs, NULL);
 }
 
+/* The lookup keys of the last open_mac (a pair's titles) and open_mac_typed (the memo key): a
+ * frame's key is most often the last one's, whose object is then used again, its hash already
+ * computed, instead of a new one. Only the key objects are reused: each lookup still goes to the
+ * caller's dict, so an emptied memo misses as it must. Strong references, replaced on change. */
+static PyObject *last_titles, *last_memo_key;
+
+/* A bytes object equal to head[0:head_n] + tail[0:tail_n]: *last if it is, else a new one that
+ * replaces *last. A new reference, or NULL with an exception set. */
+static PyObject *
+reused(PyObject **last, const char *head, Py_ssize_t head_n, const char *tail, Py_ssize_t tail_n)
+{
+    PyObject *l = *last;
+    if (l != NULL && PyBytes_GET_SIZE(l) == head_n + tail_n &&
+        memcmp(PyBytes_AS_STRING(l), head, head_n) == 0 &&
+        (tail_n == 0 || memcmp(PyBytes_AS_STRING(l) + head_n, tail, tail_n) == 0))
+        return Py_NewRef(l);
+    PyObject *made = PyBytes_FromStringAndSize(NULL, head_n + tail_n);
+    if (made == NULL)
+        return NULL;
+    memcpy(PyBytes_AS_STRING(made), head, head_n);
+    if (tail_n > 0)
+        memcpy(PyBytes_AS_STRING(made) + head_n, tail, tail_n);
+    Py_XSETREF(*last, Py_NewRef(made));
+    return made;
+}
+
+/* The memo key (message code, Cra member, payload without invoke-id bytes 2-4) of a payload of
+ * n >= 5 bytes at p: the last one if it is equal (same code, Cra and masked bytes). */
+static PyObject *
+memo_key(PyObject *code, unsigned cra, const char *p, Py_ssize_t n)
+{
+    PyObject *k = last_memo_key;
+    if (k != NULL && PyTuple_GET_ITEM(k, 1) == cras[cra] &&
+        PyObject_RichCompareBool(PyTuple_GET_ITEM(k, 0), code, Py_EQ) == 1) {
+        PyObject *masked = PyTuple_GET_ITEM(k, 2);
+        if (PyBytes_GET_SIZE(masked) == n - 3 && memcmp(PyBytes_AS_STRING(masked), p, 2) == 0 &&
+            memcmp(PyBytes_AS_STRING(masked) + 2, p + 5, n - 5) == 0)
+            return Py_NewRef(k);
+    }
+    PyObject *masked = PyBytes_FromStringAndSize(NULL, n - 3);
+    if (masked == NULL)
+        return NULL;
+    memcpy(PyBytes_AS_STRING(masked), p, 2);
+    memcpy(PyBytes_AS_STRING(masked) + 2, p + 5, n - 5);
+    PyObject *key = PyTuple_Pack(3, code, cras[cra], masked);
+    Py_DECREF(masked);
+    if (key != NULL)
+        Py_XSETREF(last_memo_key, Py_NewRef(key));
+    return key;
+}
+
 /* The common case of codec.RemotePartyCodec.open_response: a valid MAC'd response or alert
  * without a signature whose MAC verifies under prefixes[originator .. recipient titles] (the KDF
  * prefix of its pair of KA keys; a dict, whose __missing__ may compute it). Sets *message (a new
@@ -574,8 +625,8 @@ open_mac(PyObject *frame, PyObject *prefixes, Apdu *a, PyObject **message)
     if (parse_frame(d, PyBytes_GET_SIZE(frame), a, &mac_at) < 0 || mac_at < 0 || a->cra == 1 ||
         a->signature_field == 2 || a->end - a->start < APDU_HEAD_LENGTH)
         return 0;
-    PyObject *titles = PyBytes_FromStringAndSize(
-        (const char *)d + a->start + ORIGINATOR_AT, APDU_HEAD_LENGTH - ORIGINATOR_AT);
+    PyObject *titles = reused(&last_titles, (const char *)d + a->start + ORIGINATOR_AT,
+                              APDU_HEAD_LENGTH - ORIGINATOR_AT, NULL, 0);
     if (titles == NULL)
         return -1;
     PyObject *prefix = PyObject_GetItem(prefixes, titles);
@@ -628,51 +679,66 @@ w_open_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return opened ? message : Py_NewRef(Py_None);
 }
 
-/* open_mac, then the typed payload from memo (usecases._DECODED): its key is (message code, Cra
- * member, the payload without invoke-id bytes 2-4), built here as usecases.decode_payload
- * builds it. (Message, typed object or None on a miss), or None where open_mac declines. */
+/* codec.RemotePartyCodec.open_typed without a Python frame, bound per codec by
+ * functools.partial: open_mac, then the typed payload from memo (usecases._DECODED) under the
+ * key usecases.decode_payload uses, (message code, Cra member, the payload without invoke-id
+ * bytes 2-4); on a miss, decode(message code, payload, Cra) (usecases.decode_payload, which
+ * remembers it). (Message, typed object); where open_mac declines, fallback(frame), the Python
+ * method, which checks everything and raises what it raises. */
 static PyObject *
 w_open_mac_typed(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Apdu a;
-    PyObject *message, *typed = Py_None;
+    PyObject *message, *typed = NULL;
     if (check_bound() < 0)
         return NULL;
-    if (nargs != 3 || !PyDict_Check(args[1]) || !PyDict_CheckExact(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "open_mac_typed(frame: bytes, prefixes: dict, memo: dict)");
+    if (nargs != 5 || !PyDict_Check(args[0]) || !PyDict_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "open_mac_typed(prefixes: dict, memo: dict, fallback, decode, frame)");
         return NULL;
     }
-    int opened = open_mac(args[0], args[1], &a, &message);
-    if (opened <= 0)
-        return opened < 0 ? NULL : Py_NewRef(Py_None);
+    PyObject *frame = args[4];
+    int opened = open_mac(frame, args[0], &a, &message);
+    if (opened < 0)
+        return NULL;
+    if (opened == 0)
+        return PyObject_CallOneArg(args[2], frame);
+    PyObject *code = PyLong_FromUnsignedLong(a.message_code);
+    if (code == NULL) {
+        Py_DECREF(message);
+        return NULL;
+    }
+    const char *p = PyBytes_AS_STRING(frame) + a.payload;
     if (a.payload_length >= 5) {
-        const char *p = PyBytes_AS_STRING(args[0]) + a.payload;
-        PyObject *masked = PyBytes_FromStringAndSize(NULL, a.payload_length - 3);
-        PyObject *code = PyLong_FromUnsignedLong(a.message_code);
-        PyObject *key = NULL;
-        if (masked != NULL && code != NULL) {
-            char *m = PyBytes_AS_STRING(masked);
-            memcpy(m, p, 2);
-            memcpy(m + 2, p + 5, a.payload_length - 5);
-            key = PyTuple_Pack(3, code, cras[a.cra], masked);
-        }
-        Py_XDECREF(masked);
-        Py_XDECREF(code);
+        PyObject *key = memo_key(code, a.cra, p, a.payload_length);
         if (key == NULL) {
+            Py_DECREF(code);
             Py_DECREF(message);
             return NULL;
         }
-        PyObject *found = PyDict_GetItemWithError(args[2], key);
+        typed = PyDict_GetItemWithError(args[1], key);
         Py_DECREF(key);
-        if (found != NULL)
-            typed = found;
-        else if (PyErr_Occurred()) {
+        Py_XINCREF(typed);
+        if (typed == NULL && PyErr_Occurred()) {
+            Py_DECREF(code);
             Py_DECREF(message);
             return NULL;
         }
+    }
+    if (typed == NULL) {
+        PyObject *signing = *(PyObject **)((char *)message + message_slots[M_SIGNING]);
+        PyObject *call[3] = {code, *(PyObject **)((char *)signing + signing_slots[S_PAYLOAD]),
+                             cras[a.cra]};
+        typed = PyObject_Vectorcall(args[3], call, 3, NULL);
+    }
+    Py_DECREF(code);
+    if (typed == NULL) {
+        Py_DECREF(message);
+        return NULL;
     }
     PyObject *pair = PyTuple_Pack(2, message, typed);
     Py_DECREF(message);
+    Py_DECREF(typed);
     return pair;
 }
 
@@ -891,9 +957,9 @@ static PyMethodDef methods[] = {
      "signature and check its MAC under prefixes[its titles] in one call; None for anything "
      "else (no exception), for the Python path to decide."},
     {"open_mac_typed", (PyCFunction)(void (*)(void))w_open_mac_typed, METH_FASTCALL,
-     "open_mac_typed(frame, prefixes, memo) -> (Message, typed | None) | None: open_mac, then "
-     "the typed payload from memo by (message code, Cra, payload without invoke-id bytes 2-4); "
-     "None in the pair on a miss."},
+     "open_mac_typed(prefixes, memo, fallback, decode, frame) -> (Message, typed): open_mac, "
+     "then the typed payload from memo by (message code, Cra, payload without invoke-id bytes "
+     "2-4), else decode(code, payload, cra); fallback(frame) where open_mac declines."},
     {"mac_frame", (PyCFunction)(void (*)(void))w_mac_frame, METH_FASTCALL,
      "mac_frame(apdu, mac) -> bytes: MAC Header + APDU + MAC (reference/gbcs.md 1.2)."},
     {"encode_apdu", (PyCFunction)(void (*)(void))w_encode_apdu, METH_FASTCALL | METH_KEYWORDS,

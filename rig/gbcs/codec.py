@@ -7,6 +7,7 @@ EUIs, counters and payloads and get bytes, or bytes and get a verified :class:`M
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -130,6 +131,11 @@ class RemotePartyCodec:
         self._response_prefixes = _PairPrefixes(
             lambda titles: (keys.ka_private(Eui64(titles[9:])), keys.ka_public(Eui64(titles[:8])))
         )
+        if open_mac_typed is not None:  # the method's common case in C (see open_typed)
+            python = RemotePartyCodec.open_typed.__get__(self)
+            self.open_typed = functools.partial(  # type: ignore[method-assign]
+                open_mac_typed, self._response_prefixes, _TYPED_MEMO, python, decode_payload
+            )
 
     def seal_command(self, signing: GeneralSigning) -> bytes:
         """Wrap a command APDU in the MAC Header with the ACB's MAC (ACB KA x device KA)."""
@@ -202,16 +208,9 @@ class RemotePartyCodec:
         """:meth:`open_response`, then the payload's typed object
         (:func:`~rig.gbcs.usecases.decode_payload`): DecodeError if the payload is malformed.
 
-        With the C accelerator, a MAC'd unsigned frame is opened and its payload looked up in the
-        typed-payload memo in one call; a miss is decoded (and remembered) as usual."""
-        if open_mac_typed is not None:
-            opened = open_mac_typed(frame, self._response_prefixes, _TYPED_MEMO)
-            if opened is not None:
-                message, typed = opened
-                if typed is not None:
-                    return message, typed
-                s = message.signing
-                return message, decode_payload(s.message_code, s.payload, s.cra)
+        With the C accelerator, each codec replaces this method by a C call bound to its keys
+        (``__init__``): a MAC'd unsigned frame is opened, its MAC checked and its payload looked
+        up in the typed-payload memo without a Python frame; anything else comes here."""
         message = self.open_response(frame)
         s = message.signing
         return message, decode_payload(s.message_code, s.payload, s.cra)

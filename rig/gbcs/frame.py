@@ -595,11 +595,9 @@ py_decode, py_encode_apdu, py_apdu_mac = decode, encode_apdu, apdu_mac
 py_check_apdu_mac = check_apdu_mac
 #: The C accelerator's one-call open of a MAC'd unsigned response or alert (``_wire.open_mac``:
 #: a Message, or None for the caller's Python checks to decide) and the same with the typed
-#: payload looked up in a memo (``_wire.open_mac_typed``); None in pure Python.
+#: payload (``_wire.open_mac_typed``, ``RemotePartyCodec.open_typed``); None in pure Python.
 open_mac: Callable[[bytes, dict[bytes, bytes]], Message | None] | None = None
-open_mac_typed: (
-    Callable[[bytes, dict[bytes, bytes], dict[Any, Any]], tuple[Message, Any] | None] | None
-) = None
+open_mac_typed: Callable[..., tuple[Message, Any]] | None = None
 if WIRE is not None:
     bind_accelerator(WIRE, decode_fallback=py_decode)
     decode, encode_apdu, apdu_mac = WIRE.decode, WIRE.encode_apdu, WIRE.apdu_mac

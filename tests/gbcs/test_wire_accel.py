@@ -242,39 +242,67 @@ def test_open_mac_gives_the_reference_message_or_declines(
             assert opened is None
         else:
             assert described(opened) == described(expected)
-        memo = (
-            {}
-            if expected is None
-            else {(s.message_code, s.cra, s.payload[:2] + s.payload[5:]): "typed"}
-        )
-        pair = wire.open_mac_typed(candidate, prefixes, memo)
+        memo = {(s.message_code, s.cra, s.payload[:2] + s.payload[5:]): "remembered"}
+        pair = wire.open_mac_typed(prefixes, memo, _declined, _decoded, candidate)
         if expected is None:
-            assert pair is None
+            assert pair == ("declined", candidate)
         else:
             message, typed = pair
             assert described(message) == described(expected)
-            assert typed == ("typed" if len(s.payload) >= 5 and message.signing == s else None)
+            hit = len(s.payload) >= 5 and message.signing == s
+            m = message.signing
+            assert typed == ("remembered" if hit else ("decoded", m.message_code, m.payload, m.cra))
+
+
+def _declined(frame: bytes) -> tuple[str, bytes]:
+    return "declined", frame
+
+
+def _decoded(code: int, payload: bytes, cra: Cra) -> tuple[str, int, bytes, Cra]:
+    return "decoded", code, payload, cra
 
 
 @needs_wire
-def test_open_mac_typed_misses_give_none(wire: ModuleType) -> None:
+def test_open_mac_typed_looks_up_the_memo_every_time(wire: ModuleType) -> None:
+    """A memo that no longer holds a key misses, though the key object is reused; other codes,
+    CRAs or payload bytes miss; short payloads are decoded; a decoder's error propagates."""
     s = GeneralSigning(
         Cra.RESPONSE,
         5,
         Eui64.of(bytes(8)),
         Eui64.of(bytes(range(8))),
         82,
-        b"\xda\x20\x00\x00\x05\x00",
+        bytes.fromhex("DA2000000500"),
     )
     apdu = s.encode()
     data = frame._py_seal(apdu, frame.py_apdu_mac(PREFIX, apdu))
     prefixes = {apdu[frame.TITLES]: PREFIX}
-    assert wire.open_mac_typed(data, prefixes, {})[1] is None
-    other_code = {(83, Cra.RESPONSE, b"\xda\x20\x00"): "typed"}
-    assert wire.open_mac_typed(data, prefixes, other_code)[1] is None
-    assert wire.open_mac_typed(data, prefixes, {(82, Cra.RESPONSE, b"\xda\x20\x00"): 1})[1] == 1
+    memo = {(82, Cra.RESPONSE, bytes.fromhex("DA2000")): "remembered"}
+    decoded = ("decoded", 82, s.payload, Cra.RESPONSE)
+    assert wire.open_mac_typed(prefixes, memo, _declined, _decoded, data)[1] == "remembered"
+    assert wire.open_mac_typed(prefixes, memo, _declined, _decoded, data)[1] == "remembered"
+    memo.clear()
+    assert wire.open_mac_typed(prefixes, memo, _declined, _decoded, data)[1] == decoded
+    for key in (
+        (83, Cra.RESPONSE, b"\xda\x20\x00"),
+        (82, Cra.ALERT, b"\xda\x20\x00"),
+        (82, Cra.RESPONSE, b"\xda\x20\x01"),
+    ):
+        assert wire.open_mac_typed(prefixes, {key: 1}, _declined, _decoded, data)[1] == decoded
+    short = dataclasses.replace(s, payload=b"\xda\x20\x00\x00")
+    apdu = short.encode()
+    data = frame._py_seal(apdu, frame.py_apdu_mac(PREFIX, apdu))
+    assert wire.open_mac_typed(prefixes, {}, _declined, _decoded, data)[1][2] == short.payload
+
+    def fails(code: int, payload: bytes, cra: Cra) -> None:
+        raise DecodeError(0, "malformed")
+
+    with pytest.raises(DecodeError, match="malformed"):
+        wire.open_mac_typed(prefixes, {}, _declined, fails, data)
     with pytest.raises(TypeError):
         wire.open_mac(data, [])
+    with pytest.raises(TypeError):
+        wire.open_mac_typed(prefixes, {}, _declined, _decoded)
 
 
 @needs_wire
@@ -301,7 +329,7 @@ def test_no_leaks(wire: ModuleType) -> None:
             wire.check_apdu_mac(b"prefix", s.encode(), bytes(12))
         for data in inputs:
             wire.open_mac(data, _Prefixes())
-            wire.open_mac_typed(data, {s.encode()[frame.TITLES]: b"prefix"}, {})
+            wire.open_mac_typed({s.encode()[frame.TITLES]: b"p"}, {}, len, _decoded, data)
 
     work()
     tracemalloc.start()
