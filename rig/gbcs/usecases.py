@@ -493,12 +493,12 @@ TYPED_USE_CASES |= frozenset(GBZ_USE_CASES) | frozenset(ASN1_USE_CASES)
 #: the low 24 bits of its invoke-id (issue 6: every ECS45 command of a load run is the same
 #: bytes but for its invoke-id). Bounded: emptied when full. [ASSUMED] size: far more distinct
 #: payloads than a bench's steady traffic has, small enough to stay in cache.
-_DECODED: dict[tuple[int, Cra, bytes], Payload] = {}
+_DECODED: dict[tuple[int, int, bytes], Payload] = {}
 DECODE_MEMO_SIZE = 1024
 _CRAS: dict[int, Cra] = dict(Cra._value2member_map_)  # type: ignore[arg-type]
 
 
-def decoded_memo() -> dict[tuple[int, Cra, bytes], Payload]:
+def decoded_memo() -> dict[tuple[int, int, bytes], Payload]:
     """The typed-payload memo itself, for the C accelerator's one-call open
     (``RemotePartyCodec.open_typed``), which looks payloads up under the same keys."""
     return _DECODED
