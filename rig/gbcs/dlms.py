@@ -120,7 +120,9 @@ class Data:
 
     def encode(self) -> bytes:
         """A-XDR bytes, tag first."""
-        tag, value = Tag(self.tag), self.value
+        tag, value = self.tag, self.value
+        if type(tag) is not Tag:
+            tag = Tag(tag)
         head = bytes([tag])
         if tag in _EMPTY:
             if value is not None:
@@ -326,6 +328,8 @@ class AccessKind(IntEnum):
 
 
 _SELECTIVE_KINDS = (AccessKind.GET_WITH_SELECTION, AccessKind.SET_WITH_SELECTION)
+#: AccessKind members by value (a dict lookup, cheaper than calling the enum).
+_KINDS: dict[int, AccessKind] = {k.value: k for k in AccessKind}
 
 
 @dataclass(frozen=True)
@@ -466,7 +470,7 @@ def _kind(reader: Reader, what: str, last: AccessKind) -> AccessKind:
     choice = reader.byte(what)
     if not AccessKind.GET <= choice <= last:
         raise DecodeError(at, f"{what} {choice}, expected 1 to {int(last)} (GET .. {last.name})")
-    return AccessKind(choice)
+    return _KINDS[choice]
 
 
 def _decode_spec(reader: Reader) -> AccessSpec:

@@ -106,6 +106,8 @@ class SupplyState(IntEnum):
     ARMED = 2  # "ready_for_reconnection"
 
 
+#: SupplyState members by value (a dict lookup, cheaper than calling the enum).
+_SUPPLY_STATES: dict[int, SupplyState] = {s.value: s for s in SupplyState}
 #: ECS42/43/44: (message code, script id) per target state (§1.6).
 _SUPPLY_SCRIPTS = {
     SupplyState.CONNECTED: (0x004F, 51),
@@ -283,7 +285,7 @@ class ReadSupplyStatusEsmeResponse:
         if data.tag is not Tag.ENUM or not isinstance(data.value, int):
             raise DecodeError(0, f"ECS45 response: control_state is {data.tag.name}, not ENUM")
         state = data.value
-        return cls(SupplyState(state) if state in SupplyState._value2member_map_ else state, result)
+        return cls(_SUPPLY_STATES.get(state, state), result)
 
 
 @dataclass(frozen=True)
