@@ -211,7 +211,7 @@ def mix_cases(vectors: Path, keystore: Path) -> list[Case]:
     return [
         Case(name, baseline, dcc.open_typed, frames, _bare_open, bare),
         Case(
-            "  the same, cold (memo emptied)",
+            "  the same mix, cold (memo emptied)",
             baseline,
             cold(dcc.open_typed),
             frames,
