@@ -110,12 +110,58 @@ def benchmark_dsp(
     help="Time per measurement.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def benchmark_codec(seconds: float, as_json: bool) -> None:
-    """Frames per second of the codec and its ratio to the bare cryptography it needs."""
-    from rig.benchmarks.codec import run_benchmarks, table
+@click.option(
+    "--rtds",
+    is_flag=True,
+    help="Also a whole pass over the shared RTDS vectors (decode, verify, type, decrypt): "
+    "frames/s, beside gbcs-parser's if node can run it.",
+)
+@click.option(
+    "--gbcs-parser/--no-gbcs-parser",
+    "with_parser",
+    default=True,
+    show_default=True,
+    help="With --rtds: install gbcs-parser into build/gbcs-parser (npm) and time it too.",
+)
+def benchmark_codec(seconds: float, as_json: bool, rtds: bool, with_parser: bool) -> None:
+    """Frames per second of the codec and its ratio to the bare cryptography it needs; with
+    ``--rtds``, frames per second of a whole-RTDS pass beside gbcs-parser's (docs/gbcs-codec.md,
+    "Benchmark").
 
+    \b
+    Example:
+      rig benchmark codec --seconds 1 --rtds
+    """
+    from rig.benchmarks import rtds_pass
+    from rig.benchmarks.codec import measure, run_benchmarks, table
+    from rig.gbcs.commands import SHARED_KEYS
+
+    vectors = SHARED_KEYS.parent / "vectors"
     results = run_benchmarks(seconds)
+    notes = []
+    if rtds_pass.vector_paths(vectors):
+        results += [measure(c, seconds) for c in rtds_pass.mix_cases(vectors, SHARED_KEYS)]
+    else:
+        notes.append(f"RTDS mix and pass: skipped (no vectors under {vectors})")
+    figures = None
+    if rtds and not notes:
+        ours = rtds_pass.rig_pass(vectors, SHARED_KEYS, seconds)
+        theirs = rtds_pass.ParserFigure(None, note="--no-gbcs-parser")
+        if with_parser:
+            folder = Path(__file__).resolve().parents[2] / "build" / "gbcs-parser"
+            theirs = rtds_pass.gbcs_parser_pass(folder, vectors, SHARED_KEYS, seconds)
+        figures = (ours, theirs)
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in results], indent=2))
+        rows = [r.to_json() for r in results]
+        if figures is None:
+            click.echo(json.dumps(rows, indent=2))
+        else:
+            rtds_figures = rtds_pass.to_json(*figures)
+            click.echo(json.dumps({"rows": rows, "rtds_pass": rtds_figures}, indent=2))
         return
     click.echo(table(results))
+    for note in notes:
+        click.echo(note)
+    if figures is not None:
+        click.echo("")
+        click.echo(rtds_pass.report(*figures))

@@ -375,6 +375,22 @@ check_bound(void)
     return 0;
 }
 
+/* The Message of a parsed frame: a new reference, or NULL with an exception set. */
+static PyObject *
+new_message(PyObject *frame, const Apdu *a, Py_ssize_t mac_at)
+{
+    PyObject *message = instance(message_type);
+    if (message == NULL)
+        return NULL;
+    if (put(message, message_slots[M_SIGNING], new_signing(frame, a)) < 0 ||
+        put(message, message_slots[M_MAC],
+            mac_at < 0 ? Py_NewRef(Py_None) : slice(frame, mac_at, MAC_LENGTH)) < 0) {
+        Py_DECREF(message);
+        return NULL;
+    }
+    return message;
+}
+
 static PyObject *
 w_decode(PyObject *module, PyObject *frame)
 {
@@ -386,16 +402,7 @@ w_decode(PyObject *module, PyObject *frame)
         parse_frame((const unsigned char *)PyBytes_AS_STRING(frame), PyBytes_GET_SIZE(frame), &a,
                     &mac_at) < 0)
         return PyObject_CallOneArg(decode_fallback, frame);
-    PyObject *message = instance(message_type);
-    if (message == NULL)
-        return NULL;
-    if (put(message, message_slots[M_SIGNING], new_signing(frame, &a)) < 0 ||
-        put(message, message_slots[M_MAC],
-            mac_at < 0 ? Py_NewRef(Py_None) : slice(frame, mac_at, MAC_LENGTH)) < 0) {
-        Py_DECREF(message);
-        return NULL;
-    }
-    return message;
+    return new_message(frame, &a, mac_at);
 }
 
 /* ---- building frames -------------------------------------------------------------------- */
@@ -549,6 +556,190 @@ w_check_apdu_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_RETURN_NONE;
     }
     return PyObject_Vectorcall(check_fallback, args, nargs, NULL);
+}
+
+/* The lookup keys of the last open_mac (a pair's titles) and open_mac_typed (the memo key): a
+ * frame's key is most often the last one's, whose object is then used again, its hash already
+ * computed, instead of a new one. Only the key objects are reused: each lookup still goes to the
+ * caller's dict, so an emptied memo misses as it must. Strong references, replaced on change. */
+static PyObject *last_titles, *last_memo_key;
+
+/* A bytes object equal to head[0:head_n] + tail[0:tail_n]: *last if it is, else a new one that
+ * replaces *last. A new reference, or NULL with an exception set. */
+static PyObject *
+reused(PyObject **last, const char *head, Py_ssize_t head_n, const char *tail, Py_ssize_t tail_n)
+{
+    PyObject *l = *last;
+    if (l != NULL && PyBytes_GET_SIZE(l) == head_n + tail_n &&
+        memcmp(PyBytes_AS_STRING(l), head, head_n) == 0 &&
+        (tail_n == 0 || memcmp(PyBytes_AS_STRING(l) + head_n, tail, tail_n) == 0))
+        return Py_NewRef(l);
+    PyObject *made = PyBytes_FromStringAndSize(NULL, head_n + tail_n);
+    if (made == NULL)
+        return NULL;
+    memcpy(PyBytes_AS_STRING(made), head, head_n);
+    if (tail_n > 0)
+        memcpy(PyBytes_AS_STRING(made) + head_n, tail, tail_n);
+    Py_XSETREF(*last, Py_NewRef(made));
+    return made;
+}
+
+/* The memo key (message code, Cra member, payload without invoke-id bytes 2-4) of a payload of
+ * n >= 5 bytes at p: the last one if it is equal (same code, Cra and masked bytes). */
+static PyObject *
+memo_key(PyObject *code, unsigned cra, const char *p, Py_ssize_t n)
+{
+    PyObject *k = last_memo_key;
+    if (k != NULL && PyTuple_GET_ITEM(k, 1) == cras[cra] &&
+        PyObject_RichCompareBool(PyTuple_GET_ITEM(k, 0), code, Py_EQ) == 1) {
+        PyObject *masked = PyTuple_GET_ITEM(k, 2);
+        if (PyBytes_GET_SIZE(masked) == n - 3 && memcmp(PyBytes_AS_STRING(masked), p, 2) == 0 &&
+            memcmp(PyBytes_AS_STRING(masked) + 2, p + 5, n - 5) == 0)
+            return Py_NewRef(k);
+    }
+    PyObject *masked = PyBytes_FromStringAndSize(NULL, n - 3);
+    if (masked == NULL)
+        return NULL;
+    memcpy(PyBytes_AS_STRING(masked), p, 2);
+    memcpy(PyBytes_AS_STRING(masked) + 2, p + 5, n - 5);
+    PyObject *key = PyTuple_Pack(3, code, cras[cra], masked);
+    Py_DECREF(masked);
+    if (key != NULL)
+        Py_XSETREF(last_memo_key, Py_NewRef(key));
+    return key;
+}
+
+/* The common case of codec.RemotePartyCodec.open_response: a valid MAC'd response or alert
+ * without a signature whose MAC verifies under prefixes[originator .. recipient titles] (the KDF
+ * prefix of its pair of KA keys; a dict, whose __missing__ may compute it). Sets *message (a new
+ * reference) and returns 1; returns 0 for anything else (bad input, a command, a signature to
+ * verify, a lookup that raises, a MAC that fails), with no exception set, so that the caller's
+ * Python path decides; -1 with an exception only if memory runs out. */
+static int
+open_mac(PyObject *frame, PyObject *prefixes, Apdu *a, PyObject **message)
+{
+    Py_ssize_t mac_at;
+    if (!PyBytes_CheckExact(frame))
+        return 0;
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(frame);
+    if (parse_frame(d, PyBytes_GET_SIZE(frame), a, &mac_at) < 0 || mac_at < 0 || a->cra == 1 ||
+        a->signature_field == 2 || a->end - a->start < APDU_HEAD_LENGTH)
+        return 0;
+    PyObject *titles = reused(&last_titles, (const char *)d + a->start + ORIGINATOR_AT,
+                              APDU_HEAD_LENGTH - ORIGINATOR_AT, NULL, 0);
+    if (titles == NULL)
+        return -1;
+    PyObject *prefix = PyObject_GetItem(prefixes, titles);
+    Py_DECREF(titles);
+    if (prefix == NULL || !PyBytes_Check(prefix)) {
+        PyErr_Clear();
+        Py_XDECREF(prefix);
+        return 0;
+    }
+    PyObject *opened = new_message(frame, a, mac_at);
+    if (opened == NULL) {
+        Py_DECREF(prefix);
+        return -1;
+    }
+    PyObject *signing = *(PyObject **)((char *)opened + message_slots[M_SIGNING]);
+    PyObject *apdu = *(PyObject **)((char *)signing + signing_slots[S_RAW]);
+    PyObject *expected = apdu_mac(prefix, apdu);
+    Py_DECREF(prefix);
+    if (expected == NULL) {
+        Py_DECREF(opened);
+        return -1;
+    }
+    const unsigned char *x = (const unsigned char *)PyBytes_AS_STRING(expected);
+    unsigned difference = 0;
+    for (int i = 0; i < MAC_LENGTH; i++)
+        difference |= x[i] ^ d[mac_at + i];
+    Py_DECREF(expected);
+    if (difference != 0) {
+        Py_DECREF(opened);
+        return 0;
+    }
+    *message = opened;
+    return 1;
+}
+
+static PyObject *
+w_open_mac(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Apdu a;
+    PyObject *message;
+    if (check_bound() < 0)
+        return NULL;
+    if (nargs != 2 || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "open_mac(frame: bytes, prefixes: dict)");
+        return NULL;
+    }
+    int opened = open_mac(args[0], args[1], &a, &message);
+    if (opened < 0)
+        return NULL;
+    return opened ? message : Py_NewRef(Py_None);
+}
+
+/* codec.RemotePartyCodec.open_typed without a Python frame, bound per codec by
+ * functools.partial: open_mac, then the typed payload from memo (usecases._DECODED) under the
+ * key usecases.decode_payload uses, (message code, Cra member, the payload without invoke-id
+ * bytes 2-4); on a miss, decode(message code, payload, Cra) (usecases.decode_payload, which
+ * remembers it). (Message, typed object); where open_mac declines, fallback(frame), the Python
+ * method, which checks everything and raises what it raises. */
+static PyObject *
+w_open_mac_typed(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Apdu a;
+    PyObject *message, *typed = NULL;
+    if (check_bound() < 0)
+        return NULL;
+    if (nargs != 5 || !PyDict_Check(args[0]) || !PyDict_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "open_mac_typed(prefixes: dict, memo: dict, fallback, decode, frame)");
+        return NULL;
+    }
+    PyObject *frame = args[4];
+    int opened = open_mac(frame, args[0], &a, &message);
+    if (opened < 0)
+        return NULL;
+    if (opened == 0)
+        return PyObject_CallOneArg(args[2], frame);
+    PyObject *code = PyLong_FromUnsignedLong(a.message_code);
+    if (code == NULL) {
+        Py_DECREF(message);
+        return NULL;
+    }
+    const char *p = PyBytes_AS_STRING(frame) + a.payload;
+    if (a.payload_length >= 5) {
+        PyObject *key = memo_key(code, a.cra, p, a.payload_length);
+        if (key == NULL) {
+            Py_DECREF(code);
+            Py_DECREF(message);
+            return NULL;
+        }
+        typed = PyDict_GetItemWithError(args[1], key);
+        Py_DECREF(key);
+        Py_XINCREF(typed);
+        if (typed == NULL && PyErr_Occurred()) {
+            Py_DECREF(code);
+            Py_DECREF(message);
+            return NULL;
+        }
+    }
+    if (typed == NULL) {
+        PyObject *signing = *(PyObject **)((char *)message + message_slots[M_SIGNING]);
+        PyObject *call[3] = {code, *(PyObject **)((char *)signing + signing_slots[S_PAYLOAD]),
+                             cras[a.cra]};
+        typed = PyObject_Vectorcall(args[3], call, 3, NULL);
+    }
+    Py_DECREF(code);
+    if (typed == NULL) {
+        Py_DECREF(message);
+        return NULL;
+    }
+    PyObject *pair = PyTuple_Pack(2, message, typed);
+    Py_DECREF(message);
+    Py_DECREF(typed);
+    return pair;
 }
 
 /* MAC Header + APDU + MAC (frame._py_seal). */
@@ -761,6 +952,14 @@ static PyMethodDef methods[] = {
     {"check_apdu_mac", (PyCFunction)(void (*)(void))w_check_apdu_mac, METH_FASTCALL,
      "check_apdu_mac(kdf_prefix, apdu, mac) -> None: return if mac is apdu_mac(kdf_prefix, "
      "apdu); otherwise the Python reference raises VerifyError."},
+    {"open_mac", (PyCFunction)(void (*)(void))w_open_mac, METH_FASTCALL,
+     "open_mac(frame, prefixes) -> Message | None: decode a MAC'd response or alert without a "
+     "signature and check its MAC under prefixes[its titles] in one call; None for anything "
+     "else (no exception), for the Python path to decide."},
+    {"open_mac_typed", (PyCFunction)(void (*)(void))w_open_mac_typed, METH_FASTCALL,
+     "open_mac_typed(prefixes, memo, fallback, decode, frame) -> (Message, typed): open_mac, "
+     "then the typed payload from memo by (message code, Cra, payload without invoke-id bytes "
+     "2-4), else decode(code, payload, cra); fallback(frame) where open_mac declines."},
     {"mac_frame", (PyCFunction)(void (*)(void))w_mac_frame, METH_FASTCALL,
      "mac_frame(apdu, mac) -> bytes: MAC Header + APDU + MAC (reference/gbcs.md 1.2)."},
     {"encode_apdu", (PyCFunction)(void (*)(void))w_encode_apdu, METH_FASTCALL | METH_KEYWORDS,

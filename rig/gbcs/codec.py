@@ -7,6 +7,7 @@ EUIs, counters and payloads and get bytes, or bytes and get a verified :class:`M
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -35,9 +36,12 @@ from rig.gbcs.frame import (
     encode_apdu,
     encode_signed,
     mac_frame,
+    open_mac,
+    open_mac_typed,
     signed_apdu,
 )
 from rig.gbcs.protect import part_counter, remote_party
+from rig.gbcs.usecases import Payload, decode_payload, decoded_memo
 from rig.keys.keystore import KeyStore
 
 #: The DCC Access Control Broker in RTDS and DCC Boxed (§1.5).
@@ -45,6 +49,8 @@ DEFAULT_ACB = Eui64.parse("90-B3-D5-1F-30-00-00-02")
 #: Offsets inside a General-Signing APDU: CRA flag, recipient system title (§1.2).
 _CRA_OFFSET = 2
 _RECIPIENT_OFFSET = 21
+#: The typed-payload memo that open_typed's C call reads (never rebound, only emptied).
+_TYPED_MEMO = decoded_memo()
 
 
 class _PairPrefixes(dict[bytes, bytes]):
@@ -125,6 +131,11 @@ class RemotePartyCodec:
         self._response_prefixes = _PairPrefixes(
             lambda titles: (keys.ka_private(Eui64(titles[9:])), keys.ka_public(Eui64(titles[:8])))
         )
+        if open_mac_typed is not None:  # the method's common case in C (see open_typed)
+            python = RemotePartyCodec.open_typed.__get__(self)
+            self.open_typed = functools.partial(  # type: ignore[method-assign]
+                open_mac_typed, self._response_prefixes, _TYPED_MEMO, python, decode_payload
+            )
 
     def seal_command(self, signing: GeneralSigning) -> bytes:
         """Wrap a command APDU in the MAC Header with the ACB's MAC (ACB KA x device KA)."""
@@ -174,6 +185,10 @@ class RemotePartyCodec:
 
     def open_response(self, frame: bytes) -> Message:
         """Decode a response or alert and verify its MAC and/or device signature."""
+        if open_mac is not None:  # the common case in one C call; None: the checks below decide
+            opened = open_mac(frame, self._response_prefixes)
+            if opened is not None:
+                return opened
         message = decode(frame)
         s = message.signing
         if s.cra is Cra.COMMAND:
@@ -188,6 +203,17 @@ class RemotePartyCodec:
         if s.signature is not None:
             verify_signature(self.keys.ds_public(s.originator), s.signed_data(), s.signature)
         return message
+
+    def open_typed(self, frame: bytes) -> tuple[Message, Payload]:
+        """:meth:`open_response`, then the payload's typed object
+        (:func:`~rig.gbcs.usecases.decode_payload`): DecodeError if the payload is malformed.
+
+        With the C accelerator, each codec replaces this method by a C call bound to its keys
+        (``__init__``): a MAC'd unsigned frame is opened, its MAC checked and its payload looked
+        up in the typed-payload memo without a Python frame; anything else comes here."""
+        message = self.open_response(frame)
+        s = message.signing
+        return message, decode_payload(s.message_code, s.payload, s.cra)
 
     def decrypt_part(self, message: Message, block: bytes) -> bytes:
         """Decrypt an encrypted payload part (``31 00000000 …``) of a device's response."""

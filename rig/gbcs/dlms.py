@@ -76,6 +76,8 @@ _FIXED_BYTES = {Tag.FLOAT32: 4, Tag.FLOAT64: 8, Tag.DATE_TIME: 12, Tag.DATE: 5, 
 _STRINGS = {Tag.OCTET_STRING, Tag.VISIBLE_STRING, Tag.UTF8_STRING}
 _SEQUENCES = {Tag.ARRAY, Tag.STRUCTURE}
 _EMPTY = {Tag.NULL, Tag.DONT_CARE}
+#: Tag members by byte value (a dict lookup, cheaper than calling the enum).
+_TAGS: dict[int, Tag] = {t.value: t for t in Tag}
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,9 @@ class Data:
 
     def encode(self) -> bytes:
         """A-XDR bytes, tag first."""
-        tag, value = Tag(self.tag), self.value
+        tag, value = self.tag, self.value
+        if type(tag) is not Tag:
+            tag = Tag(tag)
         head = bytes([tag])
         if tag in _EMPTY:
             if value is not None:
@@ -270,16 +274,15 @@ def _decode_element(reader: Reader, description: TypeDescription, depth: int) ->
 
 def decode_data(reader: Reader, depth: int = 0) -> Data:
     """One A-XDR value from ``reader``."""
-    at = reader.offset
     raw_tag = reader.byte("data type tag")
-    if raw_tag not in Tag._value2member_map_:
-        raise DecodeError(at, f"A-XDR type 0x{raw_tag:02X} not supported")
-    return _decode_value(reader, Tag(raw_tag), depth)
+    tag = _TAGS.get(raw_tag)
+    if tag is None:
+        raise DecodeError(reader.offset - 1, f"A-XDR type 0x{raw_tag:02X} not supported")
+    return _decode_value(reader, tag, depth)
 
 
 def _decode_value(reader: Reader, tag: Tag, depth: int) -> Data:
     """The value of a ``tag`` whose tag byte is read already."""
-    at = reader.offset - 1
     if tag in _EMPTY:
         return Data(tag)
     if tag in _INTEGERS:
@@ -295,7 +298,7 @@ def _decode_value(reader: Reader, tag: Tag, depth: int) -> Data:
         text = "".join(f"{byte:08b}" for byte in packed)
         return Data(tag, text[:bits])
     if depth >= _MAX_DEPTH:
-        raise DecodeError(at, f"data nested deeper than {_MAX_DEPTH}")
+        raise DecodeError(reader.offset - 1, f"data nested deeper than {_MAX_DEPTH}")
     if tag is Tag.COMPACT_ARRAY:
         return Data(tag, _decode_compact(reader, depth + 1))
     count = reader.length(f"{tag.name} count")
@@ -325,6 +328,8 @@ class AccessKind(IntEnum):
 
 
 _SELECTIVE_KINDS = (AccessKind.GET_WITH_SELECTION, AccessKind.SET_WITH_SELECTION)
+#: AccessKind members by value (a dict lookup, cheaper than calling the enum).
+_KINDS: dict[int, AccessKind] = {k.value: k for k in AccessKind}
 
 
 @dataclass(frozen=True)
@@ -465,7 +470,7 @@ def _kind(reader: Reader, what: str, last: AccessKind) -> AccessKind:
     choice = reader.byte(what)
     if not AccessKind.GET <= choice <= last:
         raise DecodeError(at, f"{what} {choice}, expected 1 to {int(last)} (GET .. {last.name})")
-    return AccessKind(choice)
+    return _KINDS[choice]
 
 
 def _decode_spec(reader: Reader) -> AccessSpec:

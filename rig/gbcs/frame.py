@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from types import ModuleType
+from typing import Any
 
 from rig.gbcs.accel import WIRE
 from rig.gbcs.crypto import (
@@ -592,9 +593,15 @@ def bind_accelerator(wire: ModuleType, *, decode_fallback: Callable[[bytes], Mes
 #: what they decline) or the pure-Python ones above (:mod:`rig.gbcs.accel` chooses).
 py_decode, py_encode_apdu, py_apdu_mac = decode, encode_apdu, apdu_mac
 py_check_apdu_mac = check_apdu_mac
+#: The C accelerator's one-call open of a MAC'd unsigned response or alert (``_wire.open_mac``:
+#: a Message, or None for the caller's Python checks to decide) and the same with the typed
+#: payload (``_wire.open_mac_typed``, ``RemotePartyCodec.open_typed``); None in pure Python.
+open_mac: Callable[[bytes, dict[bytes, bytes]], Message | None] | None = None
+open_mac_typed: Callable[..., tuple[Message, Any]] | None = None
 if WIRE is not None:
     bind_accelerator(WIRE, decode_fallback=py_decode)
     decode, encode_apdu, apdu_mac = WIRE.decode, WIRE.encode_apdu, WIRE.apdu_mac
     check_apdu_mac, _seal = WIRE.check_apdu_mac, WIRE.mac_frame
+    open_mac, open_mac_typed = WIRE.open_mac, WIRE.open_mac_typed
 else:
     _seal = _py_seal

@@ -120,6 +120,8 @@ def _dlms_blocks(item: Data, found: list[bytes]) -> None:
 
 
 def _dlms_parts(payload: bytes) -> tuple[EncryptedPart, ...]:
+    if ENCRYPTED_PART_HEADER not in payload:  # every block is a slice of the payload
+        return ()
     try:
         apdu = decode_apdu(payload)
     except DecodeError:

@@ -106,6 +106,8 @@ class SupplyState(IntEnum):
     ARMED = 2  # "ready_for_reconnection"
 
 
+#: SupplyState members by value (a dict lookup, cheaper than calling the enum).
+_SUPPLY_STATES: dict[int, SupplyState] = {s.value: s for s in SupplyState}
 #: ECS42/43/44: (message code, script id) per target state (§1.6).
 _SUPPLY_SCRIPTS = {
     SupplyState.CONNECTED: (0x004F, 51),
@@ -283,7 +285,7 @@ class ReadSupplyStatusEsmeResponse:
         if data.tag is not Tag.ENUM or not isinstance(data.value, int):
             raise DecodeError(0, f"ECS45 response: control_state is {data.tag.name}, not ENUM")
         state = data.value
-        return cls(SupplyState(state) if state in SupplyState._value2member_map_ else state, result)
+        return cls(_SUPPLY_STATES.get(state, state), result)
 
 
 @dataclass(frozen=True)
@@ -493,9 +495,15 @@ TYPED_USE_CASES |= frozenset(GBZ_USE_CASES) | frozenset(ASN1_USE_CASES)
 #: the low 24 bits of its invoke-id (issue 6: every ECS45 command of a load run is the same
 #: bytes but for its invoke-id). Bounded: emptied when full. [ASSUMED] size: far more distinct
 #: payloads than a bench's steady traffic has, small enough to stay in cache.
-_DECODED: dict[tuple[int, Cra, bytes], Payload] = {}
+_DECODED: dict[tuple[int, int, bytes], Payload] = {}
 DECODE_MEMO_SIZE = 1024
 _CRAS: dict[int, Cra] = dict(Cra._value2member_map_)  # type: ignore[arg-type]
+
+
+def decoded_memo() -> dict[tuple[int, int, bytes], Payload]:
+    """The typed-payload memo itself, for the C accelerator's one-call open
+    (``RemotePartyCodec.open_typed``), which looks payloads up under the same keys."""
+    return _DECODED
 
 
 def encode_payload(obj: Payload, invoke_counter: int) -> bytes:
@@ -511,6 +519,9 @@ def decode_payload(message_code: int, payload: bytes, cra: Cra | int) -> Payload
     payload that differs from one decoded lately only there gets the same (immutable) object.
     Only successful decodes are remembered: a malformed payload raises every time.
     """
+    obj = _DECODED.get((message_code, cra, payload[:2] + payload[5:]))
+    if obj is not None:  # only DLMS decoders' results are kept, so a hit is one of theirs
+        return obj
     kind = _CRAS.get(cra)
     key = (message_code, Cra(cra) if kind is None else kind)
     decoder = _DLMS_DECODERS.get(key)
@@ -522,5 +533,4 @@ def decode_payload(message_code: int, payload: bytes, cra: Cra | int) -> Payload
             return dlms_decoder(message_code)(payload)
         return RawPayload(message_code, payload)
     masked = (*key, payload[:2] + payload[5:])
-    obj = _DECODED.get(masked)
-    return remember(_DECODED, masked, decoder(payload), DECODE_MEMO_SIZE) if obj is None else obj
+    return remember(_DECODED, masked, decoder(payload), DECODE_MEMO_SIZE)

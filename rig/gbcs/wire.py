@@ -73,11 +73,12 @@ class Reader:
 
     def take(self, n: int, what: str) -> bytes:
         """Exactly ``n`` bytes."""
-        if n > self.remaining:
+        pos = self.pos
+        end = pos + n
+        if end > self.end:
             raise self.fail(f"{what} needs {n} bytes, only {self.remaining} left")
-        chunk = self._data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
+        self.pos = end
+        return self._data[pos:end]
 
     def uint(self, n: int, what: str) -> int:
         """A big-endian unsigned integer of ``n`` bytes."""
@@ -107,7 +108,7 @@ class Reader:
             n = self.uint(size, what)
             if n < 0x80 or n < 1 << (8 * (size - 1)):
                 raise self.fail(f"{what} {n} not minimally encoded", at)
-        if n > self.remaining * per_byte:
+        if n > (self.end - self.pos) * per_byte:
             raise self.fail(f"{what} {n}, only {self.remaining} bytes left", at)
         return n
 

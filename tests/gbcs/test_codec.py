@@ -22,6 +22,7 @@ from rig.gbcs.usecases import (
     ReadSupplyStatusEsme,
     ReadSupplyStatusEsmeResponse,
     SupplyState,
+    decode_payload,
     encode_payload,
 )
 from rig.keys.keystore import KeyNotFound, KeyStore
@@ -195,3 +196,42 @@ def test_unknown_party_raises_every_time(bench_keys: KeyStore) -> None:
     for _ in range(2):
         with pytest.raises(KeyNotFound):
             dcc.build_command(SUPPLIER, stranger, 1, 0x0052, b"")
+
+
+def test_open_typed_is_open_response_and_decode_payload(
+    dcc: RemotePartyCodec, esme: DeviceCodec
+) -> None:
+    """The one-call open (C accelerator: MAC and typed-payload memo in one call) gives what the
+    two steps give, memo hit or miss, for MAC'd and signed frames alike."""
+    command = esme.open_command(read_status(dcc))
+    payload = encode_payload(ReadSupplyStatusEsmeResponse(SupplyState.ARMED), 1000)
+    mac_d = esme.build_response(command, payload, date_time=DATE_TIME)
+    alert = esme.build_alert(
+        SUPPLIER, 7, GENERIC_CRITICAL_ALERT, encode_payload(DlmsAlert(0x8F30, DATE_TIME), 7), True
+    )
+    for frame in (mac_d, mac_d, alert):  # the second mac_d is a memo hit
+        message, typed = dcc.open_typed(frame)
+        s = message.signing
+        assert message == dcc.open_response(frame)
+        assert typed == decode_payload(s.message_code, s.payload, s.cra)
+    assert dcc.open_typed(mac_d)[1] == ReadSupplyStatusEsmeResponse(SupplyState.ARMED)
+
+
+def test_open_typed_rejects_what_open_response_rejects(
+    dcc: RemotePartyCodec, esme: DeviceCodec
+) -> None:
+    """A bad MAC is a VerifyError and a malformed payload a DecodeError on every call: the memo
+    keeps only successful decodes, and the MAC is checked before any lookup."""
+    command = esme.open_command(read_status(dcc))
+    good = esme.build_response(command, encode_payload(ReadSupplyStatusEsmeResponse(1), 1000))
+    dcc.open_typed(good)  # remembered
+    tampered = bytearray(good)
+    tampered[-1] ^= 1
+    with pytest.raises(VerifyError):
+        dcc.open_typed(bytes(tampered))
+    malformed = esme.build_response(command, bytes.fromhex("DA20000003E8000001"))
+    for _ in range(2):
+        with pytest.raises(DecodeError):
+            dcc.open_typed(malformed)
+    with pytest.raises(VerifyError, match="got a command"):
+        dcc.open_typed(read_status(dcc))

@@ -106,8 +106,25 @@ def test_frame_errors_are_usage_errors() -> None:
 def test_bench_codec_reports_ratios() -> None:
     code, out = run(benchmark_codec, "--seconds", "0.05", "--json")
     rows = json.loads(out)
-    assert code == 0 and rows[0]["name"] == "decode+verify (non-critical)"
+    assert code == 0 and rows[0]["name"] == "decode+verify+type (ECS45)"
+    assert rows[1]["name"].strip() == "the same, cold (memo emptied)"
     assert all(r["ratio"] > 0 for r in rows)
+
+
+def test_bench_codec_rtds_pass_prints_its_lines(rtds: Path) -> None:
+    """--rtds: the RTDS mix rows, the whole-pass line with every vector typed and every part
+    decrypted, and gbcs-parser's line (skipped here: no npm in a test); no timed assertion."""
+    code, out = run(benchmark_codec, "--seconds", "0.05", "--rtds", "--no-gbcs-parser")
+    assert code == 0, out
+    vectors = len(list((rtds / "vectors").glob("*/*.HEX")))
+    assert "decode+verify+type (RTDS mix, " in out
+    assert f"whole-RTDS pass (rig): {vectors} frames, " in out and " frames/s " in out
+    verdicts = next(line for line in out.splitlines() if "verdicts:" in line)
+    assert f"payload typed {vectors}" in verdicts and "INVALID" not in verdicts
+    assert "whole-RTDS pass (gbcs-parser): skipped (--no-gbcs-parser)" in out
+    code, out = run(benchmark_codec, "--seconds", "0.05", "--rtds", "--no-gbcs-parser", "--json")
+    figures = json.loads(out)["rtds_pass"]
+    assert figures["frames"] == vectors and figures["ratio"] is None
 
 
 def test_decode_gbt_block() -> None:

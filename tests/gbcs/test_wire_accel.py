@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from rig.gbcs import accel, crypto, frame
 from rig.gbcs.errors import DecodeError, VerifyError
+from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message
 
 try:
@@ -197,6 +198,113 @@ def test_apdu_mac_of_a_short_apdu_is_the_reference_error(wire: ModuleType) -> No
     assert _error(wire.apdu_mac, b"p", bytes(28)) == _error(frame.py_apdu_mac, b"p", bytes(28))
 
 
+PREFIX = b"\x00\x00\x00\x01kdf-prefix"
+
+
+class _Prefixes(dict[bytes, bytes]):
+    """Like codec._PairPrefixes: a missing pair raises from __missing__."""
+
+    def __missing__(self, titles: bytes) -> bytes:
+        raise LookupError(titles)
+
+
+def _reference_open(data: bytes, prefixes: dict[bytes, bytes]) -> Message | None:
+    """What open_mac must give: the Message of a valid MAC'd unsigned response or alert whose MAC
+    verifies under prefixes[its titles], else None."""
+    try:
+        message = frame.py_decode(data)
+    except DecodeError:
+        return None
+    s = message.signing
+    if message.mac is None or s.cra is Cra.COMMAND or s.signature is not None:
+        return None
+    apdu = s.encode()
+    try:
+        frame.py_check_apdu_mac(prefixes[apdu[frame.TITLES]], apdu, message.mac)
+    except (LookupError, VerifyError, ValueError):
+        return None
+    return message
+
+
+@needs_wire
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(general_signings(), st.randoms(use_true_random=False))
+def test_open_mac_gives_the_reference_message_or_declines(
+    wire: ModuleType, s: GeneralSigning, rnd: random.Random
+) -> None:
+    apdu = s.encode()
+    prefixes = _Prefixes({apdu[frame.TITLES]: PREFIX})
+    sealed = frame._py_seal(apdu, frame.py_apdu_mac(PREFIX, apdu))
+    for candidate in (sealed, mutate(rnd, sealed, SEEDS), frame.encode_mac_frame(s, KEY)):
+        expected = _reference_open(candidate, prefixes)
+        opened = wire.open_mac(candidate, prefixes)
+        if expected is None:
+            assert opened is None
+        else:
+            assert described(opened) == described(expected)
+        memo = {(s.message_code, s.cra, s.payload[:2] + s.payload[5:]): "remembered"}
+        pair = wire.open_mac_typed(prefixes, memo, _declined, _decoded, candidate)
+        if expected is None:
+            assert pair == ("declined", candidate)
+        else:
+            message, typed = pair
+            assert described(message) == described(expected)
+            hit = len(s.payload) >= 5 and message.signing == s
+            m = message.signing
+            assert typed == ("remembered" if hit else ("decoded", m.message_code, m.payload, m.cra))
+
+
+def _declined(frame: bytes) -> tuple[str, bytes]:
+    return "declined", frame
+
+
+def _decoded(code: int, payload: bytes, cra: Cra) -> tuple[str, int, bytes, Cra]:
+    return "decoded", code, payload, cra
+
+
+@needs_wire
+def test_open_mac_typed_looks_up_the_memo_every_time(wire: ModuleType) -> None:
+    """A memo that no longer holds a key misses, though the key object is reused; other codes,
+    CRAs or payload bytes miss; short payloads are decoded; a decoder's error propagates."""
+    s = GeneralSigning(
+        Cra.RESPONSE,
+        5,
+        Eui64.of(bytes(8)),
+        Eui64.of(bytes(range(8))),
+        82,
+        bytes.fromhex("DA2000000500"),
+    )
+    apdu = s.encode()
+    data = frame._py_seal(apdu, frame.py_apdu_mac(PREFIX, apdu))
+    prefixes = {apdu[frame.TITLES]: PREFIX}
+    memo = {(82, Cra.RESPONSE, bytes.fromhex("DA2000")): "remembered"}
+    decoded = ("decoded", 82, s.payload, Cra.RESPONSE)
+    assert wire.open_mac_typed(prefixes, memo, _declined, _decoded, data)[1] == "remembered"
+    assert wire.open_mac_typed(prefixes, memo, _declined, _decoded, data)[1] == "remembered"
+    memo.clear()
+    assert wire.open_mac_typed(prefixes, memo, _declined, _decoded, data)[1] == decoded
+    for key in (
+        (83, Cra.RESPONSE, b"\xda\x20\x00"),
+        (82, Cra.ALERT, b"\xda\x20\x00"),
+        (82, Cra.RESPONSE, b"\xda\x20\x01"),
+    ):
+        assert wire.open_mac_typed(prefixes, {key: 1}, _declined, _decoded, data)[1] == decoded
+    short = dataclasses.replace(s, payload=b"\xda\x20\x00\x00")
+    apdu = short.encode()
+    data = frame._py_seal(apdu, frame.py_apdu_mac(PREFIX, apdu))
+    assert wire.open_mac_typed(prefixes, {}, _declined, _decoded, data)[1][2] == short.payload
+
+    def fails(code: int, payload: bytes, cra: Cra) -> None:
+        raise DecodeError(0, "malformed")
+
+    with pytest.raises(DecodeError, match="malformed"):
+        wire.open_mac_typed(prefixes, {}, _declined, fails, data)
+    with pytest.raises(TypeError):
+        wire.open_mac(data, [])
+    with pytest.raises(TypeError):
+        wire.open_mac_typed(prefixes, {}, _declined, _decoded)
+
+
 @needs_wire
 def test_no_leaks(wire: ModuleType) -> None:
     """Traced memory does not grow over many calls, errors and declines included."""
@@ -219,6 +327,9 @@ def test_no_leaks(wire: ModuleType) -> None:
         wire.check_apdu_mac(b"prefix", s.encode(), wire.apdu_mac(b"prefix", s.encode()))
         with contextlib.suppress(VerifyError):
             wire.check_apdu_mac(b"prefix", s.encode(), bytes(12))
+        for data in inputs:
+            wire.open_mac(data, _Prefixes())
+            wire.open_mac_typed({s.encode()[frame.TITLES]: b"p"}, {}, len, _decoded, data)
 
     work()
     tracemalloc.start()

@@ -13,6 +13,7 @@ every decode is checked to re-encode to the same bytes (:func:`~rig.gbcs.wire.re
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,9 +66,10 @@ def _spec_schema(spec: AccessSpec) -> Schema:
     return NULL if spec.kind in _GETS else _schema(spec.kind, spec.class_id, spec.index)
 
 
+@functools.lru_cache(maxsize=1024)  # [ASSUMED] bound: far more members than the use cases name
 def _label(kind: AccessKind, class_id: int, obis: bytes, index: int) -> str:
     """``Class object.member``, e.g. ``Disconnect control disconnect control (0-0:96.3.10.255)
-    .control_state``."""
+    .control_state``; a pure function of constant tables, so each is formatted once."""
     name = member(class_id, index, kind is AccessKind.ACTION)[0]
     return f"{class_name(class_id)} {describe(obis)}.{name}"
 
