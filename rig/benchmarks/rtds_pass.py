@@ -38,7 +38,9 @@ from rig.gbcs.crypto import CRA_ENCRYPTION, kdf_from_secret, shared_secret
 from rig.gbcs.errors import GbcsError
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import decode
+from rig.gbcs.plaintexts import typed_plaintext
 from rig.gbcs.protect import (
+    EncryptedPart,
     KeyUnavailable,
     find_parts,
     pair_secret,
@@ -131,7 +133,7 @@ class RtdsPass:
             tally["part not decrypted (no key)"] += len(parts)
             return
         key = kdf_from_secret(z, s.originator, CRA_ENCRYPTION, part_counter(s), party)
-        typer = plaintext_decoder(s.message_code)
+        typer = plaintext_decoder(s.message_code) or typed_plaintext
         for part in parts:
             try:
                 plaintext = crypto.decrypt_part(key, s.originator, part.block)
@@ -139,8 +141,7 @@ class RtdsPass:
                 tally["part INVALID"] += 1
                 continue
             tally["part decrypted"] += 1
-            if typer is not None:
-                _type_plaintext(typer, plaintext, tally)
+            _type_plaintext(typer, part, plaintext, tally)
 
     def run(self, frames: list[bytes]) -> Counter[str]:
         """One pass, every payload decoded from its bytes (the typed memo emptied first)."""
@@ -160,10 +161,13 @@ def _verdict(what: str, check: Callable[..., None], *args: object) -> str:
 
 
 def _type_plaintext(
-    typer: Callable[[bytes], object], plaintext: bytes, tally: Counter[str]
+    typer: Callable[[EncryptedPart, bytes], object],
+    part: EncryptedPart,
+    plaintext: bytes,
+    tally: Counter[str],
 ) -> None:
     try:
-        typer(plaintext)
+        typer(part, plaintext)
     except GbcsError:
         tally["plaintext untyped"] += 1
     else:
