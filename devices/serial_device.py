@@ -25,8 +25,12 @@ from rig.gbcs.eui import Eui64
 
 
 @runtime_checkable
-class RestoringReceiver(Receiver, Protocol):
-    """A receiver that also wants to hear that a lost link came back (see ``reconnect``)."""
+class RestoringReceiver(Protocol):
+    """A receiver that also wants to hear that a lost link came back (see ``reconnect``).
+
+    Only ``link_restored``: ``isinstance`` checks every member of a runtime protocol, so one
+    that also listed :class:`Receiver`'s would leave out a receiver lacking any of them (one
+    written before ``send_failed``), silently."""
 
     def link_restored(self, device: Device) -> None: ...
 

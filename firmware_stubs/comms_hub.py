@@ -164,10 +164,16 @@ class HubFunction(SmartDevice):
         self.settings = settings
 
     def handle(self, frame: bytes, now: float) -> Output:
+        """Answer one frame received at ``now``, after the future-dated instructions due."""
+        due = self._execute_due(now)
         accepted = self._accept(frame, now)
         if isinstance(accepted, list):
-            return accepted
-        return self._dispatch(*accepted, now)
+            return due + accepted
+        return due + self._dispatch(*accepted, now)
+
+    def tick(self, now: float) -> Output:
+        """Execute the future-dated instructions due (§1.6): their alerts."""
+        return self._execute_due(now)
 
     def _dispatch(self, command: Message, body: object, now: float) -> Output:
         return self._answer(command, now)
@@ -341,8 +347,9 @@ class CommsHub:
         return self._relay(lane, frame, now)
 
     def tick(self, now: float) -> Output:
-        """Tick every device; its alerts leave over the HAN (a GSME's at its next wake)."""
-        out: Output = []
+        """Tick the hub's own functions (their alerts leave at once: they are on the WAN side)
+        and every device (its alerts leave over the HAN, a GSME's at its next wake)."""
+        out: Output = [output for f in self.functions.values() for output in f.tick(now)]
         for lane in self._lanes.values():
             if lane.ticks:
                 sent = self._leave(lane, now, lane.device.tick(now))  # type: ignore[attr-defined]

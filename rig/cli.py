@@ -18,7 +18,7 @@ import click
 from click.core import ParameterSource
 
 if TYPE_CHECKING:
-    from rig.config.bench import Bench
+    from rig.config.bench import Bench, DeviceConfig
     from rig.live.lease import BenchLease
 
 #: The default test plan (test_plans/test_backbone.py, packaged by a link: rig/plans/__init__.py).
@@ -328,7 +328,10 @@ def check(bench_file: Path | None, bench: Path | None, out: Path | None) -> None
     failed = 0
     try:
         with _held(loaded) as on_bench, launch(on_bench, _run_dir(out)) as rig:
-            for name in loaded.devices:
+            for name, device in loaded.devices.items():
+                if (why := _not_checked(device)) is not None:
+                    console.print(f"[yellow]skipped[/] {name}: {why}", soft_wrap=True)
+                    continue
                 record = rig.read_supply_status(name)
                 if record.ok:
                     total_ms = record.latencies()["total"] * 1e3
@@ -341,6 +344,20 @@ def check(bench_file: Path | None, bench: Path | None, out: Path | None) -> None
     except BenchError as exc:  # a port that will not open, a device that does not start
         raise click.ClickException(str(exc)) from exc
     raise SystemExit(1 if failed else 0)
+
+
+def _not_checked(device: DeviceConfig) -> str | None:
+    """Why ``rig check`` sends no SRV 7.4 to ``device``, or None: GBCS has a Read Supply Status
+    use case for ESMEs and GSMEs only (rig/duis/srv_matrix.py ``DEVICE_USE_CASES``)."""
+    from rig.duis.srv_matrix import DEVICE_USE_CASES, DeviceType
+
+    kind = DeviceType(device.inventory_type)
+    if kind in DEVICE_USE_CASES["7.4"]:
+        return None
+    return (
+        f"GBCS has no SRV 7.4 Read Supply Status for a {kind} (an ESME's or GSME's only), and "
+        f"nothing else the rig sends a {kind} reads it without changing it"
+    )
 
 
 @main.command()

@@ -62,7 +62,8 @@ def dsp(bench: Bench) -> AccessControl:
     user = bench.user.eui
     roles = {Role.IMPORT_SUPPLIER: user, Role.GAS_SUPPLIER: user}
     on_bench = [
-        Device(d.eui, DeviceType(d.kind.upper()), responsible=roles) for d in bench.devices.values()
+        Device(d.eui, DeviceType(d.inventory_type), responsible=roles)
+        for d in bench.devices.values()
     ]
     off_bench = [
         Device(GSME_SMETS2, DeviceType.GSME, smets=2, responsible=roles),

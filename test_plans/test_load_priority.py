@@ -25,7 +25,10 @@ from rig.live.orchestrator import Rig
 from rig.load import LoadDriver, LoadResult, Send, background, merge
 from rig.results.limits import TRT_ON_DEMAND
 from rig.results.measure import Limit, Measurements
-from rig.results.record import HOPS, RequestRecord
+from rig.results.record import HOPS, STAMPS, RequestRecord
+
+#: The hops of the probes' journey (not the HTTP ones of a request that came in by rig serve).
+JOURNEY_HOPS = [h for h, ends in HOPS.items() if h != "total" and set(ends) <= set(STAMPS)]
 
 #: Background load per step, as a multiple of the DSP's configured capacity: below it, at it,
 #: and beyond it (where a backlog builds). Each step lasts STEP_S. [ASSUMED] plan scale.
@@ -80,7 +83,7 @@ def judge(
     measure.record(
         f"{name}: end to end", latencies["total"], limit=E2E_BAND1 if band1 else E2E_NO_BAND1
     )
-    for hop in [h for h in HOPS if h != "total"]:
+    for hop in JOURNEY_HOPS:
         measure.record(f"{name}: {hop}", latencies[hop], units="ms")
     measure.record(f"{name}: queue met on arrival", len(queued), units="requests")
     served_first = sum(r.stamps["dequeued"] < probe.stamps["dequeued"] for r in queued)

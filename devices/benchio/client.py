@@ -21,7 +21,6 @@ from pymodbus.framer import FramerType
 from pymodbus.pdu import ModbusPDU
 
 from devices.benchio.emulator import CONTACTOR_SENSE, DEVICE_ID, POWER_CUT, PULSE_COUNT
-from devices.transports.loopback import check_loopback
 
 
 class BenchIOError(ConnectionError):
@@ -86,9 +85,9 @@ class BenchIO:
         poll_interval_s: float = 0.01,
         points: PointMap = PointMap(),
     ) -> BenchIO:
-        """A module on Modbus TCP at a loopback ``host`` (the emulated module, or a physical one
-        reached through a local port forward)."""
-        check_loopback(host)
+        """A module on Modbus TCP at ``host`` (a name or address): the emulated module on
+        loopback, or a physical one wherever the bench names it (another bench host of a lab,
+        docs/lab.md)."""
         client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s, retries=1)
         return cls(client, device_id=device_id, poll_interval_s=poll_interval_s, points=points)
 

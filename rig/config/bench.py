@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from devices.transports.faults import FRAME_FAULTS, FaultRates
-from devices.transports.loopback import parse_loopback
+from devices.transports.loopback import parse_host_port
 from rig.config.duis import DuisConfig, load_duis
 from rig.config.han import (
     BenchError,
@@ -139,7 +139,7 @@ class DeviceConfig:
 @dataclass(frozen=True)
 class BenchIOConfig:
     """The bench's Modbus I/O module (docs/bench-io.md): emulated, or physical on ``tcp``
-    (loopback HOST:PORT) or ``rtu`` (a serial port or pyserial URL)."""
+    (HOST:PORT, any host the bench names) or ``rtu`` (a serial port or pyserial URL)."""
 
     meter: str
     emulated: bool
@@ -583,16 +583,16 @@ def _bench_io(root: _Table, devices: dict[str, DeviceConfig]) -> BenchIOConfig:
         esmes = ", ".join(d.name for d in devices.values() if d.kind == "esme") or "none"
         raise table._error("meter", f"the name of an ESME of the bench ({esmes})", meter)
     emulated = table.get("emulated", bool, "true or false", False)
-    tcp_text = table.get("tcp", str, 'a loopback "HOST:PORT"', None)
+    tcp_text = table.get("tcp", str, '"HOST:PORT"', None)
     rtu = table.get("rtu", str, "a serial port path or pyserial URL", None)
     if sum((emulated, tcp_text is not None, rtu is not None)) != 1:
         raise table._error("emulated", "exactly one of emulated = true, tcp or rtu")
     tcp = None
     if tcp_text is not None:
         try:
-            tcp = parse_loopback(tcp_text)
+            tcp = parse_host_port(tcp_text)
         except ValueError:
-            raise table._error("tcp", 'a loopback "HOST:PORT"', tcp_text) from None
+            raise table._error("tcp", '"HOST:PORT"', tcp_text) from None
     if emulated and not devices[meter].emulated:
         raise table._error("emulated", "false for a physical meter (give tcp or rtu)", True)
     device_id = table.get("device_id", int, "a Modbus device id 1..247", 1)

@@ -190,18 +190,25 @@ def zigbee_replaced(table: Table, kind: str) -> BenchError:
     """The one-line error for ``transport = "zigbee"``: the SLIP radio bridge it named is gone,
     replaced by the Spinel radio of ``[han]`` (docs/han.md "Bench files that say zigbee"). No
     alias: ``han`` needs what a ``zigbee`` device never gave (its install code, the HAN's PAN
-    and network key), and a comms_hub is not on the HAN (the rig is its Comms Hub)."""
+    and network key). A comms_hub reached its emulator through the bridge: it takes a link of
+    its own, or ``han`` for the rig's own Comms Hub on the bench's HAN (docs/han.md "The device
+    log"); a ppmid or sapc is not on the HAN (it takes ESMEs and GSMEs only)."""
+    replaced = "the SLIP ZigBee bridge was replaced by the Spinel radio"
+    see = 'docs/han.md "Bench files that say zigbee"'
     if kind in HAN_KINDS:
         expected = (
-            '"han" (the SLIP ZigBee bridge was replaced by the Spinel radio: give this device '
-            'transport = "han" and its install_code, and the bench a [han] table; docs/han.md '
-            '"Bench files that say zigbee")'
+            f'"han" ({replaced}: give this device transport = "han" and its install_code, and '
+            f"the bench a [han] table; {see})"
+        )
+    elif kind == "comms_hub":
+        expected = (
+            f"one of pty, tcp, rfc2217, han ({replaced}: the hub's emulator over a link, or "
+            f'transport = "han" for the rig itself as the Comms Hub of the bench\'s [han]; {see})'
         )
     else:
         expected = (
-            "one of pty, tcp, rfc2217 (the SLIP ZigBee bridge was replaced by the Spinel radio, "
-            "whose HAN, the rig its Comms Hub, takes an esme or gsme only; docs/han.md "
-            '"Bench files that say zigbee")'
+            f"one of pty, tcp, rfc2217 ({replaced}, whose HAN, the rig its Comms Hub, takes an "
+            f"esme or gsme only; {see})"
         )
     return table._error("transport", expected, "zigbee")
 

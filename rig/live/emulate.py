@@ -22,6 +22,7 @@ from pathlib import Path
 from devices.emulated.host import EmulatorProcess
 from devices.serial_device import EmulatedSerialDevice, emulated_esme
 from rig.config.bench import Bench
+from rig.config.han import HAN_KINDS
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import Role, key_file_name
 from rig.keys.pki import generate_pki
@@ -105,7 +106,7 @@ def _served_han(bench: Bench, port: str, folder: Path) -> tuple[ServedHan, list[
             ),
         )
         for d in bench.devices.values()
-        if d.transport == "han"
+        if d.transport == "han" and d.kind in HAN_KINDS  # a comms_hub on the HAN: the rig itself
     ]
     return ServedHan(port, table), meters
 

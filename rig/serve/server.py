@@ -144,9 +144,11 @@ class DuisServer:
         if http.content_type not in XML_TYPES:
             return _line(415, f"Content-Type {http.content_type} is not application/xml")
         body = await http.read()
-        request: ServiceRequest | None = None
         try:
             request, signer = await loop.run_in_executor(self._pool, self.gate.read, body)
+        except DuisError as error:  # not even read: refused without a request
+            return await self._refuse(service, None, error, body)
+        try:
             admitted = self.gate.admit(request, signer, service)
         except DuisError as error:
             return await self._refuse(service, request, error, body)

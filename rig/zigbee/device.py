@@ -193,12 +193,12 @@ class Device(Node):
             on_acked=on_acked,
         )
 
-    def leave(self) -> None:
+    def leave(self, why: str = "left on its own") -> None:
         """Leave the network, telling the parent (NWK Leave without the request bit)."""
         self.send_nwk(
             codec.COORDINATOR, codec.NWK_COMMAND, codec.nwk_command(codec.NWK_LEAVE, options=0)
         )
-        self._left("left on its own")
+        self._left(why)
 
     # --- the roles' hooks ---------------------------------------------------------------------
 
@@ -305,7 +305,7 @@ class Device(Node):
     def _nwk_command(self, mac: MacFrame, nwk: NwkFrame) -> None:
         command, fields = codec.nwk_command_decode(nwk.payload)
         if command == codec.NWK_LEAVE and fields[0] & codec.LEAVE_REQUEST:
-            self.leave()
+            self.leave("left: asked by the trust center")
         elif command == codec.NWK_REJOIN_RESPONSE and self.state == "rejoining":
             short, status = int.from_bytes(fields[:2], "little"), fields[2]
             if self._rejoin_timer is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from one_esme_bench import METER, esme_bench
 
 from devices.transports.pty_pair import PtyPair, open_pty_pair
 from rig.cli import main
@@ -20,23 +21,7 @@ from rig.live.launch import launch
 from rig.live.orchestrator import Rig
 from rig.results.jsonl import RESULTS_FILE, read_jsonl
 
-METER = Eui64.parse("00-DB-12-34-56-78-91-01")
 OTHER = Eui64.parse("00-DB-12-34-56-78-91-99")
-
-PHYSICAL = """
-[bench]
-name = "corrupt-key"
-[keys]
-dirs = ["bench-keys", "@rtds"]
-[user]
-eui = "90-B3-D5-1F-30-01-00-00"
-[[device]]
-name = "esme"
-kind = "esme"
-eui = "{eui}"
-port = "{port}"
-response_timeout_s = 30
-"""
 
 
 def corrupt_key(folder: Path, eui: Eui64) -> Path:
@@ -59,7 +44,8 @@ def test_rig_check_fails_a_corrupt_key_file_in_one_line_quickly(
 ) -> None:
     key = corrupt_key(tmp_path / "bench-keys", METER)
     bench = tmp_path / "bench.toml"
-    bench.write_text(PHYSICAL.format(eui=METER, port=meter_port.slave_path))
+    port = f'port = "{meter_port.slave_path}"\nresponse_timeout_s = 30\n'
+    bench.write_text(esme_bench("corrupt-key", port, keys=("bench-keys",)))
     started = time.monotonic()
     result = CliRunner().invoke(main, ["check", str(bench), "--out", str(tmp_path / "run")])
     assert time.monotonic() - started < 20  # the response timeout is 30 s: no wait for it
@@ -73,18 +59,14 @@ def test_rig_check_fails_a_corrupt_key_file_in_one_line_quickly(
     assert [r["outcome"] for r in written] == ["failed"]
 
 
-EMULATED = PHYSICAL.replace('port = "{port}"', "emulated = true").replace(
-    '"bench-keys"', '"other-keys"'
-)
-
-
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     """An emulated meter; the bench's keys hold a corrupt one for another device (OTHER)."""
     folder = tmp_path_factory.mktemp("dispatch-errors")
     corrupt_key(folder / "other-keys", OTHER)
     bench = folder / "bench.toml"
-    bench.write_text(EMULATED.format(eui=METER))
+    emulated = "emulated = true\nresponse_timeout_s = 30\n"
+    bench.write_text(esme_bench("corrupt-key", emulated, keys=("other-keys",)))
     with launch(load_bench(bench), folder) as running:
         yield running
 

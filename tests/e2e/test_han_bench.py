@@ -33,6 +33,8 @@ def test_rig_check_joins_both_meters_and_each_answers(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", "--bench", str(HAN_BENCH), "--out", str(run)])
     assert result.exit_code == 0, result.output
     assert "ok     esme" in result.output and "ok     gsme" in result.output
+    # the rig's own Comms Hub (kind comms_hub, transport han): a CHF has no SRV 7.4
+    assert "skipped hub: GBCS has no SRV 7.4 Read Supply Status for a CHF" in result.output
     events = han_events(run)
     for meter in ("esme", "gsme"):
         for event in ("associated", "joined", "key-established"):

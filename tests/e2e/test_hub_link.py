@@ -107,6 +107,36 @@ def test_routing_by_originator_and_one_link_for_all() -> None:
         HubLink(fake, [("a", HUB)], own="x")
 
 
+class HeardBeforeSendFailed:
+    """A receiver written before ``send_failed`` existed: it still wants ``link_restored``."""
+
+    def __init__(self) -> None:
+        self.restored: list[str] = []
+
+    def frame_received(self, device: HubMember, frame: bytes, at: float) -> None: ...
+
+    def link_lost(self, device: HubMember, reason: str) -> None: ...
+
+    def link_restored(self, device: HubMember) -> None:
+        self.restored.append(device.name)
+
+
+def test_a_receiver_without_send_failed_still_hears_link_restored() -> None:
+    """The check for ``link_restored`` (devices/serial_device.py ``RestoringReceiver``) asks
+    for that method only, not for every method of ``Receiver``."""
+    fake = FakeLink()
+    hub = HubLink(fake, [("hub", HUB), ("m1", METER_1)], own="hub")
+    heard = HeardBeforeSendFailed()
+
+    async def main() -> None:
+        for member in hub.members.values():
+            await member.open(asyncio.get_running_loop(), heard)  # type: ignore[arg-type]
+        hub.link_restored(fake)
+
+    asyncio.run(main())
+    assert sorted(heard.restored) == ["hub", "m1"]
+
+
 def command_to(eui: Eui64) -> bytes:
     """A well-formed GBCS command whose header names ``eui`` as the recipient."""
     signing = GeneralSigning(

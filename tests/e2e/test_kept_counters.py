@@ -10,31 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from one_esme_bench import METER, esme_bench
 
 from devices.emulated.host import EmulatorProcess, spawn_emulator
 from rig.config.bench import load_bench
-from rig.gbcs.eui import Eui64
 from rig.keys import RTDS_KEYS
 from rig.keys.pki import generate_pki
 from rig.live.counter_state import state_path
 from rig.live.launch import launch
 from rig.results.record import RequestRecord
-
-METER = Eui64.parse("00-DB-12-34-56-78-91-01")
-
-BENCH = """
-[bench]
-name = "kept-counters"
-[keys]
-dirs = ["meter-keys", "@rtds"]
-[user]
-eui = "90-B3-D5-1F-30-01-00-00"
-[[device]]
-name = "esme"
-kind = "esme"
-eui = "{eui}"
-port = "{port}"
-"""
 
 
 @pytest.fixture
@@ -47,6 +31,11 @@ def meter(tmp_path: Path) -> Iterator[EmulatorProcess]:
         yield process
 
 
+def bench_text(meter: EmulatorProcess) -> str:
+    """The bench of the "physical" meter: its emulator's pty, its keys beside the bench."""
+    return esme_bench("kept-counters", f'port = "{meter.port}"\n', keys=("meter-keys",))
+
+
 def one_run(bench: Path, run_dir: Path) -> RequestRecord:
     with launch(load_bench(bench), run_dir) as rig:
         return rig.read_supply_status("esme", timeout=10)
@@ -54,7 +43,7 @@ def one_run(bench: Path, run_dir: Path) -> RequestRecord:
 
 def test_a_second_run_on_the_same_meter_is_accepted(tmp_path: Path, meter: EmulatorProcess) -> None:
     bench = tmp_path / "lab.toml"
-    bench.write_text(BENCH.format(eui=METER, port=meter.port))
+    bench.write_text(bench_text(meter))
     first = one_run(bench, tmp_path / "run-1")
     assert first.ok, first.reason
     second = one_run(bench, tmp_path / "run-2")
@@ -78,7 +67,7 @@ def test_bench_hosts_sharing_a_counters_store_each_resume_above_the_other(
 ) -> None:
     """Issue 16: two bench hosts (here two folders, no file shared) whose bench files name one
     PostgreSQL ``[counters] store``: the second host's run resumes above the first's."""
-    text = BENCH.format(eui=METER, port=meter.port) + f'[counters]\nstore = "{pg_url}"\n'
+    text = bench_text(meter) + f'[counters]\nstore = "{pg_url}"\n'
     benches = []
     for host in ("host-a", "host-b"):
         (tmp_path / host).mkdir()

@@ -10,29 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from one_esme_bench import METER, esme_bench
 
 from devices.transports.pty_pair import open_pty_pair
 from rig.config.bench import load_bench
-from rig.gbcs.eui import Eui64
 from rig.keys.pki import generate_pki
 from rig.live.launch import launch
 from rig.live.orchestrator import Rig
-
-METER = Eui64.parse("00-DB-12-34-56-78-91-01")
-BENCH = """
-[bench]
-name = "silent-meter"
-[keys]
-dirs = ["meter-keys", "@rtds"]
-[user]
-eui = "90-B3-D5-1F-30-01-00-00"
-[[device]]
-name = "esme"
-kind = "esme"
-eui = "{eui}"
-port = "{port}"
-response_timeout_s = 30
-"""
 
 
 @pytest.fixture
@@ -40,7 +24,8 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     generate_pki(tmp_path / "meter-keys", remote_parties=(), devices=[METER])
     with open_pty_pair() as pair:
         bench = tmp_path / "bench.toml"
-        bench.write_text(BENCH.format(eui=METER, port=pair.slave_path))
+        port = f'port = "{pair.slave_path}"\nresponse_timeout_s = 30\n'
+        bench.write_text(esme_bench("silent-meter", port, keys=("meter-keys",)))
         with launch(load_bench(bench), tmp_path / "run") as running:
             yield running
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from firmware_parties import ACB, CHF, ESME, GPF, GSME, OTHER, PPMID, SAPC, SUPPLIER, Supplier
 from hypothesis import settings
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from firmware_stubs.comms_hub import LOG_FULL
+from firmware_stubs.future_dated import FUTURE_DATED_GBZ
 from firmware_stubs.premises import Premises, PremisesSpec
 from rig.gbcs import dlms_usecases as dlms
 from rig.gbcs import gbt, protect, usecases
@@ -17,7 +20,8 @@ from rig.gbcs.cosem.payload import CosemAccess, DlmsRequest
 from rig.gbcs.cosem.schema import Obis
 from rig.gbcs.dlms import AccessKind, AccessSpec
 from rig.gbcs.frame import Cra
-from rig.gbcs.gbz import decode_attribute_records
+from rig.gbcs.gbz import Gbz, GbzComponent, ZclFrame, decode_attribute_records, gbz_time
+from rig.gbcs.usecases import RawPayload
 from rig.keys.keystore import KeyStore
 
 HAN = 0.01
@@ -239,3 +243,28 @@ def test_the_gpf_answers_for_the_gsme_from_its_mirror(pki: KeyStore, supplier: S
     assert part.verdict == protect.VALID and part.plaintext is not None
     records = {r.attribute: r.value for r in decode_attribute_records(part.plaintext)}
     assert records[0x0000] == 12345
+
+
+def test_the_hub_ticks_its_gpf_so_a_future_dated_command_executes(
+    pki: KeyStore, supplier: Supplier
+) -> None:
+    """A Write Attributes dated 2030 to the GPF (its ZCL model): answered at once; on the
+    hub's virtual clock nothing is applied before the date, and the hub's tick after it applies
+    the value and sends the GPF's signed 0x00CD alert to the originator (§1.6)."""
+    site = premises(pki)
+    assert site.gpf is not None
+    due = datetime(2030, 1, 15, 9, tzinfo=UTC)
+    now_due = due.timestamp() - 1.7e9  # premises(): wall clock = virtual time + 1.7e9
+    write = ZclFrame(0x00, 0, 0x02, bytes.fromhex("0103") + b"\x22" + (77).to_bytes(3, "little"))
+    dated = Gbz((GbzComponent(0x0702, write, from_date_time=gbz_time(due)),))
+    [_] = site.handle(supplier.command(GPF, RawPayload(0, dated.encode()), 0x7B), 1.0)
+    held = (0x0702, 0x0301)
+    assert site.gpf.zcl.provenance(held) != "set by GCS21a"
+    assert site.tick(now_due - 1) == []
+    [(delay, frame)] = site.tick(now_due + 1)
+    assert delay < WAKE / 2  # the GPF is the hub's own: no HAN crossing, no wake wait
+    signing = supplier.message(frame).signing  # verifies the GPF's signature
+    assert (signing.cra, signing.originator, signing.recipient) == (Cra.ALERT, GPF, SUPPLIER)
+    assert signing.message_code == FUTURE_DATED_GBZ and signing.signature is not None
+    assert site.gpf.zcl.provenance(held) == "set by GCS21a"
+    assert site.tick(now_due + 2) == []  # once

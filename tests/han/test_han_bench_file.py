@@ -223,7 +223,13 @@ transport = "zigbee"
             r'this device transport = "han" and its install_code, and the bench a \[han\] table',
         ),
         ("gsme", r'expected "han" \(the SLIP ZigBee bridge was replaced'),
-        ("comms_hub", r"expected one of pty, tcp, rfc2217 \(the SLIP ZigBee bridge was replaced"),
+        (
+            "comms_hub",
+            r"expected one of pty, tcp, rfc2217, han \(the SLIP ZigBee bridge was replaced by the "
+            r"Spinel radio: the hub's emulator over a link, or transport = \"han\" for the rig "
+            r"itself as the Comms Hub of the bench's \[han\]",
+        ),
+        ("ppmid", r"expected one of pty, tcp, rfc2217 \(.*takes an esme or gsme only"),
     ],
 )
 def test_transport_zigbee_is_one_line_naming_its_replacement(tmp_path, kind, replacement):

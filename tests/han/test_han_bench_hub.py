@@ -8,6 +8,7 @@ from test_han_bench_file import HAN, write
 
 from rig.config.bench import BenchError, load_bench
 from rig.gbcs.eui import Eui64
+from rig.live.emulate import _served_han
 from rig.live.han import han_devices
 
 HUB = """
@@ -66,3 +67,12 @@ def test_a_comms_hub_on_the_han_needs_a_han(tmp_path: Path) -> None:
     text = HAN.split("[han]")[0] + HUB
     with pytest.raises(BenchError, match=r"device\[0\]\.transport: expected a \[han\] table"):
         load_bench(write(tmp_path, text))
+
+
+def test_rig_emulate_serves_the_meters_not_the_rigs_own_hub(tmp_path: Path) -> None:
+    """``rig emulate`` on a HAN bench with the Comms Hub device (the shipped han.toml) prints
+    the meters' ``[[device]]`` tables for the driving rig: the hub is that rig itself."""
+    bench = load_bench(write(tmp_path, HAN + HUB))
+    _, served = _served_han(bench, "/dev/pts/9", tmp_path)
+    assert [s.name for s in served] == ["esme"]
+    assert bench.device("hub").transport == "han"

@@ -132,6 +132,21 @@ def test_bench_io_defaults_and_a_physical_module(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("tcp", "address"),
+    [
+        ("io-1.lab.example:502", ("io-1.lab.example", 502)),
+        ("10.0.0.5:1502", ("10.0.0.5", 1502)),
+        ("[fe80::1]:502", ("fe80::1", 502)),
+    ],
+)
+def test_a_physical_module_may_be_on_another_host_of_the_lab(tmp_path, tcp, address):
+    """A Modbus TCP module is wherever the bench names it, not only on loopback (issue 16: a
+    labgrid ModbusTCPCoil on another bench host); the rig's own emulators stay on loopback."""
+    config = load_bench(write(tmp_path, VALID + f'[bench_io]\nmeter = "esme"\ntcp = "{tcp}"\n'))
+    assert config.bench_io is not None and config.bench_io.tcp == address
+
+
+@pytest.mark.parametrize(
     ("table", "message"),
     [
         ('meter = "gsme"\nemulated = true', r"bench_io\.meter: expected the name of an ESME"),
@@ -140,7 +155,8 @@ def test_bench_io_defaults_and_a_physical_module(tmp_path):
             'meter = "esme"\nemulated = true\nrtu = "/dev/ttyUSB1"',
             r"bench_io\.emulated: expected exactly one of",
         ),
-        ('meter = "esme"\ntcp = "10.0.0.5:502"', r"bench_io\.tcp: expected a loopback"),
+        ('meter = "esme"\ntcp = "10.0.0.5"', r"bench_io\.tcp: expected \"HOST:PORT\""),
+        ('meter = "esme"\ntcp = ":502"', r"bench_io\.tcp: expected \"HOST:PORT\""),
         ('meter = "esme"\nrtu = "/dev/x"\ndevice_id = 0', r"bench_io\.device_id: expected"),
         ('meter = "esme"\nrtu = "/dev/x"\npower_coil = 70000', r"bench_io\.power_coil: expected"),
         (

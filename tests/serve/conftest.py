@@ -7,13 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serve_adapter import SUPPLIER, Adapter, Receiver, Served, write_bench
+from serve_adapter import SUPPLIER, Served, serving
 from shared_dir import SHARED_DIR, require_shared
 
-from rig.config.bench import load_bench
 from rig.duis.dsig import CertificateStore, Signer
-from rig.live.launch import launch
-from rig.serve.server import DuisServer
 
 KEYS = SHARED_DIR / "duis" / "xml-sign-keys"
 
@@ -39,15 +36,5 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, keys: Path, supplier_signer: Signer
 ) -> Iterator[Served]:
     """``rig serve`` on an emulated ESME, for the tests of a module (each its own counters)."""
-    folder = tmp_path_factory.mktemp("serve")
-    receiver = Receiver()
-    bench = load_bench(write_bench(folder, keys, receiver.url))
-    run_dir = folder / "run"
-    with launch(bench, run_dir) as rig:
-        server = DuisServer(rig, port=0)
-        url = server.start()
-        try:
-            yield Served(rig, server, receiver, Adapter(url, supplier_signer), run_dir)
-        finally:
-            server.stop()
-    receiver.close()
+    with serving(tmp_path_factory.mktemp("serve"), keys, supplier_signer) as served:
+        yield served

@@ -11,11 +11,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rig.config.bench import load_bench
 from rig.duis.dsig import CertificateStore, Signer, sign, signer_eui, verify
 from rig.duis.messages import Response, build_request, parse_response
 from rig.duis.request import RequestId, ServiceRequest
@@ -23,11 +26,12 @@ from rig.gbcs.eui import Eui64
 from rig.gbcs.utrn import ValueClass, make_utrn
 from rig.keys import RTDS_KEYS
 from rig.keys.keystore import KeyStore
+from rig.live.launch import launch
 from rig.results.record import RequestRecord
+from rig.serve.server import DuisServer
 
 if TYPE_CHECKING:
     from rig.live.orchestrator import Rig
-    from rig.serve.server import DuisServer
 
 SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
 ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
@@ -188,3 +192,22 @@ class Served:
     receiver: Receiver
     adapter: Adapter
     run_dir: Path
+
+
+@contextmanager
+def serving(folder: Path, keys: Path, signer: Signer, extra: str = "") -> Iterator[Served]:
+    """``rig serve`` on the bench of :func:`write_bench` in ``folder`` (plus the tables
+    ``extra``), its run folder ``folder/run``, for the block; the adapter signs with ``signer``."""
+    receiver = Receiver()
+    bench = write_bench(folder, keys, receiver.url)
+    bench.write_text(bench.read_text() + extra)
+    run_dir = folder / "run"
+    try:
+        with launch(load_bench(bench), run_dir) as rig:
+            server = DuisServer(rig, port=0)
+            try:
+                yield Served(rig, server, receiver, Adapter(server.start(), signer), run_dir)
+            finally:
+                server.stop()
+    finally:
+        receiver.close()

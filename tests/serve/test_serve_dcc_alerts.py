@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from serve_adapter import ESME, SUPPLIER, Adapter, Receiver, Served, rid, write_bench
+from serve_adapter import ESME, SUPPLIER, Served, rid, serving, write_bench
 
 from rig.config.bench import BenchError, load_bench
 from rig.duis.access import DCC
@@ -25,8 +25,6 @@ from rig.duis.request import (
     ReadSupplyStatus,
     ServiceRequest,
 )
-from rig.live.launch import launch
-from rig.serve.server import DuisServer
 
 CODES = '[duis.dcc_alert_codes]\ncommand_failure = "N13"\n'
 
@@ -37,16 +35,8 @@ def served(
 ) -> Iterator[Served]:
     """``rig serve`` whose bench names the CommandFailure alert's N-code."""
     folder = tmp_path_factory.mktemp("dcc-alerts")
-    receiver = Receiver()
-    bench = write_bench(folder, keys, receiver.url)
-    bench.write_text(bench.read_text() + CODES)
-    with launch(load_bench(bench), folder / "run") as rig:
-        server = DuisServer(rig, port=0)
-        try:
-            yield Served(rig, server, receiver, Adapter(server.start(), supplier_signer), folder)
-        finally:
-            server.stop()
-    receiver.close()
+    with serving(folder, keys, supplier_signer, CODES) as served:
+        yield served
 
 
 @contextmanager

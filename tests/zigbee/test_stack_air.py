@@ -246,6 +246,10 @@ def test_leave_both_ways() -> None:
     bench.run(3.0)
     assert gsme.state == "left" and GSME not in bench.hub.children
     assert kinds(bench.hub.events).count("left") == 2
+    assert [e.detail for e in (*esme.events, *gsme.events) if e.kind == "left"] == [
+        "left on its own",
+        "left: asked by the trust center",
+    ]
 
 
 def test_secure_rejoin_after_a_power_cycle() -> None:

@@ -31,7 +31,7 @@ def test_a_removed_device_is_asked_to_leave_and_refused_when_it_joins_again() ->
     assert "removed from the device log" in left.detail
     bench.run(1.0)
     assert esme.state == "left" and esme.network_key is None  # it took the NWK Leave request
-    assert esme.events[-1].detail == "left on its own"
+    assert esme.events[-1].detail == "left: asked by the trust center"
     esme.join()
     bench.run(3.0)
     assert esme.state == "refused"
