@@ -59,6 +59,9 @@ _LENGTH = struct.Struct("<H")
 #: CSMA-CA enabled, header updated, is a retransmission, security processed, TX delay, TX delay
 #: base time, RX channel after TX done.
 TX_FORMAT = "dCCCbbbbLLC"
+#: ``TX_FORMAT``'s fields after the PSDU that the rig sends (channel, backoffs, retries,
+#: CSMA-CA): one struct, the fast path of :class:`TxRequest`.
+_TX_AFTER_PSDU = struct.Struct("<BBBB")
 
 
 class Prop:
@@ -194,6 +197,18 @@ class TxRequest:
     csma_ca: bool = True
 
     def encode(self) -> bytes:
+        if len(self.psdu) <= 0xFFFF:
+            try:
+                return (
+                    _LENGTH.pack(len(self.psdu))
+                    + self.psdu
+                    + _TX_AFTER_PSDU.pack(
+                        self.channel, self.max_csma_backoffs, self.max_frame_retries,
+                        bool(self.csma_ca),
+                    )
+                )  # fmt: skip
+            except struct.error:
+                pass  # a value out of range: the general packer says which
         return pack(
             TX_FORMAT,
             self.psdu,
@@ -205,6 +220,11 @@ class TxRequest:
 
     @classmethod
     def decode(cls, data: bytes) -> TxRequest:
+        if len(data) >= 2:  # what the rig sends, the four fields after the PSDU: one struct
+            end = 2 + _LENGTH.unpack_from(data)[0]
+            if len(data) == end + _TX_AFTER_PSDU.size and 2 <= end - 2 <= 127 and data[-1] < 2:
+                channel, backoffs, retries, csma = _TX_AFTER_PSDU.unpack_from(data, end)
+                return cls(bytes(data[2:end]), channel, backoffs, retries, bool(csma))
         fields = Prop.STREAM_RAW.decode_set(data)
         psdu, channel, backoffs, retries, csma = fields[:5]
         if not 2 <= len(psdu) <= 127:  # type: ignore[arg-type]
@@ -235,7 +255,10 @@ class TxDone:
     ack: RxFrame | None = None
 
     def encode(self) -> bytes:
-        head = pack(TX_DONE_FORMAT, self.status, self.frame_pending, False)
+        if 0 <= self.status < 0x80:  # one byte packs the status
+            head = bytes((self.status, bool(self.frame_pending), False))
+        else:
+            head = pack(TX_DONE_FORMAT, self.status, self.frame_pending, False)
         if self.status:
             return head
         return head + (self.ack or RxFrame(b"", rssi=0)).encode()

@@ -122,7 +122,7 @@ class KeptCounters:
         nested: dict[str, dict[str, int]] = {}
         for (owner, name), counter in sorted(kept.items()):
             nested.setdefault(owner, {})[name] = counter
-        text = json.dumps({"version": VERSION, "counters": nested}, indent=2) + "\n"
+        text = _text(nested)
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as file:
@@ -134,3 +134,10 @@ class KeptCounters:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
+
+
+def _text(nested: dict[str, dict[str, int]]) -> str:
+    """The file's JSON, one owner a line: readable, and made by json's C encoder (``indent``
+    would take its pure-Python one, a third of a write's CPU)."""
+    owners = ",\n".join(f"  {json.dumps(o)}: {json.dumps(c)}" for o, c in nested.items())
+    return f'{{"version": {VERSION}, "counters": {{\n{owners}\n}}}}\n'
