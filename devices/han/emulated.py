@@ -14,7 +14,7 @@ The description (JSON, written by the rig's launcher; docs/han.md "On the bench"
     {"channel": 15, "extended_pan_id": "<16 hex>", "air": {"loss": 0, "delay_s": 0, "seed": 0},
      "faults": [{"kind": "drop", "at_s": 5, "for_s": 1, "device": "<EUI-64>" | null,
                  "direction": "tx" | "rx" | null, "probability": 1, "delay_s": 0.1}, ...],
-     "keys": ["<key folder>", ...], "ca": "pki/ca.json", "counters": "meter-counters.json",
+     "keys": ["<key folder>", ...], "ca": "pki/ca.json",
      "meters": [{"eui": "00-DB-...", "kind": "esme" | "gsme", "install_code": "<hex>",
                  "credentials": "pki/<EUI-64>.json", "processing_time": 0.002}, ...],
      "bench_io": {"meter": "00-DB-...", "report_to": "127.0.0.1:<port>"}}
@@ -22,7 +22,7 @@ The description (JSON, written by the rig's launcher; docs/han.md "On the bench"
 Paths are relative to the description. The meters are secured devices (rig.zigbee.secured):
 they join with their install code (the network key is only the rig's, sent them in Transport
 Key), run Key Establishment with their credentials from the CA of ``ca`` (rig/zigbee/pki.py),
-and keep their NWK frame counters in ``counters``. The air's ``faults``
+and keep their NWK frame counters in the process's memory (:class:`Han`). The air's ``faults``
 (devices/spinel/air_faults.py) count ``at_s`` from the process's start; each fault is logged,
 one JSON record a line in the serial fault log's format (``FaultRecord.to_json``, the meter
 named by its EUI-64), to ``air-faults.jsonl`` beside the description, which the rig reads into
@@ -67,6 +67,7 @@ from firmware_stubs.gsme import Gsme, GsmeSettings
 from rig.clock import TimerHandle, VirtualClock
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import KeyStore
+from rig.util.kept_counters import CounterStore
 from rig.zigbee import secured
 from rig.zigbee.device import Device, Memory
 from rig.zigbee.keyest import Credentials
@@ -123,7 +124,6 @@ class HanSpec:
     air: AirConfig
     keys: tuple[Path, ...]
     meters: tuple[MeterSpec, ...]
-    counters: Path
     faults: tuple[AirFault, ...] = ()
     fault_log: Path | None = None
     #: The meter wired to the bench I/O module and where its supply state goes, if any.
@@ -161,7 +161,6 @@ class HanSpec:
                 air=AirConfig(**data.get("air", {})),
                 keys=tuple(path.parent / k for k in data["keys"]),
                 meters=meters,
-                counters=path.parent / data["counters"],
                 faults=tuple(_fault(f) for f in data.get("faults", [])),
                 fault_log=path.parent / FAULT_LOG,
                 bench_io=bench_io,
@@ -345,6 +344,10 @@ class Han:
     ) -> None:
         start = time.monotonic() if now is None else now
         self.clock = DueClock(start)
+        #: The meters' kept NWK frame counters: the emulator's memory is their NVM, and a power
+        #: cycle boots a new node in this process, so they need no file [ASSUMED: an emulated
+        #: HAN lives and dies with its run; docs/han.md "Speed of the secured HAN"].
+        self.counters: CounterStore = {}
         hub = HWADDR_PREFIX + b"\x01"
         self.faults = AirFaults(
             spec.faults, hub=hub, seed=spec.air.seed, start=start, on_record=self._fault_noted
@@ -376,7 +379,7 @@ class Han:
             credentials=meter.credentials,
             sleepy=meter.kind == "gsme",
             extended_pan_id=spec.extended_pan_id,
-            counters=spec.counters,
+            counters=self.counters,
         )
 
         def boot(memory: Memory | None) -> Device:

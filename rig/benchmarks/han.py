@@ -183,7 +183,6 @@ class SecuredHan:
             air=AirConfig(),
             keys=(FARM_KEYS, RTDS_KEYS),
             meters=(meter,),
-            counters=folder / f"meters-{n}.json",
         )
         start = time.monotonic()
         self.han = Han(spec, now=start, firmware=firmware)

@@ -30,6 +30,8 @@ RESERVE = 1024
 VERSION = 1
 
 _Key = tuple[str, str]  # (owner, name): e.g. (originator, device) as EUI text
+#: Counters kept in a process's memory instead of a file (:class:`MemoryCounters`).
+CounterStore = dict[_Key, int]
 
 
 class CounterStateError(OSError):
@@ -134,6 +136,29 @@ class KeptCounters:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
+
+
+class MemoryCounters(KeptCounters):
+    """Kept counters held in ``store``, a process's memory, not a file: for what lives and dies
+    with its process (an emulated meter: its NVM is the emulator's memory, and a power cycle
+    boots a new node in the same process). The same claims and merging as on file."""
+
+    def __init__(self, store: CounterStore) -> None:
+        super().__init__(Path("<memory>"))
+        self._store = store
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[dict[_Key, int]]:
+        yield dict(self._store)
+
+    def _save(self, kept: dict[_Key, int]) -> None:
+        self._store.clear()
+        self._store.update(kept)
+
+
+def kept_counters(where: Path | CounterStore) -> KeptCounters:
+    """The kept counters of a file, or of a store in memory."""
+    return KeptCounters(where) if isinstance(where, Path) else MemoryCounters(where)
 
 
 def _text(nested: dict[str, dict[str, int]]) -> str:
