@@ -221,6 +221,9 @@ class _Unpowered:
     def clear_pending(self, address: int | bytes) -> None:
         pass
 
+    def set_pan(self, pan_id: int, short_address: int) -> None:
+        pass
+
 
 class HanMeter:
     """A meter on the air: the stack's device role and a firmware stub behind its tunnel.

@@ -230,7 +230,7 @@ def _pack_one(node: Node, value: object, out: bytearray) -> None:
         elif node == "i":
             out += encode_packed(int(value))  # type: ignore[call-overload]
         elif node == "d":
-            out += struct.pack("<H", len(value)) + bytes(value)  # type: ignore[arg-type]
+            out += struct.pack("<H", len(value)) + bytes(value)  # type: ignore[arg-type, call-overload]
         elif node == "D":
             out += bytes(value)  # type: ignore[call-overload]
         else:  # "U"

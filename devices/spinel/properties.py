@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import ClassVar
 
 from devices.spinel.codec import SpinelError, pack, unpack
 
@@ -67,26 +68,26 @@ _TX_AFTER_PSDU = struct.Struct("<BBBB")
 class Prop:
     """The properties, by name (spinel.h ``SPINEL_PROP_*``)."""
 
-    LAST_STATUS = Property(0x00, "LAST_STATUS", "i", writable=False)
-    PROTOCOL_VERSION = Property(0x01, "PROTOCOL_VERSION", "ii", writable=False)
-    NCP_VERSION = Property(0x02, "NCP_VERSION", "U", writable=False)
-    CAPS = Property(0x05, "CAPS", "A(i)", writable=False)
-    HWADDR = Property(0x08, "HWADDR", "E", writable=False)
-    PHY_ENABLED = Property(0x20, "PHY_ENABLED", "b")
-    PHY_CHAN = Property(0x21, "PHY_CHAN", "C")
-    MAC_15_4_LADDR = Property(0x34, "MAC_15_4_LADDR", "E")
-    MAC_15_4_SADDR = Property(0x35, "MAC_15_4_SADDR", "S")
-    MAC_15_4_PANID = Property(0x36, "MAC_15_4_PANID", "S")
-    MAC_RAW_STREAM_ENABLED = Property(0x37, "MAC_RAW_STREAM_ENABLED", "b")
-    MAC_PROMISCUOUS_MODE = Property(0x38, "MAC_PROMISCUOUS_MODE", "C")
-    STREAM_RAW = Property(0x71, "STREAM_RAW", RX_FORMAT, set_fmt=TX_FORMAT, set_required=2)
-    MAC_SRC_MATCH_ENABLED = Property(0x1303, "MAC_SRC_MATCH_ENABLED", "b")
-    MAC_SRC_MATCH_SHORT_ADDRESSES = Property(
+    LAST_STATUS: ClassVar[Property] = Property(0x00, "LAST_STATUS", "i", writable=False)
+    PROTOCOL_VERSION: ClassVar[Property] = Property(0x01, "PROTOCOL_VERSION", "ii", writable=False)
+    NCP_VERSION: ClassVar[Property] = Property(0x02, "NCP_VERSION", "U", writable=False)
+    CAPS: ClassVar[Property] = Property(0x05, "CAPS", "A(i)", writable=False)
+    HWADDR: ClassVar[Property] = Property(0x08, "HWADDR", "E", writable=False)
+    PHY_ENABLED: ClassVar[Property] = Property(0x20, "PHY_ENABLED", "b")
+    PHY_CHAN: ClassVar[Property] = Property(0x21, "PHY_CHAN", "C")
+    MAC_15_4_LADDR: ClassVar[Property] = Property(0x34, "MAC_15_4_LADDR", "E")
+    MAC_15_4_SADDR: ClassVar[Property] = Property(0x35, "MAC_15_4_SADDR", "S")
+    MAC_15_4_PANID: ClassVar[Property] = Property(0x36, "MAC_15_4_PANID", "S")
+    MAC_RAW_STREAM_ENABLED: ClassVar[Property] = Property(0x37, "MAC_RAW_STREAM_ENABLED", "b")
+    MAC_PROMISCUOUS_MODE: ClassVar[Property] = Property(0x38, "MAC_PROMISCUOUS_MODE", "C")
+    STREAM_RAW: ClassVar[Property] = Property(0x71, "STREAM_RAW", RX_FORMAT, set_fmt=TX_FORMAT, set_required=2)
+    MAC_SRC_MATCH_ENABLED: ClassVar[Property] = Property(0x1303, "MAC_SRC_MATCH_ENABLED", "b")
+    MAC_SRC_MATCH_SHORT_ADDRESSES: ClassVar[Property] = Property(
         0x1304, "MAC_SRC_MATCH_SHORT_ADDRESSES", "A(S)", item="S"
     )
     #: Entries in the frame's (little-endian) byte order, unlike ``MAC_15_4_LADDR``: OpenThread's
     #: host reverses the extended address it sets, not the source-match entries it inserts.
-    MAC_SRC_MATCH_EXTENDED_ADDRESSES = Property(
+    MAC_SRC_MATCH_EXTENDED_ADDRESSES: ClassVar[Property] = Property(
         0x1305, "MAC_SRC_MATCH_EXTENDED_ADDRESSES", "A(E)", item="E"
     )
 
@@ -163,10 +164,10 @@ class RxFrame:
                     _RX_AFTER_PSDU.unpack_from(data, start)
                 )
                 if (phy, one, five) == (10, 1, 5) and error < 0x80:
-                    psdu = bytes(data[pos + 2 : start])
-                    return cls(psdu, rssi, channel, lqi, stamp, flags, noise, error)
+                    frame = bytes(data[pos + 2 : start])
+                    return cls(frame, rssi, channel, lqi, stamp, flags, noise, error)
         psdu, rssi, noise, flags, phy, vendor, _mac = unpack(RX_FORMAT, data[pos:], required=4)
-        channel, lqi, stamp = (phy or ()) + (0, LQI_NONE, 0)[len(phy or ()) :]  # type: ignore[operator]
+        channel, lqi, stamp = (phy or ()) + (0, LQI_NONE, 0)[len(phy or ()) :]  # type: ignore[operator, arg-type]
         return cls(
             psdu,  # type: ignore[arg-type]
             rssi,  # type: ignore[arg-type]
@@ -265,6 +266,8 @@ class TxDone:
 
     @classmethod
     def decode(cls, data: bytes) -> TxDone:
+        status: object
+        pending: object
         if len(data) >= _TX_DONE_HEAD and data[0] < 0x80 and data[1] < 2 and data[2] < 2:
             status, pending = data[0], data[1]  # a one-byte status: nothing to unpack
         else:

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rig.util.kept_counters import RESERVE, CounterStateError, CounterStore
+from rig.zigbee.codec import NWK_DATA, NwkFrame, nwk_encode
 from rig.zigbee.counters import (
     MAX_COUNTER,
     CounterExhausted,
@@ -19,7 +20,6 @@ from rig.zigbee.counters import (
     KeptFrameCounter,
     OutgoingCounter,
 )
-from rig.zigbee.codec import NWK_DATA, NwkFrame, nwk_encode
 from rig.zigbee.seam import Refusal
 from rig.zigbee.secured import SecuredNwk
 
