@@ -120,7 +120,7 @@ def decode_packed(data: bytes, pos: int = 0) -> tuple[int, int]:
     raise SpinelError("packed unsigned integer longer than 3 bytes")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class SpinelFrame:
     """One Spinel frame: ``tid`` 0 is for frames that need no correlated answer."""
 

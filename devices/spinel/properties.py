@@ -80,7 +80,9 @@ class Prop:
     MAC_15_4_PANID: ClassVar[Property] = Property(0x36, "MAC_15_4_PANID", "S")
     MAC_RAW_STREAM_ENABLED: ClassVar[Property] = Property(0x37, "MAC_RAW_STREAM_ENABLED", "b")
     MAC_PROMISCUOUS_MODE: ClassVar[Property] = Property(0x38, "MAC_PROMISCUOUS_MODE", "C")
-    STREAM_RAW: ClassVar[Property] = Property(0x71, "STREAM_RAW", RX_FORMAT, set_fmt=TX_FORMAT, set_required=2)
+    STREAM_RAW: ClassVar[Property] = Property(
+        0x71, "STREAM_RAW", RX_FORMAT, set_fmt=TX_FORMAT, set_required=2
+    )
     MAC_SRC_MATCH_ENABLED: ClassVar[Property] = Property(0x1303, "MAC_SRC_MATCH_ENABLED", "b")
     MAC_SRC_MATCH_SHORT_ADDRESSES: ClassVar[Property] = Property(
         0x1304, "MAC_SRC_MATCH_SHORT_ADDRESSES", "A(S)", item="S"
@@ -106,7 +108,7 @@ LQI_NONE = 0
 NOISE_FLOOR_UNKNOWN = -128
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class RxFrame:
     """A frame from the air, as ``STREAM_RAW`` carries it: the PSDU (FCS included) and the
     radio's measurements. ``timestamp_us`` is the radio's clock at the SFD."""
@@ -186,7 +188,7 @@ MAX_FRAME_RETRIES = 3
 MAX_CSMA_BACKOFFS = 4
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class TxRequest:
     """A frame to transmit: the PSDU (the radio fills in the last two bytes, the FCS) and the
     metadata of ``CMD_PROP_VALUE_SET(STREAM_RAW)``."""
@@ -245,7 +247,7 @@ TX_DONE_FORMAT = "ibb"
 _TX_DONE_HEAD = 3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class TxDone:
     """The end of a transmission, as the RCP reports it: ``PROP_VALUE_IS(LAST_STATUS)`` with the
     request's TID, the status (``OK``, ``NO_ACK``, ``CCA_FAILURE`` …), whether the ACK had its

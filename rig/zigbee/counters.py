@@ -44,7 +44,7 @@ def _frozen(mapping: Mapping) -> Mapping:  # type: ignore[type-arg]
     return MappingProxyType(dict(mapping))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class FrameCounters:
     """Per sender (IEEE address): the last counter accepted; per (sender, reason): drops."""
 
@@ -80,7 +80,7 @@ class CounterExhausted(ValueError):
     """The outgoing frame counter reached 0xFFFFFFFF: the key must change before sending."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class OutgoingCounter:
     """The next frame counter to send under one key."""
 
