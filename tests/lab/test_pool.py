@@ -123,8 +123,10 @@ def test_plans_on_a_pool_with_an_exporter_killed(
     # in its JUnit.
     junit = tmp_path / "junit.xml"
     report = subprocess.run(
-        [sys.executable, "-c", RIG, "report", "--store", lab_store, "--build", BUILD]
-        + ["--junit", str(junit)],
+        [
+            *(sys.executable, "-c", RIG, "report", "--store", lab_store, "--build", BUILD),
+            *("--junit", str(junit)),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
