@@ -40,8 +40,29 @@ COMPILED_MODULES = (
     "rig.dsp.csp",
     "rig.sim.stats",
     "rig.sim.runner",
+    # The secured HAN's frame path (docs/han.md "Speed of the secured HAN"): the ZigBee stack
+    # and the Spinel RCPs and air that every frame of the emulated HAN goes through.
+    "rig.zigbee.layout",
+    "rig.zigbee.codec",
+    "rig.zigbee.ccm",
+    "rig.zigbee.counters",
+    "rig.zigbee.security",
+    "rig.zigbee.aps",
+    "rig.zigbee.tunnel",
+    "rig.zigbee.node",
+    "rig.zigbee.coordinator",
+    "rig.zigbee.device",
+    "rig.zigbee.secured",
+    "devices.spinel.codec",
+    "devices.spinel.properties",
+    "devices.spinel.hdlc_lite",
+    "devices.spinel.mac",
+    "devices.spinel.air_faults",
+    "devices.spinel.rcp",
+    "devices.spinel.air_radio",
 )
-"""The hot path of ``rig simulate`` and ``rig benchmark dsp``; setup.py compiles exactly these."""
+"""The hot paths of ``rig simulate`` and ``rig benchmark dsp``, and of the secured HAN (``rig
+benchmark devices``); setup.py compiles exactly these."""
 
 LIBRARY = "rig._dsp_core__mypyc"
 """The group's shared library (setup.py's ``group_name`` + ``__mypyc``): it holds the compiled
@@ -136,7 +157,7 @@ def install() -> None:
         reason = None
     elif stale:
         reason = (
-            f"the compiled DSP core was not built from the source of {', '.join(stale)}: "
+            f"the compiled core was not built from the source of {', '.join(stale)}: "
             f"running all of {', '.join(COMPILED_MODULES)} as pure Python (slower). "
             f"Rebuild with: {REBUILD}"
         )

@@ -177,6 +177,15 @@ class VirtualClock:
         if until is not None and until > self._now:
             self._now = until
 
+    def next_due(self) -> float | None:
+        """When the next event is due (a cancelled one may still name its time), or None: what
+        a host loop that runs this clock in real time sleeps until."""
+        if self._queue:
+            return self._queue[0]
+        if self._windows:
+            return min(self._later[self._windows[0]])
+        return None
+
     @property
     def pending(self) -> int:
         timers = itertools.chain(self._due.values(), *self._ties.values())

@@ -14,7 +14,7 @@ The description (JSON, written by the rig's launcher; docs/han.md "On the bench"
     {"channel": 15, "extended_pan_id": "<16 hex>", "air": {"loss": 0, "delay_s": 0, "seed": 0},
      "faults": [{"kind": "drop", "at_s": 5, "for_s": 1, "device": "<EUI-64>" | null,
                  "direction": "tx" | "rx" | null, "probability": 1, "delay_s": 0.1}, ...],
-     "keys": ["<key folder>", ...], "ca": "pki/ca.json", "counters": "meter-counters.json",
+     "keys": ["<key folder>", ...], "ca": "pki/ca.json",
      "meters": [{"eui": "00-DB-...", "kind": "esme" | "gsme", "install_code": "<hex>",
                  "credentials": "pki/<EUI-64>.json", "processing_time": 0.002}, ...],
      "bench_io": {"meter": "00-DB-...", "report_to": "127.0.0.1:<port>"}}
@@ -22,7 +22,7 @@ The description (JSON, written by the rig's launcher; docs/han.md "On the bench"
 Paths are relative to the description. The meters are secured devices (rig.zigbee.secured):
 they join with their install code (the network key is only the rig's, sent them in Transport
 Key), run Key Establishment with their credentials from the CA of ``ca`` (rig/zigbee/pki.py),
-and keep their NWK frame counters in ``counters``. The air's ``faults``
+and keep their NWK frame counters in the process's memory (:class:`Han`). The air's ``faults``
 (devices/spinel/air_faults.py) count ``at_s`` from the process's start; each fault is logged,
 one JSON record a line in the serial fault log's format (``FaultRecord.to_json``, the meter
 named by its EUI-64), to ``air-faults.jsonl`` beside the description, which the rig reads into
@@ -38,13 +38,12 @@ firmware's state); on, it boots a new node that rejoins securely with that key
 power cut and sent once the tunnel is open again [ASSUMED: as a meter keeps its pending
 responses; docs/han.md "Rejoin and the tunnel across it"].
 
-The stack's timers and the air's events run on a :class:`DueClock` kept at the host's
+The stack's timers and the air's events run on a :class:`VirtualClock` kept at the host's
 monotonic time (:class:`HanCore` runs it to ``now`` whenever anything is due).
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import json
 import logging
@@ -58,15 +57,16 @@ import click
 from devices.emulated.host import Firmware, Output, StateReporter, TickingFirmware, serve
 from devices.spinel.air_faults import AirFault, AirFaultKind, AirFaults
 from devices.spinel.air_radio import AirHost
-from devices.spinel.emulated import HWADDR_PREFIX, RcpCore
+from devices.spinel.emulated import HWADDR_PREFIX, RcpCore, earliest
 from devices.spinel.rcp import Air, AirConfig, EmulatedRcp
 from devices.transports.faults import Direction, FaultRecord
 from devices.transports.loopback import parse_loopback
 from firmware_stubs.esme import Esme, EsmeSettings
 from firmware_stubs.gsme import Gsme, GsmeSettings
-from rig.clock import TimerHandle, VirtualClock
+from rig.clock import VirtualClock
 from rig.gbcs.eui import Eui64
 from rig.keys.keystore import KeyStore
+from rig.util.kept_counters import CounterStore
 from rig.zigbee import secured
 from rig.zigbee.device import Device, Memory
 from rig.zigbee.keyest import Credentials
@@ -123,7 +123,6 @@ class HanSpec:
     air: AirConfig
     keys: tuple[Path, ...]
     meters: tuple[MeterSpec, ...]
-    counters: Path
     faults: tuple[AirFault, ...] = ()
     fault_log: Path | None = None
     #: The meter wired to the bench I/O module and where its supply state goes, if any.
@@ -161,7 +160,6 @@ class HanSpec:
                 air=AirConfig(**data.get("air", {})),
                 keys=tuple(path.parent / k for k in data["keys"]),
                 meters=meters,
-                counters=path.parent / data["counters"],
                 faults=tuple(_fault(f) for f in data.get("faults", [])),
                 fault_log=path.parent / FAULT_LOG,
                 bench_io=bench_io,
@@ -186,30 +184,6 @@ def _fault(data: dict[str, object]) -> AirFault:
     )
 
 
-class DueClock:
-    """A :class:`~rig.clock.VirtualClock` that also tells when its next timer is due (a
-    cancelled one may still wake the host once), for a select loop that runs it to ``now``."""
-
-    def __init__(self, start: float) -> None:
-        self._clock = VirtualClock(start)
-        self._times: list[float] = []
-
-    def now(self) -> float:
-        return self._clock.now()
-
-    def call_at(self, when: float, callback: Callable[..., None], *args: object) -> TimerHandle:
-        heapq.heappush(self._times, max(when, self._clock.now()))
-        return self._clock.call_at(when, callback, *args)
-
-    def next_due(self) -> float | None:
-        while self._times and self._times[0] < self._clock.now():
-            heapq.heappop(self._times)
-        return self._times[0] if self._times else None
-
-    def run(self, until: float) -> None:
-        self._clock.run(until)
-
-
 class _Unpowered:
     """The radio of a meter whose mains are cut: what its old node still sends goes nowhere."""
 
@@ -222,13 +196,16 @@ class _Unpowered:
     def clear_pending(self, address: int | bytes) -> None:
         pass
 
+    def set_pan(self, pan_id: int, short_address: int) -> None:
+        pass
+
 
 class HanMeter:
     """A meter on the air: the stack's device role and a firmware stub behind its tunnel.
     ``boot(memory)`` makes its node on its radio (with ``memory``: a rejoining node)."""
 
     def __init__(
-        self, boot: Callable[[Memory | None], Device], firmware: Firmware, clock: DueClock
+        self, boot: Callable[[Memory | None], Device], firmware: Firmware, clock: VirtualClock
     ) -> None:
         self.boot, self.firmware, self.clock = boot, firmware, clock
         self.node = boot(None)
@@ -344,7 +321,11 @@ class Han:
         firmware: Callable[[MeterSpec], Firmware] | None = None,
     ) -> None:
         start = time.monotonic() if now is None else now
-        self.clock = DueClock(start)
+        self.clock = VirtualClock(start)
+        #: The meters' kept NWK frame counters: the emulator's memory is their NVM, and a power
+        #: cycle boots a new node in this process, so they need no file [ASSUMED: an emulated
+        #: HAN lives and dies with its run; docs/han.md "Speed of the secured HAN"].
+        self.counters: CounterStore = {}
         hub = HWADDR_PREFIX + b"\x01"
         self.faults = AirFaults(
             spec.faults, hub=hub, seed=spec.air.seed, start=start, on_record=self._fault_noted
@@ -376,7 +357,7 @@ class Han:
             credentials=meter.credentials,
             sleepy=meter.kind == "gsme",
             extended_pan_id=spec.extended_pan_id,
-            counters=spec.counters,
+            counters=self.counters,
         )
 
         def boot(memory: Memory | None) -> Device:
@@ -403,13 +384,12 @@ class Han:
         return []
 
     def next_due(self) -> float | None:
-        due = [t for t in (self.clock.next_due(), *self._outbox_due()) if t is not None]
+        due = self.clock.next_due()
+        for radio in self.host.radios:
+            due = earliest(due, radio.rcp.outbox_due())
         if self.wired is not None:
-            due.append(self.clock.now() + RELAY_POLL_S)
-        return min(due) if due else None
-
-    def _outbox_due(self) -> list[float | None]:
-        return [radio.rcp.outbox_due() for radio in self.host.radios]
+            due = earliest(due, self.clock.now() + RELAY_POLL_S)
+        return due
 
     def run(self, now: float) -> None:
         """Everything on the air and in the meters up to ``now``."""
@@ -461,8 +441,7 @@ class HanCore(RcpCore):
         self.firmware = firmware  # the host ticks the meters through it
 
     def next_due(self) -> float | None:
-        due = [t for t in (super().next_due(), self.han.next_due()) if t is not None]
-        return min(due) if due else None
+        return earliest(super().next_due(), self.han.next_due())
 
     def pop_due(self, now: float) -> list[bytes]:
         self.han.run(now)

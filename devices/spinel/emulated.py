@@ -45,9 +45,8 @@ class RcpCore(EmulatorCore):
         return errors
 
     def next_due(self) -> float | None:
-        times = (super().next_due(), self.rcp.air.next_due(), self.rcp.outbox_due())
-        due = [t for t in times if t is not None]
-        return min(due) if due else None
+        due = earliest(super().next_due(), self.rcp.air.next_due())
+        return earliest(due, self.rcp.outbox_due())
 
     def pop_due(self, now: float) -> list[bytes]:
         self.rcp.air.advance(now)
@@ -57,6 +56,13 @@ class RcpCore(EmulatorCore):
 
     def _encode(self, kind: FrameKind, payload: bytes) -> bytes:
         return hdlc_lite.encode(payload)
+
+
+def earliest(first: float | None, second: float | None) -> float | None:
+    """The earlier of two due times, None for none."""
+    if first is None:
+        return second
+    return first if second is None or first <= second else second
 
 
 def make_radios(count: int, config: AirConfig) -> tuple[Air, list[EmulatedRcp]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import ClassVar
 
 from devices.spinel.codec import SpinelError, pack, unpack
 
@@ -59,31 +60,36 @@ _LENGTH = struct.Struct("<H")
 #: CSMA-CA enabled, header updated, is a retransmission, security processed, TX delay, TX delay
 #: base time, RX channel after TX done.
 TX_FORMAT = "dCCCbbbbLLC"
+#: ``TX_FORMAT``'s fields after the PSDU that the rig sends (channel, backoffs, retries,
+#: CSMA-CA): one struct, the fast path of :class:`TxRequest`.
+_TX_AFTER_PSDU = struct.Struct("<BBBB")
 
 
 class Prop:
     """The properties, by name (spinel.h ``SPINEL_PROP_*``)."""
 
-    LAST_STATUS = Property(0x00, "LAST_STATUS", "i", writable=False)
-    PROTOCOL_VERSION = Property(0x01, "PROTOCOL_VERSION", "ii", writable=False)
-    NCP_VERSION = Property(0x02, "NCP_VERSION", "U", writable=False)
-    CAPS = Property(0x05, "CAPS", "A(i)", writable=False)
-    HWADDR = Property(0x08, "HWADDR", "E", writable=False)
-    PHY_ENABLED = Property(0x20, "PHY_ENABLED", "b")
-    PHY_CHAN = Property(0x21, "PHY_CHAN", "C")
-    MAC_15_4_LADDR = Property(0x34, "MAC_15_4_LADDR", "E")
-    MAC_15_4_SADDR = Property(0x35, "MAC_15_4_SADDR", "S")
-    MAC_15_4_PANID = Property(0x36, "MAC_15_4_PANID", "S")
-    MAC_RAW_STREAM_ENABLED = Property(0x37, "MAC_RAW_STREAM_ENABLED", "b")
-    MAC_PROMISCUOUS_MODE = Property(0x38, "MAC_PROMISCUOUS_MODE", "C")
-    STREAM_RAW = Property(0x71, "STREAM_RAW", RX_FORMAT, set_fmt=TX_FORMAT, set_required=2)
-    MAC_SRC_MATCH_ENABLED = Property(0x1303, "MAC_SRC_MATCH_ENABLED", "b")
-    MAC_SRC_MATCH_SHORT_ADDRESSES = Property(
+    LAST_STATUS: ClassVar[Property] = Property(0x00, "LAST_STATUS", "i", writable=False)
+    PROTOCOL_VERSION: ClassVar[Property] = Property(0x01, "PROTOCOL_VERSION", "ii", writable=False)
+    NCP_VERSION: ClassVar[Property] = Property(0x02, "NCP_VERSION", "U", writable=False)
+    CAPS: ClassVar[Property] = Property(0x05, "CAPS", "A(i)", writable=False)
+    HWADDR: ClassVar[Property] = Property(0x08, "HWADDR", "E", writable=False)
+    PHY_ENABLED: ClassVar[Property] = Property(0x20, "PHY_ENABLED", "b")
+    PHY_CHAN: ClassVar[Property] = Property(0x21, "PHY_CHAN", "C")
+    MAC_15_4_LADDR: ClassVar[Property] = Property(0x34, "MAC_15_4_LADDR", "E")
+    MAC_15_4_SADDR: ClassVar[Property] = Property(0x35, "MAC_15_4_SADDR", "S")
+    MAC_15_4_PANID: ClassVar[Property] = Property(0x36, "MAC_15_4_PANID", "S")
+    MAC_RAW_STREAM_ENABLED: ClassVar[Property] = Property(0x37, "MAC_RAW_STREAM_ENABLED", "b")
+    MAC_PROMISCUOUS_MODE: ClassVar[Property] = Property(0x38, "MAC_PROMISCUOUS_MODE", "C")
+    STREAM_RAW: ClassVar[Property] = Property(
+        0x71, "STREAM_RAW", RX_FORMAT, set_fmt=TX_FORMAT, set_required=2
+    )
+    MAC_SRC_MATCH_ENABLED: ClassVar[Property] = Property(0x1303, "MAC_SRC_MATCH_ENABLED", "b")
+    MAC_SRC_MATCH_SHORT_ADDRESSES: ClassVar[Property] = Property(
         0x1304, "MAC_SRC_MATCH_SHORT_ADDRESSES", "A(S)", item="S"
     )
     #: Entries in the frame's (little-endian) byte order, unlike ``MAC_15_4_LADDR``: OpenThread's
     #: host reverses the extended address it sets, not the source-match entries it inserts.
-    MAC_SRC_MATCH_EXTENDED_ADDRESSES = Property(
+    MAC_SRC_MATCH_EXTENDED_ADDRESSES: ClassVar[Property] = Property(
         0x1305, "MAC_SRC_MATCH_EXTENDED_ADDRESSES", "A(E)", item="E"
     )
 
@@ -102,7 +108,7 @@ LQI_NONE = 0
 NOISE_FLOOR_UNKNOWN = -128
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class RxFrame:
     """A frame from the air, as ``STREAM_RAW`` carries it: the PSDU (FCS included) and the
     radio's measurements. ``timestamp_us`` is the radio's clock at the SFD."""
@@ -160,10 +166,10 @@ class RxFrame:
                     _RX_AFTER_PSDU.unpack_from(data, start)
                 )
                 if (phy, one, five) == (10, 1, 5) and error < 0x80:
-                    psdu = bytes(data[pos + 2 : start])
-                    return cls(psdu, rssi, channel, lqi, stamp, flags, noise, error)
+                    frame = bytes(data[pos + 2 : start])
+                    return cls(frame, rssi, channel, lqi, stamp, flags, noise, error)
         psdu, rssi, noise, flags, phy, vendor, _mac = unpack(RX_FORMAT, data[pos:], required=4)
-        channel, lqi, stamp = (phy or ()) + (0, LQI_NONE, 0)[len(phy or ()) :]  # type: ignore[operator]
+        channel, lqi, stamp = (phy or ()) + (0, LQI_NONE, 0)[len(phy or ()) :]  # type: ignore[operator, arg-type]
         return cls(
             psdu,  # type: ignore[arg-type]
             rssi,  # type: ignore[arg-type]
@@ -182,7 +188,7 @@ MAX_FRAME_RETRIES = 3
 MAX_CSMA_BACKOFFS = 4
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class TxRequest:
     """A frame to transmit: the PSDU (the radio fills in the last two bytes, the FCS) and the
     metadata of ``CMD_PROP_VALUE_SET(STREAM_RAW)``."""
@@ -194,6 +200,18 @@ class TxRequest:
     csma_ca: bool = True
 
     def encode(self) -> bytes:
+        if len(self.psdu) <= 0xFFFF:
+            try:
+                return (
+                    _LENGTH.pack(len(self.psdu))
+                    + self.psdu
+                    + _TX_AFTER_PSDU.pack(
+                        self.channel, self.max_csma_backoffs, self.max_frame_retries,
+                        bool(self.csma_ca),
+                    )
+                )  # fmt: skip
+            except struct.error:
+                pass  # a value out of range: the general packer says which
         return pack(
             TX_FORMAT,
             self.psdu,
@@ -205,6 +223,11 @@ class TxRequest:
 
     @classmethod
     def decode(cls, data: bytes) -> TxRequest:
+        if len(data) >= 2:  # what the rig sends, the four fields after the PSDU: one struct
+            end = 2 + _LENGTH.unpack_from(data)[0]
+            if len(data) == end + _TX_AFTER_PSDU.size and 2 <= end - 2 <= 127 and data[-1] < 2:
+                channel, backoffs, retries, csma = _TX_AFTER_PSDU.unpack_from(data, end)
+                return cls(bytes(data[2:end]), channel, backoffs, retries, bool(csma))
         fields = Prop.STREAM_RAW.decode_set(data)
         psdu, channel, backoffs, retries, csma = fields[:5]
         if not 2 <= len(psdu) <= 127:  # type: ignore[arg-type]
@@ -224,7 +247,7 @@ TX_DONE_FORMAT = "ibb"
 _TX_DONE_HEAD = 3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class TxDone:
     """The end of a transmission, as the RCP reports it: ``PROP_VALUE_IS(LAST_STATUS)`` with the
     request's TID, the status (``OK``, ``NO_ACK``, ``CCA_FAILURE`` …), whether the ACK had its
@@ -235,13 +258,18 @@ class TxDone:
     ack: RxFrame | None = None
 
     def encode(self) -> bytes:
-        head = pack(TX_DONE_FORMAT, self.status, self.frame_pending, False)
+        if 0 <= self.status < 0x80:  # one byte packs the status
+            head = bytes((self.status, bool(self.frame_pending), False))
+        else:
+            head = pack(TX_DONE_FORMAT, self.status, self.frame_pending, False)
         if self.status:
             return head
         return head + (self.ack or RxFrame(b"", rssi=0)).encode()
 
     @classmethod
     def decode(cls, data: bytes) -> TxDone:
+        status: object
+        pending: object
         if len(data) >= _TX_DONE_HEAD and data[0] < 0x80 and data[1] < 2 and data[2] < 2:
             status, pending = data[0], data[1]  # a one-byte status: nothing to unpack
         else:

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
 from devices.emulated.farm import farm_euis, make_farm_keys
 from devices.emulated.host import Firmware, Output
-from devices.han.emulated import DueClock, Han, HanCore, HanSpec, MeterSpec
+from devices.han.emulated import Han, HanCore, HanSpec, MeterSpec
 from devices.spinel import hdlc_lite, mac
 from devices.spinel.codec import Command, SpinelFrame, prop_frame, split_prop
 from devices.spinel.emulated import HWADDR_PREFIX
@@ -46,6 +46,7 @@ from devices.spinel.properties import Prop, Property, RxFrame, TxDone, TxRequest
 from devices.spinel.rcp import AirConfig
 from rig.benchmarks import spinel
 from rig.benchmarks.farm import FARM_KEYS, read_supply_status
+from rig.clock import VirtualClock
 from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.frame import decode
 from rig.keys import RTDS_KEYS
@@ -183,12 +184,11 @@ class SecuredHan:
             air=AirConfig(),
             keys=(FARM_KEYS, RTDS_KEYS),
             meters=(meter,),
-            counters=folder / f"meters-{n}.json",
         )
         start = time.monotonic()
         self.han = Han(spec, now=start, firmware=firmware)
         self.core = HanCore(self.han)
-        self.clock = DueClock(start)
+        self.clock = VirtualClock(start)
         self.radio = HostRadio(self.core, self.clock.now)
         trust_center = secured.TrustCenterConfig(
             HUB, PAN, EXT_PAN, NETWORK_KEY, {self.esme.raw: install_code}, pki.hub,
@@ -211,9 +211,8 @@ class SecuredHan:
     def run(self, until: float) -> None:
         """Both sides up to ``until`` (simulated), instant by instant: at each, the hub's timers
         and the HAN's events run and what the RCP sends up goes to the hub, again until nothing
-        more comes at that instant. Both clocks then step to the next float, so that they no
-        longer name that instant as due (:class:`~devices.han.emulated.DueClock` keeps a time
-        until its clock has passed it)."""
+        more comes at that instant. Both clocks then step to the next float, past every event of
+        that instant (a timer set for it meanwhile too)."""
         at = self.clock.now()
         while True:
             while True:

@@ -205,7 +205,6 @@ def write_description(
         ],
         "keys": [str(d.resolve()) for d in key_dirs],
         "ca": f"{PKI_DIR}/{CA_FILE}",
-        "counters": "meter-counters.json",
         "meters": meters,
     }
     if reports is not None and bench.bench_io is not None:

@@ -25,6 +25,8 @@ specification, IEEE 802.15.4 Annex C and the CCM* levels 0-7 are in tests/zigbee
 
 from __future__ import annotations
 
+import struct
+
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
@@ -34,6 +36,15 @@ KEY_LENGTH = 16
 #: The security level that ZigBee PRO networks use (nwkSecurityLevel, ZigBee 4.3.1.1; SE 1.2a
 #: §5.4.1): ENC-MIC-32.
 NWK_SECURITY_LEVEL = 5
+
+
+#: The nonce's layout: source, frame counter (both little-endian), security control.
+_NONCE = struct.Struct("<QIB")
+#: One ``AESCCM`` per (key, MIC length) in use, so a frame does not build one (its key
+#: schedule) for each call [ASSUMED bound: a node holds a network key and a link key or two
+#: per peer; past it the cache starts again, so a replaced key does not stay in it for good].
+_CIPHERS: dict[tuple[bytes, int], AESCCM] = {}
+_CIPHERS_MAX = 64
 
 
 class CcmError(ValueError):
@@ -57,7 +68,7 @@ def nonce(source: int, counter: int, security_control: int) -> bytes:
     """The CCM* nonce of a frame from IEEE address ``source`` (ZigBee 4.5.2.2)."""
     if not 0 <= source < 1 << 64 or not 0 <= counter < 1 << 32:
         raise CcmError(f"a source is 64 bits and a frame counter 32: {source:#x}, {counter:#x}")
-    return source.to_bytes(8, "little") + counter.to_bytes(4, "little") + bytes([security_control])
+    return _NONCE.pack(source, counter, security_control)
 
 
 def _check(key: bytes, nonce_: bytes) -> None:
@@ -65,6 +76,16 @@ def _check(key: bytes, nonce_: bytes) -> None:
         raise CcmError(
             f"CCM* takes a 16-byte key and a 13-byte nonce, not {len(key)} and {len(nonce_)}"
         )
+
+
+def _cipher(key: bytes, length: int) -> AESCCM:
+    """The ``AESCCM`` of ``key`` with a ``length``-byte tag, made once."""
+    cipher = _CIPHERS.get((key, length))
+    if cipher is None:
+        if len(_CIPHERS) >= _CIPHERS_MAX:
+            _CIPHERS.clear()
+        cipher = _CIPHERS[(key, length)] = AESCCM(key, length)
+    return cipher
 
 
 def _ctr(key: bytes, nonce_: bytes, data: bytes) -> bytes:
@@ -80,10 +101,10 @@ def seal(key: bytes, nonce_: bytes, level: int, aad: bytes, payload: bytes) -> b
     if level == 0:
         return payload
     if not encrypts(level):
-        return payload + AESCCM(key, length).encrypt(nonce_, b"", aad + payload)
+        return payload + _cipher(key, length).encrypt(nonce_, b"", aad + payload)
     if length == 0:
         return _ctr(key, nonce_, payload)
-    return AESCCM(key, length).encrypt(nonce_, payload, aad)
+    return _cipher(key, length).encrypt(nonce_, payload, aad)
 
 
 def unseal(key: bytes, nonce_: bytes, level: int, aad: bytes, secured: bytes) -> bytes:
@@ -97,10 +118,10 @@ def unseal(key: bytes, nonce_: bytes, level: int, aad: bytes, secured: bytes) ->
             return secured
         if not encrypts(level):
             payload, mic = secured[: len(secured) - length], secured[len(secured) - length :]
-            AESCCM(key, length).decrypt(nonce_, mic, aad + payload)
+            _cipher(key, length).decrypt(nonce_, mic, aad + payload)
             return payload
         if length == 0:
             return _ctr(key, nonce_, secured)
-        return AESCCM(key, length).decrypt(nonce_, secured, aad)
+        return _cipher(key, length).decrypt(nonce_, secured, aad)
     except InvalidTag:
         raise CcmError("the MIC does not verify (wrong key, or the frame was altered)") from None

@@ -35,7 +35,7 @@ from scapy.packet import Packet
 from rig.zigbee import layout
 from rig.zigbee.layout import LayoutError
 
-conf.dot15d4_protocol = "zigbee"  # dissect 802.15.4 data frames as ZigBee NWK (not 6LoWPAN)
+conf.dot15d4_protocol = "zigbee"  # type: ignore[assignment]  # dissect 802.15.4 data frames as ZigBee NWK (not 6LoWPAN)
 
 Address = int | bytes
 
@@ -91,7 +91,9 @@ def _address_value(address: Address | None) -> int:
     return int.from_bytes(address, "big") if isinstance(address, bytes) else address
 
 
-def _ours(value: int, mode: int) -> Address | None:
+def _ours(value: int | None, mode: int) -> Address | None:
+    if value is None:
+        return None
     return None if mode == 0 else value.to_bytes(8, "big") if mode == 3 else value
 
 
@@ -106,7 +108,7 @@ def _parse(layer: type[Packet], data: bytes, what: str) -> Packet:
 # --- MAC ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class MacFrame:
     """A parsed MAC frame. ``payload`` is what follows the MAC header (the NWK frame of a data
     frame, the command's fields, the beacon's superframe and payload)."""
@@ -256,7 +258,7 @@ def assoc_response_decode(payload: bytes) -> tuple[int, int]:
 # --- NWK ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class NwkFrame:
     """A NWK frame: header fields and its payload (an APS frame, or a NWK command). ``secured``
     tells whether the security flag is set; an opened frame (``NwkSecurity.open``) has it clear."""
@@ -311,7 +313,7 @@ def nwk_decode(data: bytes) -> NwkFrame:
         data[end:],
         fields["radius"],
         bool(fc & layout.NWK_SECURITY),
-        _ours(fields["src_ext"], 3) if "src_ext" in fields else None,
+        fields["src_ext"].to_bytes(8, "big") if "src_ext" in fields else None,
     )
 
 
@@ -323,7 +325,7 @@ def nwk_command(command: int, **fields: object) -> bytes:
         return bytes([command, options])
     if command == NWK_REJOIN_REQUEST:
         return bytes([command, int(fields["capability"])])  # type: ignore[call-overload]
-    payload = ZigbeeNWKCommandPayload(cmd_identifier=command, **fields)
+    payload = ZigbeeNWKCommandPayload(cmd_identifier=command, **fields)  # type: ignore[arg-type]
     return bytes(payload)
 
 
@@ -340,7 +342,7 @@ def nwk_command_decode(payload: bytes) -> tuple[int, bytes]:
 # --- APS ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class ApsFrame:
     """An APS frame (unicast or broadcast delivery; no groups). A data frame and its ack carry
     endpoints, cluster and profile; a command frame carries none. Fragment fields are used when

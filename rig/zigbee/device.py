@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from rig.clock import Clock, TimerHandle
 from rig.zigbee import codec
@@ -32,7 +33,7 @@ from rig.zigbee.codec import ApsFrame, Beacon, MacFrame, NwkFrame
 from rig.zigbee.keyest import Credentials
 from rig.zigbee.mmo import link_key
 from rig.zigbee.node import Node, StackConfig
-from rig.zigbee.seam import ApsSecurity, NoSecurity, NwkSecurity, Radio
+from rig.zigbee.seam import ApsSecurity, DeviceRadio, NoSecurity, NwkSecurity, Radio
 from rig.zigbee.tunnel import (
     REQUEST_TUNNEL,
     REQUEST_TUNNEL_RESPONSE,
@@ -113,7 +114,7 @@ class Device(Node):
             self.network_key, self.key_seq = memory.network_key, memory.key_seq
             self.nwk_security.install(memory.network_key, memory.key_seq)
             self.aps_security.install_link_key(memory.trust_center, link_key(install_code))
-            self.radio.set_pan(self.pan_id, self.short)
+            cast(DeviceRadio, self.radio).set_pan(self.pan_id, self.short)
 
     @property
     def sleepy(self) -> bool:
@@ -269,7 +270,7 @@ class Device(Node):
             return
         beacon = fitting[0]
         self.pan_id, self.state = beacon.pan_id, "associating"
-        self.radio.set_pan(self.pan_id, self.short)
+        cast(DeviceRadio, self.radio).set_pan(self.pan_id, self.short)
         request = self._mac(
             frame_type=codec.FRAME_COMMAND,
             dst=beacon.coordinator,
@@ -292,7 +293,7 @@ class Device(Node):
             self._event("refused", self.eui64, f"association status {status}")
             return
         self.short, self.trust_center, self.state = short, mac.src, "associated"
-        self.radio.set_pan(self.pan_id, short)
+        cast(DeviceRadio, self.radio).set_pan(self.pan_id, short)
         self.aps_security.install_link_key(mac.src, link_key(self.install_code))
         # A new session with the trust center (perhaps a restarted one, whose APS counter
         # starts again): what its APS frames carried before is no duplicate of what comes now.
@@ -314,7 +315,7 @@ class Device(Node):
                 self._rejoin_failed(f"rejoin refused with status {status}")
                 return
             self.short, self.state = short, "joined"
-            self.radio.set_pan(self.pan_id, short)
+            cast(DeviceRadio, self.radio).set_pan(self.pan_id, short)
             self._event("rejoined", self.eui64, f"short address 0x{short:04X}")
             self._announce()
             self._establish_key()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rig.clock import Clock, TimerHandle
 from rig.zigbee import codec
@@ -306,7 +306,8 @@ class Node:
 
     def _start(self, transfer: _Transfer) -> None:
         counter = transfer.counter = next(self._aps_counter) & 0xFF
-        transfer.frames = [replace(frame, counter=counter) for frame in transfer.frames]
+        for frame in transfer.frames:  # the transfer's own frames, not yet sent
+            frame.counter = counter
         self._send_block(transfer)
 
     def _finished(self, transfer: _Transfer) -> None:

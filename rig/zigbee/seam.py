@@ -102,3 +102,10 @@ class Radio(Protocol):
         ...
 
     def clear_pending(self, address: int | bytes) -> None: ...
+
+
+class DeviceRadio(Radio, Protocol):
+    """A device's radio also takes the PAN and short address the device joined with (for its
+    address filter and ACKs: ``SpinelRadio.set_pan``)."""
+
+    def set_pan(self, pan_id: int, short_address: int) -> None: ...

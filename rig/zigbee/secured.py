@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rig.clock import Clock
+from rig.util.kept_counters import CounterStore
 from rig.zigbee.coordinator import Coordinator
 from rig.zigbee.counters import (
     FrameCounters,
@@ -67,8 +68,9 @@ class SecuredNwk:
     per-source counters (a stale or replayed counter, a wrong MIC, an unsecured frame: refused
     with the reason and counted in :attr:`counters`).
 
-    With ``kept`` (a counters file, docs/bench-files.md "Counters") and ``owner`` (this node's
-    EUI-64), the outgoing counter resumes above every counter a previous run sent
+    With ``kept`` (a counters file, docs/bench-files.md "Counters", or a store in memory that
+    outlives the node: an emulated meter's) and ``owner`` (this node's EUI-64), the outgoing
+    counter resumes above every counter a previous run sent
     (:class:`~rig.zigbee.counters.KeptFrameCounter`) and the incoming counters are kept too
     (:class:`~rig.zigbee.counters.KeptIncomingCounters`), so a power cycle neither sends a
     counter twice nor accepts a frame replayed from before it."""
@@ -79,13 +81,14 @@ class SecuredNwk:
         *,
         network_key: bytes | None = None,
         key_seq: int = 0,
-        kept: Path | None = None,
+        kept: Path | CounterStore | None = None,
     ) -> None:
         self.owner = owner
         self.keys: dict[int, bytes] = {}
         self.key_seq = key_seq
-        self._kept_out = KeptFrameCounter(kept, owner.hex().upper(), NWK_OUT) if kept else None
-        self._kept_in = KeptIncomingCounters(kept, owner.hex().upper(), NWK_IN) if kept else None
+        name = owner.hex().upper()
+        self._kept_out = None if kept is None else KeptFrameCounter(kept, name, NWK_OUT)
+        self._kept_in = None if kept is None else KeptIncomingCounters(kept, name, NWK_IN)
         self.outgoing = self._kept_out.resume() if self._kept_out else OutgoingCounter()
         #: Incoming counters per sender, and the frames dropped per (sender, reason).
         self.counters = self._kept_in.resume() if self._kept_in else FrameCounters()
@@ -258,7 +261,9 @@ class DeviceConfig:
     credentials: Credentials
     sleepy: bool = False
     extended_pan_id: bytes | None = None
-    counters: Path | None = None
+    #: The kept counters file, or a store in memory shared by the node's boots (an emulated
+    #: meter: devices/han/emulated.py), or None to keep them in the node only.
+    counters: Path | CounterStore | None = None
     stack: StackConfig = field(default_factory=StackConfig)
 
 

@@ -170,3 +170,17 @@ def test_events_at_the_same_time_run_in_scheduling_order(
     clock.run()
     assert ran == expected
     assert clock.pending == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 5.0), max_size=30), st.floats(0.0, 6.0))
+def test_next_due_is_the_earliest_time_left_across_windows(
+    times: list[float], until: float
+) -> None:
+    """What the emulated HAN's host loop sleeps until (devices/han/emulated.py)."""
+    clock = VirtualClock(window_s=0.25)
+    for when in times:
+        clock.call_at(when, lambda: None)
+    clock.run(until)
+    left = [t for t in times if t > until]
+    assert clock.next_due() == (min(left) if left else None)

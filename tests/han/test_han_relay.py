@@ -54,7 +54,6 @@ def description(folder: Path, bench_io: dict[str, str]) -> Path:
         "extended_pan_id": "00DB123456789501",
         "keys": [],
         "ca": f"pki/{CA_FILE}",
-        "counters": "meter-counters.json",
         "meters": [
             {
                 "eui": ESME,

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rig.util.kept_counters import RESERVE, CounterStateError
+from rig.util.kept_counters import RESERVE, CounterStateError, CounterStore
+from rig.zigbee.codec import NWK_DATA, NwkFrame, nwk_encode
 from rig.zigbee.counters import (
     MAX_COUNTER,
     CounterExhausted,
@@ -19,6 +20,8 @@ from rig.zigbee.counters import (
     KeptFrameCounter,
     OutgoingCounter,
 )
+from rig.zigbee.seam import Refusal
+from rig.zigbee.secured import SecuredNwk
 
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 20)), max_size=60))
@@ -81,3 +84,23 @@ def test_a_file_that_cannot_be_kept_is_named(tmp_path: Path) -> None:
     path = tmp_path / "missing" / "han.counters.json"
     with pytest.raises(CounterStateError, match="cannot keep counters there"):
         KeptFrameCounter(path, "node").resume()
+
+
+def test_a_store_in_memory_keeps_the_counters_across_boots_as_the_file_does() -> None:
+    """An emulated meter's counters (devices/han/emulated.py): a node booted on the same store
+    after a power cycle sends above every counter sent and refuses a frame replayed from before."""
+    key, meter, hub = bytes(range(16)), bytes.fromhex("00DB123456789101"), bytes(8)
+    frame = nwk_encode(NwkFrame(NWK_DATA, 0, 0x1234, 1, b"data", src_ext=meter))
+    meter_store: CounterStore = {}
+    hub_store: CounterStore = {}
+    sender = SecuredNwk(meter, network_key=key, kept=meter_store)
+    receiver = SecuredNwk(hub, network_key=key, kept=hub_store)
+    sent = [sender.secure(frame, source=meter) for _ in range(3)]
+    assert isinstance(receiver.open(sent[0], allow_unsecured=False), bytes)
+    sender.close()
+    receiver.close()
+    assert SecuredNwk(meter, network_key=key, kept=meter_store).outgoing == OutgoingCounter(4)
+    rebooted = SecuredNwk(hub, network_key=key, kept=hub_store)
+    refused = rebooted.open(sent[0], allow_unsecured=False)
+    assert isinstance(refused, Refusal) and refused.reason.startswith("replay")
+    assert isinstance(rebooted.open(sent[1], allow_unsecured=False), bytes)
