@@ -22,6 +22,7 @@ from rig.gbcs.esme_tariff import CosemDate, CosemDateTime, CosemTime
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message, decode
 from rig.gbcs.gbt import GbtBlock, Reassembler, decode_block, is_gbt
+from rig.gbcs.gbz_message import ZclComponent
 from rig.gbcs.gsme_tariff import ZclDate
 from rig.gbcs.plaintexts import typed_plaintext
 from rig.gbcs.protect import (
@@ -34,6 +35,7 @@ from rig.gbcs.protect import (
     plaintext_decoder,
 )
 from rig.gbcs.usecases import decode_payload
+from rig.gbcs.zcl_clusters import ATTRIBUTE_NAMES
 from rig.keys.keystore import KeyStore
 
 #: The ACB, which MACs every command (§1.5).
@@ -103,8 +105,11 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _typed(node: Node, value: object) -> None:
-    """Children for a typed payload object, recursively (dataclasses, A-XDR data, tuples)."""
+def _typed(node: Node, value: object, cluster: int | None = None) -> None:
+    """Children for a typed payload object, recursively (dataclasses, A-XDR data, tuples).
+
+    ``cluster`` is the ZCL cluster of the enclosing component: attribute ids below it are shown
+    with their ZSE names (a record does not know its cluster; the component does)."""
     if isinstance(value, Data):
         if isinstance(value.value, tuple):
             for i, item in enumerate(value.value):
@@ -116,8 +121,10 @@ def _typed(node: Node, value: object) -> None:
         node.value = str(value)
         return
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if isinstance(value, ZclComponent):
+            cluster = value.cluster
         for f in dataclasses.fields(value):
-            _field(node, f.name, getattr(value, f.name))
+            _field(node, f.name, getattr(value, f.name), cluster)
         for name in _names(type(value)):
             node.add(name.replace("_", " "), getattr(value, name))
         return
@@ -142,19 +149,36 @@ def _names(cls: type) -> tuple[str, ...]:
 _ONE_LINE = (Decimal, str, Eui64, CosemDate, CosemTime, CosemDateTime, ZclDate)
 
 
-def _field(node: Node, name: str, value: object) -> None:
+def _field(node: Node, name: str, value: object, cluster: int | None = None) -> None:
     if isinstance(value, _ONE_LINE):
         node.add(name, str(value))
     elif isinstance(value, tuple):
         child = node.add(name, f"{len(value)} items")
         for i, item in enumerate(value):
+            if isinstance(item, int) and name in _ATTRIBUTE_FIELDS:
+                child.add(f"[{i}]", _attribute(item, cluster))
+                continue
             kind = type(item).__name__ if dataclasses.is_dataclass(item) else ""
-            _typed(child.add(f"[{i}]", kind), item)
+            _typed(child.add(f"[{i}]", kind), item, cluster)
     elif isinstance(value, Data) or dataclasses.is_dataclass(value):
         label = f"{name} ({value.tag.name.lower()})" if isinstance(value, Data) else name
-        _typed(node.add(label, type(value).__name__ if not isinstance(value, Data) else ""), value)
+        kind = type(value).__name__ if not isinstance(value, Data) else ""
+        _typed(node.add(label, kind), value, cluster)
+    elif isinstance(value, int) and name in _ATTRIBUTE_FIELDS:
+        node.add(name, _attribute(value, cluster))
     else:
         node.add(name, value)
+
+
+#: Fields that hold ZCL attribute ids (records and attribute lists of the general commands).
+_ATTRIBUTE_FIELDS = frozenset({"attribute", "attributes", "start_attribute"})
+
+
+def _attribute(attribute: int, cluster: int | None) -> str:
+    """An attribute id with its ZSE name where the cluster's table has it."""
+    text = _text(attribute)
+    name = None if cluster is None else ATTRIBUTE_NAMES.get(cluster, {}).get(attribute)
+    return text if name is None else f"{text} {name}"
 
 
 def inspect(data: bytes, keys: KeyStore | None = None) -> Report:

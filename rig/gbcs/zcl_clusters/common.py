@@ -31,6 +31,19 @@ CLUSTER_NAMES: dict[int, str] = {
     KEY_ESTABLISHMENT: "Key Establishment",
 }
 
+#: The Price cluster's numbered attribute families (ZSE Price: Tier Label set 0x0000, Block
+#: Threshold set 0x0100, Block Price Information set 0x0400: NoTierBlockNPrice then
+#: TierTBlockNPrice at 0x0400 + 16 T + N - 1).
+_PRICE_FAMILIES: dict[int, str] = {
+    **{0x0000 + n: f"Tier{n + 1}PriceLabel" for n in range(15)},
+    **{0x0100 + n: f"Block{n + 1}Threshold" for n in range(15)},
+    **{
+        0x0400 + 16 * tier + n: f"{f'Tier{tier}' if tier else 'NoTier'}Block{n + 1}Price"
+        for tier in range(16)
+        for n in range(16)
+    },
+}
+
 #: Attribute names by cluster, where the use cases read them (ZSE attribute tables).
 ATTRIBUTE_NAMES: dict[int, dict[int, str]] = {
     BASIC: {0x0000: "ZCLVersion", 0x0004: "ManufacturerName", 0x0005: "ModelIdentifier"},
@@ -50,17 +63,31 @@ ATTRIBUTE_NAMES: dict[int, dict[int, str]] = {
         0x0400: "InstantaneousDemand",
         0x0401: "CurrentDayConsumptionDelivered",
         0x0403: "PreviousDayConsumptionDelivered",
+        0x0607: "SupplyTamperState",
+        0x0608: "SupplyDepletionState",
+        0x0609: "SupplyUncontrolledFlowState",
         0x0A00: "BillToDateDelivered",
         0x0A01: "BillToDateTimeStampDelivered",
+        0x0B10: "UncontrolledFlowThreshold",
+        0x0B11: "UncontrolledFlowThresholdUnitOfMeasure",
+        0x0B12: "UncontrolledFlowMultiplier",
+        0x0B13: "UncontrolledFlowDivisor",
+        0x0B14: "FlowStabilisationPeriod",
+        0x0B15: "FlowMeasurementPeriod",
     },
     PRICE: {
-        0x0000: "Tier1PriceLabel",
-        0x0100: "Block1Threshold",
+        **_PRICE_FAMILIES,
         0x0200: "StartOfBlockPeriod",
+        0x0201: "BlockPeriodDuration",
+        0x0202: "ThresholdMultiplier",
+        0x0203: "ThresholdDivisor",
         0x0300: "CommodityType",
         0x0301: "StandingCharge",
         0x0302: "ConversionFactor",
-        0x0400: "PriceTier1Block1",
+        0x0303: "ConversionFactorTrailingDigit",
+        0x0304: "CalorificValue",
+        0x0305: "CalorificValueUnit",
+        0x0306: "CalorificValueTrailingDigit",
         0x0615: "CurrentBillingPeriodStart",
         0x0616: "CurrentBillingPeriodDuration",
         0x0617: "LastBillingPeriodStart",
