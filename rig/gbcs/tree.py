@@ -15,8 +15,9 @@ from enum import Enum
 from typing import Any
 
 from rig.gbcs.codes import HAN_ONLY_CODES, message_code_name
+from rig.gbcs.cosem.payload import protected_names
 from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf_from_secret, verify_signature
-from rig.gbcs.dlms import Data, parse_cosem_datetime
+from rig.gbcs.dlms import CompactArray, Data, parse_cosem_datetime
 from rig.gbcs.errors import DecodeError, GbcsError
 from rig.gbcs.esme_tariff import CosemDate, CosemDateTime, CosemTime
 from rig.gbcs.eui import Eui64
@@ -24,7 +25,7 @@ from rig.gbcs.frame import Cra, GeneralSigning, Message, decode
 from rig.gbcs.gbt import GbtBlock, Reassembler, decode_block, is_gbt
 from rig.gbcs.gbz_message import ZclComponent
 from rig.gbcs.gsme_tariff import ZclDate
-from rig.gbcs.plaintexts import typed_plaintext
+from rig.gbcs.plaintexts import ProtectedAttributes, typed_plaintext
 from rig.gbcs.protect import (
     INVALID,
     EncryptedPart,
@@ -111,7 +112,11 @@ def _typed(node: Node, value: object, cluster: int | None = None) -> None:
     ``cluster`` is the ZCL cluster of the enclosing component: attribute ids below it are shown
     with their ZSE names (a record does not know its cluster; the component does)."""
     if isinstance(value, Data):
-        if isinstance(value.value, tuple):
+        if isinstance(value.value, CompactArray):
+            node.value = f"compact array, {len(value.value.rows)} rows"
+            for i, row in enumerate(value.value.rows):
+                _typed(node.add(f"[{i}] {row.tag.name.lower()}"), row)
+        elif isinstance(value.value, tuple):
             for i, item in enumerate(value.value):
                 _typed(node.add(f"[{i}] {item.tag.name.lower()}"), item)
         else:
@@ -267,7 +272,19 @@ def _plaintext(node: Node, message_code: int, part: EncryptedPart, plaintext: by
         node.add("plaintext", plaintext)
         node.add("not decoded", exc.reason)
         return
-    _typed(node.add("typed", type(typed).__name__), typed)
+    typed_node = node.add("typed", type(typed).__name__)
+    _typed(typed_node, typed)
+    if isinstance(typed, ProtectedAttributes):
+        _name_values(typed_node, protected_names(message_code))
+
+
+def _name_values(node: Node, names: tuple[str, ...]) -> None:
+    """Each protected value labelled with the COSEM object it is the value of, where the use
+    case's protected object list is known and has one object per value."""
+    (values,) = (c for c in node.children if c.label == "values")
+    if len(names) == len(values.children):
+        for child, name in zip(values.children, names, strict=True):
+            child.label = f"{child.label} {name}"
 
 
 def _gbt_report(block: GbtBlock) -> Report:

@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gbcs_testdata import VECTORS
 
+from rig.gbcs.cosem.accesses import PROTECTED_MEMBERS
+from rig.gbcs.cosem.payload import protected_names
+from rig.gbcs.dlms import AccessRequest, decode_apdu
+from rig.gbcs.frame import decode
 from rig.gbcs.tree import inspect
 from rig.keys.keystore import KeyStore
 
@@ -20,9 +25,13 @@ def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
+def _tree_of(path: Path, keys: KeyStore) -> list[dict[str, Any]]:
+    """Every node of ``rig decode --json``'s tree of the vector at ``path``."""
+    return list(_nodes(inspect(bytes.fromhex(path.read_text().strip()), keys).to_json()["tree"]))
+
+
 def _tree(rtds: Path, keys: KeyStore, folder: str, name: str) -> list[dict[str, Any]]:
-    frame = bytes.fromhex((rtds / "vectors" / folder / name).read_text().strip())
-    return list(_nodes(inspect(frame, keys).to_json()["tree"]))
+    return _tree_of(rtds / "vectors" / folder / name, keys)
 
 
 @pytest.mark.shared
@@ -68,3 +77,48 @@ def test_read_attributes_lists_are_named_per_component(rtds: Path, rtds_keys: Ke
         ["ManufacturerName", "ModelIdentifier"],
         ["SupplyDepletionState", "SupplyTamperState"],
     ]
+
+
+_PROTECTED_READS = ("ECS17b", "ECS17d", "ECS17e", "ECS19", "ECS20b", "ECS20c", "ECS21a")
+_PROTECTED_READS += ("ECS21b", "ECS66")
+
+
+@pytest.mark.shared
+def test_protected_values_are_named_by_their_cosem_object(rtds_keys: KeyStore) -> None:
+    """Each decrypted value of a protected read's response is labelled with the COSEM object of
+    the use case's protected object list (ECS20c's two profiles in order)."""
+    named = {}
+    for path in VECTORS:
+        use_case = path.name.split("_")[0]
+        if use_case not in _PROTECTED_READS or "SUCCESS_RESPONSE" not in path.name:
+            continue
+        nodes = list(
+            _nodes(inspect(bytes.fromhex(path.read_text().strip()), rtds_keys).to_json()["tree"])
+        )
+        (values,) = (n for n in nodes if n["label"] == "values")
+        named[use_case] = [c["label"] for c in values["children"]]
+    assert set(named) == set(_PROTECTED_READS)
+    assert named["ECS17b"] == ["[0] Data 0-0:94.44.34.10.value"]
+    assert named["ECS20c"] == [
+        "[0] Profile generic 0-0:98.1.0.255.buffer",
+        "[1] Profile generic 0-0:98.1.1.255.buffer",
+    ]
+
+
+@pytest.mark.shared
+def test_protected_object_lists_match_the_rtds_commands() -> None:
+    """The table naming the values is the object list each RTDS command carries (class, logical
+    name, attribute of every ``get_protected_attributes`` target)."""
+    for path in VECTORS:
+        if "COMMAND" not in path.name or path.name.split("_")[0] not in _PROTECTED_READS:
+            continue
+        signing = decode(bytes.fromhex(path.read_text().strip())).signing
+        apdu = decode_apdu(signing.payload)
+        assert isinstance(apdu, AccessRequest)
+        (target,) = (d for s, d in zip(apdu.specs, apdu.data, strict=True) if s.class_id == 30)
+        objects = tuple(
+            (o.value[0].value, o.value[1].value, o.value[2].value) for o in target.value[0].value
+        )
+        members = PROTECTED_MEMBERS[signing.message_code]
+        assert objects == tuple((m[1], m[2], m[3]) for m in members), path.name
+        assert protected_names(signing.message_code)
