@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from rig.gbcs.asn1 import Asn1Payload
 from rig.gbcs.codes import HAN_ONLY_CODES, message_code_name
 from rig.gbcs.cosem.payload import protected_names
 from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf_from_secret, verify_signature
@@ -125,6 +126,9 @@ def _typed(node: Node, value: object, cluster: int | None = None) -> None:
     if isinstance(value, _ONE_LINE):
         node.value = str(value)
         return
+    if isinstance(value, Asn1Payload) and value.names:
+        _asn1(node, value)
+        return
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if isinstance(value, ZclComponent):
             cluster = value.cluster
@@ -134,6 +138,22 @@ def _typed(node: Node, value: object, cluster: int | None = None) -> None:
             node.add(name.replace("_", " "), getattr(value, name))
         return
     node.value = _text(value)
+
+
+def _asn1(node: Node, payload: Asn1Payload) -> None:
+    """The root element with each top-level element under its GBCS field name (an absent
+    trailing OPTIONAL element is shown as absent)."""
+    root = payload.root
+    items = root.value if isinstance(root.value, tuple) else ()
+    child = node.add("root", root.name)
+    for f in dataclasses.fields(root):
+        if f.name != "value":
+            _field(child, f.name, getattr(root, f.name))
+    for i, name in enumerate(payload.names):
+        if i < len(items):
+            _typed(child.add(name, items[i].name), items[i])
+        else:
+            child.add(name, "absent (OPTIONAL)")
 
 
 @functools.cache

@@ -122,3 +122,49 @@ def test_protected_object_lists_match_the_rtds_commands() -> None:
         members = PROTECTED_MEMBERS[signing.message_code]
         assert objects == tuple((m[1], m[2], m[3]) for m in members), path.name
         assert protected_names(signing.message_code)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("folder", "name", "expected"),
+    [
+        (
+            "11.3_CS06",
+            "CS06_11.3_FUTURE_DATED_SUCCESS_COMMAND_GBCS.HEX",
+            {
+                "manufacturer_image_hash": "OCTET STRING",
+                "originator_counter": "INTEGER",
+                "execution_date_time": "GeneralizedTime",
+            },
+        ),
+        (
+            "11.3_CS06",
+            "CS06_11.3_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX",
+            {
+                "manufacturer_image_hash": "OCTET STRING",
+                "originator_counter": "INTEGER",
+                "execution_date_time": "absent (OPTIONAL)",
+            },
+        ),
+        ("6.17_CS02c", "CS02c_6.17_SUCCESS_COMMAND_GBCS.HEX", {"key_usage": "BIT STRING"}),
+        (
+            "6.17_CS02c",
+            "CS02c_6.17_SUCCESS_RESPONSE_GBCS.HEX",
+            {
+                "certification_request_info": "SEQUENCE",
+                "signature_algorithm": "SEQUENCE",
+                "signature": "BIT STRING",
+            },
+        ),
+    ],
+)
+def test_asn1_elements_are_paired_with_their_field_names(
+    rtds: Path, rtds_keys: KeyStore, folder: str, name: str, expected: dict[str, str]
+) -> None:
+    """The root's top-level elements appear under GBCS's field names, each with its own type
+    and value, instead of a separate list of names."""
+    nodes = _tree(rtds, rtds_keys, folder, name)
+    (root,) = (n for n in nodes if n["label"] == "root")
+    paired = {c["label"]: c["value"] for c in root["children"] if c["label"] in expected}
+    assert paired == expected
+    assert not any(n["label"] == "names" for n in nodes)
