@@ -87,7 +87,10 @@ def _inputs(text: str) -> list[bytes]:
     """The frames of one argument: hex, or ``@FILE`` of hex text (one frame per line) or raw
     bytes (one frame)."""
     if text.startswith("@"):
-        raw = Path(text[1:]).read_bytes()
+        try:
+            raw = Path(text[1:]).read_bytes()
+        except OSError as exc:
+            raise click.BadParameter(f"{text[1:]}: {exc.strerror}", param_hint="@FILE") from None
         try:
             lines = [line.strip() for line in raw.decode("ascii").splitlines()]
             return [bytes.fromhex(line) for line in lines if line]

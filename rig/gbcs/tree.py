@@ -14,16 +14,19 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from rig.gbcs.asn1 import Asn1Payload
 from rig.gbcs.codes import HAN_ONLY_CODES, message_code_name
+from rig.gbcs.cosem.payload import protected_names
 from rig.gbcs.crypto import MAC_LENGTH, check_mac, kdf_from_secret, verify_signature
-from rig.gbcs.dlms import Data, parse_cosem_datetime
+from rig.gbcs.dlms import CompactArray, Data, parse_cosem_datetime
 from rig.gbcs.errors import DecodeError, GbcsError
 from rig.gbcs.esme_tariff import CosemDate, CosemDateTime, CosemTime
 from rig.gbcs.eui import Eui64
 from rig.gbcs.frame import Cra, GeneralSigning, Message, decode
 from rig.gbcs.gbt import GbtBlock, Reassembler, decode_block, is_gbt
+from rig.gbcs.gbz_message import ZclComponent
 from rig.gbcs.gsme_tariff import ZclDate
-from rig.gbcs.plaintexts import typed_plaintext
+from rig.gbcs.plaintexts import ProtectedAttributes, typed_plaintext
 from rig.gbcs.protect import (
     INVALID,
     EncryptedPart,
@@ -34,6 +37,7 @@ from rig.gbcs.protect import (
     plaintext_decoder,
 )
 from rig.gbcs.usecases import decode_payload
+from rig.gbcs.zcl_clusters import ATTRIBUTE_NAMES
 from rig.keys.keystore import KeyStore
 
 #: The ACB, which MACs every command (§1.5).
@@ -103,10 +107,17 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _typed(node: Node, value: object) -> None:
-    """Children for a typed payload object, recursively (dataclasses, A-XDR data, tuples)."""
+def _typed(node: Node, value: object, cluster: int | None = None) -> None:
+    """Children for a typed payload object, recursively (dataclasses, A-XDR data, tuples).
+
+    ``cluster`` is the ZCL cluster of the enclosing component: attribute ids below it are shown
+    with their ZSE names (a record does not know its cluster; the component does)."""
     if isinstance(value, Data):
-        if isinstance(value.value, tuple):
+        if isinstance(value.value, CompactArray):
+            node.value = f"compact array, {len(value.value.rows)} rows"
+            for i, row in enumerate(value.value.rows):
+                _typed(node.add(f"[{i}] {row.tag.name.lower()}"), row)
+        elif isinstance(value.value, tuple):
             for i, item in enumerate(value.value):
                 _typed(node.add(f"[{i}] {item.tag.name.lower()}"), item)
         else:
@@ -115,13 +126,34 @@ def _typed(node: Node, value: object) -> None:
     if isinstance(value, _ONE_LINE):
         node.value = str(value)
         return
+    if isinstance(value, Asn1Payload) and value.names:
+        _asn1(node, value)
+        return
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if isinstance(value, ZclComponent):
+            cluster = value.cluster
         for f in dataclasses.fields(value):
-            _field(node, f.name, getattr(value, f.name))
+            _field(node, f.name, getattr(value, f.name), cluster)
         for name in _names(type(value)):
             node.add(name.replace("_", " "), getattr(value, name))
         return
     node.value = _text(value)
+
+
+def _asn1(node: Node, payload: Asn1Payload) -> None:
+    """The root element with each top-level element under its GBCS field name (an absent
+    trailing OPTIONAL element is shown as absent)."""
+    root = payload.root
+    items = root.value if isinstance(root.value, tuple) else ()
+    child = node.add("root", root.name)
+    for f in dataclasses.fields(root):
+        if f.name != "value":
+            _field(child, f.name, getattr(root, f.name))
+    for i, name in enumerate(payload.names):
+        if i < len(items):
+            _typed(child.add(name, items[i].name), items[i])
+        else:
+            child.add(name, "absent (OPTIONAL)")
 
 
 @functools.cache
@@ -142,19 +174,36 @@ def _names(cls: type) -> tuple[str, ...]:
 _ONE_LINE = (Decimal, str, Eui64, CosemDate, CosemTime, CosemDateTime, ZclDate)
 
 
-def _field(node: Node, name: str, value: object) -> None:
+def _field(node: Node, name: str, value: object, cluster: int | None = None) -> None:
     if isinstance(value, _ONE_LINE):
         node.add(name, str(value))
     elif isinstance(value, tuple):
         child = node.add(name, f"{len(value)} items")
         for i, item in enumerate(value):
+            if isinstance(item, int) and name in _ATTRIBUTE_FIELDS:
+                child.add(f"[{i}]", _attribute(item, cluster))
+                continue
             kind = type(item).__name__ if dataclasses.is_dataclass(item) else ""
-            _typed(child.add(f"[{i}]", kind), item)
+            _typed(child.add(f"[{i}]", kind), item, cluster)
     elif isinstance(value, Data) or dataclasses.is_dataclass(value):
         label = f"{name} ({value.tag.name.lower()})" if isinstance(value, Data) else name
-        _typed(node.add(label, type(value).__name__ if not isinstance(value, Data) else ""), value)
+        kind = type(value).__name__ if not isinstance(value, Data) else ""
+        _typed(node.add(label, kind), value, cluster)
+    elif isinstance(value, int) and name in _ATTRIBUTE_FIELDS:
+        node.add(name, _attribute(value, cluster))
     else:
         node.add(name, value)
+
+
+#: Fields that hold ZCL attribute ids (records and attribute lists of the general commands).
+_ATTRIBUTE_FIELDS = frozenset({"attribute", "attributes", "start_attribute"})
+
+
+def _attribute(attribute: int, cluster: int | None) -> str:
+    """An attribute id with its ZSE name where the cluster's table has it."""
+    text = _text(attribute)
+    name = None if cluster is None else ATTRIBUTE_NAMES.get(cluster, {}).get(attribute)
+    return text if name is None else f"{text} {name}"
 
 
 def inspect(data: bytes, keys: KeyStore | None = None) -> Report:
@@ -243,7 +292,19 @@ def _plaintext(node: Node, message_code: int, part: EncryptedPart, plaintext: by
         node.add("plaintext", plaintext)
         node.add("not decoded", exc.reason)
         return
-    _typed(node.add("typed", type(typed).__name__), typed)
+    typed_node = node.add("typed", type(typed).__name__)
+    _typed(typed_node, typed)
+    if isinstance(typed, ProtectedAttributes):
+        _name_values(typed_node, protected_names(message_code))
+
+
+def _name_values(node: Node, names: tuple[str, ...]) -> None:
+    """Each protected value labelled with the COSEM object it is the value of, where the use
+    case's protected object list is known and has one object per value."""
+    (values,) = (c for c in node.children if c.label == "values")
+    if len(names) == len(values.children):
+        for child, name in zip(values.children, names, strict=True):
+            child.label = f"{child.label} {name}"
 
 
 def _gbt_report(block: GbtBlock) -> Report:

@@ -145,3 +145,11 @@ def test_a_payload_its_model_cannot_re_encode_is_one_error_line(rtds: Path) -> N
         "error: offset 36: payload: ECS01a: payload is not in canonical form "
         "(251 does not fit in INTEGER)"
     ]
+
+
+def test_a_missing_file_is_one_error_line(tmp_path: Path) -> None:
+    """``rig decode @FILE`` of a file that cannot be read: usage error (exit 2), no traceback."""
+    result = CliRunner().invoke(decode, [f"@{tmp_path / 'absent.hex'}"])
+    assert result.exit_code == 2
+    assert "absent.hex" in result.output and "Traceback" not in result.output
+    assert not isinstance(result.exception, OSError)

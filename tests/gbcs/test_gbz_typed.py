@@ -26,7 +26,8 @@ from rig.gbcs.gbz_message import (
 from rig.gbcs.mutate import mutate
 from rig.gbcs.usecases import RawPayload, decode_payload, encode_payload
 from rig.gbcs.wire import Reader
-from rig.gbcs.zcl_clusters import PublishEventLog, ReadAttributesResponse
+from rig.gbcs.zcl_clusters import ReadAttributesResponse
+from rig.gbcs.zcl_clusters.management import PublishEventLog
 
 
 def _gbz_or_asn1(payload: bytes) -> bool:

@@ -372,6 +372,35 @@ def _parse(table: str) -> dict[int, tuple[tuple[Member, ...], ...]]:
 
 #: Message code -> the forms of its request, each a tuple of members in request order.
 USE_CASE_MEMBERS: dict[int, tuple[tuple[Member, ...], ...]] = _parse(_TABLE)
+#: The protected object list of each use case that reads through ``get_protected_attributes``
+#: (Data protection, class 30, method 1; §1.4), as the RTDS 4.5.0 commands carry it: the
+#: decrypted response holds one value per object, in this order, and names none of them.
+#: ECS68's alert carries its billing data log without a command, so it is not listed.
+_PROTECTED = """
+0027 ECS17b
+    GET 1 0-0:94.44.34.10 2
+0029 ECS17d
+    GET 1 0-0:94.44.34.1 2
+002A ECS17e
+    GET 1 0-0:94.44.34.2 2
+002D ECS19
+    GET 1 0-0:94.44.34.30 2
+002F ECS20b
+    GET 7 0-0:98.1.2.255 2
+0030 ECS20c
+    GET 7 0-0:98.1.0.255 2
+    GET 7 0-0:98.1.1.255 2
+0033 ECS21a
+    GET 7 0-0:98.1.9.255 2
+0034 ECS21b
+    GET 7 0-0:98.1.8.255 2
+0060 ECS66
+    GET 7 0-0:99.1.3.255 2
+"""
+#: Message code -> the objects (as GET members) whose values a protected read returns, in order.
+PROTECTED_MEMBERS: dict[int, tuple[Member, ...]] = {
+    code: forms[0] for code, forms in _parse(_PROTECTED).items()
+}
 #: Message codes of DLMS alerts (Data-Notifications) in the RTDS without a class of their own;
 #: the generic alerts 0x1000 / 0x1001, ECS68, ECS80 and the future-dated 0x00CC have theirs in
 #: :mod:`rig.gbcs.usecases` (§1.6).

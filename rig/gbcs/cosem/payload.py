@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rig.gbcs.codes import message_code_name
-from rig.gbcs.cosem.accesses import DLMS_ALERT_CODES, USE_CASE_MEMBERS, Member
+from rig.gbcs.cosem.accesses import (
+    DLMS_ALERT_CODES,
+    PROTECTED_MEMBERS,
+    USE_CASE_MEMBERS,
+    Member,
+)
 from rig.gbcs.cosem.classes import CLASSES, RESULTS, class_name, describe, member
 from rig.gbcs.cosem.schema import (
     ANY,
@@ -72,6 +77,12 @@ def _label(kind: AccessKind, class_id: int, obis: bytes, index: int) -> str:
     .control_state``; a pure function of constant tables, so each is formatted once."""
     name = member(class_id, index, kind is AccessKind.ACTION)[0]
     return f"{class_name(class_id)} {describe(obis)}.{name}"
+
+
+def protected_names(message_code: int) -> tuple[str, ...]:
+    """The COSEM member of each value of a protected read's decrypted response, in order
+    (:data:`~rig.gbcs.cosem.accesses.PROTECTED_MEMBERS`); () where the table has none."""
+    return tuple(_label(*m) for m in PROTECTED_MEMBERS.get(message_code, ()))
 
 
 @dataclass(frozen=True)
