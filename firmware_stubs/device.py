@@ -236,12 +236,17 @@ class SmartDevice:
         except (DecodeError, ValueError) as exc:
             self._note(f"command 0x{code:04X} from {s.originator} not answered: {exc}")
             return []
+        stamp = self._device_time(now) if ex is None or ex.dated else None
+        try:
+            sealed = self._seal_parts(command, clear)
+            response = self._codec.build_response(command, sealed, date_time=stamp)
+        except KeyNotFound as exc:  # a recipient (or supplementary party) it has no key of
+            self._note(f"command 0x{code:04X} from {s.originator} not answered: {exc}")
+            return []
         self._device_state.scheduled.extend(dated)
         for execution in dated:
             self._note(f"0x{code:04X} from {s.originator}: executes at {execution.due:.0f}")
-        stamp = self._device_time(now) if ex is None or ex.dated else None
-        sealed = self._seal_parts(command, clear)
-        return [(self._delay, self._codec.build_response(command, sealed, date_time=stamp))]
+        return [(self._delay, response)]
 
     def _dlms_dated(
         self, command: Message, request: DlmsRequest, model: CosemModel, now: float

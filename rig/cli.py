@@ -432,7 +432,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     ),
     "codec": (
         "rig.benchmarks.commands:benchmark_codec",
-        "Frames per second of the codec and its ratio to the bare cryptography it needs.",
+        "Frames per second of the codec and its ratio to the bare cryptography it needs; "
+        "with ``--rtds``, frames per second of a whole-RTDS pass beside gbcs-parser's "
+        '(docs/gbcs-codec.md, "Benchmark").',
     ),
     "devices": (
         "rig.benchmarks.devices:benchmark_devices",

@@ -36,11 +36,9 @@ from rig.duis.srv_matrix import (
     Role,
     use_case,
 )
-from rig.gbcs.eui import Eui64
+from rig.gbcs.eui import DCC, Eui64
 from rig.gbcs.gsme_tariff import GAS_THRESHOLD_MAX  # seed 002 / DUIS 4.0 release note §4.2
 
-#: The DCC's EUI-64, the target of Non-Device requests (domain.md §7.1, SRV 11.1).
-DCC = Eui64.parse("90-B3-D5-1F-30-00-00-02")
 #: seed 002 / DUIS 4.0 release note §4.1: SMETS2 install codes are 16 bytes.
 SMETS2_INSTALL_CODE_LENGTH = 16
 _LOCAL_ONLY_ON_DEMAND = frozenset({rq.CommandVariant(2), rq.CommandVariant(3)})

@@ -48,3 +48,9 @@ class Eui64:
 
 
 _interned: dict[bytes, Eui64] = {}
+
+
+#: The DCC's entity id in the RTDS and DCC Boxed (reference/gbcs.md §1.5): the Access Control
+#: Broker that MACs commands, the DSP that signs DUIS XML, and the target of Non-Device
+#: requests (domain.md §7.1, SRV 11.1).
+DCC = Eui64.parse("90-B3-D5-1F-30-00-00-02")

@@ -23,8 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from rig.duis.access import DCC
-from rig.gbcs.eui import Eui64
+from rig.gbcs.eui import DCC, Eui64
 
 _VALIDITY = datetime.timedelta(days=5 * 365)
 #: The DCC Boxed test Users whose keys shared/duis ships: a supplier and a network operator.
