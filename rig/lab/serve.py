@@ -36,7 +36,7 @@ from devices.benchio.emulator import EmulatedBenchIO
 from rig.config.bench import Bench
 from rig.lab.export import bench_resources, exporter_config, place_commands
 from rig.lab.place import PlaceError
-from rig.live.emulate import LogLine, Served, serve
+from rig.live.emulate import LogLine, Served, ServedHan, serve
 from rig.live.launch import emulated_bench_io
 
 #: The files ``rig lab serve`` writes in its folder.
@@ -101,8 +101,12 @@ def serve_bench(
     folder.mkdir(parents=True, exist_ok=True)
     module = served_bench_io(bench, hostname)
 
-    def ready(served: list[Served], key_folder: Path) -> None:
-        ports = {device.name: device.port for device in served}
+    def ready(served: list[Served], key_folder: Path, han: ServedHan | None) -> None:
+        # An emulated HAN's radio is not exported yet: its meters are served as rig emulate
+        # serves them, on this host only (docs/lab.md "Emulated benches in the lab").
+        ports = {
+            device.name: device.port for device in served if han is None or device.port != han.port
+        }
         io_address = module.address if module is not None else None
         config = folder / EXPORTER_CONFIG
         config.write_text(exporter_config(place, bench_resources(bench, ports, io_address)))
