@@ -77,10 +77,17 @@ def _rows(buffer: Data) -> tuple[Data, ...]:
     return value if isinstance(value, tuple) else ()
 
 
+def _cut(row: Data, columns: tuple[int, ...]) -> Data:
+    """``row`` cut to the ``columns`` it has (a row that is not a structure stays as it is)."""
+    if not isinstance(row.value, tuple):
+        return row
+    return Data(Tag.STRUCTURE, tuple(row.value[c] for c in columns if c < len(row.value)))
+
+
 def _rebuilt(buffer: Data, rows: list[Data], columns: tuple[int, ...] | None) -> Data:
     """``buffer`` holding ``rows``, each cut to ``columns``, in the buffer's own form."""
     if columns is not None:
-        rows = [Data(Tag.STRUCTURE, tuple(row.value[c] for c in columns)) for row in rows]  # type: ignore[index]
+        rows = [_cut(row, columns) for row in rows]
     value = buffer.value
     if isinstance(value, CompactArray):
         description = value.description
@@ -109,7 +116,10 @@ def select(buffer: Data, selection: Selection, capture_objects: Data | None = No
         ]
         return _rebuilt(buffer, kept, _columns(selected, capture_objects))
     if selection.selector == ENTRY:
-        first, last, first_value, last_value = (int(p.value or 0) for p in params)  # type: ignore[arg-type]
+        numbers = [p.value or 0 for p in params]
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+            return buffer  # entry descriptor: four unsigned integers (IEC 62056-6-2, class 7)
+        first, last, first_value, last_value = numbers
         kept = rows[max(first, 1) - 1 : last or None]
         width = len(kept[0].value) if kept and isinstance(kept[0].value, tuple) else 0
         columns = None

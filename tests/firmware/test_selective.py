@@ -107,3 +107,15 @@ def test_range_selection_keeps_exactly_the_entries_in_range(
 def test_an_unknown_selector_or_shape_returns_the_buffer(selector: int) -> None:
     buffer = _buffer([1, 2, 3])
     assert select(buffer, Selection(selector, Data(Tag.ARRAY, ()))) == buffer
+
+
+def test_descriptors_of_the_wrong_shape_select_nothing_and_raise_nothing() -> None:
+    """An entry descriptor whose parameters are not four integers, or a row that is not a
+    structure, gives the buffer as it is (the keyed fuzz found a TypeError out of the ESME)."""
+    rows = (Data(Tag.STRUCTURE, (Data(U32, 1), Data(U32, 2))), Data(U32, 5))
+    buffer = Data(Tag.ARRAY, rows)
+    nested = Data(Tag.STRUCTURE, (Data(U32, 1),))
+    odd = Selection(ENTRY, Data(Tag.STRUCTURE, (nested, Data(U32, 2), Data(U32, 1), Data(U32, 1))))
+    assert select(buffer, odd) == buffer
+    one_column = Selection(ENTRY, Data(Tag.STRUCTURE, tuple(Data(U32, n) for n in (1, 2, 2, 2))))
+    assert select(buffer, one_column).value == (Data(Tag.STRUCTURE, (Data(U32, 2),)), Data(U32, 5))
