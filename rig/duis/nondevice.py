@@ -19,34 +19,12 @@ from dataclasses import dataclass
 from lxml import etree
 
 from rig.duis.codes import DuisError, RigCode
+from rig.duis.request import DevicePrenotification, ReadInventory
 from rig.duis.xmltext import add, q, required, text
 from rig.gbcs.eui import Eui64
 
 #: DSPInventory holds at most this many devices (DUIS 5.4 schema, ``maxOccurs="17"``).
 MAX_INVENTORY = 17
-
-
-@dataclass(frozen=True)
-class ReadInventory:
-    """SRV 8.2 body: the inventory entries around ``device_id`` (its premises)."""
-
-    device_id: Eui64
-
-    srv = "8.2"
-
-
-@dataclass(frozen=True)
-class DevicePrenotification:
-    """SRV 12.2 body: a device the User will install, told to the DSP before it is."""
-
-    device_id: Eui64
-    manufacturer: str
-    model: str
-    device_type: str
-    smets_chts_version: str | None = None
-    firmware_version: str | None = None
-
-    srv = "12.2"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 
-from rig.duis.nondevice import DevicePrenotification, ReadInventory
 from rig.gbcs.eui import Eui64
 
 _MAX_COUNTER = 2**64
@@ -292,6 +291,29 @@ class SignedPreCommand:
     srv: str
     gbcs_payload: bytes
     execution_date_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReadInventory:
+    """SRV 8.2 body: the inventory entries around ``device_id`` (its premises)."""
+
+    device_id: Eui64
+
+    srv = "8.2"
+
+
+@dataclass(frozen=True)
+class DevicePrenotification:
+    """SRV 12.2 body: a device the User will install, told to the DSP before it is."""
+
+    device_id: Eui64
+    manufacturer: str
+    model: str
+    device_type: str
+    smets_chts_version: str | None = None
+    firmware_version: str | None = None
+
+    srv = "12.2"
 
 
 Body = (

@@ -14,8 +14,8 @@ from firmware_stubs.exemplars import firmware_version
 from rig.config.bench import Bench, DeviceConfig
 from rig.duis.codes import DuisError, ResponseCode
 from rig.duis.messages import Content
-from rig.duis.nondevice import DevicePrenotification, DspInventory, InventoryDevice, ReadInventory
-from rig.duis.request import ServiceRequest
+from rig.duis.nondevice import DspInventory, InventoryDevice
+from rig.duis.request import DevicePrenotification, ReadInventory, ServiceRequest
 from rig.gbcs.eui import Eui64
 
 #: [ASSUMED] the DeviceManufacturer of a bench device (the bench file names none).

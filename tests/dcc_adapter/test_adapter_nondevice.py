@@ -24,8 +24,8 @@ from rig.duis.messages import (
     parse_request,
     response_to,
 )
-from rig.duis.nondevice import DspInventory, InventoryDevice, ReadInventory
-from rig.duis.request import CommandVariant, RequestId, ServiceRequest
+from rig.duis.nondevice import DspInventory, InventoryDevice
+from rig.duis.request import CommandVariant, ReadInventory, RequestId, ServiceRequest
 from rig.gbcs.eui import Eui64
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,14 @@ from rig.duis.access import DCC
 from rig.duis.codes import ResponseCode
 from rig.duis.dsig import CertificateStore, sign, signer_eui, verify
 from rig.duis.messages import Response, ResponseMessage, build_request, parse_response
-from rig.duis.nondevice import DevicePrenotification, DspInventory, ReadInventory
-from rig.duis.request import CommandVariant, RequestId, ServiceRequest
+from rig.duis.nondevice import DspInventory
+from rig.duis.request import (
+    CommandVariant,
+    DevicePrenotification,
+    ReadInventory,
+    RequestId,
+    ServiceRequest,
+)
 from rig.gbcs.eui import Eui64
 from rig.results.record import RequestRecord
 
