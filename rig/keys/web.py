@@ -65,6 +65,13 @@ def _issue(
         .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
         .add_extension(_usage(sign=True, ca=issuer is None), critical=True)
+        # Key identifiers: Python 3.13's default TLS context verifies strictly (RFC 5280), and
+        # refuses a certificate whose issuer is named by no Authority Key Identifier.
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
     )
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical=critical)
