@@ -206,11 +206,20 @@ class Air:
             self._at(deadline, lambda t: sender.tx_done(epoch, TxDone(Status.NO_ACK), t))
 
     def _replay(self, fault: AirFault, now: float) -> None:
-        """A replay is due: the frame it picks reaches its receiver again after its air time."""
+        """A replay is due: once the band is clear (the attacker's radio does its CCA as any
+        other), the frame it picks, the last one heard, reaches its receiver again after its air
+        time, holding the channel meanwhile. Waiting for a clear band keeps a replay from
+        overtaking a frame still in the air: that frame would reach the receiver first and make
+        the copy ``stale`` rather than a ``replay`` of the last frame accepted."""
+        busy = max(self._clear_at.values(), default=now)
+        if busy > now:
+            self._at(busy, lambda t: self._replay(fault, t))
+            return
         frame = self.faults.replay(fault, now) if self.faults is not None else None
         if frame is None:
             return
         at = now + mac.air_time_us(len(frame.psdu)) * 1e-6
+        self._clear_at[frame.channel] = at
         for radio in self.radios:
             if radio.hwaddr == frame.receiver and radio.listening(frame.channel):
                 radio.hear(frame.psdu, _header(frame.psdu), frame.channel, at, self.config)

@@ -103,6 +103,24 @@ def test_replay_sends_the_last_matching_frame_again_at_its_time() -> None:
     assert record.fault is Fault.REPLAY and record.frames == (first.psdu,)
 
 
+def test_replay_due_while_a_frame_is_in_the_air_waits_and_copies_that_frame() -> None:
+    """A copy sent mid-frame would reach the hub after that frame and be stale, not a replay of
+    the last frame it accepted: the attacker's radio waits for the band to clear, then holds it
+    (CI caught a hub refusing the copy as ``NWK: stale``)."""
+    air, hub, meter, _ = han(AirFault(AirFaultKind.REPLAY, at_s=0.5, direction=Direction.RX))
+    send(air, meter, frame(1, seq=7), now=0.0)
+    send(air, meter, frame(1, seq=8), now=0.4999)  # in the air when the replay is due
+    air.advance(0.6)
+    first, second, again = (f.psdu for _, f in heard(hub))
+    assert first != second and again == second
+    [record] = air.faults.log  # type: ignore[union-attr]
+    assert record.at > 0.4999 + mac.air_time_us(len(second)) * 1e-6 - 1e-9
+    send(air, meter, frame(1, seq=9), now=record.at)  # waits for the copy's air time
+    air.advance(1.0)
+    [(at, after)] = heard(hub)
+    assert at >= record.at + 2 * mac.air_time_us(len(after.psdu)) * 1e-6 - 1e-9
+
+
 def test_replay_scheduled_through_the_api_with_nothing_captured_does_nothing() -> None:
     air, hub, _, _ = han()
     air.add_fault(AirFault(AirFaultKind.REPLAY, at_s=0.1))
