@@ -150,11 +150,14 @@ class Northbound:
         self._record(
             {"kind": "link", "device": device.name, "at": self._loop.time(), "event": reason}
         )
-        config = self.bench.devices.get(device.name)
-        where = f"{device.name} on {config.place}" if config and config.place else device.name
         for entry in list(self._in_flight.values()):
             if entry.device is device and "on_wire" in entry.record.stamps:
-                self._finish(entry, f"{where}: {self._down[device.name]}")
+                self._finish(entry, f"{self._where(device)}: {self._down[device.name]}")
+
+    def _where(self, device: Device) -> str:
+        """The device's name, with the labgrid place and exporter that serve it if one does."""
+        config = self.bench.devices.get(device.name)
+        return f"{device.name} on {config.place}" if config and config.place else device.name
 
     def link_restored(self, device: Device) -> None:
         """A reconnecting link is back: requests to the device are sent again."""

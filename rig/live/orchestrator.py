@@ -409,7 +409,7 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
                 self._kept.use(signing.originator, device.eui, signing.counter)
             on_wire = device.send(frame)
         except Exception as exc:  # the link down, a write failed, a frame too long for it
-            self._finish(entry, f"could not send to {device.name}: {exc}")
+            self._finish(entry, f"could not send to {self._where(device)}: {exc}")
             return
         stamps["on_wire"] = on_wire
         deadline = on_wire + self._timeouts[device.name]

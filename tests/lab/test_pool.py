@@ -112,10 +112,13 @@ def test_plans_on_a_pool_with_an_exporter_killed(
     ]
     assert lost, output[-3000:]
     exporter = lab.host(victim).exporter
+    # Each names the place and its exporter: on the wire when the link went, or sent after.
+    where = f"esme on place {victim} (exporter {exporter}): link lost"
     assert all(
-        r["reason"].startswith(f"esme on place {victim} (exporter {exporter}): link lost")
-        for r in lost
+        r["reason"].startswith(where)
         if "on_wire" in r.get("stamps", {})
+        else r["reason"].startswith(f"could not send to {where}")
+        for r in lost
     ), lost[:3]
     # In flight when the host went: on the wire to its meter, or taken from the DSP's queue for
     # it (which request the freeze catches depends on where the plans are at that moment).
