@@ -94,16 +94,11 @@ def test_vector_regenerates(vector_bytes: bytes, rtds_keys: KeyStore, rtds_vecto
 
 def test_every_typed_use_case_vector_has_a_typed_model() -> None:
     """No RTDS payload of a typed use case falls back to RawPayload (ECS01a / GCS01a included,
-    SRV 1.1.1); the others stay raw until every use case is typed (they still round-trip)."""
-    untyped, typed = [], 0
+    SRV 1.1.1), and every shared vector's use case is a typed one."""
+    untyped = []
     for path in VECTORS:
         s = decode(bytes.fromhex(path.read_text().strip())).signing
         is_raw = isinstance(decode_payload(s.message_code, s.payload, s.cra), RawPayload)
-        if (s.message_code, s.cra) in TYPED_USE_CASES:
-            typed += 1
-            if is_raw:
-                untyped.append(path.name)
-        else:
-            assert is_raw, path.name
+        if is_raw or (s.message_code, s.cra) not in TYPED_USE_CASES:
+            untyped.append(path.name)
     assert untyped == []
-    assert typed >= 482  # of the 737 shared vectors: every DLMS one (402) and 80 GBZ
