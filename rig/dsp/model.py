@@ -97,6 +97,7 @@ class Dsp:
         "_call_at",
         "_classes",
         "_clock",
+        "_dated",
         "_delivered",
         "_dispatched",
         "_finish",
@@ -178,6 +179,7 @@ class Dsp:
         self._next_seq = 0
         self._classes: dict[tuple[str, Mode], int] = {}
         self._busy = 0
+        self._dated = 0
         self._submitted = self._admitted = self._throttled = self._rejected = 0
         self._dispatched = self._delivered = self._alerts = 0
         self._users: dict[str, list[int]] = {}  # user -> [admitted, throttled, rejected]
@@ -195,7 +197,10 @@ class Dsp:
         """Count, acknowledge and stamp ``request``; queue it, hold it or reject it (SECMP0067).
 
         Accepted (queued or held): ``Ack("I99", now)``. Rejected by throttling: the TMM's
-        ``throttling.response_code``, and the request goes no further.
+        ``throttling.response_code``, and the request goes no further. An accepted request with
+        a ``release_at`` still to come is held until then (a DSP future-dated request,
+        domain.md §7.3: "the DSP holds it and releases it at the execution time"), then
+        queued as any other.
         """
         now = self._now()
         request.submitted_at = now
@@ -216,13 +221,26 @@ class Dsp:
                 self._rejected += 1
                 return _ack((throttle.policy.response_code, now))
         counts[0] += 1
-        self._admit(request, now)
+        self._admit_when_due(request, now)
         return _ack((ACK_CODE, now))
 
     def _release_held(self, request: object) -> None:
-        """A request the throttle held is admitted now."""
+        """A request the throttle held is admitted now (or at its execution time)."""
         assert isinstance(request, DspRequest)
         self._users[request.user][0] += 1
+        self._admit_when_due(request, self._now())
+
+    def _admit_when_due(self, request: DspRequest, now: float) -> None:
+        release_at = request.release_at
+        if release_at is None or release_at <= now:
+            self._admit(request, now)
+            return
+        self._dated += 1
+        self._call_at(release_at, self._release_dated, request)
+
+    def _release_dated(self, request: DspRequest) -> None:
+        """A future-dated request's execution time has come: it is queued now."""
+        self._dated -= 1
         self._admit(request, self._now())
 
     def _admit(self, request: DspRequest, now: float) -> None:
@@ -510,6 +528,11 @@ class Dsp:
     def held(self) -> int:
         """Southbound requests held by throttling now."""
         return 0 if self._throttle is None else self._throttle.held
+
+    @property
+    def dated(self) -> int:
+        """Future-dated requests the DSP holds until their execution time now."""
+        return self._dated
 
     @property
     def throttling_active(self) -> bool:

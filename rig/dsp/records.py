@@ -20,7 +20,8 @@ class DspRequest:
 
     ``target`` is the Comms Hub or device: the EUI-64 string on the bench, any hashable (an
     integer) in simulation. The DSP fills ``submitted_at``/``acked_at`` on :meth:`Dsp.submit`,
-    ``admitted_at`` when it enters the queue (later than submission if throttling held it),
+    ``admitted_at`` when it enters the queue (later than submission if throttling held it,
+    or if it is future-dated and the DSP held it until ``release_at``),
     ``dequeued_at`` when a server takes it, ``dispatched_at`` when its service ends and
     ``responded_at`` when its response comes back through :meth:`Dsp.respond`. ``seq`` is its
     place in queue-arrival order. Identity, not value, distinguishes two requests.
@@ -39,6 +40,9 @@ class DspRequest:
     dispatched_at: float | None = None
     responded_at: float | None = None
     seq: int = 0
+    #: A DSP future-dated request (domain.md §7.3, pattern "DSP"): the DSP holds it until this
+    #: time, then queues it; None (on demand, or a date already passed): queued at once.
+    release_at: float | None = None
 
     def __init__(  # written out: the generated one is interpreted even when compiled (~10 %)
         self,
@@ -55,6 +59,7 @@ class DspRequest:
         dispatched_at: float | None = None,
         responded_at: float | None = None,
         seq: int = 0,
+        release_at: float | None = None,
     ) -> None:
         self.request_id = request_id
         self.srv = srv
@@ -69,6 +74,7 @@ class DspRequest:
         self.dispatched_at = dispatched_at
         self.responded_at = responded_at
         self.seq = seq
+        self.release_at = release_at
 
 
 class Ack(NamedTuple):

@@ -26,6 +26,7 @@ import itertools
 import logging
 import selectors
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -46,7 +47,7 @@ from rig.duis.request import (
     ServiceRequest,
     SignedPreCommand,
 )
-from rig.duis.srv_matrix import SRV_MATRIX, DeviceType
+from rig.duis.srv_matrix import SRV_MATRIX, DeviceType, FutureDated
 from rig.duis.transform import DCC_ORIGINATED, command_signing, to_gbcs
 from rig.gbcs.codec import RemotePartyCodec
 from rig.gbcs.crypto import sign
@@ -88,6 +89,17 @@ class _User:
     def __init__(self, config: UserConfig) -> None:
         self.config = config
         self.counter = OriginatorCounter(config.counter_start)
+
+
+def _release_at(request: ServiceRequest, now: float) -> float | None:
+    """When the DSP releases a request it holds (an SRV whose future-dated pattern is "DSP",
+    domain.md §7.3, with an ExecutionDateTime), on the loop's clock (``now`` is the loop's
+    time, the date-time is the wall clock's); None for any other request: on demand, or
+    future-dated for the device to hold (pattern "Device": sent at once, GBCS §1.6)."""
+    moment = request.execution_date_time
+    if moment is None or SRV_MATRIX[request.srv].future_dated is not FutureDated.DSP:
+        return None
+    return now + max(0.0, moment.timestamp() - time.time())
 
 
 class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
@@ -366,6 +378,7 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
             user,
             record.target,
             key,
+            release_at=_release_at(request, now),
         )
         record.priority = tmm.level_of(request.srv)
         ack = self._dsp.submit(dsp_request)
@@ -386,6 +399,8 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
         if entry is None:
             return
         stamps = entry.record.stamps
+        if dsp_request.release_at is not None:
+            stamps["released"] = dsp_request.admitted_at  # type: ignore[assignment]
         stamps["dequeued"] = dsp_request.dequeued_at  # type: ignore[assignment]
         # Called by the DSP's service timer: whatever fails here fails this request alone
         # (a raise would leave it unfinished and its caller waiting for ever).

@@ -16,11 +16,15 @@ STAMPS = ("submitted", "acknowledged", "dequeued", "on_wire", "device_response",
 #: "Timestamps"): its HTTP request began (before ``submitted``); its response was accepted by
 #: the User's endpoint (after ``delivered``).
 HTTP_STAMPS = ("received", "posted")
+#: One more for a DSP future-dated request (domain.md §7.3, pattern "DSP"): the DSP released
+#: it into its queue at its execution time (docs/dsp-model.md "Future-dated requests").
+HELD_STAMPS = ("released",)
 
 #: Latency hops: name -> (from stamp, to stamp).
 HOPS: dict[str, tuple[str, str]] = {
     "http_in": ("received", "submitted"),
     "ack": ("submitted", "acknowledged"),
+    "held": ("acknowledged", "released"),
     "queue": ("acknowledged", "dequeued"),
     "dispatch": ("dequeued", "on_wire"),
     "device": ("on_wire", "device_response"),
@@ -29,6 +33,9 @@ HOPS: dict[str, tuple[str, str]] = {
     "total": ("submitted", "delivered"),
     "adapter": ("received", "posted"),
 }
+#: The hops that start at ``released`` instead, for a request the DSP held until its execution
+#: time: its latency is the DSP's from then, as its User measures it; the wait is ``held``.
+FROM_RELEASE = frozenset({"queue", "total"})
 
 
 @dataclass(slots=True)
@@ -58,8 +65,8 @@ class RequestRecord:
         return self.outcome == "ok"
 
     def stamp(self, name: str, at: float) -> None:
-        if name not in STAMPS and name not in HTTP_STAMPS:
-            known = ", ".join((*STAMPS, *HTTP_STAMPS))
+        if name not in STAMPS and name not in HTTP_STAMPS and name not in HELD_STAMPS:
+            known = ", ".join((*STAMPS, *HTTP_STAMPS, *HELD_STAMPS))
             raise ValueError(f"unknown timestamp {name!r}; known: {known}")
         self.stamps.setdefault(name, at)
 
@@ -96,12 +103,16 @@ class RequestRecord:
 
 
 def hop_latencies(stamps: dict[str, float]) -> dict[str, float]:
-    """Seconds per hop of :data:`HOPS`, for the hops whose both ends are in ``stamps``."""
-    return {
-        hop: stamps[end] - stamps[start]
-        for hop, (start, end) in HOPS.items()
-        if start in stamps and end in stamps
-    }
+    """Seconds per hop of :data:`HOPS`, for the hops whose both ends are in ``stamps`` (those
+    of :data:`FROM_RELEASE` from ``released`` when it is)."""
+    released = "released" in stamps
+    out = {}
+    for hop, (start, end) in HOPS.items():
+        if released and hop in FROM_RELEASE:
+            start = "released"
+        if start in stamps and end in stamps:
+            out[hop] = stamps[end] - stamps[start]
+    return out
 
 
 def request_json(values: tuple[Any, ...]) -> dict[str, Any]:

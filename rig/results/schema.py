@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from rig.results.jsonl import encode
-from rig.results.record import HOPS, HTTP_STAMPS, STAMPS
+from rig.results.record import HELD_STAMPS, HOPS, HTTP_STAMPS, STAMPS
 
 #: A record's idempotency key (set by :class:`rig.results.resilient.ResilientWriter`): a record
 #: written twice with the same id is stored once. Not part of the record read back.
@@ -58,8 +58,12 @@ _REQUEST_FIELDS = ("request_id", "srv", "priority", "user", "target", "outcome",
 #: The stamps and hops of schema v1 (v4 added those of requests that come in by HTTP).
 _V1_STAMPS = ("submitted", "acknowledged", "dequeued", "on_wire", "device_response", "delivered")
 _V1_HOPS = ("ack", "queue", "dispatch", "device", "northbound", "total")
+#: The stamps and hops v4 added (a request that came in by HTTP), and v5 (a DSP future-dated
+#: request held until its execution time).
+_V4_COLUMNS = ("received", "posted", "http_in_s", "http_out_s", "adapter_s")
+_V5_COLUMNS = ("released", "held_s")
 #: Every stamp and hop column of a request row.
-_STAMP_COLUMNS = (*STAMPS, *HTTP_STAMPS)
+_STAMP_COLUMNS = (*STAMPS, *HTTP_STAMPS, *HELD_STAMPS)
 
 _V1 = [
     """CREATE TABLE runs (
@@ -118,15 +122,9 @@ MIGRATIONS: list[list[str]] = [
         ),
     ],
     # v4: the stamps and hops of a request that came in by HTTP (rig serve, docs/dcc-boxed.md).
-    [
-        *(
-            f"ALTER TABLE requests ADD COLUMN {column} {{real}}"
-            for column in (
-                *(s for s in _STAMP_COLUMNS if s not in _V1_STAMPS),
-                *(f"{h}_s" for h in HOPS if h not in _V1_HOPS),
-            )
-        )
-    ],
+    [f"ALTER TABLE requests ADD COLUMN {column} {{real}}" for column in _V4_COLUMNS],
+    # v5: a DSP future-dated request's release at its execution time (docs/dsp-model.md).
+    [f"ALTER TABLE requests ADD COLUMN {column} {{real}}" for column in _V5_COLUMNS],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -118,6 +118,34 @@ def test_on_demand_ahead_of_scheduled_whatever_the_level() -> None:
     assert rig.order == ["blocker", "demand-L4", "future-L4", "sched-L1"]
 
 
+def test_a_dsp_future_dated_request_is_held_until_its_execution_time() -> None:
+    """domain.md §7.3, pattern "DSP": acknowledged at once, queued only at its release time,
+    then ranked as future-dated behind the on-demand work queued by then."""
+    rig = Rig(tmm=LEVELS)
+    dated = req("4.1.1", Mode.FUTURE_DATED, rid="dated")
+    dated.release_at = 3.5
+    assert rig.dsp.submit(dated) == Ack("I99", 0.0)
+    assert (rig.dsp.dated, rig.dsp.queue_depth, rig.dsp.in_service) == (1, 0, 0)
+    rig.dsp.submit(req(rid="now"))
+    rig.submit_at(3.0, req(rid="blocker"))
+    rig.submit_at(3.2, req(rid="on-demand"))
+    rig.run(until=3.4)
+    assert dated.admitted_at is None and rig.order == ["now"]
+    rig.run()
+    assert dated.admitted_at == 3.5 and dated.dequeued_at == 5.0
+    assert rig.order == ["now", "blocker", "on-demand", "dated"]
+    assert rig.dsp.dated == 0
+
+
+def test_a_future_dated_request_whose_time_has_passed_is_queued_at_once() -> None:
+    rig = Rig()
+    rig.run(until=2.0)
+    late = req("4.1.1", Mode.FUTURE_DATED)
+    late.release_at = 1.0
+    rig.dsp.submit(late)
+    assert late.admitted_at == 2.0 and rig.dsp.dated == 0
+
+
 def test_band_1_ahead_of_other_on_demand_level_1() -> None:
     rig = Rig(tmm=LEVELS)
     rig.dsp.submit(req(rid="blocker"))

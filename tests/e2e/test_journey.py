@@ -6,8 +6,10 @@ HAN: the backbone plan on han.toml, tests/e2e/test_han_plans.py)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from rig.duis.request import (
     ArmSupply,
     DisableSupply,
     EnableSupply,
+    ReadInstantaneousImportRegisters,
     ReadSupplyStatus,
     RequestId,
     ServiceRequest,
@@ -107,6 +110,23 @@ def test_every_hop_is_stamped_in_journey_order(rig: Rig) -> None:
         "control_state": 1,
         "result": 0,
     }
+
+
+def test_a_dsp_future_dated_read_is_held_until_its_execution_time(rig: Rig) -> None:
+    """SRV 4.1.1 with an ExecutionDateTime (domain.md §7.3, pattern "DSP"): acknowledged at
+    once, released into the DSP's queue at that time, then sent and answered; its queue and
+    total hops count from the release, the wait is its held hop."""
+    at = math.ceil(time.time()) + 2  # DUIS date-times are to the second
+    body = ReadInstantaneousImportRegisters(datetime.fromtimestamp(at, UTC))
+    record = rig.submit_srv("esme", body).result(timeout=20)
+    assert record.ok, record.reason
+    assert time.time() >= at
+    stamps = record.stamps
+    assert stamps["acknowledged"] < stamps["released"] <= stamps["dequeued"] < stamps["on_wire"]
+    latencies = record.latencies()
+    assert latencies["held"] > 1.0
+    assert latencies["total"] == stamps["delivered"] - stamps["released"]
+    assert latencies["queue"] == stamps["dequeued"] - stamps["released"] < 1.0
 
 
 def test_top_up_adds_credit_and_is_recorded_on_disk(rig: Rig, run_dir: Path) -> None:

@@ -56,6 +56,27 @@ def test_records_read_back_in_the_shape_they_were_written(tmp_path):
         assert len(store.records(run_id)) == len(written)
 
 
+def test_a_held_future_dated_request_reads_back_with_its_release_and_held_hop(tmp_path):
+    """Schema v5: a DSP future-dated request's ``released`` stamp and ``held`` hop; its queue
+    and total hops count from the release (docs/architecture.md "The hops")."""
+    record = RequestRecord("r9", "4.1.1", "00-DB", "supplier")
+    stamps = ("submitted", "acknowledged", "released", "dequeued", "on_wire")
+    for at, stamp in zip((1.0, 1.001, 61.0, 61.5, 61.502), stamps, strict=True):
+        record.stamp(stamp, at)
+    record.stamp("device_response", 62.0)
+    record.stamp("delivered", 62.25)
+    record.outcome = "ok"
+    written = {"kind": "request", **record.to_json()}
+    latency = written["latency_s"]
+    assert latency["held"] == pytest.approx(59.999) and latency["queue"] == 0.5
+    assert latency["total"] == 1.25 and latency["ack"] == pytest.approx(0.001)
+    with open_run_writer(tmp_path / "run") as writer:
+        writer.write(written)
+        run_id = writer.run_id
+    with ResultsStore(tmp_path / "run" / STORE_FILE) as store:
+        assert store.requests(run_id) == [written]
+
+
 def test_each_record_is_committed_before_write_returns(tmp_path):
     writer = open_run_writer(tmp_path / "run")
     writer.write(request(1))
