@@ -220,28 +220,32 @@ class Dsp:
                 counts[2] += 1
                 self._rejected += 1
                 return _ack((throttle.policy.response_code, now))
-        counts[0] += 1
-        self._admit_when_due(request, now)
+        if request.release_at is None:
+            counts[0] += 1
+            self._admit(request, now)
+        else:
+            self._admit_when_due(request, now)
         return _ack((ACK_CODE, now))
 
     def _release_held(self, request: object) -> None:
         """A request the throttle held is admitted now (or at its execution time)."""
         assert isinstance(request, DspRequest)
-        self._users[request.user][0] += 1
         self._admit_when_due(request, self._now())
 
     def _admit_when_due(self, request: DspRequest, now: float) -> None:
+        """Admit ``request`` (counted for its User), or hold it until its ``release_at``."""
         release_at = request.release_at
-        if release_at is None or release_at <= now:
-            self._admit(request, now)
+        if release_at is not None and release_at > now:
+            self._dated += 1
+            self._call_at(release_at, self._release_dated, request)
             return
-        self._dated += 1
-        self._call_at(release_at, self._release_dated, request)
+        self._users[request.user][0] += 1
+        self._admit(request, now)
 
     def _release_dated(self, request: DspRequest) -> None:
         """A future-dated request's execution time has come: it is queued now."""
         self._dated -= 1
-        self._admit(request, self._now())
+        self._admit_when_due(request, self._now())
 
     def _admit(self, request: DspRequest, now: float) -> None:
         request.admitted_at = now

@@ -148,6 +148,16 @@ class DspUnderReload(RuleBasedStateMachine):
         if ack.code != "I99":
             self.rejected.append(rid)
 
+    @rule(srv_mode=srv_modes, user=st.sampled_from(["u", "v"]), ahead=st.floats(-1.0, 5.0))
+    def submit_dated(self, srv_mode: tuple[str, Mode], user: str, ahead: float) -> None:
+        """A DSP future-dated request, its execution time ``ahead`` (past when negative)."""
+        rid = f"r{len(self.submitted)}"
+        self.submitted.append(rid)
+        request = DspRequest(rid, *srv_mode, user, "t", None)
+        request.release_at = self.clock.now() + ahead
+        if self.dsp.submit(request).code != "I99":
+            self.rejected.append(rid)
+
     @rule(tmm=full_tmms)
     def reload(self, tmm: TrafficManagementDocument) -> None:
         self.dsp.reload(tmm)
@@ -175,7 +185,7 @@ class DspUnderReload(RuleBasedStateMachine):
         c = self.dsp.counters
         assert c.submitted == len(self.submitted)
         assert c.rejected == len(self.rejected)
-        assert c.submitted == c.admitted + c.rejected + self.dsp.held
+        assert c.submitted == c.admitted + c.rejected + self.dsp.held + self.dsp.dated
         assert c.admitted == c.dispatched + self.dsp.queue_depth + self.dsp.in_service
         assert self.dsp.in_service == min(self.servers, c.admitted - c.dispatched)
         assert c.delivered + self.dsp.northbound_depth == len(self.responded)
@@ -186,6 +196,7 @@ class DspUnderReload(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.dsp.end_outage()
         self.clock.run()
+        assert self.dsp.dated == 0
         duplicates = [rid for rid, n in Counter(self.dispatched).items() if n > 1]
         assert not duplicates
         assert sorted(self.dispatched) == sorted(set(self.submitted) - set(self.rejected))
