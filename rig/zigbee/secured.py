@@ -172,7 +172,7 @@ class SecuredAps:
         if established and old is not None and old.key == key:
             old.established = True
         else:
-            if old is not None:
+            if old is not None and old.key != key:
                 self._replaced[peer] = old.key
             self._links[peer] = _Link(key, established)
         self._pending.pop(peer, None)
