@@ -313,8 +313,9 @@ _APS_AROUND, _APS_AAD = 11 + 13 + 4, 11 + 13
 
 def _ccm_frames_per_cpu_s(psdus: list[int], aps_secured: int, repeat: int = 20) -> float:
     """Frames per CPU-second if the frames cost only their AES-CCM* calls (level 5 = CCM with a
-    4-byte tag): a NWK seal and open per frame, an APS seal and open per TransferData block
-    (the largest ``aps_secured`` frames), on those payload sizes."""
+    4-byte tag): a NWK seal and open per frame, an APS seal and open per APS-secured frame
+    (the largest ``aps_secured``: the TransferData blocks and their acks, which go secured as
+    the blocks do), on those payload sizes."""
     nwk, aps = AESCCM(NETWORK_KEY, 4), AESCCM(bytes(16), 4)
     nonce = bytes(13)
     calls = [(nwk, n - _NWK_AROUND, _NWK_AAD) for n in psdus]
@@ -363,7 +364,7 @@ def measure_frames(seconds: float = 2.0, gbcs: bytes | None = None) -> FrameFigu
         sum(psdus) / len(psdus),
         cpu,
         _air_frames_per_s(psdus),
-        _ccm_frames_per_cpu_s(psdus, blocks),
+        _ccm_frames_per_cpu_s(psdus, 2 * blocks),  # each block and its ack
         spinel.measure(
             max(0.05, seconds / 4), round(sum(psdus) / len(psdus)) - 11
         ).emulation_frames_per_cpu_s,

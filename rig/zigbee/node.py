@@ -2,6 +2,8 @@
 frames in through the security seams, and APS data with acknowledgements, retries, duplicate
 rejection and fragmentation (ZigBee specification 05-3474 §2.2.8.4: apsMaxFrameRetries 3,
 apsAckWaitDuration; window size 1, so each block is acknowledged before the next goes).
+An ack is APS-secured as the frame it acknowledges was, under the same link key, and an ack that
+is not is refused (:meth:`Node._ack`, :meth:`Node._on_ack`; docs/han.md "APS acks").
 
 Sans-I/O: a node is fed MAC frames (``receive``), reads the time from an injected
 :class:`~rig.clock.Clock` and schedules its timers on it; what happens is appended to ``events``.
@@ -96,6 +98,9 @@ class _Transfer:
     index: int = 0
     tries: int = 0
     timer: TimerHandle | None = None
+    #: The link key the block in flight went out under (None: APS-unsecured), which its ack
+    #: must come under too.
+    key: bytes | None = None
 
     @property
     def asdu(self) -> bytes:
@@ -259,10 +264,13 @@ class Node:
         secure: bool,
         key_transport: bool = False,
         nwk_secure: bool | None = None,
+        peer: bytes | None = None,
     ) -> None:
+        """APS frame ``aps`` to ``dst``, APS-secured when ``secure`` under the link key with
+        ``peer`` (default: the EUI-64 of ``dst``)."""
         data = codec.aps_encode(aps)
         if secure:
-            peer = self.eui_of(dst) or bytes(8)
+            peer = peer or self.eui_of(dst) or bytes(8)
             data = self.aps_security.secure(data, peer=peer, key_transport=key_transport)
         self.send_nwk(dst, codec.NWK_DATA, data, secure=nwk_secure)
 
@@ -358,6 +366,8 @@ class Node:
     def _send_block(self, transfer: _Transfer) -> None:
         transfer.tries += 1
         self._send_aps(transfer.dst, transfer.frames[transfer.index], secure=transfer.secure)
+        peer = self.eui_of(transfer.dst) or bytes(8)
+        transfer.key = self.aps_security.current_key(peer) if transfer.secure else None
         at = self.clock.now() + self._ack_wait(transfer.dst)
         transfer.timer = self.clock.call_at(at, self._ack_timeout, transfer)
 
@@ -376,12 +386,24 @@ class Node:
         self._event("aps-retry", peer, f"APS counter {transfer.counter} block {transfer.index}")
         self._send_block(transfer)
 
-    def _on_ack(self, src: int, aps: ApsFrame) -> None:
+    def _on_ack(self, src: int, aps: ApsFrame, key: bytes | None) -> None:
+        """An ack that came under the link key ``key`` (None: APS-unsecured). The ack to an
+        APS-secured block must be secured under the key the block went under (05-3474
+        §2.2.8.4.2, §4.4.1.1); one that is not is refused and the block is sent again when its
+        ack wait ends, as for a lost ack. An unsecured block's ack may come either way."""
         waiting = self._waiting.get(src)
         transfer = waiting[0] if waiting else None
         block = aps.block if aps.fragmentation else 0
         if transfer is None or aps.counter != transfer.counter or block != transfer.index:
             return  # a late or duplicated ack
+        if transfer.key is not None and key != transfer.key:
+            why = (
+                "unsecured ack to a secured frame"
+                if key is None
+                else "ack under another link key than the frame it acknowledges"
+            )
+            self._event("refused", self.eui_of(src), f"APS: {why}")
+            return
         if transfer.timer is not None:
             transfer.timer.cancel()
         transfer.index, transfer.tries = transfer.index + 1, 0
@@ -392,7 +414,11 @@ class Node:
         else:
             self._send_block(transfer)
 
-    def _ack(self, src: int, aps: ApsFrame) -> None:
+    def _ack(self, src: int, aps: ApsFrame, secured_by: bytes | None) -> None:
+        """Acknowledge ``aps``, which came APS-secured under the link key with ``secured_by``
+        (an EUI-64) or unsecured (None): the ack is secured as the frame was, under the same
+        key (05-3474 §2.2.8.4.2, §4.4.1.1): the peer's current key, which is the one the frame
+        has just opened under (``ApsSecurity.current_key``)."""
         ack = ApsFrame(
             codec.APS_ACK,
             aps.counter,
@@ -405,7 +431,7 @@ class Node:
             block=0 if aps.fragmentation == codec.FRAGMENT_FIRST else aps.block,
             ack_bitfield=1 if aps.fragmentation else 0,
         )
-        self._send_aps(src, ack, secure=False)
+        self._send_aps(src, ack, secure=secured_by is not None, peer=secured_by)
 
     # --- frames in ----------------------------------------------------------------------------
 
@@ -457,20 +483,21 @@ class Node:
             self._event("refused", peer, "APS-secured frame this end cannot open")
             return
         if aps.frame_type == codec.APS_ACK:
-            self._on_ack(nwk.src, aps)
+            key = self.aps_security.current_key(peer) if head.secured else None
+            self._on_ack(nwk.src, aps, key)
         elif aps.frame_type == codec.APS_COMMAND:
             self._aps_command(nwk, aps)
         else:
-            self._receive_data(nwk.src, aps)
+            self._receive_data(nwk.src, aps, peer if head.secured else None)
 
     def _forget(self, src: int) -> None:
         """A node (re)joined: its APS counter starts again, so forget what it sent before."""
         self._seen = deque((k for k in self._seen if k[0] != src), maxlen=self._seen.maxlen)
         self._reassembly.pop(src, None)
 
-    def _receive_data(self, src: int, aps: ApsFrame) -> None:
+    def _receive_data(self, src: int, aps: ApsFrame, secured_by: bytes | None) -> None:
         if aps.ack_request and not aps.broadcast:
-            self._ack(src, aps)
+            self._ack(src, aps, secured_by)
         block = aps.block if aps.fragmentation == codec.FRAGMENT_MORE else 0
         key = (src, aps.counter, block)
         if key in self._seen:

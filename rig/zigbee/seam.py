@@ -70,6 +70,12 @@ class ApsSecurity(Protocol):
         taken (and make it the link key); frames go out under the current one meanwhile."""
         ...
 
+    def current_key(self, peer: bytes) -> bytes | None:
+        """The link key frames to ``peer`` go out under, which is also the key the last frame
+        ``open`` took from ``peer`` came under (None: no key, or no security). The stack
+        checks with it that an ack comes under the key of the frame it acknowledges."""
+        ...
+
 
 class NoSecurity:
     """No security (both seams): frames go out and come in as they are (the stack refuses one
@@ -89,6 +95,10 @@ class NoSecurity:
 
     def stage_link_key(self, peer: bytes, key: bytes) -> None:
         """Nothing to stage: frames stay unsecured."""
+
+    def current_key(self, peer: bytes) -> bytes | None:
+        """No key: every frame goes unsecured."""
+        return None
 
 
 class Radio(Protocol):

@@ -163,10 +163,18 @@ class SecuredAps:
         self._replaced: dict[bytes, bytes] = {}
 
     def install_link_key(self, peer: bytes, key: bytes, *, established: bool = False) -> None:
+        """``key`` becomes the link key with ``peer``, with counters from 0 (an install-code
+        key installed again at a join starts again, as the joiner does); a key Key
+        Establishment set up that is already current keeps its counters (a staged key that a
+        frame made current, then installed when the frame it was staged for is acknowledged:
+        its outgoing counter must not go back, §4.5.2.2)."""
         old = self._links.get(peer)
-        if old is not None and old.key != key:
-            self._replaced[peer] = old.key
-        self._links[peer] = _Link(key, established)
+        if established and old is not None and old.key == key:
+            old.established = True
+        else:
+            if old is not None and old.key != key:
+                self._replaced[peer] = old.key
+            self._links[peer] = _Link(key, established)
         self._pending.pop(peer, None)
 
     def stage_link_key(self, peer: bytes, key: bytes) -> None:
@@ -178,6 +186,12 @@ class SecuredAps:
         """The newest link key with ``peer``, staged or current (for a capture's keys)."""
         link = self._links.get(peer)
         return self._pending.get(peer, link.key if link is not None else None)
+
+    def current_key(self, peer: bytes) -> bytes | None:
+        """The current link key with ``peer`` (what frames go out under; a frame ``open``
+        takes under the staged key makes that one current first)."""
+        link = self._links.get(peer)
+        return link.key if link is not None else None
 
     def established(self, peer: bytes) -> bool:
         """Whether the current key with ``peer`` was set up by Key Establishment."""

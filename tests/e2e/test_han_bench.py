@@ -102,6 +102,11 @@ def test_the_backbone_plan_passes_and_tshark_dissects_the_gbcs_in_han_pcap(
     tunnelled = [p for p in protocols if "zbee_zcl_se.tun:gbcs_tunnel:gbcs_message" in p]
     assert len(tunnelled) >= 100  # every request and response of the plan, reassembled
     assert tshark("-Y", "_ws.malformed") == []
+    # Every APS ack goes APS-secured, as the frames it acknowledges (docs/han.md "APS acks"),
+    # and shows as an APS ack with its security header once the NWK layer is opened (Wireshark
+    # verifies no MIC over an empty payload: tests/zigbee/test_stack_aps_ack.py checks the key).
+    acks = tshark("-Y", "zbee_aps.type == 2", "-T", "fields", "-e", "zbee_aps.security")
+    assert len(acks) >= 100 and set(acks) == {"1"}, acks[:5]
     # Without the keys nothing above the NWK header is readable: the NWK-secured frames end at
     # the NWK, and the only APS headers shown are the Transport Keys' (NWK-unsecured, as the
     # spec sends them), whose payload stays encrypted.
