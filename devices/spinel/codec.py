@@ -125,9 +125,17 @@ class SpinelFrame:
     """One Spinel frame: ``tid`` 0 is for frames that need no correlated answer."""
 
     command: int
-    payload: bytes = b""
-    tid: int = 0
-    iid: int = 0
+    payload: bytes
+    tid: int
+    iid: int
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(self, command: int, payload: bytes = b"", tid: int = 0, iid: int = 0) -> None:
+        self.command = command
+        self.payload = payload
+        self.tid = tid
+        self.iid = iid
 
     def encode(self) -> bytes:
         if not 0 <= self.tid <= 15 or not 0 <= self.iid <= 3:

@@ -73,6 +73,36 @@ class MacHeader:
     #: The MAC command identifier of a command frame without security, else None.
     command: int | None
 
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        frame_type: int,
+        frame_pending: bool,
+        ack_request: bool,
+        seq: int,
+        dst_pan: int | None,
+        dst: int | None,
+        dst_extended: bool,
+        src_pan: int | None,
+        src: int | None,
+        src_extended: bool,
+        src_raw: bytes,
+        command: int | None,
+    ) -> None:
+        self.frame_type = frame_type
+        self.frame_pending = frame_pending
+        self.ack_request = ack_request
+        self.seq = seq
+        self.dst_pan = dst_pan
+        self.dst = dst
+        self.dst_extended = dst_extended
+        self.src_pan = src_pan
+        self.src = src
+        self.src_extended = src_extended
+        self.src_raw = src_raw
+        self.command = command
+
     @property
     def is_data_request(self) -> bool:
         return self.frame_type == FRAME_COMMAND and self.command == CMD_DATA_REQUEST

@@ -17,7 +17,7 @@ counters ahead in blocks as the GBCS originator counters do (rig/util/kept_count
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -48,8 +48,18 @@ def _frozen(mapping: Mapping) -> Mapping:  # type: ignore[type-arg]
 class FrameCounters:
     """Per sender (IEEE address): the last counter accepted; per (sender, reason): drops."""
 
-    last: Mapping[int, int] = field(default_factory=dict)
-    drops: Mapping[tuple[int | None, Drop], int] = field(default_factory=dict)
+    last: Mapping[int, int]
+    drops: Mapping[tuple[int | None, Drop], int]
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        last: Mapping[int, int] | None = None,
+        drops: Mapping[tuple[int | None, Drop], int] | None = None,
+    ) -> None:
+        self.last = {} if last is None else last
+        self.drops = {} if drops is None else drops
 
     def verdict(self, source: int, counter: int) -> Drop | None:
         """None if ``counter`` is fresh from ``source``, else why it is not."""
@@ -84,7 +94,12 @@ class CounterExhausted(ValueError):
 class OutgoingCounter:
     """The next frame counter to send under one key."""
 
-    next: int = 0
+    next: int
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(self, next: int = 0) -> None:
+        self.next = next
 
     def take(self) -> tuple[int, OutgoingCounter]:
         """The counter for the next frame, and the state after it."""
