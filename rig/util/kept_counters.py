@@ -288,18 +288,22 @@ class KeptCounters:
                 entry.fold_dead(self._dead)
             return max((entry.resume() for entry in entries.values()), default=0)
 
-    def use(self, owner: str, name: str, counter: int) -> None:
+    def use(self, owner: str, name: str, counter: int) -> int:
         """Note ``counter`` used by ``owner`` under ``name``; past this run's claim, claim
-        :data:`RESERVE` more first (a write)."""
+        :data:`RESERVE` more first (a write). Returns the claim: a caller may use counters up
+        to it without calling again, as long as it calls with the last one before
+        :meth:`close`."""
         key = (owner, name)
         if counter > self._used.get(key, 0):
             self._used[key] = counter
-        if counter > self._claimed.get(key, 0):
+        claim = self._claimed.get(key, 0)
+        if counter > claim:
             claim = counter + RESERVE
             with self._backend.entries(owner, [name], write=True) as entries:
                 claims = entries[key].claims
                 claims[self.run] = max(claims.get(self.run, 0), claim)
             self._claimed[key] = claim
+        return claim
 
     def read(self, owner: str) -> dict[str, int]:
         """Every counter kept of ``owner`` (claims included), by name."""

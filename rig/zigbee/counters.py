@@ -119,6 +119,8 @@ class KeptFrameCounter:
     def __init__(self, path: Path | CounterStore, owner: str, name: str = "nwk") -> None:
         self._kept = kept_counters(path)
         self._owner, self._name = owner, name
+        #: The last counter sent (0: none), and the claim on file (sent up to it: no write).
+        self._last = self._claim = 0
 
     def resume(self) -> OutgoingCounter:
         """The counter to start from: above every counter a previous run may have sent."""
@@ -126,11 +128,16 @@ class KeptFrameCounter:
 
     def sent(self, counter: int) -> None:
         """Note a frame sent with ``counter`` (a file write once per claimed block)."""
-        self._kept.use(self._owner, self._name, counter)
+        self._last = counter
+        if counter > self._claim:
+            self._claim = self._kept.use(self._owner, self._name, counter)
 
     def close(self) -> None:
         """Lower the claim on file to the last counter sent."""
+        if self._last:
+            self._kept.use(self._owner, self._name, self._last)
         self._kept.close()
+        self._claim = 0  # the claim is gone: a frame sent after this claims again
 
 
 #: Accepted frames between two writes of the incoming counters [ASSUMED: a node killed without
