@@ -70,7 +70,7 @@ class FrameCounters:
 
     def accept(self, source: int, counter: int) -> FrameCounters:
         """The state once a frame from ``source`` with ``counter`` verified."""
-        return FrameCounters(_frozen({**self.last, source: counter}), self.drops)
+        return FrameCounters(MappingProxyType({**self.last, source: counter}), self.drops)
 
     def drop(self, source: int | None, reason: Drop) -> FrameCounters:
         """The state with one more frame dropped (``source`` None: not known)."""
