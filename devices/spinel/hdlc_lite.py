@@ -7,14 +7,15 @@ appended, low byte first. The draft names the CRC "KERMIT", but OpenThread (and 
 the PPP FCS-16 of RFC 1662 (init 0xFFFF, complemented): CRC-16/X.25, which this module uses.
 
 The rig's own serial framing (devices/transports/hdlc.py) is the same HDLC family with a kind
-byte; the two share the FCS and the unstuffing, not the frame layout.
+byte; the two share the FCS and the unstuffing (devices/transports/fcs.py), not the frame
+layout.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices.transports.hdlc import crc16_x25, unstuff
+from devices.transports.fcs import crc16_x25, unstuff
 
 FLAG = 0x7E
 _FLAG_BYTES = bytes([FLAG])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices.transports.hdlc import crc16_kermit
+from devices.transports.fcs import crc16_kermit
 
 BROADCAST_SHORT = 0xFFFF
 BROADCAST_PAN = 0xFFFF
