@@ -53,6 +53,7 @@ COMPILED_MODULES = (
     "rig.zigbee.coordinator",
     "rig.zigbee.device",
     "rig.zigbee.secured",
+    "devices.transports.fcs",
     "devices.spinel.codec",
     "devices.spinel.properties",
     "devices.spinel.hdlc_lite",

@@ -93,7 +93,13 @@ class Delivery:
     """What reaches one receiver: the PSDU (None: dropped) and the delay added."""
 
     psdu: bytes | None
-    delay_s: float = 0.0
+    delay_s: float
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(self, psdu: bytes | None, delay_s: float = 0.0) -> None:
+        self.psdu = psdu
+        self.delay_s = delay_s
 
 
 @dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
@@ -104,6 +110,14 @@ class Captured:
     receiver: bytes
     psdu: bytes
     channel: int
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(self, sender: bytes, receiver: bytes, psdu: bytes, channel: int) -> None:
+        self.sender = sender
+        self.receiver = receiver
+        self.psdu = psdu
+        self.channel = channel
 
 
 class AirFaults:

@@ -93,9 +93,17 @@ class ResetType(IntEnum):
     BOOTLOADER = 3
 
 
+#: The packed integers of one byte, made once (a frame's command and property ids), and the
+#: header bytes by ``iid << 4 | tid``.
+_ONE_BYTE = tuple(bytes([value]) for value in range(0x80))
+_HEADERS = tuple(bytes([HEADER_FLAG | low]) for low in range(0x40))
+
+
 def encode_packed(value: int) -> bytes:
     """A packed unsigned integer: 7 bits a byte, least significant first, the top bit set on
     every byte but the last (EXI style, at most 3 bytes)."""
+    if 0 <= value <= 0x7F:  # one byte: every command and most properties
+        return _ONE_BYTE[value]
     if not 0 <= value <= PACKED_MAX:
         raise SpinelError(f"packed unsigned integer out of range: {value}")
     out = bytearray()
@@ -125,14 +133,22 @@ class SpinelFrame:
     """One Spinel frame: ``tid`` 0 is for frames that need no correlated answer."""
 
     command: int
-    payload: bytes = b""
-    tid: int = 0
-    iid: int = 0
+    payload: bytes
+    tid: int
+    iid: int
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(self, command: int, payload: bytes = b"", tid: int = 0, iid: int = 0) -> None:
+        self.command = command
+        self.payload = payload
+        self.tid = tid
+        self.iid = iid
 
     def encode(self) -> bytes:
         if not 0 <= self.tid <= 15 or not 0 <= self.iid <= 3:
             raise SpinelError(f"tid {self.tid} or iid {self.iid} out of range")
-        header = bytes([HEADER_FLAG | self.iid << 4 | self.tid])
+        header = _HEADERS[self.iid << 4 | self.tid]
         return header + encode_packed(self.command) + self.payload
 
     @classmethod
@@ -246,8 +262,8 @@ def pack_nodes(nodes: tuple[Node, ...], values: tuple[object, ...]) -> bytes:
     out = bytearray()
     if len(values) != len(nodes):
         raise SpinelError(f"{len(values)} values for {len(nodes)} fields")
-    for node, value in zip(nodes, values, strict=True):
-        _pack_one(node, value, out)
+    for index, node in enumerate(nodes):  # the lengths are checked above
+        _pack_one(node, values[index], out)
     return bytes(out)
 
 

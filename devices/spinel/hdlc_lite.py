@@ -7,19 +7,21 @@ appended, low byte first. The draft names the CRC "KERMIT", but OpenThread (and 
 the PPP FCS-16 of RFC 1662 (init 0xFFFF, complemented): CRC-16/X.25, which this module uses.
 
 The rig's own serial framing (devices/transports/hdlc.py) is the same HDLC family with a kind
-byte; the two share the FCS and the unstuffing, not the frame layout.
+byte; the two share the FCS and the unstuffing (devices/transports/fcs.py), not the frame
+layout.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices.transports.hdlc import crc16_x25, unstuff
+from devices.transports.fcs import crc16_x25, unstuff
 
 FLAG = 0x7E
 _FLAG_BYTES = bytes([FLAG])
-#: Bytes escaped when sent (OpenThread's HDLC encoder escapes all five).
+#: Bytes escaped when sent (OpenThread's HDLC encoder escapes all five), each with its escape.
 _SPECIAL = (0x7D, 0x7E, 0x11, 0x13, 0xF8)
+_ESCAPES = tuple((bytes([byte]), bytes([0x7D, byte ^ 0x20])) for byte in _SPECIAL)
 #: Largest Spinel frame OpenThread accepts (spinel.h ``SPINEL_FRAME_MAX_SIZE``).
 MAX_FRAME = 1300
 
@@ -27,9 +29,9 @@ MAX_FRAME = 1300
 def encode(frame: bytes) -> bytes:
     """One HDLC-Lite frame, opening and closing flags included."""
     body = frame + crc16_x25(frame).to_bytes(2, "little")
-    for byte in _SPECIAL:  # 0x7D first, so no escape is escaped again
+    for byte, escaped in _ESCAPES:  # 0x7D first, so no escape is escaped again
         if byte in body:
-            body = body.replace(bytes([byte]), bytes([0x7D, byte ^ 0x20]))
+            body = body.replace(byte, escaped)
     return _FLAG_BYTES + body + _FLAG_BYTES
 
 
@@ -65,9 +67,12 @@ class HdlcLiteDecoder:
         out: list[bytes | HdlcError] = []
         *closed, tail = bytes(data).split(_FLAG_BYTES)
         for chunk in closed:
-            self._take(chunk)
-            raw, self._raw = bytes(self._raw), bytearray()
-            overflow, self._overflow = self._overflow, False
+            if self._raw or self._overflow or len(chunk) > self._raw_limit:
+                self._take(chunk)
+                raw, self._raw = bytes(self._raw), bytearray()
+                overflow, self._overflow = self._overflow, False
+            else:  # a whole frame in this chunk: no copy through the buffer
+                raw, overflow = chunk, False
             if raw or overflow:  # consecutive flags are fill
                 item = self._check(raw, overflow)
                 if isinstance(item, HdlcError):

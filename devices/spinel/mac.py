@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices.transports.hdlc import crc16_kermit
+from devices.transports.fcs import crc16_kermit
 
 BROADCAST_SHORT = 0xFFFF
 BROADCAST_PAN = 0xFFFF
@@ -72,6 +72,36 @@ class MacHeader:
     src_raw: bytes
     #: The MAC command identifier of a command frame without security, else None.
     command: int | None
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        frame_type: int,
+        frame_pending: bool,
+        ack_request: bool,
+        seq: int,
+        dst_pan: int | None,
+        dst: int | None,
+        dst_extended: bool,
+        src_pan: int | None,
+        src: int | None,
+        src_extended: bool,
+        src_raw: bytes,
+        command: int | None,
+    ) -> None:
+        self.frame_type = frame_type
+        self.frame_pending = frame_pending
+        self.ack_request = ack_request
+        self.seq = seq
+        self.dst_pan = dst_pan
+        self.dst = dst
+        self.dst_extended = dst_extended
+        self.src_pan = src_pan
+        self.src = src
+        self.src_extended = src_extended
+        self.src_raw = src_raw
+        self.command = command
 
     @property
     def is_data_request(self) -> bool:

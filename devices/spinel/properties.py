@@ -114,13 +114,35 @@ class RxFrame:
     radio's measurements. ``timestamp_us`` is the radio's clock at the SFD."""
 
     psdu: bytes
-    rssi: int = NOISE_FLOOR_UNKNOWN
-    channel: int = 0
-    lqi: int = LQI_NONE
-    timestamp_us: int = 0
-    flags: int = 0
-    noise_floor: int = NOISE_FLOOR_UNKNOWN
-    error: int = 0
+    rssi: int
+    channel: int
+    lqi: int
+    timestamp_us: int
+    flags: int
+    noise_floor: int
+    error: int
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        psdu: bytes,
+        rssi: int = NOISE_FLOOR_UNKNOWN,
+        channel: int = 0,
+        lqi: int = LQI_NONE,
+        timestamp_us: int = 0,
+        flags: int = 0,
+        noise_floor: int = NOISE_FLOOR_UNKNOWN,
+        error: int = 0,
+    ) -> None:
+        self.psdu = psdu
+        self.rssi = rssi
+        self.channel = channel
+        self.lqi = lqi
+        self.timestamp_us = timestamp_us
+        self.flags = flags
+        self.noise_floor = noise_floor
+        self.error = error
 
     @property
     def mac_frame(self) -> bytes:
@@ -195,9 +217,25 @@ class TxRequest:
 
     psdu: bytes
     channel: int
-    max_csma_backoffs: int = MAX_CSMA_BACKOFFS
-    max_frame_retries: int = MAX_FRAME_RETRIES
-    csma_ca: bool = True
+    max_csma_backoffs: int
+    max_frame_retries: int
+    csma_ca: bool
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        psdu: bytes,
+        channel: int,
+        max_csma_backoffs: int = MAX_CSMA_BACKOFFS,
+        max_frame_retries: int = MAX_FRAME_RETRIES,
+        csma_ca: bool = True,
+    ) -> None:
+        self.psdu = psdu
+        self.channel = channel
+        self.max_csma_backoffs = max_csma_backoffs
+        self.max_frame_retries = max_frame_retries
+        self.csma_ca = csma_ca
 
     def encode(self) -> bytes:
         if len(self.psdu) <= 0xFFFF:
@@ -254,8 +292,20 @@ class TxDone:
     frame-pending bit set, and the ACK itself when one was received."""
 
     status: int
-    frame_pending: bool = False
-    ack: RxFrame | None = None
+    frame_pending: bool
+    ack: RxFrame | None
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        status: int,
+        frame_pending: bool = False,
+        ack: RxFrame | None = None,
+    ) -> None:
+        self.status = status
+        self.frame_pending = frame_pending
+        self.ack = ack
 
     def encode(self) -> bytes:
         if 0 <= self.status < 0x80:  # one byte packs the status

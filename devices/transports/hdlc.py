@@ -12,44 +12,17 @@ frame and is back in sync at the next flag.
 
 from __future__ import annotations
 
-import binascii
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Self
 
+from devices.transports.fcs import ESCAPE, crc16_x25, unstuff
+
 FLAG = 0x7E
-ESCAPE = 0x7D
-ESCAPE_XOR = 0x20
 DEFAULT_MAX_PAYLOAD = 4096
 
 _FLAG_BYTES = bytes([FLAG])
 _OVERHEAD = 3  # kind byte + two FCS bytes
-
-
-#: Each byte with its bits in reverse order.
-_REVERSED = bytes(int(f"{byte:08b}"[::-1], 2) for byte in range(256))
-
-
-def _reflected_crc16(data: bytes, init: int) -> int:
-    """The reflected CRC-16 of polynomial 0x1021 with ``init`` (0 or 0xFFFF, both the same
-    bit-reversed), before its final XOR.
-
-    A reflected CRC is the plain CRC of the bit-reversed bytes, bit-reversed; the plain
-    CRC-CCITT runs in C in :func:`binascii.crc_hqx`: 1.4 us for a 150-byte frame, against
-    12 us for a Python table loop."""
-    plain = binascii.crc_hqx(data.translate(_REVERSED), init)
-    return (_REVERSED[plain & 0xFF] << 8) | _REVERSED[plain >> 8]
-
-
-def crc16_x25(data: bytes) -> int:
-    """CRC-16/X.25 (reflected poly 0x1021, init and xorout 0xFFFF): the HDLC/PPP FCS-16."""
-    return _reflected_crc16(data, 0xFFFF) ^ 0xFFFF
-
-
-def crc16_kermit(data: bytes) -> int:
-    """CRC-16/KERMIT (reflected poly 0x1021, init and xorout 0): the IEEE 802.15.4 FCS
-    (IEEE 802.15.4-2006 §7.2.1.9)."""
-    return _reflected_crc16(data, 0)
 
 
 class FrameKind(IntEnum):
@@ -126,24 +99,6 @@ def encode_frame(kind: FrameKind, payload: bytes) -> bytes:
     body += crc16_x25(body).to_bytes(2, "little")
     stuffed = body.replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
     return _FLAG_BYTES + stuffed + _FLAG_BYTES
-
-
-def unstuff(raw: bytes) -> bytes | None:
-    """Undo byte stuffing; None when the frame ends in a lone escape (an abort).
-
-    Any byte after an escape is XORed (as RFC 1662 receivers do), so a peer that also escapes
-    control characters still decodes.
-    """
-    out = bytearray()
-    start = 0
-    while (esc := raw.find(ESCAPE, start)) >= 0:
-        if esc + 1 == len(raw):
-            return None
-        out += raw[start:esc]
-        out.append(raw[esc + 1] ^ ESCAPE_XOR)
-        start = esc + 2
-    out += raw[start:]
-    return bytes(out)
 
 
 class FrameDecoder:

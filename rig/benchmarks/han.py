@@ -41,7 +41,7 @@ from devices.emulated.host import Firmware, Output
 from devices.han.emulated import Han, HanCore, HanSpec, MeterSpec
 from devices.spinel import hdlc_lite, mac
 from devices.spinel.codec import Command, SpinelFrame, prop_frame, split_prop
-from devices.spinel.emulated import HWADDR_PREFIX
+from devices.spinel.emulated import HWADDR_PREFIX, earliest
 from devices.spinel.properties import Prop, Property, RxFrame, TxDone, TxRequest
 from devices.spinel.rcp import AirConfig
 from rig.benchmarks import spinel
@@ -213,22 +213,23 @@ class SecuredHan:
         and the HAN's events run and what the RCP sends up goes to the hub, again until nothing
         more comes at that instant. Both clocks then step to the next float, past every event of
         that instant (a timer set for it meanwhile too)."""
-        at = self.clock.now()
+        clock, han_clock, core, feed = self.clock, self.han.clock, self.core, self.radio.feed
+        at = clock.now()
         while True:
             while True:
-                self.clock.run(at)
-                frames = self.core.pop_due(at)
+                clock.run(at)
+                frames = core.pop_due(at)
                 if not frames:
                     break
-                self.radio.feed(frames)
+                feed(frames)
             after = math.nextafter(at, math.inf)
-            self.clock.run(after)
-            self.han.clock.run(after)
-            due = [t for t in (self.clock.next_due(), self.core.next_due()) if t is not None]
-            if not due or min(due) > until:
+            clock.run(after)
+            han_clock.run(after)
+            due = earliest(clock.next_due(), core.next_due())
+            if due is None or due > until:
                 break
-            at = min(due)
-        self.clock.run(until)
+            at = due
+        clock.run(until)
 
     def establish(self) -> None:
         """Run until the ESME has joined, established its key and opened its tunnel."""

@@ -33,7 +33,6 @@ import itertools
 import json
 import os
 import socket
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -148,13 +147,17 @@ class FileBackend(Backend):
         self.path = path
         self.where = str(path)
         self._lock_path = path.with_name(path.name + ".lock")
+        # Written under the flock, so one temporary name serves every writer (one left by a
+        # writer that died is truncated); the rename makes the content appear whole or not at all.
+        self._temporary = path.with_name(f".{path.name}.tmp")
 
     @contextlib.contextmanager
     def entries(
         self, owner: str, names: Iterable[str] | None, *, write: bool
     ) -> Iterator[dict[Key, Entry]]:
         try:
-            with open(self._lock_path, "a") as lock:
+            lock = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            try:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 kept = self._read()
                 if names is None:
@@ -163,6 +166,8 @@ class FileBackend(Backend):
                     yield {(owner, name): kept.setdefault((owner, name), Entry()) for name in names}
                 if write:
                     self._save({key: entry for key, entry in kept.items() if entry})
+            finally:
+                os.close(lock)  # which lets go of the flock
         except CounterStateError:
             raise
         except OSError as exc:
@@ -170,7 +175,8 @@ class FileBackend(Backend):
 
     def _read(self) -> dict[Key, Entry]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            with open(self.path, "rb") as file:
+                data = json.loads(file.read())
         except FileNotFoundError:
             return {}
         except (ValueError, UnicodeDecodeError) as exc:
@@ -200,13 +206,17 @@ class FileBackend(Backend):
             for run, claim in sorted(entry.claims.items()):
                 claims.setdefault(run, {}).setdefault(owner, {})[name] = claim
         document = {"version": VERSION, "counters": counters, "claims": claims}
-        text = _text(document)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        text = _text(document).encode()
+        temporary = self._temporary
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
+            try:
+                left = memoryview(text)
+                while left:
+                    left = left[os.write(handle, left) :]
+                os.fsync(handle)
+            finally:
+                os.close(handle)
             os.replace(temporary, self.path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -278,18 +288,22 @@ class KeptCounters:
                 entry.fold_dead(self._dead)
             return max((entry.resume() for entry in entries.values()), default=0)
 
-    def use(self, owner: str, name: str, counter: int) -> None:
+    def use(self, owner: str, name: str, counter: int) -> int:
         """Note ``counter`` used by ``owner`` under ``name``; past this run's claim, claim
-        :data:`RESERVE` more first (a write)."""
+        :data:`RESERVE` more first (a write). Returns the claim: a caller may use counters up
+        to it without calling again, as long as it calls with the last one before
+        :meth:`close`."""
         key = (owner, name)
         if counter > self._used.get(key, 0):
             self._used[key] = counter
-        if counter > self._claimed.get(key, 0):
+        claim = self._claimed.get(key, 0)
+        if counter > claim:
             claim = counter + RESERVE
             with self._backend.entries(owner, [name], write=True) as entries:
                 claims = entries[key].claims
                 claims[self.run] = max(claims.get(self.run, 0), claim)
             self._claimed[key] = claim
+        return claim
 
     def read(self, owner: str) -> dict[str, int]:
         """Every counter kept of ``owner`` (claims included), by name."""

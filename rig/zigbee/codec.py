@@ -121,8 +121,34 @@ class MacFrame:
     dst: Address | None
     src_pan: int | None
     src: Address | None
-    command: int | None = None
-    payload: bytes = b""
+    command: int | None
+    payload: bytes
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        frame_type: int,
+        seq: int,
+        ack_request: bool,
+        frame_pending: bool,
+        dst_pan: int | None,
+        dst: Address | None,
+        src_pan: int | None,
+        src: Address | None,
+        command: int | None = None,
+        payload: bytes = b"",
+    ) -> None:
+        self.frame_type = frame_type
+        self.seq = seq
+        self.ack_request = ack_request
+        self.frame_pending = frame_pending
+        self.dst_pan = dst_pan
+        self.dst = dst
+        self.src_pan = src_pan
+        self.src = src
+        self.command = command
+        self.payload = payload
 
 
 def mac_encode(frame: MacFrame) -> bytes:
@@ -268,9 +294,31 @@ class NwkFrame:
     src: int
     seq: int
     payload: bytes
-    radius: int = 30
-    secured: bool = False
-    src_ext: bytes | None = None
+    radius: int
+    secured: bool
+    src_ext: bytes | None
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        frame_type: int,
+        dst: int,
+        src: int,
+        seq: int,
+        payload: bytes,
+        radius: int = 30,
+        secured: bool = False,
+        src_ext: bytes | None = None,
+    ) -> None:
+        self.frame_type = frame_type
+        self.dst = dst
+        self.src = src
+        self.seq = seq
+        self.payload = payload
+        self.radius = radius
+        self.secured = secured
+        self.src_ext = src_ext
 
 
 def nwk_encode(frame: NwkFrame) -> bytes:
@@ -351,17 +399,49 @@ class ApsFrame:
 
     frame_type: int
     counter: int
-    payload: bytes = b""
-    dst_endpoint: int = 0
-    cluster: int = 0
-    profile: int = 0
-    src_endpoint: int = 0
-    ack_request: bool = False
-    broadcast: bool = False
-    secured: bool = False
-    fragmentation: int = FRAGMENT_NONE
-    block: int = 0
-    ack_bitfield: int = 0
+    payload: bytes
+    dst_endpoint: int
+    cluster: int
+    profile: int
+    src_endpoint: int
+    ack_request: bool
+    broadcast: bool
+    secured: bool
+    fragmentation: int
+    block: int
+    ack_bitfield: int
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        frame_type: int,
+        counter: int,
+        payload: bytes = b"",
+        dst_endpoint: int = 0,
+        cluster: int = 0,
+        profile: int = 0,
+        src_endpoint: int = 0,
+        ack_request: bool = False,
+        broadcast: bool = False,
+        secured: bool = False,
+        fragmentation: int = FRAGMENT_NONE,
+        block: int = 0,
+        ack_bitfield: int = 0,
+    ) -> None:
+        self.frame_type = frame_type
+        self.counter = counter
+        self.payload = payload
+        self.dst_endpoint = dst_endpoint
+        self.cluster = cluster
+        self.profile = profile
+        self.src_endpoint = src_endpoint
+        self.ack_request = ack_request
+        self.broadcast = broadcast
+        self.secured = secured
+        self.fragmentation = fragmentation
+        self.block = block
+        self.ack_bitfield = ack_bitfield
 
 
 def aps_encode(frame: ApsFrame) -> bytes:

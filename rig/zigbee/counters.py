@@ -17,7 +17,7 @@ counters ahead in blocks as the GBCS originator counters do (rig/util/kept_count
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -48,8 +48,18 @@ def _frozen(mapping: Mapping) -> Mapping:  # type: ignore[type-arg]
 class FrameCounters:
     """Per sender (IEEE address): the last counter accepted; per (sender, reason): drops."""
 
-    last: Mapping[int, int] = field(default_factory=dict)
-    drops: Mapping[tuple[int | None, Drop], int] = field(default_factory=dict)
+    last: Mapping[int, int]
+    drops: Mapping[tuple[int | None, Drop], int]
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        last: Mapping[int, int] | None = None,
+        drops: Mapping[tuple[int | None, Drop], int] | None = None,
+    ) -> None:
+        self.last = {} if last is None else last
+        self.drops = {} if drops is None else drops
 
     def verdict(self, source: int, counter: int) -> Drop | None:
         """None if ``counter`` is fresh from ``source``, else why it is not."""
@@ -60,7 +70,7 @@ class FrameCounters:
 
     def accept(self, source: int, counter: int) -> FrameCounters:
         """The state once a frame from ``source`` with ``counter`` verified."""
-        return FrameCounters(_frozen({**self.last, source: counter}), self.drops)
+        return FrameCounters(MappingProxyType({**self.last, source: counter}), self.drops)
 
     def drop(self, source: int | None, reason: Drop) -> FrameCounters:
         """The state with one more frame dropped (``source`` None: not known)."""
@@ -84,7 +94,12 @@ class CounterExhausted(ValueError):
 class OutgoingCounter:
     """The next frame counter to send under one key."""
 
-    next: int = 0
+    next: int
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(self, next: int = 0) -> None:
+        self.next = next
 
     def take(self) -> tuple[int, OutgoingCounter]:
         """The counter for the next frame, and the state after it."""
@@ -104,6 +119,8 @@ class KeptFrameCounter:
     def __init__(self, path: Path | CounterStore, owner: str, name: str = "nwk") -> None:
         self._kept = kept_counters(path)
         self._owner, self._name = owner, name
+        #: The last counter sent (0: none), and the claim on file (sent up to it: no write).
+        self._last = self._claim = 0
 
     def resume(self) -> OutgoingCounter:
         """The counter to start from: above every counter a previous run may have sent."""
@@ -111,11 +128,16 @@ class KeptFrameCounter:
 
     def sent(self, counter: int) -> None:
         """Note a frame sent with ``counter`` (a file write once per claimed block)."""
-        self._kept.use(self._owner, self._name, counter)
+        self._last = counter
+        if counter > self._claim:
+            self._claim = self._kept.use(self._owner, self._name, counter)
 
     def close(self) -> None:
         """Lower the claim on file to the last counter sent."""
+        if self._last:
+            self._kept.use(self._owner, self._name, self._last)
         self._kept.close()
+        self._claim = 0  # the claim is gone: a frame sent after this claims again
 
 
 #: Accepted frames between two writes of the incoming counters [ASSUMED: a node killed without

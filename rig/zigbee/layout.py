@@ -68,7 +68,14 @@ class Layout:
             raise LayoutError(
                 f"{self.name} header of {layout.size} bytes cut short at {len(data) - offset}"
             )
-        return dict(zip(names, layout.unpack_from(data, offset), strict=True)), offset + layout.size
+        values = layout.unpack_from(data, offset)
+        # A loop, not dict(zip(..., strict=True)): compiled, it takes a third of the time (the
+        # keyword argument sends zip through Python's generic call); the struct and the names
+        # come from the same field list, so they have the same length.
+        fields = {}
+        for index, name in enumerate(names):
+            fields[name] = values[index]
+        return fields, offset + layout.size
 
 
 # --- IEEE 802.15.4 MAC (§7.2.1) ------------------------------------------------------------

@@ -87,9 +87,25 @@ class AuxHeader:
 
     key_id: KeyId
     counter: int
-    source: int | None = None
-    key_seq: int | None = None
-    level: int = 0
+    source: int | None
+    key_seq: int | None
+    level: int
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(
+        self,
+        key_id: KeyId,
+        counter: int,
+        source: int | None = None,
+        key_seq: int | None = None,
+        level: int = 0,
+    ) -> None:
+        self.key_id = key_id
+        self.counter = counter
+        self.source = source
+        self.key_seq = key_seq
+        self.level = level
 
     def control(self, level: int | None = None) -> int:
         """The security control byte, with ``level`` in place of the frame's if given."""
@@ -185,6 +201,13 @@ class Opened:
     frame: bytes
     aux: AuxHeader
     counters: FrameCounters
+
+    # mypyc compiles an explicit __init__; the one @dataclass writes runs interpreted
+    # (docs/han.md "Speed of the secured HAN")
+    def __init__(self, frame: bytes, aux: AuxHeader, counters: FrameCounters) -> None:
+        self.frame = frame
+        self.aux = aux
+        self.counters = counters
 
 
 def _set_bit(header: bytes, mask: int, on: bool) -> bytes:

@@ -238,3 +238,16 @@ def test_the_bench_file_names_a_shared_store_or_keeps_its_file(tmp_path: Path) -
     bench.write_text(emulated + '[counters]\nstore = "shared/lab.counters.json"\n')
     with pytest.raises(BenchError, match=r"counters\.store: expected a postgresql:// URL"):
         load_bench(bench)
+
+
+def test_a_temporary_file_left_by_a_writer_that_died_is_replaced_not_kept(tmp_path: Path) -> None:
+    """Writers share one temporary name under the lock: a torn one left by a killed writer is
+    truncated by the next write and renamed over the file, which reads whole."""
+    path = state_path(tmp_path / "bench.toml")
+    state = CounterState(path)
+    torn = path.with_name(f".{path.name}.tmp")
+    torn.write_text('{"version": 2, "coun')
+    state.use(USER, METER, 7)
+    assert not torn.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert CounterState(path).resume_after(USER, [METER]) == 7 + RESERVE

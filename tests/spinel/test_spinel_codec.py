@@ -91,6 +91,26 @@ def test_hdlc_lite_resyncs_after_garbage(garbage: bytes, frames: list[bytes], ch
     assert good[len(good) - len(frames) :] == frames
 
 
+@given(
+    st.lists(st.binary(min_size=1, max_size=40), max_size=6),
+    st.integers(1, 90),
+    st.integers(8, 32),
+)
+def test_hdlc_lite_reads_the_same_whole_or_in_pieces(
+    frames: list[bytes], chunk: int, max_frame: int
+) -> None:
+    """A frame that arrives whole in one read (checked in place) and one that arrives in pieces
+    (through the buffer) give the same frames and the same errors, oversize ones included."""
+    stream = b"".join(hdlc_lite.encode(f) for f in frames)
+    whole = hdlc_lite.HdlcLiteDecoder(max_frame).feed(stream)
+    decoder = hdlc_lite.HdlcLiteDecoder(max_frame)
+    pieces: list[object] = []
+    for i in range(0, len(stream), chunk):
+        pieces += decoder.feed(stream[i : i + chunk])
+    assert pieces == whole
+    assert [f for f in frames if len(f) <= max_frame] == [i for i in whole if isinstance(i, bytes)]
+
+
 def test_hdlc_lite_drops_a_bad_fcs_and_keeps_the_next() -> None:
     bad = bytearray(hdlc_lite.encode(b"\x80\x06\x00\x72"))
     bad[2] ^= 0x01

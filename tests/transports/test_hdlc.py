@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -204,3 +208,14 @@ def _bitwise_crc16_x25(data: bytes) -> int:
 @given(st.binary(max_size=600))
 def test_crc_matches_the_bitwise_definition(data: bytes) -> None:
     assert crc16_x25(data) == _bitwise_crc16_x25(data)
+
+
+def test_a_process_that_imports_the_framing_first_honours_the_pure_python_fallback() -> None:
+    """An emulator process imports devices before rig: the compiled FCS (rig._native) must still
+    load as source under RIG_PURE_PYTHON=1, as every compiled module does."""
+    probe = "import devices.transports.hdlc, devices.transports.fcs as f; print(f.__file__)"
+    env = {**os.environ, "RIG_PURE_PYTHON": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip().endswith("fcs.py"), out.stdout + out.stderr

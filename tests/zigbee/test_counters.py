@@ -104,3 +104,28 @@ def test_a_store_in_memory_keeps_the_counters_across_boots_as_the_file_does() ->
     refused = rebooted.open(sent[0], allow_unsecured=False)
     assert isinstance(refused, Refusal) and refused.reason.startswith("replay")
     assert isinstance(rebooted.open(sent[1], allow_unsecured=False), bytes)
+
+
+def test_the_outgoing_counter_claims_past_its_claim_and_close_keeps_the_last_sent(
+    tmp_path: Path,
+) -> None:
+    """``sent`` writes only past the claim; ``close`` keeps exactly the last counter sent, and a
+    frame sent after ``close`` claims a block again (a claim lost at close is never relied on)."""
+    path = tmp_path / "han.counters.json"
+    kept = KeptFrameCounter(path, "node")
+    state = kept.resume()
+    for _ in range(RESERVE + 5):  # past the first claim: a second one
+        counter, state = state.take()
+        kept.sent(counter)
+    claims = json.loads(path.read_text())["claims"]
+    # claimed at 1 (up to 1 + RESERVE), then at the first counter past that
+    assert [names["node"]["nwk"] for names in claims.values()] == [RESERVE + 2 + RESERVE]
+    kept.close()
+    assert json.loads(path.read_text()) == {
+        "version": 2,
+        "counters": {"node": {"nwk": RESERVE + 5}},
+        "claims": {},
+    }
+    counter, state = state.take()
+    kept.sent(counter)
+    assert KeptFrameCounter(path, "node").resume().next == counter + RESERVE + 1
