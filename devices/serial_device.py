@@ -208,9 +208,11 @@ class EmulatedSerialDevice(SerialDevice):
             argv = [sys.executable, "-m", self._module, *args]
             self.process = await asyncio.to_thread(spawn_emulator, argv, log=self._log(""))
             self.port = self.process.port
-        argv = bridge_argv(self.transport, self.port)
-        if argv is not None:
-            self.bridge = await asyncio.to_thread(spawn_emulator, argv, log=self._log("-bridge"))
+        bridging = bridge_argv(self.transport, self.port)
+        if bridging is not None:
+            self.bridge = await asyncio.to_thread(
+                spawn_emulator, bridging, log=self._log("-bridge")
+            )
             self.port = self.bridge.port
         return self.port
 

@@ -200,8 +200,9 @@ class Chf(HubFunction):
         """The CHF's COSEM model; its active devices (CCS06) are the HAN device log."""
         model = self.cosem
         template = model.values.get(ACTIVE_DEVICES)
-        if not model.live and template is not None and template.value:
-            first = template.value[0]  # type: ignore[index]
+        entries = None if template is None else template.value
+        if not model.live and isinstance(entries, tuple) and entries:
+            first = entries[0]
             model.live[ACTIVE_DEVICES] = lambda: Data(
                 Tag.ARRAY, tuple(_device_entry(first, eui) for eui in self.log)
             )
@@ -237,7 +238,8 @@ ACTIVE_DEVICES = cosem_key("0-0:30.3.0.255", 104, 4)
 
 def _device_entry(template: Data, eui: Eui64) -> Data:
     """An active_devices entry for ``eui``: the RTDS entry's link figures [ASSUMED], its EUI."""
-    _, *rest = template.value  # type: ignore[misc]
+    assert isinstance(template.value, tuple), "an active_devices entry is a structure"
+    _, *rest = template.value
     return Data.structure(Data.octet_string(eui.raw), *rest)
 
 

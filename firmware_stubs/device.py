@@ -320,7 +320,9 @@ class SmartDevice:
         """A future-dated CS06's execution (the firmware alert), if it is one."""
         s = command.signing
         body = usecases.decode_payload(s.message_code, s.payload, s.cra)
-        found = fd.asn1_due(body, self.wall_time(now)) if isinstance(body, Asn1Payload) else None
+        if not isinstance(body, Asn1Payload):
+            return []
+        found = fd.asn1_due(body, self.wall_time(now))
         if found is None:
             return []
         due, executed = found

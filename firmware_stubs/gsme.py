@@ -257,7 +257,7 @@ class Gsme(PrepaymentMeter):
             reply = gbz_uc.SupplyStatusResponse(body.issuer_event_id, int(body.target))
             return [self._respond(command, reply)]
         if isinstance(body, gbz_uc.ReadSupplyStatusGsme):
-            records = (
+            records: tuple[AttributeRecord, ...] = (
                 AttributeRecord(0x0205, 0, _UINT16, int(self.battery_days_left)),
                 AttributeRecord(0x0014, 0, _ENUM8, int(self.state.valve)),
             )

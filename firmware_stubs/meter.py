@@ -91,7 +91,7 @@ class PrepaymentMeter(SmartDevice):
     and how time passes."""
 
     #: The meter's settings when none are given, and its state type (fresh ledger and UTRNs).
-    default_settings: ClassVar[Callable[[], MeterSettings]]
+    default_settings: ClassVar[type[MeterSettings]]
     state_type: ClassVar[type[MeterState]]
     settings: MeterSettings
     state: MeterState

@@ -116,8 +116,9 @@ def select(buffer: Data, selection: Selection, capture_objects: Data | None = No
         ]
         return _rebuilt(buffer, kept, _columns(selected, capture_objects))
     if selection.selector == ENTRY:
-        numbers = [p.value or 0 for p in params]
-        if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        values = [p.value or 0 for p in params]
+        numbers = [n for n in values if isinstance(n, int) and not isinstance(n, bool)]
+        if len(numbers) != len(values):
             return buffer  # entry descriptor: four unsigned integers (IEC 62056-6-2, class 7)
         first, last, first_value, last_value = numbers
         kept = rows[max(first, 1) - 1 : last or None]

@@ -103,7 +103,9 @@ class EmulatedBenchIO:
         )
         self._server = ModbusTcpServer(device, address=(self.host, 0))
         await self._server.serve_forever(background=True)
-        self.address = self._server.transport.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
+        # pymodbus types a listener's transport as a BaseTransport: it is the asyncio.Server.
+        listener = self._server.transport
+        self.address = listener.sockets[0].getsockname()[:2]  # type: ignore[attr-defined]
         transport, _ = await self._loop.create_datagram_endpoint(
             lambda: _SupplyReports(self), local_addr=(self.host, 0)
         )

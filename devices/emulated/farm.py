@@ -201,8 +201,13 @@ async def serve_farm(
     server = await loop.create_server(lambda: _Connection(server_state), host, port)
     bound = server.sockets[0].getsockname()
     stop = loop.create_future()
+
+    def stopping() -> None:
+        if not stop.done():
+            stop.set_result(None)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+        loop.add_signal_handler(sig, stopping)
     if stdin_is_parent_pipe():
         fd = sys.stdin.fileno()
 

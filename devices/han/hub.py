@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from devices.api import LinkDown, Receiver
 from devices.han.chf import DeviceLog
@@ -55,7 +55,7 @@ LEAVE_WAIT_S = 5.0
 #: How long the radio thread waits for a frame before it looks at its queue again.
 _RECEIVE_WAIT_S = 0.002
 #: What a transmission's TX status says in a failed request's reason (spinel.h statuses).
-TX_FAILURES = {
+TX_FAILURES: dict[int, str] = {
     Status.CCA_FAILURE: "channel busy: CCA failure",
     Status.NO_ACK: "no MAC ack: NO_ACK",
 }
@@ -73,14 +73,26 @@ NOTED = {
 
 
 class HanNetwork(Protocol):
-    """The network the hub forms (the bench's ``[han]``: rig.config.han.HanConfig)."""
+    """The network the hub forms (the bench's ``[han]``: rig.config.han.HanConfig, frozen: so
+    its members are read-only here)."""
 
-    eui: Eui64
-    channel: int
-    pan_id: int
-    extended_pan_id: bytes
-    network_key: bytes
-    baudrate: int
+    @property
+    def eui(self) -> Eui64: ...
+
+    @property
+    def channel(self) -> int: ...
+
+    @property
+    def pan_id(self) -> int: ...
+
+    @property
+    def extended_pan_id(self) -> bytes: ...
+
+    @property
+    def network_key(self) -> bytes: ...
+
+    @property
+    def baudrate(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -151,7 +163,8 @@ class RadioThread:
                     done = getattr(self.radio, name)(argument)
                     if name == "transmit" and done.status != 0:
                         self.unacked += 1
-                        self._loop.call_soon_threadsafe(self._on_tx_failed, argument, done.status)
+                        sent = cast(bytes, argument)  # transmit's: the MAC frame
+                        self._loop.call_soon_threadsafe(self._on_tx_failed, sent, done.status)
                 self._busy = False
                 frame = self.radio.receive(_RECEIVE_WAIT_S)
                 if frame is not None:

@@ -127,7 +127,8 @@ def run_simpy(scenario: Scenario) -> dict[str, Any]:
                 hubs.pop(target, None)
         times.append(env.now)
         counts["messages"] += 1
-        cell.record(*times, deliver(cell.user))
+        submitted, admitted, dequeued, dispatched, responded = times
+        cell.record(submitted, admitted, dequeued, dispatched, responded, deliver(cell.user))
 
     def alert(user: str) -> None:
         counts["messages"] += 1

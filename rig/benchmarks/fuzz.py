@@ -40,6 +40,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import click
@@ -146,7 +147,8 @@ class KeyedFuzzer:
             (f, s, clear)
             for f, s in zip(frames, messages, strict=True)
             if (parts := decrypt_parts(s, self.keys))
-            and None not in (clear := tuple(p.plaintext for p in parts))
+            and len(clear := tuple(p.plaintext for p in parts if p.plaintext is not None))
+            == len(parts)
         ]
         self.payloads = [s.payload for s in messages if s.payload]
         self.remote = RemotePartyCodec(self.keys)
@@ -210,7 +212,7 @@ class KeyedFuzzer:
                     ("gsme.tick", self.gsme.tick),
                     ("premises.tick", self.premises.tick),
                 ):
-                    self._try(name, b"", lambda tick=tick: tick(self.now), stub=True)
+                    self._try(name, b"", partial(tick, self.now), stub=True)
         self.tally.seconds = time.perf_counter() - start
         self.tally.cpu_seconds = time.process_time() - cpu
         return self.tally
@@ -306,7 +308,7 @@ class KeyedFuzzer:
         outputs = self._try(name, frame, lambda: handle(frame, self.now), stub=True)
         for _, out in outputs or ():  # type: ignore[attr-defined]
             if not gbt.is_gbt(out):
-                self._try("stub output open_response", out, lambda o=out: self._open(o))
+                self._try("stub output open_response", out, partial(self._open, out))
 
     def _open(self, frame: bytes) -> object:
         s = self.remote.open_response(frame).signing

@@ -329,8 +329,9 @@ def _parse(table: str) -> dict[int, MessageCode]:
         rows[int(code, 16)] = MessageCode(
             int(code, 16), name, description, types[kind.rstrip("*")], assumed
         )
-    for code in range(0x011A, 0x012C):
-        rows.setdefault(code, MessageCode(code, f"0x{code:04X}", "unnamed (in RTDS 4.5.0)", None))
+    for number in range(0x011A, 0x012C):
+        unnamed = MessageCode(number, f"0x{number:04X}", "unnamed (in RTDS 4.5.0)", None)
+        rows.setdefault(number, unnamed)
     return rows
 
 

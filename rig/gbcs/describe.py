@@ -46,7 +46,7 @@ import pkgutil
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
@@ -106,7 +106,8 @@ def to_value(obj: object, hint: Any = None) -> Any:
         return obj
     if isinstance(obj, bytes | bytearray):
         return bytes(obj).hex().upper()
-    if isinstance(obj, Decimal) or _is_text(type(obj)):
+    kind: type = type(obj)  # as a plain type: mypy cannot hash type[object] into the cache
+    if isinstance(obj, Decimal) or _is_text(kind):
         return str(obj)
     if isinstance(obj, tuple | list):
         args = [a for a in typing.get_args(hint) if a is not Ellipsis]
@@ -220,7 +221,7 @@ def from_value(hint: Any, value: object, where: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise _fail(where, value, f"a list of {len(args)}")
-            items = zip(args, value, strict=True)
+            items: Iterable[tuple[Any, Any]] = zip(args, value, strict=True)
         else:
             items = ((args[0] if args else Any, v) for v in value)
         return tuple(from_value(h, v, f"{where}[{i}]") for i, (h, v) in enumerate(items))
@@ -299,7 +300,7 @@ def build_object(cls: type, fields: object, where: str = "payload") -> Any:
 
 
 #: Names in error messages of the classes written as text.
-_TEXT_NAMES = {Eui64: "an EUI-64"}
+_TEXT_NAMES: dict[type, str] = {Eui64: "an EUI-64"}
 
 
 @functools.cache
@@ -435,7 +436,9 @@ def _required(description: Mapping[str, Any], key: str) -> Any:
 
 def _signing(description: Mapping[str, Any], code: int, cra: Cra, payload: bytes) -> GeneralSigning:
     counter = _int(_required(description, "counter"), "counter")
-    titles = [from_value(Eui64, _required(description, k), k) for k in ("originator", "recipient")]
+    originator, recipient = (
+        from_value(Eui64, _required(description, k), k) for k in ("originator", "recipient")
+    )
     extra = {
         name: from_value(
             Eui64 if name.endswith("_id") else bytes if name.endswith("certificate") else int,
@@ -450,7 +453,8 @@ def _signing(description: Mapping[str, Any], code: int, cra: Cra, payload: bytes
         return GeneralSigning(
             cra,
             counter,
-            *titles,
+            originator,
+            recipient,
             code,
             payload,
             None if date_time is None else _hex(date_time, "date_time"),

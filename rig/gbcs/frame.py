@@ -543,7 +543,8 @@ def _decode_common(data: bytes) -> Message | None:
         or tail == 0
     ):
         return None
-    s = _new(_BlankSigning)
+    # Any: mypy cannot see slots copied from another class, nor a __class__ assignment.
+    s: Any = _new(_BlankSigning)
     s.cra = _CRAS[cra]
     s.counter = int.from_bytes(data[start + 3 : start + 11], "big")
     s.originator = Eui64.of(data[start + 12 : start + 20])
@@ -556,12 +557,12 @@ def _decode_common(data: bytes) -> Message | None:
     s.signature = data[payload_end + 1 : end] if tail > 1 else None
     s.has_signature_field = tail > 0
     s._raw = data[start:end]
-    s.__class__ = GeneralSigning  # type: ignore[assignment]
-    message = _new(_BlankMessage)
+    s.__class__ = GeneralSigning
+    message: Any = _new(_BlankMessage)
     message.signing = s
     message.mac = data[end:] if start else None
-    message.__class__ = Message  # type: ignore[assignment]
-    return message  # type: ignore[return-value]
+    message.__class__ = Message
+    return message
 
 
 def _system_title(reader: Reader, what: str) -> Eui64:

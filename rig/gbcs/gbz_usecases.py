@@ -360,7 +360,9 @@ class SetUncontrolledGasFlow:
             layout = _FLOW_THRESHOLD + _FLOW_TAIL
             fields = _fields(components[0].frame.payload, layout, "Set Uncontrolled Flow")
             provider, issuer, threshold, unit, multiplier, divisor, stab, period = fields
-            status = _fields(components[1].frame.payload, _SET_SUPPLY_STATUS, "Set Supply Status")
+            _, tamper, depletion, flow, load_limit = _fields(
+                components[1].frame.payload, _SET_SUPPLY_STATUS, "Set Supply Status"
+            )
             if multiplier != 1 or divisor != (GAS_FLOW_DECIMAL_DIVISOR if decimal else 1):
                 raise DecodeError(0, f"gas flow: multiplier {multiplier}, divisor {divisor}")
             obj = cls(
@@ -369,7 +371,10 @@ class SetUncontrolledGasFlow:
                 stab,
                 period,
                 decimal,
-                *status[1:],
+                tamper,
+                depletion,
+                flow,
+                load_limit,
                 unit_of_measure=unit,
                 provider_id=provider,
             )

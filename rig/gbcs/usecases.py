@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import IntEnum
 from typing import ClassVar, Protocol
 
@@ -307,10 +308,12 @@ class DlmsAlert:
     def decode(cls, payload: bytes) -> DlmsAlert:
         """Inverse of :meth:`encode`."""
         apdu = decode_apdu(payload)
-        items = apdu.body.value if isinstance(apdu, DataNotification) else None
+        body = apdu.body if isinstance(apdu, DataNotification) else None
+        items = None if body is None else body.value
         if (
-            not isinstance(items, tuple)
-            or apdu.body.tag is not Tag.STRUCTURE
+            body is None
+            or not isinstance(items, tuple)
+            or body.tag is not Tag.STRUCTURE
             or len(items) < 2
             or items[0].tag is not Tag.LONG_UNSIGNED
             or items[1].tag is not Tag.OCTET_STRING
@@ -470,7 +473,7 @@ _DECODERS: dict[tuple[int, Cra], Callable[[bytes], Payload]] = {
     (UpdateTariffGsme.MESSAGE_CODE, Cra.COMMAND): UpdateTariffGsme.decode,
     (UpdateTariffGsme.MESSAGE_CODE, Cra.RESPONSE): GbzResponse.decode,
     **{
-        (SetUncontrolledGasFlow(0, 0, 0, 0, decimal).message_code, Cra.COMMAND): (
+        (SetUncontrolledGasFlow(Decimal(0), 0, 0, 0, decimal).message_code, Cra.COMMAND): (
             SetUncontrolledGasFlow.decoder(decimal)
         )
         for decimal in (False, True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass, fields, make_dataclass
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rig.gbcs.gbz import le
 from rig.gbcs.wire import Reader
@@ -204,6 +204,10 @@ class Struct:
     """Base of the classes :func:`struct` makes: ``read``/``parse`` and ``encode``."""
 
     LAYOUT: ClassVar[tuple[tuple[str, Codec], ...]] = ()
+
+    if TYPE_CHECKING:  # the fields: those of the dataclass struct() makes, unseen by mypy
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
     @classmethod
     def description_hints(cls, values: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from rig.gbcs.errors import GbcsError
@@ -71,6 +72,7 @@ def _load_private(path: Path) -> ec.EllipticCurvePrivateKey:
 
 def _load_public(path: Path) -> ec.EllipticCurvePublicKey:
     data = path.read_bytes()
+    key: PublicKeyTypes  # a PEM public key may be of any type; checked below
     try:
         if b"-----BEGIN CERTIFICATE-----" in data:
             key = x509.load_pem_x509_certificate(data).public_key()

@@ -77,8 +77,8 @@ def bench_resources(
     io = bench.bench_io
     address = io_address or (io.tcp if io is not None else None)
     if io is not None and address is not None:
-        host, port = address
-        params = {"host": f"{host}:{port}", "coil": io.power_coil}
+        host, tcp_port = address
+        params = {"host": f"{host}:{tcp_port}", "coil": io.power_coil}
         resources.append(Resource(BENCH_IO_RESOURCE, MODBUS_TCP_CLASS, params))
     elif io is not None and io.rtu is not None:
         resources.append(_serial(BENCH_IO_RESOURCE, io.rtu, io.baudrate))

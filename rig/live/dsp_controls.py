@@ -7,36 +7,17 @@ loop (load drivers call those from their schedule).
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from rig.dsp.alerts import DeviceAlert
-from rig.dsp.model import Dsp, DspCounters, UserCounters
+from rig.dsp.model import DspCounters, UserCounters
 from rig.dsp.tmm import TmmError, TrafficManagementDocument
-
-if TYPE_CHECKING:
-    import asyncio
-
-    from rig.config.bench import Bench
-
-T = TypeVar("T")
+from rig.live.rig_state import RigState
 
 
-class DspControls:
+class DspControls(RigState):
     """Outages, TMM reload, counters and injected alerts (``Rig`` provides what they use)."""
-
-    if TYPE_CHECKING:
-        bench: Bench
-        _dsp: Dsp | None
-        _tmm: TrafficManagementDocument
-        _loop: asyncio.AbstractEventLoop
-        _alerts: deque[dict[str, Any]]
-
-        def call(self, function: Callable[..., T], *args: Any) -> T: ...
-
-        def _record(self, record: dict[str, Any]) -> None: ...
 
     def begin_outage(self) -> None:
         """DCC systems restricted: responses and alerts are held northbound (DP100)."""
@@ -86,8 +67,9 @@ class DspControls:
 
     def counters(self) -> DspCounters:
         """The DSP's totals now (read on the loop thread)."""
-        assert self._dsp is not None
-        return self.call(lambda: self._dsp.counters)  # type: ignore[union-attr]
+        dsp = self._dsp
+        assert dsp is not None
+        return self.call(lambda: dsp.counters)
 
     def user_counters(self, user: str) -> UserCounters:
         """One User's SECMP0067 totals now (admitted, throttled, rejected)."""
@@ -96,8 +78,9 @@ class DspControls:
 
     def northbound_depth(self) -> int:
         """Responses and alerts waiting northbound now (queued, or held by an outage)."""
-        assert self._dsp is not None
-        return self.call(lambda: self._dsp.northbound_depth)  # type: ignore[union-attr]
+        dsp = self._dsp
+        assert dsp is not None
+        return self.call(lambda: dsp.northbound_depth)
 
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts delivered to their Users so far (the latest :data:`ALERTS_KEPT`), oldest

@@ -210,8 +210,9 @@ async def serve(
         han = None
         if len(serial) < len(emulated):
             folder = run_dir / HAN_DIR
-            han_process, _ = await asyncio.to_thread(start_emulated_han, bench, folder, key_dirs)
-            han, meters = _served_han(bench, han_process.port, folder)
+            started, _ = await asyncio.to_thread(start_emulated_han, bench, folder, key_dirs)
+            han_process = started
+            han, meters = _served_han(bench, started.port, folder)
             served += meters
         on_ready(served, keys, han)
         following = asyncio.create_task(follower.follow())

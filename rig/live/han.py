@@ -114,11 +114,12 @@ def han_devices(
             return han.port
         wired = None if reports is None else "{}:{}".format(*reports())
         folder = run_dir / HAN_DIR
-        process, hub_credentials = await asyncio.to_thread(
+        started, hub_credentials = await asyncio.to_thread(
             start_emulated_han, bench, folder, key_dirs, wired
         )
+        process = started
         following = asyncio.create_task(faults.follow())
-        return process.port
+        return started.port
 
     async def stop() -> None:
         nonlocal process, following

@@ -11,7 +11,7 @@ import asyncio
 import gc
 import logging
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from rig.clock import AsyncioClock
 from rig.config.bench import BenchError
@@ -20,9 +20,7 @@ from rig.duis.counter import OriginatorCounter
 from rig.gbcs.codec import DEFAULT_ACB
 from rig.host import cpu_slice, timer_slack
 from rig.live.counter_state import CounterState, CounterStateError
-
-if TYPE_CHECKING:
-    from rig.live.orchestrator import Rig
+from rig.live.rig_state import RigState
 
 T = TypeVar("T")
 
@@ -39,16 +37,16 @@ class BenchUnavailable(BenchError):
     bench file, the device, its port and the cause."""
 
 
-class LoopThread:
+class LoopThread(RigState):
     """The loop's thread and the bench's lifetime (``Rig`` provides the state they use)."""
 
-    def __enter__(self) -> Rig:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self) -> Rig:
+    def start(self) -> Self:
         """Start the loop thread and every device; on failure, undo what was started.
 
         Once started, what the process holds is frozen out of the garbage collector's reach

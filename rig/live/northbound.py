@@ -5,6 +5,7 @@ verified and decoded, alerts through the DSP's storm protection, refusals named)
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from devices.api import Device
@@ -16,6 +17,7 @@ from rig.gbcs.frame import Cra, GeneralSigning, decode
 from rig.keys.keystore import KeyNotFound, Role
 from rig.live.inflight import DccEvent, InFlight, VerifiedFrame
 from rig.live.response_view import describe, failed_result
+from rig.live.rig_state import RigState
 
 #: How a lost link's reason starts (devices/transports/serial_link.py LINK_LOST starts so too).
 _LINK_LOST = "link lost"
@@ -24,7 +26,7 @@ _LINK_LOST = "link lost"
 REFUSAL_ALERTS = frozenset({0x8F30})
 
 
-class Northbound:
+class Northbound(RigState):
     """What comes back from the devices (``Rig`` provides the state it reads)."""
 
     def frame_received(self, device: Device, frame: bytes, at: float) -> None:
@@ -95,8 +97,9 @@ class Northbound:
         if entry is not None:
             self._finish(entry, error)
 
-    def _oldest_on_wire(self, device: str) -> InFlight | None:
-        """The request to ``device`` longest on the wire, if any."""
+    def _oldest_on_wire(self, device: Hashable) -> InFlight | None:
+        """The request to the device named ``device`` longest on the wire, if any (an alert
+        names its device as a ``Hashable``: rig/dsp/alerts.py)."""
         waiting = [
             e
             for e in self._in_flight.values()

@@ -6,6 +6,8 @@ an ESME called ``esme``). ``rig demo`` runs this plan and prints its latency rep
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pytest
 
 from rig.gbcs.usecases import SupplyState
@@ -21,6 +23,13 @@ ROUNDS = 50
 TRT_ON_DEMAND = Limit(high=30_000, marginal_high=24_000, units="ms")
 
 
+class Amount(TypedDict, total=False):
+    """A top-up's amount, as ``Rig.top_up`` takes it: one of ``pounds=`` or ``pence=``."""
+
+    pounds: int
+    pence: int
+
+
 @pytest.mark.requirement("DUIS SRV 7.4", "GBCS ECS45")
 def test_supply_status_reads_connected(rig: Rig) -> None:
     record = rig.read_supply_status(ESME)
@@ -31,7 +40,7 @@ def test_supply_status_reads_connected(rig: Rig) -> None:
 
 @pytest.mark.requirement("DUIS SRV 2.2", "GBCS CS01a", "GBCS §14 UTRN")
 @pytest.mark.parametrize("amount", [{"pounds": 1}, {"pence": 250}])
-def test_top_up_is_accepted(rig: Rig, amount: dict[str, int]) -> None:
+def test_top_up_is_accepted(rig: Rig, amount: Amount) -> None:
     record = rig.top_up(ESME, **amount)
     assert record.ok, record.reason
     assert record.response is not None and record.response["result"] == 0

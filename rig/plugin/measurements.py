@@ -183,8 +183,9 @@ def _run_config(config: pytest.Config) -> dict[str, str]:
             tmms.append(load_bench(path).dsp.tmm or default_tmm_path())
         except BenchError:  # the bench fixture reports it; the file's bytes are still hashed
             continue
+    selected = config.stash.get(_SELECTED, [*config.invocation_params.args])
     return run_config(
-        nodeids=config.stash.get(_SELECTED, [*config.invocation_params.args]),
+        nodeids=selected,
         benches=benches,
         tmms=tmms,
         options={"xdist workers": os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")},

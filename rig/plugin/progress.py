@@ -5,7 +5,8 @@ summary, failures and reports print as usual); only on a terminal (rig/util/prog
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
+from typing import Any
 
 import pytest
 from rich.progress import Progress, TaskID
@@ -47,7 +48,7 @@ class TestProgress:
     @pytest.hookimpl(wrapper=True)
     def pytest_report_teststatus(
         self, report: pytest.TestReport, config: pytest.Config
-    ) -> Iterator[None]:
+    ) -> Generator[None, tuple[str, str, Any], tuple[str, str, Any]]:
         status = yield
         if self.task is None:
             return status

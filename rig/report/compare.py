@@ -386,7 +386,8 @@ def _tally(comparison: Comparison) -> str:
         ),
         (len(comparison.coverage), "requirement(s) no longer covered"),
         (
-            sum(d.change in FAILS_GATE for d in (*comparison.hops, *comparison.srvs)),
+            sum(h.change in FAILS_GATE for h in comparison.hops)
+            + sum(s.change in FAILS_GATE for s in comparison.srvs),
             "SRV latency or failure-rate regression(s)",
         ),
     ]

@@ -69,8 +69,8 @@ def junit_tree(run: RunData) -> ET.ElementTree:
             {"classname": classname, "name": name, "time": f"{t['duration_s']:.3f}"},
         )
         properties = [("requirement", ref) for ref in t["requirements"]]
-        for m in measured.get(nodeid, ()):
-            properties += junit_properties(m)
+        for measurement in measured.get(nodeid, ()):
+            properties += junit_properties(measurement)
         if properties:
             props = ET.SubElement(case, "properties")
             for key, value in properties:

@@ -186,7 +186,8 @@ def unexpected_failures(run: RunData) -> tuple[list[dict[str, Any]], list[dict[s
     test that failed), then those a test expected (sent by a test that passed: a negative
     test's intended refusals; or by an expected failure)."""
     outcomes = {n: t["outcome"] for n, t in merged_tests(run).items()}
-    unexpected, expected = [], []
+    unexpected: list[dict[str, Any]] = []
+    expected: list[dict[str, Any]] = []
     for r in run.requests:
         if r["outcome"] != "ok":
             accepted = outcomes.get(r.get("test") or "") in _ACCEPTING

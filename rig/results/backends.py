@@ -197,7 +197,7 @@ class PostgresConnection(Connection):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Mapping[str, Any]]:
         with self._errors(), self._db.cursor() as cursor:
             cursor.execute(self.dialect.sql(sql), params)
-            return cursor.fetchall() if cursor.description else []
+            return list(cursor.fetchall()) if cursor.description else []
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._errors(), self._db.cursor() as cursor:

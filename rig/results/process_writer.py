@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from rig.results.background import BATCH_S, HandOverThread, record_kind
 from rig.results.jsonl import JsonlWriter
@@ -120,7 +120,7 @@ def pack(record: dict[str, Any] | RequestRecord) -> bytes:
     try:
         return marshal.dumps(item, _MARSHAL_VERSION)
     except ValueError:  # an int or str subclass somewhere (an enum): JSON takes those
-        plain = request_json(record.values()) if item is not record else record
+        plain = request_json(record.values()) if type(record) is RequestRecord else record
         return marshal.dumps((_JSON, json.dumps(plain)), _MARSHAL_VERSION)
 
 
@@ -156,8 +156,8 @@ class ProcessWriter(HandOverThread):
             stdout=subprocess.PIPE,
         )
         assert self._child.stdin is not None and self._child.stdout is not None
-        self._pipe: BinaryIO = self._child.stdin
-        self._acks: BinaryIO = self._child.stdout
+        self._pipe: IO[bytes] = self._child.stdin
+        self._acks: IO[bytes] = self._child.stdout
         self._start("results-sender")
 
     @property

@@ -329,7 +329,9 @@ class ResultsStore(Closing):
                 db.executemany(insert_sql(table, columns), [(*head, *vs) for _, _, vs in rows])
 
 
-def _table_and_columns(row: tuple[str, tuple[str, ...], tuple[Any, ...]]) -> tuple[str, ...]:
+def _table_and_columns(
+    row: tuple[str, tuple[str, ...], tuple[Any, ...]],
+) -> tuple[str, tuple[str, ...]]:
     return row[:2]
 
 

@@ -130,7 +130,7 @@ HAN_DEVICE = Struct(
 )
 _LN: tuple[str, Schema] = ("logical_name", OBIS)
 _VALUE = ("value", ANY)
-_RESET = {1: ("reset", INTEGER)}
+_RESET: dict[int, tuple[str, Schema]] = {1: ("reset", INTEGER)}
 
 
 def _attributes(*names: tuple[str, Schema]) -> dict[int, tuple[str, Schema]]:

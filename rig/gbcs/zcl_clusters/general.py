@@ -110,14 +110,17 @@ class _Reporting:
         """The record's bytes."""
         head = bytes([value.direction]) + U16.write(value.attribute)
         if value.direction:
+            if value.timeout is None:
+                raise ValueError("a received attribute's record needs its timeout")
             return head + U16.write(value.timeout)
-        if value.data_type is None:
-            raise ValueError("a reported attribute's record needs its data type")
+        low, high = value.minimum_interval, value.maximum_interval
+        if value.data_type is None or low is None or high is None:
+            raise ValueError("a reported attribute's record needs its data type and intervals")
         return (
             head
             + bytes([value.data_type])
-            + U16.write(value.minimum_interval)
-            + U16.write(value.maximum_interval)
+            + U16.write(low)
+            + U16.write(high)
             + _Change().write(value.data_type, value.reportable_change)
         )
 

@@ -29,6 +29,7 @@ class Prepayment(SrvCalls):
         value, value_class = (
             (pence, ValueClass.PENNIES) if pence is not None else (pounds, ValueClass.POUNDS)
         )
+        assert value is not None  # exactly one of them is, checked above
         target = utrn_target or self.bench.device(device).eui
 
         def build(originator: Eui64, counter: int) -> TopUpDevice:
