@@ -50,6 +50,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import click
@@ -303,10 +304,11 @@ class HanMeter:
     def _transmit(self, number: int) -> None:
         if not self.powered or self.node.tunnel_id is None:
             return
-        node = self.node
-        node.send_transfer_data(
-            self._outbox[number], on_acked=lambda: self._outbox.pop(number, None)
-        )
+        self.node.send_transfer_data(self._outbox[number], on_acked=partial(self._acked, number))
+
+    def _acked(self, number: int) -> None:
+        """The hub acknowledged the answer: the meter need keep it no longer."""
+        self._outbox.pop(number, None)
 
 
 class Han:
