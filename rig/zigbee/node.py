@@ -36,6 +36,10 @@ MAX_ASDU = MAX_MAC_FRAME - _OVERHEAD
 MAX_BLOCK = MAX_ASDU - 2
 #: Endpoint of the Smart Energy application on every node [ASSUMED: 1, as GBCS devices use].
 SE_ENDPOINT = 1
+#: How many of its latest events a node keeps in ``events`` [ASSUMED: a test's or a debugging
+#: session's look back; each event also reaches ``on_event`` as it happens, where the rig writes
+#: it to the results, so a soak run's memory stays flat and nothing is lost].
+EVENT_HISTORY = 1000
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ class Node:
         self.nwk_security = nwk_security
         self.aps_security = aps_security
         self.config = config or StackConfig()
+        #: The latest events, oldest first: between :data:`EVENT_HISTORY` and twice as many.
         self.events: list[Event] = []
         #: Called with each event as it happens (an I/O shell's hook), if set.
         self.on_event: Callable[[Event], None] | None = None
@@ -191,7 +196,10 @@ class Node:
     def _event(self, kind: str, device: bytes | None = None, detail: str = "", **kw: bytes) -> None:
         who = device.hex().upper() if device else ""
         event = Event(self.clock.now(), kind, who, detail, **kw)
-        self.events.append(event)
+        events = self.events
+        events.append(event)
+        if len(events) > 2 * EVENT_HISTORY:
+            del events[:EVENT_HISTORY]
         if self.on_event is not None:
             self.on_event(event)
 

@@ -30,7 +30,7 @@ from rig.zigbee.cbke.ecqv import CertificateAuthority
 from rig.zigbee.counters import Drop
 from rig.zigbee.device import Device
 from rig.zigbee.mmo import link_key, with_crc
-from rig.zigbee.node import Event
+from rig.zigbee.node import EVENT_HISTORY, Event
 from rig.zigbee.secured import DeviceConfig, TrustCenterConfig, issue
 from rig.zigbee.tunnel import SMART_ENERGY_PROFILE, TUNNELING_CLUSTER, transfer_data
 
@@ -159,6 +159,30 @@ def test_a_replayed_nwk_frame_is_dropped_and_counted(
     assert any(r.startswith("NWK: replay") for r in refusals(bench.hub.events))
     source = int.from_bytes(ESME, "big")
     assert bench.hub.nwk_security.counters.dropped(Drop.REPLAY, source) == 1  # type: ignore[attr-defined]
+
+
+def test_a_node_keeps_its_latest_events_and_hands_on_every_one(
+    hub_config: TrustCenterConfig, esme_config: DeviceConfig
+) -> None:
+    """A soak run's memory stays flat: ``events`` keeps the latest (between EVENT_HISTORY and
+    twice as many) while ``on_event``, where the rig writes the results, gets every one."""
+    bench = SecuredBench(hub_config)
+    esme = bench.device(esme_config)
+    established(bench, esme)
+    seen: list[Event] = []
+    bench.hub.on_event = seen.append
+    radio = bench.radio_of(esme)
+    mark = len(radio.sent)
+    esme.send_transfer_data(b"\x02" * 20)
+    bench.run(1.0)
+    captured = next(f for f in radio.sent[mark:] if len(f) > 40)
+    replays = 2 * EVENT_HISTORY + 10
+    for _ in range(replays):
+        radio.transmit(captured)
+    bench.run(30.0)
+    assert len(refusals(seen)) == replays
+    assert EVENT_HISTORY <= len(bench.hub.events) <= 2 * EVENT_HISTORY
+    assert bench.hub.events == seen[-len(bench.hub.events) :]
 
 
 def test_a_tampered_mic_is_refused(
