@@ -195,9 +195,9 @@ class RxFrame:
         return cls(
             psdu,  # type: ignore[arg-type]
             rssi,  # type: ignore[arg-type]
-            channel,  # type: ignore[arg-type]
-            lqi,  # type: ignore[arg-type]
-            stamp,  # type: ignore[arg-type]
+            channel,
+            lqi,
+            stamp,
             flags,  # type: ignore[arg-type]
             noise,  # type: ignore[arg-type]
             vendor[0] if vendor else 0,  # type: ignore[index]

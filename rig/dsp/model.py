@@ -405,7 +405,7 @@ class Dsp:
         adapter = self._adapters.get(user)
         if adapter is None:
             adapter = self._adapters[user] = _Adapter(
-                self._nb_intervals.get(user, self._nb_interval)  # type: ignore[arg-type]
+                self._nb_intervals.get(user, self._nb_interval)
             )
         if self._outage:
             adapter.held.append((self._release_rank(source), item))

@@ -163,14 +163,14 @@ def parse_tariff(body: rq.UpdateImportTariff) -> rq.Tariff:
     seasons = tuple(
         rq.TariffSeason(
             _text(season, "SeasonName"),
-            _tariff_date(season.find(_q("SeasonStartDate"))),  # type: ignore[arg-type]
+            _tariff_date(season.find(_q("SeasonStartDate"))),
             _int(season, "ReferencedWeekName"),
         )
         for season in table.iterfind("sr:Seasons/sr:Season", {"sr": SR})
     )
     special = tuple(
         rq.TariffSpecialDay(
-            _tariff_date(day.find(_q("Date"))),  # type: ignore[arg-type]
+            _tariff_date(day.find(_q("Date"))),
             _int(day, "ReferencedDayName"),
         )
         for day in elements.iterfind("sr:SpecialDays/sr:SpecialDay", {"sr": SR})

@@ -500,7 +500,7 @@ TYPED_USE_CASES |= frozenset(GBZ_USE_CASES) | frozenset(ASN1_USE_CASES)
 #: payloads than a bench's steady traffic has, small enough to stay in cache.
 _DECODED: dict[tuple[int, int, bytes], Payload] = {}
 DECODE_MEMO_SIZE = 1024
-_CRAS: dict[int, Cra] = dict(Cra._value2member_map_)  # type: ignore[arg-type]
+_CRAS: dict[int, Cra] = dict(Cra._value2member_map_)
 
 
 def decoded_memo() -> dict[tuple[int, int, bytes], Payload]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from rig.config.bench import Bench
 
 BENCH_ARGUMENT = click.argument(
     "bench", type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -23,7 +27,9 @@ def _tags(pairs: tuple[str, ...]) -> dict[str, str]:
     return tags
 
 
-def _load(path: Path):  # type: ignore[no-untyped-def]
+def _load(path: Path) -> Bench:
+    """The bench file, or one line naming what is wrong in it (imported here: `rig --help`
+    stays quick)."""
     from rig.config.bench import BenchError, load_bench
 
     try:

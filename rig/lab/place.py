@@ -177,7 +177,7 @@ class Lab:
             ) from None
         host, user = self.identity.split("/", 1)
 
-        class RigSession(lg_client.ClientSession):  # type: ignore[misc]
+        class RigSession(lg_client.ClientSession):
             """labgrid's session, named after this holder rather than the login."""
 
             def gethostname(self) -> str:

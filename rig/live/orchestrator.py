@@ -395,7 +395,7 @@ class Rig(LoopThread, Northbound, DspControls, Prepayment, Supply):
     # -- southbound: DSP dispatch → codec → wire ------------------------------------------
 
     def _dispatch(self, dsp_request: DspRequest) -> None:
-        entry = self._in_flight.get(dsp_request.payload)  # type: ignore[arg-type]
+        entry = self._in_flight.get(dsp_request.payload)
         if entry is None:
             return
         stamps = entry.record.stamps

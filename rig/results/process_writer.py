@@ -128,9 +128,9 @@ def unpack(item: Any) -> dict[str, Any]:
     """A packed record as the JSON-ready dict the sinks write."""
     if type(item) is tuple:
         if item[0] == _JSON:
-            return json.loads(item[1])  # type: ignore[no-any-return]
+            return json.loads(item[1])
         return request_json(item[1])
-    return item  # type: ignore[no-any-return]
+    return item
 
 
 class ProcessWriter(HandOverThread):

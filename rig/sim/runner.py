@@ -243,7 +243,7 @@ class Run:
         now = self._now()
         self.drained_at = now  # the last delivery so far: the system is empty after the last
         if type(item) is DspRequest:
-            cell: Cell = item.payload  # type: ignore[assignment]
+            cell: Cell = item.payload
             e2e = cell.record(
                 item.submitted_at, item.admitted_at, item.dequeued_at,  # type: ignore[arg-type]
                 item.dispatched_at, item.responded_at, now,  # type: ignore[arg-type]

@@ -40,7 +40,7 @@ class Drop(StrEnum):
     MIC = "mic"  # the MIC does not verify
 
 
-def _frozen(mapping: Mapping) -> Mapping:  # type: ignore[type-arg]
+def _frozen(mapping: Mapping) -> Mapping:
     return MappingProxyType(dict(mapping))
 
 
