@@ -204,6 +204,9 @@ class SecuredHan:
         self.radio.node = self.hub
         self.received: list[bytes] = []
         self.hub.on_event = self._event
+        #: Wall seconds of the emulator's calls in :meth:`run` (the RCP's handling of the hub's
+        #: writes is in ``radio.emulator_s``).
+        self._emulator_s = 0.0
 
     def _event(self, event: Event) -> None:
         if event.kind == "transfer-data":
@@ -214,15 +217,18 @@ class SecuredHan:
     def now(self) -> float:
         return self.clock.now()
 
+    @property
+    def emulator_s(self) -> float:
+        """Wall seconds so far in the emulator's calls: the HAN's events and RCP output, and
+        its RCP's handling of the hub's writes. The rest of :meth:`run` is the rig's side."""
+        return self._emulator_s + self.radio.emulator_s
+
     def run(self, until: float) -> None:
         """Both sides up to ``until`` (simulated), instant by instant: at each, the hub's timers
         and the HAN's events run and what the RCP sends up goes to the hub, again until nothing
         more comes at that instant. Both clocks then step to the next float, past every event of
-        that instant (a timer set for it meanwhile too).
-
-        The wall time of the emulator's calls (the HAN's events, the RCP's output, and the RCP's
-        handling of the hub's writes) is added to ``radio.emulator_s``: the rest is the rig's
-        side, the stepping included."""
+        that instant (a timer set for it meanwhile too). The emulator's calls are timed apart
+        (:attr:`emulator_s`)."""
         clock, han_clock, core, feed = self.clock, self.han.clock, self.core, self.radio.feed
         emulator = 0.0
         at = clock.now()
@@ -245,7 +251,7 @@ class SecuredHan:
                 break
             at = due
         clock.run(until)
-        self.radio.emulator_s += emulator
+        self._emulator_s += emulator
 
     def establish(self) -> None:
         """Run until the ESME has joined, established its key and opened its tunnel."""
@@ -470,12 +476,11 @@ def measure_hubs(hans: int = 4, seconds: int = 10) -> HubFigure:
             t0 = han.now()
             for k, frame in enumerate(requests):
                 han.clock.call_at(t0 + k, han.hub.send_transfer_data, han.esme.raw, frame)
-            emulator -= han.radio.emulator_s
-            start, started = _cpu(), perf_counter()
+            start, started, emulated = _cpu(), perf_counter(), han.emulator_s
             han.run(t0 + seconds + _DRAIN_S)
             cpu += _cpu() - start
             wall += perf_counter() - started
-            emulator += han.radio.emulator_s
+            emulator += han.emulator_s - emulated
             sent += len(requests)
             answered += _answers(han.received[before[0] :], han.esme, requests)
             frames += len(han.radio.sent) + len(han.han.host.radios[0].sent) - before[1]

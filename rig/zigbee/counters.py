@@ -40,10 +40,6 @@ class Drop(StrEnum):
     MIC = "mic"  # the MIC does not verify
 
 
-def _frozen(mapping: Mapping) -> Mapping:
-    return MappingProxyType(dict(mapping))
-
-
 @dataclass(slots=True)  # not frozen: per frame, frozen costs 5x to build
 class FrameCounters:
     """Per sender (IEEE address): the last counter accepted; per (sender, reason): drops."""
@@ -75,7 +71,9 @@ class FrameCounters:
     def drop(self, source: int | None, reason: Drop) -> FrameCounters:
         """The state with one more frame dropped (``source`` None: not known)."""
         key = (source, reason)
-        return FrameCounters(self.last, _frozen({**self.drops, key: self.drops.get(key, 0) + 1}))
+        return FrameCounters(
+            self.last, MappingProxyType({**self.drops, key: self.drops.get(key, 0) + 1})
+        )
 
     def dropped(self, reason: Drop | None = None, source: int | None = None) -> int:
         """Frames dropped, for one reason and/or one sender, or all."""
@@ -160,7 +158,7 @@ class KeptIncomingCounters:
         """The counters on file (no drops: those are per run)."""
         prefix = self._name + ":"
         return FrameCounters(
-            _frozen(
+            MappingProxyType(
                 {
                     int(name[len(prefix) :], 16): counter
                     for name, counter in self._kept.read(self._owner).items()
